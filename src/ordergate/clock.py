@@ -1,0 +1,48 @@
+"""Time, injected: the wall clock live, a simulated clock in replay and tests.
+
+Nothing in the engine calls `datetime.now()` itself; that is what makes a replay
+reproduce a live run and lets tests move time without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class WallClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class SimulatedClock:
+    """A clock that moves only when told. `sleep` advances it instead of waiting."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a simulated clock needs a timezone-aware start")
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance_to(self, when: datetime) -> None:
+        """Move forward to `when`; time never runs backwards."""
+        if when > self._now:
+            self._now = when
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)

@@ -1,0 +1,145 @@
+"""An order and its one table of legal state transitions.
+
+Three outcomes are kept apart everywhere:
+- *denied*: refused locally, never sent (no order exists; see `ReasonCode`);
+- *rejected*: the venue answered no (REJECTED: the venue proved it);
+- *unresolved*: a timeout or dropped connection. The order stays SUBMITTED until the
+  venue's answer is known; it is never assumed to have failed.
+
+`Order.transition` is the only way an order's status changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from ordergate.domain.values import ZERO, OrderType, Side, TimeInForce
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCEL_PENDING = "CANCEL_PENDING"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def is_working(self) -> bool:
+        """Live at the venue: it can still fill."""
+        return self in WORKING
+
+
+S = OrderStatus
+# The legal transitions. Read a row as "from this status, the order may move to ...".
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    # Written to the journal, not yet sent. FAILED: it could not be sent at all.
+    S.PENDING: frozenset({S.SUBMITTED, S.FAILED}),
+    # Sent; the venue's answer may not be known yet (a timeout keeps it here).
+    # A fill can be the first thing we hear (the acknowledgement was lost or is late);
+    # an IOC/market order with no liquidity goes straight to EXPIRED; FAILED only after
+    # the venue has explicitly said, repeatedly, that it never saw the order.
+    S.SUBMITTED: frozenset(
+        {S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.EXPIRED, S.CANCELLED,
+         S.CANCEL_PENDING, S.FAILED}
+    ),
+    # Working at the venue. The venue can cancel or expire it on its own (GTD, IOC).
+    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED}),
+    # A second partial fill is a self-transition.
+    S.PARTIALLY_FILLED: frozenset(
+        {S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED}
+    ),
+    # A cancel was requested. Fills can still arrive (the order filled while the cancel
+    # travelled); a refused cancel returns the order to working.
+    S.CANCEL_PENDING: frozenset(
+        {S.CANCELLED, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED, S.ACCEPTED}
+    ),
+    S.FILLED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.FAILED: frozenset(),
+}
+TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+WORKING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING})
+
+
+class IllegalTransition(RuntimeError):
+    """A transition not in `TRANSITIONS`: a bug or a venue report we must not trust."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTransition:
+    from_status: OrderStatus
+    to_status: OrderStatus
+    ts: datetime
+    reason: str
+
+
+@dataclass(slots=True)
+class Order:
+    """One order intent, from the journal write to its terminal status.
+
+    `quantity` and `price` are already rounded to the instrument; `expected_price` is
+    the reference the reconciler measures slippage against."""
+
+    client_order_id: str
+    signal_id: str
+    strategy_id: str
+    account_id: str
+    venue: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+    time_in_force: TimeInForce
+    created_at: datetime
+    expected_price: Decimal | None = None
+    expires_at: datetime | None = None
+    status: OrderStatus = OrderStatus.PENDING
+    venue_order_id: str | None = None
+    filled_quantity: Decimal = ZERO
+    filled_notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    transitions: list[OrderTransition] = field(default_factory=list)
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def average_price(self) -> Decimal | None:
+        if self.filled_quantity == 0:
+            return None
+        return self.filled_notional / self.filled_quantity
+
+    def can_transition(self, to: OrderStatus) -> bool:
+        return to in TRANSITIONS[self.status]
+
+    def transition(self, to: OrderStatus, ts: datetime, reason: str) -> OrderTransition:
+        if to not in TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"{self.client_order_id}: {self.status} -> {to} is not a legal transition ({reason})"
+            )
+        step = OrderTransition(self.status, to, ts, reason)
+        self.status = to
+        self.transitions.append(step)
+        return step
+
+    def add_execution(self, price: Decimal, quantity: Decimal, fee: Decimal) -> None:
+        """Account for one fill's size; the caller decides the status it implies."""
+        self.filled_quantity += quantity
+        self.filled_notional += price * quantity
+        self.fees += fee

@@ -1,0 +1,55 @@
+"""A position, built from fills only.
+
+Average entry follows the usual rule: adding to a position moves the average, reducing
+it realises PnL against the average, and a fill that crosses zero closes the old
+position and opens the opposite one at the fill price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ordergate.domain.fill import Fill
+from ordergate.domain.values import ZERO
+
+
+@dataclass(slots=True)
+class Position:
+    account_id: str
+    venue: str
+    symbol: str
+    quantity: Decimal = ZERO
+    average_entry: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    fill_count: int = field(default=0)
+
+    @property
+    def is_flat(self) -> bool:
+        return self.quantity == 0
+
+    def unrealized_pnl(self, mark: Decimal) -> Decimal:
+        return (mark - self.average_entry) * self.quantity
+
+    def apply(self, fill: Fill) -> Decimal:
+        """Apply one fill; return the PnL it realised."""
+        signed = fill.quantity * fill.side.sign
+        old = self.quantity
+        new = old + signed
+        realized = ZERO
+        if old == 0 or (old > 0) == (signed > 0):
+            self.average_entry = (self.average_entry * old + fill.price * signed) / new
+        else:
+            closed = min(abs(old), abs(signed))
+            direction = 1 if old > 0 else -1
+            realized = (fill.price - self.average_entry) * closed * direction
+            if new == 0:
+                self.average_entry = ZERO
+            elif (new > 0) != (old > 0):
+                self.average_entry = fill.price
+        self.quantity = new
+        self.realized_pnl += realized
+        self.fees += fill.fee
+        self.fill_count += 1
+        return realized

@@ -1,0 +1,196 @@
+"""Every event the engine publishes, named in the past tense.
+
+Events are immutable, slotted dataclasses (the signal, being the boundary input, is a
+pydantic model). They are built on the hot path many times per signal, so they carry
+plain values, never the mutable `Order` itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.domain.fill import Fill
+from ordergate.domain.order import OrderStatus
+from ordergate.domain.signal import TradingSignalGenerated
+from ordergate.domain.values import OrderType, Side
+
+__all__ = [
+    "Event", "TradingSignalGenerated", "SignalInvalid", "SignalAdmitted", "SignalRejected",
+    "OrderPlaced", "OrderTransitioned", "OrderAccepted", "OrderFilled", "OrderFailed",
+    "OrderCancelled", "OrderExpired", "OrderUnresolved", "SlippageExceeded",
+    "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred", "SystemError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInvalid(Event):
+    """A signal that could not be parsed: `field` names what was wrong."""
+
+    field: str
+    reason: str
+    signal_id: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalAdmitted(Event):
+    """One handler let the signal through; `reason` says on what grounds."""
+
+    signal_id: str
+    handler: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRejected(Event):
+    """One handler refused the signal. Nothing was sent."""
+
+    signal_id: str
+    handler: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaced(Event):
+    client_order_id: str
+    signal_id: str
+    account_id: str
+    venue: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTransitioned(Event):
+    """Every status change of every order, with its reason: the audit trail's backbone."""
+
+    client_order_id: str
+    signal_id: str
+    from_status: OrderStatus
+    to_status: OrderStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted(Event):
+    client_order_id: str
+    venue_order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled(Event):
+    """A partial or full fill. `remaining` is what is left of the order after it."""
+
+    fill: Fill
+    signal_id: str
+    filled_quantity: Decimal
+    remaining: Decimal
+
+    @property
+    def is_partial(self) -> bool:
+        return self.remaining > 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFailed(Event):
+    """The order will not trade. `rejected` is True when the venue said no, False when
+    ordergate gave up (for instance the venue denied ever having seen it)."""
+
+    client_order_id: str
+    signal_id: str
+    reason: str
+    rejected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled(Event):
+    client_order_id: str
+    signal_id: str
+    filled_quantity: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpired(Event):
+    client_order_id: str
+    signal_id: str
+    filled_quantity: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUnresolved(Event):
+    """The venue's answer is not known (timeout, dropped connection). The order stays
+    SUBMITTED and will be looked up by client order ID; it is not assumed failed."""
+
+    client_order_id: str
+    signal_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageExceeded(Event):
+    client_order_id: str
+    signal_id: str
+    expected_price: Decimal
+    average_price: Decimal
+    slippage: Decimal
+    tolerance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PositionEvent(Event):
+    account_id: str
+    venue: str
+    symbol: str
+    quantity: Decimal
+    average_entry: Decimal
+    realized_pnl: Decimal
+    client_order_id: str
+    trade_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PositionOpened(PositionEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChanged(PositionEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PositionClosed(PositionEvent):
+    """`realized_pnl` is the position's total realised PnL at the moment it went flat."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentInferred(Event):
+    """The simulated venue made up an instrument from market data (said once per symbol)."""
+
+    venue: str
+    symbol: str
+    tick_size: Decimal
+    lot_size: Decimal
+    min_notional: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SystemError(Event):  # noqa: A001 - the name the issue asks for; shadows a builtin only here
+    """Something inside the engine failed (a subscriber raised): recorded, not fatal."""
+
+    source: str
+    error: str
+    event_type: str

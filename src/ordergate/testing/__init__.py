@@ -1,0 +1,1 @@
+"""Venue emulators and fault injection, used by the tests and the crash test."""

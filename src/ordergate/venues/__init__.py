@@ -1,0 +1,1 @@
+"""Venue adapters: every venue behind one async interface (see `base.VenueAdapter`)."""

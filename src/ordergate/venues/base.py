@@ -1,0 +1,214 @@
+"""The seam between the engine and a venue.
+
+Every adapter translates its venue's replies into two small records, `OrderReport` and
+`TradeReport`, before anything shared is touched, so the engine never reads a venue's
+raw JSON. Every failure is one of the errors below, and each says whether it is worth
+retrying and whether the order may have reached the venue anyway (`ambiguous`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import OrderStatus
+from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
+
+# ---------------------------------------------------------------- error taxonomy
+
+
+class VenueError(Exception):
+    """Base of every venue failure.
+
+    `retryable`: the same request may succeed later. `ambiguous`: the request may have
+    taken effect even though no answer came back; after it, look the order up by client
+    order ID before sending anything again."""
+
+    retryable = False
+    ambiguous = False
+
+
+class RetryableVenueError(VenueError):
+    retryable = True
+
+
+class VenueUnavailable(RetryableVenueError):
+    """5xx, maintenance, connection refused or dropped before the request was written."""
+
+
+class VenueTimeout(RetryableVenueError):
+    """No answer in time, or the connection dropped mid-request: the outcome is unknown."""
+
+    ambiguous = True
+
+
+class RateLimited(RetryableVenueError):
+    """429/418 or the venue's own throttle. `retry_after` is the venue's wish, in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FatalVenueError(VenueError):
+    """Retrying the same request cannot help."""
+
+
+class OrderRejected(FatalVenueError):
+    """The venue refused the order (filters, tick, lot, notional, post-only, ...)."""
+
+
+class InsufficientFunds(OrderRejected):
+    pass
+
+
+class AuthenticationFailed(FatalVenueError):
+    pass
+
+
+class UnknownSymbol(FatalVenueError):
+    pass
+
+
+class OrderNotFound(FatalVenueError):
+    """The venue answered, explicitly, that it has no such order.
+
+    Only a venue's answer raises this: a timeout or a 5xx while looking an order up is a
+    `RetryableVenueError`, never "not found"."""
+
+
+class DuplicateClientOrderId(FatalVenueError):
+    """The venue already holds an order with this client order ID: resolve it by lookup."""
+
+
+# ---------------------------------------------------------------- requests and reports
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """An order as it leaves: already rounded to the instrument's tick and lot."""
+
+    client_order_id: str
+    account_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+    time_in_force: TimeInForce
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReport:
+    """What the venue says about one order, at one moment.
+
+    `status` is one of ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED, EXPIRED.
+    `filled_quantity` is cumulative; trust it (and the trades) over the status word."""
+
+    client_order_id: str
+    venue_order_id: str | None
+    symbol: str
+    status: OrderStatus
+    filled_quantity: Decimal
+    remaining_quantity: Decimal
+    average_price: Decimal | None
+    ts: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeReport:
+    """One execution of one order. `trade_id` is the venue's, unique within the venue."""
+
+    trade_id: str
+    client_order_id: str
+    venue_order_id: str | None
+    symbol: str
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    fee_currency: str
+    liquidity: Liquidity
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    free: Decimal
+    used: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.used
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    ts: datetime
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class VenueHealth:
+    venue: str
+    ok: bool
+    detail: str = ""
+
+
+# ---------------------------------------------------------------- the adapter interface
+
+
+@runtime_checkable
+class VenueAdapter(Protocol):
+    """What every venue provides. All calls may raise the `VenueError`s above."""
+
+    name: str
+
+    async def load_instruments(self) -> dict[str, Instrument]: ...
+
+    async def place_order(self, request: OrderRequest) -> OrderReport:
+        """Send a new order. Raises `OrderRejected` (and subclasses) when the venue says no,
+        `DuplicateClientOrderId` when it already has one with this ID, `VenueTimeout` when
+        the outcome is unknown."""
+        ...
+
+    async def cancel_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderReport:
+        """Cancel; returns the order's report after the cancel. Cancelling an order that is
+        already terminal returns its (terminal) report rather than raising."""
+        ...
+
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderReport:
+        """Raises `OrderNotFound` only when the venue explicitly says it has no such order."""
+        ...
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
+
+    async def fetch_fills(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> list[TradeReport]:
+        """Every trade of one order, oldest first."""
+        ...
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]: ...
+
+    async def fetch_ticker(self, symbol: str) -> Ticker: ...
+
+    async def health(self) -> VenueHealth: ...
+
+    async def close(self) -> None: ...
