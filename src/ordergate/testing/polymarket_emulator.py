@@ -51,7 +51,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from aiohttp import web
 from eth_account import Account
@@ -547,7 +547,7 @@ class PolymarketEmulator:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> PolymarketEmulator:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
