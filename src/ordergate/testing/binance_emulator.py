@@ -324,7 +324,8 @@ class BinanceEmulator:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._middleware])
         self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
+                                     shutdown_timeout=1.0)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, HOST, self.port)
         await self._site.start()
@@ -380,6 +381,12 @@ class BinanceEmulator:
         with self._lock:
             self._symbols[spec.symbol] = spec
             self._books.setdefault(spec.symbol, _Book([], []))
+
+    def remove_symbol(self, symbol: str) -> None:
+        """Delist a symbol: from now on it answers -1121 "Invalid symbol."."""
+        with self._lock:
+            self._symbols.pop(symbol, None)
+            self._books.pop(symbol, None)
 
     def set_book(self, symbol: str, bids: Sequence[Level], asks: Sequence[Level]) -> list[EmulatedTrade]:
         """Replace the book. Resting orders the new book crosses fill (as makers, at their

@@ -1,0 +1,161 @@
+"""Engine configuration: frozen, typed, loaded from TOML and validated on load.
+
+Every setting is documented here with its default; `config/paper.toml` shows them in
+use. A bad file stops the start with an error naming the offending key, never a guess.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+HANDLER_NAMES = ("validator", "risk", "executor", "reconciler")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PipelineSettings(Settings):
+    handlers: tuple[str, ...] = HANDLER_NAMES
+    """The chain, in order. Handlers may be left out (a dry run without executor) but not
+    reordered past their dependencies: the executor needs the validator's instrument."""
+
+    @model_validator(mode="after")
+    def _known_handlers(self) -> PipelineSettings:
+        unknown = [h for h in self.handlers if h not in HANDLER_NAMES]
+        if unknown:
+            raise ValueError(f"unknown handler(s) {unknown}; choose from {list(HANDLER_NAMES)}")
+        if len(set(self.handlers)) != len(self.handlers):
+            raise ValueError("a handler appears twice in the chain")
+        return self
+
+
+class ValidatorSettings(Settings):
+    min_strength: float = 0.0
+    """Signals weaker than this are refused (WEAK_SIGNAL)."""
+    min_confluence: float = 0.0
+    """Signals with a lower confluence score are refused (LOW_CONFLUENCE)."""
+    max_signal_age_s: float = 60.0
+    """A signal older than this when it reaches the engine is stale (STALE_SIGNAL)."""
+
+
+class RiskSettings(Settings):
+    trading_state: Literal["ACTIVE", "REDUCING", "HALTED"] = "ACTIVE"
+    """The kill switch: REDUCING admits only orders that shrink a position; HALTED none."""
+    risk_per_trade: Decimal = Field(default=Decimal("0.02"), gt=0, le=Decimal("0.05"))
+    """Fraction of equity put at risk (entry to stop) when the signal gives no quantity.
+    Capped at 5%."""
+    default_stop_distance: Decimal = Field(default=Decimal("0.02"), gt=0, le=Decimal("0.02"))
+    """Stop placed this fraction from the entry when a signal gives none (2% at most)."""
+    max_open_positions: int = Field(default=3, ge=0)
+    min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0)
+    """Refuse a signal whose take-profit distance is less than this multiple of its
+    stop distance. Signals without a take-profit are not checked."""
+    max_order_notional: Decimal = Field(default=Decimal("100000"), gt=0)
+    price_band: Decimal = Field(default=Decimal("0.05"), gt=0)
+    """Fat-finger guard: a limit price further than this fraction from the reference
+    price (mid of the latest quote) is refused."""
+    equity_currency: str | None = None
+    """The balance sized against; default: the instrument's quote currency."""
+
+
+class ExecutorSettings(Settings):
+    max_attempts: int = Field(default=5, ge=1)
+    """Sends of one order, including the first, for retryable errors."""
+    backoff_base_s: float = Field(default=0.2, gt=0)
+    backoff_cap_s: float = Field(default=5.0, gt=0)
+    submit_deadline_s: float = Field(default=30.0, gt=0)
+    """Total time the executor spends on one order before leaving it to the reconciler."""
+    lookup_attempts: int = Field(default=3, ge=1)
+    """After an ambiguous send, how many times the venue must say "not found" before the
+    order is resent (with the same client order ID)."""
+    jitter_seed: int | None = None
+    """Seed of the retry jitter; set it for reproducible backtests with injected faults."""
+
+
+class ReconcilerSettings(Settings):
+    fill_timeout_s: float = Field(default=60.0, gt=0)
+    """How long a working order is followed before the remainder policy applies."""
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    remainder_policy: Literal["cancel", "leave"] = "cancel"
+    slippage_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
+    finished_order_grace_s: float = Field(default=300.0, ge=0)
+    """Finished orders stay in memory this long so late fill reports still find them."""
+
+
+class JournalSettings(Settings):
+    path: Path = Path("ordergate-journal.sqlite")
+    durable: bool = True
+    """Commit (fsync) every order before it is sent. Replays turn this off and commit in
+    batches: there is no venue to disagree with after a crash."""
+    batch_size: int = Field(default=2000, ge=1)
+
+
+class AuditSettings(Settings):
+    path: Path = Path("audit.jsonl")
+    rotation: str | None = "100 MB"
+    """loguru rotation: a size ("100 MB"), a time ("00:00") or an interval ("1 day")."""
+    retention: str | None = "30 days"
+    compression: str | None = None
+
+
+class VenueSettings(BaseModel):
+    """A venue entry. `kind` picks the adapter; the adapter validates the rest."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    kind: Literal["simulated", "ccxt", "polymarket"] = "simulated"
+    enabled: bool = True
+
+    def adapter_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class EngineConfig(Settings):
+    pipeline: PipelineSettings = PipelineSettings()
+    validator: ValidatorSettings = ValidatorSettings()
+    risk: RiskSettings = RiskSettings()
+    executor: ExecutorSettings = ExecutorSettings()
+    reconciler: ReconcilerSettings = ReconcilerSettings()
+    journal: JournalSettings = JournalSettings()
+    audit: AuditSettings = AuditSettings()
+    venues: dict[str, VenueSettings] = Field(
+        default_factory=lambda: {"sim": VenueSettings(kind="simulated")}
+    )
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+def load_config(path: Path | str | None) -> EngineConfig:
+    """Load and validate a TOML file; `None` gives the defaults (paper trading on `sim`)."""
+    if path is None:
+        return EngineConfig()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_mapping(raw, source=str(path))
+
+
+def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> EngineConfig:
+    try:
+        return EngineConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+__all__ = ["EngineConfig", "ConfigError", "load_config", "config_from_mapping"]

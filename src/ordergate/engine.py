@@ -1,0 +1,173 @@
+"""`Engine`: the pipeline, its venues, journal and subscribers, wired together.
+
+This is what a decision engine talks to in-process: `await engine.submit(signal)`.
+The same engine runs live (wall clock, real venues) and in replay (simulated clock and
+venue); only the clock and the venue adapters differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from ordergate.bus import EventBus
+from ordergate.clock import Clock
+from ordergate.config import EngineConfig
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.signal import SignalParseError, TradingSignalGenerated
+from ordergate.events import InstrumentInferred, SignalInvalid
+from ordergate.journal.order_journal import OrderJournal
+from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
+from ordergate.pipeline.execute import Executor
+from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.pipeline.reconcile import Reconciler
+from ordergate.pipeline.risk import RiskManager
+from ordergate.pipeline.validate import Validator
+from ordergate.subscribers.audit_log import AuditLog
+from ordergate.subscribers.metrics import Metrics
+from ordergate.subscribers.positions import PositionTracker
+from ordergate.subscribers.run_summary import RunSummary
+from ordergate.venues.base import VenueAdapter, VenueError
+from ordergate.venues.market_data import MarketData
+from ordergate.venues.registry import build_venue
+from ordergate.venues.simulated import SimulatedVenue
+
+
+@dataclass(slots=True)
+class _CachedEquity:
+    value: Decimal | None
+    until: datetime
+
+
+@dataclass(slots=True)
+class EngineMarket:
+    """The engine's answer to `MarketAccess`: venues, instruments, prices, positions."""
+
+    venues: dict[str, VenueAdapter]
+    enabled: dict[str, bool]
+    positions: PositionTracker
+    clock: Clock
+    equity_ttl: timedelta = timedelta(seconds=5)
+    instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
+    _equity: dict[tuple[str, str, str], _CachedEquity] = field(default_factory=dict)
+
+    def venue(self, name: str) -> VenueAdapter | None:
+        return self.venues.get(name)
+
+    def venue_enabled(self, name: str) -> bool:
+        return self.enabled.get(name, False)
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None:
+        return self.instruments.get(venue, {}).get(symbol)
+
+    async def reference_price(self, venue: str, symbol: str) -> Decimal | None:
+        try:
+            return (await self.venues[venue].fetch_ticker(symbol)).mid
+        except VenueError:
+            return None
+
+    async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None:
+        key, now = (account_id, venue, currency), self.clock.now()
+        cached = self._equity.get(key)
+        if cached is not None and now < cached.until:
+            return cached.value
+        try:
+            balance = (await self.venues[venue].fetch_balances(account_id)).get(currency)
+        except VenueError:
+            return None
+        value = None if balance is None else balance.total
+        self._equity[key] = _CachedEquity(value, now + self.equity_ttl)
+        return value
+
+    def position_quantity(self, account_id: str, venue: str, symbol: str) -> Decimal:
+        return self.positions.quantity(account_id, venue, symbol)
+
+    def open_position_count(self, account_id: str) -> int:
+        return self.positions.open_count(account_id)
+
+
+class Engine:
+    def __init__(self, config: EngineConfig, clock: Clock, *,
+                 venues: dict[str, VenueAdapter] | None = None,
+                 market: MarketData | None = None,
+                 journal_path: Path | None = None, audit_path: Path | None = None,
+                 durable: bool | None = None) -> None:
+        self.config, self.clock = config, clock
+        self.bus = bus = EventBus()
+        self.positions = PositionTracker(bus)
+        self.metrics = Metrics(bus)
+        self.summary = RunSummary(bus)
+        self.audit = AuditLog(bus, config.audit, audit_path)
+        j = config.journal
+        self.journal = OrderJournal(journal_path or j.path,
+                                    durable=j.durable if durable is None else durable,
+                                    batch_size=j.batch_size)
+        self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s)
+        self.venues = venues if venues is not None else {
+            name: build_venue(name, settings, clock, market=market, on_inferred=self._inferred)
+            for name, settings in config.venues.items()
+        }
+        enabled = {name: config.venues[name].enabled if name in config.venues else True
+                   for name in self.venues}
+        self.market = EngineMarket(self.venues, enabled, self.positions, clock)
+        self.validator = Validator(config.validator)
+        self.risk = RiskManager(config.risk)
+        self.executor = Executor(config.executor, self.ledger, clock)
+        self.reconciler = Reconciler(config.reconciler, self.ledger, clock,
+                                     config.executor.lookup_attempts)
+        handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
+                                        "executor": self.executor, "reconciler": self.reconciler}
+        self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus)
+        self._simulated = [v for v in self.venues.values() if isinstance(v, SimulatedVenue)]
+
+    async def start(self) -> None:
+        """Load every enabled venue's instruments. A venue that cannot load is disabled
+        (its signals are refused with VENUE_DISABLED) rather than stopping the others."""
+        for name, venue in self.venues.items():
+            if not self.market.enabled.get(name):
+                continue
+            try:
+                self.market.instruments[name] = await venue.load_instruments()
+            except VenueError:
+                self.market.enabled[name] = False
+        await self.bus.drain()
+
+    async def submit(self, signal: TradingSignalGenerated) -> Outcome:
+        """Run one signal through the chain. Never raises for a bad signal: the outcome
+        (and the audit log) says what happened."""
+        self.bus.publish(signal)
+        outcome = await self.pipeline.process(SignalContext(signal, self.clock.now(), self.market))
+        await self.bus.drain()
+        return outcome
+
+    def reject_invalid(self, error: SignalParseError, line: int | None = None) -> None:
+        self.bus.publish(SignalInvalid(self.clock.now(), error.field, error.reason,
+                                       error.signal_id, line))
+
+    async def tick(self) -> None:
+        """Let time act: resting simulated orders meet new quotes; followed orders are polled."""
+        for venue in self._simulated:
+            venue.advance()
+        await self.reconciler.poll()
+        await self.bus.drain()
+
+    def venue_orders_per_client_id(self) -> dict[str, int]:
+        """Venue-side order counts per client order ID, where the venue can tell (simulated)."""
+        counts: dict[str, int] = {}
+        for venue in self._simulated:
+            for client_order_id, n in venue.orders_per_client_id.items():
+                counts[client_order_id] = counts.get(client_order_id, 0) + n
+        return counts
+
+    async def close(self) -> None:
+        for venue in self.venues.values():
+            await venue.close()
+        self.journal.close()
+        self.audit.close()
+
+    def _inferred(self, instrument: Instrument) -> None:
+        self.bus.publish(InstrumentInferred(self.clock.now(), instrument.venue, instrument.symbol,
+                                            instrument.tick_size, instrument.lot_size,
+                                            instrument.min_notional))

@@ -1,0 +1,1 @@
+"""The durable order journal: every order is written here before it is sent."""

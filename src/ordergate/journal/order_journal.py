@@ -1,0 +1,181 @@
+"""`OrderJournal`: orders, transitions and fills in SQLite (WAL).
+
+Write-before-send: the executor inserts the order and calls `commit_before_send()`,
+which, in durable mode, commits (and with `synchronous=FULL`, fsyncs) before the request
+leaves. In replay mode writes are batched: committed every `batch_size` statements and
+on close, which is what keeps a million-signal backtest fast.
+
+A journal it cannot read (corrupt, or written by a newer ordergate) is never touched:
+opening raises `JournalUnreadable`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ordergate.domain.fill import Fill
+from ordergate.domain.order import Order, OrderTransition
+from ordergate.journal.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class JournalUnreadable(RuntimeError):
+    pass
+
+
+class OrderJournal:
+    def __init__(self, path: Path | str, *, durable: bool = True, batch_size: int = 2000) -> None:
+        self.path = Path(path)
+        self.durable = durable
+        self._batch_size = batch_size
+        self._pending = 0
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise JournalUnreadable(f"{self.path}: cannot read the order journal: {exc}") from None
+        self._db.execute("BEGIN")
+
+    # ------------------------------------------------------------------ schema
+
+    def _migrate(self) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = 0
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+        elif tables:
+            raise JournalUnreadable(f"{self.path}: not an ordergate journal (tables {sorted(tables)})")
+        if version > SCHEMA_VERSION:
+            raise JournalUnreadable(
+                f"{self.path}: journal schema v{version} is newer than this ordergate (v{SCHEMA_VERSION}); "
+                "upgrade ordergate, do not overwrite the journal"
+            )
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in filter(str.strip, MIGRATIONS[step].split(";")):
+                self._db.execute(statement)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(step),)
+            )
+            self._db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0])
+
+    # ------------------------------------------------------------------ writes
+
+    def insert_order(self, order: Order) -> bool:
+        """Record a new order intent. False if this client order ID is already journaled."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                order.client_order_id, order.signal_id, order.strategy_id, order.account_id,
+                order.venue, order.symbol, order.side.value, order.order_type.value,
+                str(order.quantity), _opt(order.price), order.time_in_force.value,
+                _opt(order.expected_price), _opt_ts(order.expires_at),
+                order.created_at.isoformat(), order.status.value, order.venue_order_id,
+                str(order.filled_quantity), order.created_at.isoformat(),
+            ),
+        )
+        self._wrote()
+        return cursor.rowcount == 1
+
+    def record_transition(self, order: Order, step: OrderTransition) -> None:
+        self._db.execute(
+            "INSERT INTO transitions (client_order_id, from_status, to_status, ts, reason)"
+            " VALUES (?,?,?,?,?)",
+            (order.client_order_id, step.from_status.value, step.to_status.value,
+             step.ts.isoformat(), step.reason),
+        )
+        self._db.execute(
+            "UPDATE orders SET status=?, venue_order_id=?, filled_quantity=?, updated_at=?"
+            " WHERE client_order_id=?",
+            (order.status.value, order.venue_order_id, str(order.filled_quantity),
+             step.ts.isoformat(), order.client_order_id),
+        )
+        self._wrote(2)
+
+    def record_fill(self, fill: Fill) -> bool:
+        """Store a fill; False if this venue trade ID was already stored (a duplicate)."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                fill.venue, fill.trade_id, fill.client_order_id, fill.account_id, fill.symbol,
+                fill.side.value, str(fill.price), str(fill.quantity), str(fill.fee),
+                fill.fee_currency, fill.liquidity.value, fill.ts.isoformat(),
+            ),
+        )
+        self._wrote()
+        return cursor.rowcount == 1
+
+    def commit_before_send(self) -> None:
+        """The write-before-send barrier: durable mode commits now; batch mode lets the
+        batch carry on (the insert still precedes the send in the same transaction)."""
+        if self.durable:
+            self.commit()
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+        self._db.execute("BEGIN")
+        self._pending = 0
+
+    def _wrote(self, statements: int = 1) -> None:
+        self._pending += statements
+        if self._pending >= self._batch_size:
+            self.commit()
+
+    # ------------------------------------------------------------------ reads
+
+    def order_status(self, client_order_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT status FROM orders WHERE client_order_id=?", (client_order_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Orders not yet terminal: the restart recovery's work list."""
+        return self._rows(
+            "SELECT * FROM orders WHERE status NOT IN"
+            " ('FILLED','CANCELLED','REJECTED','EXPIRED','FAILED') ORDER BY created_at"
+        )
+
+    def fills(self, client_order_id: str | None = None) -> list[dict[str, Any]]:
+        if client_order_id is None:
+            return self._rows("SELECT * FROM fills ORDER BY ts, trade_id")
+        return self._rows(
+            "SELECT * FROM fills WHERE client_order_id=? ORDER BY ts, trade_id", (client_order_id,)
+        )
+
+    def fills_in_order(self) -> list[dict[str, Any]]:
+        """Every fill in the order it was recorded."""
+        return self._rows("SELECT * FROM fills ORDER BY rowid")
+
+    def transitions(self, client_order_id: str) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT * FROM transitions WHERE client_order_id=? ORDER BY seq", (client_order_id,)
+        )
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cursor = self._db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        self._db.execute("COMMIT")
+        self._db.close()
+
+
+def _opt(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_ts(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -1,0 +1,61 @@
+"""The journal's schema, versioned, with its migrations.
+
+Designed for restart recovery: an order row holds everything needed to resend it with
+the same client order ID or to look it up at the venue; transitions and fills are
+append-only; a fill's key is the venue's trade ID, so a fill is stored once.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE orders (
+        client_order_id TEXT PRIMARY KEY,
+        signal_id       TEXT NOT NULL,
+        strategy_id     TEXT NOT NULL,
+        account_id      TEXT NOT NULL,
+        venue           TEXT NOT NULL,
+        symbol          TEXT NOT NULL,
+        side            TEXT NOT NULL,
+        order_type      TEXT NOT NULL,
+        quantity        TEXT NOT NULL,
+        price           TEXT,
+        time_in_force   TEXT NOT NULL,
+        expected_price  TEXT,
+        expires_at      TEXT,
+        created_at      TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        venue_order_id  TEXT,
+        filled_quantity TEXT NOT NULL DEFAULT '0',
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX orders_open ON orders (status)
+        WHERE status NOT IN ('FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'FAILED');
+    CREATE TABLE transitions (
+        seq             INTEGER PRIMARY KEY,
+        client_order_id TEXT NOT NULL REFERENCES orders (client_order_id),
+        from_status     TEXT NOT NULL,
+        to_status       TEXT NOT NULL,
+        ts              TEXT NOT NULL,
+        reason          TEXT NOT NULL
+    );
+    CREATE TABLE fills (
+        venue           TEXT NOT NULL,
+        trade_id        TEXT NOT NULL,
+        client_order_id TEXT NOT NULL REFERENCES orders (client_order_id),
+        account_id      TEXT NOT NULL,
+        symbol          TEXT NOT NULL,
+        side            TEXT NOT NULL,
+        price           TEXT NOT NULL,
+        quantity        TEXT NOT NULL,
+        fee             TEXT NOT NULL,
+        fee_currency    TEXT NOT NULL,
+        liquidity       TEXT NOT NULL,
+        ts              TEXT NOT NULL,
+        PRIMARY KEY (venue, trade_id)
+    );
+    """,
+}

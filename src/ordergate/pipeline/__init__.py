@@ -1,0 +1,1 @@
+"""The ordered handler chain: validator -> risk manager -> executor -> reconciler."""

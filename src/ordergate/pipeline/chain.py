@@ -1,0 +1,110 @@
+"""The ordered chain of handlers, the context a signal carries through it, and verdicts.
+
+The chain is explicit and sequential (not blinker: blinker promises no order and stops
+at the first raising receiver). Each handler sees only the `SignalContext` and returns a
+`Verdict`; the first denial ends the signal's journey. The chain, not the handlers,
+publishes `SignalAdmitted`/`SignalRejected`, so every verdict is audited the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from ordergate.bus import EventBus
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import Order
+from ordergate.domain.signal import TradingSignalGenerated
+from ordergate.events import SignalAdmitted, SignalRejected
+from ordergate.pipeline.reasons import ReasonCode
+from ordergate.venues.base import OrderReport, VenueAdapter
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    admitted: bool
+    reason: str
+    code: ReasonCode | None = None
+
+    @staticmethod
+    def admit(reason: str) -> Verdict:
+        return Verdict(True, reason)
+
+    @staticmethod
+    def deny(code: ReasonCode, reason: str) -> Verdict:
+        return Verdict(False, reason, code)
+
+
+class MarketAccess(Protocol):
+    """What handlers may ask about the world beyond the signal. Provided by the engine;
+    in replay it answers from the simulated venue and the position tracker."""
+
+    def venue(self, name: str) -> VenueAdapter | None: ...
+
+    def venue_enabled(self, name: str) -> bool: ...
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None: ...
+
+    async def reference_price(self, venue: str, symbol: str) -> Decimal | None: ...
+
+    async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None: ...
+
+    def position_quantity(self, account_id: str, venue: str, symbol: str) -> Decimal: ...
+
+    def open_position_count(self, account_id: str) -> int: ...
+
+
+@dataclass(slots=True)
+class SignalContext:
+    """A signal's journey. Handlers fill in what later handlers need."""
+
+    signal: TradingSignalGenerated
+    now: datetime
+    market: MarketAccess
+    venue: VenueAdapter | None = None
+    instrument: Instrument | None = None
+    reference_price: Decimal | None = None
+    quantity: Decimal | None = None
+    stop_loss: Decimal | None = None
+    order: Order | None = None
+    report: OrderReport | None = None
+
+
+class Handler(Protocol):
+    name: str
+
+    async def handle(self, ctx: SignalContext) -> Verdict: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a signal's journey ended: admitted by every handler, or refused by one."""
+
+    admitted: bool
+    handler: str
+    reason: str
+    code: ReasonCode | None
+    order: Order | None
+
+
+class Pipeline:
+    def __init__(self, handlers: Sequence[Handler], bus: EventBus) -> None:
+        self.handlers = tuple(handlers)
+        self._bus = bus
+
+    async def process(self, ctx: SignalContext) -> Outcome:
+        signal_id = ctx.signal.signal_id
+        publish = self._bus.publish
+        name, verdict = "pipeline", Verdict.admit("no handlers")
+        for handler in self.handlers:
+            name = handler.name
+            verdict = await handler.handle(ctx)
+            if not verdict.admitted:
+                assert verdict.code is not None
+                publish(SignalRejected(ctx.now, signal_id, name, verdict.code.value, verdict.reason))
+                return Outcome(False, name, verdict.reason, verdict.code, ctx.order)
+            publish(SignalAdmitted(ctx.now, signal_id, name, verdict.reason))
+        return Outcome(True, name, verdict.reason, None, ctx.order)

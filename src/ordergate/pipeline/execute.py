@@ -1,0 +1,148 @@
+"""The executor: turns an admitted signal into exactly one order at the venue.
+
+1. Round to the instrument (quantity truncated to the lot, price to the tick in the
+   trader's favour) and refuse what rounding leaves below the minimums.
+2. Derive the client order ID from the signal and write the order to the journal before
+   anything is sent. A signal seen before finds its order there and is not sent again.
+3. Send, retrying retryable errors with jittered exponential backoff. After an
+   *ambiguous* failure (timeout, dropped connection) the order is looked up by client
+   order ID first, and resent (same ID) only when the venue has said, repeatedly, that it
+   does not have it. If the venue cannot be asked, the order stays SUBMITTED and
+   unresolved for the reconciler; it is never assumed failed.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from ordergate.clock import Clock
+from ordergate.config import ExecutorSettings
+from ordergate.domain.order import Order, OrderStatus
+from ordergate.domain.values import OrderType
+from ordergate.events import OrderUnresolved
+from ordergate.pipeline.chain import SignalContext, Verdict
+from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.pipeline.retry import RetryPacer
+from ordergate.venues.base import (
+    DuplicateClientOrderId,
+    OrderNotFound,
+    OrderReport,
+    OrderRequest,
+    RateLimited,
+    VenueAdapter,
+    VenueError,
+)
+
+
+class Lookup(Enum):
+    ABSENT = "absent"    # the venue said, every time we asked, that it has no such order
+    UNKNOWN = "unknown"  # the venue could not be asked, or answered inconsistently
+
+
+class Executor:
+    name = "executor"
+
+    def __init__(self, settings: ExecutorSettings, ledger: OrderLedger, clock: Clock) -> None:
+        self._s = settings
+        self._ledger = ledger
+        self._clock = clock
+        self._pacer = RetryPacer(clock, settings.backoff_base_s, settings.backoff_cap_s,
+                                 settings.jitter_seed)
+
+    async def handle(self, ctx: SignalContext) -> Verdict:
+        signal, instrument, venue = ctx.signal, ctx.instrument, ctx.venue
+        assert instrument is not None and venue is not None
+        quantity = instrument.round_quantity(ctx.quantity or signal.quantity or 0)
+        if problem := instrument.quantity_problem(quantity):
+            return Verdict.deny(R.BELOW_MIN_QUANTITY, f"after rounding to lot {instrument.lot_size}: {problem}")
+        price = None
+        if signal.order_type is OrderType.LIMIT:
+            assert signal.limit_price is not None
+            price = instrument.round_price(signal.limit_price, signal.side)
+        expected = price if price is not None else ctx.reference_price
+        if expected is not None and (problem := instrument.notional_problem(quantity, expected)):
+            return Verdict.deny(R.BELOW_MIN_NOTIONAL, problem)
+
+        order = Order(
+            client_order_id_for(signal.strategy_id, signal.account_id, signal.signal_id),
+            signal.signal_id, signal.strategy_id, signal.account_id, signal.venue, signal.symbol,
+            signal.side, signal.order_type, quantity, price, signal.time_in_force,
+            self._clock.now(), expected_price=expected, expires_at=signal.expires_at,
+        )
+        ledger = self._ledger
+        if not ledger.open(order):
+            status = ledger.journal.order_status(order.client_order_id)
+            return Verdict.deny(
+                R.DUPLICATE_SIGNAL,
+                f"order {order.client_order_id} for this signal already exists ({status}); not sent again",
+            )
+        ctx.order = order
+        ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
+                          + (f" @ {price}" if price is not None else " at market"))
+        ledger.journal.commit_before_send()
+        ctx.report = await self.submit(venue, order)
+        return Verdict.admit(f"order {order.client_order_id} sent: {order.status}")
+
+    async def submit(self, venue: VenueAdapter, order: Order) -> OrderReport | None:
+        """Send a journaled SUBMITTED order; return the venue's report, or None when the
+        order was rejected, failed, or is unresolved (its status says which)."""
+        request = OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
+                               order.order_type, order.quantity, order.price,
+                               order.time_in_force, order.expires_at)
+        clock, delays = self._clock, self._pacer.delays()
+        deadline = clock.now().timestamp() + self._s.submit_deadline_s
+        last_error = "no attempt made"
+        for attempt in range(1, self._s.max_attempts + 1):
+            try:
+                return await venue.place_order(request)
+            except DuplicateClientOrderId:
+                return await self._adopt_or_park(venue, order, "venue already has this client order ID")
+            except VenueError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                if not exc.retryable:
+                    self._ledger.transition(order, OrderStatus.REJECTED, f"venue rejected: {last_error}")
+                    return None
+                if exc.ambiguous:
+                    found = await self.lookup(venue, order)
+                    if isinstance(found, OrderReport):
+                        return found
+                    if found is Lookup.UNKNOWN:
+                        self._park(order, f"{last_error}; the venue could not confirm the order")
+                        return None
+                    # ABSENT: the venue has said it never got it; resending is safe.
+                if attempt == self._s.max_attempts or clock.now().timestamp() >= deadline:
+                    break
+                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+                await self._pacer.pause(delays, retry_after or 0.0)
+        self._ledger.transition(
+            order, OrderStatus.FAILED, f"not accepted after {attempt} attempt(s): {last_error}"
+        )
+        return None
+
+    async def lookup(self, venue: VenueAdapter, order: Order) -> OrderReport | Lookup:
+        """Ask the venue for the order by client order ID, a bounded number of times.
+        Only an explicit "not found" on every attempt counts as absent."""
+        delays = self._pacer.delays()
+        absent = 0
+        for attempt in range(self._s.lookup_attempts):
+            if attempt:
+                await self._pacer.pause(delays)
+            try:
+                return await venue.fetch_order(order.symbol, order.client_order_id, order.venue_order_id)
+            except OrderNotFound:
+                absent += 1
+            except VenueError:
+                continue
+        return Lookup.ABSENT if absent == self._s.lookup_attempts else Lookup.UNKNOWN
+
+    async def _adopt_or_park(self, venue: VenueAdapter, order: Order, why: str) -> OrderReport | None:
+        found = await self.lookup(venue, order)
+        if isinstance(found, OrderReport):
+            return found
+        self._park(order, f"{why}, but it could not be looked up")
+        return None
+
+    def _park(self, order: Order, reason: str) -> None:
+        self._ledger.publish(OrderUnresolved(self._clock.now(), order.client_order_id, order.signal_id, reason))

@@ -1,0 +1,40 @@
+"""Why a signal was refused: one enum for every handler, documented in the README.
+
+A code is stable (operators grep for it, dashboards count it); the free-text reason
+next to it in the audit line carries the numbers.
+"""
+
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    # boundary
+    INVALID_SIGNAL = "INVALID_SIGNAL"
+    # validator
+    UNKNOWN_VENUE = "UNKNOWN_VENUE"
+    VENUE_DISABLED = "VENUE_DISABLED"
+    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+    WEAK_SIGNAL = "WEAK_SIGNAL"
+    LOW_CONFLUENCE = "LOW_CONFLUENCE"
+    MISSING_LIMIT_PRICE = "MISSING_LIMIT_PRICE"
+    STOP_LOSS_WRONG_SIDE = "STOP_LOSS_WRONG_SIDE"
+    TAKE_PROFIT_WRONG_SIDE = "TAKE_PROFIT_WRONG_SIDE"
+    QUANTITY_OUT_OF_LIMITS = "QUANTITY_OUT_OF_LIMITS"
+    PRICE_OUT_OF_LIMITS = "PRICE_OUT_OF_LIMITS"
+    STALE_SIGNAL = "STALE_SIGNAL"
+    EXPIRED_SIGNAL = "EXPIRED_SIGNAL"
+    # risk manager
+    TRADING_HALTED = "TRADING_HALTED"
+    REDUCE_ONLY = "REDUCE_ONLY"
+    NO_REFERENCE_PRICE = "NO_REFERENCE_PRICE"
+    PRICE_BAND = "PRICE_BAND"
+    MAX_POSITIONS = "MAX_POSITIONS"
+    REWARD_RISK_TOO_LOW = "REWARD_RISK_TOO_LOW"
+    MAX_NOTIONAL = "MAX_NOTIONAL"
+    SIZE_TOO_SMALL = "SIZE_TOO_SMALL"
+    NO_EQUITY = "NO_EQUITY"
+    # executor
+    BELOW_MIN_QUANTITY = "BELOW_MIN_QUANTITY"
+    BELOW_MIN_NOTIONAL = "BELOW_MIN_NOTIONAL"
+    DUPLICATE_SIGNAL = "DUPLICATE_SIGNAL"
+    VENUE_ERROR = "VENUE_ERROR"

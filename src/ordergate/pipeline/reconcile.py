@@ -1,0 +1,150 @@
+"""The reconciler: follows each order until the venue's picture and ours agree.
+
+After the send it applies the venue's report (fills first, keyed by trade ID, then the
+status), checks slippage against the expected price, and for an order still working it
+keeps following it on `poll()`: fetching its status and trades every `poll_interval_s`
+and, after `fill_timeout_s`, applying the remainder policy (cancel it, or leave it
+working). Unresolved orders (SUBMITTED, answer unknown) are looked up the same way until
+the venue answers.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ordergate.clock import Clock
+from ordergate.config import ReconcilerSettings
+from ordergate.domain.order import Order, OrderStatus
+from ordergate.domain.values import Side
+from ordergate.events import SlippageExceeded
+from ordergate.pipeline.chain import SignalContext, Verdict
+from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, VenueError
+
+S = OrderStatus
+
+
+@dataclass(slots=True)
+class _Followed:
+    order: Order
+    venue: VenueAdapter
+    deadline: datetime
+    not_found: int = 0
+
+
+class Reconciler:
+    name = "reconciler"
+
+    def __init__(self, settings: ReconcilerSettings, ledger: OrderLedger, clock: Clock,
+                 lookup_attempts: int = 3) -> None:
+        self._s = settings
+        self._ledger = ledger
+        self._clock = clock
+        self._lookup_attempts = lookup_attempts
+        self._interval = timedelta(seconds=settings.poll_interval_s)
+        self._followed: dict[str, _Followed] = {}
+        self._due: list[tuple[datetime, int, str]] = []
+        self._seq = 0
+
+    @property
+    def followed_count(self) -> int:
+        return len(self._followed)
+
+    async def handle(self, ctx: SignalContext) -> Verdict:
+        order, venue = ctx.order, ctx.venue
+        if order is None or venue is None:
+            return Verdict.admit("no order to follow")
+        if ctx.report is not None:
+            await self.sync(venue, order, ctx.report)
+        if order.status.is_terminal:
+            return Verdict.admit(self._summary(order))
+        self.follow(venue, order)
+        return Verdict.admit(f"{self._summary(order)}; following for {self._s.fill_timeout_s}s")
+
+    def follow(self, venue: VenueAdapter, order: Order) -> None:
+        now = self._clock.now()
+        deadline = now + timedelta(seconds=self._s.fill_timeout_s)
+        self._followed[order.client_order_id] = _Followed(order, venue, deadline)
+        self._schedule(now + self._interval, order.client_order_id)
+
+    async def sync(self, venue: VenueAdapter, order: Order, report: OrderReport) -> None:
+        """Bring an order up to date with a venue report: its trades, then its status."""
+        if report.filled_quantity > order.filled_quantity:
+            try:
+                trades = await venue.fetch_fills(order.symbol, order.client_order_id,
+                                                 report.venue_order_id or order.venue_order_id)
+            except VenueError:
+                trades = []  # fills stay pending; the next poll fetches them again
+            for trade in trades:
+                self._ledger.apply_trade(order, trade)
+            if order.filled_quantity < report.filled_quantity:
+                return  # do not close an order whose fills we have not all seen
+        self._ledger.apply_report(order, report)
+        if order.status.is_terminal:
+            self._check_slippage(order)
+
+    async def poll(self) -> None:
+        """Follow every order whose next check is due."""
+        now = self._clock.now()
+        due = self._due
+        while due and due[0][0] <= now:
+            _, _, client_order_id = heapq.heappop(due)
+            followed = self._followed.get(client_order_id)
+            if followed is None:
+                continue
+            await self._check(followed, now)
+            if followed.order.status.is_terminal:
+                del self._followed[client_order_id]
+            else:
+                self._schedule(now + self._interval, client_order_id)
+
+    async def _check(self, followed: _Followed, now: datetime) -> None:
+        order, venue = followed.order, followed.venue
+        try:
+            report = await venue.fetch_order(order.symbol, order.client_order_id, order.venue_order_id)
+        except OrderNotFound:
+            followed.not_found += 1
+            if order.status is S.SUBMITTED and followed.not_found >= self._lookup_attempts:
+                self._ledger.transition(order, S.FAILED, f"venue has no record of the order "
+                                        f"after {followed.not_found} lookups")
+            return
+        except VenueError:
+            return  # not an answer: ask again at the next poll
+        await self.sync(venue, order, report)
+        if (order.status.is_working and now >= followed.deadline
+                and self._s.remainder_policy == "cancel"):
+            await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
+                              f"cancelling remainder {order.remaining_quantity}")
+
+    async def cancel(self, venue: VenueAdapter, order: Order, reason: str) -> None:
+        if order.status is not S.CANCEL_PENDING:
+            self._ledger.transition(order, S.CANCEL_PENDING, reason)
+        try:
+            report = await venue.cancel_order(order.symbol, order.client_order_id, order.venue_order_id)
+        except VenueError:
+            return  # still CANCEL_PENDING: the next poll asks the venue what happened
+        await self.sync(venue, order, report)
+
+    def _schedule(self, when: datetime, client_order_id: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._due, (when, self._seq, client_order_id))
+
+    def _check_slippage(self, order: Order) -> None:
+        average, expected = order.average_price, order.expected_price
+        if average is None or expected is None or expected == 0:
+            return
+        worse = (average - expected) if order.side is Side.BUY else (expected - average)
+        slippage = worse / expected
+        if slippage > self._s.slippage_tolerance:
+            self._ledger.publish(SlippageExceeded(
+                self._clock.now(), order.client_order_id, order.signal_id, expected, average,
+                slippage, self._s.slippage_tolerance,
+            ))
+
+    @staticmethod
+    def _summary(order: Order) -> str:
+        average = order.average_price
+        at = f" at average {average.normalize()}" if average is not None else ""
+        return f"order {order.status}: filled {order.filled_quantity} of {order.quantity}{at}"

@@ -1,0 +1,80 @@
+"""The validator: is this signal well-formed for this venue and this moment?
+
+Types and ranges were checked at the boundary (`parse_signal_json`); this handler checks
+what needs the engine's knowledge: the venue, the instrument's limits, the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ordergate.config import ValidatorSettings
+from ordergate.domain.values import OrderType, Side
+from ordergate.pipeline.chain import SignalContext, Verdict
+from ordergate.pipeline.reasons import ReasonCode as R
+
+
+class Validator:
+    name = "validator"
+
+    def __init__(self, settings: ValidatorSettings) -> None:
+        self._s = settings
+        self._max_age = timedelta(seconds=settings.max_signal_age_s)
+
+    async def handle(self, ctx: SignalContext) -> Verdict:
+        signal = ctx.signal
+        venue = ctx.market.venue(signal.venue)
+        if venue is None:
+            return Verdict.deny(R.UNKNOWN_VENUE, f"venue {signal.venue!r} is not configured")
+        if not ctx.market.venue_enabled(signal.venue):
+            return Verdict.deny(R.VENUE_DISABLED, f"venue {signal.venue!r} is disabled")
+        instrument = ctx.market.instrument(signal.venue, signal.symbol)
+        if instrument is None:
+            return Verdict.deny(
+                R.UNKNOWN_SYMBOL, f"symbol {signal.symbol!r} is not listed at {signal.venue!r}"
+            )
+        ctx.venue, ctx.instrument = venue, instrument
+
+        if ctx.now - signal.ts > self._max_age:
+            age = (ctx.now - signal.ts).total_seconds()
+            return Verdict.deny(
+                R.STALE_SIGNAL, f"ts: signal is {age:.3f}s old, limit {self._s.max_signal_age_s}s"
+            )
+        if signal.expires_at is not None and signal.expires_at <= ctx.now:
+            return Verdict.deny(R.EXPIRED_SIGNAL, f"expires_at: {signal.expires_at.isoformat()} has passed")
+        if signal.strength < self._s.min_strength:
+            return Verdict.deny(
+                R.WEAK_SIGNAL, f"strength: {signal.strength} below minimum {self._s.min_strength}"
+            )
+        if signal.confluence_score < self._s.min_confluence:
+            return Verdict.deny(
+                R.LOW_CONFLUENCE,
+                f"confluence_score: {signal.confluence_score} below minimum {self._s.min_confluence}",
+            )
+        return self._check_prices(ctx)
+
+    def _check_prices(self, ctx: SignalContext) -> Verdict:
+        signal, instrument = ctx.signal, ctx.instrument
+        assert instrument is not None
+        if signal.order_type is OrderType.LIMIT and signal.limit_price is None:
+            return Verdict.deny(R.MISSING_LIMIT_PRICE, "limit_price: required for a limit order")
+        if signal.limit_price is not None and (problem := instrument.price_problem(signal.limit_price)):
+            return Verdict.deny(R.PRICE_OUT_OF_LIMITS, f"limit_price: {problem}")
+        if signal.quantity is not None and (problem := instrument.quantity_problem(signal.quantity)):
+            return Verdict.deny(R.QUANTITY_OUT_OF_LIMITS, f"quantity: {problem}")
+        entry = signal.limit_price
+        if entry is not None:
+            buying = signal.side is Side.BUY
+            if signal.stop_loss is not None and (signal.stop_loss < entry) != buying:
+                return Verdict.deny(
+                    R.STOP_LOSS_WRONG_SIDE,
+                    f"stop_loss: {signal.stop_loss} must be {'below' if buying else 'above'} "
+                    f"the entry {entry} for a {signal.side}",
+                )
+            if signal.take_profit is not None and (signal.take_profit > entry) != buying:
+                return Verdict.deny(
+                    R.TAKE_PROFIT_WRONG_SIDE,
+                    f"take_profit: {signal.take_profit} must be {'above' if buying else 'below'} "
+                    f"the entry {entry} for a {signal.side}",
+                )
+        return Verdict.admit(f"{signal.symbol} listed at {signal.venue}; fields within limits")

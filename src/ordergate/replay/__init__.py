@@ -1,0 +1,1 @@
+"""Replaying recorded signals against recorded quotes through the live pipeline."""

@@ -1,0 +1,1 @@
+"""Subscribers to the event bus: positions, the audit log, metrics, the run summary."""

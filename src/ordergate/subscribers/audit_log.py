@@ -1,0 +1,135 @@
+"""`AuditLog`: one JSON line per decision, for operators tailing and grepping.
+
+Every line has the same leading keys — `ts, event, signal_id, client_order_id, handler,
+decision, reason` — then the event's own details. `ts` is the engine clock's time, so a
+replay's audit log is byte-for-byte repeatable. Written through loguru (rotation,
+retention and compression as configured) with `catch=False`: a failing sink raises, the
+bus turns that into a `SystemError`, and the metrics count it — nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from ordergate.bus import EventBus
+from ordergate.config import AuditSettings
+from ordergate.events import (
+    InstrumentInferred, OrderFilled, OrderTransitioned, OrderUnresolved, PositionChanged,
+    PositionClosed, PositionEvent, PositionOpened, SignalAdmitted, SignalInvalid,
+    SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated,
+)
+
+_instances = itertools.count()
+DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
+_dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+class AuditLog:
+    def __init__(self, bus: EventBus, settings: AuditSettings, path: Path | None = None) -> None:
+        self.path = path or settings.path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        token = f"audit-{next(_instances)}"
+        self._sink_id = logger.add(
+            self.path, format="{message}", level="INFO", catch=False, enqueue=False,
+            rotation=settings.rotation, retention=settings.retention,
+            compression=settings.compression, encoding="utf-8",
+            filter=lambda record: record["extra"].get("ordergate_audit") == token,
+        )
+        self._info = logger.bind(ordergate_audit=token).info
+        self._warning = logger.bind(ordergate_audit=token).warning
+        routes: dict[type, Callable[[Any], None]] = {
+            TradingSignalGenerated: self._signal,
+            SignalInvalid: self._invalid,
+            SignalAdmitted: self._admitted,
+            SignalRejected: self._rejected,
+            OrderTransitioned: self._transition,
+            OrderFilled: self._fill,
+            OrderUnresolved: self._unresolved,
+            SlippageExceeded: self._slippage,
+            PositionOpened: self._position,
+            PositionChanged: self._position,
+            PositionClosed: self._position,
+            InstrumentInferred: self._inferred,
+            SystemError: self._system_error,
+        }
+        for event_type, receiver in routes.items():
+            bus.subscribe(event_type, receiver)
+
+    def close(self) -> None:
+        logger.remove(self._sink_id)
+
+    def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
+               handler: str | None, decision: str, reason: str, warn: bool = False,
+               **details: Any) -> None:
+        record = {"ts": ts.isoformat(), "event": event, "signal_id": signal_id,
+                  "client_order_id": client_order_id, "handler": handler,
+                  "decision": decision, "reason": reason}
+        if details:
+            record.update(details)
+        (self._warning if warn else self._info)(_dumps(record))
+
+    def _signal(self, e: TradingSignalGenerated) -> None:
+        size = e.quantity if e.quantity is not None else "auto-sized"
+        at = f" @ {e.limit_price}" if e.limit_price is not None else ""
+        self._write(e.ts, "signal_received", e.signal_id, None, None, "received",
+                    f"{e.side} {size} {e.symbol}{at} {e.order_type} on {e.venue}",
+                    strategy_id=e.strategy_id, account_id=e.account_id)
+
+    def _invalid(self, e: SignalInvalid) -> None:
+        self._write(e.ts, "signal_invalid", e.signal_id, None, "boundary", "invalid",
+                    f"{e.field}: {e.reason}", warn=True, field=e.field, line=e.line)
+
+    def _admitted(self, e: SignalAdmitted) -> None:
+        self._write(e.ts, "handler_verdict", e.signal_id, None, e.handler, "admit", e.reason)
+
+    def _rejected(self, e: SignalRejected) -> None:
+        self._write(e.ts, "handler_verdict", e.signal_id, None, e.handler, "deny", e.reason, code=e.code)
+
+    def _transition(self, e: OrderTransitioned) -> None:
+        self._write(e.ts, "order_transition", e.signal_id, e.client_order_id, None,
+                    e.to_status.value, e.reason, from_status=e.from_status.value)
+
+    def _fill(self, e: OrderFilled) -> None:
+        f = e.fill
+        self._write(e.ts, "fill", e.signal_id, f.client_order_id, None,
+                    "partial_fill" if e.is_partial else "fill",
+                    f"{f.side} {f.quantity} {f.symbol} @ {f.price} ({f.liquidity})",
+                    trade_id=f.trade_id, price=f.price, quantity=f.quantity, fee=f.fee,
+                    fee_currency=f.fee_currency, filled=e.filled_quantity, remaining=e.remaining)
+
+    def _unresolved(self, e: OrderUnresolved) -> None:
+        self._write(e.ts, "order_unresolved", e.signal_id, e.client_order_id, "executor",
+                    "unresolved", e.reason, warn=True)
+
+    def _slippage(self, e: SlippageExceeded) -> None:
+        self._write(e.ts, "slippage_exceeded", e.signal_id, e.client_order_id, "reconciler",
+                    "warning", f"average {e.average_price} vs expected {e.expected_price}: "
+                    f"{e.slippage:.4%} > {e.tolerance:.2%}", warn=True,
+                    slippage=e.slippage.quantize(Decimal("0.000001")))
+
+    def _position(self, e: PositionEvent) -> None:
+        entry = e.average_entry.quantize(DISPLAY)
+        name = {PositionOpened: "position_opened", PositionChanged: "position_changed",
+                PositionClosed: "position_closed"}[type(e)]
+        self._write(e.ts, name, None, e.client_order_id, None, name.split("_")[1],
+                    f"{e.symbol} {e.quantity} @ {entry}", account_id=e.account_id,
+                    venue=e.venue, symbol=e.symbol, quantity=e.quantity, average_entry=entry,
+                    realized_pnl=e.realized_pnl.quantize(DISPLAY), trade_id=e.trade_id)
+
+    def _inferred(self, e: InstrumentInferred) -> None:
+        self._write(e.ts, "instrument_inferred", None, None, "venue", "inferred",
+                    f"{e.symbol} not configured at {e.venue}: tick {e.tick_size} (finest price "
+                    f"increment in the data), lot {e.lot_size}, min notional {e.min_notional}",
+                    venue=e.venue, symbol=e.symbol)
+
+    def _system_error(self, e: SystemError) -> None:
+        self._write(e.ts, "system_error", None, None, e.source, "error",
+                    f"{e.error} while handling {e.event_type}", warn=True)

@@ -1,0 +1,44 @@
+"""`Metrics`: Prometheus counters for everything an operator alerts on.
+
+Each engine has its own registry (tests and replays do not share counters); `render()`
+gives the text exposition format for a scrape endpoint or a file.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+from ordergate.bus import EventBus
+from ordergate.events import (
+    OrderFilled, OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected,
+    SlippageExceeded, SystemError, TradingSignalGenerated,
+)
+
+
+class Metrics:
+    def __init__(self, bus: EventBus) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.signals = Counter("ordergate_signals", "Signals received", registry=r)
+        self.invalid = Counter("ordergate_signals_invalid", "Signals that failed to parse",
+                               ["field"], registry=r)
+        self.rejected = Counter("ordergate_signals_rejected", "Signals refused by a handler",
+                                ["handler", "code"], registry=r)
+        self.transitions = Counter("ordergate_order_transitions", "Order status changes",
+                                   ["status"], registry=r)
+        self.fills = Counter("ordergate_fills", "Fills applied", registry=r)
+        self.unresolved = Counter("ordergate_orders_unresolved", "Sends with no answer", registry=r)
+        self.slippage = Counter("ordergate_slippage_breaches", "Fills beyond slippage tolerance",
+                                registry=r)
+        self.errors = Counter("ordergate_system_errors", "Subscriber failures", ["source"], registry=r)
+        bus.subscribe(TradingSignalGenerated, lambda e: self.signals.inc())
+        bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(e.field).inc())
+        bus.subscribe(SignalRejected, lambda e: self.rejected.labels(e.handler, e.code).inc())
+        bus.subscribe(OrderTransitioned, lambda e: self.transitions.labels(e.to_status.value).inc())
+        bus.subscribe(OrderFilled, lambda e: self.fills.inc())
+        bus.subscribe(OrderUnresolved, lambda e: self.unresolved.inc())
+        bus.subscribe(SlippageExceeded, lambda e: self.slippage.inc())
+        bus.subscribe(SystemError, lambda e: self.errors.labels(e.source).inc())
+
+    def render(self) -> str:
+        return generate_latest(self.registry).decode()

@@ -1,0 +1,48 @@
+"""`PositionTracker`: positions per (account, venue, symbol), built from fills only.
+
+It listens to `OrderFilled` and publishes `PositionOpened`, `PositionChanged` or
+`PositionClosed`. Fills arrive here already de-duplicated by trade ID (the ledger
+journals each trade once), so a position is exactly the sum of its unique fills.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ordergate.bus import EventBus
+from ordergate.domain.position import Position
+from ordergate.domain.values import ZERO
+from ordergate.events import OrderFilled, PositionChanged, PositionClosed, PositionOpened
+
+Key = tuple[str, str, str]
+
+
+class PositionTracker:
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self.positions: dict[Key, Position] = {}
+        self._open_per_account: dict[str, int] = {}
+        bus.subscribe(OrderFilled, self.on_fill)
+
+    def on_fill(self, event: OrderFilled) -> None:
+        fill = event.fill
+        key = (fill.account_id, fill.venue, fill.symbol)
+        position = self.positions.get(key)
+        if position is None:
+            position = self.positions[key] = Position(*key)
+        was_flat = position.is_flat
+        position.apply(fill)
+        if was_flat != position.is_flat:
+            delta = 1 if was_flat else -1
+            self._open_per_account[fill.account_id] = self._open_per_account.get(fill.account_id, 0) + delta
+        kind = PositionOpened if was_flat else PositionClosed if position.is_flat else PositionChanged
+        self._bus.publish(kind(fill.ts, fill.account_id, fill.venue, fill.symbol, position.quantity,
+                               position.average_entry, position.realized_pnl,
+                               fill.client_order_id, fill.trade_id))
+
+    def quantity(self, account_id: str, venue: str, symbol: str) -> Decimal:
+        position = self.positions.get((account_id, venue, symbol))
+        return ZERO if position is None else position.quantity
+
+    def open_count(self, account_id: str) -> int:
+        return self._open_per_account.get(account_id, 0)

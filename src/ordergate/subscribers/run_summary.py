@@ -1,0 +1,87 @@
+"""`RunSummary`: the counts a replay reports in `summary.json`, from events only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from ordergate.bus import EventBus
+from ordergate.domain.order import OrderStatus
+from ordergate.domain.values import ZERO
+from ordergate.events import (
+    OrderFilled, OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected,
+    SlippageExceeded, TradingSignalGenerated,
+)
+from ordergate.subscribers.positions import PositionTracker
+
+S = OrderStatus
+CENT_MICRO = Decimal("0.00000001")  # money in the summary is shown to 8 places
+
+
+class RunSummary:
+    def __init__(self, bus: EventBus) -> None:
+        self.counts: Counter[str] = Counter()
+        self.rejections: Counter[str] = Counter()
+        self.invalid_fields: Counter[str] = Counter()
+        bus.subscribe(TradingSignalGenerated, self._signal)
+        bus.subscribe(SignalInvalid, self._invalid)
+        bus.subscribe(SignalRejected, self._rejected)
+        bus.subscribe(OrderTransitioned, self._transition)
+        bus.subscribe(OrderFilled, self._fill)
+        bus.subscribe(OrderUnresolved, lambda e: self.counts.update(("orders_unresolved",)))
+        bus.subscribe(SlippageExceeded, lambda e: self.counts.update(("slippage_breaches",)))
+
+    def _signal(self, event: TradingSignalGenerated) -> None:
+        self.counts["signals_total"] += 1
+
+    def _invalid(self, event: SignalInvalid) -> None:
+        self.counts["signals_total"] += 1
+        self.counts["signals_invalid"] += 1
+        self.invalid_fields[event.field] += 1
+
+    def _rejected(self, event: SignalRejected) -> None:
+        self.counts["signals_rejected"] += 1
+        self.rejections[event.code] += 1
+
+    def _transition(self, event: OrderTransitioned) -> None:
+        to, counts = event.to_status, self.counts
+        if to is S.SUBMITTED:
+            counts["orders_submitted"] += 1
+        elif to is S.FILLED:
+            counts["orders_filled"] += 1
+        elif to is S.PARTIALLY_FILLED and event.from_status is not S.PARTIALLY_FILLED:
+            counts["orders_partially_filled"] += 1
+        elif to is S.CANCELLED:
+            counts["orders_cancelled"] += 1
+        elif to is S.REJECTED:
+            counts["orders_rejected"] += 1
+        elif to is S.EXPIRED:
+            counts["orders_expired"] += 1
+        elif to is S.FAILED:
+            counts["orders_failed"] += 1
+
+    def _fill(self, event: OrderFilled) -> None:
+        self.counts["fills"] += 1
+
+    def as_dict(self, positions: PositionTracker, duplicate_client_order_ids: int) -> dict[str, Any]:
+        """The summary. Money as strings; keys sorted so the file is stable."""
+        per_symbol: dict[str, Any] = {}
+        realized = fees = ZERO
+        for (_, _, symbol), position in sorted(positions.positions.items()):
+            per_symbol[symbol] = per_symbol.get(symbol, ZERO) + position.quantity
+            realized += position.realized_pnl
+            fees += position.fees
+        keys = ("signals_total", "signals_invalid", "signals_rejected", "orders_submitted",
+                "orders_filled", "orders_partially_filled", "orders_cancelled", "orders_rejected",
+                "orders_expired", "orders_failed", "orders_unresolved", "fills", "slippage_breaches")
+        summary: dict[str, Any] = {key: self.counts[key] for key in keys}
+        summary.update(
+            duplicate_client_order_ids=duplicate_client_order_ids,
+            positions={symbol: str(qty) for symbol, qty in per_symbol.items()},
+            realized_pnl=str(realized.quantize(CENT_MICRO)),
+            fees=str(fees.quantize(CENT_MICRO)),
+            rejections_by_code=dict(sorted(self.rejections.items())),
+            invalid_by_field=dict(sorted(self.invalid_fields.items())),
+        )
+        return summary

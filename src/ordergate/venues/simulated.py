@@ -1,0 +1,377 @@
+"""`SimulatedVenue`: a deterministic venue on recorded quotes, behind the same adapter
+interface as the real ones, so paper trading and backtests run the live code.
+
+Matching: market orders take the touch plus `slippage_bps`, up to the quoted size; what
+the touch cannot fill expires (as Binance expires a market order that runs out of
+liquidity). Limit orders that cross take liquidity the same way; the rest rests and
+fills, as maker, against later quotes that cross its price, up to each quote's size.
+Orders become effective `ack_latency_ms` after they are sent, in simulated time.
+Rejections mirror a real venue's: price off the tick, quantity off the lot or below the
+minimum, notional below the minimum, insufficient balance, a client order ID that is
+already open.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ordergate.clock import Clock
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import OrderStatus
+from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
+from ordergate.venues.base import (
+    Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
+    OrderReport, OrderRequest, RateLimited, Ticker, TradeReport, UnknownSymbol,
+    VenueHealth, VenueTimeout, VenueUnavailable,
+)
+from ordergate.venues.faults import Fault, FaultPlan
+from ordergate.venues.market_data import MarketData, Quote
+
+S = OrderStatus
+BPS = Decimal("0.0001")
+
+
+class InstrumentSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    symbol: str
+    tick_size: Decimal = Field(gt=0)
+    lot_size: Decimal = Field(gt=0)
+    min_quantity: Decimal | None = None
+    max_quantity: Decimal | None = None
+    min_notional: Decimal = Decimal(0)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+
+class SimulatedVenueSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = "sim"
+    kind: Literal["simulated"] = "simulated"
+    enabled: bool = True
+    market_data: Path | None = None
+    """Quotes CSV. `ordergate replay --market` overrides it."""
+    instruments: list[InstrumentSpec] = []
+    """Symbols with known rules. A symbol found only in the market data gets an inferred
+    instrument: tick = its finest price increment, lot and minimums from below."""
+    inferred_lot_size: Decimal = Decimal("0.0001")
+    inferred_min_notional: Decimal = Decimal("1")
+    balances: dict[str, dict[str, Decimal]] = {"main": {"USDT": Decimal("100000")}}
+    """Starting balance per account and currency: the equity the risk manager sizes against."""
+    maker_fee: Decimal = Decimal("0.0002")
+    taker_fee: Decimal = Decimal("0.0005")
+    slippage_bps: Decimal = Decimal("1")
+    ack_latency_ms: float = 0.0
+    allow_short: bool = True
+    """Let an account sell what it does not hold (a margin account). False: spot rules."""
+    history_retention_s: float = 86_400.0
+    """Finished orders are forgotten after this long (lookups then answer not found)."""
+
+
+@dataclass(slots=True)
+class _SimOrder:
+    venue_order_id: str
+    request: OrderRequest
+    active_from: datetime
+    status: OrderStatus = S.ACCEPTED
+    filled: Decimal = ZERO
+    notional: Decimal = ZERO
+    trades: list[TradeReport] = field(default_factory=list)
+    updated: datetime | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.request.quantity - self.filled
+
+
+class SimulatedVenue:
+    def __init__(self, settings: SimulatedVenueSettings, clock: Clock,
+                 market: MarketData | None = None,
+                 on_inferred: Callable[[Instrument], None] | None = None) -> None:
+        self.name = settings.name
+        self._s = settings
+        self._clock = clock
+        if market is None and settings.market_data is not None:
+            market = MarketData.from_csv(settings.market_data)
+        self.market = market or MarketData([])
+        self._on_inferred = on_inferred
+        self._latency = timedelta(milliseconds=settings.ack_latency_ms)
+        self._retention = timedelta(seconds=settings.history_retention_s)
+        self.faults = FaultPlan()
+        self._instruments: dict[str, Instrument] = {}
+        self._balances = {acct: dict(cur) for acct, cur in settings.balances.items()}
+        self._orders: dict[str, _SimOrder] = {}          # by venue order id
+        self._by_client: dict[str, _SimOrder] = {}       # latest order per client order id
+        self.orders_per_client_id: dict[str, int] = {}   # for invariants: venue orders per ID
+        self._resting: dict[str, dict[str, _SimOrder]] = {}  # symbol -> venue id -> order
+        self._cursor: dict[str, int] = {}                 # symbol -> last quote index matched
+        self._finished: deque[tuple[datetime, str]] = deque()
+        self._seq = 0
+        self._trade_seq = 0
+
+    # ------------------------------------------------------------------ instruments
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        if not self._instruments:
+            self._instruments = self._build_instruments()
+        return self._instruments
+
+    def _build_instruments(self) -> dict[str, Instrument]:
+        result = {spec.symbol: self._from_spec(spec) for spec in self._s.instruments}
+        for symbol in self.market.symbols:
+            if symbol not in result:
+                result[symbol] = self._infer(symbol)
+                if self._on_inferred is not None:
+                    self._on_inferred(result[symbol])
+        return result
+
+    def _from_spec(self, spec: InstrumentSpec) -> Instrument:
+        base, _, quote = spec.symbol.partition("/")
+        return Instrument(self.name, spec.symbol, base, quote.split(":")[0], spec.tick_size,
+                          spec.lot_size, spec.min_quantity or spec.lot_size, spec.max_quantity,
+                          spec.min_notional, spec.min_price, spec.max_price)
+
+    def _infer(self, symbol: str) -> Instrument:
+        exponent = min(min(q.bid.as_tuple().exponent, q.ask.as_tuple().exponent)  # type: ignore[type-var]
+                       for q in self.market.series(symbol))
+        tick = Decimal(1).scaleb(int(exponent))
+        lot = self._s.inferred_lot_size
+        return self._from_spec(InstrumentSpec(symbol=symbol, tick_size=tick, lot_size=lot,
+                                              min_notional=self._s.inferred_min_notional))
+
+    # ------------------------------------------------------------------ orders
+
+    async def place_order(self, request: OrderRequest) -> OrderReport:
+        fault = self._fault("place")
+        if fault is Fault.TIMEOUT_BEFORE_ACCEPT:
+            raise VenueTimeout("simulated timeout: request lost before the venue")
+        if fault is Fault.REJECT:
+            raise OrderRejected("simulated reject")
+        existing = self._by_client.get(request.client_order_id)
+        if existing is not None and not existing.status.is_terminal:
+            raise DuplicateClientOrderId(f"client order id {request.client_order_id} is open")
+        order = self._accept(request)
+        if fault is Fault.TIMEOUT_AFTER_ACCEPT:
+            raise VenueTimeout("simulated timeout: the venue took the order, the reply was lost")
+        return self._report(order)
+
+    def _accept(self, request: OrderRequest) -> _SimOrder:
+        instrument = self._instruments.get(request.symbol)
+        if instrument is None:
+            raise UnknownSymbol(f"unknown symbol {request.symbol}")
+        self._check_filters(instrument, request)
+        effective = self._clock.now() + self._latency
+        quote = self.market.quote_at(request.symbol, effective)
+        if quote is None:
+            raise OrderRejected(f"no market for {request.symbol} yet")
+        self._check_funds(instrument, request, quote)
+        self._seq += 1
+        order = _SimOrder(f"{self.name}-{self._seq}", request, effective, updated=effective)
+        self._orders[order.venue_order_id] = order
+        self._by_client[request.client_order_id] = order
+        count = self.orders_per_client_id.get(request.client_order_id, 0)
+        self.orders_per_client_id[request.client_order_id] = count + 1
+        self._take(order, instrument, quote)
+        if order.status.is_terminal:
+            self._finish(order)
+        return order
+
+    def _check_filters(self, instrument: Instrument, request: OrderRequest) -> None:
+        if not instrument.is_on_lot(request.quantity):
+            raise OrderRejected(f"Filter failure: LOT_SIZE ({request.quantity} not a multiple of {instrument.lot_size})")
+        if problem := instrument.quantity_problem(request.quantity):
+            raise OrderRejected(f"Filter failure: LOT_SIZE ({problem})")
+        if request.order_type is OrderType.LIMIT:
+            if request.price is None or not instrument.is_on_tick(request.price):
+                raise OrderRejected(f"Filter failure: PRICE_FILTER ({request.price} not on tick {instrument.tick_size})")
+            if problem := instrument.notional_problem(request.quantity, request.price):
+                raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
+
+    def _check_funds(self, instrument: Instrument, request: OrderRequest, quote: Quote) -> None:
+        if request.order_type is OrderType.MARKET and (
+            problem := instrument.notional_problem(request.quantity, quote.ask)
+        ):
+            raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
+        balances = self._balances.setdefault(request.account_id, {})
+        if request.side is Side.BUY:
+            price = request.price or quote.ask
+            needed = request.quantity * price * (1 + self._s.taker_fee)
+            if balances.get(instrument.quote, ZERO) < needed:
+                raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
+        elif not self._s.allow_short and balances.get(instrument.base, ZERO) < request.quantity:
+            raise InsufficientFunds(f"Account has insufficient balance: {instrument.base}")
+
+    def _take(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
+        """Immediate execution against the touch in force when the order arrives."""
+        request = order.request
+        buying = request.side is Side.BUY
+        touch, size = (quote.ask, quote.ask_size) if buying else (quote.bid, quote.bid_size)
+        if request.order_type is OrderType.MARKET:
+            slip = touch * self._s.slippage_bps * BPS
+            price = instrument.round_price(touch + slip, Side.SELL) if buying else instrument.round_price(touch - slip, Side.BUY)
+        else:
+            assert request.price is not None
+            crosses = touch <= request.price if buying else touch >= request.price
+            price = touch if crosses else None
+        if price is not None and size > 0:
+            quantity = min(size, order.remaining)
+            if request.time_in_force is TimeInForce.FOK and quantity < order.remaining:
+                order.status = S.EXPIRED
+                return
+            self._execute(order, instrument, price, quantity, Liquidity.TAKER, order.active_from)
+        if order.remaining == 0:
+            order.status = S.FILLED
+        elif request.order_type is OrderType.MARKET or request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            order.status = S.EXPIRED
+        else:
+            book = self._resting.setdefault(request.symbol, {})
+            if not book:  # nothing rested here since the cursor last moved: start it now
+                self._cursor[request.symbol] = self.market.index_at(request.symbol, order.active_from)
+            book[order.venue_order_id] = order
+
+    def _execute(self, order: _SimOrder, instrument: Instrument, price: Decimal,
+                 quantity: Decimal, liquidity: Liquidity, ts: datetime) -> None:
+        request = order.request
+        fee_rate = self._s.taker_fee if liquidity is Liquidity.TAKER else self._s.maker_fee
+        notional = price * quantity
+        fee = notional * fee_rate
+        self._trade_seq += 1
+        trade = TradeReport(f"{self.name}-t{self._trade_seq}", request.client_order_id,
+                            order.venue_order_id, request.symbol, request.side, price, quantity,
+                            fee, instrument.quote, liquidity, ts)
+        order.trades.append(trade)
+        order.filled += quantity
+        order.notional += notional
+        order.updated = ts
+        order.status = S.FILLED if order.remaining == 0 else S.PARTIALLY_FILLED
+        balances = self._balances.setdefault(request.account_id, {})
+        sign = request.side.sign
+        balances[instrument.base] = balances.get(instrument.base, ZERO) + sign * quantity
+        balances[instrument.quote] = balances.get(instrument.quote, ZERO) - sign * notional - fee
+
+    def advance(self) -> None:
+        """Match resting orders against the quotes that arrived up to the clock's now."""
+        now = self._clock.now()
+        for symbol, resting in self._resting.items():
+            if not resting:
+                continue
+            series = self.market.series(symbol)
+            start, end = self._cursor.get(symbol, -1) + 1, self.market.index_at(symbol, now) + 1
+            instrument = self._instruments[symbol]
+            for quote in series[start:end]:
+                for order in list(resting.values()):
+                    if order.active_from <= quote.ts:
+                        self._match_resting(order, instrument, quote)
+                    if order.status is not S.ACCEPTED and order.status is not S.PARTIALLY_FILLED:
+                        del resting[order.venue_order_id]
+                        self._finish(order)
+            self._cursor[symbol] = max(end - 1, self._cursor.get(symbol, -1))
+
+    def _match_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
+        request = order.request
+        assert request.price is not None
+        if request.side is Side.BUY:
+            crossed, size = quote.ask <= request.price, quote.ask_size
+        else:
+            crossed, size = quote.bid >= request.price, quote.bid_size
+        if crossed and size > 0:
+            self._execute(order, instrument, request.price, min(size, order.remaining),
+                          Liquidity.MAKER, quote.ts)
+        if order.status is S.ACCEPTED or order.status is S.PARTIALLY_FILLED:
+            expires = request.expires_at
+            if request.time_in_force is TimeInForce.GTD and expires is not None and quote.ts >= expires:
+                order.status = S.EXPIRED
+
+    async def cancel_order(self, symbol: str, client_order_id: str,
+                           venue_order_id: str | None = None) -> OrderReport:
+        self._fault("cancel")
+        self.advance()
+        order = self._find(client_order_id, venue_order_id)
+        if not order.status.is_terminal:
+            order.status = S.CANCELLED
+            order.updated = self._clock.now()
+            self._resting.get(order.request.symbol, {}).pop(order.venue_order_id, None)
+            self._finish(order)
+        return self._report(order)
+
+    async def fetch_order(self, symbol: str, client_order_id: str,
+                          venue_order_id: str | None = None) -> OrderReport:
+        self._fault("fetch_order")
+        self.advance()
+        return self._report(self._find(client_order_id, venue_order_id))
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        self._fault("fetch_open_orders")
+        self.advance()
+        return [self._report(o) for resting in self._resting.values() for o in resting.values()
+                if symbol is None or o.request.symbol == symbol]
+
+    async def fetch_fills(self, symbol: str, client_order_id: str,
+                          venue_order_id: str | None = None) -> list[TradeReport]:
+        self._fault("fetch_fills")
+        return list(self._find(client_order_id, venue_order_id).trades)
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        self._fault("fetch_balances")
+        return {cur: Balance(cur, amount, ZERO)
+                for cur, amount in sorted(self._balances.get(account_id, {}).items())}
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        self._fault("fetch_ticker")
+        if symbol not in self._instruments:
+            raise UnknownSymbol(f"unknown symbol {symbol}")
+        quote = self.market.quote_at(symbol, self._clock.now())
+        if quote is None:
+            raise VenueUnavailable(f"no quote for {symbol} yet")
+        return Ticker(symbol, quote.bid, quote.ask, quote.ts)
+
+    async def health(self) -> VenueHealth:
+        return VenueHealth(self.name, not self.faults.down, "outage injected" if self.faults.down else "")
+
+    async def close(self) -> None:
+        return None
+
+    # ------------------------------------------------------------------ internals
+
+    def _fault(self, operation: str) -> Fault | None:
+        if self.faults.down:
+            raise VenueUnavailable(f"{self.name} is unavailable (simulated outage)")
+        fault = self.faults.next_for(operation)
+        if fault is Fault.UNAVAILABLE:
+            raise VenueUnavailable(f"simulated 503 on {operation}")
+        if fault is Fault.RATE_LIMITED:
+            raise RateLimited(f"simulated 429 on {operation}", retry_after=1.0)
+        if fault is Fault.TIMEOUT_BEFORE_ACCEPT and operation != "place":
+            raise VenueTimeout(f"simulated timeout on {operation}")
+        return fault
+
+    def _find(self, client_order_id: str, venue_order_id: str | None) -> _SimOrder:
+        order = self._orders.get(venue_order_id) if venue_order_id else None
+        order = order or self._by_client.get(client_order_id)
+        if order is None:
+            raise OrderNotFound(f"order {client_order_id} does not exist")
+        return order
+
+    def _report(self, order: _SimOrder) -> OrderReport:
+        request = order.request
+        average = order.notional / order.filled if order.filled else None
+        return OrderReport(request.client_order_id, order.venue_order_id, request.symbol,
+                           order.status, order.filled, order.remaining, average,
+                           order.updated or order.active_from)
+
+    def _finish(self, order: _SimOrder) -> None:
+        now = self._clock.now()
+        finished = self._finished
+        finished.append((now, order.venue_order_id))
+        horizon = now - self._retention
+        while finished and finished[0][0] <= horizon:
+            old = self._orders.pop(finished.popleft()[1], None)
+            if old is not None and self._by_client.get(old.request.client_order_id) is old:
+                del self._by_client[old.request.client_order_id]
