@@ -1,0 +1,423 @@
+"""The Binance emulator, driven over HTTP the way Binance is (hand-signed requests), through
+ccxt's real binance class, from a thread, and as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import ccxt.async_support as ccxt
+import pytest
+
+from ordergate.testing.binance_emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    BinanceEmulator,
+    BinanceEmulatorThread,
+    SymbolSpec,
+)
+
+D = Decimal
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BinanceEmulator]:
+    emulator = BinanceEmulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def _sign(params: dict[str, Any], secret: str = DEFAULT_API_SECRET) -> str:
+    query = urlencode({**params, "timestamp": int(time.time() * 1000)})
+    signature = hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+    return f"{query}&signature={signature}"
+
+
+async def _private(
+    http: aiohttp.ClientSession, emu: BinanceEmulator, method: str, path: str,
+    params: dict[str, Any], *, key: str | None = DEFAULT_API_KEY,
+    secret: str = DEFAULT_API_SECRET,
+) -> tuple[int, Any]:
+    signed = _sign(params, secret)
+    headers = {} if key is None else {"X-MBX-APIKEY": key}
+    url = f"{emu.base_url}{path}"
+    if method in ("GET", "DELETE"):
+        kwargs: dict[str, Any] = {"params": None}
+        url = f"{url}?{signed}"
+    else:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        kwargs = {"data": signed}
+    async with http.request(method, url, headers=headers, **kwargs) as resp:
+        text = await resp.text()
+        try:
+            return resp.status, json.loads(text)
+        except ValueError:
+            return resp.status, text
+
+
+async def _order(http: aiohttp.ClientSession, emu: BinanceEmulator, **params: Any) -> tuple[int, Any]:
+    return await _private(http, emu, "POST", "/api/v3/order", params)
+
+
+# ---------------------------------------------------------------- authentication (unhappy first)
+
+
+async def test_missing_api_key_is_2014(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _private(http, emu, "GET", "/api/v3/account", {}, key=None)
+    assert (status, body["code"]) == (401, -2014)
+
+
+async def test_wrong_api_key_is_2015(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _private(http, emu, "GET", "/api/v3/account", {}, key="nope")
+    assert (status, body) == (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})
+
+
+async def test_bad_signature_is_1022(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _private(http, emu, "GET", "/api/v3/account", {}, secret="wrong")
+    assert (status, body) == (400, {"code": -1022, "msg": "Signature for this request is not valid."})
+
+
+async def test_stale_timestamp_is_1021(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    query = urlencode({"timestamp": int(time.time() * 1000) - 60_000, "recvWindow": 5000})
+    sig = hmac.new(DEFAULT_API_SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+    async with http.get(f"{emu.base_url}/api/v3/account?{query}&signature={sig}",
+                        headers={"X-MBX-APIKEY": DEFAULT_API_KEY}) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["code"] == -1021
+
+
+async def test_signed_body_and_query_are_both_covered(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001")
+    assert status == 200 and body["status"] == "FILLED"
+
+
+# ---------------------------------------------------------------- order errors
+
+
+@pytest.mark.parametrize(
+    ("params", "msg"),
+    [
+        ({"price": "49000.005", "quantity": "0.01"}, "Filter failure: PRICE_FILTER"),
+        ({"price": "49000.00", "quantity": "0.000015"}, "Filter failure: LOT_SIZE"),
+        ({"price": "49000.00", "quantity": "0.00001"}, "Filter failure: NOTIONAL"),
+    ],
+)
+async def test_filter_failures_are_1013(emu: BinanceEmulator, http: aiohttp.ClientSession,
+                                        params: dict[str, str], msg: str) -> None:
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                timeInForce="GTC", **params)
+    assert (status, body) == (400, {"code": -1013, "msg": msg})
+    assert emu.orders == []
+
+
+async def test_insufficient_balance_is_2010(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.set_balance("USDT", "100")
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                timeInForce="GTC", price="49000.00", quantity="0.01")
+    assert (status, body) == (400, {"code": -2010, "msg": "Account has insufficient balance for requested action."})
+
+
+async def test_invalid_symbol_is_1121(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _order(http, emu, symbol="NOPEUSDT", side="BUY", type="MARKET", quantity="1")
+    assert (status, body) == (400, {"code": -1121, "msg": "Invalid symbol."})
+
+
+async def test_unknown_order_query_2013_and_cancel_2011(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _private(http, emu, "GET", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": 42})
+    assert (status, body) == (400, {"code": -2013, "msg": "Order does not exist."})
+    status, body = await _private(http, emu, "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "x"})
+    assert (status, body) == (400, {"code": -2011, "msg": "Unknown order sent."})
+
+
+async def test_duplicate_client_order_id_refused_only_while_open(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    limit = dict(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                 price="49000.00", quantity="0.01", newClientOrderId="dup-1")
+    status, first = await _order(http, emu, **limit)
+    assert status == 200 and first["status"] == "NEW"
+    status, body = await _order(http, emu, **limit)
+    assert (status, body) == (400, {"code": -2010, "msg": "Duplicate order sent."})
+    # A market order reusing it is refused too while the first is open.
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                                quantity="0.01", newClientOrderId="dup-1")
+    assert body["msg"] == "Duplicate order sent."
+    emu.trade_against_resting("BTCUSDT", "49000.00", "0.01")
+    status, second = await _order(http, emu, **limit)
+    assert status == 200 and second["orderId"] != first["orderId"]
+    assert emu.client_order_id_counts()["dup-1"] == 2
+    # Looking it up by client order ID finds the most recent one.
+    _, found = await _private(http, emu, "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "dup-1"})
+    assert found["orderId"] == second["orderId"]
+
+
+async def test_cancel_of_filled_order_is_2011(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, order = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    status, body = await _private(http, emu, "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": order["orderId"]})
+    assert (status, body["code"]) == (400, -2011)
+
+
+# ---------------------------------------------------------------- matching model
+
+
+async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                                quantity="0.70000", newOrderRespType="FULL")
+    assert status == 200 and body["status"] == "FILLED"
+    assert [(f["price"], f["qty"]) for f in body["fills"]] == [
+        ("50001.00000000", "0.50000000"), ("50002.00000000", "0.20000000")]
+    assert body["cummulativeQuoteQty"] == "35000.90000000"
+    trades = emu.trades_of(body["orderId"])
+    assert [t.commission for t in trades] == [D("0.0005"), D("0.0002")]
+    assert len({t.trade_id for t in emu.trades}) == len(emu.trades)
+    free_btc, _ = emu.balances()["BTC"]
+    assert free_btc == D("10") + D("0.7") - D("0.0007")
+    assert emu.balances()["USDT"][0] == D("1000000") - D("35000.9")
+    # The book lost that liquidity.
+    assert emu.book("BTCUSDT")[1][0] == (D("50002.00"), D("0.8"))
+
+
+async def test_market_order_out_of_liquidity_expires_partially_filled(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.set_book("BTCUSDT", [(D("49999"), D("1"))], [(D("50001"), D("0.1")), (D("50003"), D("0.2"))])
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="1")
+    assert body["status"] == "EXPIRED"
+    assert body["executedQty"] == "0.30000000"
+    assert len(body["fills"]) == 2
+
+
+async def test_limit_order_fills_what_crosses_and_rests(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                           price="50001.00", quantity="0.8")
+    assert body["status"] == "PARTIALLY_FILLED" and body["executedQty"] == "0.50000000"
+    free, locked = emu.balances()["USDT"]
+    assert locked == D("0.3") * D("50001.00")
+    trades = emu.trade_against_resting("BTCUSDT", "50000.00", "1")
+    assert [(t.price, t.qty, t.is_maker) for t in trades] == [(D("50001.00"), D("0.3"), True)]
+    _, after = await _private(http, emu, "GET", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": body["orderId"]})
+    assert after["status"] == "FILLED" and after["executedQty"] == "0.80000000"
+    assert emu.balances()["USDT"] == (D("1000000") - D("0.8") * D("50001.00"), D(0))
+
+
+async def test_resting_order_filled_by_moving_the_book(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC",
+                           price="50100.00", quantity="0.5")
+    assert body["status"] == "NEW"
+    trades = emu.set_book("BTCUSDT", [(D("50150"), D("0.2")), (D("50100"), D("1"))], [(D("50200"), D("1"))])
+    assert sum((t.qty for t in trades), D(0)) == D("0.5")
+    assert emu.orders[-1].status == "FILLED"
+
+
+async def test_ioc_and_fok(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, fok = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="FOK",
+                          price="50002.00", quantity="5")
+    assert fok["status"] == "EXPIRED" and fok["executedQty"] == "0.00000000"
+    _, ioc = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="IOC",
+                          price="50001.00", quantity="1")
+    assert ioc["status"] == "EXPIRED" and ioc["executedQty"] == "0.50000000"
+    assert emu.balances()["USDT"][1] == D(0)
+
+
+async def test_new_order_resp_types(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, ack = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
+                          newOrderRespType="ACK")
+    assert set(ack) == {"symbol", "orderId", "orderListId", "clientOrderId", "transactTime"}
+    _, result = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
+                             newOrderRespType="RESULT")
+    assert result["status"] == "FILLED" and "fills" not in result
+
+
+# ---------------------------------------------------------------- faults
+
+
+async def test_status_fault_answers_without_processing(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.fail_next("POST", "/api/v3/order", 503)
+    status, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    assert status == 503 and emu.orders == []
+    status, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    assert status == 200 and len(emu.orders) == 1
+
+
+async def test_429_carries_retry_after(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.fail_next("GET", "/api/v3/time", 429, retry_after=3)
+    async with http.get(f"{emu.base_url}/api/v3/time") as resp:
+        assert resp.status == 429 and resp.headers["Retry-After"] == "3"
+        assert (await resp.json())["code"] == -1003
+
+
+async def test_drop_after_processing_leaves_the_order(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.drop_next("POST", "/api/v3/order", after_processing=True)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
+                     newClientOrderId="dropped")
+    assert emu.client_order_id_counts() == {"dropped": 1}
+
+
+async def test_drop_before_processing_leaves_nothing(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.drop_next("POST", "/api/v3/order")
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    assert emu.orders == []
+
+
+async def test_delay_after_acceptance(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.delay_next("POST", "/api/v3/order", 2.0)
+    with pytest.raises(asyncio.TimeoutError):
+        async with asyncio.timeout(0.3):
+            await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
+                         newClientOrderId="slow")
+    assert emu.client_order_id_counts() == {"slow": 1}
+
+
+async def test_admin_http_endpoints(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{emu.base_url}/_admin/faults",
+                         json={"method": "GET", "path": "/api/v3/ping", "kind": "status", "status": 418}) as resp:
+        assert resp.status == 200
+    async with http.get(f"{emu.base_url}/api/v3/ping") as resp:
+        assert resp.status == 418
+    async with http.post(f"{emu.base_url}/_admin/book",
+                         json={"symbol": "ETHUSDT", "bids": [["2900", "1"]], "asks": [["2901", "1"]]}) as resp:
+        assert resp.status == 200
+    await _order(http, emu, symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                 price="2800.00", quantity="0.5", newClientOrderId="rest")
+    async with http.post(f"{emu.base_url}/_admin/trade",
+                         json={"symbol": "ETHUSDT", "price": "2800", "qty": "0.2"}) as resp:
+        assert len((await resp.json())["trades"]) == 1
+    async with http.delete(f"{emu.base_url}/_admin/faults") as resp:
+        assert resp.status == 200
+    async with http.get(f"{emu.base_url}/_admin/state") as resp:
+        state = await resp.json()
+    assert state["client_order_id_counts"] == {"rest": 1}
+    assert state["orders"][0]["status"] == "PARTIALLY_FILLED"
+    assert state["trades"][0]["clientOrderId"] == "rest"
+    assert state["books"]["ETHUSDT"]["asks"] == [["2901.00000000", "1.00000000"]]
+    assert state["faults"] == []
+
+
+async def test_public_market_data(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{emu.base_url}/api/v3/exchangeInfo") as resp:
+        info = await resp.json()
+    btc = next(s for s in info["symbols"] if s["symbol"] == "BTCUSDT")
+    filters = {f["filterType"]: f for f in btc["filters"]}
+    assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
+    assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
+    assert filters["NOTIONAL"]["minNotional"] == "5.00000000"
+    async with http.get(f"{emu.base_url}/api/v3/ticker/bookTicker", params={"symbol": "BTCUSDT"}) as resp:
+        assert (await resp.json())["askPrice"] == "50001.00000000"
+    async with http.get(f"{emu.base_url}/api/v3/depth", params={"symbol": "BTCUSDT", "limit": "2"}) as resp:
+        assert len((await resp.json())["bids"]) == 2
+    async with http.get(f"{emu.base_url}/api/v3/ticker/24hr", params={"symbol": "XXX"}) as resp:
+        assert resp.status == 400 and (await resp.json())["code"] == -1121
+
+
+async def test_state_file_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    async with BinanceEmulator(state_file=path) as emu, aiohttp.ClientSession() as http:
+        await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
+                     newClientOrderId="persisted")
+    state = json.loads(path.read_text())
+    assert state["client_order_id_counts"] == {"persisted": 1}
+    assert len(state["trades"]) == 1
+
+
+# ---------------------------------------------------------------- ccxt's real binance class
+
+
+async def test_ccxt_binance_runs_unchanged_against_it(emu: BinanceEmulator) -> None:
+    emu.add_symbol(SymbolSpec(symbol="SOLUSDT", base="SOL", quote="USDT", tick_size=D("0.001"),
+                              step_size=D("0.01"), min_qty=D("0.01"), max_qty=D("100000"),
+                              min_notional=D("1")))
+    exchange = ccxt.binance(emu.ccxt_config(timeout=2000))
+    try:
+        markets = await exchange.load_markets()
+        assert markets["SOL/USDT"]["precision"]["price"] == 0.001
+        order = await exchange.create_order("BTC/USDT", "market", "sell", 0.6, None,
+                                            {"newClientOrderId": "ccxt-1"})
+        assert order["status"] == "closed" and order["filled"] == 0.6
+        trades = await exchange.fetch_my_trades("BTC/USDT", params={"orderId": order["id"]})
+        assert [t["price"] for t in trades] == [49999.0, 49998.0]
+        balance = await exchange.fetch_balance()
+        assert balance["BTC"]["free"] == pytest.approx(9.4)
+        ticker = await exchange.fetch_ticker("BTC/USDT")
+        assert ticker["bid"] == 49998.0
+        book = await exchange.fetch_order_book("BTC/USDT")
+        assert book["asks"][0] == [50001.0, 0.5]
+        await exchange.fetch_time()
+    finally:
+        await exchange.close()
+    paths = {path for _, path, _ in emu.requests}
+    assert paths <= {"/api/v3/exchangeInfo", "/api/v3/order", "/api/v3/myTrades", "/api/v3/account",
+                     "/api/v3/ticker/24hr", "/api/v3/depth", "/api/v3/time"}
+    assert all(status == 200 for _, _, status in emu.requests)
+
+
+# ---------------------------------------------------------------- thread and process
+
+
+def test_thread_helper_serves_sync_callers() -> None:
+    with BinanceEmulatorThread() as emu:
+        with urllib.request.urlopen(f"{emu.base_url}/api/v3/ping", timeout=5) as resp:
+            assert json.load(resp) == {}
+        emu.set_book("BTCUSDT", [(D("1"), D("1"))], [(D("2"), D("1"))])
+        with urllib.request.urlopen(f"{emu.base_url}/_admin/state", timeout=5) as resp:
+            assert json.load(resp)["books"]["BTCUSDT"]["asks"] == [["2.00000000", "1.00000000"]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_runs_as_its_own_process(tmp_path: Path) -> None:
+    port = _free_port()
+    state_file = tmp_path / "emu-state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ordergate.testing.binance_emulator", "--port", str(port),
+         "--state-file", str(state_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ},
+    )
+    try:
+        deadline = time.monotonic() + 15
+        state: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_admin/state", timeout=1) as resp:
+                    state = json.load(resp)
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        assert state is not None, proc.stderr.read().decode() if proc.stderr else ""
+        assert state["base_url"] == f"http://127.0.0.1:{port}"
+        assert state["orders"] == [] and "USDT" in state["balances"]
+        assert state_file.exists()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
