@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from blinker import Signal
+from blinker import ANY, Signal
 
 from ordergate.events import SystemError
 
@@ -29,7 +29,7 @@ Receiver = Callable[[Any], Any]
 class EventBus:
     def __init__(self) -> None:
         self._signals: dict[type, Signal] = {}
-        self._routes: dict[type, tuple[Signal, ...]] = {}
+        self._routes: dict[type, tuple[Receiver, ...]] = {}
         self._queue: deque[Any] = deque()
         self._delivering = False
         self._pending: deque[tuple[str, Any, Awaitable[Any]]] = deque()
@@ -63,23 +63,28 @@ class EventBus:
             except Exception as exc:  # noqa: BLE001 - a subscriber must not stop the engine
                 self._report(name, event, exc)
 
-    def _route(self, event_type: type) -> tuple[Signal, ...]:
+    def _route(self, event_type: type) -> tuple[Receiver, ...]:
+        """The receivers for one event type, resolved once: every receiver is connected
+        strongly to ANY sender, so the set changes only when someone subscribes."""
         route = self._routes.get(event_type)
         if route is None:
-            route = tuple(self._signals[t] for t in event_type.__mro__ if t in self._signals)
+            route = tuple(
+                receiver
+                for t in event_type.__mro__ if t in self._signals
+                for receiver in self._signals[t].receivers_for(ANY)
+            )
             self._routes[event_type] = route
         return route
 
     def _deliver(self, event: Any) -> None:
-        for signal in self._route(type(event)):
-            for receiver in signal.receivers_for(event):
-                try:
-                    result = receiver(event)
-                except Exception as exc:  # noqa: BLE001 - isolate the failing subscriber
-                    self._report(_name(receiver), event, exc)
-                    continue
-                if result is not None and inspect.isawaitable(result):
-                    self._pending.append((_name(receiver), event, result))
+        for receiver in self._route(type(event)):
+            try:
+                result = receiver(event)
+            except Exception as exc:  # noqa: BLE001 - isolate the failing subscriber
+                self._report(_name(receiver), event, exc)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                self._pending.append((_name(receiver), event, result))
 
     def _report(self, source: str, event: Any, exc: Exception) -> None:
         if isinstance(event, SystemError):

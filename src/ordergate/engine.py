@@ -133,6 +133,7 @@ class Engine:
             except VenueError:
                 self.market.enabled[name] = False
         await self.bus.drain()
+        self.audit.flush()
 
     async def submit(self, signal: TradingSignalGenerated) -> Outcome:
         """Run one signal through the chain. Never raises for a bad signal: the outcome
@@ -140,11 +141,13 @@ class Engine:
         self.bus.publish(signal)
         outcome = await self.pipeline.process(SignalContext(signal, self.clock.now(), self.market))
         await self.bus.drain()
+        self.audit.flush()
         return outcome
 
     def reject_invalid(self, error: SignalParseError, line: int | None = None) -> None:
         self.bus.publish(SignalInvalid(self.clock.now(), error.field, error.reason,
                                        error.signal_id, line))
+        self.audit.flush()
 
     async def tick(self) -> None:
         """Let time act: resting simulated orders meet new quotes; followed orders are polled."""
@@ -152,6 +155,7 @@ class Engine:
             venue.advance()
         await self.reconciler.poll()
         await self.bus.drain()
+        self.audit.flush()
 
     def venue_orders_per_client_id(self) -> dict[str, int]:
         """Venue-side order counts per client order ID, where the venue can tell (simulated)."""

@@ -43,6 +43,8 @@ class AuditLog:
             compression=settings.compression, encoding="utf-8",
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
+        self._buffer: list[str] = []
+        self._warned = False
         self._info = logger.bind(ordergate_audit=token).info
         self._warning = logger.bind(ordergate_audit=token).warning
         routes: dict[type, Callable[[Any], None]] = {
@@ -64,6 +66,7 @@ class AuditLog:
             bus.subscribe(event_type, receiver)
 
     def close(self) -> None:
+        self.flush()
         logger.remove(self._sink_id)
 
     def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
@@ -74,7 +77,19 @@ class AuditLog:
                   "decision": decision, "reason": reason}
         if details:
             record.update(details)
-        (self._warning if warn else self._info)(_dumps(record))
+        self._buffer.append(_dumps(record))
+        if warn:
+            self._warned = True
+
+    def flush(self) -> None:
+        """Write the buffered lines: one loguru call per batch, not per line.
+
+        The engine flushes after every signal and every tick, so a line waits at most
+        for the decision it belongs to; a batch that holds a warning goes out at WARNING."""
+        if self._buffer:
+            lines, self._buffer = "\n".join(self._buffer), []
+            (self._warning if self._warned else self._info)(lines)
+            self._warned = False
 
     def _signal(self, e: TradingSignalGenerated) -> None:
         size = e.quantity if e.quantity is not None else "auto-sized"
