@@ -893,7 +893,7 @@ class PolymarketVenue:
                     liquidity=Liquidity.MAKER,
                     ts=ts,
                 )))
-        fills.sort(key=lambda item: (item[0], item[1].trade_id))
+        fills.sort(key=lambda item: item[0])  # stable: ties keep the venue's order
         unique: dict[str, TradeReport] = {}
         for _, fill in fills:
             unique.setdefault(fill.trade_id, fill)
