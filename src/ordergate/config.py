@@ -128,6 +128,34 @@ class EngineConfig(Settings):
         default_factory=lambda: {"sim": VenueSettings(kind="simulated")}
     )
 
+    @model_validator(mode="after")
+    def _venue_settings_are_valid(self) -> EngineConfig:
+        """Check each venue's own settings now, so a typo fails the load, not the start."""
+        for name, venue in self.venues.items():
+            try:
+                adapter_settings_class(venue.kind).model_validate(
+                    {"name": name, **venue.adapter_fields()})
+            except ValidationError as exc:
+                problems = "; ".join(f"venues.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                                     for e in exc.errors(include_url=False))
+                raise ValueError(problems) from None
+        return self
+
+
+def adapter_settings_class(kind: str) -> type[BaseModel]:
+    """The settings model of a venue kind; real adapters are imported only when named."""
+    if kind == "simulated":
+        from ordergate.venues.simulated import SimulatedVenueSettings
+
+        return SimulatedVenueSettings
+    if kind == "ccxt":
+        from ordergate.venues.ccxt_venue import CcxtVenueSettings
+
+        return CcxtVenueSettings
+    from ordergate.venues.polymarket import PolymarketVenueSettings
+
+    return PolymarketVenueSettings
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the key."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ordergate.clock import Clock
-from ordergate.config import VenueSettings
+from ordergate.config import VenueSettings, adapter_settings_class
 from ordergate.domain.instrument import Instrument
 from ordergate.venues.base import VenueAdapter
 from ordergate.venues.market_data import MarketData
@@ -16,14 +16,14 @@ from ordergate.venues.simulated import SimulatedVenue, SimulatedVenueSettings
 def build_venue(name: str, settings: VenueSettings, clock: Clock, *,
                 market: MarketData | None = None,
                 on_inferred: Callable[[Instrument], None] | None = None) -> VenueAdapter:
-    fields = {"name": name, **settings.adapter_fields()}
-    if settings.kind == "simulated":
-        return SimulatedVenue(SimulatedVenueSettings.model_validate(fields), clock,
-                              market=market, on_inferred=on_inferred)
+    parsed = adapter_settings_class(settings.kind).model_validate(
+        {"name": name, **settings.adapter_fields()})
+    if isinstance(parsed, SimulatedVenueSettings):
+        return SimulatedVenue(parsed, clock, market=market, on_inferred=on_inferred)
     if settings.kind == "ccxt":
-        from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
+        from ordergate.venues.ccxt_venue import CcxtVenue
 
-        return CcxtVenue(CcxtVenueSettings.model_validate(fields), clock)
-    from ordergate.venues.polymarket import PolymarketVenue, PolymarketVenueSettings
+        return CcxtVenue(parsed, clock)  # type: ignore[arg-type]
+    from ordergate.venues.polymarket import PolymarketVenue
 
-    return PolymarketVenue(PolymarketVenueSettings.model_validate(fields), clock)
+    return PolymarketVenue(parsed, clock)  # type: ignore[arg-type]

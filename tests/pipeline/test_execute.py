@@ -1,0 +1,135 @@
+"""The executor: rounding before the order leaves, one order per signal, write before
+send, retries that never duplicate, and the timeout-then-lookup path."""
+
+from decimal import Decimal
+
+import pytest
+
+from ordergate.domain.order import OrderStatus as S
+from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.testing.scenario import Scenario, quote
+from ordergate.venues.faults import Fault
+
+D = Decimal
+
+
+async def test_timeout_after_acceptance_leaves_one_order_at_the_venue(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("place", Fault.TIMEOUT_AFTER_ACCEPT)
+        outcome = await s.submit()
+    order = outcome.order
+    assert order is not None and order.status is S.FILLED
+    assert s.venue.orders_per_client_id == {order.client_order_id: 1}
+    assert s.engine.positions.quantity("main", "sim", "BTC/USDT") == D("0.010")
+
+
+async def test_timeout_before_acceptance_is_resent_with_the_same_id_after_lookups_say_absent(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("place", Fault.TIMEOUT_BEFORE_ACCEPT)
+        outcome = await s.submit()
+    order = outcome.order
+    assert order is not None and order.status is S.FILLED
+    assert s.venue.orders_per_client_id == {order.client_order_id: 1}
+
+
+async def test_unanswerable_lookup_leaves_the_order_unresolved_not_failed(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("place", Fault.TIMEOUT_AFTER_ACCEPT)
+        s.venue.faults.inject("fetch_order", Fault.UNAVAILABLE, times=3)
+        outcome = await s.submit()
+        order = outcome.order
+        assert order is not None and order.status is S.SUBMITTED
+        assert any(l["event"] == "order_unresolved" for l in s.audit())
+        # the reconciler keeps asking; once the venue answers, the order is adopted
+        await s.advance(1)
+    assert order.status is S.FILLED
+    assert s.venue.orders_per_client_id == {order.client_order_id: 1}
+
+
+async def test_venue_reject_is_rejected_not_retried(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("place", Fault.REJECT)
+        outcome = await s.submit()
+    assert outcome.order is not None and outcome.order.status is S.REJECTED
+    assert s.venue.orders_per_client_id == {}
+
+
+async def test_retryable_errors_are_retried_then_succeed(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("place", Fault.UNAVAILABLE)
+        s.venue.faults.inject("place", Fault.RATE_LIMITED)
+        before = s.clock.now()
+        outcome = await s.submit()
+    assert outcome.order is not None and outcome.order.status is S.FILLED
+    assert (s.clock.now() - before).total_seconds() >= 1.0  # Retry-After honoured
+
+
+async def test_persistent_unavailability_fails_the_order_after_max_attempts(tmp_path):
+    async with Scenario(tmp_path, config={"executor": {"max_attempts": 3}}) as s:
+        s.venue.faults.inject("place", Fault.UNAVAILABLE, times=3)
+        outcome = await s.submit()
+    assert outcome.order is not None and outcome.order.status is S.FAILED
+    assert "3 attempt" in outcome.order.transitions[-1].reason
+
+
+async def test_same_signal_twice_is_sent_once(tmp_path):
+    async with Scenario(tmp_path) as s:
+        first = await s.submit()
+        second = await s.submit()
+    assert first.admitted
+    assert second.code is R.DUPLICATE_SIGNAL
+    assert list(s.venue.orders_per_client_id.values()) == [1]
+
+
+def test_client_order_id_is_derived_from_the_signal_and_fits_binance():
+    a = client_order_id_for("momo", "main", "s-1")
+    assert a == client_order_id_for("momo", "main", "s-1")
+    assert a != client_order_id_for("momo", "main", "s-2")
+    assert a != client_order_id_for("other", "main", "s-1")
+    assert len(a) <= 36 and a.isalnum()
+
+
+async def test_order_is_journaled_before_it_is_sent(tmp_path):
+    seen = {}
+
+    async with Scenario(tmp_path) as s:
+        original = s.venue.place_order
+
+        async def spy(request):
+            import sqlite3
+
+            with sqlite3.connect(tmp_path / "journal.sqlite") as other:
+                seen["row"] = other.execute("SELECT status FROM orders WHERE client_order_id=?",
+                                            (request.client_order_id,)).fetchone()
+            return await original(request)
+
+        s.venue.place_order = spy
+        await s.submit()
+    assert seen["row"] == ("SUBMITTED",)
+
+
+@pytest.mark.parametrize(
+    ("side", "limit", "sent"),
+    [("buy", "42000.019", "42000.01"), ("sell", "42000.011", "42000.02"),
+     ("buy", "42000.01", "42000.01")],
+)
+async def test_limit_price_is_rounded_to_the_tick_in_the_traders_favour(tmp_path, side, limit, sent):
+    stop, tp = ("41000", "45000") if side == "buy" else ("43000", "39000")
+    async with Scenario(tmp_path, quotes=[quote(0, "41990", "42010", "5")]) as s:
+        outcome = await s.submit(side=side, order_type="limit", limit_price=D(limit),
+                                 stop_loss=D(stop), take_profit=D(tp))
+    assert outcome.order is not None and outcome.order.price == D(sent)
+
+
+async def test_quantity_is_truncated_to_the_lot(tmp_path):
+    async with Scenario(tmp_path) as s:
+        outcome = await s.submit(quantity=D("0.0129"))
+    assert outcome.order is not None and outcome.order.quantity == D("0.012")
+
+
+async def test_order_below_min_notional_after_rounding_is_denied_before_sending(tmp_path):
+    async with Scenario(tmp_path, quotes=[quote(0, "1000", "1000.01", "5")]) as s:
+        outcome = await s.submit(quantity=D("0.0059"), stop_loss=D("990"), take_profit=D("1100"))
+    assert outcome.code is R.BELOW_MIN_NOTIONAL
+    assert s.venue.orders_per_client_id == {}

@@ -1,0 +1,55 @@
+"""The validator refuses, with a reason naming the field, what the venue or the moment
+makes impossible; it admits a well-formed signal."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.testing.scenario import T0, Scenario
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "mentions"),
+    [
+        ({"venue": "nowhere"}, R.UNKNOWN_VENUE, "nowhere"),
+        ({"symbol": "DOGE/USDT"}, R.UNKNOWN_SYMBOL, "DOGE/USDT"),
+        ({"strength": 0.1}, R.WEAK_SIGNAL, "strength"),
+        ({"confluence_score": 0.5}, R.LOW_CONFLUENCE, "confluence_score"),
+        ({"order_type": "limit"}, R.MISSING_LIMIT_PRICE, "limit_price"),
+        ({"order_type": "limit", "limit_price": Decimal("42000"), "stop_loss": Decimal("43000")},
+         R.STOP_LOSS_WRONG_SIDE, "stop_loss"),
+        ({"order_type": "limit", "limit_price": Decimal("42000"), "take_profit": Decimal("41000")},
+         R.TAKE_PROFIT_WRONG_SIDE, "take_profit"),
+        ({"quantity": Decimal("0.0001")}, R.QUANTITY_OUT_OF_LIMITS, "quantity"),
+        ({"ts": T0 - timedelta(minutes=5)}, R.STALE_SIGNAL, "ts"),
+        ({"expires_at": T0}, R.EXPIRED_SIGNAL, "expires_at"),
+    ],
+)
+async def test_validator_refuses_with_a_reason_that_names_the_problem(tmp_path, overrides, code, mentions):
+    config = {"validator": {"min_strength": 0.5, "min_confluence": 1.0, "max_signal_age_s": 60}}
+    async with Scenario(tmp_path, config=config) as s:
+        outcome = await s.submit(**overrides)
+    assert not outcome.admitted
+    assert outcome.handler == "validator"
+    assert outcome.code is code
+    assert mentions in outcome.reason
+    assert s.venue.orders_per_client_id == {}
+
+
+async def test_disabled_venue_is_refused(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.engine.market.enabled["sim"] = False
+        outcome = await s.submit()
+    assert outcome.code is R.VENUE_DISABLED
+
+
+async def test_well_formed_signal_passes_the_validator_and_is_audited(tmp_path):
+    async with Scenario(tmp_path) as s:
+        outcome = await s.submit()
+        lines = s.audit()
+    assert outcome.admitted
+    verdicts = [(l["handler"], l["decision"]) for l in lines if l["event"] == "handler_verdict"]
+    assert verdicts == [("validator", "admit"), ("risk", "admit"), ("executor", "admit"),
+                        ("reconciler", "admit")]
