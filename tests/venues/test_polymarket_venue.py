@@ -194,6 +194,41 @@ async def test_insufficient_funds(venue: PolymarketVenue) -> None:
         await venue.place_order(req("big-1", qty="500", price="0.50"))
 
 
+async def test_a_rejected_order_may_be_sent_again_under_the_same_id(
+    venue: PolymarketVenue, emu: PolymarketEmulator, account: EmuAccount
+) -> None:
+    with pytest.raises(InsufficientFunds):
+        await venue.place_order(req("funds-1", qty="300", price="0.50"))
+    account.collateral = Decimal("1000")
+    report = await venue.place_order(req("funds-1", qty="300", price="0.50"))
+    assert report.status is OrderStatus.ACCEPTED
+
+
+async def test_timeout_while_reading_the_tick_is_not_ambiguous(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    emu.inject_fault("delay_request", "GET", "/tick-size", delay_s=1.0)
+    with pytest.raises(VenueUnavailable) as exc:
+        await venue.place_order(req("pre-1"))
+    assert not exc.value.ambiguous
+    assert emu.post_order_attempts == 0
+
+
+async def test_a_rejection_after_an_ambiguous_attempt_keeps_the_first_order(
+    venue: PolymarketVenue, emu: PolymarketEmulator, account: EmuAccount
+) -> None:
+    emu.inject_fault("drop_after", "POST", "/order")
+    with pytest.raises(VenueTimeout):
+        await venue.place_order(req("amb-1", qty="150", price="0.50"))  # reserves 75 of 100
+    account.collateral = Decimal("80")  # the retry would now be refused for funds...
+    emu.inject_fault("status", "POST", "/order", status=400)
+    with pytest.raises(OrderRejected):
+        await venue.place_order(req("amb-1", qty="150", price="0.50"))
+    # ...but the adapter still knows where the first attempt went
+    assert (await venue.fetch_order(YES, "amb-1")).status is OrderStatus.ACCEPTED
+    assert len(emu.orders) == 1
+
+
 async def test_tick_size_change_mid_run_re_rounds_in_the_safe_direction(
     venue: PolymarketVenue, emu: PolymarketEmulator
 ) -> None:

@@ -211,6 +211,7 @@ class _Tracked:
     body: Any = None  # the SignedOrder, to re-send identical bytes
     clob_order_type: str = ClobOrderType.GTC
     acknowledged: bool = False  # the venue answered the placement (yes or no)
+    maybe_placed: bool = False  # an earlier attempt's outcome is unknown
     cancel_requested: bool = False
     terminal: OrderReport | None = None  # a final state the venue will not tell us later
 
@@ -568,6 +569,12 @@ class PolymarketVenue:
         self._by_oid[tracked.venue_order_id] = tracked
         self._watched.add(tracked.symbol)
 
+    def _untrack(self, tracked: _Tracked) -> None:
+        if self._by_cid.get(tracked.client_order_id) is tracked:
+            del self._by_cid[tracked.client_order_id]
+        if self._by_oid.get(tracked.venue_order_id) is tracked:
+            del self._by_oid[tracked.venue_order_id]
+
     async def order_id_for(self, request: OrderRequest) -> str:
         """The venue order ID this request signs to (reads the current tick, neg-risk and
         fee rate), remembered for later lookups. Use it after a restart."""
@@ -588,7 +595,11 @@ class PolymarketVenue:
                 f"{tracked.venue_order_id}"
             )
         if tracked is None or tracked.body is None:
-            tracked = await self._prepare(request)
+            try:
+                tracked = await self._prepare(request)
+            except VenueTimeout as exc:
+                # Only reads so far: nothing was sent, so the outcome is not ambiguous.
+                raise VenueUnavailable(f"{exc} (before sending; nothing placed)") from None
             self._track(tracked)
         # else: the outcome of an earlier attempt is unknown; re-send the identical order,
         # which the venue refuses as a duplicate if the first one landed.
@@ -600,28 +611,32 @@ class PolymarketVenue:
                 placing=True,
             )
         except VenueTimeout as exc:
+            tracked.maybe_placed = True
             raise PolymarketPlacementTimeout(f"{exc} (venue order id {oid})", oid) from None
         except DuplicateClientOrderId:
             tracked.acknowledged = True
             raise
         except OrderRejected as exc:
-            tracked.acknowledged = True
             if any(marker in str(exc).lower() for marker in _KILLED_MARKERS):
+                tracked.acknowledged = True
                 report = self._report(tracked, OrderStatus.EXPIRED, ZERO, None, str(exc))
                 tracked.terminal = report
                 return report
-            tracked.body = None
+            if not tracked.maybe_placed:
+                self._untrack(tracked)  # never placed: the same ID may be sent again
             raise
         if not isinstance(response, dict) or not response.get("orderID"):
+            tracked.maybe_placed = True
             raise PolymarketPlacementTimeout(
                 f"{self.name}: place {request.client_order_id}: unreadable answer, outcome "
                 f"unknown (venue order id {oid})",
                 oid,
             )
-        tracked.acknowledged = True
         if not response.get("success", True):
-            tracked.body = None
+            if not tracked.maybe_placed:
+                self._untrack(tracked)
             raise OrderRejected(f"{self.name}: {response.get('errorMsg') or 'order refused'}")
+        tracked.acknowledged = True
         venue_oid = str(response["orderID"])
         if venue_oid != oid:
             logger.warning(
@@ -694,7 +709,9 @@ class PolymarketVenue:
                     time_in_force=TimeInForce.GTC,
                     acknowledged=True,
                 )
-                self._track(tracked)
+                self._by_oid[venue_order_id] = tracked
+                self._by_cid.setdefault(client_order_id, tracked)
+                self._watched.add(symbol)
             return tracked
         raise VenueOrderIdUnknown(
             f"{self.name}: no venue order id known for {client_order_id}; pass it, or call "
