@@ -290,16 +290,16 @@ async def test_unreadable_200_on_place_is_ambiguous(venue: CcxtVenue, emu: Binan
 async def test_cancel_whose_answer_was_lost_returns_the_cancelled_order(venue: CcxtVenue, emu: BinanceEmulator) -> None:
     placed = await venue.place_order(limit("lost-cancel", Side.BUY, "0.01", "49000.00"))
     assert placed.status is OrderStatus.ACCEPTED
-    # The cancel takes effect, then the connection drops: the client re-sends the DELETE on
-    # its kept-alive connection and gets -2011, or reports the drop. Either way the adapter
-    # must not lose the cancellation.
+    # The cancel takes effect, then the connection drops: the HTTP client silently re-sends
+    # the DELETE on a fresh connection and gets -2011 "Unknown order sent." (peers.md).
+    # The adapter must look the order up rather than report "not found".
     emu.drop_next("DELETE", "/api/v3/order", after_processing=True)
-    try:
-        report = await venue.cancel_order(BTC, "lost-cancel")
-    except VenueUnavailable:
-        report = await venue.fetch_order(BTC, "lost-cancel")
+    report = await venue.cancel_order(BTC, "lost-cancel")
     assert report.status is OrderStatus.CANCELLED
     assert report.client_order_id == "lost-cancel"
+    assert report.venue_order_id == placed.venue_order_id
+    assert emu.requests[-3:] == [("DELETE", "/api/v3/order", 200), ("DELETE", "/api/v3/order", 400),
+                                 ("GET", "/api/v3/order", 200)]
 
 
 # ---------------------------------------------------------------- fills, cancels, reports
@@ -452,7 +452,8 @@ async def test_credentials_never_in_logs_exceptions_or_reprs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     venue = make_venue(timeout_s=0.3)
-    texts: list[str] = [repr(venue), str(venue), repr(venue.settings), str(venue.settings.model_dump())]
+    texts: list[str] = [repr(venue), str(venue), repr(venue.settings), str(venue.settings.model_dump()),
+                        repr(vars(venue))]
     await venue.load_instruments()
     await venue.place_order(market("sec-1", Side.BUY, "0.01"))
     await venue.fetch_fills(BTC, "sec-1")

@@ -244,7 +244,9 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return self.count > 0 and self.method.upper() == method.upper() and self.path == path
+        """`method` and `path` match exactly, or are "*" (any)."""
+        return (self.count > 0 and self.method.upper() in ("*", method.upper())
+                and self.path in ("*", path))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -600,16 +602,21 @@ class BinanceEmulator:
         if not hmac.compare_digest(key.encode(), self.api_key.encode()):
             raise BinanceApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
         body = await request.text() if request.can_read_body else ""
-        total = "&".join(s for s in (request.query_string, body) if s)
-        parts = total.split("&") if total else []
-        signatures = [p[len("signature="):] for p in parts if p.startswith("signature=")]
+        # Binance signs totalParams = query string concatenated with the body (no separator).
+        signatures: list[str] = []
+        cleaned: list[str] = []
+        for part in (request.query_string, body):
+            pieces = part.split("&") if part else []
+            signatures += [p[len("signature="):] for p in pieces if p.startswith("signature=")]
+            cleaned.append("&".join(p for p in pieces if not p.startswith("signature=")))
         if len(signatures) != 1:
             raise BinanceApiError(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        payload = "&".join(p for p in parts if not p.startswith("signature="))
+        payload = cleaned[0] + cleaned[1]
         expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signatures[0].lower()):
             raise BinanceApiError(400, -1022, "Signature for this request is not valid.")
-        params = dict(parse_qsl(payload, keep_blank_values=True))
+        params = dict(parse_qsl(cleaned[0], keep_blank_values=True))
+        params.update(parse_qsl(cleaned[1], keep_blank_values=True))
         ts_text = params.get("timestamp")
         if ts_text is None or not ts_text.isdigit():
             raise BinanceApiError(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")

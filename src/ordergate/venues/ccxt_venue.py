@@ -109,8 +109,9 @@ class CcxtVenue:
         self._clock = clock
         self._api_key = _read_secret(settings.api_key_env)
         self._secret = _read_secret(settings.secret_env)
-        self._secrets = [s.get_secret_value() for s in (self._api_key, self._secret)
-                         if s is not None and s.get_secret_value()]
+        # Kept as SecretStr everywhere but inside the ccxt object: nothing here prints them.
+        self._secrets: tuple[SecretStr, ...] = tuple(
+            s for s in (self._api_key, self._secret) if s is not None)
         exchange_class = getattr(ccxt_async, settings.exchange, None)
         if exchange_class is None:
             raise ValueError(f"ccxt has no exchange {settings.exchange!r}")
@@ -608,9 +609,11 @@ def _sort_key(trade_id: str) -> tuple[int, str]:
     return (int(trade_id), "") if trade_id.isdigit() else (0, trade_id)
 
 
-def _redact(text: str, secrets: list[str]) -> str:
+def _redact(text: str, secrets: tuple[SecretStr, ...]) -> str:
     for secret in secrets:
-        text = text.replace(secret, _REDACTED)
+        value = secret.get_secret_value()
+        if value:
+            text = text.replace(value, _REDACTED)
     return _SIGNATURE.sub("signature=" + _REDACTED, text)
 
 
@@ -620,7 +623,7 @@ _SIGNATURE = re.compile(r"signature=[0-9A-Za-z%+/=_-]+")
 class _RedactingFilter(logging.Filter):
     """Removes credentials (and request signatures) from ccxt's log records."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, secrets: tuple[SecretStr, ...]) -> None:
         super().__init__()
         self._secrets = secrets
 
