@@ -371,6 +371,57 @@ async def test_ccxt_binance_runs_unchanged_against_it(emu: BinanceEmulator) -> N
     assert all(status == 200 for _, _, status in emu.requests)
 
 
+async def test_ccxt_raises_what_peers_md_says(emu: BinanceEmulator) -> None:
+    """The emulator makes ccxt behave as peers.md records for real Binance."""
+    exchange = ccxt.binance(emu.ccxt_config(timeout=300))
+    try:
+        await exchange.load_markets()
+        limit_args = ("BTC/USDT", "limit", "buy", "0.01", "49000.00")
+        cases: list[tuple[Any, type[Exception]]] = [
+            (lambda: emu.fail_next("GET", "/api/v3/account", 429, retry_after=1), ccxt.DDoSProtection),
+            (lambda: emu.fail_next("GET", "/api/v3/account", 418), ccxt.DDoSProtection),
+            (lambda: emu.fail_next("GET", "/api/v3/account", 503), ccxt.ExchangeNotAvailable),
+            (lambda: emu.delay_next("GET", "/api/v3/account", 1.0), ccxt.RequestTimeout),
+        ]
+        for arm, expected in cases:
+            arm()
+            with pytest.raises(expected):
+                await exchange.fetch_balance()
+        emu.fail_next("GET", "/api/v3/account", 500)
+        with pytest.raises(ccxt.OperationFailed) as info:
+            await exchange.fetch_balance()
+        assert not isinstance(info.value, ccxt.NetworkError)
+        await exchange.create_order(*limit_args, {"newClientOrderId": "peer-dup"})
+        with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent.") as dup:
+            await exchange.create_order(*limit_args, {"newClientOrderId": "peer-dup"})
+        assert not isinstance(dup.value, ccxt.DuplicateOrderId)
+        with pytest.raises(ccxt.BadRequest, match="NOTIONAL"):
+            await exchange.create_order("BTC/USDT", "limit", "buy", "0.00001", "49000.00")
+        emu.add_symbol(SymbolSpec(symbol="BTCUSDT", base="BTC", quote="USDT", tick_size=D("1"),
+                                  step_size=D("0.001"), min_qty=D("0.001"), max_qty=D("9000"),
+                                  min_notional=D("5"), min_price=D("1")))
+        with pytest.raises(ccxt.InvalidOrder, match="PRICE_FILTER"):
+            await exchange.create_order("BTC/USDT", "limit", "buy", "0.01", "49000.50")
+        with pytest.raises(ccxt.InvalidOrder, match="LOT_SIZE"):
+            await exchange.create_order("BTC/USDT", "limit", "buy", "0.0105", "49000")
+        emu.fail_next("POST", "/api/v3/order", 200, body="<html>ok</html>")
+        garbled = await exchange.create_order("BTC/USDT", "market", "buy", "0.01")
+        assert garbled["id"] is None
+        with pytest.raises(ccxt.OrderNotFound):
+            await exchange.fetch_order("1", "BTC/USDT")
+        with pytest.raises(ccxt.OrderNotFound):
+            await exchange.cancel_order("1", "BTC/USDT")
+        with pytest.raises(ccxt.BadSymbol):
+            await exchange.fetch_ticker("NOPE/USDT")
+        # Market data through other ccxt calls.
+        bids_asks = await exchange.fetch_bids_asks(["BTC/USDT", "ETH/USDT"])
+        assert set(bids_asks) == {"BTC/USDT", "ETH/USDT"}
+        tickers = await exchange.fetch_tickers()
+        assert {"BTC/USDT", "ETH/USDT"} <= set(tickers)
+    finally:
+        await exchange.close()
+
+
 # ---------------------------------------------------------------- thread and process
 
 
