@@ -24,9 +24,9 @@ from py_clob_client.clob_types import (
 )
 from py_clob_client.config import get_contract_config
 from py_clob_client.exceptions import PolyApiException
-from py_order_utils.builders import OrderBuilder as UtilsOrderBuilder
-from py_order_utils.model import BUY, SELL, OrderData
-from py_order_utils.signer import Signer as UtilsSigner
+from py_order_utils.builders import OrderBuilder as UtilsOrderBuilder  # type: ignore[import-untyped]
+from py_order_utils.model import BUY, OrderData  # type: ignore[import-untyped]
+from py_order_utils.signer import Signer as UtilsSigner  # type: ignore[import-untyped]
 
 from ordergate.testing.polymarket_emulator import (
     EmuAccount,
@@ -51,7 +51,8 @@ def emu() -> Iterator[PolymarketEmulator]:
 
 @pytest.fixture
 def wallet() -> LocalAccount:
-    return Account.create()  # a throwaway key, never a real one
+    created: LocalAccount = Account.create()  # a throwaway key, never a real one
+    return created
 
 
 @pytest.fixture
@@ -100,7 +101,8 @@ def raw_order(
 
 
 def status_of(exc: pytest.ExceptionInfo[PolyApiException]) -> int | None:
-    return exc.value.status_code
+    code: int | None = exc.value.status_code
+    return code
 
 
 # ------------------------------------------------------------------ unhappy paths
@@ -134,7 +136,7 @@ def test_unknown_api_key_wrong_passphrase_and_wrong_address_are_refused(
 
 def test_tampered_body_fails_hmac(client: ClobClient, emu: PolymarketEmulator,
                                   account: EmuAccount, wallet: LocalAccount) -> None:
-    import py_clob_client.http_helpers.helpers as helpers
+    from py_clob_client.http_helpers import helpers
     from py_clob_client.clob_types import RequestArgs
     from py_clob_client.headers.headers import create_level_2_headers
 

@@ -60,7 +60,8 @@ async def emu() -> AsyncIterator[PolymarketEmulator]:
 
 @pytest.fixture
 def wallet() -> LocalAccount:
-    return Account.create()  # a throwaway key, never a real one
+    created: LocalAccount = Account.create()  # a throwaway key, never a real one
+    return created
 
 
 @pytest.fixture

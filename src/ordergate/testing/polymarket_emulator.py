@@ -307,10 +307,6 @@ class _ApiError(Exception):
         self.message = message
 
 
-class _Dropped(Exception):
-    """Raised by a handler to drop the connection without an answer."""
-
-
 # ---------------------------------------------------------------- the emulator
 
 
