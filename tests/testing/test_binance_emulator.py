@@ -153,8 +153,8 @@ async def test_unknown_order_query_2013_and_cancel_2011(emu: BinanceEmulator, ht
 
 
 async def test_duplicate_client_order_id_refused_only_while_open(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
-    limit = dict(symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
-                 price="49000.00", quantity="0.01", newClientOrderId="dup-1")
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+             "price": "49000.00", "quantity": "0.01", "newClientOrderId": "dup-1"}
     status, first = await _order(http, emu, **limit)
     assert status == 200 and first["status"] == "NEW"
     status, body = await _order(http, emu, **limit)
@@ -210,7 +210,7 @@ async def test_limit_order_fills_what_crosses_and_rests(emu: BinanceEmulator, ht
     _, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
                            price="50001.00", quantity="0.8")
     assert body["status"] == "PARTIALLY_FILLED" and body["executedQty"] == "0.50000000"
-    free, locked = emu.balances()["USDT"]
+    _, locked = emu.balances()["USDT"]
     assert locked == D("0.3") * D("50001.00")
     trades = emu.trade_against_resting("BTCUSDT", "50000.00", "1")
     assert [(t.price, t.qty, t.is_maker) for t in trades] == [(D("50001.00"), D("0.3"), True)]

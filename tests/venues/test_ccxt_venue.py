@@ -457,7 +457,7 @@ async def test_credentials_never_in_logs_exceptions_or_reprs(
     await venue.load_instruments()
     await venue.place_order(market("sec-1", Side.BUY, "0.01"))
     await venue.fetch_fills(BTC, "sec-1")
-    faults = [
+    faults: list[Callable[[], object]] = [
         lambda: emu.fail_next("POST", "/api/v3/order", 503),
         lambda: emu.drop_next("POST", "/api/v3/order"),
         lambda: emu.delay_next("POST", "/api/v3/order", 1.0),

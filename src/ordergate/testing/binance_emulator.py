@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -95,7 +95,7 @@ class SymbolSpec:
     max_qty: Decimal
     min_notional: Decimal
     min_price: Decimal = Decimal("0.01")
-    max_price: Decimal = Decimal("1000000")
+    max_price: Decimal = Decimal(1000000)
     maker_fee: Decimal = Decimal("0.001")
     taker_fee: Decimal = Decimal("0.001")
     status: str = "TRADING"
@@ -104,33 +104,33 @@ class SymbolSpec:
 DEFAULT_SYMBOLS: tuple[SymbolSpec, ...] = (
     SymbolSpec(
         symbol="BTCUSDT", base="BTC", quote="USDT", tick_size=Decimal("0.01"),
-        step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"), max_qty=Decimal("9000"),
-        min_notional=Decimal("5"),
+        step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"), max_qty=Decimal(9000),
+        min_notional=Decimal(5),
     ),
     SymbolSpec(
         symbol="ETHUSDT", base="ETH", quote="USDT", tick_size=Decimal("0.01"),
-        step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"), max_qty=Decimal("9000"),
-        min_notional=Decimal("5"),
+        step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"), max_qty=Decimal(9000),
+        min_notional=Decimal(5),
     ),
 )
 
 DEFAULT_BOOKS: dict[str, tuple[list[Level], list[Level]]] = {
     "BTCUSDT": (
-        [(Decimal("49999.00"), Decimal("0.5")), (Decimal("49998.00"), Decimal("1")),
-         (Decimal("49990.00"), Decimal("2"))],
-        [(Decimal("50001.00"), Decimal("0.5")), (Decimal("50002.00"), Decimal("1")),
-         (Decimal("50010.00"), Decimal("2"))],
+        [(Decimal("49999.00"), Decimal("0.5")), (Decimal("49998.00"), Decimal(1)),
+         (Decimal("49990.00"), Decimal(2))],
+        [(Decimal("50001.00"), Decimal("0.5")), (Decimal("50002.00"), Decimal(1)),
+         (Decimal("50010.00"), Decimal(2))],
     ),
     "ETHUSDT": (
-        [(Decimal("2999.00"), Decimal("5")), (Decimal("2998.00"), Decimal("10"))],
-        [(Decimal("3001.00"), Decimal("5")), (Decimal("3002.00"), Decimal("10"))],
+        [(Decimal("2999.00"), Decimal(5)), (Decimal("2998.00"), Decimal(10))],
+        [(Decimal("3001.00"), Decimal(5)), (Decimal("3002.00"), Decimal(10))],
     ),
 }
 
 DEFAULT_BALANCES: dict[str, Decimal] = {
-    "USDT": Decimal("1000000"),
-    "BTC": Decimal("10"),
-    "ETH": Decimal("100"),
+    "USDT": Decimal(1000000),
+    "BTC": Decimal(10),
+    "ETH": Decimal(100),
 }
 
 
@@ -343,7 +343,7 @@ class BinanceEmulator:
             self._runner = None
             self._site = None
 
-    async def __aenter__(self) -> BinanceEmulator:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -982,9 +982,9 @@ class BinanceEmulator:
             raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
 
         # Filters, in Binance's order.
-        if otype == "LIMIT":
-            if price < spec.min_price or price > spec.max_price or (price - spec.min_price) % spec.tick_size != 0:
-                raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
+        off_tick = (price - spec.min_price) % spec.tick_size != 0
+        if otype == "LIMIT" and (price < spec.min_price or price > spec.max_price or off_tick):
+            raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
         if qty < spec.min_qty or qty > spec.max_qty or (qty - spec.min_qty) % spec.step_size != 0:
             raise BinanceApiError(400, -1013, "Filter failure: LOT_SIZE")
         book = self._books[symbol]
@@ -1227,7 +1227,7 @@ class BinanceEmulatorThread:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self.emulator.start())
-        except BaseException as exc:  # reported to the starting thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
             self._error = exc
             self._started.set()
             loop.close()

@@ -361,7 +361,7 @@ class CcxtVenue:
                 await self._exchange.fetch_time()
             else:
                 await self._exchange.load_markets(True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - health reports every failure, never raises
             return VenueHealth(self.name, False, str(self._map_error(exc, "health")))
         return VenueHealth(self.name, True, "")
 
