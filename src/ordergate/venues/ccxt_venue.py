@@ -129,9 +129,8 @@ class CcxtVenue:
             config["secret"] = self._secret.get_secret_value()
         self._exchange: Any = exchange_class(config)
         # ccxt logs request headers (the API key) at DEBUG: give it a logger that redacts.
-        wire_logger = logging.getLogger(f"{__name__}.wire.{settings.name}")
-        wire_logger.addFilter(_RedactingFilter(self._secrets))
-        self._exchange.logger = wire_logger
+        self._exchange.logger = _RedactingLogger(
+            logging.getLogger(f"{__name__}.wire.{settings.name}"), self._secrets)
         if settings.sandbox:
             self._exchange.set_sandbox_mode(True)
         if settings.api_url is not None:
@@ -620,15 +619,20 @@ def _redact(text: str, secrets: tuple[SecretStr, ...]) -> str:
 _SIGNATURE = re.compile(r"signature=[0-9A-Za-z%+/=_-]+")
 
 
-class _RedactingFilter(logging.Filter):
-    """Removes credentials (and request signatures) from ccxt's log records."""
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """What ccxt gets as its logger: formats each message, removes credentials (and request
+    signatures), then hands it on. ccxt logs request headers, the API key among them."""
 
-    def __init__(self, secrets: tuple[SecretStr, ...]) -> None:
-        super().__init__()
+    def __init__(self, logger: logging.Logger, secrets: tuple[SecretStr, ...]) -> None:
+        super().__init__(logger, {})
         self._secrets = secrets
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg = _redact(message, self._secrets)
-        record.args = None
-        return True
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        try:
+            text = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError):
+            text = " ".join(str(part) for part in (msg, *args))
+        kwargs.setdefault("stacklevel", 3)
+        self.logger.log(level, "%s", _redact(text, self._secrets), **kwargs)
