@@ -180,7 +180,8 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> Engine
         return EngineConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            ": ".join(filter(None, (".".join(str(p) for p in err["loc"]),
+                                    err["msg"].removeprefix("Value error, "))))
             for err in exc.errors(include_url=False)
         )
         raise ConfigError(f"{source}: {problems}") from None
