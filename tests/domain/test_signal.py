@@ -1,0 +1,230 @@
+"""Spec: the signal boundary validates everything and keeps numbers exact."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from ordergate.domain.signal import (
+    SignalParseError,
+    TradingSignalGenerated,
+    parse_signal_json,
+    parse_signal_mapping,
+)
+from ordergate.domain.values import OrderType, Side, TimeInForce
+
+
+def _fields(**overrides):
+    fields = {
+        "signal_id": "sig-1",
+        "ts": "2026-01-02T00:00:00Z",
+        "strategy_id": "momentum",
+        "account_id": "main",
+        "venue": "sim",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not _DROP}
+
+
+_DROP = object()
+
+
+def _line(**overrides):
+    return json.dumps(_fields(**overrides))
+
+
+def _raw_line(fragment):
+    """A signal line with a raw (possibly non-standard) JSON fragment appended."""
+    return _line()[:-1] + ", " + fragment + "}"
+
+
+# ---------------------------------------------------------------- unhappy paths
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["{not json", "", "{\"signal_id\": ", b"\xff\xfe\x00", "{'single': 'quotes'}"],
+)
+def test_malformed_json_is_reported_against_the_json_field(line):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == "json"
+    assert "malformed JSON" in info.value.reason
+    assert info.value.signal_id is None
+
+
+@pytest.mark.parametrize("line", ["[1, 2]", json.dumps([_fields()]), "null", "\"text\"", "42"])
+def test_json_that_is_not_an_object_is_refused(line):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == "json"
+    assert "object" in info.value.reason
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_bare_non_finite_json_token_is_refused_before_validation(token):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(f'"quantity": {token}'))
+    assert info.value.field == "json"
+    assert token.lstrip("-") in info.value.reason
+
+
+@pytest.mark.parametrize("field", ["quantity", "limit_price", "stop_loss", "take_profit"])
+@pytest.mark.parametrize("text", ["NaN", "nan", "sNaN", "Infinity", "-Infinity", "inf"])
+def test_non_finite_number_as_string_names_the_field(field, text):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: text}))
+    assert info.value.field == field
+    assert info.value.signal_id == "sig-1"
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity"])
+def test_non_finite_strength_is_refused(text):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(strength=text))
+    assert info.value.field == "strength"
+
+
+@pytest.mark.parametrize("field", ["quantity", "limit_price", "stop_loss", "take_profit"])
+@pytest.mark.parametrize("value", [0, -1, "0", "-0.0001", 0.0])
+def test_zero_or_negative_amounts_are_refused(field, value):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: value}))
+    assert info.value.field == field
+    assert "greater than 0" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "field", ["signal_id", "ts", "strategy_id", "account_id", "venue", "symbol", "side"]
+)
+def test_missing_required_field_is_named(field):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: _DROP}))
+    assert info.value.field == field
+    assert "required" in info.value.reason.lower()
+
+
+def test_missing_signal_id_leaves_the_error_without_a_signal_id():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(signal_id=_DROP))
+    assert info.value.signal_id is None
+
+
+def test_non_string_signal_id_is_not_echoed_as_the_error_signal_id():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(signal_id=7))
+    assert info.value.field == "signal_id"
+    assert info.value.signal_id is None
+
+
+def test_unknown_field_is_refused_and_named():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(leverage=10))
+    assert info.value.field == "leverage"
+    assert info.value.signal_id == "sig-1"
+
+
+@pytest.mark.parametrize("field", ["ts", "expires_at"])
+def test_naive_timestamp_is_refused(field):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: "2026-01-02T00:00:00"}))
+    assert info.value.field == field
+    assert "timezone" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("side", "long"), ("order_type", "stop"), ("time_in_force", "DAY"),
+     ("strength", 1.5), ("strength", -0.1), ("confluence_score", -1),
+     ("signal_id", ""), ("symbol", ""), ("ts", "yesterday"), ("quantity", "one")],
+)
+def test_out_of_vocabulary_or_out_of_range_values_name_the_field(field, value):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: value}))
+    assert info.value.field == field
+
+
+def test_error_message_is_field_then_reason():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(quantity=-1))
+    assert str(info.value) == f"quantity: {info.value.reason}"
+
+
+def test_signal_is_immutable():
+    signal = parse_signal_json(_line())
+    with pytest.raises(ValidationError):
+        signal.quantity = Decimal(1)  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- happy paths
+
+
+def test_json_number_becomes_an_exact_decimal_keeping_every_digit():
+    signal = parse_signal_json(_raw_line('"quantity": 0.1000000000000000055511151231257827'))
+    assert signal.quantity == Decimal("0.1000000000000000055511151231257827")
+    assert str(signal.quantity) == "0.1000000000000000055511151231257827"
+
+
+def test_json_float_never_passes_through_binary_float():
+    signal = parse_signal_json(_raw_line('"limit_price": 0.1, "quantity": 0.3'))
+    assert signal.limit_price == Decimal("0.1")
+    assert signal.quantity == Decimal("0.3")
+    assert signal.limit_price != Decimal(0.1)  # noqa: RUF032 - the binary float it avoided
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [('"quantity": "1.25"', Decimal("1.25")), ('"quantity": 1.25', Decimal("1.25")),
+     ('"quantity": 3', Decimal(3)), ('"quantity": "3"', Decimal(3)),
+     ('"quantity": 1e-8', Decimal("1e-8")), ('"quantity": "1E-8"', Decimal("1e-8"))],
+)
+def test_amounts_accepted_as_json_strings_and_numbers(fragment, expected):
+    signal = parse_signal_json(_raw_line(fragment))
+    assert signal.quantity == expected
+    assert isinstance(signal.quantity, Decimal)
+
+
+def test_bytes_input_is_accepted():
+    signal = parse_signal_json(_line().encode())
+    assert signal.signal_id == "sig-1"
+
+
+def test_minimal_signal_gets_documented_defaults():
+    signal = parse_signal_json(_line())
+    assert signal.ts == datetime(2026, 1, 2, tzinfo=UTC)
+    assert signal.side is Side.BUY
+    assert signal.order_type is OrderType.MARKET
+    assert signal.time_in_force is TimeInForce.GTC
+    assert signal.quantity is None
+    assert signal.limit_price is None
+    assert signal.strength == 1.0
+    assert signal.confluence_score == 0.0
+    assert signal.expires_at is None
+
+
+def test_full_signal_round_trips_every_field():
+    signal = parse_signal_json(_line(
+        order_type="limit", quantity="0.5", limit_price="100.25", stop_loss="95",
+        take_profit="110", time_in_force="GTD", strength=0.75, confluence_score=2,
+        expires_at="2026-01-02T01:00:00+02:00", side="sell",
+    ))
+    assert signal.side is Side.SELL
+    assert signal.order_type is OrderType.LIMIT
+    assert signal.time_in_force is TimeInForce.GTD
+    assert (signal.quantity, signal.limit_price) == (Decimal("0.5"), Decimal("100.25"))
+    assert (signal.stop_loss, signal.take_profit) == (Decimal(95), Decimal(110))
+    assert signal.strength == 0.75
+    assert signal.expires_at.utcoffset().total_seconds() == 7200
+
+
+def test_mapping_parser_is_the_same_boundary():
+    signal = parse_signal_mapping(_fields(quantity=Decimal(2)))
+    assert isinstance(signal, TradingSignalGenerated)
+    assert signal.quantity == Decimal(2)
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_mapping(_fields(quantity=Decimal("NaN")))
+    assert info.value.field == "quantity"

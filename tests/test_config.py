@@ -1,0 +1,210 @@
+"""Spec: configuration is validated on load; a bad file names the offending key."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ordergate.config import (
+    HANDLER_NAMES,
+    ConfigError,
+    EngineConfig,
+    config_from_mapping,
+    load_config,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write(tmp_path, text, name="engine.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- unhappy paths
+
+
+def test_missing_file_is_a_config_error_naming_the_file(tmp_path):
+    path = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError, match="no such configuration file") as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["[risk\n", "risk_per_trade = \n", "[risk]\na = 1\na = 2\n"])
+def test_invalid_toml_is_a_config_error_naming_the_file(tmp_path, text):
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[risk]\nrisk_per_trades = 0.01\n", "risk.risk_per_trades"),
+        ("[riks]\nx = 1\n", "riks"),
+        ("[journal]\nfsync = true\n", "journal.fsync"),
+        ("colour = 'blue'\n", "colour"),
+    ],
+)
+def test_unknown_key_is_refused_and_named(tmp_path, text, key):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert key in str(info.value)
+    assert "engine.toml" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[risk]\nrisk_per_trade = 0.5\n", "risk.risk_per_trade"),
+        ("[risk]\nrisk_per_trade = '0.0500001'\n", "risk.risk_per_trade"),
+        ("[risk]\nrisk_per_trade = 0\n", "risk.risk_per_trade"),
+        ("[risk]\ndefault_stop_distance = 0.03\n", "risk.default_stop_distance"),
+        ("[risk]\ntrading_state = 'PAUSED'\n", "risk.trading_state"),
+        ("[risk]\nmax_open_positions = -1\n", "risk.max_open_positions"),
+        ("[risk]\nprice_band = 0\n", "risk.price_band"),
+        ("[executor]\nmax_attempts = 0\n", "executor.max_attempts"),
+        ("[executor]\nbackoff_base_s = 0\n", "executor.backoff_base_s"),
+        ("[reconciler]\nremainder_policy = 'sell'\n", "reconciler.remainder_policy"),
+        ("[journal]\nbatch_size = 0\n", "journal.batch_size"),
+        ("[journal]\ndurable = 'sometimes'\n", "journal.durable"),
+        ("risk = 5\n", "risk"),
+    ],
+)
+def test_bad_value_is_refused_and_its_key_named(tmp_path, text, key):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert key in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("handlers", "complaint"),
+    [
+        ('["validator", "risk", "exekutor"]', "exekutor"),
+        ('["validator", "risk", "risk", "executor"]', "twice"),
+    ],
+)
+def test_unknown_or_duplicate_handler_is_refused(tmp_path, handlers, complaint):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, f"[pipeline]\nhandlers = {handlers}\n"))
+    assert "pipeline" in str(info.value)
+    assert complaint in str(info.value)
+
+
+def test_unknown_venue_kind_is_refused(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, "[venues.x]\nkind = 'ftx'\n"))
+    assert "venues.x.kind" in str(info.value)
+
+
+def test_bad_simulated_venue_setting_is_refused_at_load(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, "[venues.sim]\nkind = 'simulated'\nslippage_bps = 'lots'\n"))
+    assert "venues.sim" in str(info.value)
+    assert "slippage_bps" in str(info.value)
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path):
+    text = "[risk]\nrisk_per_trade = 0.5\n[executor]\nmax_attempts = 0\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert "risk.risk_per_trade" in str(info.value)
+    assert "executor.max_attempts" in str(info.value)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: load_config catches only FileNotFoundError and TOMLDecodeError; a file that is "
+    "not UTF-8 raises UnicodeDecodeError instead of ConfigError"))
+def test_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"[risk]\nequity_currency = \"\xe9\"\n")
+    with pytest.raises(ConfigError):
+        load_config(path)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: load_config lets IsADirectoryError (any OSError but FileNotFoundError) escape "
+    "instead of raising ConfigError naming the path"))
+def test_path_that_is_a_directory_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(tmp_path)
+
+
+# ---------------------------------------------------------------- happy paths
+
+
+def test_no_path_gives_valid_defaults_paper_trading_on_sim():
+    config = load_config(None)
+    assert config == EngineConfig()
+    assert config.pipeline.handlers == HANDLER_NAMES
+    assert config.risk.trading_state == "ACTIVE"
+    assert config.risk.risk_per_trade == Decimal("0.02")
+    assert config.journal.durable is True
+    assert set(config.venues) == {"sim"}
+    assert config.venues["sim"].kind == "simulated"
+
+
+def test_empty_file_gives_the_defaults(tmp_path):
+    assert load_config(_write(tmp_path, "")) == EngineConfig()
+
+
+@pytest.mark.parametrize("value", ["0.05", "'0.05'", "0.0001"])
+def test_risk_per_trade_at_or_below_the_cap_is_accepted_exactly(tmp_path, value):
+    config = load_config(_write(tmp_path, f"[risk]\nrisk_per_trade = {value}\n"))
+    assert config.risk.risk_per_trade == Decimal(value.strip("'"))
+
+
+def test_handlers_may_be_left_out_for_a_dry_run(tmp_path):
+    config = load_config(_write(tmp_path, "[pipeline]\nhandlers = ['validator', 'risk']\n"))
+    assert config.pipeline.handlers == ("validator", "risk")
+
+
+def test_venue_entries_keep_adapter_fields_for_the_adapter():
+    config = config_from_mapping(
+        {"venues": {"sim": {"kind": "simulated", "slippage_bps": "2"}}}
+    )
+    assert config.venues["sim"].adapter_fields() == {"slippage_bps": "2"}
+
+
+def test_config_is_frozen():
+    config = EngineConfig()
+    with pytest.raises(ValidationError):
+        config.risk = None  # type: ignore[misc]
+
+
+def test_mapping_errors_name_the_source():
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({"risk": {"risk_per_trade": "0.5"}}, source="env")
+    assert str(info.value).startswith("env: ")
+    assert "risk.risk_per_trade" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [REPO / "config" / "paper.toml", REPO / "src" / "ordergate" / "data" / "demo.toml"],
+    ids=["paper", "demo"],
+)
+def test_shipped_configuration_files_load(path):
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    config = load_config(path)
+    assert isinstance(config, EngineConfig)
+    assert "sim" in config.venues
+
+
+def test_paper_config_states_the_defaults_it_claims():
+    path = REPO / "config" / "paper.toml"
+    if not path.exists():
+        pytest.skip("config/paper.toml not present")
+    config = load_config(path)
+    defaults = EngineConfig()
+    for section in ("pipeline", "validator", "risk", "executor", "reconciler", "journal", "audit"):
+        assert getattr(config, section) == getattr(defaults, section), section
