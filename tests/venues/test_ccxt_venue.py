@@ -265,6 +265,10 @@ async def test_timeout_after_acceptance_then_lookup_finds_exactly_one(make_venue
     assert found.status is OrderStatus.FILLED and found.filled_quantity == D("0.01")
     assert emu.client_order_id_counts() == {"slow-1": 1}
     assert [o.order_id for o in emu.orders_by_client_id("slow-1")] == [int(found.venue_order_id or 0)]
+    # A read that times out is a timeout too: retryable, and never "not found".
+    emu.delay_next("GET", "/api/v3/order", 1.0)
+    with pytest.raises(VenueTimeout):
+        await venue.fetch_order(BTC, "slow-1")
 
 
 async def test_dropped_connection_on_place_is_ambiguous(venue: CcxtVenue, emu: BinanceEmulator) -> None:

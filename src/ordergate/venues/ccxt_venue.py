@@ -406,12 +406,11 @@ class CcxtVenue:
                       venue_order_id: str, symbol: str) -> TradeReport:
         info = raw.get("info") or {}
         fee = raw.get("fee") or {}
-        # The venue's own strings when it gave them (Binance: price, qty, commission).
-        price = _dec_or_none(info.get("price")) or _dec_or_none(raw.get("price"))
-        qty = _dec_or_none(info.get("qty")) or _dec_or_none(raw.get("amount"))
-        fee_cost = _dec_or_none(info.get("commission"))
-        if fee_cost is None:
-            fee_cost = _dec_or_none(fee.get("cost")) or Decimal(0)
+        # The venue's own strings when it gave them (Binance: price, qty, commission) and
+        # they say the same as ccxt's floats; ccxt's unified values otherwise.
+        price = _exact(info.get("price"), raw.get("price"))
+        qty = _exact(info.get("qty"), raw.get("amount"))
+        fee_cost = _exact(info.get("commission"), fee.get("cost")) or Decimal(0)
         if price is None or qty is None:
             raise VenueUnavailable(f"{self.name}: trade {raw.get('id')} without price or amount")
         side = Side.BUY if raw.get("side") == "buy" else Side.SELL
@@ -592,6 +591,17 @@ def _dec_or_none(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return result if result.is_finite() else None
+
+
+def _exact(raw_text: Any, unified: Any) -> Decimal | None:
+    """The venue's raw decimal string when it agrees with ccxt's unified number, else the
+    unified number (as Decimal). Guards against a raw field meaning something else."""
+    exact, approx = _dec_or_none(raw_text), _dec_or_none(unified)
+    if exact is None or approx is None:
+        return approx if approx is not None else (exact if unified is None else None)
+    if abs(exact - approx) <= abs(approx) * Decimal("1e-12"):
+        return exact
+    return approx
 
 
 def _positive_or_none(value: Any) -> Decimal | None:
