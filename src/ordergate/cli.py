@@ -74,6 +74,23 @@ def demo_command(
     typer.echo(describe(result))
 
 
+@app.command("run")
+def run_command(
+    config: Annotated[Path, typer.Option(help="Engine configuration (TOML).", exists=True, dir_okay=False)],
+    signals: Annotated[Path | None, typer.Option(help="Signals JSONL file; default: standard input.")] = None,
+) -> None:
+    """Run the engine against the configured venues, reading signals line by line.
+
+    Stops cleanly on SIGINT/SIGTERM or at the end of the input."""
+    from ordergate.live import run_live
+
+    _quiet_loguru()
+    engine = asyncio.run(run_live(_config(config), signals))
+    summary = engine.summary.as_dict(engine.positions, 0)
+    summary.pop("duplicate_client_order_ids")
+    typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+
+
 def describe(result: ReplayResult) -> str:
     s = result.summary
     positions = ", ".join(f"{sym} {qty}" for sym, qty in s["positions"].items()) or "none"

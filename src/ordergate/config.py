@@ -6,7 +6,9 @@ use. A bad file stops the start with an error naming the offending key, never a 
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -161,18 +163,42 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the key."""
 
 
-def load_config(path: Path | str | None) -> EngineConfig:
-    """Load and validate a TOML file; `None` gives the defaults (paper trading on `sim`)."""
-    if path is None:
-        return EngineConfig()
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return config_from_mapping(raw, source=str(path))
+ENV_PREFIX = "ORDERGATE__"
+
+
+def load_config(path: Path | str | None, environ: Mapping[str, str] | None = None) -> EngineConfig:
+    """Load and validate a TOML file; `None` gives the defaults (paper trading on `sim`).
+
+    Environment variables `ORDERGATE__SECTION__KEY=value` override keys of the file, at
+    any depth (`ORDERGATE__VENUES__BINANCE__API_URL=http://127.0.0.1:9000`); the value is
+    read as a TOML value when it is one (`true`, `5`, `"0.02"`) and as a string otherwise."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    _apply_environment(raw, os.environ if environ is None else environ)
+    return config_from_mapping(raw, source=str(path) if path is not None else "<defaults>")
+
+
+def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        *parents, leaf = name[len(ENV_PREFIX):].lower().split("__")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {part} is not a table")
+        try:
+            node[leaf] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            node[leaf] = value
 
 
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> EngineConfig:

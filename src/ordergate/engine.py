@@ -99,7 +99,7 @@ class Engine:
         self.positions = PositionTracker(bus)
         self.metrics = Metrics(bus)
         self.summary = RunSummary(bus)
-        self.audit = AuditLog(bus, config.audit, audit_path)
+        self.audit = AuditLog(bus, config.audit, clock, audit_path)
         j = config.journal
         self.journal = OrderJournal(journal_path or j.path,
                                     durable=j.durable if durable is None else durable,
@@ -119,7 +119,7 @@ class Engine:
                                      config.executor.lookup_attempts)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
-        self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus)
+        self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
         self._simulated = [v for v in self.venues.values() if isinstance(v, SimulatedVenue)]
 
     async def start(self) -> None:

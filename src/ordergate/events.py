@@ -19,7 +19,7 @@ from ordergate.domain.values import OrderType, Side
 __all__ = [
     "Event", "TradingSignalGenerated", "SignalInvalid", "SignalAdmitted", "SignalRejected",
     "OrderPlaced", "OrderTransitioned", "OrderAccepted", "OrderFilled", "OrderFailed",
-    "OrderCancelled", "OrderExpired", "OrderUnresolved", "SlippageExceeded",
+    "OrderCancelled", "OrderExpired", "OrderUnresolved", "OrderOpenAtShutdown", "SlippageExceeded",
     "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred", "SystemError",
 ]
 
@@ -136,6 +136,17 @@ class OrderUnresolved(Event):
 
     client_order_id: str
     signal_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOpenAtShutdown(Event):
+    """The engine stopped while this order was not finished: `status` says where it was
+    left (working at the venue, or SUBMITTED with the venue's answer unknown)."""
+
+    client_order_id: str
+    signal_id: str
+    status: OrderStatus
     reason: str
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ordergate.bus import EventBus
+from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order
 from ordergate.domain.signal import TradingSignalGenerated
@@ -91,9 +92,10 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, handlers: Sequence[Handler], bus: EventBus) -> None:
+    def __init__(self, handlers: Sequence[Handler], bus: EventBus, clock: Clock) -> None:
         self.handlers = tuple(handlers)
         self._bus = bus
+        self._clock = clock
 
     async def process(self, ctx: SignalContext) -> Outcome:
         signal_id = ctx.signal.signal_id
@@ -104,7 +106,8 @@ class Pipeline:
             verdict = await handler.handle(ctx)
             if not verdict.admitted:
                 assert verdict.code is not None
-                publish(SignalRejected(ctx.now, signal_id, name, verdict.code.value, verdict.reason))
+                publish(SignalRejected(self._clock.now(), signal_id, name, verdict.code.value,
+                                       verdict.reason))
                 return Outcome(False, name, verdict.reason, verdict.code, ctx.order)
-            publish(SignalAdmitted(ctx.now, signal_id, name, verdict.reason))
+            publish(SignalAdmitted(self._clock.now(), signal_id, name, verdict.reason))
         return Outcome(True, name, verdict.reason, None, ctx.order)

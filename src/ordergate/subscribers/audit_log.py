@@ -20,9 +20,11 @@ from typing import Any
 from loguru import logger
 
 from ordergate.bus import EventBus
+from ordergate.clock import Clock
 from ordergate.config import AuditSettings
 from ordergate.events import (
-    InstrumentInferred, OrderFilled, OrderTransitioned, OrderUnresolved, PositionChanged,
+    InstrumentInferred, OrderFilled, OrderOpenAtShutdown, OrderTransitioned, OrderUnresolved,
+    PositionChanged,
     PositionClosed, PositionEvent, PositionOpened, SignalAdmitted, SignalInvalid,
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated,
 )
@@ -33,7 +35,9 @@ _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class AuditLog:
-    def __init__(self, bus: EventBus, settings: AuditSettings, path: Path | None = None) -> None:
+    def __init__(self, bus: EventBus, settings: AuditSettings, clock: Clock,
+                 path: Path | None = None) -> None:
+        self._clock = clock
         self.path = path or settings.path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         token = f"audit-{next(_instances)}"
@@ -55,6 +59,7 @@ class AuditLog:
             OrderTransitioned: self._transition,
             OrderFilled: self._fill,
             OrderUnresolved: self._unresolved,
+            OrderOpenAtShutdown: self._open_at_shutdown,
             SlippageExceeded: self._slippage,
             PositionOpened: self._position,
             PositionChanged: self._position,
@@ -94,9 +99,9 @@ class AuditLog:
     def _signal(self, e: TradingSignalGenerated) -> None:
         size = e.quantity if e.quantity is not None else "auto-sized"
         at = f" @ {e.limit_price}" if e.limit_price is not None else ""
-        self._write(e.ts, "signal_received", e.signal_id, None, None, "received",
+        self._write(self._clock.now(), "signal_received", e.signal_id, None, None, "received",
                     f"{e.side} {size} {e.symbol}{at} {e.order_type} on {e.venue}",
-                    strategy_id=e.strategy_id, account_id=e.account_id)
+                    strategy_id=e.strategy_id, account_id=e.account_id, signal_ts=e.ts.isoformat())
 
     def _invalid(self, e: SignalInvalid) -> None:
         self._write(e.ts, "signal_invalid", e.signal_id, None, "boundary", "invalid",
@@ -123,6 +128,10 @@ class AuditLog:
     def _unresolved(self, e: OrderUnresolved) -> None:
         self._write(e.ts, "order_unresolved", e.signal_id, e.client_order_id, "executor",
                     "unresolved", e.reason, warn=True)
+
+    def _open_at_shutdown(self, e: OrderOpenAtShutdown) -> None:
+        self._write(e.ts, "order_open_at_shutdown", e.signal_id, e.client_order_id, "engine",
+                    e.status.value, e.reason, warn=True)
 
     def _slippage(self, e: SlippageExceeded) -> None:
         self._write(e.ts, "slippage_exceeded", e.signal_id, e.client_order_id, "reconciler",

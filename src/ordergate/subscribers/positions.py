@@ -36,7 +36,7 @@ class PositionTracker:
             delta = 1 if was_flat else -1
             self._open_per_account[fill.account_id] = self._open_per_account.get(fill.account_id, 0) + delta
         kind = PositionOpened if was_flat else PositionClosed if position.is_flat else PositionChanged
-        self._bus.publish(kind(fill.ts, fill.account_id, fill.venue, fill.symbol, position.quantity,
+        self._bus.publish(kind(event.ts, fill.account_id, fill.venue, fill.symbol, position.quantity,
                                position.average_entry, position.realized_pnl,
                                fill.client_order_id, fill.trade_id))
 

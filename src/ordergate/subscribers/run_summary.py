@@ -79,8 +79,8 @@ class RunSummary:
         summary.update(
             duplicate_client_order_ids=duplicate_client_order_ids,
             positions={symbol: str(qty) for symbol, qty in per_symbol.items()},
-            realized_pnl=str(realized.quantize(CENT_MICRO)),
-            fees=str(fees.quantize(CENT_MICRO)),
+            realized_pnl=format(realized.quantize(CENT_MICRO), "f"),
+            fees=format(fees.quantize(CENT_MICRO), "f"),
             rejections_by_code=dict(sorted(self.rejections.items())),
             invalid_by_field=dict(sorted(self.invalid_fields.items())),
         )

@@ -1,0 +1,98 @@
+"""`ordergate run`: signals from standard input, an orderly stop on SIGTERM, and an
+audit line for every order left unfinished."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from ordergate.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+QUOTES = ROOT / "src" / "ordergate" / "data" / "demo_quotes.csv"
+
+
+def _config(tmp: Path) -> Path:
+    path = tmp / "paper.toml"
+    path.write_text(f"""
+[journal]
+path = "{tmp / 'journal.sqlite'}"
+[audit]
+path = "{tmp / 'audit.jsonl'}"
+[validator]
+max_signal_age_s = 1e12
+[venues.sim]
+kind = "simulated"
+market_data = "{QUOTES}"
+""")
+    return path
+
+
+def _signal(signal_id: str, **extra: object) -> str:
+    fields = {"signal_id": signal_id, "ts": "2026-01-02T00:10:00Z", "strategy_id": "live",
+              "account_id": "main", "venue": "sim", "symbol": "BTC/USDT", "side": "buy",
+              "quantity": "0.01", "stop_loss": "1000", "take_profit": "1000000", **extra}
+    return json.dumps(fields) + "\n"
+
+
+def _audit(tmp: Path) -> list[dict]:
+    return [json.loads(line) for line in (tmp / "audit.jsonl").read_text().splitlines()]
+
+
+def test_sigterm_stops_cleanly_and_audits_orders_left_open(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ordergate.cli", "run", "--config", str(_config(tmp_path))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(_signal("m-1"))
+    proc.stdin.write("{not json\n")
+    bid = Decimal(QUOTES.read_text().splitlines()[-3].split(",")[2])  # last BTC/USDT bid
+    resting = (bid * Decimal("0.97")).quantize(Decimal("0.01"))  # inside the band, not crossing
+    proc.stdin.write(_signal("l-1", order_type="limit", limit_price=str(resting), quantity="0.02"))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        audit = tmp_path / "audit.jsonl"
+        if audit.exists() and audit.read_text().count("order_transition") >= 3:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["signals_total"] == 3 and summary["signals_invalid"] == 1
+    lines = _audit(tmp_path)
+    left_open = [l for l in lines if l["event"] == "order_open_at_shutdown"]
+    assert [l["decision"] for l in left_open] == ["ACCEPTED"]
+    assert any(l["event"] == "fill" and l["signal_id"] == "m-1" for l in lines)
+
+
+def test_end_of_input_ends_the_run(tmp_path):
+    signals = tmp_path / "s.jsonl"
+    signals.write_text(_signal("a") + _signal("b", side="sell", stop_loss="50000", take_profit="1000"))
+    result = subprocess.run(
+        [sys.executable, "-m", "ordergate.cli", "run", "--config", str(_config(tmp_path)),
+         "--signals", str(signals)], capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["orders_filled"] == 2
+    assert Decimal(summary["positions"]["BTC/USDT"]) == 0
+
+
+def test_environment_overrides_config_keys_at_any_depth(tmp_path):
+    config = load_config(_config(tmp_path), {
+        "ORDERGATE__VENUES__SIM__TAKER_FEE": '"0.001"',
+        "ORDERGATE__RISK__TRADING_STATE": "HALTED",
+        "ORDERGATE__EXECUTOR__MAX_ATTEMPTS": "2",
+        "UNRELATED": "x",
+    })
+    assert config.venues["sim"].adapter_fields()["taker_fee"] == "0.001"
+    assert config.risk.trading_state == "HALTED"
+    assert config.executor.max_attempts == 2
+    assert os.environ.get("ORDERGATE__RISK__TRADING_STATE") is None
