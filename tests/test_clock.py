@@ -56,9 +56,6 @@ async def test_sleep_advances_the_clock_without_waiting():
     assert loop.time() - started < 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedClock.advance/sleep add a negative duration as given, so sleep(-1) "
-    "moves time backwards (asyncio.sleep(-1) just returns)"))
 async def test_negative_sleep_does_not_move_time_backwards():
     clock = SimulatedClock(T0)
     await clock.sleep(-1)

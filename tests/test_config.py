@@ -120,9 +120,6 @@ def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: load_config catches only FileNotFoundError and TOMLDecodeError; a file that is "
-    "not UTF-8 raises UnicodeDecodeError instead of ConfigError"))
 def test_file_that_is_not_utf8_is_a_config_error(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes(b"[risk]\nequity_currency = \"\xe9\"\n")
@@ -130,9 +127,6 @@ def test_file_that_is_not_utf8_is_a_config_error(tmp_path):
         load_config(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: load_config lets IsADirectoryError (any OSError but FileNotFoundError) escape "
-    "instead of raising ConfigError naming the path"))
 def test_path_that_is_a_directory_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError):
         load_config(tmp_path)

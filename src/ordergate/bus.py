@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from blinker import ANY, Signal
@@ -91,7 +92,7 @@ class EventBus:
             return  # a receiver of SystemError itself failed: do not loop
         self.publish(
             SystemError(
-                ts=getattr(event, "ts"),
+                ts=getattr(event, "ts", None) or datetime.now(UTC),
                 source=source,
                 error=f"{type(exc).__name__}: {exc}",
                 event_type=type(event).__name__,

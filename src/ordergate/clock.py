@@ -42,7 +42,8 @@ class SimulatedClock:
             self._now = when
 
     def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
+        """Move forward; a negative duration is no time at all, as for `asyncio.sleep`."""
+        self._now += timedelta(seconds=max(0.0, seconds))
 
     async def sleep(self, seconds: float) -> None:
         self.advance(seconds)

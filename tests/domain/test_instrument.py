@@ -144,17 +144,12 @@ def test_is_on_lot(lot, quantity, on_lot):
     assert _instrument(lot=lot).is_on_lot(D(quantity)) is on_lot
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: _to_step divides under the default 28-digit context, so a quotient with more "
-    "digits is rounded half-even before ROUND_FLOOR and can round the quantity UP"))
 def test_quantity_with_more_than_28_significant_digits_is_still_truncated():
     quantity = D("0.0999999999999999999999999999999")  # exact digits survive parse_signal_json
     rounded = _instrument(lot="0.00000001").round_quantity(quantity)
     assert rounded <= quantity
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: same 28-digit context in _to_step: a buy price just below a tick rounds UP"))
 def test_buy_price_with_more_than_28_significant_digits_is_still_rounded_down():
     price = D("99.9999999999999999999999999999999")
     assert _instrument(tick="0.01").round_price(price, Side.BUY) <= price

@@ -119,10 +119,6 @@ def test_sqlite_database_with_foreign_tables_is_refused(path):
     assert tables == {"trades"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: OrderJournal.__init__ runs PRAGMA journal_mode=WAL before _migrate checks the "
-    "tables, so a foreign rollback-mode database is converted to WAL (header bytes 18-19 "
-    "go 1->2, change counter bumped) before JournalUnreadable is raised"))
 def test_sqlite_database_with_foreign_tables_is_left_byte_for_byte_unchanged(path):
     _foreign_db(path)
     before = path.read_bytes()

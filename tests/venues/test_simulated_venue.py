@@ -170,18 +170,12 @@ async def test_order_before_the_first_quote_is_rejected():
         await venue.fetch_ticker(SYMBOL)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedVenue._check_funds checks a market order's min notional at quote.ask "
-    "for both sides; a market SELL that trades at the bid below min_notional is accepted"))
 async def test_market_sell_below_min_notional_at_the_bid_is_rejected(venue):
     # 0.1 * bid 99.99 = 9.999 < 10 <= 0.1 * ask 100.10
     with pytest.raises(OrderRejected, match="NOTIONAL"):
         await venue.place_order(market(side=Side.SELL, quantity="0.1"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedVenue._check_funds sizes a market buy at quote.ask without the "
-    "slippage it then charges; a buy that needs the whole balance overdraws it"))
 async def test_market_buy_never_overdraws_the_quote_balance():
     # exactly enough for 1 @ ask 100.10 plus taker fee; it fills at 100.12
     venue, _ = await make_venue(balances={"main": {"USDT": D("100.10") * D("1.0005")}})
@@ -331,11 +325,6 @@ async def test_resting_order_is_not_matched_against_quotes_before_it_arrived(ven
     assert [(t.ts, t.price) for t in trades] == [(at(20), D("98.60"))]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedVenue.advance matches a resting order against quotes with "
-    "ts >= active_from (line 270 `order.active_from <= quote.ts`); when the book was not "
-    "empty the cursor is behind, so the quote the order already took from on arrival is "
-    "matched again and its size is consumed twice"))
 async def test_quote_taken_on_arrival_is_not_matched_again_when_the_order_rests(venue, clock):
     await venue.place_order(req(cid="far", price="90.00"))  # keeps the book non-empty
     clock.advance_to(at(10))  # ask 99.20 x 0.5
@@ -407,9 +396,6 @@ async def test_gtd_order_fills_normally_before_its_expiry(venue, clock):
     assert (await venue.fetch_order(SYMBOL, "c-1")).status is S.FILLED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedVenue._match_resting executes against the quote before checking GTD "
-    "expiry, so a quote arriving after expires_at that crosses fills an expired order"))
 async def test_gtd_order_is_not_filled_by_a_quote_after_its_expiry(venue, clock):
     await venue.place_order(req(price="99.50", tif=TimeInForce.GTD, expires_at=at(5)))
     await move_to(venue, clock, 10)  # ask 99.20 crosses, but the order expired at 5 s
@@ -418,9 +404,6 @@ async def test_gtd_order_is_not_filled_by_a_quote_after_its_expiry(venue, clock)
     assert report.status is S.EXPIRED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: GTD expiry is only checked when a new quote arrives; with the clock past "
-    "expires_at and no new quote, the order is still reported ACCEPTED"))
 async def test_gtd_order_is_expired_once_the_clock_passes_expiry(venue, clock):
     await venue.place_order(req(price="95.00", tif=TimeInForce.GTD, expires_at=at(2)))
     clock.advance_to(at(5))
@@ -519,10 +502,6 @@ async def test_balances_of_an_unknown_account_are_empty(venue):
     assert await venue.fetch_balances("ghost") == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedVenue.fetch_fills (and fetch_balances) do not call self.advance(), "
-    "unlike fetch_order/cancel/fetch_open_orders; trades that happened by the clock's "
-    "now are missing until some other call advances the book"))
 async def test_fetch_fills_reports_trades_up_to_the_clock(venue, clock):
     await venue.place_order(req(price="99.50", quantity="0.5"))
     clock.advance_to(at(10))
@@ -751,9 +730,6 @@ async def test_eviction_of_an_old_order_keeps_a_newer_order_with_the_same_client
     assert (await venue.fetch_order(SYMBOL, "dup")).venue_order_id == newer.venue_order_id
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: SimulatedVenue evicts finished orders only inside _finish (when another order "
-    "finishes), so a lookup after history_retention_s still finds the order"))
 async def test_finished_order_is_forgotten_after_retention_even_when_nothing_else_happens():
     venue, clock = await make_venue(history_retention_s=60)
     await venue.place_order(market(cid="old", quantity="0.5"))

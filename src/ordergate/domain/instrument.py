@@ -9,7 +9,7 @@ quantity or notional is refused here rather than sent to be rejected by the venu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from ordergate.domain.values import Side
 
@@ -67,5 +67,9 @@ class Instrument:
 
 
 def _to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    steps = (value / step).to_integral_value(rounding=rounding)
-    return (steps * step).quantize(step)
+    # Enough precision for every digit of the quotient: the default 28 digits would round
+    # a long input to nearest *before* the floor or ceiling, the wrong way for a trader.
+    with localcontext() as ctx:
+        ctx.prec = max(28, value.adjusted() - step.adjusted() + len(value.as_tuple().digits) + 2)
+        steps = (value / step).to_integral_value(rounding=rounding)
+        return (steps * step).quantize(step)

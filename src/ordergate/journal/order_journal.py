@@ -32,18 +32,24 @@ class OrderJournal:
         self.durable = durable
         self._batch_size = batch_size
         self._pending = 0
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._check_readable()  # before any write: a file we refuse stays untouched
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise JournalUnreadable(f"{self.path}: cannot read the order journal: {exc}") from None
+        except JournalUnreadable:
+            self._db.close()
+            raise
         self._db.execute("BEGIN")
 
     # ------------------------------------------------------------------ schema
 
-    def _migrate(self) -> None:
+    def _check_readable(self) -> int:
+        """The journal's schema version (0 for a new file); refuses anything else."""
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         version = 0
         if "meta" in tables:
@@ -56,6 +62,10 @@ class OrderJournal:
                 f"{self.path}: journal schema v{version} is newer than this ordergate (v{SCHEMA_VERSION}); "
                 "upgrade ordergate, do not overwrite the journal"
             )
+        return version
+
+    def _migrate(self) -> None:
+        version = self._check_readable()
         for step in range(version + 1, SCHEMA_VERSION + 1):
             self._db.execute("BEGIN IMMEDIATE")
             for statement in filter(str.strip, MIGRATIONS[step].split(";")):

@@ -195,13 +195,14 @@ class SimulatedVenue:
                 raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
 
     def _check_funds(self, instrument: Instrument, request: OrderRequest, quote: Quote) -> None:
+        market_price = self._market_price(instrument, request.side, quote)
         if request.order_type is OrderType.MARKET and (
-            problem := instrument.notional_problem(request.quantity, quote.ask)
+            problem := instrument.notional_problem(request.quantity, market_price)
         ):
             raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
         balances = self._balances.setdefault(request.account_id, {})
         if request.side is Side.BUY:
-            price = request.price or quote.ask
+            price = request.price or market_price
             needed = request.quantity * price * (1 + self._s.taker_fee)
             if balances.get(instrument.quote, ZERO) < needed:
                 raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
@@ -213,9 +214,9 @@ class SimulatedVenue:
         request = order.request
         buying = request.side is Side.BUY
         touch, size = (quote.ask, quote.ask_size) if buying else (quote.bid, quote.bid_size)
+        price: Decimal | None
         if request.order_type is OrderType.MARKET:
-            slip = touch * self._s.slippage_bps * BPS
-            price = instrument.round_price(touch + slip, Side.SELL) if buying else instrument.round_price(touch - slip, Side.BUY)
+            price = self._market_price(instrument, request.side, quote)
         else:
             assert request.price is not None
             crosses = touch <= request.price if buying else touch >= request.price
@@ -235,6 +236,12 @@ class SimulatedVenue:
             if not book:  # nothing rested here since the cursor last moved: start it now
                 self._cursor[request.symbol] = self.market.index_at(request.symbol, order.active_from)
             book[order.venue_order_id] = order
+
+    def _market_price(self, instrument: Instrument, side: Side, quote: Quote) -> Decimal:
+        """The touch moved against the taker by `slippage_bps`, rounded against the taker."""
+        if side is Side.BUY:
+            return instrument.round_price(quote.ask * (1 + self._s.slippage_bps * BPS), Side.SELL)
+        return instrument.round_price(quote.bid * (1 - self._s.slippage_bps * BPS), Side.BUY)
 
     def _execute(self, order: _SimOrder, instrument: Instrument, price: Decimal,
                  quantity: Decimal, liquidity: Liquidity, ts: datetime) -> None:
@@ -267,16 +274,30 @@ class SimulatedVenue:
             instrument = self._instruments[symbol]
             for quote in series[start:end]:
                 for order in list(resting.values()):
-                    if order.active_from <= quote.ts:
+                    if order.active_from < quote.ts:  # the arrival quote was used by _take
                         self._match_resting(order, instrument, quote)
                     if order.status is not S.ACCEPTED and order.status is not S.PARTIALLY_FILLED:
                         del resting[order.venue_order_id]
                         self._finish(order)
             self._cursor[symbol] = max(end - 1, self._cursor.get(symbol, -1))
+            self._expire_due(resting, now)
+
+    def _expire_due(self, resting: dict[str, _SimOrder], now: datetime) -> None:
+        """GTD orders expire at their time even when no new quote arrives."""
+        for order in list(resting.values()):
+            expires = order.request.expires_at
+            if order.request.time_in_force is TimeInForce.GTD and expires is not None and now >= expires:
+                order.status, order.updated = S.EXPIRED, expires
+                del resting[order.venue_order_id]
+                self._finish(order)
 
     def _match_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
         request = order.request
         assert request.price is not None
+        expires = request.expires_at
+        if request.time_in_force is TimeInForce.GTD and expires is not None and quote.ts >= expires:
+            order.status, order.updated = S.EXPIRED, expires
+            return
         if request.side is Side.BUY:
             crossed, size = quote.ask <= request.price, quote.ask_size
         else:
@@ -284,10 +305,6 @@ class SimulatedVenue:
         if crossed and size > 0:
             self._execute(order, instrument, request.price, min(size, order.remaining),
                           Liquidity.MAKER, quote.ts)
-        if order.status is S.ACCEPTED or order.status is S.PARTIALLY_FILLED:
-            expires = request.expires_at
-            if request.time_in_force is TimeInForce.GTD and expires is not None and quote.ts >= expires:
-                order.status = S.EXPIRED
 
     async def cancel_order(self, symbol: str, client_order_id: str,
                            venue_order_id: str | None = None) -> OrderReport:
@@ -316,10 +333,12 @@ class SimulatedVenue:
     async def fetch_fills(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> list[TradeReport]:
         self._fault("fetch_fills")
+        self.advance()
         return list(self._find(client_order_id, venue_order_id).trades)
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         self._fault("fetch_balances")
+        self.advance()
         return {cur: Balance(cur, amount, ZERO)
                 for cur, amount in sorted(self._balances.get(account_id, {}).items())}
 
@@ -353,6 +372,7 @@ class SimulatedVenue:
         return fault
 
     def _find(self, client_order_id: str, venue_order_id: str | None) -> _SimOrder:
+        self._evict(self._clock.now())
         order = self._orders.get(venue_order_id) if venue_order_id else None
         order = order or self._by_client.get(client_order_id)
         if order is None:
@@ -368,8 +388,11 @@ class SimulatedVenue:
 
     def _finish(self, order: _SimOrder) -> None:
         now = self._clock.now()
+        self._finished.append((now, order.venue_order_id))
+        self._evict(now)
+
+    def _evict(self, now: datetime) -> None:
         finished = self._finished
-        finished.append((now, order.venue_order_id))
         horizon = now - self._retention
         while finished and finished[0][0] <= horizon:
             old = self._orders.pop(finished.popleft()[1], None)
