@@ -28,9 +28,9 @@ async def _lines(source: TextIO, stop: asyncio.Event) -> AsyncIterator[tuple[int
     loop = asyncio.get_running_loop()
     number = 0
     while not stop.is_set():
-        reading = loop.run_in_executor(None, source.readline)
-        stopping = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        reading: asyncio.Future[str] = loop.run_in_executor(None, source.readline)
+        stopping: asyncio.Future[bool] = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait((reading, stopping), return_when=asyncio.FIRST_COMPLETED)
         if reading not in done:
             reading.cancel()
             stopping.cancel()

@@ -18,7 +18,7 @@ from enum import Enum
 from ordergate.clock import Clock
 from ordergate.config import ExecutorSettings
 from ordergate.domain.order import Order, OrderStatus
-from ordergate.domain.values import OrderType
+from ordergate.domain.values import ZERO, OrderType
 from ordergate.events import OrderUnresolved
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.client_order_id import client_order_id_for
@@ -54,7 +54,7 @@ class Executor:
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal, instrument, venue = ctx.signal, ctx.instrument, ctx.venue
         assert instrument is not None and venue is not None
-        quantity = instrument.round_quantity(ctx.quantity or signal.quantity or 0)
+        quantity = instrument.round_quantity(ctx.quantity or signal.quantity or ZERO)
         if problem := instrument.quantity_problem(quantity):
             return Verdict.deny(R.BELOW_MIN_QUANTITY, f"after rounding to lot {instrument.lot_size}: {problem}")
         price = None
