@@ -9,7 +9,7 @@ quantity or notional is refused here rather than sent to be rejected by the venu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from ordergate.domain.values import Side
 
@@ -67,6 +67,11 @@ class Instrument:
 
 
 def _to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    if step.as_tuple().digits == (1,):  # 0.01, 1, 100: quantize is exact and fast
+        try:
+            return value.quantize(step, rounding=rounding)
+        except InvalidOperation:  # more digits than the context holds: the slow path
+            pass
     # Enough precision for every digit of the quotient: the default 28 digits would round
     # a long input to nearest *before* the floor or ceiling, the wrong way for a trader.
     with localcontext() as ctx:

@@ -48,6 +48,8 @@ class AuditLog:
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
         self._buffer: list[str] = []
+        self._last_ts: Any = None
+        self._last_iso = ""
         self._warned = False
         self._info = logger.bind(ordergate_audit=token).info
         self._warning = logger.bind(ordergate_audit=token).warning
@@ -77,7 +79,9 @@ class AuditLog:
     def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
                handler: str | None, decision: str, reason: str, warn: bool = False,
                **details: Any) -> None:
-        record = {"ts": ts.isoformat(), "event": event, "signal_id": signal_id,
+        if ts != self._last_ts:  # most lines of a decision share one timestamp
+            self._last_ts, self._last_iso = ts, ts.isoformat()
+        record = {"ts": self._last_iso, "event": event, "signal_id": signal_id,
                   "client_order_id": client_order_id, "handler": handler,
                   "decision": decision, "reason": reason}
         if details:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from ordergate.bus import EventBus
+from ordergate.domain.order import OrderStatus
 from ordergate.events import (
     OrderFilled, OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected,
     SlippageExceeded, SystemError, TradingSignalGenerated,
@@ -34,7 +35,8 @@ class Metrics:
         bus.subscribe(TradingSignalGenerated, lambda e: self.signals.inc())
         bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(e.field).inc())
         bus.subscribe(SignalRejected, lambda e: self.rejected.labels(e.handler, e.code).inc())
-        bus.subscribe(OrderTransitioned, lambda e: self.transitions.labels(e.to_status.value).inc())
+        by_status = {status: self.transitions.labels(status.value) for status in OrderStatus}
+        bus.subscribe(OrderTransitioned, lambda e: by_status[e.to_status].inc())
         bus.subscribe(OrderFilled, lambda e: self.fills.inc())
         bus.subscribe(OrderUnresolved, lambda e: self.unresolved.inc())
         bus.subscribe(SlippageExceeded, lambda e: self.slippage.inc())

@@ -71,7 +71,7 @@ class SimulatedVenueSettings(BaseModel):
     ack_latency_ms: float = 0.0
     allow_short: bool = True
     """Let an account sell what it does not hold (a margin account). False: spot rules."""
-    history_retention_s: float = 86_400.0
+    history_retention_s: float = 3_600.0
     """Finished orders are forgotten after this long (lookups then answer not found)."""
 
 
