@@ -113,6 +113,9 @@ class VenueSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
     kind: Literal["simulated", "ccxt", "polymarket"] = "simulated"
     enabled: bool = True
+    instruments_refresh_s: float = Field(default=3600.0, gt=0)
+    """How often the engine reloads the venue's instruments (tick, lot, minimums), so a
+    venue that changes its rules while we run is rounded to the new ones."""
 
     def adapter_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -121,6 +121,7 @@ class Engine:
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
         self._simulated = [v for v in self.venues.values() if isinstance(v, SimulatedVenue)]
+        self._refresh_due: dict[str, datetime] = {}
 
     async def start(self) -> None:
         """Load every enabled venue's instruments. A venue that cannot load is disabled
@@ -132,6 +133,7 @@ class Engine:
                 self.market.instruments[name] = await venue.load_instruments()
             except VenueError:
                 self.market.enabled[name] = False
+            self._schedule_refresh(name)
         await self.bus.drain()
         self.audit.flush()
 
@@ -153,9 +155,26 @@ class Engine:
         """Let time act: resting simulated orders meet new quotes; followed orders are polled."""
         for venue in self._simulated:
             venue.advance()
+        now = self.clock.now()
+        for name, due in self._refresh_due.items():
+            if now >= due:
+                await self._refresh_instruments(name)
         await self.reconciler.poll()
         await self.bus.drain()
         self.audit.flush()
+
+    async def _refresh_instruments(self, name: str) -> None:
+        """Reload a venue's rules; on failure keep the ones we have and try again later."""
+        try:
+            self.market.instruments[name] = await self.venues[name].load_instruments()
+        except VenueError:
+            pass
+        self._schedule_refresh(name)
+
+    def _schedule_refresh(self, name: str) -> None:
+        settings = self.config.venues.get(name)
+        if settings is not None and settings.kind != "simulated":
+            self._refresh_due[name] = self.clock.now() + timedelta(seconds=settings.instruments_refresh_s)
 
     def venue_orders_per_client_id(self) -> dict[str, int]:
         """Venue-side order counts per client order ID, where the venue can tell (simulated)."""
