@@ -12,6 +12,7 @@ Unhappy paths first.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -477,3 +478,71 @@ async def test_price_within_one_tick_of_the_band_is_rounded_not_refused(h: Harne
     assert outcome.order is not None and outcome.order.price == D("50000.99")
     sent = h.emu.orders_by_client_id(cid("edge-2"))[0]
     assert sent.price == D("50000.99") and sent.status == "NEW"  # below the 50001 ask: rests
+
+
+# ---------------------------------------------------------------- reconciler races and gaps
+
+
+async def test_fills_unreadable_at_first_are_picked_up_by_the_next_poll(h: Harness) -> None:
+    h.emu.fail_next("GET", "/api/v3/myTrades", 503)
+    outcome = await h.submit("gap-1", quantity=D("0.7"))
+    order = outcome.order
+    assert order is not None
+    # The venue says FILLED but the engine has not seen the trades: it does not close the order.
+    assert order.status is not S.FILLED and h.position() == 0
+    assert h.engine.reconciler.followed_count == 1
+    await h.advance(0.1)
+    assert order.status is S.FILLED
+    assert h.position() == D("0.7") == h.venue_filled(cid("gap-1"))
+    assert len(h.engine.journal.fills(cid("gap-1"))) == 2
+
+
+async def test_fill_racing_the_timeout_cancel_is_counted(h: Harness) -> None:
+    outcome = await h.submit("race-1", order_type="limit", limit_price=D("49500.00"), quantity=D("0.3"))
+    order = outcome.order
+    assert order is not None and order.status is S.ACCEPTED
+    # The cancel is held up on its way; meanwhile the order fills completely.
+    h.emu.delay_next("DELETE", ORDER_PATH, 0.3, after_processing=False)
+
+    async def fill_meanwhile() -> None:
+        await asyncio.sleep(0.1)
+        h.emu.trade_against_resting("BTCUSDT", "49500.00", "0.3")
+
+    filler = asyncio.create_task(fill_meanwhile())
+    await h.advance(5.0)  # at the fill timeout: the reconciler cancels
+    await filler
+    # The venue answered the cancel "unknown order" (-2011): the order had filled.
+    assert ("DELETE", ORDER_PATH, 400) in h.emu.requests
+    assert order.status is S.FILLED
+    assert h.position() == D("0.3") == h.venue_filled(cid("race-1"))
+    decisions = [l["decision"] for l in h.audit("race-1") if l["event"] == "order_transition"]
+    assert decisions[-2:] == ["CANCEL_PENDING", "FILLED"]
+
+
+async def test_cancel_lost_to_a_5xx_is_retried_at_the_next_poll(h: Harness) -> None:
+    outcome = await h.submit("cxl-1", order_type="limit", limit_price=D("49500.00"), quantity=D("0.3"))
+    order = outcome.order
+    assert order is not None
+    h.emu.fail_next("DELETE", ORDER_PATH, 503)
+    await h.advance(5.0)
+    assert order.status is S.CANCEL_PENDING
+    assert h.emu.orders_by_client_id(cid("cxl-1"))[0].status == "NEW"
+    await h.advance(0.1)
+    assert order.status is S.CANCELLED
+    assert h.emu.orders_by_client_id(cid("cxl-1"))[0].status == "CANCELED"
+    deletes = [s for m, p, s in h.emu.requests if m == "DELETE" and p == ORDER_PATH]
+    assert deletes == [503, 200]
+
+
+async def test_slippage_beyond_tolerance_is_audited(h: Harness) -> None:
+    # A thin book: the second level is 4% away from the first.
+    h.emu.set_book("BTCUSDT", [(D("49999"), D("1"))], [(D("50001"), D("0.1")), (D("52000"), D("1"))])
+    outcome = await h.submit("slip-1", quantity=D("0.5"))
+    order = outcome.order
+    assert order is not None and order.status is S.FILLED
+    average = (D("50001") * D("0.1") + D("52000") * D("0.4")) / D("0.5")
+    assert order.average_price == average
+    lines = [l for l in h.audit("slip-1") if l["event"] == "slippage_exceeded"]
+    assert len(lines) == 1
+    reference = (D("49999") + D("50001")) / 2  # the mid when the signal arrived
+    assert D(lines[0]["slippage"]) == ((average - reference) / reference).quantize(D("0.000001"))
