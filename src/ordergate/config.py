@@ -91,6 +91,15 @@ class ReconcilerSettings(Settings):
     """Finished orders stay in memory this long so late fill reports still find them."""
 
 
+class RecoverySettings(Settings):
+    absent_order_policy: Literal["fail", "resubmit"] = "fail"
+    """An order the journal shows as sent but the venue has never heard of (after
+    `executor.lookup_attempts` explicit "not found"): mark it FAILED, or send it again
+    with the same client order ID."""
+    resubmit_max_age_s: float = Field(default=60.0, gt=0)
+    """`resubmit` only resends orders younger than this; older ones fail."""
+
+
 class JournalSettings(Settings):
     path: Path = Path("ordergate-journal.sqlite")
     durable: bool = True
@@ -128,6 +137,7 @@ class EngineConfig(Settings):
     executor: ExecutorSettings = ExecutorSettings()
     reconciler: ReconcilerSettings = ReconcilerSettings()
     journal: JournalSettings = JournalSettings()
+    recovery: RecoverySettings = RecoverySettings()
     audit: AuditSettings = AuditSettings()
     venues: dict[str, VenueSettings] = Field(
         default_factory=lambda: {"sim": VenueSettings(kind="simulated")}

@@ -25,6 +25,7 @@ from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reconcile import Reconciler
 from ordergate.pipeline.risk import RiskManager
 from ordergate.pipeline.validate import Validator
+from ordergate.recovery import Recovery
 from ordergate.subscribers.audit_log import AuditLog
 from ordergate.subscribers.metrics import Metrics
 from ordergate.subscribers.positions import PositionTracker
@@ -120,12 +121,17 @@ class Engine:
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
+        self.recovery = Recovery(self.ledger, self.positions, self.executor, self.reconciler,
+                                 config.recovery.absent_order_policy,
+                                 config.recovery.resubmit_max_age_s)
         self._simulated = [v for v in self.venues.values() if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
 
     async def start(self) -> None:
-        """Load every enabled venue's instruments. A venue that cannot load is disabled
-        (its signals are refused with VENUE_DISABLED) rather than stopping the others."""
+        """Load every enabled venue's instruments, then recover from the journal: positions
+        from its fills, unfinished orders checked against their venue (`recovery.py`).
+        A venue that cannot load is disabled (its signals are refused with VENUE_DISABLED)
+        rather than stopping the others."""
         for name, venue in self.venues.items():
             if not self.market.enabled.get(name):
                 continue
@@ -134,16 +140,16 @@ class Engine:
             except VenueError:
                 self.market.enabled[name] = False
             self._schedule_refresh(name)
-        await self.bus.drain()
-        self.audit.flush()
+        self.recovery.rebuild_positions()
+        await self.recovery.recover_orders(self.venues, self.clock.now())
+        await self._settle()
 
     async def submit(self, signal: TradingSignalGenerated) -> Outcome:
         """Run one signal through the chain. Never raises for a bad signal: the outcome
         (and the audit log) says what happened."""
         self.bus.publish(signal)
         outcome = await self.pipeline.process(SignalContext(signal, self.clock.now(), self.market))
-        await self.bus.drain()
-        self.audit.flush()
+        await self._settle()
         return outcome
 
     def reject_invalid(self, error: SignalParseError, line: int | None = None) -> None:
@@ -160,7 +166,13 @@ class Engine:
             if now >= due:
                 await self._refresh_instruments(name)
         await self.reconciler.poll()
+        await self._settle()
+
+    async def _settle(self) -> None:
+        """The end of a decision: subscribers done, journal committed (durable mode),
+        audit lines written."""
         await self.bus.drain()
+        self.journal.commit_if_durable()
         self.audit.flush()
 
     async def _refresh_instruments(self, name: str) -> None:

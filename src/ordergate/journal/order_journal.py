@@ -132,6 +132,12 @@ class OrderJournal:
         if self.durable:
             self.commit()
 
+    def commit_if_durable(self) -> None:
+        """After a decision: in durable mode every venue answer and fill is committed as it
+        arrives (per decision); batch mode leaves it to the batch."""
+        if self.durable and self._pending:
+            self.commit()
+
     def commit(self) -> None:
         self._db.execute("COMMIT")
         self._db.execute("BEGIN")

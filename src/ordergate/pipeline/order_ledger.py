@@ -71,6 +71,10 @@ class OrderLedger:
         self._orders[order.client_order_id] = order
         return True
 
+    def adopt(self, order: Order) -> None:
+        """Take back an order already in the journal (restart recovery)."""
+        self._orders[order.client_order_id] = order
+
     def transition(self, order: Order, to: OrderStatus, reason: str) -> None:
         now = self._clock.now()
         step = order.transition(to, now, reason)

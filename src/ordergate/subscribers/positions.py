@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ordergate.bus import EventBus
+from ordergate.domain.fill import Fill
 from ordergate.domain.position import Position
 from ordergate.domain.values import ZERO
 from ordergate.events import OrderFilled, PositionChanged, PositionClosed, PositionOpened
@@ -24,8 +25,11 @@ class PositionTracker:
         self._open_per_account: dict[str, int] = {}
         bus.subscribe(OrderFilled, self.on_fill)
 
-    def on_fill(self, event: OrderFilled) -> None:
-        fill = event.fill
+    def restore(self, fill: Fill) -> None:
+        """Apply a fill from the journal at start-up: positions are rebuilt, not announced."""
+        self._apply(fill)
+
+    def _apply(self, fill: Fill) -> tuple[Position, bool]:
         key = (fill.account_id, fill.venue, fill.symbol)
         position = self.positions.get(key)
         if position is None:
@@ -35,6 +39,11 @@ class PositionTracker:
         if was_flat != position.is_flat:
             delta = 1 if was_flat else -1
             self._open_per_account[fill.account_id] = self._open_per_account.get(fill.account_id, 0) + delta
+        return position, was_flat
+
+    def on_fill(self, event: OrderFilled) -> None:
+        fill = event.fill
+        position, was_flat = self._apply(fill)
         kind = PositionOpened if was_flat else PositionClosed if position.is_flat else PositionChanged
         self._bus.publish(kind(event.ts, fill.account_id, fill.venue, fill.symbol, position.quantity,
                                position.average_entry, position.realized_pnl,

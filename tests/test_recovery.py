@@ -1,0 +1,111 @@
+"""Warm restart: the journal survives, the engine does not. Positions come back from the
+journaled fills, unfinished orders are checked against the venue by client order ID, and
+nothing is sent twice or counted twice."""
+
+import sqlite3
+from decimal import Decimal
+
+from ordergate.domain.order import OrderStatus as S
+from ordergate.engine import Engine
+from ordergate.testing.scenario import Scenario, quote
+from ordergate.venues.faults import Fault
+
+D = Decimal
+QUOTES = [quote(0, "42000", "42010", "5"), quote(5, "41980", "41990", "0.004"),
+          quote(20, "41970", "41985", "5")]
+
+
+def _restart(s: Scenario, config_update: dict | None = None) -> Engine:
+    """A new engine on the same journal and the same venue, as after kill -9 and restart."""
+    config = s.config.model_copy(update=config_update or {})
+    return Engine(config, s.clock, venues={"sim": s.venue}, journal_path=s.tmp / "journal.sqlite")
+
+
+async def test_warm_restart_adopts_a_partly_filled_order_and_counts_each_fill_once(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES, config={"reconciler": {"fill_timeout_s": 600}}) as s:
+        outcome = await s.submit(order_type="limit", limit_price=D("41990"))
+        await s.advance(5)
+        assert outcome.order is not None and outcome.order.filled_quantity == D("0.004")
+        client_order_id = outcome.order.client_order_id
+        # crash: the first engine is abandoned, never closed
+        engine = _restart(s)
+        await engine.start()
+        try:
+            assert engine.positions.quantity("main", "sim", "BTC/USDT") == D("0.004")
+            order = engine.ledger.get(client_order_id)
+            assert order is not None and order.status is S.PARTIALLY_FILLED
+            s.clock.advance(16)
+            await engine.tick()
+            assert order.status is S.FILLED
+            assert engine.positions.quantity("main", "sim", "BTC/USDT") == D("0.010")
+            assert engine.summary.counts["fills"] == 1  # only the fill after the restart is new
+        finally:
+            await engine.close()
+    assert s.venue.orders_per_client_id == {client_order_id: 1}
+
+
+async def test_fills_that_happened_while_down_are_picked_up_on_start(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES, config={"reconciler": {"fill_timeout_s": 600}}) as s:
+        outcome = await s.submit(order_type="limit", limit_price=D("41990"))
+        s.clock.advance(30)  # down while the market crossed the order twice
+        engine = _restart(s)
+        await engine.start()
+        try:
+            order = engine.ledger.get(outcome.order.client_order_id)
+            assert order is not None and order.status is S.FILLED
+            assert engine.positions.quantity("main", "sim", "BTC/USDT") == D("0.010")
+        finally:
+            await engine.close()
+
+
+def _orphan(tmp_path, status: str = "SUBMITTED") -> str:
+    """An order journaled as sent, whose send never happened (killed in between)."""
+    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+        db.execute(
+            "INSERT INTO orders VALUES ('og-orphan','sig-x','momo','main','sim','BTC/USDT','buy',"
+            "'market','0.010',NULL,'GTC','42005',NULL,'2026-01-02T00:00:00+00:00',?,NULL,'0',"
+            "'2026-01-02T00:00:00+00:00')", (status,))
+    return "og-orphan"
+
+
+async def test_an_order_the_venue_never_received_fails_by_default(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
+    engine = _restart(s)
+    await engine.start()
+    try:
+        order = engine.ledger.get(client_order_id)
+        assert order is not None and order.status is S.FAILED
+        assert s.venue.orders_per_client_id == {}
+    finally:
+        await engine.close()
+
+
+async def test_resubmit_policy_sends_it_once_with_the_same_client_order_id(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
+    engine = _restart(s, {"recovery": s.config.recovery.model_copy(
+        update={"absent_order_policy": "resubmit"})})
+    await engine.start()
+    try:
+        order = engine.ledger.get(client_order_id)
+        assert order is not None and order.status is S.FILLED
+        assert s.venue.orders_per_client_id == {client_order_id: 1}
+    finally:
+        await engine.close()
+
+
+async def test_a_venue_that_cannot_be_asked_leaves_the_order_unresolved_not_failed(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
+    s.venue.faults.inject("fetch_order", Fault.UNAVAILABLE, times=3)
+    engine = _restart(s)
+    await engine.start()
+    try:
+        order = engine.ledger.get(client_order_id)
+        assert order is not None and order.status is S.SUBMITTED
+    finally:
+        await engine.close()
