@@ -1,0 +1,144 @@
+"""`GuardedVenue`: any `VenueAdapter` behind a rate limiter and a circuit breaker.
+
+It is itself a `VenueAdapter` (same name, every method delegated, reports passed through
+unchanged). Each venue call:
+
+1. is refused at once with `CircuitOpen` (a `FatalVenueError`) if the venue's circuit is
+   open, or half-open with its one trial call in flight: no token is spent on it;
+2. waits for a token from the `TokenBucket`;
+3. takes a permit from the breaker (after the recovery timeout the first call to get
+   here is the half-open trial, whatever kind of call it is: a read is a fine probe);
+4. is sent, and its outcome recorded: a result or a venue's refusal (any non-retryable
+   `VenueError`: the venue is up and answering) is a success for the breaker; a
+   retryable error (unavailable, timeout, rate limited) a failure; `RateLimited` also
+   penalizes the bucket with its `retry_after`. Anything else (cancellation, a bug)
+   records nothing and hands a trial permit back.
+
+Every call is refused while OPEN, reads and cancels included: a venue that is down would
+fail them anyway, after a full timeout each. This is safe for the engine because
+`CircuitOpen` is a `VenueError` and never an `OrderNotFound`: the executor's lookups
+after an ambiguous send come back "unknown" (the order is parked, never assumed absent),
+the reconciler asks again at its next poll, and a cancel stays CANCEL_PENDING.
+
+`health()` and `close()` bypass both guards. `health()` reports `ok=False` with the
+breaker's state whenever the circuit is not CLOSED, without asking the venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ordergate.clock import Clock
+from ordergate.domain.instrument import Instrument
+from ordergate.venues.base import (
+    Balance,
+    OrderReport,
+    OrderRequest,
+    RateLimited,
+    Ticker,
+    TradeReport,
+    VenueAdapter,
+    VenueError,
+    VenueHealth,
+)
+from ordergate.venues.circuit_breaker import (
+    BreakerSettings,
+    BreakerState,
+    CircuitBreaker,
+    CircuitOpen,
+    TransitionCallback,
+)
+from ordergate.venues.rate_limiter import RateLimitSettings, TokenBucket
+
+T = TypeVar("T")
+
+
+class GuardedVenue:
+    def __init__(self, inner: VenueAdapter, breaker: CircuitBreaker, limiter: TokenBucket) -> None:
+        self.inner = inner
+        """The wrapped adapter (e.g. to reach a `SimulatedVenue`'s `advance()`/`faults`)."""
+        self.name = inner.name
+        self.breaker = breaker
+        self.limiter = limiter
+
+    @classmethod
+    def wrap(cls, inner: VenueAdapter, clock: Clock, *,
+             breaker: BreakerSettings | None = None,
+             rate_limit: RateLimitSettings | None = None,
+             on_transition: TransitionCallback | None = None) -> GuardedVenue:
+        """Build the breaker and the bucket for `inner` on `clock`."""
+        return cls(inner, CircuitBreaker(inner.name, clock, breaker, on_transition),
+                   TokenBucket(clock, rate_limit))
+
+    # ------------------------------------------------------------------ the guard
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        breaker = self.breaker
+        breaker.check()                      # refused at once: no token spent
+        await self.limiter.acquire()
+        permit = breaker.acquire_permit()    # the state may have changed while we waited
+        try:
+            result = await call()
+        except CircuitOpen:                  # a nested guard refused: says nothing new
+            breaker.release(permit)
+            raise
+        except RateLimited as exc:
+            self.limiter.penalize(exc.retry_after)
+            breaker.record_failure(_describe(exc), permit)
+            raise
+        except VenueError as exc:
+            if exc.retryable:
+                breaker.record_failure(_describe(exc), permit)
+            else:
+                breaker.record_success(permit)   # an answer: the venue is up
+            raise
+        except BaseException:
+            breaker.release(permit)
+            raise
+        breaker.record_success(permit)
+        return result
+
+    # ------------------------------------------------------------------ VenueAdapter
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        return await self._guarded(self.inner.load_instruments)
+
+    async def place_order(self, request: OrderRequest) -> OrderReport:
+        return await self._guarded(lambda: self.inner.place_order(request))
+
+    async def cancel_order(self, symbol: str, client_order_id: str,
+                           venue_order_id: str | None = None) -> OrderReport:
+        return await self._guarded(
+            lambda: self.inner.cancel_order(symbol, client_order_id, venue_order_id))
+
+    async def fetch_order(self, symbol: str, client_order_id: str,
+                          venue_order_id: str | None = None) -> OrderReport:
+        return await self._guarded(
+            lambda: self.inner.fetch_order(symbol, client_order_id, venue_order_id))
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        return await self._guarded(lambda: self.inner.fetch_open_orders(symbol))
+
+    async def fetch_fills(self, symbol: str, client_order_id: str,
+                          venue_order_id: str | None = None) -> list[TradeReport]:
+        return await self._guarded(
+            lambda: self.inner.fetch_fills(symbol, client_order_id, venue_order_id))
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        return await self._guarded(lambda: self.inner.fetch_balances(account_id))
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        return await self._guarded(lambda: self.inner.fetch_ticker(symbol))
+
+    async def health(self) -> VenueHealth:
+        if self.breaker.state is not BreakerState.CLOSED:
+            return VenueHealth(self.name, False, self.breaker.describe())
+        return await self.inner.health()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
