@@ -112,10 +112,14 @@ class Executor:
                         self._park(order, f"{last_error}; the venue could not confirm the order")
                         return None
                     # ABSENT: the venue has said it never got it; resending is safe.
-                if attempt == self._s.max_attempts or clock.now().timestamp() >= deadline:
+                if attempt == self._s.max_attempts:
                     break
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-                await self._pacer.pause(delays, retry_after or 0.0)
+                wait = max(next(delays), retry_after or 0.0)
+                if clock.now().timestamp() + wait > deadline:
+                    last_error += f"; the next try (in {wait:.1f}s) would pass the submit deadline"
+                    break
+                await clock.sleep(wait)
         self._ledger.transition(
             order, OrderStatus.FAILED, f"not accepted after {attempt} attempt(s): {last_error}"
         )
