@@ -224,3 +224,26 @@ def test_settings_are_frozen_with_documented_defaults():
 
 def test_circuit_open_is_a_venue_error():
     assert issubclass(CircuitOpen, VenueError)
+
+
+def test_a_clock_stepping_back_does_not_stretch_the_recovery_timeout():
+    class SteppingClock:
+        now_ = T0
+
+        def now(self):
+            return self.now_
+
+        async def sleep(self, seconds):
+            self.now_ += timedelta(seconds=seconds)
+
+    clock = SteppingClock()
+    breaker = CircuitBreaker("v", clock, BreakerSettings(failure_threshold=1))
+    breaker.record_failure("VenueUnavailable")
+    clock.now_ = T0 + timedelta(seconds=10)
+    with pytest.raises(CircuitOpen):
+        breaker.acquire_permit()
+    clock.now_ = T0 - timedelta(hours=1)             # NTP steps the wall clock back
+    with pytest.raises(CircuitOpen):
+        breaker.acquire_permit()
+    clock.now_ += timedelta(seconds=50)              # 60 s of real time since opening
+    assert breaker.acquire_permit().trial

@@ -29,7 +29,7 @@ from ordergate.venues.circuit_breaker import BreakerSettings, BreakerState, Circ
 from ordergate.venues.faults import Fault
 from ordergate.venues.guarded import GuardedVenue
 from ordergate.venues.market_data import MarketData, Quote
-from ordergate.venues.rate_limiter import RateLimitSettings
+from ordergate.venues.rate_limiter import RateLimitSettings, Throttled
 from ordergate.venues.simulated import InstrumentSpec, SimulatedVenue, SimulatedVenueSettings
 
 D = Decimal
@@ -390,3 +390,43 @@ async def test_a_bug_in_the_adapter_is_not_counted_against_the_venue():
     with pytest.raises(KeyError):
         await guarded.fetch_ticker(SYMBOL)
     assert guarded.breaker.state is CLOSED and guarded.breaker.consecutive_failures == 0
+
+
+# ------------------------------------------------------------------ long rate-limit bans
+
+
+async def test_a_long_ban_is_refused_locally_without_reaching_the_venue_or_the_breaker():
+    class BannedOnce(FakeVenue):
+        async def place_order(self, request):
+            if not self.calls:
+                self.calls.append(("place_order", request))
+                raise RateLimited("418 I'm a teapot: banned", retry_after=120)
+            return await super().place_order(request)
+
+    venue, clock = BannedOnce(), SimulatedClock(T0)
+    guarded = GuardedVenue.wrap(venue, clock, rate_limit=RateLimitSettings(max_wait_s=5))
+    with pytest.raises(RateLimited):
+        await guarded.place_order(request(1))
+    assert guarded.breaker.consecutive_failures == 1      # the venue's 418 counts
+    for n in range(2, 12):
+        with pytest.raises(Throttled) as refused:
+            await guarded.place_order(request(n))
+        assert refused.value.retry_after == pytest.approx(120)
+    assert len(venue.calls) == 1                           # none of those was sent
+    assert guarded.breaker.consecutive_failures == 1      # our own refusals are no failures
+    assert clock.now() == T0                               # and nobody waited
+    clock.advance(120)
+    assert await guarded.place_order(request(12)) is venue.report
+    assert guarded.breaker.consecutive_failures == 0
+
+
+async def test_health_reports_a_rate_limit_ban():
+    guarded, sim, clock, _ = await make(rate_limit=RateLimitSettings(rate_per_s=10, burst=10))
+    sim.faults.inject("fetch_ticker", Fault.RATE_LIMITED)
+    with pytest.raises(RateLimited):
+        await guarded.fetch_ticker(SYMBOL)
+    health = await guarded.health()
+    assert not health.ok
+    assert "rate limited by the venue until" in health.detail and "5/s" in health.detail
+    clock.advance(1)
+    assert (await guarded.health()).ok

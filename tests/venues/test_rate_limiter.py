@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ordergate.clock import SimulatedClock
-from ordergate.venues.rate_limiter import RateLimitSettings, TokenBucket, default_rate_limit
+from ordergate.venues.base import RateLimited
+from ordergate.venues.rate_limiter import (
+    RateLimitSettings,
+    Throttled,
+    TokenBucket,
+    default_rate_limit,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -204,7 +210,8 @@ def test_property_never_more_than_rate_plus_burst_in_any_second(rate, burst, ste
 
 @pytest.mark.parametrize("fields", [{"rate_per_s": 0}, {"rate_per_s": -1}, {"burst": 0},
                                     {"min_rate_fraction": 0}, {"min_rate_fraction": 1.5},
-                                    {"recovery_quiet_s": 0}, {"surprise": 1}])
+                                    {"recovery_quiet_s": 0}, {"max_wait_s": -1},
+                                    {"surprise": 1}])
 def test_settings_refuse_nonsense(fields):
     with pytest.raises(ValidationError):
         RateLimitSettings(**fields)
@@ -218,3 +225,67 @@ def test_settings_defaults_are_conservative_and_frozen():
     assert default_rate_limit("simulated").rate_per_s is None
     assert default_rate_limit("ccxt").rate_per_s == 10.0
     assert default_rate_limit("polymarket").rate_per_s == 10.0
+
+
+# ------------------------------------------------------------------ long bans, odd clocks
+
+
+async def test_a_ban_longer_than_max_wait_is_refused_at_once_not_waited_out():
+    bucket, clock = make(max_wait_s=10)
+    bucket.penalize(120)                             # a Binance 418 ban
+    with pytest.raises(Throttled) as refused:
+        await bucket.acquire()
+    assert clock.now() == T0                         # nothing waited
+    assert refused.value.retryable and not refused.value.ambiguous
+    assert refused.value.retry_after == pytest.approx(120)
+    assert isinstance(refused.value, RateLimited)
+    clock.advance(110)
+    await bucket.acquire()                           # 10 s left: within max_wait, waited
+    assert clock.now() == T0 + 120 * SECOND
+
+
+async def test_max_wait_none_waits_out_any_ban():
+    bucket, clock = make(max_wait_s=None)
+    bucket.penalize(600)
+    await bucket.acquire()
+    assert clock.now() == T0 + 600 * SECOND
+
+
+async def test_a_wait_of_exactly_max_wait_is_waited():
+    bucket, clock = make(max_wait_s=10)
+    bucket.penalize(10)
+    await bucket.acquire()
+    assert clock.now() == T0 + 10 * SECOND
+
+
+class SteppingClock:
+    """A wall clock that can be stepped back (an NTP correction)."""
+
+    def __init__(self):
+        self.now_ = T0
+
+    def now(self):
+        return self.now_
+
+    async def sleep(self, seconds):
+        self.now_ += timedelta(seconds=seconds)
+
+
+async def test_a_clock_stepping_back_does_not_stretch_a_ban():
+    clock = SteppingClock()
+    bucket = TokenBucket(clock, RateLimitSettings(rate_per_s=10, burst=1, max_wait_s=None))
+    bucket.penalize(5)
+    clock.now_ -= timedelta(hours=1)                 # the wall clock jumps back an hour
+    start = clock.now()
+    await bucket.acquire()
+    assert clock.now() - start == 5 * SECOND
+
+
+async def test_a_clock_stepping_back_does_not_stall_the_refill():
+    clock = SteppingClock()
+    bucket = TokenBucket(clock, RateLimitSettings(rate_per_s=10, burst=1))
+    await bucket.acquire()
+    clock.now_ -= timedelta(hours=1)
+    start = clock.now()
+    await bucket.acquire()
+    assert clock.now() - start <= timedelta(seconds=0.1)

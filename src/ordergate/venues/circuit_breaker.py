@@ -109,6 +109,7 @@ class CircuitBreaker:
         self._last_failure = ""
         self._epoch = 0              # +1 each time the circuit opens
         self._trial_in_flight = False
+        self._last_seen = clock.now()
 
     # ------------------------------------------------------------------ what health shows
 
@@ -150,18 +151,18 @@ class CircuitBreaker:
 
     def check(self) -> None:
         """Raise `CircuitOpen` if a call now would be refused. Changes nothing."""
-        if self._refuses(self._clock.now()):
+        if self._refuses(self._now()):
             raise self._refusal()
 
     def would_refuse(self) -> CircuitOpen | None:
         """The refusal a call now would get (its message is the reason to show), or None.
         Changes nothing: for a pre-trade check that wants a verdict, not an exception."""
-        return self._refusal() if self._refuses(self._clock.now()) else None
+        return self._refusal() if self._refuses(self._now()) else None
 
     def acquire_permit(self) -> Permit:
         """Leave to make a call now, or `CircuitOpen`. After the recovery timeout the first
         caller moves the circuit to HALF_OPEN and gets the one trial permit."""
-        now = self._clock.now()
+        now = self._now()
         if self._refuses(now):
             raise self._refusal()
         if self._state is BreakerState.OPEN:
@@ -197,13 +198,13 @@ class CircuitBreaker:
         if self._state is not BreakerState.CLOSED:
             self._trial_in_flight = False
             self._opened_at = None
-            self._transition(BreakerState.CLOSED, self._clock.now(), "trial call answered")
+            self._transition(BreakerState.CLOSED, self._now(), "trial call answered")
 
     def record_failure(self, reason: str = "", permit: Permit | None = None) -> None:
         """A transport failure: unavailable, timeout, rate limited."""
         if self._stale(permit):
             return
-        now = self._clock.now()
+        now = self._now()
         self._failures += 1
         self._last_failure = reason
         because = f": {reason}" if reason else ""
@@ -218,6 +219,14 @@ class CircuitBreaker:
         or a bug on our side): a trial permit goes back, so the next call can be the trial."""
         if permit.trial and not self._stale(permit) and self._state is BreakerState.HALF_OPEN:
             self._trial_in_flight = False
+
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        if now < self._last_seen and self._opened_at is not None:
+            # The (wall) clock stepped back: keep the recovery timeout its length.
+            self._opened_at -= self._last_seen - now
+        self._last_seen = now
+        return now
 
     def _stale(self, permit: Permit | None) -> bool:
         return permit is not None and permit.epoch != self._epoch

@@ -5,7 +5,8 @@ unchanged). Each venue call:
 
 1. is refused at once with `CircuitOpen` (a `FatalVenueError`) if the venue's circuit is
    open, or half-open with its one trial call in flight: no token is spent on it;
-2. waits for a token from the `TokenBucket`;
+2. waits for a token from the `TokenBucket` (or gets `Throttled`, a retryable
+   `RateLimited`, at once when the venue's ban has longer to run than `max_wait_s`);
 3. takes a permit from the breaker (after the recovery timeout the first call to get
    here is the half-open trial, whatever kind of call it is: a read is a fine probe);
 4. is sent, and its outcome recorded: a result or a venue's refusal (any non-retryable
@@ -21,7 +22,8 @@ after an ambiguous send come back "unknown" (the order is parked, never assumed 
 the reconciler asks again at its next poll, and a cancel stays CANCEL_PENDING.
 
 `health()` and `close()` bypass both guards. `health()` reports `ok=False` with the
-breaker's state whenever the circuit is not CLOSED, without asking the venue.
+breaker's state whenever the circuit is not CLOSED, without asking the venue, and
+`ok=False` while a venue's rate-limit ban is in force.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from ordergate.venues.circuit_breaker import (
     CircuitOpen,
     TransitionCallback,
 )
-from ordergate.venues.rate_limiter import RateLimitSettings, TokenBucket
+from ordergate.venues.rate_limiter import RateLimitSettings, Throttled, TokenBucket
 
 T = TypeVar("T")
 
@@ -80,7 +82,7 @@ class GuardedVenue:
         permit = breaker.acquire_permit()    # the state may have changed while we waited
         try:
             result = await call()
-        except CircuitOpen:                  # a nested guard refused: says nothing new
+        except (CircuitOpen, Throttled):     # a nested guard refused: says nothing new
             breaker.release(permit)
             raise
         except RateLimited as exc:
@@ -134,7 +136,14 @@ class GuardedVenue:
     async def health(self) -> VenueHealth:
         if self.breaker.state is not BreakerState.CLOSED:
             return VenueHealth(self.name, False, self.breaker.describe())
-        return await self.inner.health()
+        inner = await self.inner.health()
+        banned = self.limiter.blocked_until
+        if banned is None:
+            return inner
+        rate = self.limiter.rate_per_s
+        detail = f"rate limited by the venue until {banned.isoformat()}" + (
+            f"; pacing at {rate:g}/s" if rate is not None else "")
+        return VenueHealth(self.name, False, "; ".join(filter(None, [detail, inner.detail])))
 
     async def close(self) -> None:
         await self.inner.close()

@@ -9,6 +9,12 @@ rate is halved (not below `min_rate_fraction` of the configured rate). After eac
 `recovery_quiet_s` without another penalty the rate doubles again, up to the configured
 rate.
 
+`acquire()` never waits longer than `max_wait_s` for one token: when the venue's ban has
+longer to run it raises `Throttled` (a `RateLimited` with the remaining time as
+`retry_after`) without contacting the venue, so one long Retry-After (a Binance 418 ban
+lasts minutes) does not stall every caller, the engine's tick included. Calling during
+the ban is never an option: Binance lengthens a ban that is ignored.
+
 All time comes from the injected `Clock`; with a `SimulatedClock` nothing really sleeps.
 """
 
@@ -20,9 +26,15 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.clock import Clock
+from ordergate.venues.base import RateLimited
 
 _TOLERANCE = 1e-9   # float dust in the token count
 _TICK = 1e-6        # the finest sleep: `timedelta` (and so `SimulatedClock`) has microseconds
+
+
+class Throttled(RateLimited):
+    """Refused here, without contacting the venue: its rate-limit ban has `retry_after`
+    seconds left, more than `max_wait_s`. Retryable; nothing was sent, so not ambiguous."""
 
 
 class RateLimitSettings(BaseModel):
@@ -55,6 +67,10 @@ class RateLimitSettings(BaseModel):
     """After a penalty, each this many seconds without another one doubles the rate back
     towards `rate_per_s`."""
 
+    max_wait_s: float | None = Field(default=10.0, ge=0)
+    """Longest `acquire()` waits for a token; beyond it, `Throttled` at once. None: wait
+    as long as needed."""
+
 
 def default_rate_limit(kind: str) -> RateLimitSettings:
     """The default limit for a venue kind ("simulated", "ccxt", "polymarket")."""
@@ -79,6 +95,7 @@ class TokenBucket:
         self._updated = 0.0          # when `_tokens` was last brought up to date
         self._blocked_until = 0.0    # no token before this (a venue's Retry-After)
         self._recovery_from = 0.0    # the rate steps back up each quiet period from here
+        self._last_seen = 0.0        # to notice a wall clock stepping back
         self.granted = 0
         """Tokens handed out so far (for metrics)."""
         self.penalties = 0
@@ -113,12 +130,18 @@ class TokenBucket:
     # ------------------------------------------------------------------ taking tokens
 
     async def acquire(self) -> None:
-        """Wait until a token is available and take it."""
+        """Wait until a token is available and take it. Raises `Throttled` instead of
+        waiting longer than `max_wait_s` for it."""
+        limit = self.settings.max_wait_s
         while True:
             wait = self._try_take()
             if wait is None:
                 self.granted += 1
                 return
+            if limit is not None and wait > limit + _TICK:
+                raise Throttled(f"rate limited by the venue for another {wait:.3f}s "
+                                f"(longer than max_wait_s={limit:g}); not sent",
+                                retry_after=wait)
             await self._clock.sleep(wait)
 
     def try_acquire(self) -> bool:
@@ -166,7 +189,16 @@ class TokenBucket:
     # ------------------------------------------------------------------ internals
 
     def _seconds(self) -> float:
-        return (self._clock.now() - self._origin).total_seconds()
+        now = (self._clock.now() - self._origin).total_seconds()
+        if now < self._last_seen:
+            # The (wall) clock stepped back: move our marks with it, so a ban or a refill
+            # keeps its length instead of stretching by the step.
+            step = self._last_seen - now
+            self._updated -= step
+            self._blocked_until -= step
+            self._recovery_from -= step
+        self._last_seen = now
+        return now
 
     def _refill(self, now: float) -> None:
         if self._rate is not None and now > self._updated:
@@ -189,4 +221,4 @@ class TokenBucket:
 def _ceil_tick(seconds: float) -> float:
     """Round a wait up to whole microseconds, and at least one: a shorter sleep would not
     move a `SimulatedClock` at all."""
-    return max(_TICK, math.ceil(seconds / _TICK - _TOLERANCE) * _TICK)
+    return max(_TICK, math.ceil(seconds / _TICK - 1e-6) * _TICK)
