@@ -27,7 +27,7 @@ from ordergate.venues.base import (
 )
 from ordergate.venues.circuit_breaker import BreakerSettings, BreakerState, CircuitOpen
 from ordergate.venues.faults import Fault
-from ordergate.venues.guarded import GuardedVenue
+from ordergate.venues.guarded import GuardedVenue, guard_venue, unwrap
 from ordergate.venues.market_data import MarketData, Quote
 from ordergate.venues.rate_limiter import RateLimitSettings, Throttled
 from ordergate.venues.simulated import InstrumentSpec, SimulatedVenue, SimulatedVenueSettings
@@ -430,3 +430,22 @@ async def test_health_reports_a_rate_limit_ban():
     assert "rate limited by the venue until" in health.detail and "5/s" in health.detail
     clock.advance(1)
     assert (await guarded.health()).ok
+
+
+# ------------------------------------------------------------------ wiring helpers
+
+
+def test_guard_venue_wraps_real_venues_and_leaves_a_plain_simulated_one_alone():
+    clock = SimulatedClock(T0)
+    fake = FakeVenue()
+    assert guard_venue(fake, clock, kind="simulated") is fake
+    real = guard_venue(fake, clock, kind="ccxt")
+    assert isinstance(real, GuardedVenue)
+    assert real.limiter.configured_rate_per_s == 10.0
+    assert real.breaker.settings == BreakerSettings()
+    sim = guard_venue(fake, clock, kind="simulated",
+                      breaker=BreakerSettings(failure_threshold=3))
+    assert isinstance(sim, GuardedVenue) and sim.breaker.settings.failure_threshold == 3
+    assert sim.limiter.configured_rate_per_s is None      # a simulated venue stays unlimited
+    assert unwrap(real) is fake and unwrap(fake) is fake
+    assert unwrap(GuardedVenue.wrap(real, clock)) is fake

@@ -51,7 +51,12 @@ from ordergate.venues.circuit_breaker import (
     CircuitOpen,
     TransitionCallback,
 )
-from ordergate.venues.rate_limiter import RateLimitSettings, Throttled, TokenBucket
+from ordergate.venues.rate_limiter import (
+    RateLimitSettings,
+    Throttled,
+    TokenBucket,
+    default_rate_limit,
+)
 
 T = TypeVar("T")
 
@@ -151,3 +156,27 @@ class GuardedVenue:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def guard_venue(inner: VenueAdapter, clock: Clock, *, kind: str,
+                breaker: BreakerSettings | None = None,
+                rate_limit: RateLimitSettings | None = None,
+                on_transition: TransitionCallback | None = None) -> VenueAdapter:
+    """`inner` behind the guards its kind of venue should have by default.
+
+    Real venues ("ccxt", "polymarket") always get a breaker (`breaker` or the defaults)
+    and a bucket (`rate_limit` or `default_rate_limit(kind)`). A "simulated" venue is
+    returned unwrapped unless `breaker` or `rate_limit` is given: a replay must not have
+    its venue shut by, say, tickers asked for before the first recorded quote."""
+    if kind == "simulated" and breaker is None and rate_limit is None:
+        return inner
+    return GuardedVenue.wrap(inner, clock, breaker=breaker,
+                             rate_limit=rate_limit or default_rate_limit(kind),
+                             on_transition=on_transition)
+
+
+def unwrap(venue: VenueAdapter) -> VenueAdapter:
+    """The adapter under any guards (for `isinstance(..., SimulatedVenue)` and the like)."""
+    while isinstance(venue, GuardedVenue):
+        venue = venue.inner
+    return venue
