@@ -63,6 +63,29 @@ def test_binance_testnet_config_takes_the_emulator_override(tmp_path: Path) -> N
     assert config.audit.path == tmp_path / "a.jsonl"
 
 
+async def test_binance_testnet_config_talks_to_the_testnet_unless_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sandbox = true` must mean testnet.binance.vision, never api.binance.com; with the
+    emulator override every URL points at the emulator, paths kept."""
+    from ordergate.clock import WallClock
+    from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
+
+    monkeypatch.setenv("BINANCE_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("BINANCE_API_SECRET", DEFAULT_API_SECRET)
+    for environ, host in (({}, "https://testnet.binance.vision"),
+                          ({"ORDERGATE__VENUES__BINANCE__API_URL": "http://127.0.0.1:8765"},
+                           "http://127.0.0.1:8765")):
+        config = load_config(BINANCE_CONFIG, environ)
+        settings = CcxtVenueSettings.model_validate(
+            {"name": "binance", **config.venues["binance"].adapter_fields()})
+        venue = CcxtVenue(settings, WallClock())
+        try:
+            urls = venue._exchange.urls["api"]  # noqa: SLF001 - where ccxt will send requests
+            assert urls["public"] == f"{host}/api/v3" and urls["private"] == f"{host}/api/v3"
+            assert not any("api.binance.com" in str(u) for u in urls.values())
+        finally:
+            await venue.close()
+
+
 def test_polymarket_config_loads() -> None:
     config = load_config(POLYMARKET_CONFIG, {})
     venue = config.venues["polymarket"]
