@@ -10,21 +10,24 @@ resting order and a way to inject each failure. Unhappy paths first.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from ordergate.domain.order import OrderStatus
-from ordergate.domain.values import OrderType
-from ordergate.testing.conformance import FAULT_OPERATION, HARNESSES, FaultKind, VenueHarness
+from ordergate.domain.values import Liquidity, OrderType, TimeInForce
+from ordergate.testing.conformance import HARNESSES, READS, FaultKind, Operation, VenueHarness
 from ordergate.venues.base import (
     Balance,
     DuplicateClientOrderId,
+    InsufficientFunds,
     OrderNotFound,
     OrderRejected,
     OrderReport,
     RateLimited,
     TradeReport,
+    UnknownSymbol,
     VenueAdapter,
     VenueError,
     VenueTimeout,
@@ -40,6 +43,31 @@ async def venue(request: pytest.FixtureRequest,
                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[VenueHarness]:
     async with HARNESSES[request.param](monkeypatch.setenv) as harness:
         yield harness
+
+
+# Genuine adapter bugs, pinned: (test name, harness id) -> what is wrong. Strict: a fix
+# makes the test pass, the xfail then fails, and the entry must go.
+_SIM_NO_RESERVATION = (
+    "SimulatedVenue never reserves funds for resting orders: fetch_balances "
+    "(venues/simulated.py:342) reports used=0 whatever is open, and _check_funds "
+    "(simulated.py:203-208) compares each new buy with the whole balance, so resting buys "
+    "can commit any multiple of it; real venues lock a resting buy's cost (and a sell's "
+    "base) until it fills or is cancelled")
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("test_a_resting_buy_reserves_its_cost_without_changing_the_total", "simulated"):
+        _SIM_NO_RESERVATION,
+    ("test_resting_buys_cannot_commit_more_than_the_free_balance", "simulated"):
+        _SIM_NO_RESERVATION,
+}
+
+
+@pytest.fixture(autouse=True)
+def _known_bugs(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    harness = callspec.params.get("venue") if callspec is not None else None
+    reason = KNOWN_BUGS.get((request.node.originalname, str(harness)))
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"BUG: {reason}"))
 
 
 async def place_resting(venue: VenueHarness, cid: str) -> OrderReport:
@@ -60,9 +88,10 @@ def assert_fills_consistent(report: OrderReport, fills: list[TradeReport]) -> No
         assert fill.venue_order_id == report.venue_order_id
         assert fill.client_order_id == report.client_order_id
         assert fill.symbol == report.symbol
-    if report.average_price is not None:
-        notional = sum((f.price * f.quantity for f in fills), ZERO)
-        assert report.average_price == notional / report.filled_quantity
+        assert fill.fee_currency and fill.ts.tzinfo is not None
+    assert report.average_price is not None, "a report with a fill carries its average price"
+    notional = sum((f.price * f.quantity for f in fills), ZERO)
+    assert report.average_price == notional / report.filled_quantity
 
 
 # ---------------------------------------------------------------- unknown orders
@@ -92,6 +121,14 @@ async def test_an_unknown_client_order_id_is_never_reported_as_found(venue: Venu
         assert not info.value.retryable and not info.value.ambiguous
 
 
+async def test_an_unknown_symbol_is_unknown_symbol(venue: VenueHarness) -> None:
+    with pytest.raises(UnknownSymbol) as info:
+        await venue.adapter.place_order(replace(venue.resting("sym-1"), symbol=venue.unknown_symbol))
+    assert not info.value.retryable and not info.value.ambiguous
+    with pytest.raises(UnknownSymbol):
+        await venue.adapter.fetch_ticker(venue.unknown_symbol)
+
+
 # ---------------------------------------------------------------- rejections
 
 
@@ -114,32 +151,98 @@ async def test_a_rejected_order_may_be_sent_again_under_the_same_id(venue: Venue
 
 # ---------------------------------------------------------------- injected failures
 
-EXPECTED: dict[FaultKind, tuple[type[VenueError], bool, bool]] = {
-    # kind: (error class, retryable, ambiguous)
-    "timeout_after_accept": (VenueTimeout, True, True),
-    "unavailable": (VenueUnavailable, True, False),
-    "rate_limited": (RateLimited, True, False),
-    "reject": (OrderRejected, False, False),
+
+async def call(venue: VenueHarness, operation: Operation, cid: str) -> object:
+    """One call of `operation`; the order-specific ones act on the order `cid`."""
+    adapter, symbol = venue.adapter, venue.symbol
+    if operation == "place_order":
+        return await adapter.place_order(venue.resting(cid))
+    if operation == "cancel_order":
+        return await adapter.cancel_order(symbol, cid)
+    if operation == "fetch_order":
+        return await adapter.fetch_order(symbol, cid)
+    if operation == "fetch_open_orders":
+        return await adapter.fetch_open_orders(symbol)
+    if operation == "fetch_fills":
+        return await adapter.fetch_fills(symbol, cid)
+    if operation == "fetch_balances":
+        return await adapter.fetch_balances(venue.account_id)
+    return await adapter.fetch_ticker(symbol)
+
+
+async def test_a_venue_reject_is_order_rejected_and_nothing_is_placed(venue: VenueHarness) -> None:
+    venue.inject("reject")
+    with pytest.raises(OrderRejected) as info:
+        await venue.adapter.place_order(venue.resting("reject-1"))
+    assert not info.value.retryable and not info.value.ambiguous
+    assert venue.orders_at_venue("reject-1") == 0
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "rate_limited"])
+async def test_a_failure_on_place_that_is_not_ambiguous_placed_nothing(
+    venue: VenueHarness, kind: FaultKind,
+) -> None:
+    # A 5xx while placing may or may not have reached the matching engine: an adapter may
+    # only call it unambiguous when it knows nothing was placed. A 429 never places.
+    venue.inject(kind, "place_order")
+    with pytest.raises(VenueError) as info:
+        await venue.adapter.place_order(venue.resting("place-fail-1"))
+    assert info.value.retryable
+    assert not isinstance(info.value, OrderRejected)
+    if kind == "rate_limited":
+        assert isinstance(info.value, RateLimited) and not info.value.ambiguous
+    if not info.value.ambiguous:
+        assert venue.orders_at_venue("place-fail-1") == 0
+    else:
+        assert isinstance(info.value, VenueTimeout)
+
+
+RETRYABLE: dict[FaultKind, type[VenueError]] = {
+    "unavailable": VenueUnavailable,
+    "rate_limited": RateLimited,
+    "timeout": VenueTimeout,
 }
 
 
-@pytest.mark.parametrize("kind", list(EXPECTED))
-async def test_each_failure_maps_to_its_venue_error(venue: VenueHarness, kind: FaultKind) -> None:
-    error, retryable, ambiguous = EXPECTED[kind]
-    venue.inject(kind)
+@pytest.mark.parametrize("operation", [*READS, "cancel_order"])
+@pytest.mark.parametrize("kind", ["unavailable", "rate_limited"])
+async def test_a_transient_failure_on_a_read_or_cancel_is_retryable_never_not_found(
+    venue: VenueHarness, kind: FaultKind, operation: Operation,
+) -> None:
+    placed = await place_resting(venue, "transient-1")
+    venue.inject(kind, operation)
     with pytest.raises(VenueError) as info:
-        if FAULT_OPERATION[kind] == "place_order":
-            await venue.adapter.place_order(venue.resting(f"fault-{kind}"))
-        else:
-            await venue.adapter.fetch_open_orders(venue.symbol)
-    assert isinstance(info.value, error), f"{type(info.value).__name__}: {info.value}"
-    assert (info.value.retryable, info.value.ambiguous) == (retryable, ambiguous)
+        await call(venue, operation, "transient-1")
+    assert isinstance(info.value, RETRYABLE[kind]), (
+        f"{type(info.value).__name__}: {info.value}")
+    assert info.value.retryable and not info.value.ambiguous
+    # The failure was transient: the same call now succeeds, and the order is untouched
+    # unless the call was the cancel.
+    await call(venue, operation, "transient-1")
+    after = await venue.adapter.fetch_order(venue.symbol, "transient-1")
+    assert after.venue_order_id == placed.venue_order_id
+    assert after.status is (S.CANCELLED if operation == "cancel_order" else S.ACCEPTED)
+
+
+@pytest.mark.parametrize("operation", ["fetch_order", "cancel_order"])
+async def test_no_answer_in_time_is_a_timeout_never_not_found(
+    venue: VenueHarness, operation: Operation,
+) -> None:
+    placed = await place_resting(venue, "late-1")
+    venue.inject("timeout", operation)
+    with pytest.raises(VenueTimeout) as info:
+        await call(venue, operation, "late-1")
+    assert info.value.retryable and info.value.ambiguous
+    # Whatever happened, asking again resolves it; a cancel sent again is idempotent.
+    report = await call(venue, operation, "late-1")
+    assert isinstance(report, OrderReport) and report.venue_order_id == placed.venue_order_id
+    assert report.status is (S.CANCELLED if operation == "cancel_order" else S.ACCEPTED)
 
 
 async def test_a_failed_read_leaves_the_next_read_working(venue: VenueHarness) -> None:
     placed = await place_resting(venue, "read-1")
     for kind in ("unavailable", "rate_limited"):
-        venue.inject(kind)  # type: ignore[arg-type]
+        venue.inject(kind, "fetch_open_orders")
         with pytest.raises((VenueUnavailable, RateLimited)):
             await venue.adapter.fetch_open_orders(venue.symbol)
     open_ids = [r.venue_order_id for r in await venue.adapter.fetch_open_orders(venue.symbol)]
@@ -163,6 +266,19 @@ async def test_timeout_after_acceptance_is_ambiguous_and_lookup_finds_exactly_on
     assert venue.orders_at_venue("slow-1") == 1
     assert [r.venue_order_id for r in await venue.adapter.fetch_open_orders(venue.symbol)] == [
         found.venue_order_id]
+
+
+async def test_timeout_after_acceptance_of_a_taking_order_then_lookup_finds_it_filled(
+    venue: VenueHarness,
+) -> None:
+    request = venue.taking("slow-take-1")
+    venue.inject("timeout_after_accept")
+    with pytest.raises(VenueTimeout):
+        await venue.adapter.place_order(request)
+    found = await venue.adapter.fetch_order(venue.symbol, "slow-take-1")
+    assert found.status is S.FILLED and found.filled_quantity == request.quantity
+    assert venue.orders_at_venue("slow-take-1") == 1
+    assert_fills_consistent(found, await venue.adapter.fetch_fills(venue.symbol, "slow-take-1"))
 
 
 async def test_duplicate_client_order_id_while_open_is_refused(venue: VenueHarness) -> None:
@@ -189,7 +305,9 @@ async def test_a_resting_order_is_accepted_and_listed_as_open(venue: VenueHarnes
     assert report.ts.tzinfo is not None
     listed = await venue.adapter.fetch_open_orders(venue.symbol)
     assert [r.venue_order_id for r in listed] == [report.venue_order_id]
-    assert listed[0].status is S.ACCEPTED
+    assert listed[0].status is S.ACCEPTED and listed[0].client_order_id == "rest-1"
+    assert listed[0].filled_quantity == 0
+    assert await venue.adapter.fetch_fills(venue.symbol, "rest-1") == []
     assert [r.venue_order_id for r in await venue.adapter.fetch_open_orders()] == [
         report.venue_order_id]
 
@@ -203,6 +321,7 @@ async def test_an_order_that_takes_liquidity_is_filled_with_consistent_trades(ve
     fills = await venue.adapter.fetch_fills(venue.symbol, "take-1")
     assert_fills_consistent(report, fills)
     assert {f.side for f in fills} == {request.side}
+    assert {f.liquidity for f in fills} == {Liquidity.TAKER}
     assert await venue.adapter.fetch_open_orders(venue.symbol) == []
     # The same trades when asked by venue order ID: trade IDs are stable.
     assert await venue.adapter.fetch_fills(venue.symbol, "take-1", report.venue_order_id) == fills
@@ -214,11 +333,31 @@ async def test_market_orders_are_filled_or_refused_as_unsupported(venue: VenueHa
         assert request.order_type is OrderType.MARKET
         assert (await venue.adapter.place_order(request)).status is S.FILLED
     else:
-        from dataclasses import replace
         market = replace(request, order_type=OrderType.MARKET, price=None)
         with pytest.raises(OrderRejected):
             await venue.adapter.place_order(market)
         assert venue.orders_at_venue("mkt-1") == 0
+
+
+async def test_ioc_beyond_the_liquidity_fills_what_it_can_and_expires_the_rest(
+    venue: VenueHarness,
+) -> None:
+    request = venue.too_big("ioc-1", TimeInForce.IOC)
+    report = await venue.adapter.place_order(request)
+    assert report.status is S.EXPIRED
+    assert 0 < report.filled_quantity < request.quantity
+    assert_fills_consistent(report, await venue.adapter.fetch_fills(venue.symbol, "ioc-1"))
+    looked_up = await venue.adapter.fetch_order(venue.symbol, "ioc-1")
+    assert (looked_up.status, looked_up.filled_quantity) == (S.EXPIRED, report.filled_quantity)
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
+
+
+async def test_fok_beyond_the_liquidity_expires_unfilled(venue: VenueHarness) -> None:
+    report = await venue.adapter.place_order(venue.too_big("fok-1", TimeInForce.FOK))
+    assert report.status is S.EXPIRED and report.filled_quantity == 0
+    assert await venue.adapter.fetch_fills(venue.symbol, "fok-1") == []
+    assert (await venue.adapter.fetch_order(venue.symbol, "fok-1")).status is S.EXPIRED
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
 
 
 async def test_a_partial_fill_is_partially_filled_with_consistent_trades(venue: VenueHarness) -> None:
@@ -230,6 +369,7 @@ async def test_a_partial_fill_is_partially_filled_with_consistent_trades(venue: 
     assert report.filled_quantity + report.remaining_quantity == venue.resting("part-1").quantity
     fills = await venue.adapter.fetch_fills(venue.symbol, "part-1")
     assert_fills_consistent(report, fills)
+    assert {(f.side, f.liquidity) for f in fills} == {(venue.resting("part-1").side, Liquidity.MAKER)}
     listed = await venue.adapter.fetch_open_orders(venue.symbol)
     assert [(r.venue_order_id, r.status) for r in listed] == [(placed.venue_order_id, S.PARTIALLY_FILLED)]
 
@@ -291,11 +431,21 @@ async def test_cancelling_a_filled_order_returns_its_filled_report(venue: VenueH
 # ---------------------------------------------------------------- lookups
 
 
-async def test_lookup_by_client_order_id_and_by_venue_order_id_agree(venue: VenueHarness) -> None:
-    placed = await place_resting(venue, "look-1")
-    await venue.fill_resting(placed, partially=True)
+@pytest.mark.parametrize("state", ["accepted", "partially_filled", "filled", "cancelled"])
+async def test_lookup_by_client_order_id_and_by_venue_order_id_agree(
+    venue: VenueHarness, state: str,
+) -> None:
+    if state == "filled":
+        placed = await venue.adapter.place_order(venue.taking("look-1"))
+    else:
+        placed = await place_resting(venue, "look-1")
+    if state == "partially_filled":
+        await venue.fill_resting(placed, partially=True)
+    if state == "cancelled":
+        await venue.adapter.cancel_order(venue.symbol, "look-1")
     by_client = await venue.adapter.fetch_order(venue.symbol, "look-1")
     by_venue = await venue.adapter.fetch_order(venue.symbol, "look-1", placed.venue_order_id)
+    assert by_client.status.value == state.upper()
     fields = ("client_order_id", "venue_order_id", "symbol", "status", "filled_quantity",
               "remaining_quantity", "average_price")
     assert [getattr(by_client, f) for f in fields] == [getattr(by_venue, f) for f in fields]
@@ -333,6 +483,32 @@ async def test_balances_are_decimal(venue: VenueHarness) -> None:
         assert isinstance(balance, Balance) and balance.currency == currency
         assert isinstance(balance.free, Decimal) and isinstance(balance.used, Decimal)
         assert balance.free >= 0 and balance.used >= 0
+
+
+async def test_a_resting_buy_reserves_its_cost_without_changing_the_total(venue: VenueHarness) -> None:
+    quote = (await venue.adapter.load_instruments())[venue.symbol].quote
+    before = (await venue.adapter.fetch_balances(venue.account_id))[quote]
+    request = venue.resting("reserve-1")
+    assert request.price is not None
+    await place_resting(venue, "reserve-1")
+    after = (await venue.adapter.fetch_balances(venue.account_id))[quote]
+    assert after.total == before.total
+    assert after.used - before.used >= request.price * request.quantity
+    assert after.free <= before.free - request.price * request.quantity
+
+
+async def test_resting_buys_cannot_commit_more_than_the_free_balance(venue: VenueHarness) -> None:
+    instrument = (await venue.adapter.load_instruments())[venue.symbol]
+    free = (await venue.adapter.fetch_balances(venue.account_id))[instrument.quote].free
+    template = venue.resting("x")
+    assert template.price is not None
+    quantity = instrument.round_quantity(free * Decimal("0.6") / template.price)  # 60% each
+    first = await venue.adapter.place_order(replace(template, client_order_id="big-1", quantity=quantity))
+    assert first.status is S.ACCEPTED
+    with pytest.raises(InsufficientFunds) as info:
+        await venue.adapter.place_order(replace(template, client_order_id="big-2", quantity=quantity))
+    assert not info.value.retryable and not info.value.ambiguous
+    assert [r.client_order_id for r in await venue.adapter.fetch_open_orders(venue.symbol)] == ["big-1"]
 
 
 async def test_health_is_ok_and_the_adapter_is_a_venue_adapter(venue: VenueHarness) -> None:

@@ -9,8 +9,9 @@ venue-agnostic specification needs:
 - `taking(cid)`: an order that takes liquidity and fills at once (a market order, or a
   marketable FOK limit order where the venue has no market orders);
 - `rejected(cid)`: an order the venue refuses (below the minimum size);
+- `too_big(cid, tif)`: a marketable IOC/FOK limit order larger than the liquidity at its price;
 - `fill_resting(report, partially=...)`: another participant trades against a resting order;
-- `inject(kind)`: arm one failure for the next call of the operation `FAULT_OPERATION` names;
+- `inject(kind, operation)`: make the next call of one operation fail in one way;
 - `orders_at_venue(cid)`: how many venue orders carry a client order ID (for "exactly one");
 - `capabilities`: where adapters legitimately differ.
 
@@ -37,16 +38,16 @@ from ordergate.venues.simulated import InstrumentSpec, SimulatedVenue, Simulated
 
 D = Decimal
 
-FaultKind = Literal["timeout_after_accept", "unavailable", "rate_limited", "reject"]
+FaultKind = Literal["timeout_after_accept", "reject", "unavailable", "rate_limited", "timeout"]
+"""`timeout_after_accept` and `reject` arm the next `place_order`; `unavailable` (a 5xx or
+an outage), `rate_limited` (429 or the venue's throttle) and `timeout` (no answer in time)
+arm the next call of any operation."""
 
-FAULT_KINDS: tuple[FaultKind, ...] = ("timeout_after_accept", "unavailable", "rate_limited", "reject")
+Operation = Literal["place_order", "cancel_order", "fetch_order", "fetch_open_orders",
+                    "fetch_fills", "fetch_balances", "fetch_ticker"]
 
-FAULT_OPERATION: dict[FaultKind, Literal["place_order", "fetch_open_orders"]] = {
-    "timeout_after_accept": "place_order",  # the venue takes the order, the answer is lost
-    "unavailable": "fetch_open_orders",     # a 5xx (or outage) on a read
-    "rate_limited": "fetch_open_orders",    # 429 / the venue's throttle on a read
-    "reject": "place_order",                # the venue refuses the order
-}
+READS: tuple[Operation, ...] = ("fetch_order", "fetch_open_orders", "fetch_fills",
+                                "fetch_balances", "fetch_ticker")
 
 SetEnv = Callable[[str, str], None]
 
@@ -69,11 +70,13 @@ class VenueHarness:
     account_id: str
     unknown_venue_order_id: str
     """Well-formed for this venue, never issued."""
+    unknown_symbol: str
     _resting: Callable[[str], OrderRequest]
+    _too_big: Callable[[str, TimeInForce], OrderRequest]
     _taking: Callable[[str], OrderRequest]
     _rejected: Callable[[str], OrderRequest]
     _fill: Callable[[OrderReport, bool], Awaitable[None]]
-    _inject: Callable[[FaultKind], None]
+    _inject: Callable[[FaultKind, Operation], None]
     _count: Callable[[str], int]
     capabilities: Capabilities = field(default_factory=Capabilities)
 
@@ -86,12 +89,19 @@ class VenueHarness:
     def rejected(self, cid: str) -> OrderRequest:
         return self._rejected(cid)
 
+    def too_big(self, cid: str, time_in_force: TimeInForce) -> OrderRequest:
+        """A marketable limit order (IOC or FOK) for more than the liquidity at its price."""
+        return self._too_big(cid, time_in_force)
+
     async def fill_resting(self, report: OrderReport, *, partially: bool = False) -> None:
         """Trade against a resting order: all of it, or a part that leaves some resting."""
         await self._fill(report, partially)
 
-    def inject(self, kind: FaultKind) -> None:
-        self._inject(kind)
+    def inject(self, kind: FaultKind, operation: Operation = "place_order") -> None:
+        """Make the next call of `operation` fail with `kind`."""
+        if kind in ("timeout_after_accept", "reject") and operation != "place_order":
+            raise ValueError(f"{kind} is a fault of place_order, not of {operation}")
+        self._inject(kind, operation)
 
     def orders_at_venue(self, client_order_id: str) -> int:
         return self._count(client_order_id)
@@ -119,7 +129,7 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
     clock = SimulatedClock(SIM_T0)
     bid, ask = SIM_TOUCH
 
-    def q(ts: datetime, b: str, a: str, bid_size: str = "5", ask_size: str = "5") -> Quote:
+    def q(ts: datetime, b: str, a: str, bid_size: str = "0.05", ask_size: str = "0.05") -> Quote:
         return Quote(ts, SIM_SYMBOL, D(b), D(a), D(bid_size), D(ask_size))
 
     settings = SimulatedVenueSettings(
@@ -133,6 +143,9 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
 
     def take(cid: str) -> OrderRequest:
         return _request(cid, "main", SIM_SYMBOL, Side.BUY, OrderType.MARKET, "0.01", None)
+
+    def too_big(cid: str, tif: TimeInForce) -> OrderRequest:  # 0.05 at the ask
+        return _request(cid, "main", SIM_SYMBOL, Side.BUY, OrderType.LIMIT, "0.1", ask, tif)
 
     def reject(cid: str) -> OrderRequest:  # on the lot, below the minimum quantity
         return _request(cid, "main", SIM_SYMBOL, Side.BUY, OrderType.LIMIT, "0.0005", SIM_REST_PRICE)
@@ -149,20 +162,18 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
         clock.advance_to(back.ts)
         venue.advance()
 
-    def inject(kind: FaultKind) -> None:
-        if kind == "timeout_after_accept":
-            venue.faults.inject("place", Fault.TIMEOUT_AFTER_ACCEPT)
-        elif kind == "unavailable":
-            venue.faults.inject("fetch_open_orders", Fault.UNAVAILABLE)
-        elif kind == "rate_limited":
-            venue.faults.inject("fetch_open_orders", Fault.RATE_LIMITED)
-        else:
-            venue.faults.inject("place", Fault.REJECT)
+    sim_faults = {"timeout_after_accept": Fault.TIMEOUT_AFTER_ACCEPT, "reject": Fault.REJECT,
+                  "unavailable": Fault.UNAVAILABLE, "rate_limited": Fault.RATE_LIMITED,
+                  "timeout": Fault.TIMEOUT_BEFORE_ACCEPT}
+    sim_ops = {"place_order": "place", "cancel_order": "cancel"}
+
+    def inject(kind: FaultKind, operation: Operation) -> None:
+        venue.faults.inject(sim_ops.get(operation, operation), sim_faults[kind])
 
     try:
         yield VenueHarness(
-            "simulated", venue, SIM_SYMBOL, "main", "sim-999999",
-            rest, take, reject, fill, inject,
+            "simulated", venue, SIM_SYMBOL, "main", "sim-999999", "NOPE/USDT",
+            rest, too_big, take, reject, fill, inject,
             lambda cid: venue.orders_per_client_id.get(cid, 0))
     finally:
         await venue.close()
@@ -175,10 +186,12 @@ BINANCE_KEY_ENV, BINANCE_SECRET_ENV = "OG_CONFORMANCE_BINANCE_KEY", "OG_CONFORMA
 
 
 @asynccontextmanager
-async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
-                               place_delay_s: float = 1.5) -> AsyncIterator[VenueHarness]:
+async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5, slow_s: float = 1.0,
+                               client_throttle: bool = False) -> AsyncIterator[VenueHarness]:
     from ordergate.testing.binance_emulator import (
-        DEFAULT_API_KEY, DEFAULT_API_SECRET, BinanceEmulator,
+        DEFAULT_API_KEY,
+        DEFAULT_API_SECRET,
+        BinanceEmulator,
     )
     from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
@@ -192,6 +205,12 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             name="binance", exchange="binance", api_key_env=BINANCE_KEY_ENV,
             secret_env=BINANCE_SECRET_ENV, api_url=emu.base_url, timeout_s=timeout_s,
         ), WallClock())
+        if not client_throttle:
+            # ccxt's own pacing (a token bucket on Binance's request weights) and its 250 ms
+            # grace on close protect a real venue; the emulator needs neither, and they
+            # would make up most of the suite's time. Nothing else about ccxt changes.
+            venue._exchange.enableRateLimit = False
+            venue._exchange.timeout_on_exit = 0
         await venue.load_instruments()
         symbol, market_id, rest_price = "BTC/USDT", "BTCUSDT", "49000.00"
 
@@ -201,6 +220,9 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
         def take(cid: str) -> OrderRequest:
             return _request(cid, "main", symbol, Side.BUY, OrderType.MARKET, "0.01", None)
 
+        def too_big(cid: str, tif: TimeInForce) -> OrderRequest:  # 0.5 at 50001.00
+            return _request(cid, "main", symbol, Side.BUY, OrderType.LIMIT, "1", "50001.00", tif)
+
         def reject(cid: str) -> OrderRequest:  # 0.49 USDT: below the NOTIONAL filter (5)
             return _request(cid, "main", symbol, Side.BUY, OrderType.LIMIT, "0.00001", rest_price)
 
@@ -208,20 +230,31 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             qty = D("0.01") if partially else report.remaining_quantity
             emu.trade_against_resting(market_id, rest_price, qty)
 
-        def inject(kind: FaultKind) -> None:
-            if kind == "timeout_after_accept":
-                emu.delay_next("POST", "/api/v3/order", place_delay_s, after_processing=True)
+        routes: dict[Operation, tuple[str, str]] = {
+            "place_order": ("POST", "/api/v3/order"),
+            "cancel_order": ("DELETE", "/api/v3/order"),
+            "fetch_order": ("GET", "/api/v3/order"),
+            "fetch_open_orders": ("GET", "/api/v3/openOrders"),
+            "fetch_fills": ("GET", "/api/v3/myTrades"),
+            "fetch_balances": ("GET", "/api/v3/account"),
+            "fetch_ticker": ("GET", "/api/v3/ticker/24hr"),
+        }
+
+        def inject(kind: FaultKind, operation: Operation) -> None:
+            method, path = routes[operation]
+            if kind in ("timeout_after_accept", "timeout"):
+                emu.delay_next(method, path, slow_s, after_processing=True)
             elif kind == "unavailable":
-                emu.fail_next("GET", "/api/v3/openOrders", 503)
+                emu.fail_next(method, path, 503)
             elif kind == "rate_limited":
-                emu.fail_next("GET", "/api/v3/openOrders", 429, retry_after=3)
+                emu.fail_next(method, path, 429, retry_after=3)
             else:
-                emu.fail_next("POST", "/api/v3/order", 400,
+                emu.fail_next(method, path, 400,
                               body='{"code":-1013,"msg":"Filter failure: PRICE_FILTER"}')
 
         yield VenueHarness(
-            "ccxt-binance", venue, symbol, "main", "987654321",
-            rest, take, reject, fill, inject,
+            "ccxt-binance", venue, symbol, "main", "987654321", "NOPE/USDT",
+            rest, too_big, take, reject, fill, inject,
             lambda cid: emu.client_order_id_counts().get(cid, 0))
     finally:
         if venue is not None:
@@ -247,7 +280,7 @@ PM_ENV = {
 
 @asynccontextmanager
 async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
-                             place_delay_s: float = 1.0) -> AsyncIterator[VenueHarness]:
+                             slow_s: float = 1.0) -> AsyncIterator[VenueHarness]:
     from eth_account import Account
 
     from ordergate.testing.polymarket_emulator import Fault as PmFault
@@ -281,6 +314,9 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             return _request(cid, "pm-1", PM_YES, Side.BUY, OrderType.LIMIT, "10", "0.55",
                             TimeInForce.FOK)
 
+        def too_big(cid: str, tif: TimeInForce) -> OrderRequest:  # 100 at 0.55
+            return _request(cid, "pm-1", PM_YES, Side.BUY, OrderType.LIMIT, "150", "0.55", tif)
+
         def reject(cid: str) -> OrderRequest:  # below the market's minimum size (5)
             return _request(cid, "pm-1", PM_YES, Side.BUY, OrderType.LIMIT, "4", "0.40")
 
@@ -288,15 +324,26 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             assert report.venue_order_id is not None
             emu.fill_resting(report.venue_order_id, "4" if partially else None)
 
-        def inject(kind: FaultKind) -> None:
-            if kind == "timeout_after_accept":
-                emu.inject_fault("delay_response", "POST", "/order", delay_s=place_delay_s)
+        routes: dict[Operation, tuple[str, str]] = {
+            "place_order": ("POST", "/order"),
+            "cancel_order": ("DELETE", "/order"),
+            "fetch_order": ("GET", "/data/order/*"),
+            "fetch_open_orders": ("GET", "/data/orders"),
+            "fetch_fills": ("GET", "/data/trades"),
+            "fetch_balances": ("GET", "/balance-allowance"),
+            "fetch_ticker": ("GET", "/book"),
+        }
+
+        def inject(kind: FaultKind, operation: Operation) -> None:
+            method, path = routes[operation]
+            if kind in ("timeout_after_accept", "timeout"):
+                emu.inject_fault("delay_response", method, path, delay_s=slow_s)
             elif kind == "unavailable":
-                emu.inject_fault("status", "GET", "/data/orders", status=503)
+                emu.inject_fault("status", method, path, status=503)
             elif kind == "rate_limited":
-                emu.inject_fault("status", "GET", "/data/orders", status=429, retry_after=3)
+                emu.inject_fault("status", method, path, status=429, retry_after=3)
             else:
-                emu.inject(PmFault("status", "POST", "/order", status=400, body={
+                emu.inject(PmFault("status", method, path, status=400, body={
                     "error": "invalid order: order price breaks minimum tick size rules"}))
 
         def count(cid: str) -> int:
@@ -305,8 +352,8 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             return len(emu.orders_of(account.api_key))
 
         yield VenueHarness(
-            "polymarket", venue, PM_YES, "pm-1", "0x" + "00" * 32,
-            rest, take, reject, fill, inject, count,
+            "polymarket", venue, PM_YES, "pm-1", "0x" + "00" * 32, "424242",
+            rest, too_big, take, reject, fill, inject, count,
             Capabilities(market_orders=False, finds_unknown_orders_by_client_id=False))
     finally:
         if venue is not None:
