@@ -38,3 +38,42 @@ async def test_instruments_are_reloaded_on_schedule_so_a_new_tick_size_is_used(t
             assert engine.market.instrument("binance", "BTC/USDT").tick_size == Decimal("0.1")
         finally:
             await engine.close()
+
+
+async def test_a_venue_outage_opens_the_breaker_refuses_fast_and_recovers_on_the_clock(tmp_path):
+    from ordergate.pipeline.reasons import ReasonCode as R
+    from ordergate.testing.scenario import BTC, make_signal, quote
+    from ordergate.venues.guarded import unwrap
+    from ordergate.venues.market_data import MarketData
+
+    clock = SimulatedClock(T0)
+    config = config_from_mapping({
+        "executor": {"max_attempts": 2, "backoff_base_s": 0.01},
+        "venues": {"sim": {"kind": "simulated", "instruments": [BTC.model_dump()],
+                           "breaker": {"failure_threshold": 3, "recovery_timeout_s": 60}}}})
+    engine = Engine(config, clock, market=MarketData([quote(0, "42000", "42001", "5")]),
+                    journal_path=tmp_path / "j.sqlite", audit_path=tmp_path / "a.jsonl")
+    venue = unwrap(engine.venues["sim"])
+    try:
+        await engine.start()
+        venue.faults.down = True
+        # every request fails (price, then the send): the breaker opens after 3 failures
+        outcomes = [await engine.submit(make_signal(signal_id=f"o{i}", ts=clock.now()))
+                    for i in range(4)]
+        assert [o.code for o in outcomes[:3]] == [R.NO_REFERENCE_PRICE] * 3
+        assert outcomes[-1].code is R.VENUE_CIRCUIT_OPEN
+        assert "circuit open for sim" in outcomes[-1].reason
+        venue.faults.down = False
+        clock.advance(30)
+        refused = await engine.submit(make_signal(signal_id="early", ts=clock.now()))
+        assert refused.code is R.VENUE_CIRCUIT_OPEN
+        clock.advance(31)
+        recovered = await engine.submit(make_signal(signal_id="later", ts=clock.now()))
+        assert recovered.admitted and recovered.order is not None
+        assert recovered.order.status.value == "FILLED"
+        engine.audit.flush()
+        lines = (tmp_path / "a.jsonl").read_text()
+        assert '"event": "venue_circuit", "signal_id": null, "client_order_id": null, "handler": "venue", "decision": "open"' in lines
+        assert '"decision": "closed"' in lines
+    finally:
+        await engine.close()

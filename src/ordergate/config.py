@@ -16,6 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
+from ordergate.venues.circuit_breaker import BreakerSettings
+from ordergate.venues.rate_limiter import RateLimitSettings
+
 HANDLER_NAMES = ("validator", "risk", "executor", "reconciler")
 
 
@@ -122,6 +125,11 @@ class VenueSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
     kind: Literal["simulated", "ccxt", "polymarket"] = "simulated"
     enabled: bool = True
+    breaker: BreakerSettings | None = None
+    """Circuit breaker (`venues/circuit_breaker.py`): 5 consecutive transport failures open
+    it, a trial call after 60 s may close it. Real venues always have one."""
+    rate_limit: RateLimitSettings | None = None
+    """Token bucket (`venues/rate_limiter.py`); real venues default to 10/s, burst 10."""
     instruments_refresh_s: float = Field(default=3600.0, gt=0)
     """How often the engine reloads the venue's instruments (tick, lot, minimums), so a
     venue that changes its rules while we run is rounded to the new ones."""

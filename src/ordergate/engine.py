@@ -17,7 +17,7 @@ from ordergate.clock import Clock
 from ordergate.config import EngineConfig
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.signal import SignalParseError, TradingSignalGenerated
-from ordergate.events import InstrumentInferred, SignalInvalid
+from ordergate.events import InstrumentInferred, SignalInvalid, VenueCircuitChanged
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
 from ordergate.pipeline.execute import Executor
@@ -33,6 +33,7 @@ from ordergate.subscribers.run_summary import RunSummary
 from ordergate.venues.base import VenueAdapter, VenueError
 from ordergate.venues.market_data import MarketData
 from ordergate.venues.registry import build_venue
+from ordergate.venues.guarded import guard_venue, unwrap
 from ordergate.venues.simulated import SimulatedVenue
 
 
@@ -107,7 +108,10 @@ class Engine:
                                     batch_size=j.batch_size)
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s)
         self.venues = venues if venues is not None else {
-            name: build_venue(name, settings, clock, market=market, on_inferred=self._inferred)
+            name: guard_venue(
+                build_venue(name, settings, clock, market=market, on_inferred=self._inferred),
+                clock, kind=settings.kind, breaker=settings.breaker,
+                rate_limit=settings.rate_limit, on_transition=self._circuit_changed)
             for name, settings in config.venues.items()
         }
         enabled = {name: config.venues[name].enabled if name in config.venues else True
@@ -124,7 +128,8 @@ class Engine:
         self.recovery = Recovery(self.ledger, self.positions, self.executor, self.reconciler,
                                  config.recovery.absent_order_policy,
                                  config.recovery.resubmit_max_age_s)
-        self._simulated = [v for v in self.venues.values() if isinstance(v, SimulatedVenue)]
+        self._simulated = [v for v in map(unwrap, self.venues.values())
+                           if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
 
     async def start(self) -> None:
@@ -201,6 +206,10 @@ class Engine:
             await venue.close()
         self.journal.close()
         self.audit.close()
+
+    def _circuit_changed(self, venue: str, from_state: str, to_state: str, reason: str,
+                         ts: datetime) -> None:
+        self.bus.publish(VenueCircuitChanged(ts, venue, str(from_state), str(to_state), reason))
 
     def _inferred(self, instrument: Instrument) -> None:
         self.bus.publish(InstrumentInferred(self.clock.now(), instrument.venue, instrument.symbol,

@@ -20,7 +20,7 @@ __all__ = [
     "Event", "TradingSignalGenerated", "SignalInvalid", "SignalAdmitted", "SignalRejected",
     "OrderPlaced", "OrderTransitioned", "OrderAccepted", "OrderFilled", "OrderFailed",
     "OrderCancelled", "OrderExpired", "OrderUnresolved", "OrderOpenAtShutdown", "SlippageExceeded",
-    "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred", "SystemError",
+    "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred", "VenueCircuitChanged", "SystemError",
 ]
 
 
@@ -185,6 +185,16 @@ class PositionChanged(PositionEvent):
 @dataclass(frozen=True, slots=True)
 class PositionClosed(PositionEvent):
     """`realized_pnl` is the position's total realised PnL at the moment it went flat."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCircuitChanged(Event):
+    """A venue's circuit breaker changed state (CLOSED, OPEN, HALF_OPEN)."""
+
+    venue: str
+    from_state: str
+    to_state: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

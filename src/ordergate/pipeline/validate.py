@@ -12,6 +12,7 @@ from ordergate.config import ValidatorSettings
 from ordergate.domain.values import OrderType, Side
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.venues.guarded import GuardedVenue
 
 
 class Validator:
@@ -28,6 +29,8 @@ class Validator:
             return Verdict.deny(R.UNKNOWN_VENUE, f"venue {signal.venue!r} is not configured")
         if not ctx.market.venue_enabled(signal.venue):
             return Verdict.deny(R.VENUE_DISABLED, f"venue {signal.venue!r} is disabled")
+        if isinstance(venue, GuardedVenue) and (refusal := venue.breaker.would_refuse()):
+            return Verdict.deny(R.VENUE_CIRCUIT_OPEN, str(refusal))
         instrument = ctx.market.instrument(signal.venue, signal.symbol)
         if instrument is None:
             return Verdict.deny(

@@ -26,7 +26,7 @@ from ordergate.events import (
     InstrumentInferred, OrderFilled, OrderOpenAtShutdown, OrderTransitioned, OrderUnresolved,
     PositionChanged,
     PositionClosed, PositionEvent, PositionOpened, SignalAdmitted, SignalInvalid,
-    SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated,
+    SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, VenueCircuitChanged,
 )
 
 _instances = itertools.count()
@@ -67,6 +67,7 @@ class AuditLog:
             PositionChanged: self._position,
             PositionClosed: self._position,
             InstrumentInferred: self._inferred,
+            VenueCircuitChanged: self._circuit,
             SystemError: self._system_error,
         }
         for event_type, receiver in routes.items():
@@ -157,6 +158,11 @@ class AuditLog:
                     f"{e.symbol} not configured at {e.venue}: tick {e.tick_size} (finest price "
                     f"increment in the data), lot {e.lot_size}, min notional {e.min_notional}",
                     venue=e.venue, symbol=e.symbol)
+
+    def _circuit(self, e: VenueCircuitChanged) -> None:
+        self._write(e.ts, "venue_circuit", None, None, "venue", e.to_state,
+                    f"{e.venue}: {e.from_state} -> {e.to_state}: {e.reason}",
+                    warn=e.to_state != "closed", venue=e.venue, from_state=e.from_state)
 
     def _system_error(self, e: SystemError) -> None:
         self._write(e.ts, "system_error", None, None, e.source, "error",

@@ -12,7 +12,7 @@ from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
 from ordergate.events import (
     OrderFilled, OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected,
-    SlippageExceeded, SystemError, TradingSignalGenerated,
+    SlippageExceeded, SystemError, TradingSignalGenerated, VenueCircuitChanged,
 )
 
 
@@ -41,6 +41,10 @@ class Metrics:
         bus.subscribe(OrderUnresolved, lambda e: self.unresolved.inc())
         bus.subscribe(SlippageExceeded, lambda e: self.slippage.inc())
         bus.subscribe(SystemError, lambda e: self.errors.labels(e.source).inc())
+        self.circuit = Counter("ordergate_venue_circuit_transitions",
+                               "Circuit breaker state changes", ["venue", "to_state"], registry=r)
+        bus.subscribe(VenueCircuitChanged,
+                      lambda e: self.circuit.labels(e.venue, e.to_state).inc())
 
     def render(self) -> str:
         return generate_latest(self.registry).decode()
