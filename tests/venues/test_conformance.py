@@ -138,6 +138,10 @@ async def test_an_order_below_the_minimum_is_rejected(venue: VenueHarness) -> No
     assert not info.value.retryable and not info.value.ambiguous
     assert venue.orders_at_venue("small-1") == 0
     assert await venue.adapter.fetch_open_orders(venue.symbol) == []
+    expected = OrderNotFound if venue.capabilities.finds_unknown_orders_by_client_id else VenueError
+    with pytest.raises(expected) as lookup:
+        await venue.adapter.fetch_order(venue.symbol, "small-1")
+    assert not lookup.value.retryable
 
 
 async def test_a_rejected_order_may_be_sent_again_under_the_same_id(venue: VenueHarness) -> None:
@@ -268,6 +272,17 @@ async def test_timeout_after_acceptance_is_ambiguous_and_lookup_finds_exactly_on
         found.venue_order_id]
 
 
+async def test_an_order_whose_placement_timed_out_can_be_cancelled_by_client_order_id(
+    venue: VenueHarness,
+) -> None:
+    venue.inject("timeout_after_accept")
+    with pytest.raises(VenueTimeout):
+        await venue.adapter.place_order(venue.resting("slow-cxl-1"))
+    report = await venue.adapter.cancel_order(venue.symbol, "slow-cxl-1")
+    assert report.status is S.CANCELLED and report.venue_order_id
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
+
+
 async def test_timeout_after_acceptance_of_a_taking_order_then_lookup_finds_it_filled(
     venue: VenueHarness,
 ) -> None:
@@ -325,6 +340,15 @@ async def test_an_order_that_takes_liquidity_is_filled_with_consistent_trades(ve
     assert await venue.adapter.fetch_open_orders(venue.symbol) == []
     # The same trades when asked by venue order ID: trade IDs are stable.
     assert await venue.adapter.fetch_fills(venue.symbol, "take-1", report.venue_order_id) == fills
+
+
+async def test_trade_ids_are_unique_across_orders(venue: VenueHarness) -> None:
+    first = await venue.adapter.place_order(venue.taking("uniq-1"))
+    second = await venue.adapter.place_order(venue.taking("uniq-2"))
+    assert first.venue_order_id != second.venue_order_id
+    ids_1 = {f.trade_id for f in await venue.adapter.fetch_fills(venue.symbol, "uniq-1")}
+    ids_2 = {f.trade_id for f in await venue.adapter.fetch_fills(venue.symbol, "uniq-2")}
+    assert ids_1 and ids_2 and not ids_1 & ids_2
 
 
 async def test_market_orders_are_filled_or_refused_as_unsupported(venue: VenueHarness) -> None:
@@ -416,6 +440,7 @@ async def test_cancelling_a_partially_filled_order_keeps_its_fill(venue: VenueHa
     filled = (await venue.adapter.fetch_order(venue.symbol, "cxl-3")).filled_quantity
     report = await venue.adapter.cancel_order(venue.symbol, "cxl-3")
     assert report.status is S.CANCELLED and report.filled_quantity == filled > 0
+    assert_fills_consistent(report, await venue.adapter.fetch_fills(venue.symbol, "cxl-3"))
     assert await venue.adapter.fetch_open_orders(venue.symbol) == []
 
 
@@ -515,3 +540,13 @@ async def test_health_is_ok_and_the_adapter_is_a_venue_adapter(venue: VenueHarne
     health = await venue.adapter.health()
     assert health.ok and health.venue == venue.adapter.name
     assert isinstance(venue.adapter, VenueAdapter)
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "timeout"])
+async def test_health_reports_a_failing_venue_as_not_ok_without_raising(
+    venue: VenueHarness, kind: FaultKind,
+) -> None:
+    venue.inject(kind, "health")
+    health = await venue.adapter.health()
+    assert not health.ok and health.detail
+    assert health.venue == venue.adapter.name

@@ -44,7 +44,7 @@ an outage), `rate_limited` (429 or the venue's throttle) and `timeout` (no answe
 arm the next call of any operation."""
 
 Operation = Literal["place_order", "cancel_order", "fetch_order", "fetch_open_orders",
-                    "fetch_fills", "fetch_balances", "fetch_ticker"]
+                    "fetch_fills", "fetch_balances", "fetch_ticker", "health"]
 
 READS: tuple[Operation, ...] = ("fetch_order", "fetch_open_orders", "fetch_fills",
                                 "fetch_balances", "fetch_ticker")
@@ -168,6 +168,9 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
     sim_ops = {"place_order": "place", "cancel_order": "cancel"}
 
     def inject(kind: FaultKind, operation: Operation) -> None:
+        if operation == "health":  # the simulated venue's health reads its outage switch
+            venue.faults.down = True
+            return
         venue.faults.inject(sim_ops.get(operation, operation), sim_faults[kind])
 
     try:
@@ -238,6 +241,7 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5, slow_s
             "fetch_fills": ("GET", "/api/v3/myTrades"),
             "fetch_balances": ("GET", "/api/v3/account"),
             "fetch_ticker": ("GET", "/api/v3/ticker/24hr"),
+            "health": ("GET", "/api/v3/time"),
         }
 
         def inject(kind: FaultKind, operation: Operation) -> None:
@@ -332,6 +336,7 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             "fetch_fills": ("GET", "/data/trades"),
             "fetch_balances": ("GET", "/balance-allowance"),
             "fetch_ticker": ("GET", "/book"),
+            "health": ("GET", "/time"),
         }
 
         def inject(kind: FaultKind, operation: Operation) -> None:
