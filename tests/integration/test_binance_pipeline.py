@@ -652,6 +652,25 @@ async def test_fees_in_base_and_quote_currency_are_not_added_together(make_harne
         assert D(fees) == in_quote, f"fees {fees} mixes BTC and USDT"
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: the position ignores a commission charged in the base asset: PositionTracker "
+    "(src/ordergate/subscribers/positions.py via Position.apply) counts a Binance buy of "
+    "0.7 BTC as 0.7 although the account received 0.6993 (0.0007 BTC commission), so the "
+    "REDUCING kill switch (RiskManager._size: quantity = abs(position)) sends a sell of 0.7 "
+    "that spot Binance refuses for insufficient balance; the position can never be closed."))
+async def test_reducing_closes_what_the_account_holds_after_base_asset_commission(make_harness: Any) -> None:
+    h: Harness = await make_harness()
+    h.emu.set_balance("BTC", "0")
+    buy = await h.submit("hold-1", quantity=D("0.7"))
+    assert buy.order is not None and buy.order.status is S.FILLED
+    assert h.emu.balances()["BTC"] == (D("0.6993"), D("0"))
+    h.engine.risk.trading_state = "REDUCING"
+    close = await h.submit("close-1", side="sell", quantity=None)
+    assert close.order is not None
+    assert close.order.status is S.FILLED, close.order.transitions[-1].reason
+    assert h.emu.balances()["BTC"][0] < D("0.00001")  # flat at the venue too
+
+
 async def _replay_signed_order(emu: BinanceEmulator, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
     """POST /api/v3/order signed like ccxt does: what a request held up on the way (a slow
     proxy, a congested gateway) looks like when it finally reaches the venue."""

@@ -50,6 +50,9 @@ def test_binance_testnet_config_loads() -> None:
     assert "api_url" not in fields  # the testnet by default; the emulator only by override
     assert config.pipeline.handlers == ("validator", "risk", "executor", "reconciler")
     assert config.journal.durable
+    assert venue.breaker is not None and venue.breaker.failure_threshold == 5
+    assert venue.rate_limit is not None and venue.rate_limit.rate_per_s == 10.0
+    assert config.recovery.absent_order_policy == "fail"
 
 
 def test_binance_testnet_config_takes_the_emulator_override(tmp_path: Path) -> None:
@@ -95,6 +98,7 @@ def test_polymarket_config_loads() -> None:
     assert {fields["api_key_env"], fields["api_secret_env"], fields["api_passphrase_env"]} == {
         "POLYMARKET_API_KEY", "POLYMARKET_API_SECRET", "POLYMARKET_API_PASSPHRASE"}
     assert fields["funder_env"] == "POLYMARKET_FUNDER"
+    assert venue.breaker is not None and venue.rate_limit is not None
 
 
 def test_shipped_configs_hold_no_secret_values() -> None:
