@@ -80,6 +80,10 @@ class ExecutorSettings(Settings):
     lookup_attempts: int = Field(default=3, ge=1)
     """After an ambiguous send, how many times the venue must say "not found" before the
     order is resent (with the same client order ID)."""
+    resend_after_s: float = Field(default=10.0, ge=0)
+    """After an ambiguous send the venue may still execute that request until its request
+    window runs out (Binance's recvWindow: 10 s). An order is resent only once this long
+    has passed since the send *and* a last lookup still finds nothing."""
     jitter_seed: int | None = None
     """Seed of the retry jitter; set it for reproducible backtests with injected faults."""
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 from ordergate.clock import Clock
@@ -95,6 +96,7 @@ class Executor:
         deadline = clock.now().timestamp() + self._s.submit_deadline_s
         last_error = "no attempt made"
         for attempt in range(1, self._s.max_attempts + 1):
+            sent_at = clock.now()
             try:
                 return await venue.place_order(request)
             except DuplicateClientOrderId:
@@ -108,10 +110,14 @@ class Executor:
                     found = await self.lookup(venue, order)
                     if isinstance(found, OrderReport):
                         return found
+                    if found is Lookup.ABSENT:
+                        found = await self._last_look(venue, order, sent_at)
+                    if isinstance(found, OrderReport):
+                        return found
                     if found is Lookup.UNKNOWN:
                         self._park(order, f"{last_error}; the venue could not confirm the order")
                         return None
-                    # ABSENT: the venue has said it never got it; resending is safe.
+                    # ABSENT past the venue's request window: it never got it; resend.
                 if attempt == self._s.max_attempts:
                     break
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
@@ -140,6 +146,21 @@ class Executor:
             except VenueError:
                 continue
         return Lookup.ABSENT if absent == self._s.lookup_attempts else Lookup.UNKNOWN
+
+    async def _last_look(self, venue: VenueAdapter, order: Order,
+                         sent_at: datetime) -> OrderReport | Lookup:
+        """Wait out the venue's request window, then ask once more: a request delayed in
+        transit can still execute until then."""
+        settle = self._s.resend_after_s - (self._clock.now() - sent_at).total_seconds()
+        if settle <= 0:
+            return Lookup.ABSENT
+        await self._clock.sleep(settle)
+        try:
+            return await venue.fetch_order(order.symbol, order.client_order_id, order.venue_order_id)
+        except OrderNotFound:
+            return Lookup.ABSENT
+        except VenueError:
+            return Lookup.UNKNOWN
 
     async def _adopt_or_park(self, venue: VenueAdapter, order: Order, why: str) -> OrderReport | None:
         found = await self.lookup(venue, order)
