@@ -53,6 +53,8 @@ def test_binance_testnet_config_loads() -> None:
     assert venue.breaker is not None and venue.breaker.failure_threshold == 5
     assert venue.rate_limit is not None and venue.rate_limit.rate_per_s == 10.0
     assert config.recovery.absent_order_policy == "fail"
+    # ccxt's binance signs recvWindow = 10 s; Binance allows 1 s of clock skew on top.
+    assert config.executor.resend_after_s >= 11
 
 
 def test_binance_testnet_config_takes_the_emulator_override(tmp_path: Path) -> None:
@@ -275,7 +277,8 @@ def test_run_sends_once_through_faults_and_the_second_run_not_at_all(
     emulator_process.fault(method="POST", path="/api/v3/order", kind="drop", after_processing=True)
     # A 503 on the next send: nothing placed, looked up, resent once.
     emulator_process.fault(method="POST", path="/api/v3/order", kind="status", status=503)
-    fast = {"ORDERGATE__EXECUTOR__BACKOFF_BASE_S": "0.01", "ORDERGATE__EXECUTOR__BACKOFF_CAP_S": "0.05"}
+    fast = {"ORDERGATE__EXECUTOR__BACKOFF_BASE_S": "0.01", "ORDERGATE__EXECUTOR__BACKOFF_CAP_S": "0.05",
+            "ORDERGATE__EXECUTOR__RESEND_AFTER_S": "0.5"}
     stdin = _signal("f-1") + _signal("f-2", quantity="0.02")
     first = _run(emulator_process, tmp_path, stdin, fast)
     assert first.returncode == 0, first.stderr
@@ -302,6 +305,7 @@ def test_no_credential_in_audit_stdout_or_stderr(emulator_process: EmulatorProce
              + _signal("s-3", side="sell", quantity="100")  # the venue holds 10 BTC: insufficient
              + _signal("s-4"))
     fast = {"ORDERGATE__EXECUTOR__BACKOFF_BASE_S": "0.01", "ORDERGATE__EXECUTOR__BACKOFF_CAP_S": "0.05",
+            "ORDERGATE__EXECUTOR__RESEND_AFTER_S": "0.5",
             "ORDERGATE__RISK__MAX_ORDER_NOTIONAL": '"1000000000"'}
     result = _run(emulator_process, tmp_path, stdin, fast)
     assert result.returncode == 0, result.stderr
@@ -330,7 +334,8 @@ def test_order_left_unresolved_is_looked_up_on_the_next_start(
     # Run 1: the venue fills the order but the answer is lost, and the venue cannot be asked.
     emulator_process.fault(method="POST", path="/api/v3/order", kind="drop", after_processing=True)
     emulator_process.fault(method="GET", path="/api/v3/order", kind="status", status=503, count=1000)
-    fast = {"ORDERGATE__EXECUTOR__BACKOFF_BASE_S": "0.01", "ORDERGATE__EXECUTOR__BACKOFF_CAP_S": "0.05"}
+    fast = {"ORDERGATE__EXECUTOR__BACKOFF_BASE_S": "0.01", "ORDERGATE__EXECUTOR__BACKOFF_CAP_S": "0.05",
+            "ORDERGATE__EXECUTOR__RESEND_AFTER_S": "0.5"}
     first = _run(emulator_process, tmp_path, _signal("restart-1"), fast)
     assert first.returncode == 0, first.stderr
     left = [l for l in _audit(tmp_path) if l["event"] == "order_open_at_shutdown"]
