@@ -354,3 +354,36 @@ def test_order_left_unresolved_is_looked_up_on_the_next_start(
     assert {l["trade_id"] for l in audit if l["event"] == "fill"
             and l["client_order_id"] == _cid("restart-1")} == trade_ids
     assert emulator_process.state()["client_order_id_counts"] == {_cid("restart-1"): 1}
+
+
+def test_sigint_while_an_order_rests_stops_cleanly(emulator_process: EmulatorProcess, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ordergate.cli", "run", "--config", str(BINANCE_CONFIG)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_run_env(emulator_process, tmp_path), cwd=tmp_path,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(_signal("sig-1", order_type="limit", limit_price="49500.00"))
+        proc.stdin.flush()
+        audit = tmp_path / "audit.jsonl"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if audit.exists() and '"decision": "ACCEPTED"' in audit.read_text():
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # stdin stays open: the signal alone ends the run
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert json.loads(out)["orders_submitted"] == 1
+    left = [l for l in _audit(tmp_path) if l["event"] == "order_open_at_shutdown"]
+    assert [(l["signal_id"], l["decision"]) for l in left] == [("sig-1", "ACCEPTED")]
+    # Stopping the engine does not cancel at the venue: the order is still working there.
+    orders = emulator_process.state()["orders"]
+    assert [(o["clientOrderId"], o["status"]) for o in orders] == [(_cid("sig-1"), "NEW")]
+    for secret in (DEFAULT_API_KEY, DEFAULT_API_SECRET):
+        assert secret not in out and secret not in err
