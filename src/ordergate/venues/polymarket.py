@@ -872,44 +872,14 @@ class PolymarketVenue:
             match_time = int(_dec(trade.get("match_time") or 0))
             ts = datetime.fromtimestamp(match_time, UTC)
             if trade.get("taker_order_id") == oid:
-                price = _dec(trade["price"])
-                qty = _dec(trade["size"])
-                bps = _dec(trade.get("fee_rate_bps") or 0)
-                side = Side.BUY if str(trade.get("side", "")).upper() == "BUY" else Side.SELL
-                fills.append((match_time, TradeReport(
-                    trade_id=str(trade["id"]),
-                    client_order_id=tracked.client_order_id,
-                    venue_order_id=oid,
-                    symbol=tracked.symbol,
-                    side=side,
-                    price=price,
-                    quantity=qty,
-                    fee=bps / 10_000 * min(price, ONE - price) * qty,
-                    fee_currency=COLLATERAL,
-                    liquidity=Liquidity.TAKER,
-                    ts=ts,
-                )))
+                fills.append((match_time, _trade_report(
+                    tracked, trade, str(trade["id"]), _dec(trade["size"]), Liquidity.TAKER, ts)))
                 continue
             for maker in trade.get("maker_orders") or []:
-                if maker.get("order_id") != oid:
-                    continue
-                price = _dec(maker["price"])
-                qty = _dec(maker["matched_amount"])
-                bps = _dec(maker.get("fee_rate_bps") or 0)
-                side = Side.BUY if str(maker.get("side", "")).upper() == "BUY" else Side.SELL
-                fills.append((match_time, TradeReport(
-                    trade_id=f"{trade['id']}:{oid}",
-                    client_order_id=tracked.client_order_id,
-                    venue_order_id=oid,
-                    symbol=tracked.symbol,
-                    side=side,
-                    price=price,
-                    quantity=qty,
-                    fee=bps / 10_000 * min(price, ONE - price) * qty,
-                    fee_currency=COLLATERAL,
-                    liquidity=Liquidity.MAKER,
-                    ts=ts,
-                )))
+                if maker.get("order_id") == oid:
+                    fills.append((match_time, _trade_report(
+                        tracked, maker, f"{trade['id']}:{oid}", _dec(maker["matched_amount"]),
+                        Liquidity.MAKER, ts)))
         fills.sort(key=lambda item: item[0])  # stable: ties keep the venue's order
         unique: dict[str, TradeReport] = {}
         for _, fill in fills:
@@ -989,3 +959,18 @@ class PolymarketVenue:
                 pass
             self._refresh_task = None
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _trade_report(tracked: _Tracked, entry: dict[str, Any], trade_id: str, quantity: Decimal,
+                  liquidity: Liquidity, ts: datetime) -> TradeReport:
+    """One of our executions in a CLOB trade: the taker side, or one maker order's part.
+    The fee follows Polymarket's formula: bps * min(p, 1 - p) * size, in USDC."""
+    price = _dec(entry["price"])
+    bps = _dec(entry.get("fee_rate_bps") or 0)
+    side = Side.BUY if str(entry.get("side", "")).upper() == "BUY" else Side.SELL
+    return TradeReport(
+        trade_id=trade_id, client_order_id=tracked.client_order_id,
+        venue_order_id=tracked.venue_order_id, symbol=tracked.symbol, side=side, price=price,
+        quantity=quantity, fee=bps / 10_000 * min(price, ONE - price) * quantity,
+        fee_currency=COLLATERAL, liquidity=liquidity, ts=ts,
+    )
