@@ -84,6 +84,10 @@ class ExecutorSettings(Settings):
     """After an ambiguous send the venue may still execute that request until its request
     window runs out (Binance's recvWindow: 10 s). An order is resent only once this long
     has passed since the send *and* a last lookup still finds nothing."""
+    clock_skew_margin_s: float = Field(default=1.0, ge=0)
+    """Added to `resend_after_s`: a venue judges a request's window by its own clock, and
+    Binance accepts timestamps up to 1 s ahead of it, so a request can stay executable
+    for recvWindow + 1 s after we sent it."""
     jitter_seed: int | None = None
     """Seed of the retry jitter; set it for reproducible backtests with injected faults."""
 

@@ -741,15 +741,10 @@ async def test_original_arriving_after_its_request_window_is_refused_and_one_res
     assert h.position() == D("0.01")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: executor.resend_after_s (src/ordergate/config.py, default 10.0) equals ccxt "
-    "binance's recvWindow (10000 ms) with no margin for clock skew, and nothing ties the two: "
-    "Binance accepts a timestamp up to 1000 ms ahead of its own clock, so when the venue's "
-    "clock is behind ours the first request stays executable up to recvWindow + 1 s after "
-    "the send, after Executor._last_look (src/ordergate/pipeline/execute.py) has resent."))
 async def test_resend_waits_out_the_request_window_plus_the_allowed_clock_skew(make_harness: Any) -> None:
-    # Shipped pairing, scaled down: resend_after_s 2 s, recvWindow 2000 ms; the venue's clock
-    # is 0.9 s behind ours (inside Binance's 1000 ms tolerance); the original lands at 2.5 s.
+    # Shipped pairing, scaled down: resend_after_s 2 s (+ the default 1 s clock-skew margin),
+    # recvWindow 2000 ms; the venue's clock is 0.9 s behind ours (inside Binance's 1000 ms
+    # tolerance); the original lands at 2.5 s, before the resend at 3 s.
     h: Harness = await make_harness(
         clock=WallClock(), executor={"backoff_base_s": 0.05, "lookup_attempts": 2,
                                      "jitter_seed": 1, "resend_after_s": 2.0})

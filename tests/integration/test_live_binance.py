@@ -54,7 +54,7 @@ def test_binance_testnet_config_loads() -> None:
     assert venue.rate_limit is not None and venue.rate_limit.rate_per_s == 10.0
     assert config.recovery.absent_order_policy == "fail"
     # ccxt's binance signs recvWindow = 10 s; Binance allows 1 s of clock skew on top.
-    assert config.executor.resend_after_s >= 11
+    assert config.executor.resend_after_s + config.executor.clock_skew_margin_s >= 11
 
 
 def test_binance_testnet_config_takes_the_emulator_override(tmp_path: Path) -> None:

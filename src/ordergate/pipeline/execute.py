@@ -151,7 +151,8 @@ class Executor:
                          sent_at: datetime) -> OrderReport | Lookup:
         """Wait out the venue's request window, then ask once more: a request delayed in
         transit can still execute until then."""
-        settle = self._s.resend_after_s - (self._clock.now() - sent_at).total_seconds()
+        window = self._s.resend_after_s + self._s.clock_skew_margin_s
+        settle = window - (self._clock.now() - sent_at).total_seconds()
         if settle <= 0:
             return Lookup.ABSENT
         await self._clock.sleep(settle)
