@@ -289,6 +289,46 @@ async def test_delay_after_acceptance(emu: BinanceEmulator, http: aiohttp.Client
     assert emu.client_order_id_counts() == {"slow": 1}
 
 
+async def _hang_up_during(coro: Any, after_s: float) -> None:
+    """Start a request and give up on it (closing its connection) after `after_s`."""
+    with pytest.raises(asyncio.TimeoutError):
+        async with asyncio.timeout(after_s):
+            await coro
+
+
+async def test_client_hanging_up_during_a_delay_before_processing_cancels_the_request(
+        emu: BinanceEmulator) -> None:
+    emu.delay_next("POST", "/api/v3/order", 0.5, after_processing=False)
+    async with aiohttp.ClientSession() as http:
+        await _hang_up_during(_order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                                     quantity="0.01", newClientOrderId="gone"), 0.2)
+    await asyncio.sleep(0.6)
+    assert emu.orders == [] and emu.state()["faults"][0]["hits"] == 1
+
+
+async def test_detached_delay_executes_the_request_after_the_client_hung_up(
+        emu: BinanceEmulator) -> None:
+    """A request the venue has taken in runs to the end: the late original of peers.md."""
+    emu.delay_next("POST", "/api/v3/order", 0.5, after_processing=False, detached=True)
+    async with aiohttp.ClientSession() as http:
+        await _hang_up_during(_order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                                     quantity="0.01", newClientOrderId="late"), 0.2)
+    assert emu.orders == []  # not yet: still in the venue's pipeline
+    await asyncio.sleep(0.6)
+    assert emu.client_order_id_counts() == {"late": 1}
+    assert [o.status for o in emu.orders] == ["FILLED"]
+
+
+async def test_detached_fault_over_http(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{emu.base_url}/_admin/faults",
+                         json={"method": "POST", "path": "/api/v3/order", "kind": "delay",
+                               "delay_s": 0.1, "after_processing": False, "detached": True}) as resp:
+        assert (await resp.json())["detached"] is True
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                                quantity="0.01", newClientOrderId="slow-but-answered")
+    assert status == 200 and body["status"] == "FILLED"  # a client that waits gets the answer
+
+
 async def test_admin_http_endpoints(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     async with http.post(f"{emu.base_url}/_admin/faults",
                          json={"method": "GET", "path": "/api/v3/ping", "kind": "status", "status": 418}) as resp:
@@ -472,3 +512,34 @@ def test_runs_as_its_own_process(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
+
+
+def test_process_with_starting_balances_stops_when_its_stdin_closes() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ordergate.testing.binance_emulator", "--port", "0",
+         "--balance", "BTC=0", "--balance", "usdt=250000.5", "--stop-on-eof"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        line = proc.stdout.readline()
+        assert line.startswith("binance emulator listening on http://127.0.0.1:"), line
+        base_url = line.rsplit(" ", 1)[1].strip()
+        with urllib.request.urlopen(f"{base_url}/_admin/state", timeout=5) as resp:
+            balances = json.load(resp)["balances"]
+        assert balances["BTC"]["free"] == "0.00000000"
+        assert balances["USDT"]["free"] == "250000.50000000"
+        assert balances["ETH"]["free"] == "100.00000000"  # untouched default
+        proc.stdin.close()  # the parent going away
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_process_refuses_a_malformed_balance() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ordergate.testing.binance_emulator", "--balance", "BTC=-1"],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2 and "ASSET=AMOUNT" in result.stderr

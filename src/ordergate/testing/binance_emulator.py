@@ -15,14 +15,20 @@ What it models, deterministically:
   trade per level, running out of liquidity leaves them EXPIRED with a partial fill; limit
   orders fill what crosses and the rest rests OPEN until `trade_against_resting` or a new
   book (`set_book`) fills it. Balances are locked, debited and credited, with commission;
-- fault injection by method + path: delay the response (after or before processing),
-  answer a status (503, 429 with Retry-After, 418, 500 ...) without processing, or drop
+- fault injection by method + path: delay the response (after or before processing;
+  `detached`: a request delayed before processing still executes if the client hangs
+  up, as a request in a real venue's pipeline does), answer a status (503, 429 with Retry-After, 418, 500 ...) without processing, or drop
   the connection before or after processing. Through the Python API and `/_admin/faults`.
 
 Run it in-process (`async with BinanceEmulator() as emu`), in a background thread for
 sync tests (`BinanceEmulatorThread`), or as its own process::
 
     python -m ordergate.testing.binance_emulator --port 8765 --state-file state.json
+    python -m ordergate.testing.binance_emulator --port 0 --balance BTC=0 --stop-on-eof
+
+(`--port 0` picks a free port and prints it: "binance emulator listening on URL";
+`--stop-on-eof` stops it when its standard input closes, so it cannot outlive the process
+that started it with a pipe there.)
 
 Everything binds 127.0.0.1 only. Money is `Decimal` throughout.
 """
@@ -36,6 +42,7 @@ import hmac
 import json
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -230,7 +237,12 @@ class Fault:
     kind "status": answer `status` without processing (with `Retry-After` if `retry_after`
     is set, and `body` or a default body).
     kind "drop": close the connection without an answer, before processing (default) or
-    after it (`after_processing=True`: the order exists but the client never hears)."""
+    after it (`after_processing=True`: the order exists but the client never hears).
+
+    `detached` (for a delay before processing): the request, once received, is processed
+    when the delay is over even if the client has hung up meanwhile, as a real venue's
+    matching engine executes a request its gateway has already taken in. Without it the
+    client hanging up cancels the request (it never reached the venue)."""
 
     method: str
     path: str
@@ -241,6 +253,7 @@ class Fault:
     retry_after: float | None = None
     body: str | None = None
     after_processing: bool = True
+    detached: bool = False
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -252,7 +265,8 @@ class Fault:
         return {
             "method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
             "delay_s": self.delay_s, "status": self.status, "retry_after": self.retry_after,
-            "body": self.body, "after_processing": self.after_processing, "hits": self.hits,
+            "body": self.body, "after_processing": self.after_processing,
+            "detached": self.detached, "hits": self.hits,
         }
 
 
@@ -499,11 +513,13 @@ class BinanceEmulator:
             return fault
 
     def delay_next(self, method: str, path: str, seconds: float, *, count: int = 1,
-                   after_processing: bool = True) -> Fault:
+                   after_processing: bool = True, detached: bool = False) -> Fault:
         """Delay the answer to the next `count` matching requests by `seconds` (by default
-        after the request took effect: the client times out but the order exists)."""
+        after the request took effect: the client times out but the order exists).
+        Before processing, `detached` has the request take effect after the delay even if
+        the client has gone (see `Fault`)."""
         return self.inject_fault(Fault(method, path, "delay", count=count, delay_s=seconds,
-                                       after_processing=after_processing))
+                                       after_processing=after_processing, detached=detached))
 
     def fail_next(self, method: str, path: str, status: int = 503, *, count: int = 1,
                   retry_after: float | None = None, body: str | None = None) -> Fault:
@@ -575,21 +591,34 @@ class BinanceEmulator:
             self._record(request.method, request.path, 0)
             return _drop(request)
         if fault is not None and fault.kind == "delay" and not fault.after_processing:
+            if fault.detached:
+                await request.read()  # taken in whole: the venue has it, whatever the client does
+                # shield: the client hanging up cancels this coroutine, not the processing.
+                return await asyncio.shield(self._process_late(request, handler, fault.delay_s))
             await asyncio.sleep(fault.delay_s)
-        try:
-            response = await handler(request)
-        except BinanceApiError as err:
-            response = _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
-        self._record(request.method, request.path, response.status)
+        response = await self._process(request, handler)
         if fault is not None and fault.kind == "drop":
             return _drop(request)
         if fault is not None and fault.kind == "delay" and fault.after_processing:
             await asyncio.sleep(fault.delay_s)
         return response
 
+    async def _process(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except BinanceApiError as err:
+            response = _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
+        self._record(request.method, request.path, response.status)
+        return response
+
+    async def _process_late(self, request: web.Request, handler: Handler,
+                            delay_s: float) -> web.StreamResponse:
+        await asyncio.sleep(delay_s)
+        return await self._process(request, handler)
+
     async def _params(self, request: web.Request) -> dict[str, str]:
         params = dict(parse_qsl(request.query_string, keep_blank_values=True))
-        if request.can_read_body:
+        if request.body_exists:  # (not can_read_body: a body read before is still there)
             params.update(parse_qsl(await request.text(), keep_blank_values=True))
         return params
 
@@ -601,7 +630,7 @@ class BinanceEmulator:
             raise BinanceApiError(401, -2014, "API-key format invalid.")
         if not hmac.compare_digest(key.encode(), self.api_key.encode()):
             raise BinanceApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        body = await request.text() if request.can_read_body else ""
+        body = await request.text() if request.body_exists else ""
         # Binance signs totalParams = query string concatenated with the body (no separator).
         signatures: list[str] = []
         cleaned: list[str] = []
@@ -876,6 +905,7 @@ class BinanceEmulator:
             retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
             body=data.get("body"),
             after_processing=bool(data.get("after_processing", kind == "delay")),
+            detached=bool(data.get("detached", False)),
         )
         self.inject_fault(fault)
         return _json_response(fault.to_json())
@@ -1261,9 +1291,11 @@ class BinanceEmulatorThread:
 # ---------------------------------------------------------------- as its own process
 
 
-async def _serve(port: int, state_file: str | None, api_key: str, api_secret: str) -> None:
+async def _serve(port: int, state_file: str | None, api_key: str, api_secret: str,
+                 balances: Mapping[str, Decimal] | None = None, stop_on_eof: bool = False) -> None:
+    start = dict(DEFAULT_BALANCES) | dict(balances or {})
     emulator = BinanceEmulator(port=port, state_file=state_file, api_key=api_key,
-                               api_secret=api_secret)
+                               api_secret=api_secret, balances=start)
     await emulator.start()
     print(f"binance emulator listening on {emulator.base_url}", flush=True)
     stop = asyncio.Event()
@@ -1273,10 +1305,28 @@ async def _serve(port: int, state_file: str | None, api_key: str, api_secret: st
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # pragma: no cover - not on this platform
             pass
+    if stop_on_eof:  # the parent holds our stdin: when it ends, however it ends, so do we
+        loop.run_in_executor(None, _wait_for_eof).add_done_callback(lambda _: stop.set())
     try:
         await stop.wait()
     finally:
         await emulator.stop()
+
+
+def _wait_for_eof() -> None:
+    while sys.stdin.buffer.read(65536):
+        pass
+
+
+def _balance(text: str) -> tuple[str, Decimal]:
+    asset, _, amount = text.partition("=")
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not asset or not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected ASSET=AMOUNT (e.g. BTC=0), got {text!r}")
+    return asset.upper(), value
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -1285,8 +1335,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--state-file", default=None, help="write orders/trades/balances here")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--api-secret", default=DEFAULT_API_SECRET)
+    parser.add_argument("--balance", type=_balance, action="append", default=[],
+                        metavar="ASSET=AMOUNT",
+                        help="starting free balance of an asset (repeatable); the others keep "
+                             "their defaults (USDT 1000000, BTC 10, ETH 100)")
+    parser.add_argument("--stop-on-eof", action="store_true",
+                        help="stop when standard input closes (tie the emulator to its parent)")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.port, args.state_file, args.api_key, args.api_secret))
+    asyncio.run(_serve(args.port, args.state_file, args.api_key, args.api_secret,
+                       dict(args.balance), args.stop_on_eof))
 
 
 if __name__ == "__main__":
