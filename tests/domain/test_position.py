@@ -1,4 +1,5 @@
-"""Spec: a position is built from fills only; PnL is realised against the average entry."""
+"""Spec: a position is built from fills only; PnL is realised against the average entry;
+fees are kept per currency."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,9 +16,9 @@ D = Decimal
 T0 = datetime(2026, 1, 2, tzinfo=UTC)
 
 
-def _fill(side, quantity, price, fee="0", trade_id="t"):
-    return Fill("c-1", trade_id, "main", "sim", "BTC/USDT", side, D(price), D(quantity),
-                D(fee), "USDT", Liquidity.TAKER, T0)
+def _fill(side, quantity, price, fee="0", trade_id="t", fee_currency="USDT", symbol="BTC/USDT"):
+    return Fill("c-1", trade_id, "main", "sim", symbol, side, D(price), D(quantity),
+                D(fee), fee_currency, Liquidity.TAKER, T0)
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def position():
 
 def test_new_position_is_flat(position):
     assert position.is_flat
-    assert position.quantity == 0 and position.realized_pnl == 0 and position.fees == 0
+    assert position.quantity == 0 and position.realized_pnl == 0 and position.fees == {}
     assert position.fill_count == 0
     assert position.unrealized_pnl(D(123)) == 0
 
@@ -100,9 +101,21 @@ def test_crossing_through_zero_closes_the_old_and_opens_the_opposite_at_fill_pri
 def test_fees_accumulate_separately_from_realised_pnl(position):
     position.apply(_fill(Side.BUY, "1", "100", fee="0.05"))
     position.apply(_fill(Side.SELL, "1", "101", fee="0.0505"))
-    assert position.fees == D("0.1005")
+    assert position.fees == {"USDT": D("0.1005")}
     assert position.realized_pnl == D(1)
     assert position.fill_count == 2
+
+
+def test_fees_in_different_currencies_are_kept_apart(position):
+    position.apply(_fill(Side.BUY, "0.5", "50001", fee="0.0005", fee_currency="BTC"))
+    position.apply(_fill(Side.BUY, "0.2", "50002", fee="0.0002", fee_currency="BTC"))
+    position.apply(_fill(Side.SELL, "0.2", "49999", fee="9.9998", fee_currency="USDT"))
+    assert position.fees == {"BTC": D("0.0007"), "USDT": D("9.9998")}
+
+
+def test_a_fill_without_a_fee_records_no_fee_currency(position):
+    position.apply(_fill(Side.BUY, "1", "100", fee="0", fee_currency="USDT"))
+    assert position.fees == {}
 
 
 _FILLS = st.lists(
@@ -123,7 +136,7 @@ def test_quantity_is_the_sum_of_signed_fills_and_fees_the_sum_of_fees(fills):
     for side, quantity, price, fee in fills:
         position.apply(_fill(side, quantity, price, fee))
     assert position.quantity == sum((q * s.sign for s, q, _, _ in fills), D(0))
-    assert position.fees == sum((f for *_, f in fills), D(0))
+    assert position.fees == ({"USDT": sum((f for *_, f in fills), D(0))} if any(f for *_, f in fills) else {})
     assert position.fill_count == len(fills)
     if position.is_flat:
         assert position.average_entry == 0

@@ -639,12 +639,6 @@ async def test_market_sell_at_the_min_notional_by_mid_is_rejected_cleanly_by_the
     assert h.order_posts() == [400] and h.emu.orders == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: fees of different currencies are added together: Position.apply "
-    "(src/ordergate/domain/position.py, `self.fees += fill.fee`) and RunSummary.as_dict "
-    "(src/ordergate/subscribers/run_summary.py, `fees += position.fees`) ignore "
-    "Fill.fee_currency. Binance charges a buy's commission in the base asset (BTC) and a "
-    "sell's in the quote (USDT): 0.0007 BTC + 9.9998 USDT is reported as fees 10.0005."))
 async def test_fees_in_base_and_quote_currency_are_not_added_together(make_harness: Any) -> None:
     h: Harness = await make_harness()
     buy = await h.submit("fee-1", quantity=D("0.7"))    # 0.0005 BTC @ 50001 + 0.0002 BTC @ 50002

@@ -29,11 +29,23 @@ def _positions_from_fills(out: Path) -> dict[str, Decimal]:
     return totals
 
 
+def _fees_from_fills(out: Path) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    with open(out / "fills.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if Decimal(row["fee"]):
+                totals[row["fee_currency"]] += Decimal(row["fee"])
+    return totals
+
+
 def _check_invariants(out: Path) -> dict:
     summary = json.loads((out / "summary.json").read_text())
     from_fills = _positions_from_fills(out)
     for symbol, qty in summary["positions"].items():
         assert Decimal(qty) == from_fills.get(symbol, Decimal(0)), symbol
+    assert {currency: Decimal(fee) for currency, fee in summary["fees"].items()} == {
+        currency: fee.quantize(Decimal("0.00000001")) for currency, fee in _fees_from_fills(out).items()}
+    assert list(summary["fees"]) == sorted(summary["fees"])
     assert summary["duplicate_client_order_ids"] == 0
     with open(out / "fills.csv", newline="") as handle:
         trade_ids = [row["trade_id"] for row in csv.DictReader(handle)]

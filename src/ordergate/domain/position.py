@@ -3,6 +3,9 @@
 Average entry follows the usual rule: adding to a position moves the average, reducing
 it realises PnL against the average, and a fill that crosses zero closes the old
 position and opens the opposite one at the fill price.
+
+Fees are kept per currency (`{"BTC": ..., "USDT": ...}`): amounts in different currencies
+are never added together.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ class Position:
     quantity: Decimal = ZERO
     average_entry: Decimal = ZERO
     realized_pnl: Decimal = ZERO
-    fees: Decimal = ZERO
+    fees: dict[str, Decimal] = field(default_factory=dict)
+    """Commission paid, per currency."""
     fill_count: int = field(default=0)
 
     @property
@@ -34,22 +38,29 @@ class Position:
 
     def apply(self, fill: Fill) -> Decimal:
         """Apply one fill; return the PnL it realised."""
-        signed = fill.quantity * fill.side.sign
+        realized = self._trade(fill.quantity * fill.side.sign, fill.price)
+        self.realized_pnl += realized
+        if fill.fee:
+            self.fees[fill.fee_currency] = self.fees.get(fill.fee_currency, ZERO) + fill.fee
+        self.fill_count += 1
+        return realized
+
+    def _trade(self, signed: Decimal, price: Decimal) -> Decimal:
+        """Move the quantity by `signed` at `price`; return the PnL realised."""
+        if signed == 0:
+            return ZERO
         old = self.quantity
         new = old + signed
         realized = ZERO
         if old == 0 or (old > 0) == (signed > 0):
-            self.average_entry = (self.average_entry * old + fill.price * signed) / new
+            self.average_entry = (self.average_entry * old + price * signed) / new
         else:
             closed = min(abs(old), abs(signed))
             direction = 1 if old > 0 else -1
-            realized = (fill.price - self.average_entry) * closed * direction
+            realized = (price - self.average_entry) * closed * direction
             if new == 0:
                 self.average_entry = ZERO
             elif (new > 0) != (old > 0):
-                self.average_entry = fill.price
+                self.average_entry = price
         self.quantity = new
-        self.realized_pnl += realized
-        self.fees += fill.fee
-        self.fill_count += 1
         return realized

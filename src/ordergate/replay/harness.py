@@ -23,7 +23,9 @@ from ordergate.domain.signal import SignalParseError, parse_signal_json
 from ordergate.engine import Engine
 from ordergate.venues.market_data import MarketData
 
-FILL_COLUMNS = ("ts", "client_order_id", "trade_id", "symbol", "side", "price", "quantity", "fee")
+# A fee means nothing without its currency (a Binance buy pays in the base, a sell in the quote).
+FILL_COLUMNS = ("ts", "client_order_id", "trade_id", "symbol", "side", "price", "quantity", "fee",
+                "fee_currency")
 Progress = Callable[[int], None]
 
 

@@ -65,13 +65,19 @@ class RunSummary:
         self.counts["fills"] += 1
 
     def as_dict(self, positions: PositionTracker, duplicate_client_order_ids: int) -> dict[str, Any]:
-        """The summary. Money as strings; keys sorted so the file is stable."""
+        """The summary. Money as strings; keys sorted so the file is stable.
+
+        `fees` maps each currency a commission was charged in to the total paid in it
+        (`{"BTC": "0.00070000", "USDT": "9.99980000"}`, empty when nothing was charged):
+        amounts in different currencies are never added together."""
         per_symbol: dict[str, Any] = {}
-        realized = fees = ZERO
+        fees: dict[str, Decimal] = {}
+        realized = ZERO
         for (_, _, symbol), position in sorted(positions.positions.items()):
             per_symbol[symbol] = per_symbol.get(symbol, ZERO) + position.quantity
             realized += position.realized_pnl
-            fees += position.fees
+            for currency, amount in position.fees.items():
+                fees[currency] = fees.get(currency, ZERO) + amount
         keys = ("signals_total", "signals_invalid", "signals_rejected", "orders_submitted",
                 "orders_filled", "orders_partially_filled", "orders_cancelled", "orders_rejected",
                 "orders_expired", "orders_failed", "orders_unresolved", "fills", "slippage_breaches")
@@ -80,7 +86,8 @@ class RunSummary:
             duplicate_client_order_ids=duplicate_client_order_ids,
             positions={symbol: str(qty) for symbol, qty in per_symbol.items()},
             realized_pnl=format(realized.quantize(CENT_MICRO), "f"),
-            fees=format(fees.quantize(CENT_MICRO), "f"),
+            fees={currency: format(amount.quantize(CENT_MICRO), "f")
+                  for currency, amount in sorted(fees.items())},
             rejections_by_code=dict(sorted(self.rejections.items())),
             invalid_by_field=dict(sorted(self.invalid_fields.items())),
         )
