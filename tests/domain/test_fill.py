@@ -1,4 +1,5 @@
-"""Spec: a fill is an immutable record keyed by its venue trade ID."""
+"""Spec: a fill is an immutable record keyed by its venue trade ID; it knows when its
+commission was paid out of the traded (base) asset."""
 
 import dataclasses
 from datetime import UTC, datetime
@@ -6,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ordergate.domain.fill import Fill
+from ordergate.domain.fill import Fill, base_asset
 from ordergate.domain.values import Liquidity, Side
 
 
@@ -34,3 +35,35 @@ def test_notional_is_exact_price_times_quantity():
 def test_same_report_twice_is_equal_and_hashes_alike():
     assert _fill() == _fill()
     assert len({_fill(), _fill(), _fill(trade_id="t-2")}) == 2
+
+
+@pytest.mark.parametrize(
+    ("symbol", "base"),
+    [
+        ("BTC/USDT", "BTC"),
+        ("1000SHIB/USDT", "1000SHIB"),
+        ("BTC/USDT:USDT", None),  # linear derivative: counted in contracts
+        ("BTC/USD:BTC", None),    # inverse derivative: the fee comes off the margin
+        ("BTCUSDT", None),        # not unified
+        ("7190437146781234", None),  # a Polymarket token ID
+        ("/USDT", None),
+        ("BTC/", None),
+        ("", None),
+    ],
+)
+def test_base_asset_is_the_spot_symbols_base_and_none_otherwise(symbol, base):
+    assert base_asset(symbol) == base
+
+
+@pytest.mark.parametrize(
+    ("symbol", "fee_currency", "in_base"),
+    [
+        ("BTC/USDT", "BTC", "0.01"),
+        ("BTC/USDT", "USDT", "0"),
+        ("BTC/USDT", "BNB", "0"),
+        ("BTC/USD:BTC", "BTC", "0"),
+        ("ETH/BTC", "BTC", "0"),  # BTC is the quote here
+    ],
+)
+def test_fee_in_base_is_the_fee_only_when_charged_in_the_base_asset(symbol, fee_currency, in_base):
+    assert _fill(symbol=symbol, fee_currency=fee_currency).fee_in_base == Decimal(in_base)

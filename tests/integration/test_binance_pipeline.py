@@ -656,12 +656,6 @@ async def test_fees_in_base_and_quote_currency_are_not_added_together(make_harne
         assert D(fees) == in_quote, f"fees {fees} mixes BTC and USDT"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the position ignores a commission charged in the base asset: PositionTracker "
-    "(src/ordergate/subscribers/positions.py via Position.apply) counts a Binance buy of "
-    "0.7 BTC as 0.7 although the account received 0.6993 (0.0007 BTC commission), so the "
-    "REDUCING kill switch (RiskManager._size: quantity = abs(position)) sends a sell of 0.7 "
-    "that spot Binance refuses for insufficient balance; the position can never be closed."))
 async def test_reducing_closes_what_the_account_holds_after_base_asset_commission(make_harness: Any) -> None:
     h: Harness = await make_harness()
     h.emu.set_balance("BTC", "0")

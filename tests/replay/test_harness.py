@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ordergate.cli import app
 from ordergate.config import load_config
+from ordergate.domain.fill import base_asset
 from ordergate.replay.harness import replay
 from ordergate.replay.synthetic import DEMO_SYMBOLS, demo_signals, make_quotes, quotes_csv
 from typer.testing import CliRunner
@@ -21,11 +22,14 @@ OUTPUTS = ("audit.jsonl", "fills.csv", "summary.json")
 
 
 def _positions_from_fills(out: Path) -> dict[str, Decimal]:
+    """Signed fills, less any commission charged in the base asset: what the account holds."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     with open(out / "fills.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             sign = 1 if row["side"] == "buy" else -1
             totals[row["symbol"]] += sign * Decimal(row["quantity"])
+            if row["fee_currency"] == base_asset(row["symbol"]):
+                totals[row["symbol"]] -= Decimal(row["fee"])
     return totals
 
 

@@ -49,6 +49,7 @@ def test_fees_in_base_and_quote_are_reported_per_currency(bus, tracker, summary)
              _fill("t-3", Side.SELL, "0.2", "9.9998", "USDT"))
     result = summary.as_dict(tracker, 0)
     assert result["fees"] == {"BTC": "0.00070000", "USDT": "9.99980000"}
+    assert result["positions"] == {"BTC/USDT": "0.4993"}
     assert result["fills"] == 3
 
 

@@ -10,7 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ordergate.domain.values import Liquidity, Side
+from ordergate.domain.values import ZERO, Liquidity, Side
+
+
+def base_asset(symbol: str) -> str | None:
+    """The asset a position in `symbol` is counted in, when the venue can charge a
+    commission in it: `BTC` for the spot symbol `BTC/USDT`; None otherwise.
+
+    Symbols are ccxt-unified everywhere (the simulated venue uses the same form), so the
+    base is what precedes the "/". A derivative (`BTC/USDT:USDT`, `BTC/USD:BTC`) has
+    None: its position is counted in contracts and its fees come off the settlement
+    balance, never off the position, even when the settle asset is the base. A symbol
+    without "/" (a Polymarket token ID) has None too: fees there are in the collateral.
+    """
+    base, slash, rest = symbol.partition("/")
+    if not slash or not base or not rest or ":" in rest:
+        return None
+    return base
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +47,11 @@ class Fill:
     @property
     def notional(self) -> Decimal:
         return self.price * self.quantity
+
+    @property
+    def fee_in_base(self) -> Decimal:
+        """The commission paid out of the traded asset itself (spot Binance charges a buy's
+        commission in the base: buying 0.7 BTC for a 0.0007 BTC fee delivers 0.6993), or
+        zero when the fee is in another currency."""
+        base = base_asset(self.symbol)
+        return self.fee if base is not None and self.fee_currency == base else ZERO

@@ -4,6 +4,17 @@ Average entry follows the usual rule: adding to a position moves the average, re
 it realises PnL against the average, and a fill that crosses zero closes the old
 position and opens the opposite one at the fill price.
 
+The quantity is what the account holds. A commission charged in the base asset (spot
+Binance takes a buy's commission out of the BTC bought) is booked as if the account had
+sold the fee quantity at the fill's price: the position shrinks by the fee (a buy of
+0.7 with 0.0007 BTC commission leaves 0.6993; a sell paying its commission in the base
+reduces by quantity + fee), the average entry follows the usual rule for that sale
+(unchanged while reducing), and the sale realises (price - average entry) x fee like any
+other. The commission itself is a cost kept in `fees` under its currency, never in the
+realised PnL, so realised PnL stays gross of every fee: once flat, the quote cash that
+changed hands equals `realized_pnl` minus the sum of each base-asset fee times its fill
+price.
+
 Fees are kept per currency (`{"BTC": ..., "USDT": ...}`): amounts in different currencies
 are never added together.
 """
@@ -37,8 +48,10 @@ class Position:
         return (mark - self.average_entry) * self.quantity
 
     def apply(self, fill: Fill) -> Decimal:
-        """Apply one fill; return the PnL it realised."""
+        """Apply one fill; return the PnL it realised (including that of a base-asset
+        commission, booked as a sale of the fee at the fill price)."""
         realized = self._trade(fill.quantity * fill.side.sign, fill.price)
+        realized += self._trade(-fill.fee_in_base, fill.price)
         self.realized_pnl += realized
         if fill.fee:
             self.fees[fill.fee_currency] = self.fees.get(fill.fee_currency, ZERO) + fill.fee

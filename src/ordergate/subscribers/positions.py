@@ -2,7 +2,8 @@
 
 It listens to `OrderFilled` and publishes `PositionOpened`, `PositionChanged` or
 `PositionClosed`. Fills arrive here already de-duplicated by trade ID (the ledger
-journals each trade once), so a position is exactly the sum of its unique fills.
+journals each trade once), so a position is exactly the sum of its unique fills, less
+any commission charged in the base asset (what the account holds: see `Position`).
 """
 
 from __future__ import annotations
