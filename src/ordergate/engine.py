@@ -17,7 +17,10 @@ from ordergate.clock import Clock
 from ordergate.config import EngineConfig
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.signal import SignalParseError, TradingSignalGenerated
-from ordergate.events import InstrumentInferred, SignalInvalid, VenueCircuitChanged
+from ordergate.events import (
+    InstrumentInferred, ReconciliationDrift, SignalInvalid, TradingStateChanged,
+    VenueCircuitChanged,
+)
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
 from ordergate.pipeline.execute import Executor
@@ -25,6 +28,8 @@ from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reconcile import Reconciler
 from ordergate.pipeline.risk import RiskManager
 from ordergate.pipeline.validate import Validator
+from ordergate.reconciliation.cold_start import ColdStart
+from ordergate.reconciliation.drift_check import DriftCheck
 from ordergate.recovery import Recovery
 from ordergate.subscribers.audit_log import AuditLog
 from ordergate.subscribers.metrics import Metrics
@@ -128,13 +133,21 @@ class Engine:
         self.recovery = Recovery(self.ledger, self.positions, self.executor, self.reconciler,
                                  config.recovery.absent_order_policy,
                                  config.recovery.resubmit_max_age_s)
+        rs = config.reconciliation
+        self.cold_start = ColdStart(rs, self.ledger, self.reconciler, self.positions, bus,
+                                    self.market.instruments, clock, self._drifted)
+        self.drift_check = DriftCheck(rs, self.ledger, self.reconciler, self.positions,
+                                      self.market.instruments, clock, self._drifted)
         self._simulated = [v for v in map(unwrap, self.venues.values())
                            if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
+        self._reconcile_due: datetime | None = None
 
     async def start(self) -> None:
-        """Load every enabled venue's instruments, then recover from the journal: positions
-        from its fills, unfinished orders checked against their venue (`recovery.py`).
+        """Load every enabled venue's instruments, then recover: from the journal on a warm
+        start (positions from its fills, unfinished orders checked against their venue,
+        `recovery.py`), from the venues on a cold one (an empty journal adopts their open
+        orders and balances, `reconciliation/cold_start.py`); then reconcile every venue.
         A venue that cannot load is disabled (its signals are refused with VENUE_DISABLED)
         rather than stopping the others."""
         for name, venue in self.venues.items():
@@ -145,9 +158,54 @@ class Engine:
             except VenueError:
                 self.market.enabled[name] = False
             self._schedule_refresh(name)
+        cold = self.journal.is_empty()
+        self.cold_start.restore()
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues, self.clock.now())
+        if cold and self.config.reconciliation.cold_start == "adopt":
+            await self.cold_start.adopt(self._enabled_venues())
+        await self.reconcile()
         await self._settle()
+
+    async def reconcile(self) -> list[ReconciliationDrift]:
+        """Compare every enabled venue with the journal and positions now (`drift_check.py`);
+        returns the drift newly found. The live engine runs this every
+        `reconciliation.interval_s` from `tick()`."""
+        found: list[ReconciliationDrift] = []
+        for name, venue in self._enabled_venues().items():
+            found += await self.drift_check.run(name, venue)
+        interval = self.config.reconciliation.interval_s
+        self._reconcile_due = self.clock.now() + timedelta(seconds=interval) if interval else None
+        return found
+
+    async def cancel(self, client_order_id: str, reason: str = "cancel requested") -> bool:
+        """Cancel one of our orders at its venue; safe to call again (and on an order that
+        has just filled: the venue's answer decides). False: no such working order."""
+        order = self.ledger.get(client_order_id)
+        if order is None or order.status.is_terminal or order.venue not in self.venues:
+            return False
+        await self.reconciler.cancel(self.venues[order.venue], order, reason)
+        await self._settle()
+        return True
+
+    def set_trading_state(self, state: str, reason: str) -> None:
+        """Move the kill switch (ACTIVE, REDUCING, HALTED); audited when it changes."""
+        previous = self.risk.trading_state
+        if previous != state:
+            self.risk.trading_state = state
+            self.bus.publish(TradingStateChanged(self.clock.now(), previous, state, reason))
+
+    def _drifted(self, drift: ReconciliationDrift) -> None:
+        self.bus.publish(drift)
+        policy = self.config.reconciliation.on_drift
+        why = f"reconciliation drift at {drift.venue}: {drift.kind} {drift.subject}"
+        if policy == "halt":
+            self.set_trading_state("HALTED", why)
+        elif policy == "reduce" and self.risk.trading_state == "ACTIVE":
+            self.set_trading_state("REDUCING", why)
+
+    def _enabled_venues(self) -> dict[str, VenueAdapter]:
+        return {name: venue for name, venue in self.venues.items() if self.market.enabled.get(name)}
 
     async def submit(self, signal: TradingSignalGenerated) -> Outcome:
         """Run one signal through the chain. Never raises for a bad signal: the outcome
@@ -171,6 +229,8 @@ class Engine:
             if now >= due:
                 await self._refresh_instruments(name)
         await self.reconciler.poll()
+        if self._reconcile_due is not None and now >= self._reconcile_due:
+            await self.reconcile()
         await self._settle()
 
     async def _settle(self) -> None:

@@ -20,7 +20,9 @@ __all__ = [
     "Event", "TradingSignalGenerated", "SignalInvalid", "SignalAdmitted", "SignalRejected",
     "OrderPlaced", "OrderTransitioned", "OrderAccepted", "OrderFilled", "OrderFailed",
     "OrderCancelled", "OrderExpired", "OrderUnresolved", "OrderOpenAtShutdown", "SlippageExceeded",
-    "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred", "VenueCircuitChanged", "SystemError",
+    "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred",
+    "VenueCircuitChanged", "SystemError", "ReconciliationDrift", "TradingStateChanged",
+    "PositionAdopted", "OrderAdopted",
 ]
 
 
@@ -215,3 +217,55 @@ class SystemError(Event):  # noqa: A001 - the name the issue asks for; shadows a
     source: str
     error: str
     event_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationDrift(Event):
+    """The venue's picture and ours disagree in a way following orders cannot explain.
+
+    `kind` is one of: `unknown_venue_order` (the venue has an open order our journal does
+    not), `order_missing_at_venue` (the journal has a working order the venue has never
+    heard of), `position_mismatch` (the venue's balance of an asset is not the sum of our
+    positions in it). `ours` and `venues` are the two sides, as text."""
+
+    venue: str
+    account_id: str | None
+    kind: str
+    subject: str
+    ours: str
+    venues: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged(Event):
+    """The kill switch moved (ACTIVE, REDUCING, HALTED), by policy or by an operator."""
+
+    from_state: str
+    to_state: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PositionAdopted(Event):
+    """Cold start: a position taken over from the venue's balances, not built from fills.
+    `mark` (the venue's mid at adoption, when it had one) stands in for the average entry."""
+
+    account_id: str
+    venue: str
+    symbol: str
+    quantity: Decimal
+    mark: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAdopted(Event):
+    """Cold start: an open order found at the venue, journaled and followed as ours."""
+
+    client_order_id: str
+    signal_id: str
+    venue: str
+    symbol: str
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal

@@ -264,8 +264,10 @@ def test_run_against_the_emulator_process(emulator_process: EmulatorProcess, tmp
         trade = venue_trades[line["trade_id"]]
         assert line["client_order_id"] == trade["clientOrderId"]
         assert D(line["quantity"]) == D(trade["qty"]) and D(line["price"]) == D(trade["price"])
-    # The position is what the venue filled: +0.7 - 0.2.
-    assert D(summary["positions"]["BTC/USDT"]) == D("0.5")
+    # The position is what the account holds: the 10 BTC adopted on this cold start (an
+    # empty journal), +0.7 bought less 0.0007 BTC commission, -0.2 sold.
+    assert D(summary["positions"]["BTC/USDT"]) == D("10.4993")
+    assert D(state["balances"]["BTC"]["free"]) + D(state["balances"]["BTC"]["locked"]) == D("10.4993")
     left = [l for l in audit if l["event"] == "order_open_at_shutdown"]
     assert [(l["signal_id"], l["decision"]) for l in left] == [("rest-1", "ACCEPTED")]
     invalid = [l for l in audit if l["event"] == "signal_invalid"]

@@ -302,3 +302,43 @@ def test_empty_existing_file_becomes_a_new_journal(path):
         assert journal.open_orders() == []
     finally:
         journal.close()
+
+
+def test_a_v1_journal_is_migrated_to_v2_in_place_keeping_its_orders_and_fills(path):
+    from ordergate.journal.schema import MIGRATIONS
+
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO fills VALUES ('sim','t1','c-1','main','BTC/USDT','buy','1','2','0',"
+               "'USDT','taker','2026-01-02T00:00:00+00:00')")
+    db.commit()
+    db.close()
+    journal = OrderJournal(path)
+    try:
+        assert journal.schema_version == SCHEMA_VERSION == 2
+        assert [f["trade_id"] for f in journal.fills()] == ["t1"]
+        assert journal.adopted_positions() == []
+    finally:
+        journal.close()
+
+
+def test_a_journal_with_neither_orders_nor_adoptions_is_empty_and_one_with_either_is_not(path):
+    journal = OrderJournal(path)
+    assert journal.is_empty()
+    journal.record_adopted_position("sim", "main", "BTC/USDT", Decimal("0.5"), Decimal("42000"), T0)
+    assert not journal.is_empty()
+    journal.close()
+    reopened = OrderJournal(path)
+    try:
+        assert not reopened.is_empty()
+        [row] = reopened.adopted_positions()
+        assert (row["symbol"], Decimal(row["quantity"]), Decimal(row["mark"])) == ("BTC/USDT", Decimal("0.5"), Decimal("42000"))
+    finally:
+        reopened.close()
+    other = OrderJournal(path.with_name("other.sqlite"))
+    try:
+        other.insert_order(_order())
+        assert not other.is_empty()
+    finally:
+        other.close()

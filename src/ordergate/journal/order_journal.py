@@ -126,6 +126,15 @@ class OrderJournal:
         self._wrote()
         return cursor.rowcount == 1
 
+    def record_adopted_position(self, venue: str, account_id: str, symbol: str,
+                                quantity: Decimal, mark: Decimal, ts: datetime) -> None:
+        """Cold start: a holding taken over from the venue (schema v2)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO adopted_positions VALUES (?,?,?,?,?,?)",
+            (venue, account_id, symbol, str(quantity), str(mark), ts.isoformat()),
+        )
+        self._wrote()
+
     def commit_before_send(self) -> None:
         """The write-before-send barrier: durable mode commits now; batch mode lets the
         batch carry on (the insert still precedes the send in the same transaction)."""
@@ -150,9 +159,27 @@ class OrderJournal:
 
     # ------------------------------------------------------------------ reads
 
+    def is_empty(self) -> bool:
+        """No order and no adopted position: this engine has never traded from this journal
+        (a first start, or a journal that was lost), so a start is a cold start."""
+        return (self._db.execute("SELECT 1 FROM orders LIMIT 1").fetchone() is None
+                and self._db.execute("SELECT 1 FROM adopted_positions LIMIT 1").fetchone() is None)
+
+    def adopted_positions(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM adopted_positions ORDER BY venue, account_id, symbol")
+
     def order_status(self, client_order_id: str) -> str | None:
         row = self._db.execute(
             "SELECT status FROM orders WHERE client_order_id=?", (client_order_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def client_order_id_of(self, venue: str, venue_order_id: str) -> str | None:
+        """Our client order ID for a venue's order ID (a venue that reports open orders
+        without the client ID we gave them, like Polymarket)."""
+        row = self._db.execute(
+            "SELECT client_order_id FROM orders WHERE venue=? AND venue_order_id=?",
+            (venue, venue_order_id),
         ).fetchone()
         return None if row is None else str(row[0])
 

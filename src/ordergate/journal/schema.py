@@ -3,11 +3,15 @@
 Designed for restart recovery: an order row holds everything needed to resend it with
 the same client order ID or to look it up at the venue; transitions and fills are
 append-only; a fill's key is the venue's trade ID, so a fill is stored once.
+
+v2 adds `adopted_positions`: what a cold start (an empty journal) took over from the
+venue's balances. Those holdings have no fills here, so positions are rebuilt as the
+adopted quantity plus every journaled fill.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -56,6 +60,17 @@ MIGRATIONS: dict[int, str] = {
         liquidity       TEXT NOT NULL,
         ts              TEXT NOT NULL,
         PRIMARY KEY (venue, trade_id)
+    );
+    """,
+    2: """
+    CREATE TABLE adopted_positions (
+        venue           TEXT NOT NULL,
+        account_id      TEXT NOT NULL,
+        symbol          TEXT NOT NULL,
+        quantity        TEXT NOT NULL,
+        mark            TEXT NOT NULL,
+        ts              TEXT NOT NULL,
+        PRIMARY KEY (venue, account_id, symbol)
     );
     """,
 }

@@ -4,8 +4,9 @@ After the send it applies the venue's report (fills first, keyed by trade ID, th
 status), checks slippage against the expected price, and for an order still working it
 keeps following it on `poll()`: fetching its status and trades every `poll_interval_s`
 and, after `fill_timeout_s`, applying the remainder policy (cancel it, or leave it
-working). Unresolved orders (SUBMITTED, answer unknown) are looked up the same way until
-the venue answers.
+working). An order past its good-till-date (`expires_at`) is cancelled at the venue the
+same way, whether or not the venue knows GTD. Unresolved orders (SUBMITTED, answer
+unknown) are looked up the same way until the venue answers.
 """
 
 from __future__ import annotations
@@ -113,12 +114,22 @@ class Reconciler:
         except VenueError:
             return  # not an answer: ask again at the next poll
         await self.sync(venue, order, report)
-        if (order.status.is_working and now >= followed.deadline
-                and self._s.remainder_policy == "cancel"):
+        if not order.status.is_working:
+            return
+        if order.expires_at is not None and now >= order.expires_at:
+            await self.cancel(venue, order, f"good-till-date {order.expires_at.isoformat()} "
+                              f"passed: cancelling remainder {order.remaining_quantity}")
+        elif now >= followed.deadline and self._s.remainder_policy == "cancel":
             await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
                               f"cancelling remainder {order.remaining_quantity}")
 
     async def cancel(self, venue: VenueAdapter, order: Order, reason: str) -> None:
+        """Ask the venue to cancel; safe to repeat. A finished order is left alone, a
+        CANCEL_PENDING one asks again (the venue answers a cancel of a finished order with
+        its final report), and the venue's answer, fills first, decides the end state:
+        a fill that beat the cancel makes it FILLED, not CANCELLED."""
+        if order.status.is_terminal:
+            return
         if order.status is not S.CANCEL_PENDING:
             self._ledger.transition(order, S.CANCEL_PENDING, reason)
         try:

@@ -23,10 +23,11 @@ from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import AuditSettings
 from ordergate.events import (
-    InstrumentInferred, OrderFilled, OrderOpenAtShutdown, OrderTransitioned, OrderUnresolved,
-    PositionChanged,
-    PositionClosed, PositionEvent, PositionOpened, SignalAdmitted, SignalInvalid,
-    SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, VenueCircuitChanged,
+    InstrumentInferred, OrderAdopted, OrderFilled, OrderOpenAtShutdown, OrderTransitioned,
+    OrderUnresolved, PositionAdopted, PositionChanged, PositionClosed, PositionEvent,
+    PositionOpened, ReconciliationDrift, SignalAdmitted, SignalInvalid, SignalRejected,
+    SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
+    VenueCircuitChanged,
 )
 
 _instances = itertools.count()
@@ -69,6 +70,10 @@ class AuditLog:
             InstrumentInferred: self._inferred,
             VenueCircuitChanged: self._circuit,
             SystemError: self._system_error,
+            ReconciliationDrift: self._drift,
+            TradingStateChanged: self._trading_state,
+            OrderAdopted: self._order_adopted,
+            PositionAdopted: self._position_adopted,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -167,3 +172,26 @@ class AuditLog:
     def _system_error(self, e: SystemError) -> None:
         self._write(e.ts, "system_error", None, None, e.source, "error",
                     f"{e.error} while handling {e.event_type}", warn=True)
+
+    def _drift(self, e: ReconciliationDrift) -> None:
+        self._write(e.ts, "reconciliation_drift", None, None, "reconciliation", e.kind,
+                    f"{e.detail} (ours: {e.ours}; {e.venue}: {e.venues})", warn=True,
+                    venue=e.venue, account_id=e.account_id, subject=e.subject, ours=e.ours,
+                    venues=e.venues)
+
+    def _trading_state(self, e: TradingStateChanged) -> None:
+        self._write(e.ts, "trading_state", None, None, "risk", e.to_state,
+                    f"{e.from_state} -> {e.to_state}: {e.reason}",
+                    warn=e.to_state != "ACTIVE", from_state=e.from_state)
+
+    def _order_adopted(self, e: OrderAdopted) -> None:
+        self._write(e.ts, "order_adopted", e.signal_id, e.client_order_id, "reconciliation",
+                    e.status.value, f"open at {e.venue} on a cold start: {e.symbol} filled "
+                    f"{e.filled_quantity} of {e.quantity}", warn=True, venue=e.venue,
+                    symbol=e.symbol)
+
+    def _position_adopted(self, e: PositionAdopted) -> None:
+        self._write(e.ts, "position_adopted", None, None, "reconciliation", "adopted",
+                    f"{e.symbol} {e.quantity} held at {e.venue} on a cold start, marked at "
+                    f"{e.mark}", warn=True, account_id=e.account_id, venue=e.venue,
+                    symbol=e.symbol, quantity=e.quantity, mark=e.mark)

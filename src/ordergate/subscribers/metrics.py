@@ -11,8 +11,9 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
 from ordergate.events import (
-    OrderFilled, OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected,
-    SlippageExceeded, SystemError, TradingSignalGenerated, VenueCircuitChanged,
+    OrderFilled, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
+    SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
+    VenueCircuitChanged,
 )
 
 
@@ -45,6 +46,12 @@ class Metrics:
                                "Circuit breaker state changes", ["venue", "to_state"], registry=r)
         bus.subscribe(VenueCircuitChanged,
                       lambda e: self.circuit.labels(e.venue, e.to_state).inc())
+        self.drift = Counter("ordergate_reconciliation_drift", "Disagreements with a venue",
+                             ["venue", "kind"], registry=r)
+        bus.subscribe(ReconciliationDrift, lambda e: self.drift.labels(e.venue, e.kind).inc())
+        self.trading_state = Counter("ordergate_trading_state_changes",
+                                     "Kill switch moves", ["to_state"], registry=r)
+        bus.subscribe(TradingStateChanged, lambda e: self.trading_state.labels(e.to_state).inc())
 
     def render(self) -> str:
         return generate_latest(self.registry).decode()

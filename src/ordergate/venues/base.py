@@ -118,6 +118,11 @@ class OrderReport:
     average_price: Decimal | None
     ts: datetime
     reason: str = ""
+    side: Side | None = None
+    order_type: OrderType | None = None
+    price: Decimal | None = None
+    """What the order is, when the venue says: a cold start adopts open orders it has no
+    journal record of from these (`reconciliation/cold_start.py`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,8 @@ _CLIENT_ID_PARAM: dict[str, tuple[str, str]] = {
 _DEFAULT_CLIENT_ID_PARAM = ("clientOrderId", "clientOrderId")
 
 _REDACTED = "***"
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
 
 
 class CcxtVenueSettings(BaseModel):
@@ -243,10 +245,11 @@ class CcxtVenue:
                 # ccxt would round it to the *nearest* tick (a buy could go up): refuse instead.
                 raise OrderRejected(
                     f"{self.name}: price {request.price} is not on tick {instrument.tick_size}")
-            if request.time_in_force is TimeInForce.GTD:
-                raise OrderRejected(f"{self.name}: GTD is not supported through ccxt")
             price = _plain(request.price)
-            params["timeInForce"] = request.time_in_force.value
+            # Spot venues have no good-till-date: the order rests as GTC and the engine's
+            # reconciler cancels it at `expires_at` (also after a restart, on recovery).
+            gtd = request.time_in_force is TimeInForce.GTD
+            params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
         # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
         try:
             raw = await self._exchange.create_order(
@@ -400,6 +403,9 @@ class CcxtVenue:
             ts=self._ts(raw.get("lastUpdateTimestamp") or raw.get("lastTradeTimestamp")
                         or raw.get("timestamp")),
             reason=status_word if status is OrderStatus.REJECTED else "",
+            side=_SIDES.get(str(raw.get("side") or "")),
+            order_type=_ORDER_TYPES.get(str(raw.get("type") or "")),
+            price=_dec_or_none(raw.get("price")) if raw.get("type") == "limit" else None,
         )
 
     def _trade_report(self, raw: Mapping[str, Any], client_order_id: str,

@@ -688,6 +688,9 @@ class PolymarketVenue:
             average_price=average,
             ts=self._clock.now(),
             reason=reason,
+            side=tracked.side,
+            order_type=OrderType.LIMIT,
+            price=tracked.price or None,
         )
 
     # ------------------------------------------------------------ looking up

@@ -384,7 +384,8 @@ class SimulatedVenue:
         average = order.notional / order.filled if order.filled else None
         return OrderReport(request.client_order_id, order.venue_order_id, request.symbol,
                            order.status, order.filled, order.remaining, average,
-                           order.updated or order.active_from)
+                           order.updated or order.active_from, side=request.side,
+                           order_type=request.order_type, price=request.price)
 
     def _finish(self, order: _SimOrder) -> None:
         now = self._clock.now()
