@@ -1,0 +1,185 @@
+"""Reconciliation, cold start and good-till-date through ccxt's real `binance` class
+against the Binance emulator on 127.0.0.1: what the venue holds is adopted on an empty
+journal, drift is found from the venue's own answers, and a GTD order (which Binance
+spot does not know) is cancelled at the venue by the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordergate.clock import SimulatedClock
+from ordergate.config import config_from_mapping
+from ordergate.domain.order import OrderStatus as S
+from ordergate.domain.signal import TradingSignalGenerated
+from ordergate.domain.values import OrderType, Side, TimeInForce
+from ordergate.engine import Engine
+from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.testing.binance_emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, BinanceEmulator
+from ordergate.venues.base import OrderRequest
+from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
+
+D = Decimal
+BTC = "BTC/USDT"
+KEY_ENV, SECRET_ENV = "OG_REC_BINANCE_KEY", "OG_REC_BINANCE_SECRET"
+MakeEngine = Callable[..., Any]
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BinanceEmulator]:
+    emulator = BinanceEmulator(balances={"USDT": 1_000_000, "BTC": 2})
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@pytest.fixture
+async def make_engine(emu: BinanceEmulator, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[MakeEngine]:
+    """Engines on one journal, as successive runs of one deployment."""
+    monkeypatch.setenv(KEY_ENV, DEFAULT_API_KEY)
+    monkeypatch.setenv(SECRET_ENV, DEFAULT_API_SECRET)
+    made: list[Engine] = []
+    clock = SimulatedClock(datetime.now(UTC))
+
+    async def factory(**sections: dict[str, Any]) -> Engine:
+        raw: dict[str, Any] = {
+            "executor": {"backoff_base_s": 0.01, "backoff_cap_s": 0.05, "jitter_seed": 7},
+            "reconciler": {"poll_interval_s": 0.5, "fill_timeout_s": 600},
+            "reconciliation": {"interval_s": 5},
+            "audit": {"path": str(tmp_path / f"audit-{len(made)}.jsonl")},
+            "venues": {"binance": {"kind": "ccxt", "exchange": "binance", "api_key_env": KEY_ENV,
+                                   "secret_env": SECRET_ENV, "api_url": emu.base_url,
+                                   "timeout_s": 1.0}},
+            **sections,
+        }
+        engine = Engine(config_from_mapping(raw), clock, journal_path=tmp_path / "journal.sqlite")
+        made.append(engine)
+        await engine.start()
+        return engine
+
+    try:
+        yield factory
+    finally:
+        for engine in made:
+            await engine.close()
+
+
+async def _place_by_hand(emu: BinanceEmulator, client_order_id: str, price: str) -> None:
+    """Another client on the same API key places a resting buy."""
+    settings = CcxtVenueSettings(name="binance", exchange="binance", api_key_env=KEY_ENV,
+                                 secret_env=SECRET_ENV, api_url=emu.base_url, timeout_s=1.0)
+    other = CcxtVenue(settings, SimulatedClock(datetime.now(UTC)))
+    try:
+        await other.load_instruments()
+        await other.place_order(OrderRequest(client_order_id, "main", BTC, Side.BUY,
+                                             OrderType.LIMIT, D("0.1"), D(price), TimeInForce.GTC))
+    finally:
+        await other.close()
+
+
+def _signal(engine: Engine, signal_id: str, **fields: Any) -> TradingSignalGenerated:
+    values: dict[str, Any] = {"signal_id": signal_id, "ts": engine.clock.now(), "strategy_id": "rec",
+                              "account_id": "main", "venue": "binance", "symbol": BTC, "side": "buy",
+                              "order_type": "market", "quantity": D("0.01"), **fields}
+    return TradingSignalGenerated.model_validate(values)
+
+
+def _venue_btc(emu: BinanceEmulator) -> Decimal:
+    free, locked = emu.balances()["BTC"]
+    return free + locked
+
+
+async def _tick(engine: Engine, seconds: float) -> None:
+    assert isinstance(engine.clock, SimulatedClock)
+    engine.clock.advance(seconds)
+    await engine.tick()
+
+
+async def test_cold_start_adopts_the_accounts_btc_and_a_resting_order_placed_elsewhere(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    await _place_by_hand(emu, "by-hand-1", "49000.00")
+    engine = await make_engine()
+    order = engine.ledger.get("by-hand-1")
+    assert order is not None and order.status is S.ACCEPTED and order.quantity == D("0.1")
+    assert order.price == D("49000") and order.side is Side.BUY
+    assert engine.positions.quantity("main", "binance", BTC) == D(2) == _venue_btc(emu)
+    assert engine.risk.trading_state == "ACTIVE"
+    # The adopted order fills at the venue: followed like our own, position = the account.
+    emu.trade_against_resting("BTCUSDT", "49000.00", "0.1")
+    await _tick(engine, 1)
+    assert order.status is S.FILLED
+    assert engine.positions.quantity("main", "binance", BTC) == _venue_btc(emu) == D("2.0999")
+    assert emu.client_order_id_counts() == {"by-hand-1": 1}
+
+
+async def test_a_warm_restart_after_trading_keeps_positions_equal_to_the_venues(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    first = await make_engine()
+    await first.submit(_signal(first, "w-1", quantity=D("0.3")))
+    await first.submit(_signal(first, "w-2", side="sell", quantity=D("0.1")))
+    second = await make_engine()  # the first one is never closed: a crash
+    assert second.positions.quantity("main", "binance", BTC) == _venue_btc(emu) == D("2.1997")
+    assert second.risk.trading_state == "ACTIVE"
+    assert not second.journal.adopted_positions()[1:]  # adopted once, on the first start
+
+
+async def test_btc_moved_at_the_venue_behind_our_back_is_drift_and_halts(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    engine = await make_engine()
+    emu.set_balance("BTC", "1.5")  # withdrawn, or sold by hand
+    await _tick(engine, 5)
+    assert engine.risk.trading_state == "HALTED"
+    outcome = await engine.submit(_signal(engine, "after-1"))
+    assert not outcome.admitted and outcome.code == "TRADING_HALTED"
+    assert emu.client_order_id_counts() == {}
+    assert 'kind="position_mismatch",venue="binance"} 1.0' in engine.metrics.render()
+
+
+async def test_an_order_placed_by_hand_while_we_run_is_drift(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    engine = await make_engine()
+    await _place_by_hand(emu, "by-hand-2", "48000.00")
+    found = await engine.reconcile()
+    assert [(d.kind, d.subject) for d in found] == [("unknown_venue_order", "by-hand-2")]
+    assert engine.risk.trading_state == "HALTED"
+
+
+async def test_a_good_till_date_order_is_cancelled_at_the_venue_when_its_date_passes(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    engine = await make_engine()
+    expires = engine.clock.now() + timedelta(seconds=30)
+    outcome = await engine.submit(_signal(engine, "gtd-1", order_type="limit",
+                                          limit_price=D("49000"), stop_loss=D("48000"),
+                                          time_in_force="GTD", expires_at=expires))
+    order = outcome.order
+    assert order is not None and order.status is S.ACCEPTED
+    [at_venue] = emu.orders_by_client_id(order.client_order_id)
+    assert at_venue.time_in_force == "GTC"  # Binance spot has no GTD
+    await _tick(engine, 20)
+    assert order.status is S.ACCEPTED
+    await _tick(engine, 11)
+    assert order.status is S.CANCELLED and "good-till-date" in order.transitions[-2].reason
+    assert not emu.orders_by_client_id(order.client_order_id)[0].is_open
+
+
+async def test_cancel_is_idempotent_and_a_cancel_of_a_finished_order_sends_nothing(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    engine = await make_engine()
+    outcome = await engine.submit(_signal(engine, "c-1", order_type="limit",
+                                          limit_price=D("49000"), stop_loss=D("48000")))
+    order = outcome.order
+    assert order is not None
+    assert await engine.cancel(order.client_order_id, "operator") is True
+    assert order.status is S.CANCELLED
+    deletes = sum(1 for m, p, _ in emu.requests if m == "DELETE")
+    assert await engine.cancel(order.client_order_id, "operator again") is False
+    assert sum(1 for m, p, _ in emu.requests if m == "DELETE") == deletes
+    assert client_order_id_for("rec", "main", "c-1") == order.client_order_id
