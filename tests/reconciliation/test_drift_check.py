@@ -120,3 +120,19 @@ async def test_steady_trading_produces_no_drift(tmp_path):
                            take_profit=D("45000"), stop_loss=D("40000"))
             await s.advance(10)
         assert _drift(s) == [] and s.engine.risk.trading_state == "ACTIVE"
+
+
+async def test_an_order_whose_answer_is_still_unknown_is_not_taken_for_drift(tmp_path):
+    # Filled at the venue, the answer lost, the venue unreachable for lookups: our position
+    # cannot know yet. The asset is left out until the order is resolved, then it agrees.
+    async with Scenario(tmp_path, quotes=QUOTES, config=EVERY_10S) as s:
+        s.venue.faults.inject("place", Fault.TIMEOUT_AFTER_ACCEPT)
+        s.venue.faults.inject("fetch_order", Fault.UNAVAILABLE, times=50)
+        outcome = await s.submit(quantity=D("0.010"))
+        assert outcome.order is not None and outcome.order.status is S.SUBMITTED
+        assert await s.engine.reconcile() == []
+        s.venue.faults.clear()
+        await s.advance(10)
+        assert outcome.order.status is S.FILLED
+        assert s.engine.positions.quantity("main", "sim", BTC) == D("0.010")
+        assert _drift(s) == [] and s.engine.risk.trading_state == "ACTIVE"

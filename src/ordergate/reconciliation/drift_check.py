@@ -11,8 +11,9 @@ Three comparisons, per venue, at start and every `reconciliation.interval_s`:
   otherwise `position_mismatch`.
 
 A transport error is no verdict: that venue is simply checked again next time. A balance
-read races fills, so a mismatch is re-read after the venue's working orders are brought
-up to date and reported only if the same difference is still there. Each drift is
+read races fills: an asset with an order still being sent is left to the next check, and
+a mismatch is re-read after the venue's working orders are brought up to date and
+reported only if the same difference is still there. Each drift is
 reported once, again only if it changes.
 """
 
@@ -34,6 +35,7 @@ from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, Venu
 
 S = OrderStatus
 _RESTING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING})
+_IN_FLIGHT = frozenset({S.PENDING, S.SUBMITTED})
 Sides = tuple[Decimal, Decimal]  # (ours, the venue's)
 _Key = tuple[str, str, str | None, str]  # venue, kind, account, subject
 
@@ -123,6 +125,11 @@ class DriftCheck:
     async def _compare_balances(self, name: str, venue: VenueAdapter,
                                 found: list[ReconciliationDrift]) -> None:
         assets = held_assets(self._instruments.get(name, {}), self._s.cash_currencies)
+        # An order still being sent may have filled at the venue before its answer reaches
+        # us: its asset is compared at the next check, not now.
+        in_flight = {o.symbol for o in self._ledger.live_orders()
+                     if o.venue == name and o.status in _IN_FLIGHT}
+        assets = {a: symbols for a, symbols in assets.items() if in_flight.isdisjoint(symbols)}
         if not assets or not self._s.compare_balances:
             return
         for account in self._accounts(name):
