@@ -1306,16 +1306,20 @@ async def _serve(port: int, state_file: str | None, api_key: str, api_secret: st
         except NotImplementedError:  # pragma: no cover - not on this platform
             pass
     if stop_on_eof:  # the parent holds our stdin: when it ends, however it ends, so do we
-        loop.run_in_executor(None, _wait_for_eof).add_done_callback(lambda _: stop.set())
+        threading.Thread(target=_wait_for_eof, args=(loop, stop), name="stdin-eof",
+                         daemon=True).start()  # daemon: a SIGTERM need not wait for EOF
     try:
         await stop.wait()
     finally:
         await emulator.stop()
 
 
-def _wait_for_eof() -> None:
-    while sys.stdin.buffer.read(65536):
+def _wait_for_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    # os.read, not sys.stdin: a daemon thread blocked inside the buffered reader holds its
+    # lock, and the interpreter aborts when it finds that lock taken at exit.
+    while os.read(sys.stdin.fileno(), 65536):
         pass
+    loop.call_soon_threadsafe(stop.set)
 
 
 def _balance(text: str) -> tuple[str, Decimal]:
