@@ -1296,8 +1296,6 @@ async def _serve(port: int, state_file: str | None, api_key: str, api_secret: st
     start = dict(DEFAULT_BALANCES) | dict(balances or {})
     emulator = BinanceEmulator(port=port, state_file=state_file, api_key=api_key,
                                api_secret=api_secret, balances=start)
-    await emulator.start()
-    print(f"binance emulator listening on {emulator.base_url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -1305,6 +1303,9 @@ async def _serve(port: int, state_file: str | None, api_key: str, api_secret: st
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # pragma: no cover - not on this platform
             pass
+    await emulator.start()
+    # Handlers first: whoever reads this line may send SIGTERM at once and expect status 0.
+    print(f"binance emulator listening on {emulator.base_url}", flush=True)
     if stop_on_eof:  # the parent holds our stdin: when it ends, however it ends, so do we
         threading.Thread(target=_wait_for_eof, args=(loop, stop), name="stdin-eof",
                          daemon=True).start()  # daemon: a SIGTERM need not wait for EOF
