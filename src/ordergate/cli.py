@@ -95,6 +95,7 @@ def describe(result: ReplayResult) -> str:
     s = result.summary
     positions = ", ".join(f"{sym} {qty}" for sym, qty in s["positions"].items()) or "none"
     codes = ", ".join(f"{code} {n}" for code, n in s["rejections_by_code"].items()) or "none"
+    fees = ", ".join(f"{amount} {currency}" for currency, amount in s["fees"].items()) or "none"
     return "\n".join([
         f"Replayed {s['signals_total']} signals in {result.wall_seconds:.2f}s "
         f"({s['signals_total'] / max(result.wall_seconds, 1e-9):,.0f} signals/s).",
@@ -105,7 +106,7 @@ def describe(result: ReplayResult) -> str:
         f"expired {s['orders_expired']}, rejected by the venue {s['orders_rejected']}",
         f"  fills: {s['fills']}; duplicate client order IDs at the venue: {s['duplicate_client_order_ids']}",
         f"  positions: {positions}",
-        f"  realized PnL {s['realized_pnl']}, fees {s['fees']}",
+        f"  realized PnL {s['realized_pnl']}, fees {fees}",
         f"Audit log, fills and summary in {result.out_dir}/",
     ])
 

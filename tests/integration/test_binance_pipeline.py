@@ -106,12 +106,23 @@ class Harness:
         return sum((t.qty for o in self.emu.orders_by_client_id(client_order_id)
                     for t in self.emu.trades_of(o.order_id)), D(0))
 
+    def venue_held(self, client_order_id: str) -> Decimal:
+        """The BTC this client order ID moved into (+) or out of (-) the account, by the
+        venue's own trades: a buy delivers its quantity less a commission charged in BTC."""
+        return sum((t.qty * (1 if t.side == "BUY" else -1)
+                    - (t.commission if t.commission_asset == "BTC" else 0)
+                    for o in self.emu.orders_by_client_id(client_order_id)
+                    for t in self.emu.trades_of(o.order_id)), D(0))
+
 
 def make_config(tmp_path: Path, base_url: str, **sections: dict[str, Any]) -> EngineConfig:
     raw: dict[str, Any] = {
         "executor": {"backoff_base_s": 0.01, "backoff_cap_s": 0.05, "lookup_attempts": 2,
                      "max_attempts": 4, "submit_deadline_s": 30, "jitter_seed": 7},
         "reconciler": {"poll_interval_s": 0.05, "fill_timeout_s": 5},
+        # The emulator's account starts with 10 BTC and 100 ETH that these tests do not
+        # count as positions (tests/integration/test_binance_reconciliation.py does).
+        "reconciliation": {"cold_start": "ignore", "compare_balances": False},
         "journal": {"path": str(tmp_path / "journal.sqlite")},
         "audit": {"path": str(tmp_path / "audit.jsonl")},
         "venues": {"binance": {"kind": "ccxt", "exchange": "binance", "api_key_env": KEY_ENV,
@@ -187,8 +198,8 @@ async def test_timeout_after_the_venue_accepted_leaves_exactly_one_order(make_ha
     assert status(order) is S.FILLED
     assert h.emu.client_order_id_counts() == {cid("slow-1"): 1}
     assert h.order_posts() == [200]  # processed once; no resend after the timeout
-    # Position = the venue's own fills, fill by fill.
-    assert h.position() == h.venue_filled(cid("slow-1")) == D("0.7")
+    # Position = the venue's own fills, fill by fill, less the commission taken in BTC.
+    assert h.position() == h.venue_held(cid("slow-1")) == D("0.6993")
     audit = h.audit("slow-1")
     statuses = [l["decision"] for l in audit if l["event"] == "order_transition"]
     assert statuses[0] == "SUBMITTED" and statuses[-1] == "FILLED"
@@ -208,7 +219,7 @@ async def test_timeout_on_a_resting_limit_order_is_adopted_and_followed(make_har
     await h.advance(0.1)
     assert status(order) is S.FILLED
     assert h.emu.client_order_id_counts() == {cid("slow-2"): 1}
-    assert h.position() == D("0.2")
+    assert h.position() == D("0.1998")  # 0.2 less 0.0002 BTC commission
 
 
 async def test_5xx_on_place_is_looked_up_then_resent_once(h: Harness) -> None:
@@ -221,7 +232,7 @@ async def test_5xx_on_place_is_looked_up_then_resent_once(h: Harness) -> None:
     # then once more after its request window (executor.resend_after_s) had passed.
     statuses = [(m, s) for m, p, s in h.emu.requests if p == ORDER_PATH]
     assert statuses == [("POST", 503), ("GET", 400), ("GET", 400), ("GET", 400), ("POST", 200)]
-    assert h.position() == h.venue_filled(cid("5xx-1")) == D("0.01")
+    assert h.position() == h.venue_held(cid("5xx-1")) == D("0.00999")
 
 
 async def test_500_internal_error_on_place_is_ambiguous_too(h: Harness) -> None:
@@ -283,7 +294,7 @@ async def test_dropped_connection_before_the_venue_processed_is_resent_once(h: H
     assert outcome.order is not None and outcome.order.status is S.FILLED
     assert h.emu.client_order_id_counts() == {cid("drop-2"): 1}
     assert h.order_posts() == [0, 200]  # 0: the connection closed without an answer
-    assert h.position() == D("0.01")
+    assert h.position() == D("0.00999")  # 0.01 less 0.00001 BTC commission
 
 
 async def test_lookup_that_cannot_be_answered_leaves_the_order_unresolved_then_adopted(h: Harness) -> None:
@@ -296,7 +307,7 @@ async def test_lookup_that_cannot_be_answered_leaves_the_order_unresolved_then_a
     await h.advance(0.1)  # the reconciler asks again; now the venue answers
     assert status(order) is S.FILLED
     assert h.emu.client_order_id_counts() == {cid("unres-1"): 1}
-    assert h.position() == D("0.01")
+    assert h.position() == D("0.00999")  # 0.01 less 0.00001 BTC commission
 
 
 async def test_same_signal_twice_is_sent_once(h: Harness) -> None:
@@ -304,7 +315,7 @@ async def test_same_signal_twice_is_sent_once(h: Harness) -> None:
     second = await h.submit("twice-1")
     assert first.admitted and not second.admitted and second.code is R.DUPLICATE_SIGNAL
     assert h.emu.client_order_id_counts() == {cid("twice-1"): 1}
-    assert h.position() == D("0.01")
+    assert h.position() == D("0.00999")  # 0.01 less 0.00001 BTC commission
 
 
 # ---------------------------------------------------------------- the venue says no
@@ -355,8 +366,8 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     fill_lines = [l for l in h.audit("mkt-1") if l["event"] == "fill"]
     assert sorted(l["trade_id"] for l in fill_lines) == sorted(str(t.trade_id) for t in trades)
     assert [l["decision"] for l in fill_lines] == ["partial_fill", "fill"]
-    # Position = sum of fills; average price exact.
-    assert h.position() == sum((t.qty for t in trades), D(0)) == D("0.7")
+    # Position = sum of fills less the BTC commission (what the account holds); average price exact.
+    assert h.position() == sum((t.qty - t.commission for t in trades), D(0)) == D("0.6993")
     assert order.average_price == D("35000.9") / D("0.7")
     assert isinstance(order.average_price, Decimal)
     assert order.fees == D("0.0007")  # commission in BTC, exact
@@ -364,7 +375,7 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     # A later poll sees the same trades again and counts nothing twice.
     h.engine.reconciler.follow(h.venue, order)
     await h.advance(0.1)
-    assert h.position() == D("0.7") and len(h.engine.journal.fills(cid("mkt-1"))) == 2
+    assert h.position() == D("0.6993") and len(h.engine.journal.fills(cid("mkt-1"))) == 2
 
 
 async def test_market_sell_out_of_liquidity_expires_with_its_partial_fill(h: Harness) -> None:
@@ -388,7 +399,7 @@ async def test_resting_limit_order_filled_later_is_picked_up_by_polling(h: Harne
     assert status(order) is S.ACCEPTED  # the engine has not looked yet
     await h.advance(0.1)
     assert status(order) is S.FILLED
-    assert h.position() == D("0.3") and order.average_price == D("49500")
+    assert h.position() == D("0.2997") and order.average_price == D("49500")
     assert h.engine.reconciler.followed_count == 0
     fill_lines = [l for l in h.audit("rest-1") if l["event"] == "fill"]
     assert len(fill_lines) == 1 and "MAKER" in fill_lines[0]["reason"].upper()
@@ -400,7 +411,7 @@ async def test_partial_fill_then_remainder_cancelled_at_the_fill_timeout(h: Harn
     assert order is not None and order.status is S.ACCEPTED
     h.emu.trade_against_resting("BTCUSDT", "49500.00", "0.1")
     await h.advance(0.1)
-    assert status(order) is S.PARTIALLY_FILLED and h.position() == D("0.1")
+    assert status(order) is S.PARTIALLY_FILLED and h.position() == D("0.0999")
     assert not any(m == "DELETE" for m, _, _ in h.emu.requests)
     await h.advance(5.0)  # past fill_timeout_s
     assert status(order) is S.CANCELLED
@@ -408,7 +419,7 @@ async def test_partial_fill_then_remainder_cancelled_at_the_fill_timeout(h: Harn
     assert venue_order.status == "CANCELED" and venue_order.executed_qty == D("0.1")
     assert ("DELETE", ORDER_PATH, 200) in h.emu.requests
     assert h.emu.balances()["USDT"][1] == 0  # nothing left locked at the venue
-    assert h.position() == D("0.1") == h.venue_filled(cid("part-1"))
+    assert h.position() == D("0.0999") == h.venue_held(cid("part-1"))
     audit = h.audit("part-1")
     decisions = [l["decision"] for l in audit if l["event"] == "order_transition"]
     assert decisions == ["SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "CANCEL_PENDING", "CANCELLED"]
@@ -503,7 +514,7 @@ async def test_fills_unreadable_at_first_are_picked_up_by_the_next_poll(h: Harne
     assert h.engine.reconciler.followed_count == 1
     await h.advance(0.1)
     assert status(order) is S.FILLED
-    assert h.position() == D("0.7") == h.venue_filled(cid("gap-1"))
+    assert h.position() == D("0.6993") == h.venue_held(cid("gap-1"))
     assert len(h.engine.journal.fills(cid("gap-1"))) == 2
 
 
@@ -524,7 +535,7 @@ async def test_fill_racing_the_timeout_cancel_is_counted(h: Harness) -> None:
     # The venue answered the cancel "unknown order" (-2011): the order had filled.
     assert ("DELETE", ORDER_PATH, 400) in h.emu.requests
     assert status(order) is S.FILLED
-    assert h.position() == D("0.3") == h.venue_filled(cid("race-1"))
+    assert h.position() == D("0.2997") == h.venue_held(cid("race-1"))
     decisions = [l["decision"] for l in h.audit("race-1") if l["event"] == "order_transition"]
     assert decisions[-2:] == ["CANCEL_PENDING", "FILLED"]
 
@@ -582,7 +593,7 @@ async def test_ioc_limit_takes_what_crosses_and_the_rest_expires(h: Harness) -> 
                              time_in_force="IOC")
     order = outcome.order
     assert order is not None and order.status is S.EXPIRED
-    assert order.filled_quantity == D("0.5") and h.position() == D("0.5")
+    assert order.filled_quantity == D("0.5") and h.position() == D("0.4995")
     assert h.engine.reconciler.followed_count == 0  # terminal: nothing left to follow
 
 
@@ -595,25 +606,15 @@ async def test_fok_limit_without_enough_liquidity_expires_unfilled(h: Harness) -
     assert h.emu.trades == []
 
 
-async def test_gtd_is_refused_by_the_adapter_before_sending(h: Harness) -> None:
-    expires = datetime.fromtimestamp(h.clock.now().timestamp() + 3600, UTC)
-    outcome = await h.submit("gtd-1", order_type="limit", limit_price=D("49500.00"), quantity=D("0.01"),
-                             time_in_force="GTD", expires_at=expires)
-    order = outcome.order
-    assert order is not None and order.status is S.REJECTED
-    assert h.order_posts() == []
-    assert "GTD" in order.transitions[-1].reason
-
-
 async def test_crossing_limit_fills_part_then_the_rest_later(h: Harness) -> None:
     outcome = await h.submit("cross-1", order_type="limit", limit_price=D("50001.00"), quantity=D("0.8"))
     order = outcome.order
     assert order is not None and order.status is S.PARTIALLY_FILLED
-    assert h.position() == D("0.5")
+    assert h.position() == D("0.4995")
     # A new book whose ask reaches the resting remainder: it fills as maker at its limit.
     h.emu.set_book("BTCUSDT", [(D("49999"), D("1"))], [(D("50000.50"), D("2"))])
     await h.advance(0.1)
-    assert status(order) is S.FILLED and h.position() == D("0.8") == h.venue_filled(cid("cross-1"))
+    assert status(order) is S.FILLED and h.position() == D("0.7992") == h.venue_held(cid("cross-1"))
     assert order.average_price == D("50001")  # 0.5 taken at 50001, 0.3 filled at its own limit
 
 
@@ -624,7 +625,7 @@ async def test_signal_without_quantity_is_sized_from_the_venue_balance(h: Harnes
     order = outcome.order
     assert order is not None and order.quantity == D("2.00000")
     assert status(order) is S.FILLED
-    assert h.position() == D("2") == h.venue_filled(cid("size-1"))
+    assert h.position() == D("1.998") == h.venue_held(cid("size-1"))
     assert len(h.engine.journal.fills(cid("size-1"))) == 3
 
 
@@ -713,7 +714,7 @@ async def test_original_send_landing_after_the_resend_does_not_duplicate(make_ha
                                                    arrives_after_s=1.2)
     assert outcome.order is not None and status == 200
     assert h.emu.client_order_id_counts() == {cid("late-1"): 1}, answer
-    assert h.venue_filled(cid("late-1")) == h.position() == D("0.01")
+    assert h.venue_held(cid("late-1")) == h.position() == D("0.00999")
     assert outcome.order.status is S.FILLED
 
 
@@ -726,7 +727,7 @@ async def test_original_arriving_after_its_request_window_is_refused_and_one_res
     assert status == 400 and answer["code"] == -1021  # outside its recvWindow: refused
     assert outcome.order is not None and outcome.order.status is S.FILLED
     assert h.emu.client_order_id_counts() == {cid("late-2"): 1}
-    assert h.position() == D("0.01")
+    assert h.position() == D("0.00999")  # 0.01 less 0.00001 BTC commission
 
 
 async def test_resend_waits_out_the_request_window_plus_the_allowed_clock_skew(make_harness: Any) -> None:
@@ -740,4 +741,4 @@ async def test_resend_waits_out_the_request_window_plus_the_allowed_clock_skew(m
                                                    arrives_after_s=2.5)
     assert outcome.order is not None
     assert h.emu.client_order_id_counts() == {cid("late-3"): 1}, answer
-    assert h.venue_filled(cid("late-3")) == h.position() == D("0.01")
+    assert h.venue_held(cid("late-3")) == h.position() == D("0.00999")
