@@ -1,0 +1,257 @@
+"""`ChaosVenue`: a venue whose report feed misbehaves the way real ones do, on demand.
+
+It wraps any `VenueAdapter` (in the tests, a `SimulatedVenue` with its own `FaultPlan`)
+and is one itself. The simulated venue's faults make *calls* fail (timeouts, 5xx, 429,
+rejects, outages); the chaos here distorts what a call that succeeded *says*:
+
+- `DUPLICATE_FILLS` (fetch_fills): every trade reported twice, as a replayed or
+  overlapping trade feed does;
+- `REORDERED_FILLS` (fetch_fills): newest trade first;
+- `LAGGING_FILLS` (fetch_fills): the latest trade not visible yet, while the order's
+  report already counts it (trade feeds lag order status on real venues);
+- `STALE_REPORT` (place, fetch_order, cancel): an older report of the order than one
+  already given: the first report seen for it, or, if there is none, the bare
+  acknowledgement (ACCEPTED, nothing filled) of an order that has in fact traded. After
+  a lost reply this is the acknowledgement arriving after the fill;
+- `STATUS_LAGS_FILLS` (place, fetch_order, cancel): a report whose fills are counted but
+  whose status still says ACCEPTED: the fill is heard of before the acknowledgement;
+- `NOT_FOUND_YET` (fetch_order): "no such order" for an order the venue has: a lookup
+  that reaches a replica behind the matching engine, as Binance's order query does for a
+  moment after a placement (-2013);
+- `REPLY_LOST` (place, fetch_order, fetch_fills, cancel): the call takes effect at the
+  venue and the reply is lost (`VenueTimeout`): a connection dropped mid-request;
+- `DELAYED_SEND` (place): the request is held up in transit and the caller times out
+  (`VenueTimeout`); the venue gets it `delay_s` later, still inside its request window
+  (Binance's recvWindow, 10 s by default), and executes it then. Until then the venue
+  truthfully answers "not found". The request meets the venue as any other would, faults
+  and all (an outage at that moment loses it);
+- `CRASH_BEFORE_SEND` / `CRASH_AFTER_SEND` (place): the process dies (`ProcessKilled`,
+  a `BaseException` nothing in the engine catches) just before the request leaves, or
+  just after the venue took it.
+
+Each queued chaos applies to the next call of its operation, like `FaultPlan`. Requests
+in transit are delivered when any call is made at or after their time, or by
+`deliver_due()` (a test calls it when it lets time pass).
+
+Every `place_order` that reaches this adapter is recorded in `sent`, with the moment
+and whatever `context(request)` returns then (the tests record the circuit breaker's
+state, the trading state and the journal's row, to prove nothing left while either
+forbade it and nothing left before it was journaled).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from ordergate.clock import Clock
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import OrderStatus
+from ordergate.domain.values import ZERO
+from ordergate.venues.base import (
+    Balance,
+    OrderNotFound,
+    OrderReport,
+    OrderRequest,
+    Ticker,
+    TradeReport,
+    VenueAdapter,
+    VenueError,
+    VenueHealth,
+    VenueTimeout,
+)
+
+S = OrderStatus
+
+
+class Chaos(StrEnum):
+    DUPLICATE_FILLS = "duplicate_fills"
+    REORDERED_FILLS = "reordered_fills"
+    LAGGING_FILLS = "lagging_fills"
+    STALE_REPORT = "stale_report"
+    STATUS_LAGS_FILLS = "status_lags_fills"
+    NOT_FOUND_YET = "not_found_yet"
+    REPLY_LOST = "reply_lost"
+    DELAYED_SEND = "delayed_send"
+    CRASH_BEFORE_SEND = "crash_before_send"
+    CRASH_AFTER_SEND = "crash_after_send"
+
+
+_REPORTING = frozenset({"place", "fetch_order", "cancel"})
+APPLIES_TO: dict[Chaos, frozenset[str]] = {
+    Chaos.DUPLICATE_FILLS: frozenset({"fetch_fills"}),
+    Chaos.REORDERED_FILLS: frozenset({"fetch_fills"}),
+    Chaos.LAGGING_FILLS: frozenset({"fetch_fills"}),
+    Chaos.STALE_REPORT: _REPORTING,
+    Chaos.STATUS_LAGS_FILLS: _REPORTING,
+    Chaos.NOT_FOUND_YET: frozenset({"fetch_order"}),
+    Chaos.REPLY_LOST: _REPORTING | {"fetch_fills"},
+    Chaos.DELAYED_SEND: frozenset({"place"}),
+    Chaos.CRASH_BEFORE_SEND: frozenset({"place"}),
+    Chaos.CRASH_AFTER_SEND: frozenset({"place"}),
+}
+"""The operations each kind of chaos can be queued for."""
+
+
+class ProcessKilled(BaseException):
+    """The process died here (kill -9, power cut). A `BaseException` so that no
+    `except Exception` on the way out can swallow it: the test abandons the engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentOrder:
+    """One `place_order` that reached the venue's side of the guards."""
+
+    request: OrderRequest
+    ts: datetime
+    context: Mapping[str, object]
+
+
+class ChaosVenue:
+    def __init__(self, inner: VenueAdapter, clock: Clock,
+                 context: Callable[[OrderRequest], Mapping[str, object]] | None = None,
+                 delay_s: float = 8.0) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.delay_s = delay_s
+        """How long a `DELAYED_SEND` request is in transit."""
+        self.context = context
+        """Called at every `place_order`; its answer is kept in `sent`."""
+        self.sent: list[SentOrder] = []
+        self._clock = clock
+        self._queued: dict[str, deque[Chaos]] = {}
+        self._first_report: dict[str, OrderReport] = {}
+        self._in_transit: list[tuple[datetime, OrderRequest]] = []
+
+    # ------------------------------------------------------------------ the plan
+
+    def inject(self, operation: str, chaos: Chaos, times: int = 1) -> None:
+        if operation not in APPLIES_TO[chaos]:
+            raise ValueError(f"{chaos} does not apply to {operation}; "
+                             f"it applies to {sorted(APPLIES_TO[chaos])}")
+        self._queued.setdefault(operation, deque()).extend([chaos] * times)
+
+    def clear(self) -> None:
+        """Forget the queued chaos. Requests already in transit still arrive."""
+        self._queued.clear()
+
+    @property
+    def in_transit(self) -> int:
+        return len(self._in_transit)
+
+    async def deliver_due(self) -> None:
+        """Hand the venue every delayed request whose time has come, oldest first. Nobody
+        hears the venue's answer: the caller timed out long ago."""
+        now = self._clock.now()
+        due = [item for item in self._in_transit if item[0] <= now]
+        if not due:
+            return
+        self._in_transit = [item for item in self._in_transit if item[0] > now]
+        for _, request in due:
+            try:
+                await self.inner.place_order(request)
+            except VenueError:
+                pass
+
+    def _next(self, operation: str) -> Chaos | None:
+        queue = self._queued.get(operation)
+        return queue.popleft() if queue else None
+
+    # ------------------------------------------------------------------ VenueAdapter
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        await self.deliver_due()
+        return await self.inner.load_instruments()
+
+    async def place_order(self, request: OrderRequest) -> OrderReport:
+        await self.deliver_due()
+        context = dict(self.context(request)) if self.context is not None else {}
+        self.sent.append(SentOrder(request, self._clock.now(), context))
+        chaos = self._next("place")
+        if chaos is Chaos.CRASH_BEFORE_SEND:
+            raise ProcessKilled(f"killed before {request.client_order_id} left")
+        if chaos is Chaos.DELAYED_SEND:
+            self._in_transit.append((self._clock.now() + timedelta(seconds=self.delay_s), request))
+            raise VenueTimeout(f"chaos: {request.client_order_id} held up in transit")
+        report = await self.inner.place_order(request)
+        if chaos is Chaos.CRASH_AFTER_SEND:
+            raise ProcessKilled(f"killed after the venue took {request.client_order_id}")
+        return self._distort(chaos, report, "place")
+
+    async def cancel_order(self, symbol: str, client_order_id: str,
+                           venue_order_id: str | None = None) -> OrderReport:
+        await self.deliver_due()
+        chaos = self._next("cancel")
+        report = await self.inner.cancel_order(symbol, client_order_id, venue_order_id)
+        return self._distort(chaos, report, "cancel")
+
+    async def fetch_order(self, symbol: str, client_order_id: str,
+                          venue_order_id: str | None = None) -> OrderReport:
+        await self.deliver_due()
+        chaos = self._next("fetch_order")
+        report = await self.inner.fetch_order(symbol, client_order_id, venue_order_id)
+        if chaos is Chaos.NOT_FOUND_YET:
+            raise OrderNotFound(f"chaos: {client_order_id} not visible to this lookup yet")
+        return self._distort(chaos, report, "fetch_order")
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        await self.deliver_due()
+        return await self.inner.fetch_open_orders(symbol)
+
+    async def fetch_fills(self, symbol: str, client_order_id: str,
+                          venue_order_id: str | None = None) -> list[TradeReport]:
+        await self.deliver_due()
+        chaos = self._next("fetch_fills")
+        trades = await self.inner.fetch_fills(symbol, client_order_id, venue_order_id)
+        if chaos is Chaos.DUPLICATE_FILLS:
+            return [t for trade in trades for t in (trade, trade)]
+        if chaos is Chaos.REORDERED_FILLS:
+            return trades[::-1]
+        if chaos is Chaos.LAGGING_FILLS:
+            return trades[:-1]
+        if chaos is Chaos.REPLY_LOST:
+            raise VenueTimeout("chaos: fetch_fills answered, the reply was lost")
+        return trades
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        await self.deliver_due()
+        return await self.inner.fetch_balances(account_id)
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        await self.deliver_due()
+        return await self.inner.fetch_ticker(symbol)
+
+    async def health(self) -> VenueHealth:
+        return await self.inner.health()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    # ------------------------------------------------------------------ distortions
+
+    def _distort(self, chaos: Chaos | None, report: OrderReport, operation: str) -> OrderReport:
+        first = self._first_report.setdefault(report.client_order_id, report)
+        if chaos is None:
+            return report
+        if chaos is Chaos.REPLY_LOST:
+            raise VenueTimeout(f"chaos: {operation} took effect, the reply was lost")
+        if chaos is Chaos.STALE_REPORT:
+            return first if first is not report else _acknowledgement(report)
+        if chaos is Chaos.STATUS_LAGS_FILLS and report.filled_quantity > 0 and report.status in (
+                S.PARTIALLY_FILLED, S.FILLED):
+            return dataclasses.replace(report, status=S.ACCEPTED)
+        return report
+
+
+def _acknowledgement(report: OrderReport) -> OrderReport:
+    """The order as the venue first acknowledged it: working, nothing filled."""
+    if report.status is S.REJECTED:
+        return report
+    return dataclasses.replace(
+        report, status=S.ACCEPTED, filled_quantity=ZERO,
+        remaining_quantity=report.filled_quantity + report.remaining_quantity,
+        average_price=None)
