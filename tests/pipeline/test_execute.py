@@ -8,6 +8,7 @@ import pytest
 from ordergate.domain.order import OrderStatus as S
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.testing.chaos_venue import Chaos, ChaosVenue
 from ordergate.testing.scenario import Scenario, quote
 from ordergate.venues.faults import Fault
 
@@ -31,6 +32,21 @@ async def test_timeout_before_acceptance_is_resent_with_the_same_id_after_lookup
     order = outcome.order
     assert order is not None and order.status is S.FILLED
     assert s.venue.orders_per_client_id == {order.client_order_id: 1}
+
+
+@pytest.mark.parametrize("transit_s", [2, 8])
+async def test_a_request_held_up_in_transit_is_found_by_the_last_look_not_sent_again(
+        tmp_path, transit_s):
+    async with Scenario(tmp_path) as s:
+        chaos = s.engine.venues["sim"] = ChaosVenue(s.venue, s.clock, delay_s=transit_s)
+        chaos.inject("place", Chaos.DELAYED_SEND)
+        start = s.clock.now()
+        outcome = await s.submit()
+    order = outcome.order
+    assert order is not None and order.status is S.FILLED
+    assert s.venue.orders_per_client_id == {order.client_order_id: 1}
+    assert [sent.request.client_order_id for sent in chaos.sent] == [order.client_order_id]
+    assert (s.clock.now() - start).total_seconds() >= 11  # resend_after_s + clock_skew_margin_s
 
 
 async def test_unanswerable_lookup_leaves_the_order_unresolved_not_failed(tmp_path):
