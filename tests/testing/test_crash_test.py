@@ -1,0 +1,245 @@
+"""The crash test: its verdict (`crash_check`) catches each kind of damage a crash can do,
+and `scripts/crash-test` itself — ten SIGKILLs of `ordergate run` against the emulator
+process — finds none."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ordergate.testing.crash_check import (
+    AuditRecord,
+    InFlight,
+    classify_kill,
+    figures,
+    passed,
+)
+from ordergate.testing.crash_procs import JournalSnapshot
+from ordergate.testing.crash_scenarios import PLANS
+from ordergate.testing.crash_test import schedule
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "crash-test"
+D = Decimal
+
+
+# ---------------------------------------------------------------- the verdict, unhappy first
+
+
+def _venue(orders: list[dict[str, Any]], trades: list[dict[str, Any]], btc: str,
+           counts: dict[str, int] | None = None) -> dict[str, Any]:
+    if counts is None:
+        counts = {}
+        for order in orders:
+            counts[order["clientOrderId"]] = counts.get(order["clientOrderId"], 0) + 1
+    return {"orders": orders, "trades": trades, "client_order_id_counts": counts,
+            "balances": {"BTC": {"free": btc, "locked": "0"}, "USDT": {"free": "1", "locked": "0"}}}
+
+
+def _vorder(cid: str, status: str = "FILLED", executed: str = "1", orig: str = "1",
+            order_id: int = 1) -> dict[str, Any]:
+    return {"clientOrderId": cid, "orderId": order_id, "status": status, "executedQty": executed,
+            "origQty": orig}
+
+
+def _trade(tid: int, cid: str, qty: str = "1", price: str = "50000") -> dict[str, Any]:
+    return {"id": tid, "clientOrderId": cid, "qty": qty, "price": price}
+
+
+def _jorder(cid: str, signal_id: str, status: str = "FILLED", filled: str = "1") -> dict[str, Any]:
+    return {"client_order_id": cid, "signal_id": signal_id, "status": status,
+            "filled_quantity": filled}
+
+
+def _jfill(tid: str, cid: str, side: str = "buy", qty: str = "1", fee: str = "0.001",
+           fee_currency: str = "BTC") -> dict[str, Any]:
+    return {"trade_id": tid, "client_order_id": cid, "side": side, "quantity": qty, "fee": fee,
+            "fee_currency": fee_currency}
+
+
+def _audited(*terminal: tuple[str, str]) -> AuditRecord:
+    record = AuditRecord()
+    for cid, status in terminal:
+        record.terminal.setdefault(cid, set()).add(status)
+    return record
+
+
+def _one_filled_buy() -> tuple[dict[str, Any], JournalSnapshot, AuditRecord]:
+    """One market buy of 1 BTC, 0.001 BTC commission: the venue holds 0.999."""
+    state = _venue([_vorder("c1")], [_trade(7, "c1")], btc="0.999")
+    journal = JournalSnapshot({"c1": _jorder("c1", "s1")}, {"7": _jfill("7", "c1")})
+    return state, journal, _audited(("c1", "FILLED"))
+
+
+def test_a_second_venue_order_for_one_client_order_id_is_a_duplicate() -> None:
+    state, journal, audit = _one_filled_buy()
+    state["client_order_id_counts"] = {"c1": 2}
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["duplicate_orders"] == 1 and not passed(result)
+    assert any("2 venue orders" in p for p in problems)
+
+
+def test_a_venue_trade_missing_from_the_journal_is_a_lost_fill() -> None:
+    state, journal, audit = _one_filled_buy()
+    state["trades"].append(_trade(8, "c1", qty="0.5"))
+    state["balances"]["BTC"]["free"] = "1.4985"
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["lost_fills"] == 1
+    assert result["position_drift"] == "-0.4995" and result["engine_position_drift"] == "-0.4995"
+    assert not passed(result)
+
+
+def test_position_counts_a_base_asset_commission_and_a_sale() -> None:
+    state, journal, audit = _one_filled_buy()
+    state["orders"].append(_vorder("c2", executed="0.4", orig="0.4", order_id=2))
+    state["trades"].append(_trade(9, "c2", qty="0.4"))
+    state["client_order_id_counts"]["c2"] = 1
+    state["balances"]["BTC"]["free"] = "0.599"  # 1 - 0.001 - 0.4: the sale's fee is in USDT
+    journal.orders["c2"] = _jorder("c2", "s2", filled="0.4")
+    journal.fills["9"] = _jfill("9", "c2", side="sell", qty="0.4", fee="20", fee_currency="USDT")
+    audit.terminal["c2"] = {"FILLED"}
+    result, problems = figures({"s1": "c1", "s2": "c2"}, state, journal, audit, D("0.599"))
+    assert result["position_drift"] == "0" and result["position"] == "0.599"
+    assert passed(result), problems
+
+
+def test_an_engine_position_that_ignores_the_commission_is_drift() -> None:
+    state, journal, audit = _one_filled_buy()
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D(1))
+    assert result["position_drift"] == "0" and result["engine_position_drift"] == "0.001"
+    assert not passed(result)
+
+
+def test_a_terminal_status_the_audit_log_never_recorded_leaves_the_signal_without_outcome() -> None:
+    state, journal, _ = _one_filled_buy()
+    result, problems = figures({"s1": "c1"}, state, journal, AuditRecord(), D("0.999"))
+    assert result["signals_without_outcome"] == 1
+    assert any("no FILLED transition" in p for p in problems)
+
+
+def test_a_signal_refused_only_as_a_duplicate_has_no_outcome_but_a_real_refusal_has() -> None:
+    state, journal, audit = _one_filled_buy()
+    audit.refused = {"s2": {"DUPLICATE_SIGNAL"}, "s3": {"DUPLICATE_SIGNAL", "TRADING_HALTED"}}
+    signals = {"s1": "c1", "s2": "c2", "s3": "c3"}
+    result, problems = figures(signals, state, journal, audit, D("0.999"))
+    assert result["signals_without_outcome"] == 1
+    assert [p for p in problems if "without outcome" in p] == [
+        "signal s2 without outcome: no order in the journal and no refusal in the audit log"]
+
+
+def test_an_order_still_working_has_no_outcome_yet() -> None:
+    state, journal, audit = _one_filled_buy()
+    journal.orders["c1"]["status"] = "PARTIALLY_FILLED"
+    state["orders"][0]["status"] = "PARTIALLY_FILLED"
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["signals_without_outcome"] == 1 and result["orders_not_terminal"] == 1
+    assert result["venue_open_orders"] == 1
+
+
+def test_a_failed_order_the_venue_executed_is_a_mismatch() -> None:
+    state, journal, _ = _one_filled_buy()
+    journal = JournalSnapshot({"c1": _jorder("c1", "s1", status="FAILED", filled="0")}, {})
+    result, problems = figures({"s1": "c1"}, state, journal, _audited(("c1", "FAILED")), D(0))
+    assert result["order_mismatches"] == 1 and result["lost_fills"] == 1
+    assert any("FAILED in the journal, but the venue holds" in p for p in problems)
+
+
+def test_a_trade_audited_twice_was_applied_twice() -> None:
+    state, journal, audit = _one_filled_buy()
+    audit.fill_lines["7"] = 2
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["fills_applied_twice"] == 1 and not passed(result)
+
+
+def test_drift_the_engine_reported_fails_the_run() -> None:
+    state, journal, audit = _one_filled_buy()
+    audit.drift = ["position_mismatch: binance holds 1 BTC", "position_mismatch: binance holds 1 BTC"]
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["drift_reports"] == 2 and not passed(result)
+    assert any("(2 times)" in p for p in problems)
+
+
+def test_a_clean_record_passes() -> None:
+    state, journal, audit = _one_filled_buy()
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert passed(result) and problems == []
+    assert (result["duplicate_orders"], result["lost_fills"], result["position_drift"],
+            result["signals_without_outcome"]) == (0, 0, "0", 0)
+
+
+# ---------------------------------------------------------------- naming the moment of a kill
+
+
+@pytest.mark.parametrize(("journal_status", "venue_status", "in_flight", "moment"), [
+    ("SUBMITTED", None, InFlight(), "before_send"),
+    ("SUBMITTED", None, InFlight(posts_held=1, posts_detached=True), "in_transit"),
+    ("SUBMITTED", "NEW", InFlight(), "after_send_before_ack"),
+    ("ACCEPTED", "PARTIALLY_FILLED", InFlight(), "mid_partial_fill"),
+    ("ACCEPTED", "CANCELED", InFlight(), "mid_cancel"),
+    ("ACCEPTED", "NEW", InFlight(deletes=1), "mid_cancel"),
+    ("ACCEPTED", "NEW", InFlight(), "working"),
+    ("FILLED", "FILLED", InFlight(), "idle"),
+    ("FILLED", "FILLED", InFlight(signals_read=False), "start_up"),
+])
+def test_kill_moments(journal_status: str, venue_status: str | None, in_flight: InFlight,
+                      moment: str) -> None:
+    executed = "0.5" if venue_status in ("PARTIALLY_FILLED", "FILLED") else "0"
+    orders = [] if venue_status is None else [_vorder("c1", venue_status, executed=executed)]
+    journal = JournalSnapshot({"c1": _jorder("c1", "s1", journal_status, filled="0")})
+    assert classify_kill(journal, _venue(orders, [], "0"), in_flight, {"c1"}) == moment
+
+
+def test_every_plan_is_aimed_at_in_each_round() -> None:
+    plans = schedule(PLANS, 10, seed=3)
+    assert len(plans) == 10 and set(plans[:len(PLANS)]) == set(PLANS)
+    assert plans == schedule(PLANS, 10, seed=3) != schedule(PLANS, 10, seed=4)
+
+
+# ---------------------------------------------------------------- the crash test itself
+
+# Every plan but in_transit: that one fails until recovery waits out the request window
+# (../shared/crash-test-findings.md #1), and is pinned by the strict xfail below.
+SUITE_PLANS = ",".join(p for p in PLANS if p != "in_transit")
+
+
+def _crash_test(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    result = subprocess.run([str(SCRIPT), "--workdir", str(tmp_path / "run"), *args],
+                            capture_output=True, text=True, timeout=180, check=False)
+    lines = result.stdout.strip().splitlines()
+    assert lines, result.stderr[-3000:]
+    return result, json.loads(lines[-1])
+
+
+def test_ten_kills_leave_no_duplicate_no_lost_fill_no_drift_and_every_signal_decided(
+        tmp_path: Path) -> None:
+    started = time.monotonic()
+    result, report = _crash_test(tmp_path, "--kills", "10", "--seed", "20260101",
+                                 "--plans", SUITE_PLANS)
+    assert report["kills"] == 10
+    assert (report["duplicate_orders"], report["lost_fills"], report["position_drift"],
+            report["signals_without_outcome"]) == (0, 0, "0", 0), result.stderr[-3000:]
+    assert report["ok"] and result.returncode == 0, result.stderr[-3000:]
+    assert report["fills"] > 0 and report["orders"] >= 5  # it traded, not only refused
+    assert sum(report["kills_by_moment"].values()) == 10
+    assert time.monotonic() - started < 90
+
+
+@pytest.mark.xfail(strict=True, reason="recovery marks an order FAILED after 'not found' while "
+                   "its request can still execute (no request-window wait, unlike the "
+                   "executor's resend): crash-test-findings.md #1")
+def test_a_kill_while_the_order_request_is_in_transit_loses_nothing(tmp_path: Path) -> None:
+    result, report = _crash_test(tmp_path, "--kills", "1", "--seed", "1", "--plans", "in_transit")
+    assert report["kills_by_moment"] == {"in_transit": 1}
+    assert report["ok"], result.stderr[-3000:]
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    result = subprocess.run([str(SCRIPT), "--plans", "mid_lunch"], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 2 and "unknown plan" in result.stderr
