@@ -59,10 +59,11 @@ from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings, EngineConfig, config_from_mapping
 from ordergate.domain.order import TRANSITIONS, OrderStatus
 from ordergate.engine import Engine
+from ordergate.events import ReconciliationDrift
 from ordergate.events import SystemError as EngineSystemError
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.testing.chaos_venue import APPLIES_TO, Chaos, ChaosVenue, ProcessKilled
-from ordergate.testing.scenario import BTC, T0, make_signal, quote
+from ordergate.testing.scenario import BTC, T0, Scenario, make_signal, quote
 from ordergate.venues.base import OrderNotFound, OrderRequest
 from ordergate.venues.circuit_breaker import BreakerSettings
 from ordergate.venues.faults import Fault
@@ -86,9 +87,11 @@ SIDES = st.sampled_from(["buy", "sell"])
 LOTS = st.integers(1, 600)
 # Known bugs, each pinned by a strict xfail below. Until they are fixed the machine steps
 # around them, narrowly: delayed requests are not generated (CHAOS_DELAYED_SENDS=1 turns
-# them on), and a resend by restart recovery while HALTED is not counted as a breach.
+# them on), a resend by restart recovery while HALTED is not counted as a breach, and
+# neither is a position_mismatch drift (raised while a working order cannot be read).
 DELAYED_SENDS = os.environ.get("CHAOS_DELAYED_SENDS") == "1"
 RECOVERY_RESENDS_WHILE_HALTED = True
+DRIFT_ON_UNREADABLE_ORDERS = True  # position_mismatch drift is not counted as a breach
 CHAOS_PAIRS = sorted((op, chaos) for chaos, ops in APPLIES_TO.items() for op in ops
                      if DELAYED_SENDS or chaos is not Chaos.DELAYED_SEND)
 _TMP_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -129,6 +132,7 @@ class ChaosMachine(RuleBasedStateMachine):
         self.clean = True           # False once a step failed: teardown only cleans up
         self.signal_ids: list[str] = []
         self.system_errors: list[EngineSystemError] = []
+        self.drifts: list[ReconciliationDrift] = []
         self.trading_state = "ACTIVE"
         self.recovering = False
 
@@ -168,6 +172,7 @@ class ChaosMachine(RuleBasedStateMachine):
             engine = Engine(self._config(), self.clock, venues={"sim": self.guard},
                             journal_path=self.journal_path)
             engine.bus.subscribe(EngineSystemError, self.system_errors.append)
+            engine.bus.subscribe(ReconciliationDrift, self.drifts.append)
             self.engine = engine
             self.recovering = True
             if self.reader is None:  # a second connection: it sees only what was committed
@@ -197,8 +202,10 @@ class ChaosMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ rules
 
     @initialize(seed=st.integers(0, 2**16), policy=st.sampled_from(["fail", "resubmit"]),
-                ack_latency_ms=st.sampled_from([0, 250]), transit_s=st.sampled_from([8.0, 2.0]))
-    def start(self, seed: int, policy: str, ack_latency_ms: int, transit_s: float) -> None:
+                ack_latency_ms=st.sampled_from([0, 250]), transit_s=st.sampled_from([8.0, 2.0]),
+                on_drift=st.sampled_from(["halt", "alert"]))
+    def start(self, seed: int, policy: str, ack_latency_ms: int, transit_s: float,
+              on_drift: str) -> None:
         self.clock = SimulatedClock(T0)
         self.sim = SimulatedVenue(SimulatedVenueSettings(
             name="sim", instruments=[BTC], balances={"main": {"USDT": D("10000000")}},
@@ -209,6 +216,7 @@ class ChaosMachine(RuleBasedStateMachine):
             "executor": {"max_attempts": 4, "jitter_seed": seed},
             "reconciler": {"fill_timeout_s": 30},
             "recovery": {"absent_order_policy": policy},
+            "reconciliation": {"on_drift": on_drift},
         }).model_copy(update={"audit": AuditSettings(path=self.tmp / "audit.jsonl",
                                                      rotation=None, retention=None)})
         self._start_engine()
@@ -301,7 +309,8 @@ class ChaosMachine(RuleBasedStateMachine):
     @rule(state=st.sampled_from(["ACTIVE", "REDUCING", "HALTED"]))
     def set_trading_state(self, state: str) -> None:
         assert self.engine is not None
-        self.trading_state = self.engine.risk.trading_state = state
+        self.trading_state = state
+        self.engine.set_trading_state(state, "chaos: the operator's kill switch")
 
     @rule()
     def settle(self) -> None:
@@ -325,6 +334,11 @@ class ChaosMachine(RuleBasedStateMachine):
         engine, reader = self.engine, self.reader
         assert engine is not None and reader is not None
         assert not self.system_errors, f"a subscriber raised: {self.system_errors}"
+        # Nothing trades on this venue but us, so every drift is a false alarm, except a
+        # cold start that could not read the venue (it says so, honestly).
+        false_alarms = [d for d in self.drifts if d.kind != "cold_start_incomplete"
+                        and not (DRIFT_ON_UNREADABLE_ORDERS and d.kind == "position_mismatch")]
+        assert not false_alarms, f"drift reported where there is none: {false_alarms}"
         twice = {cid: n for cid, n in self.sim.orders_per_client_id.items() if n > 1}
         assert not twice, f"more than one venue order for a client order ID: {twice}"
         for sent in self.chaos.sent:
@@ -372,8 +386,10 @@ class ChaosMachine(RuleBasedStateMachine):
         return history
 
     def _journal_position(self) -> Decimal:
+        """What a cold start adopted, plus every unique fill (net of base-asset fees)."""
         assert self.reader is not None
-        total = D(0)
+        total = sum((D(q) for (q,) in self.reader.execute(
+            "SELECT quantity FROM adopted_positions WHERE symbol=?", (SYMBOL,))), D(0))
         for side, quantity, fee, fee_currency in self.reader.execute(
                 "SELECT side, quantity, fee, fee_currency FROM fills"):
             total += D(quantity) if side == "buy" else -D(quantity)
@@ -433,6 +449,8 @@ class ChaosMachine(RuleBasedStateMachine):
                 for status, n in self._converge().items():
                     Stats.counts[f"ended {status}"] += n
                 Stats.counts["sent"] += len(self.chaos.sent)
+                for drift in self.drifts:
+                    Stats.counts[f"drift {drift.kind}"] += 1
                 Stats.counts["known bug: recovery resent while HALTED"] += sum(
                     sent.context["trading_state"] == "HALTED" for sent in self.chaos.sent)
         finally:
@@ -683,3 +701,30 @@ async def test_restart_recovery_sends_nothing_while_halted(tmp_path: Path) -> No
         assert sim.orders_per_client_id == {}
     finally:
         await engine.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (reconciliation/drift_check.py, DriftCheck._compare_balances): a balance that differs "
+    "from our positions only because a working order of that asset could not be brought up "
+    "to date (its lookup failed, or the venue's trade feed lags the order's filled quantity) "
+    "is reported as position_mismatch drift, and with the default on_drift = 'halt' trading "
+    "is HALTED by a transient 5xx burst. A working order that _refresh could not settle "
+    "explains the difference: no verdict, as for an order still being sent."))
+@pytest.mark.parametrize("unreadable", ["lookups fail", "trade feed lags"])
+async def test_a_working_order_that_cannot_be_read_is_not_drift(tmp_path: Path,
+                                                                 unreadable: str) -> None:
+    quotes = [quote(0, "42000", "42010", "5"), quote(5, "41980", "41990", "5")]
+    async with Scenario(tmp_path, quotes=quotes,
+                        config={"reconciler": {"fill_timeout_s": 600}}) as s:
+        chaos = s.engine.venues["sim"] = ChaosVenue(s.venue, s.clock)
+        drifts: list[ReconciliationDrift] = []
+        s.engine.bus.subscribe(ReconciliationDrift, drifts.append)
+        outcome = await s.submit(order_type="limit", limit_price=D("41990"))  # rests
+        assert outcome.order is not None and outcome.order.status is S.ACCEPTED
+        if unreadable == "lookups fail":
+            s.venue.faults.inject("fetch_order", Fault.UNAVAILABLE, times=3)
+        else:
+            chaos.inject("fetch_fills", Chaos.LAGGING_FILLS, times=3)
+        await s.advance(60)  # it filled at 5 s; the reconciler polls, then the drift check runs
+        assert [d.kind for d in drifts] == []
+        assert s.engine.risk.trading_state == "ACTIVE"
