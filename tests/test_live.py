@@ -1,6 +1,7 @@
 """`ordergate run`: signals from standard input, an orderly stop on SIGTERM, and an
 audit line for every order left unfinished."""
 
+import asyncio
 import json
 import os
 import signal
@@ -9,7 +10,9 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
+from ordergate import live
 from ordergate.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,3 +99,53 @@ def test_environment_overrides_config_keys_at_any_depth(tmp_path):
     assert config.risk.trading_state == "HALTED"
     assert config.executor.max_attempts == 2
     assert os.environ.get("ORDERGATE__RISK__TRADING_STATE") is None
+
+
+class _OneAtATime:
+    """Stands in for `Engine` in `run_live`: records any two decisions running at once."""
+
+    def __init__(self, config, clock):
+        self.config, self.clock = config, clock
+        self.busy: str | None = None
+        self.overlaps: list[tuple[str, str]] = []
+        self.done: list[str] = []
+        self.ledger = SimpleNamespace(live_orders=list)
+        self.audit = SimpleNamespace(flush=lambda: None)
+
+    async def _decide(self, name, seconds):
+        if self.busy is not None:
+            self.overlaps.append((self.busy, name))
+        self.busy = name
+        await asyncio.sleep(seconds)  # a venue round trip: the event loop runs others meanwhile
+        self.busy = None
+        self.done.append(name)
+
+    async def start(self):
+        await self._decide("start", 0.2)
+
+    async def submit(self, signal):
+        await self._decide("submit", 0.03)
+
+    async def tick(self):
+        await self._decide("tick", 0.01)
+
+    def reject_invalid(self, error, line=None):
+        self.done.append("invalid")
+
+    async def close(self):
+        pass
+
+
+async def test_a_tick_never_runs_inside_a_signal_or_the_start_up(tmp_path, monkeypatch):
+    """Each decision commits the journal and then writes its audit lines; interleaved, a
+    crash between one decision's commit and another's audit write loses audit lines for
+    good (found by the crash test)."""
+    monkeypatch.setattr(live, "Engine", _OneAtATime)
+    config = load_config(_config(tmp_path), {"ORDERGATE__RECONCILER__POLL_INTERVAL_S": "0.005"})
+    signals = tmp_path / "s.jsonl"
+    signals.write_text("".join(_signal(f"s-{i}") for i in range(15)) + "{not json\n")
+    engine = await live.run_live(config, signals)
+    assert isinstance(engine, _OneAtATime)
+    assert engine.overlaps == []
+    assert engine.done.count("submit") == 15 and engine.done.count("invalid") == 1
+    assert engine.done[0] == "start" and engine.done.count("tick") >= 2  # ticks between signals

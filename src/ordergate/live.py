@@ -5,6 +5,16 @@ The reader is the simplest decision-engine bridge there is. Shutdown on SIGINT/S
 (or end of input) is orderly: no new signal is taken, the signal in flight finishes,
 the reconciler gets a last look at every unfinished order, and each order still not
 finished gets an `order_open_at_shutdown` audit line saying where it was left.
+
+One decision at a time: a signal (`engine.submit`) and a tick (`engine.tick`: polls,
+cancels, reconciliation) never interleave, and the ticker starts only once start-up
+recovery is done. Each decision ends by committing the journal and then writing its
+audit lines; interleaved, one decision's journal commit (the executor commits before
+every send) would carry another's transitions while their audit lines still wait in
+the buffer, and a crash right then would leave, say, a CANCELLED order in the journal
+that no audit line records and no later start re-audits (the crash test found this).
+The price: a tick waits for a signal's send (seconds only while the venue is failing and
+the executor retries), and a signal waits for a tick's polls.
 """
 
 from __future__ import annotations
@@ -44,13 +54,14 @@ async def _lines(source: TextIO, stop: asyncio.Event) -> AsyncIterator[tuple[int
             yield number, line
 
 
-async def _ticker(engine: Engine, stop: asyncio.Event) -> None:
+async def _ticker(engine: Engine, stop: asyncio.Event, turn: asyncio.Lock) -> None:
     interval = engine.config.reconciler.poll_interval_s
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
-            await engine.tick()
+            async with turn:
+                await engine.tick()
 
 
 async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Event | None = None) -> Engine:
@@ -64,23 +75,27 @@ async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Even
             pass
     engine = Engine(config, WallClock())
     handle = open(source, encoding="utf-8") if source is not None else sys.stdin
-    ticker = asyncio.create_task(_ticker(engine, stop))
+    turn = asyncio.Lock()  # one decision at a time (module docstring)
+    ticker: asyncio.Task[None] | None = None
     try:
         await engine.start()
+        ticker = asyncio.create_task(_ticker(engine, stop, turn))
         async for number, line in _lines(handle, stop):
-            try:
-                signal = parse_signal_json(line)
-            except SignalParseError as error:
-                engine.reject_invalid(error, number)
-                continue
-            await engine.submit(signal)
+            async with turn:
+                try:
+                    signal = parse_signal_json(line)
+                except SignalParseError as error:
+                    engine.reject_invalid(error, number)
+                    continue
+                await engine.submit(signal)
         stop.set()
         await ticker
         await engine.tick()
         _report_unfinished(engine)
     finally:
         stop.set()
-        ticker.cancel()
+        if ticker is not None:
+            ticker.cancel()
         if source is not None:
             handle.close()
         await engine.close()
