@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -195,13 +194,18 @@ def read_journal(path: Path) -> JournalSnapshot:
     return JournalSnapshot(orders, fills, adopted)
 
 
-def wait_until_reachable(base_url: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            _request(f"{base_url}/api/v3/ping", timeout=1.0)
-            return
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+def journal_has_any(path: Path, client_order_ids: Iterable[str]) -> bool:
+    """Whether any of these orders is in the journal (committed): a cheap, frequent check."""
+    wanted = list(client_order_ids)
+    if not path.exists() or not wanted:
+        return False
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    try:
+        marks = ",".join("?" * len(wanted))
+        row = db.execute(f"SELECT 1 FROM orders WHERE client_order_id IN ({marks}) LIMIT 1",
+                         wanted).fetchone()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.close()
+    return row is not None

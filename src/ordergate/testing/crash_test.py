@@ -62,6 +62,7 @@ from ordergate.testing.crash_procs import (
     EngineProcess,
     JournalSnapshot,
     engine_env,
+    journal_has_any,
     read_journal,
 )
 from ordergate.testing.crash_scenarios import (
@@ -141,8 +142,12 @@ class CrashTest:
         for sub in ("audit", "engine"):
             (workdir / sub).mkdir(parents=True, exist_ok=True)
         self.emu = EmulatorProcess(workdir, BALANCES)
+        self.engine: EngineProcess | None = None
 
     def close(self) -> None:
+        """Stop what is still running (an interrupted run leaves an engine alive)."""
+        if self.engine is not None and self.engine.alive():
+            self.engine.kill()
         self.emu.stop()
 
     # ------------------------------------------------------------ one life
@@ -150,8 +155,9 @@ class CrashTest:
     def _start(self, life: str) -> EngineProcess:
         env = engine_env(self.emu.base_url, self.journal_path,
                          self.dir / "audit" / f"{life}.jsonl", self.overrides)
-        return EngineProcess(self.o.config, env, self.dir / "engine" / f"{life}.out",
-                             self.dir / "engine" / f"{life}.err")
+        self.engine = EngineProcess(self.o.config, env, self.dir / "engine" / f"{life}.out",
+                                    self.dir / "engine" / f"{life}.err")
+        return self.engine
 
     def _redeliveries(self, journal: JournalSnapshot) -> list[Signal]:
         acked = journal.signal_ids | self.refused
@@ -214,7 +220,7 @@ class CrashTest:
                        for s in plan.signals):
                     break
             if plan.trigger == "journal":
-                if set(targets) & set(read_journal(self.journal_path).orders):
+                if journal_has_any(self.journal_path, targets):
                     return  # kill at once: racing the send
                 time.sleep(0.002)
                 continue
