@@ -68,7 +68,13 @@ def _orphan(tmp_path, status: str = "SUBMITTED") -> str:
     return "og-orphan"
 
 
-async def test_an_order_the_venue_never_received_fails_by_default(tmp_path):
+async def _tick(engine: Engine, clock, seconds: int) -> None:
+    for _ in range(seconds):
+        clock.advance(1)
+        await engine.tick()
+
+
+async def test_an_order_the_venue_never_received_fails_once_no_request_of_it_can_land(tmp_path):
     async with Scenario(tmp_path, quotes=QUOTES) as s:
         pass
     client_order_id = _orphan(tmp_path)
@@ -76,23 +82,70 @@ async def test_an_order_the_venue_never_received_fails_by_default(tmp_path):
     await engine.start()
     try:
         order = engine.ledger.get(client_order_id)
-        assert order is not None and order.status is S.FAILED
+        # Not yet: a request sent just before the kill could still be in transit.
+        assert order is not None and order.status is S.SUBMITTED
+        await _tick(engine, s.clock, 10)
+        assert order.status is S.SUBMITTED
+        await _tick(engine, s.clock, 2)  # resend_after_s 10 + clock_skew_margin_s 1 passed
+        assert order.status is S.FAILED and "policy fail" in order.transitions[-1].reason
         assert s.venue.orders_per_client_id == {}
     finally:
         await engine.close()
+
+
+def _resubmitting(s: Scenario) -> Engine:
+    return _restart(s, {"recovery": s.config.recovery.model_copy(
+        update={"absent_order_policy": "resubmit", "resubmit_max_age_s": 120})})
 
 
 async def test_resubmit_policy_sends_it_once_with_the_same_client_order_id(tmp_path):
     async with Scenario(tmp_path, quotes=QUOTES) as s:
         pass
     client_order_id = _orphan(tmp_path)
-    engine = _restart(s, {"recovery": s.config.recovery.model_copy(
-        update={"absent_order_policy": "resubmit"})})
+    engine = _resubmitting(s)
     await engine.start()
     try:
         order = engine.ledger.get(client_order_id)
-        assert order is not None and order.status is S.FILLED
+        assert order is not None and order.status is S.SUBMITTED
+        assert s.venue.orders_per_client_id == {}  # nothing sent inside the request window
+        await _tick(engine, s.clock, 12)
+        # Sent at 11 s into a 0.004 touch: a market order takes it and the rest expires.
+        assert order.status is S.EXPIRED and order.filled_quantity == D("0.004")
         assert s.venue.orders_per_client_id == {client_order_id: 1}
+    finally:
+        await engine.close()
+
+
+async def test_resubmit_policy_sends_nothing_while_trading_is_halted(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
+    engine = _resubmitting(s)
+    await engine.start()
+    try:
+        engine.set_trading_state("HALTED", "operator")
+        await _tick(engine, s.clock, 12)
+        order = engine.ledger.get(client_order_id)
+        assert order is not None and order.status is S.FAILED
+        assert "not resent: trading state is HALTED" in order.transitions[-1].reason
+        assert s.venue.orders_per_client_id == {}
+    finally:
+        await engine.close()
+
+
+async def test_resubmit_policy_does_not_resend_an_order_older_than_its_max_age(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
+    s.clock.advance(200)  # down for longer than resubmit_max_age_s
+    engine = _resubmitting(s)
+    await engine.start()
+    try:
+        await _tick(engine, s.clock, 12)
+        order = engine.ledger.get(client_order_id)
+        assert order is not None and order.status is S.FAILED
+        assert "older than 120s" in order.transitions[-1].reason
+        assert s.venue.orders_per_client_id == {}
     finally:
         await engine.close()
 

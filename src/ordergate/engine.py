@@ -125,14 +125,14 @@ class Engine:
         self.validator = Validator(config.validator)
         self.risk = RiskManager(config.risk)
         self.executor = Executor(config.executor, self.ledger, clock)
-        self.reconciler = Reconciler(config.reconciler, self.ledger, clock,
-                                     config.executor.lookup_attempts)
+        ex = config.executor
+        self.reconciler = Reconciler(config.reconciler, self.ledger, clock, ex.lookup_attempts,
+                                     ex.resend_after_s + ex.clock_skew_margin_s)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
         self.recovery = Recovery(self.ledger, self.positions, self.executor, self.reconciler,
-                                 config.recovery.absent_order_policy,
-                                 config.recovery.resubmit_max_age_s)
+                                 clock, lambda: self.risk.trading_state, config.recovery)
         rs = config.reconciliation
         self.cold_start = ColdStart(rs, self.ledger, self.reconciler, self.positions, bus,
                                     self.market.instruments, clock, self._drifted)
@@ -161,7 +161,7 @@ class Engine:
         cold = self.journal.is_empty()
         self.cold_start.restore()
         self.recovery.rebuild_positions()
-        await self.recovery.recover_orders(self.venues, self.clock.now())
+        await self.recovery.recover_orders(self.venues)
         if cold and self.config.reconciliation.cold_start == "adopt":
             await self.cold_start.adopt(self._enabled_venues())
         await self.reconcile()
@@ -234,11 +234,12 @@ class Engine:
         await self._settle()
 
     async def _settle(self) -> None:
-        """The end of a decision: subscribers done, journal committed (durable mode),
-        audit lines written."""
+        """The end of a decision: subscribers done, audit lines written, journal committed
+        (durable mode). Audit first: a kill between the two repeats a line on the next
+        start (recovery sees the order again) instead of losing it."""
         await self.bus.drain()
-        self.journal.commit_if_durable()
         self.audit.flush()
+        self.journal.commit_if_durable()
 
     async def _refresh_instruments(self, name: str) -> None:
         """Reload a venue's rules; on failure keep the ones we have and try again later."""

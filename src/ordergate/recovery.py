@@ -4,20 +4,27 @@ On start the engine (1) rebuilds positions from the journaled fills, and (2) for
 order the journal has not seen finish, asks the venue for it by client order ID:
 - found: adopt the venue's state and fetch its fills (fills are keyed by trade ID, so
   one seen before the crash is not counted again); still working -> followed as usual;
-- explicitly not found, `lookup_attempts` times: the order never reached the venue.
-  Policy `fail` (the default) marks it FAILED; policy `resubmit` sends it again with the
-  same client order ID if it is younger than `resubmit_max_age_s`. Neither can create a
-  second live order for one intent: the venue has just said it holds none;
+- not found: no verdict yet. A request sent just before the crash can still be in
+  transit and execute until the venue's request window runs out (`resend_after_s` +
+  `clock_skew_margin_s`), so the order is followed; once the venue has said "not found"
+  `lookup_attempts` times *and* that window has passed since the restart, the policy
+  decides: `fail` (the default) marks it FAILED; `resubmit` sends it again with the same
+  client order ID if it is younger than `resubmit_max_age_s` and the kill switch is
+  ACTIVE (never while HALTED or REDUCING). Neither can create a second live order for one
+  intent: every earlier send can no longer execute, and the venue holds none;
 - the venue cannot be asked (timeout, 5xx): the order stays as it is, unresolved, and
   the reconciler keeps asking. A transport error is never taken for "not found".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ordergate.clock import Clock
+from ordergate.config import RecoverySettings
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
@@ -57,13 +64,16 @@ def order_from_row(row: dict[str, Any], fills: list[Fill]) -> Order:
 
 class Recovery:
     def __init__(self, ledger: OrderLedger, positions: PositionTracker, executor: Executor,
-                 reconciler: Reconciler, policy: str = "fail", resubmit_max_age_s: float = 60.0) -> None:
+                 reconciler: Reconciler, clock: Clock, trading_state: Callable[[], str],
+                 settings: RecoverySettings) -> None:
         self._ledger = ledger
         self._positions = positions
         self._executor = executor
         self._reconciler = reconciler
-        self._policy = policy
-        self._max_age = timedelta(seconds=resubmit_max_age_s)
+        self._clock = clock
+        self._trading_state = trading_state
+        self._policy = settings.absent_order_policy
+        self._max_age = timedelta(seconds=settings.resubmit_max_age_s)
 
     def rebuild_positions(self) -> int:
         rows = self._ledger.journal.fills_in_order()
@@ -71,7 +81,7 @@ class Recovery:
             self._positions.restore(fill_from_row(row))
         return len(rows)
 
-    async def recover_orders(self, venues: dict[str, VenueAdapter], now: datetime) -> int:
+    async def recover_orders(self, venues: Mapping[str, VenueAdapter]) -> int:
         journal = self._ledger.journal
         rows = journal.open_orders()
         for row in rows:
@@ -80,34 +90,43 @@ class Recovery:
             self._ledger.adopt(order)
             venue = venues.get(order.venue)
             if venue is None:
-                self._unresolved(order, now, f"venue {order.venue!r} is no longer configured")
+                self._unresolved(order, f"venue {order.venue!r} is no longer configured")
                 continue
-            await self._recover(venue, order, now)
+            await self._recover(venue, order)
         return len(rows)
 
-    async def _recover(self, venue: VenueAdapter, order: Order, now: datetime) -> None:
+    async def _recover(self, venue: VenueAdapter, order: Order) -> None:
         if order.status is S.PENDING:
             self._ledger.transition(order, S.SUBMITTED, "recovered: may have been sent before the restart")
         found = await self._executor.lookup(venue, order)
         if isinstance(found, OrderReport):
             await self._reconciler.sync(venue, order, found)
         elif found is Lookup.ABSENT and order.status is S.SUBMITTED:
-            await self._absent(venue, order, now)
+            self._unresolved(order, "recovered: the venue does not know the order yet; a request "
+                             "sent before the restart may still land, so it is followed and the "
+                             f"{self._policy!r} policy applies once it no longer can")
         else:
             why = ("the venue could not be asked" if found is Lookup.UNKNOWN
                    else f"the venue has no record of this {order.status} order")
-            self._unresolved(order, now, f"recovered: {why}; following it")
+            self._unresolved(order, f"recovered: {why}; following it")
         if not order.status.is_terminal:
-            self._reconciler.follow(venue, order)
+            self._reconciler.follow(venue, order, on_absent=self._absent)
 
-    async def _absent(self, venue: VenueAdapter, order: Order, now: datetime) -> None:
-        if self._policy == "resubmit" and now - order.created_at <= self._max_age:
+    async def _absent(self, venue: VenueAdapter, order: Order) -> None:
+        """The venue never got the order, and no request of it can still land."""
+        state = self._trading_state()
+        young = self._clock.now() - order.created_at <= self._max_age
+        if self._policy == "resubmit" and young and state == "ACTIVE":
             report = await self._executor.submit(venue, order)
             if report is not None:
                 await self._reconciler.sync(venue, order, report)
             return
+        why = "" if self._policy == "fail" else (
+            f"; not resent: trading state is {state}" if young else
+            f"; not resent: older than {self._max_age.total_seconds():.0f}s")
         self._ledger.transition(order, S.FAILED, "recovered: the venue never received the "
-                                f"order (policy {self._policy})")
+                                f"order (policy {self._policy}{why})")
 
-    def _unresolved(self, order: Order, now: datetime, reason: str) -> None:
-        self._ledger.publish(OrderUnresolved(now, order.client_order_id, order.signal_id, reason))
+    def _unresolved(self, order: Order, reason: str) -> None:
+        self._ledger.publish(OrderUnresolved(self._clock.now(), order.client_order_id,
+                                             order.signal_id, reason))

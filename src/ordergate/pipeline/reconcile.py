@@ -12,6 +12,7 @@ unknown) are looked up the same way until the venue answers.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,11 +28,16 @@ from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, Venu
 S = OrderStatus
 
 
+AbsentHandler = Callable[[VenueAdapter, Order], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class _Followed:
     order: Order
     venue: VenueAdapter
     deadline: datetime
+    since: datetime
+    on_absent: AbsentHandler | None = None
     not_found: int = 0
 
 
@@ -39,11 +45,12 @@ class Reconciler:
     name = "reconciler"
 
     def __init__(self, settings: ReconcilerSettings, ledger: OrderLedger, clock: Clock,
-                 lookup_attempts: int = 3) -> None:
+                 lookup_attempts: int = 3, request_window_s: float = 0.0) -> None:
         self._s = settings
         self._ledger = ledger
         self._clock = clock
         self._lookup_attempts = lookup_attempts
+        self._request_window = timedelta(seconds=request_window_s)
         self._interval = timedelta(seconds=settings.poll_interval_s)
         self._followed: dict[str, _Followed] = {}
         self._due: list[tuple[datetime, int, str]] = []
@@ -64,10 +71,14 @@ class Reconciler:
         self.follow(venue, order)
         return Verdict.admit(f"{self._summary(order)}; following for {self._s.fill_timeout_s}s")
 
-    def follow(self, venue: VenueAdapter, order: Order) -> None:
+    def follow(self, venue: VenueAdapter, order: Order, on_absent: AbsentHandler | None = None) -> None:
+        """Follow an order to its end. An order still SUBMITTED that the venue keeps not
+        finding is absent only once `request_window_s` has passed since following began
+        (every send of it happened before that): then `on_absent` decides (restart
+        recovery's policy), or it is FAILED."""
         now = self._clock.now()
         deadline = now + timedelta(seconds=self._s.fill_timeout_s)
-        self._followed[order.client_order_id] = _Followed(order, venue, deadline)
+        self._followed[order.client_order_id] = _Followed(order, venue, deadline, now, on_absent)
         self._schedule(now + self._interval, order.client_order_id)
 
     async def sync(self, venue: VenueAdapter, order: Order, report: OrderReport) -> None:
@@ -107,9 +118,9 @@ class Reconciler:
             report = await venue.fetch_order(order.symbol, order.client_order_id, order.venue_order_id)
         except OrderNotFound:
             followed.not_found += 1
-            if order.status is S.SUBMITTED and followed.not_found >= self._lookup_attempts:
-                self._ledger.transition(order, S.FAILED, f"venue has no record of the order "
-                                        f"after {followed.not_found} lookups")
+            if (order.status is S.SUBMITTED and followed.not_found >= self._lookup_attempts
+                    and now >= followed.since + self._request_window):
+                await self._absent(followed, now)
             return
         except VenueError:
             return  # not an answer: ask again at the next poll
@@ -122,6 +133,17 @@ class Reconciler:
         elif now >= followed.deadline and self._s.remainder_policy == "cancel":
             await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
                               f"cancelling remainder {order.remaining_quantity}")
+
+    async def _absent(self, followed: _Followed, now: datetime) -> None:
+        """The venue has said "not found" often enough, and no request of the order can
+        still land: it never got the order."""
+        handler, followed.on_absent = followed.on_absent, None
+        if handler is None:
+            self._ledger.transition(followed.order, S.FAILED, f"venue has no record of the order "
+                                    f"after {followed.not_found} lookups")
+            return
+        followed.not_found, followed.since = 0, now
+        await handler(followed.venue, followed.order)
 
     async def cancel(self, venue: VenueAdapter, order: Order, reason: str) -> None:
         """Ask the venue to cancel; safe to repeat. A finished order is left alone, a

@@ -13,7 +13,8 @@ Three comparisons, per venue, at start and every `reconciliation.interval_s`:
 A transport error is no verdict: that venue is simply checked again next time. A balance
 read races fills: an asset with an order still being sent is left to the next check, and
 a mismatch is re-read after the venue's working orders are brought up to date and
-reported only if the same difference is still there. Each drift is
+reported only if the same difference is still there and every working order of that
+asset could be read (one that cannot explains the difference as well as drift would). Each drift is
 reported once, again only if it changes.
 """
 
@@ -108,8 +109,8 @@ class DriftCheck:
                     f"the journal has this order {order.status}; {name} says it has no such order"))
 
     async def _refresh(self, venue: VenueAdapter, order: Order) -> bool | None:
-        """Bring one order up to date. False: the venue says it has no such order;
-        None: no answer."""
+        """Bring one order up to date. True: it is (all its fills applied); False: the
+        venue says it has no such order; None: no answer, or its trades lag its status."""
         try:
             report = await venue.fetch_order(order.symbol, order.client_order_id,
                                              order.venue_order_id)
@@ -118,7 +119,7 @@ class DriftCheck:
         except VenueError:
             return None
         await self._reconciler.sync(venue, order, report)
-        return True
+        return True if order.filled_quantity >= report.filled_quantity else None
 
     # ------------------------------------------------------------------ balances
 
@@ -137,13 +138,15 @@ class DriftCheck:
             if not first:
                 continue
             symbols = {s for asset in first for s in assets[asset]}
+            unsettled: set[str] = set()
             for order in self._ledger.live_orders():
                 if order.venue == name and order.symbol in symbols and order.status.is_working:
-                    await self._refresh(venue, order)
+                    if await self._refresh(venue, order) is not True:
+                        unsettled.add(order.symbol)
             second = await self._differences(name, venue, account, assets) or {}
             for asset, (ours, theirs) in sorted(second.items()):
-                if first.get(asset) != (ours, theirs):
-                    continue  # it moved between the reads: a fill in flight, not drift
+                if first.get(asset) != (ours, theirs) or not unsettled.isdisjoint(assets[asset]):
+                    continue  # a fill in flight, or an order we cannot read: no verdict
                 found.append(self._drift(
                     name, account, "position_mismatch", asset, str(ours), str(theirs),
                     f"{name} holds {theirs} {asset} for account {account}; our positions in "
