@@ -85,15 +85,11 @@ FAULT_OPERATIONS = ("place", "fetch_order", "place", "fetch_order", "fetch_fills
                     "fetch_ticker", "fetch_balances")
 SIDES = st.sampled_from(["buy", "sell"])
 LOTS = st.integers(1, 600)
-# Known bugs, each pinned by a strict xfail below. Until they are fixed the machine steps
-# around them, narrowly: delayed requests are not generated (CHAOS_DELAYED_SENDS=1 turns
-# them on), a resend by restart recovery while HALTED is not counted as a breach, and
-# neither is a position_mismatch drift (raised while a working order cannot be read).
-DELAYED_SENDS = os.environ.get("CHAOS_DELAYED_SENDS") == "1"
-RECOVERY_RESENDS_WHILE_HALTED = True
-DRIFT_ON_UNREADABLE_ORDERS = True  # position_mismatch drift is not counted as a breach
-CHAOS_PAIRS = sorted((op, chaos) for chaos, ops in APPLIES_TO.items() for op in ops
-                     if DELAYED_SENDS or chaos is not Chaos.DELAYED_SEND)
+# A known bug, pinned by a strict xfail below (test_an_order_the_venue_does_not_show_yet_
+# is_not_drift). Until it is fixed the machine does not count, narrowly, an
+# order_missing_at_venue drift about an order the venue's queries do not show yet.
+DRIFT_ON_ONE_NOT_FOUND = True
+CHAOS_PAIRS = sorted((op, chaos) for chaos, ops in APPLIES_TO.items() for op in ops)
 _TMP_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
@@ -337,15 +333,14 @@ class ChaosMachine(RuleBasedStateMachine):
         # Nothing trades on this venue but us, so every drift is a false alarm, except a
         # cold start that could not read the venue (it says so, honestly).
         false_alarms = [d for d in self.drifts if d.kind != "cold_start_incomplete"
-                        and not (DRIFT_ON_UNREADABLE_ORDERS and d.kind == "position_mismatch")]
+                        and not (DRIFT_ON_ONE_NOT_FOUND and d.kind == "order_missing_at_venue"
+                                 and d.ts < self.chaos.invisible_until.get(d.subject, d.ts))]
         assert not false_alarms, f"drift reported where there is none: {false_alarms}"
         twice = {cid: n for cid, n in self.sim.orders_per_client_id.items() if n > 1}
         assert not twice, f"more than one venue order for a client order ID: {twice}"
         for sent in self.chaos.sent:
             assert sent.context["breaker"] != "open", f"sent while the breaker was open: {sent}"
-            if sent.context["trading_state"] == "HALTED":
-                assert RECOVERY_RESENDS_WHILE_HALTED and sent.context["recovering"], (
-                    f"sent while HALTED: {sent}")
+            assert sent.context["trading_state"] != "HALTED", f"sent while HALTED: {sent}"
             assert sent.context["journaled"] == "SUBMITTED", f"sent before it was journaled: {sent}"
 
         orders = {row[0]: (S(row[1]), D(row[2])) for row in reader.execute(
@@ -451,8 +446,6 @@ class ChaosMachine(RuleBasedStateMachine):
                 Stats.counts["sent"] += len(self.chaos.sent)
                 for drift in self.drifts:
                     Stats.counts[f"drift {drift.kind}"] += 1
-                Stats.counts["known bug: recovery resent while HALTED"] += sum(
-                    sent.context["trading_state"] == "HALTED" for sent in self.chaos.sent)
         finally:
             if self.engine is not None:
                 self.loop.run_until_complete(self.engine.close())
@@ -583,10 +576,10 @@ async def test_a_process_killed_mid_send_leaves_at_most_one_order_and_the_right_
         await engine.submit(make_signal(ts=clock.now()))
     engine.journal._db.close()  # kill -9
     engine.audit.close()
-    clock.advance(30)  # past the request window: recovery may conclude
     engine = _engine(tmp_path, clock, chaos)
     await engine.start()
     try:
+        await _let_time_pass(engine, clock, chaos, sim, 15)  # past the request window
         status = engine.journal.order_status(client_order_id_for("momo", "main", "s-1"))
         venue_orders = sum(sim.orders_per_client_id.values())
         if chaos_kind is Chaos.CRASH_AFTER_SEND:
@@ -599,9 +592,9 @@ async def test_a_process_killed_mid_send_leaves_at_most_one_order_and_the_right_
         await engine.close()
 
 
-# ---------------------------------------------------------------------- bugs pinned
-# Found by the machine (with CHAOS_DELAYED_SENDS=1) or by reading its near misses. The
-# files at fault are not this module's; each test passes once its bug is fixed.
+# ---------------------------------------------------------------------- bugs found
+# Found by the machine, minimised to plain tests. The files at fault are not this
+# module's: the fixed ones (5ed2ff7) pass; a strict xfail pins what is still open.
 
 async def _order_in_transit(tmp_path: Path, **config: Any) -> tuple[
         SimulatedClock, SimulatedVenue, ChaosVenue, Engine, str]:
@@ -625,12 +618,6 @@ async def _restart(tmp_path: Path, engine: Engine, clock: SimulatedClock, chaos:
     return engine
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (pipeline/reconcile.py, Reconciler._check): a SUBMITTED order is declared FAILED "
-    "after lookup_attempts 'not found' polls, 1 s apart, without waiting out the venue's "
-    "request window since the send (executor.resend_after_s + clock_skew_margin_s, 11 s), "
-    "as the executor's _last_look does. A request still in transit then executes and is "
-    "never followed: venue FILLED 0.010, engine FAILED with position 0."))
 async def test_the_reconciler_does_not_fail_an_order_whose_request_may_still_arrive(
         tmp_path: Path) -> None:
     clock, sim, chaos, engine, client_order_id = await _order_in_transit(tmp_path)
@@ -643,11 +630,6 @@ async def test_the_reconciler_does_not_fail_an_order_whose_request_may_still_arr
         await engine.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (recovery.py, Recovery._recover/_absent): on restart an unresolved SUBMITTED order "
-    "the venue does not know yet is FAILED (policy fail) at once, with no regard for the "
-    "request window since it was sent; the request in transit then executes untracked: "
-    "venue FILLED 0.010, engine FAILED with position 0."))
 async def test_restart_does_not_fail_an_order_whose_request_may_still_arrive(
         tmp_path: Path) -> None:
     clock, sim, chaos, engine, client_order_id = await _order_in_transit(tmp_path)
@@ -661,12 +643,6 @@ async def test_restart_does_not_fail_an_order_whose_request_may_still_arrive(
         await engine.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (recovery.py, Recovery._absent): policy resubmit resends an unresolved order as soon "
-    "as the venue says 'not found', inside the request window of the first send; the "
-    "delayed original then executes too (the venue refuses a reused client order ID only "
-    "while the first order is open): two venue orders for one client order ID, the venue "
-    "long 0.020 for one 0.010 intent."))
 async def test_restart_with_resubmit_policy_does_not_resend_inside_the_request_window(
         tmp_path: Path) -> None:
     policy = {"recovery": {"absent_order_policy": "resubmit"}}
@@ -680,10 +656,6 @@ async def test_restart_with_resubmit_policy_does_not_resend_inside_the_request_w
         await engine.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (recovery.py, Recovery._absent): restart recovery with policy resubmit sends an "
-    "order while the trading state is HALTED: the kill switch is checked only by the risk "
-    "manager, for new signals, and recovery's resend bypasses the chain."))
 async def test_restart_recovery_sends_nothing_while_halted(tmp_path: Path) -> None:
     clock, sim, chaos = _venue()
     policy = {"recovery": {"absent_order_policy": "resubmit"}}
@@ -703,13 +675,6 @@ async def test_restart_recovery_sends_nothing_while_halted(tmp_path: Path) -> No
         await engine.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (reconciliation/drift_check.py, DriftCheck._compare_balances): a balance that differs "
-    "from our positions only because a working order of that asset could not be brought up "
-    "to date (its lookup failed, or the venue's trade feed lags the order's filled quantity) "
-    "is reported as position_mismatch drift, and with the default on_drift = 'halt' trading "
-    "is HALTED by a transient 5xx burst. A working order that _refresh could not settle "
-    "explains the difference: no verdict, as for an order still being sent."))
 @pytest.mark.parametrize("unreadable", ["lookups fail", "trade feed lags"])
 async def test_a_working_order_that_cannot_be_read_is_not_drift(tmp_path: Path,
                                                                  unreadable: str) -> None:
@@ -726,5 +691,25 @@ async def test_a_working_order_that_cannot_be_read_is_not_drift(tmp_path: Path,
         else:
             chaos.inject("fetch_fills", Chaos.LAGGING_FILLS, times=3)
         await s.advance(60)  # it filled at 5 s; the reconciler polls, then the drift check runs
+        assert [d.kind for d in drifts] == []
+        assert s.engine.risk.trading_state == "ACTIVE"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (reconciliation/drift_check.py, DriftCheck._confirm_resting): one 'not found' for an "
+    "order sent a moment ago is reported as order_missing_at_venue drift (and, with on_drift "
+    "= 'halt', HALTS trading), although a venue's order queries can lag its matching engine "
+    "(Binance -2013 right after a placement); the executor and the reconciler ask "
+    "lookup_attempts times and wait out the request window before believing 'not found'."))
+async def test_an_order_the_venue_does_not_show_yet_is_not_drift(tmp_path: Path) -> None:
+    async with Scenario(tmp_path, quotes=[quote(0, "42000", "42010", "5")]) as s:
+        chaos = s.engine.venues["sim"] = ChaosVenue(s.venue, s.clock, visibility_lag_s=3)
+        drifts: list[ReconciliationDrift] = []
+        s.engine.bus.subscribe(ReconciliationDrift, drifts.append)
+        chaos.inject("place", Chaos.NOT_FOUND_YET)
+        outcome = await s.submit(order_type="limit", limit_price=D("41990"))  # rests
+        assert outcome.order is not None and outcome.order.status is S.ACCEPTED
+        s.clock.advance(1)
+        await s.engine.reconcile()  # the periodic check, a second after the placement
         assert [d.kind for d in drifts] == []
         assert s.engine.risk.trading_state == "ACTIVE"

@@ -49,7 +49,7 @@ def test_it_is_a_venue_adapter(world):
 
 @pytest.mark.parametrize(("operation", "chaos"), [
     ("fetch_fills", Chaos.STALE_REPORT), ("place", Chaos.DUPLICATE_FILLS),
-    ("cancel", Chaos.DELAYED_SEND), ("fetch_fills", Chaos.NOT_FOUND_YET)])
+    ("cancel", Chaos.DELAYED_SEND), ("fetch_order", Chaos.NOT_FOUND_YET)])
 def test_chaos_queued_for_an_operation_it_cannot_apply_to_is_refused(world, operation, chaos):
     with pytest.raises(ValueError, match="does not apply"):
         world[2].inject(operation, chaos)
@@ -119,14 +119,19 @@ async def test_a_lost_reply_still_takes_effect(world):
     assert (await sim.fetch_order(SYMBOL, "c-1")).status is S.CANCELLED
 
 
-async def test_not_found_yet_denies_an_order_the_venue_has(world):
+async def test_not_found_yet_hides_a_placed_order_from_queries_for_a_while(world):
     clock, sim, chaos = world
     await chaos.load_instruments()
-    await chaos.place_order(_request())
-    chaos.inject("fetch_order", Chaos.NOT_FOUND_YET)
+    chaos.inject("place", Chaos.NOT_FOUND_YET)
+    assert (await chaos.place_order(_request())).status is S.ACCEPTED
+    clock.advance(2.9)
     with pytest.raises(OrderNotFound):
         await chaos.fetch_order(SYMBOL, "c-1")
+    assert await chaos.fetch_open_orders() == []
+    assert len(await sim.fetch_open_orders()) == 1
+    clock.advance(0.1)
     assert (await chaos.fetch_order(SYMBOL, "c-1")).status is S.ACCEPTED
+    assert [r.client_order_id for r in await chaos.fetch_open_orders()] == ["c-1"]
 
 
 async def test_a_delayed_request_times_out_then_executes_inside_the_window(world):

@@ -15,9 +15,10 @@ rejects, outages); the chaos here distorts what a call that succeeded *says*:
   a lost reply this is the acknowledgement arriving after the fill;
 - `STATUS_LAGS_FILLS` (place, fetch_order, cancel): a report whose fills are counted but
   whose status still says ACCEPTED: the fill is heard of before the acknowledgement;
-- `NOT_FOUND_YET` (fetch_order): "no such order" for an order the venue has: a lookup
-  that reaches a replica behind the matching engine, as Binance's order query does for a
-  moment after a placement (-2013);
+- `NOT_FOUND_YET` (place): the order is placed and the reply arrives, but for
+  `visibility_lag_s` after that lookups answer "no such order" and the open-orders list
+  leaves it out: queries served by a replica behind the matching engine, as Binance's
+  are for a moment after a placement (-2013 "Order does not exist");
 - `REPLY_LOST` (place, fetch_order, fetch_fills, cancel): the call takes effect at the
   venue and the reply is lost (`VenueTimeout`): a connection dropped mid-request;
 - `DELAYED_SEND` (place): the request is held up in transit and the caller times out
@@ -88,7 +89,7 @@ APPLIES_TO: dict[Chaos, frozenset[str]] = {
     Chaos.LAGGING_FILLS: frozenset({"fetch_fills"}),
     Chaos.STALE_REPORT: _REPORTING,
     Chaos.STATUS_LAGS_FILLS: _REPORTING,
-    Chaos.NOT_FOUND_YET: frozenset({"fetch_order"}),
+    Chaos.NOT_FOUND_YET: frozenset({"place"}),
     Chaos.REPLY_LOST: _REPORTING | {"fetch_fills"},
     Chaos.DELAYED_SEND: frozenset({"place"}),
     Chaos.CRASH_BEFORE_SEND: frozenset({"place"}),
@@ -114,11 +115,15 @@ class SentOrder:
 class ChaosVenue:
     def __init__(self, inner: VenueAdapter, clock: Clock,
                  context: Callable[[OrderRequest], Mapping[str, object]] | None = None,
-                 delay_s: float = 8.0) -> None:
+                 delay_s: float = 8.0, visibility_lag_s: float = 3.0) -> None:
         self.inner = inner
         self.name = inner.name
         self.delay_s = delay_s
         """How long a `DELAYED_SEND` request is in transit."""
+        self.visibility_lag_s = visibility_lag_s
+        """How long a `NOT_FOUND_YET` order stays invisible to queries."""
+        self.invisible_until: dict[str, datetime] = {}
+        """Client order ID -> when queries start to see it (`NOT_FOUND_YET`)."""
         self.context = context
         """Called at every `place_order`; its answer is kept in `sent`."""
         self.sent: list[SentOrder] = []
@@ -180,6 +185,10 @@ class ChaosVenue:
         report = await self.inner.place_order(request)
         if chaos is Chaos.CRASH_AFTER_SEND:
             raise ProcessKilled(f"killed after the venue took {request.client_order_id}")
+        if chaos is Chaos.NOT_FOUND_YET:
+            self.invisible_until[request.client_order_id] = self._clock.now() + timedelta(
+                seconds=self.visibility_lag_s)
+            return report
         return self._distort(chaos, report, "place")
 
     async def cancel_order(self, symbol: str, client_order_id: str,
@@ -194,13 +203,14 @@ class ChaosVenue:
         await self.deliver_due()
         chaos = self._next("fetch_order")
         report = await self.inner.fetch_order(symbol, client_order_id, venue_order_id)
-        if chaos is Chaos.NOT_FOUND_YET:
-            raise OrderNotFound(f"chaos: {client_order_id} not visible to this lookup yet")
+        if self._invisible(client_order_id):
+            raise OrderNotFound(f"chaos: {client_order_id} not visible to lookups yet")
         return self._distort(chaos, report, "fetch_order")
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         await self.deliver_due()
-        return await self.inner.fetch_open_orders(symbol)
+        reports = await self.inner.fetch_open_orders(symbol)
+        return [r for r in reports if not self._invisible(r.client_order_id)]
 
     async def fetch_fills(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> list[TradeReport]:
@@ -232,6 +242,10 @@ class ChaosVenue:
         await self.inner.close()
 
     # ------------------------------------------------------------------ distortions
+
+    def _invisible(self, client_order_id: str) -> bool:
+        until = self.invisible_until.get(client_order_id)
+        return until is not None and self._clock.now() < until
 
     def _distort(self, chaos: Chaos | None, report: OrderReport, operation: str) -> OrderReport:
         first = self._first_report.setdefault(report.client_order_id, report)
