@@ -137,7 +137,8 @@ class Engine:
         self.cold_start = ColdStart(rs, self.ledger, self.reconciler, self.positions, bus,
                                     self.market.instruments, clock, self._drifted)
         self.drift_check = DriftCheck(rs, self.ledger, self.reconciler, self.positions,
-                                      self.market.instruments, clock, self._drifted)
+                                      self.market.instruments, clock, self._drifted,
+                                      ex.resend_after_s + ex.clock_skew_margin_s)
         self._simulated = [v for v in map(unwrap, self.venues.values())
                            if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}

@@ -96,6 +96,7 @@ async def test_a_resting_order_the_venue_has_never_heard_of_is_drift(tmp_path):
     async with Scenario(tmp_path, quotes=QUOTES, config=EVERY_10S) as s:
         outcome = await s.submit(order_type="limit", limit_price=D("41000"), stop_loss=D("40000"))
         assert outcome.order is not None and outcome.order.status is S.ACCEPTED
+    s.clock.advance(60)  # long past the moments when a venue may not show a new order yet
     wiped = SimulatedVenue(SimulatedVenueSettings.model_validate(
         {"name": "sim", "instruments": [i.model_dump() for i in s.venue._s.instruments],
          "balances": {"main": {"USDT": D("100000")}}}), s.clock, s.venue.market)

@@ -21,6 +21,7 @@ reported once, again only if it changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 
 from ordergate.clock import Clock
@@ -45,8 +46,10 @@ class DriftCheck:
     def __init__(self, settings: ReconciliationSettings, ledger: OrderLedger,
                  reconciler: Reconciler, positions: PositionTracker,
                  instruments: Mapping[str, Mapping[str, Instrument]], clock: Clock,
-                 report: Callable[[ReconciliationDrift], None]) -> None:
+                 report: Callable[[ReconciliationDrift], None],
+                 request_window_s: float = 0.0) -> None:
         self._s = settings
+        self._request_window = timedelta(seconds=request_window_s)
         self._ledger = ledger
         self._reconciler = reconciler
         self._positions = positions
@@ -102,7 +105,10 @@ class DriftCheck:
         for order in self._ledger.live_orders():
             if order.venue != name or order.client_order_id in seen or order.status not in _RESTING:
                 continue
-            if await self._refresh(venue, order) is False:
+            # A venue's order queries can lag its matching engine right after a placement
+            # (Binance -2013): "not found" is believed only past the request window.
+            young = self._clock.now() < order.created_at + self._request_window
+            if await self._refresh(venue, order) is False and not young:
                 found.append(self._drift(
                     name, order.account_id, "order_missing_at_venue", order.client_order_id,
                     str(order.status), "not found",
