@@ -36,6 +36,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class AuditRecord:
     fill_lines: Counter[str] = field(default_factory=Counter)    # trade ID -> `fill` lines
     drift: list[str] = field(default_factory=list)               # the engine's own drift reports
     signals_received: int = 0
+    first_signal_at: float | None = None  # wall-clock time of the first signal taken
     torn_lines: int = 0  # a line cut short by a kill mid-write
 
 
@@ -99,6 +101,8 @@ def add_audit_line(record: AuditRecord, line: Mapping[str, Any]) -> None:
         record.drift.append(f"{decision}: {line.get('reason')}")
     elif event == "signal_received":
         record.signals_received += 1
+        if record.first_signal_at is None:
+            record.first_signal_at = datetime.fromisoformat(str(line["ts"])).timestamp()
 
 
 def journal_position(journal: JournalSnapshot) -> Decimal:
@@ -269,6 +273,8 @@ def classify_kill(journal: JournalSnapshot, state: Mapping[str, Any], in_flight:
     for order in state["orders"]:
         if order["clientOrderId"] in ours:
             venue[order["clientOrderId"]] = order
+    if not in_flight.signals_read:
+        return "start_up"  # loading markets, recovering, reconciling: no signal taken yet
     unfinished = journal.open_orders()
     if in_flight.deletes or any(
             venue.get(o["client_order_id"], {}).get("status") == "CANCELED" for o in unfinished):
@@ -284,8 +290,6 @@ def classify_kill(journal: JournalSnapshot, state: Mapping[str, Any], in_flight:
             return "mid_partial_fill"
     if sent:  # journaled as sent, unknown at the venue
         return "in_transit" if in_flight.posts_held and in_flight.posts_detached else "before_send"
-    if not in_flight.signals_read:
-        return "start_up"  # still loading markets or recovering: no signal taken yet
     return "working" if unfinished else "idle"
 
 

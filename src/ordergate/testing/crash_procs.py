@@ -112,6 +112,7 @@ class EngineProcess:
                                          stdin=subprocess.PIPE, stdout=stdout, stderr=stderr,
                                          text=True, env=dict(env))
         self.started = time.monotonic()
+        self.started_wall = time.time()
 
     def feed(self, lines: Iterable[str]) -> None:
         assert self.proc.stdin is not None

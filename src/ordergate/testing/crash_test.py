@@ -16,8 +16,10 @@ reconciler's fill timeout), and stops at the end of its input. Then `crash_check
 compares journal, audit logs and the engine's summary with the emulator.
 
 The last line on stdout is one JSON object: `kills`, `duplicate_orders`, `lost_fills`,
-`position_drift`, `signals_without_outcome` first, then the other figures, the kills by
-moment, the seed and the elapsed time. The exit status is 0 only when every figure is
+`position_drift`, `signals_without_outcome` first, then the other figures (`crash_check`),
+the kills by moment (`start_up`: killed before the engine took a signal, i.e. while it
+loaded markets, recovered and reconciled), `slowest_start_s` (the longest a restarted
+engine took to take its first signal), the seed and the elapsed time. The exit status is 0 only when every figure is
 right. A failed run keeps its work directory (journal, audit logs, engine output, a list
 of the problems); `--keep` keeps it anyway.
 
@@ -45,6 +47,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,6 +138,7 @@ class CrashTest:
         self.signals: dict[str, Signal] = {}  # every signal fed, in order
         self.refused: set[str] = set()        # signals the engine refused (audited)
         self.moments: list[str] = []
+        self.start_s: list[float] = []  # per life: from the process start to its first signal
         self.late_until = 0.0  # a detached order request may execute until then
         self.schedule = schedule(options.plans, options.kills, options.seed)
         overrides = OVERRIDES | options.settings
@@ -191,7 +195,14 @@ class CrashTest:
         state, journal = self.emu.state(), read_journal(self.journal_path)
         watch.update(state)
         audit = read_audit([self.dir / "audit" / f"life-{n:03d}.jsonl"])
-        in_flight = self._in_flight(state, watch, killed_at, audit.signals_received > 0)
+        if audit.first_signal_at is not None:
+            self.start_s.append(audit.first_signal_at - engine.started_wall)
+        # Past start-up: it audited a signal, or journaled an order during this life (the
+        # audit lines of a signal killed in its first send may never have been written).
+        took_signal = audit.signals_received > 0 or any(
+            datetime.fromisoformat(o["created_at"]).timestamp() >= engine.started_wall
+            for o in journal.orders.values())
+        in_flight = self._in_flight(state, watch, killed_at, took_signal)
         moment = classify_kill(journal, state, in_flight,
                                {s.client_order_id for s in self.signals.values()})
         self.emu.clear_faults()
@@ -329,6 +340,7 @@ class CrashTest:
         (self.dir / "problems.txt").write_text("".join(p + "\n" for p in problems))
         return {"kills": len(self.moments), **result,
                 "kills_by_moment": kills_by_moment(self.moments),
+                "slowest_start_s": round(max(self.start_s, default=0.0), 1),
                 "final_run_exit": code, "seed": self.o.seed,
                 "elapsed_s": round(time.monotonic() - started, 1),
                 "ok": passed(result) and code == 0, "problems": problems}
