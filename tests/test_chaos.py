@@ -87,10 +87,12 @@ FAULT_OPERATIONS = ("place", "fetch_order", "place", "fetch_order", "fetch_fills
                     "fetch_ticker", "fetch_balances")
 SIDES = st.sampled_from(["buy", "sell"])
 LOTS = st.integers(1, 600)
-# A known bug, pinned by a strict xfail below (test_an_order_the_venue_does_not_show_yet_
-# is_not_drift). Until it is fixed the machine does not count, narrowly, an
-# order_missing_at_venue drift about an order the venue's queries do not show yet.
+# Known bugs, pinned by strict xfails below. Until they are fixed the machine does not
+# count, narrowly, an order_missing_at_venue drift about an order the venue's queries do
+# not show yet, nor a position_mismatch drift found while the venue served a stale order
+# report.
 DRIFT_ON_ONE_NOT_FOUND = True
+DRIFT_ON_STALE_REPORT = True
 CHAOS_PAIRS = sorted((op, chaos) for chaos, ops in APPLIES_TO.items() for op in ops)
 _TMP_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
@@ -336,9 +338,12 @@ class ChaosMachine(RuleBasedStateMachine):
         assert not self.system_errors, f"a subscriber raised: {self.system_errors}"
         # Nothing trades on this venue but us, so every drift is a false alarm, except a
         # cold start that could not read the venue (it says so, honestly).
+        stale_at = {(ts, chaos) for ts, _, chaos in self.chaos.distorted}
         false_alarms = [d for d in self.drifts if d.kind != "cold_start_incomplete"
                         and not (DRIFT_ON_ONE_NOT_FOUND and d.kind == "order_missing_at_venue"
-                                 and d.ts < self.chaos.invisible_until.get(d.subject, d.ts))]
+                                 and d.ts < self.chaos.invisible_until.get(d.subject, d.ts))
+                        and not (DRIFT_ON_STALE_REPORT and d.kind == "position_mismatch"
+                                 and (d.ts, Chaos.STALE_REPORT) in stale_at)]
         assert not false_alarms, f"drift reported where there is none: {false_alarms}"
         twice = {cid: n for cid, n in self.sim.orders_per_client_id.items() if n > 1}
         assert not twice, f"more than one venue order for a client order ID: {twice}"
@@ -732,5 +737,27 @@ async def test_an_order_the_venue_does_not_show_yet_is_not_drift(tmp_path: Path)
         assert outcome.order is not None and outcome.order.status is S.ACCEPTED
         s.clock.advance(1)
         await s.engine.reconcile()  # the periodic check, a second after the placement
+        assert [d.kind for d in drifts] == []
+        assert s.engine.risk.trading_state == "ACTIVE"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (reconciliation/drift_check.py, DriftCheck._compare_balances/_refresh): a stale "
+    "order report (older than the venue's balance; its query replica lags) makes a "
+    "partly filled working order look unfilled, and the balance difference its fill "
+    "explains is reported as position_mismatch drift (trading HALTED by default), although "
+    "the open-orders list read a moment before showed the fill (filled 0.004, ours 0). "
+    "_match_open_orders ignores the filled quantity of the open orders it matches."))
+async def test_a_stale_order_report_is_not_drift(tmp_path: Path) -> None:
+    quotes = [quote(0, "42000", "42010", "5"), quote(5, "41980", "41990", "5", ask_size="0.004")]
+    async with Scenario(tmp_path, quotes=quotes,
+                        config={"reconciler": {"fill_timeout_s": 600}}) as s:
+        chaos = s.engine.venues["sim"] = ChaosVenue(s.venue, s.clock)
+        drifts: list[ReconciliationDrift] = []
+        s.engine.bus.subscribe(ReconciliationDrift, drifts.append)
+        outcome = await s.submit(order_type="limit", limit_price=D("41990"))  # rests
+        assert outcome.order is not None and outcome.order.status is S.ACCEPTED
+        chaos.inject("fetch_order", Chaos.STALE_REPORT, times=3)
+        await s.advance(60)  # 0.004 filled at 5 s; every order lookup now answers stale
         assert [d.kind for d in drifts] == []
         assert s.engine.risk.trading_state == "ACTIVE"

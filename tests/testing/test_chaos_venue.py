@@ -89,6 +89,7 @@ async def test_a_stale_report_is_the_first_one_given(world):
     chaos.inject("fetch_order", Chaos.STALE_REPORT)
     assert await chaos.fetch_order(SYMBOL, "c-1") == first
     assert (await chaos.fetch_order(SYMBOL, "c-1")).status is S.FILLED
+    assert chaos.distorted == [(clock.now(), "c-1", Chaos.STALE_REPORT)]
 
 
 async def test_a_stale_report_without_history_is_the_bare_acknowledgement(world):

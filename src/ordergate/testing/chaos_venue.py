@@ -127,6 +127,8 @@ class ChaosVenue:
         self.context = context
         """Called at every `place_order`; its answer is kept in `sent`."""
         self.sent: list[SentOrder] = []
+        self.distorted: list[tuple[datetime, str, Chaos]] = []
+        """(when, client order ID, chaos) for every report served distorted."""
         self._clock = clock
         self._queued: dict[str, deque[Chaos]] = {}
         self._first_report: dict[str, OrderReport] = {}
@@ -253,6 +255,7 @@ class ChaosVenue:
             return report
         if chaos is Chaos.REPLY_LOST:
             raise VenueTimeout(f"chaos: {operation} took effect, the reply was lost")
+        self.distorted.append((self._clock.now(), report.client_order_id, chaos))
         if chaos is Chaos.STALE_REPORT:
             return first if first is not report else _acknowledgement(report)
         if chaos is Chaos.STATUS_LAGS_FILLS and report.filled_quantity > 0 and report.status in (
