@@ -340,7 +340,7 @@ class CrashTest:
         (self.dir / "problems.txt").write_text("".join(p + "\n" for p in problems))
         return {"kills": len(self.moments), **result,
                 "kills_by_moment": kills_by_moment(self.moments),
-                "slowest_start_s": round(max(self.start_s, default=0.0), 1),
+                "slowest_start_s": round(max(self.start_s), 1) if self.start_s else None,
                 "final_run_exit": code, "seed": self.o.seed,
                 "elapsed_s": round(time.monotonic() - started, 1),
                 "ok": passed(result) and code == 0, "problems": problems}
