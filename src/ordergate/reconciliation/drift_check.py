@@ -57,6 +57,7 @@ class DriftCheck:
         self._clock = clock
         self._report = report
         self._reported: dict[_Key, tuple[str, str]] = {}
+        self._reported_fills: dict[str, Decimal] = {}
 
     async def run(self, name: str, venue: VenueAdapter) -> list[ReconciliationDrift]:
         """Reconcile one venue; returns the drift reported by this run (new or changed)."""
@@ -65,15 +66,16 @@ class DriftCheck:
         except VenueError:
             return []
         found: list[ReconciliationDrift] = []
-        seen = self._match_open_orders(name, open_reports, found)
+        self._reported_fills = {r.client_order_id: r.filled_quantity for r in open_reports}
+        seen = await self._match_open_orders(name, venue, open_reports, found)
         await self._confirm_resting(name, venue, seen, found)
         await self._compare_balances(name, venue, found)
         return self._publish_changes(name, found)
 
     # ------------------------------------------------------------------ orders
 
-    def _match_open_orders(self, name: str, reports: list[OrderReport],
-                           found: list[ReconciliationDrift]) -> set[str]:
+    async def _match_open_orders(self, name: str, venue: VenueAdapter, reports: list[OrderReport],
+                                 found: list[ReconciliationDrift]) -> set[str]:
         live = [o for o in self._ledger.live_orders() if o.venue == name]
         by_client = {o.client_order_id: o for o in live}
         by_venue = {o.venue_order_id: o for o in live if o.venue_order_id}
@@ -84,6 +86,8 @@ class DriftCheck:
                 by_venue.get(report.venue_order_id) if report.venue_order_id else None)
             if order is not None:
                 seen.add(order.client_order_id)
+                if report.filled_quantity > order.filled_quantity:  # fills we have not seen
+                    await self._reconciler.sync(venue, order, report)
                 continue
             client_id = report.client_order_id or (
                 journal.client_order_id_of(name, report.venue_order_id)
@@ -125,7 +129,11 @@ class DriftCheck:
         except VenueError:
             return None
         await self._reconciler.sync(venue, order, report)
-        return True if order.filled_quantity >= report.filled_quantity else None
+        # Settled only if no answer of this run (a lagging replica may answer older than
+        # the open-orders list did) shows fills we still lack.
+        known = max(report.filled_quantity,
+                    self._reported_fills.get(order.client_order_id, report.filled_quantity))
+        return True if order.filled_quantity >= known else None
 
     # ------------------------------------------------------------------ balances
 
