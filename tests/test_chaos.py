@@ -185,6 +185,9 @@ class ChaosMachine(RuleBasedStateMachine):
             except ProcessKilled:  # killed again, during recovery
                 Stats.counts["crashes"] += 1
                 self._crash()
+            except BaseException:
+                self.clean = False
+                raise
             finally:
                 self.recovering = False
 
