@@ -5,6 +5,8 @@ nothing is sent twice or counted twice."""
 import sqlite3
 from decimal import Decimal
 
+import pytest
+
 from ordergate.domain.order import OrderStatus as S
 from ordergate.engine import Engine
 from ordergate.testing.scenario import Scenario, quote
@@ -116,35 +118,29 @@ async def test_resubmit_policy_sends_it_once_with_the_same_client_order_id(tmp_p
         await engine.close()
 
 
-async def test_resubmit_policy_sends_nothing_while_trading_is_halted(tmp_path):
-    async with Scenario(tmp_path, quotes=QUOTES) as s:
-        pass
-    client_order_id = _orphan(tmp_path)
-    engine = _resubmitting(s)
-    await engine.start()
-    try:
-        engine.set_trading_state("HALTED", "operator")
-        await _tick(engine, s.clock, 12)
-        order = engine.ledger.get(client_order_id)
-        assert order is not None and order.status is S.FAILED
-        assert "not resent: trading state is HALTED" in order.transitions[-1].reason
-        assert s.venue.orders_per_client_id == {}
-    finally:
-        await engine.close()
+def _halt(s: Scenario, engine: Engine) -> None:
+    engine.set_trading_state("HALTED", "operator")
 
 
-async def test_resubmit_policy_does_not_resend_an_order_older_than_its_max_age(tmp_path):
-    async with Scenario(tmp_path, quotes=QUOTES) as s:
-        pass
-    client_order_id = _orphan(tmp_path)
+def _age(s: Scenario, engine: Engine) -> None:
     s.clock.advance(200)  # down for longer than resubmit_max_age_s
+
+
+@pytest.mark.parametrize("prepare, why", [(_halt, "trading state is HALTED"),
+                                          (_age, "older than 120s")])
+async def test_resubmit_policy_sends_nothing_while_halted_or_for_an_order_past_its_max_age(
+        tmp_path, prepare, why):
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
     engine = _resubmitting(s)
     await engine.start()
     try:
+        prepare(s, engine)
         await _tick(engine, s.clock, 12)
         order = engine.ledger.get(client_order_id)
         assert order is not None and order.status is S.FAILED
-        assert "older than 120s" in order.transitions[-1].reason
+        assert f"not resent: {why}" in order.transitions[-1].reason
         assert s.venue.orders_per_client_id == {}
     finally:
         await engine.close()

@@ -138,12 +138,8 @@ def make_config(tmp_path: Path, base_url: str, **sections: dict[str, Any]) -> En
 
 @pytest.fixture
 async def emu() -> AsyncIterator[BinanceEmulator]:
-    emulator = BinanceEmulator()
-    await emulator.start()
-    try:
+    async with BinanceEmulator() as emulator:
         yield emulator
-    finally:
-        await emulator.stop()
 
 
 @pytest.fixture

@@ -32,12 +32,8 @@ MakeEngine = Callable[..., Any]
 
 @pytest.fixture
 async def emu() -> AsyncIterator[BinanceEmulator]:
-    emulator = BinanceEmulator(balances={"USDT": 1_000_000, "BTC": 2})
-    await emulator.start()
-    try:
+    async with BinanceEmulator(balances={"USDT": 1_000_000, "BTC": 2}) as emulator:
         yield emulator
-    finally:
-        await emulator.stop()
 
 
 @pytest.fixture

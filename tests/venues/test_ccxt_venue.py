@@ -53,12 +53,8 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 async def emu() -> AsyncIterator[BinanceEmulator]:
-    emulator = BinanceEmulator()
-    await emulator.start()
-    try:
+    async with BinanceEmulator() as emulator:
         yield emulator
-    finally:
-        await emulator.stop()
 
 
 @pytest.fixture
