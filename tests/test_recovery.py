@@ -95,6 +95,24 @@ async def test_an_order_the_venue_never_received_fails_once_no_request_of_it_can
         await engine.close()
 
 
+async def test_the_wait_counts_from_the_last_possible_send_not_from_each_restart(tmp_path):
+    # Restarted 45 s after the order was journaled: every send of it happened within the
+    # executor's 30 s deadline, so its request window closed at 41 s. Quick restarts do not
+    # postpone the verdict (nor slow each start with orders that pile up).
+    async with Scenario(tmp_path, quotes=QUOTES) as s:
+        pass
+    client_order_id = _orphan(tmp_path)
+    s.clock.advance(45)
+    engine = _restart(s)
+    await engine.start()
+    try:
+        await _tick(engine, s.clock, 3)  # lookup_attempts "not found" answers, 1 s apart
+        order = engine.ledger.get(client_order_id)
+        assert order is not None and order.status is S.FAILED
+    finally:
+        await engine.close()
+
+
 def _resubmitting(s: Scenario) -> Engine:
     return _restart(s, {"recovery": s.config.recovery.model_copy(
         update={"absent_order_policy": "resubmit", "resubmit_max_age_s": 120})})

@@ -132,7 +132,8 @@ class Engine:
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
         self.recovery = Recovery(self.ledger, self.positions, self.executor, self.reconciler,
-                                 clock, lambda: self.risk.trading_state, config.recovery)
+                                 clock, lambda: self.risk.trading_state, config.recovery,
+                                 ex.submit_deadline_s)
         rs = config.reconciliation
         self.cold_start = ColdStart(rs, self.ledger, self.reconciler, self.positions, bus,
                                     self.market.instruments, clock, self._drifted)

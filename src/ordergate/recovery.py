@@ -7,7 +7,8 @@ order the journal has not seen finish, asks the venue for it by client order ID:
 - not found: no verdict yet. A request sent just before the crash can still be in
   transit and execute until the venue's request window runs out (`resend_after_s` +
   `clock_skew_margin_s`), so the order is followed; once the venue has said "not found"
-  `lookup_attempts` times *and* that window has passed since the restart, the policy
+  `lookup_attempts` times *and* that window has passed since the order's last possible
+  send (its last journaled change plus the executor's `submit_deadline_s`), the policy
   decides: `fail` (the default) marks it FAILED; `resubmit` sends it again with the same
   client order ID if it is younger than `resubmit_max_age_s` and the kill switch is
   ACTIVE (never while HALTED or REDUCING). Neither can create a second live order for one
@@ -29,11 +30,11 @@ from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
 from ordergate.events import OrderUnresolved
-from ordergate.pipeline.execute import Executor, Lookup
+from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reconcile import Reconciler
 from ordergate.subscribers.positions import PositionTracker
-from ordergate.venues.base import OrderReport, VenueAdapter
+from ordergate.venues.base import OrderNotFound, VenueAdapter, VenueError
 
 S = OrderStatus
 
@@ -65,7 +66,7 @@ def order_from_row(row: dict[str, Any], fills: list[Fill]) -> Order:
 class Recovery:
     def __init__(self, ledger: OrderLedger, positions: PositionTracker, executor: Executor,
                  reconciler: Reconciler, clock: Clock, trading_state: Callable[[], str],
-                 settings: RecoverySettings) -> None:
+                 settings: RecoverySettings, submit_deadline_s: float) -> None:
         self._ledger = ledger
         self._positions = positions
         self._executor = executor
@@ -74,6 +75,7 @@ class Recovery:
         self._trading_state = trading_state
         self._policy = settings.absent_order_policy
         self._max_age = timedelta(seconds=settings.resubmit_max_age_s)
+        self._submit_deadline = timedelta(seconds=submit_deadline_s)
 
     def rebuild_positions(self) -> int:
         rows = self._ledger.journal.fills_in_order()
@@ -92,31 +94,40 @@ class Recovery:
             if venue is None:
                 self._unresolved(order, f"venue {order.venue!r} is no longer configured")
                 continue
-            await self._recover(venue, order)
+            # Every send of an order happens within the executor's deadline of its last
+            # journaled change (its creation, or a resubmission by an earlier recovery).
+            last_send = datetime.fromisoformat(row["updated_at"]) + self._submit_deadline
+            await self._recover(venue, order, last_send)
         return len(rows)
 
-    async def _recover(self, venue: VenueAdapter, order: Order) -> None:
+    async def _recover(self, venue: VenueAdapter, order: Order, last_send: datetime) -> None:
+        """One look now; the reconciler asks again, so a start is not held up by lookups."""
         if order.status is S.PENDING:
             self._ledger.transition(order, S.SUBMITTED, "recovered: may have been sent before the restart")
-        found = await self._executor.lookup(venue, order)
-        if isinstance(found, OrderReport):
-            await self._reconciler.sync(venue, order, found)
-        elif found is Lookup.ABSENT and order.status is S.SUBMITTED:
-            self._unresolved(order, "recovered: the venue does not know the order yet; a request "
-                             "sent before the restart may still land, so it is followed and the "
-                             f"{self._policy!r} policy applies once it no longer can")
-        else:
-            why = ("the venue could not be asked" if found is Lookup.UNKNOWN
+        try:
+            report = await venue.fetch_order(order.symbol, order.client_order_id, order.venue_order_id)
+        except OrderNotFound:
+            why = ("the venue does not know the order yet; a request sent before the restart "
+                   f"may still land, so the {self._policy!r} policy waits until none can"
+                   if order.status is S.SUBMITTED
                    else f"the venue has no record of this {order.status} order")
             self._unresolved(order, f"recovered: {why}; following it")
+        except VenueError:
+            self._unresolved(order, "recovered: the venue could not be asked; following it")
+        else:
+            await self._reconciler.sync(venue, order, report)
         if not order.status.is_terminal:
-            self._reconciler.follow(venue, order, on_absent=self._absent)
+            self._reconciler.follow(venue, order, on_absent=self._absent,
+                                    last_send=min(last_send, self._clock.now()))
 
     async def _absent(self, venue: VenueAdapter, order: Order) -> None:
         """The venue never got the order, and no request of it can still land."""
         state = self._trading_state()
         young = self._clock.now() - order.created_at <= self._max_age
         if self._policy == "resubmit" and young and state == "ACTIVE":
+            journal = self._ledger.journal
+            journal.mark_resent(order.client_order_id, self._clock.now())
+            journal.commit_before_send()
             report = await self._executor.submit(venue, order)
             if report is not None:
                 await self._reconciler.sync(venue, order, report)

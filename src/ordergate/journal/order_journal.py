@@ -135,6 +135,13 @@ class OrderJournal:
         )
         self._wrote()
 
+    def mark_resent(self, client_order_id: str, ts: datetime) -> None:
+        """A resend with no status change (restart recovery's `resubmit`): `updated_at`
+        dates the last possible send, which the next recovery's wait is counted from."""
+        self._db.execute("UPDATE orders SET updated_at=? WHERE client_order_id=?",
+                         (ts.isoformat(), client_order_id))
+        self._wrote()
+
     def commit_before_send(self) -> None:
         """The write-before-send barrier: durable mode commits now; batch mode lets the
         batch carry on (the insert still precedes the send in the same transaction)."""

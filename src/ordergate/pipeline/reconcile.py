@@ -71,14 +71,16 @@ class Reconciler:
         self.follow(venue, order)
         return Verdict.admit(f"{self._summary(order)}; following for {self._s.fill_timeout_s}s")
 
-    def follow(self, venue: VenueAdapter, order: Order, on_absent: AbsentHandler | None = None) -> None:
+    def follow(self, venue: VenueAdapter, order: Order, on_absent: AbsentHandler | None = None,
+               last_send: datetime | None = None) -> None:
         """Follow an order to its end. An order still SUBMITTED that the venue keeps not
-        finding is absent only once `request_window_s` has passed since following began
-        (every send of it happened before that): then `on_absent` decides (restart
-        recovery's policy), or it is FAILED."""
+        finding is absent only once `request_window_s` has passed since its last possible
+        send (`last_send`; by default now: every send happened before following began):
+        then `on_absent` decides (restart recovery's policy), or it is FAILED."""
         now = self._clock.now()
         deadline = now + timedelta(seconds=self._s.fill_timeout_s)
-        self._followed[order.client_order_id] = _Followed(order, venue, deadline, now, on_absent)
+        self._followed[order.client_order_id] = _Followed(order, venue, deadline,
+                                                          last_send or now, on_absent)
         self._schedule(now + self._interval, order.client_order_id)
 
     async def sync(self, venue: VenueAdapter, order: Order, report: OrderReport) -> None:
