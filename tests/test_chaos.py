@@ -87,12 +87,6 @@ FAULT_OPERATIONS = ("place", "fetch_order", "place", "fetch_order", "fetch_fills
                     "fetch_ticker", "fetch_balances")
 SIDES = st.sampled_from(["buy", "sell"])
 LOTS = st.integers(1, 600)
-# Known bugs, pinned by strict xfails below. Until they are fixed the machine does not
-# count, narrowly, an order_missing_at_venue drift about an order the venue's queries do
-# not show yet, nor a position_mismatch drift found while the venue served a stale order
-# report.
-DRIFT_ON_ONE_NOT_FOUND = True
-DRIFT_ON_STALE_REPORT = True
 CHAOS_PAIRS = sorted((op, chaos) for chaos, ops in APPLIES_TO.items() for op in ops)
 _TMP_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
@@ -341,12 +335,7 @@ class ChaosMachine(RuleBasedStateMachine):
         assert not self.system_errors, f"a subscriber raised: {self.system_errors}"
         # Nothing trades on this venue but us, so every drift is a false alarm, except a
         # cold start that could not read the venue (it says so, honestly).
-        stale_at = {(ts, chaos) for ts, _, chaos in self.chaos.distorted}
-        false_alarms = [d for d in self.drifts if d.kind != "cold_start_incomplete"
-                        and not (DRIFT_ON_ONE_NOT_FOUND and d.kind == "order_missing_at_venue"
-                                 and d.ts < self.chaos.invisible_until.get(d.subject, d.ts))
-                        and not (DRIFT_ON_STALE_REPORT and d.kind == "position_mismatch"
-                                 and (d.ts, Chaos.STALE_REPORT) in stale_at)]
+        false_alarms = [d for d in self.drifts if d.kind != "cold_start_incomplete"]
         assert not false_alarms, f"drift reported where there is none: {false_alarms}"
         twice = {cid: n for cid, n in self.sim.orders_per_client_id.items() if n > 1}
         assert not twice, f"more than one venue order for a client order ID: {twice}"
@@ -623,7 +612,7 @@ async def test_a_process_killed_mid_send_leaves_at_most_one_order_and_the_right_
 
 # ---------------------------------------------------------------------- bugs found
 # Found by the machine, minimised to plain tests. The files at fault are not this
-# module's: the fixed ones (5ed2ff7) pass; a strict xfail pins what is still open.
+# module's; each was fixed there (5ed2ff7, d218747, 8a65c46) and these now pass.
 
 async def _order_in_transit(tmp_path: Path, **config: Any) -> tuple[
         SimulatedClock, SimulatedVenue, ChaosVenue, Engine, str]:
@@ -724,12 +713,6 @@ async def test_a_working_order_that_cannot_be_read_is_not_drift(tmp_path: Path,
         assert s.engine.risk.trading_state == "ACTIVE"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (reconciliation/drift_check.py, DriftCheck._confirm_resting): one 'not found' for an "
-    "order sent a moment ago is reported as order_missing_at_venue drift (and, with on_drift "
-    "= 'halt', HALTS trading), although a venue's order queries can lag its matching engine "
-    "(Binance -2013 right after a placement); the executor and the reconciler ask "
-    "lookup_attempts times and wait out the request window before believing 'not found'."))
 async def test_an_order_the_venue_does_not_show_yet_is_not_drift(tmp_path: Path) -> None:
     async with Scenario(tmp_path, quotes=[quote(0, "42000", "42010", "5")]) as s:
         chaos = s.engine.venues["sim"] = ChaosVenue(s.venue, s.clock, visibility_lag_s=3)
@@ -744,13 +727,6 @@ async def test_an_order_the_venue_does_not_show_yet_is_not_drift(tmp_path: Path)
         assert s.engine.risk.trading_state == "ACTIVE"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (reconciliation/drift_check.py, DriftCheck._compare_balances/_refresh): a stale "
-    "order report (older than the venue's balance; its query replica lags) makes a "
-    "partly filled working order look unfilled, and the balance difference its fill "
-    "explains is reported as position_mismatch drift (trading HALTED by default), although "
-    "the open-orders list read a moment before showed the fill (filled 0.004, ours 0). "
-    "_match_open_orders ignores the filled quantity of the open orders it matches."))
 async def test_a_stale_order_report_is_not_drift(tmp_path: Path) -> None:
     quotes = [quote(0, "42000", "42010", "5"), quote(5, "41980", "41990", "5", ask_size="0.004")]
     async with Scenario(tmp_path, quotes=quotes,
