@@ -36,12 +36,8 @@ D = Decimal
 
 @pytest.fixture
 async def emu() -> AsyncIterator[BinanceEmulator]:
-    emulator = BinanceEmulator()
-    await emulator.start()
-    try:
+    async with BinanceEmulator() as emulator:
         yield emulator
-    finally:
-        await emulator.stop()
 
 
 @pytest.fixture
