@@ -8,8 +8,8 @@ finished gets an `order_open_at_shutdown` audit line saying where it was left.
 
 One decision at a time: a signal (`engine.submit`) and a tick (`engine.tick`: polls,
 cancels, reconciliation) never interleave, and the ticker starts only once start-up
-recovery is done. Each decision ends by committing the journal and then writing its
-audit lines; interleaved, one decision's journal commit (the executor commits before
+recovery is done. Each decision ends by writing its audit lines and then committing
+the journal; interleaved, one decision's journal commit (the executor commits before
 every send) would carry another's transitions while their audit lines still wait in
 the buffer, and a crash right then would leave, say, a CANCELLED order in the journal
 that no audit line records and no later start re-audits (the crash test found this).
