@@ -137,3 +137,35 @@ async def test_an_order_whose_answer_is_still_unknown_is_not_taken_for_drift(tmp
         assert outcome.order.status is S.FILLED
         assert s.engine.positions.quantity("main", "sim", BTC) == D("0.010")
         assert _drift(s) == [] and s.engine.risk.trading_state == "ACTIVE"
+
+
+async def _resting(s: Scenario):
+    outcome = await s.submit(order_type="limit", limit_price=D("41000"), stop_loss=D("40000"))
+    assert outcome.order is not None and outcome.order.status is S.ACCEPTED
+    return outcome.order
+
+
+async def test_an_order_the_journal_finished_but_the_venue_still_works_is_drift(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES, config=EVERY_10S) as s:
+        order = await _resting(s)
+        # A bug, or a hand-edited journal: we believe it cancelled, the venue works it.
+        s.engine.ledger.transition(order, S.CANCEL_PENDING, "test")
+        s.engine.ledger.transition(order, S.CANCELLED, "test: never sent to the venue")
+        found = await s.engine.reconcile()
+    assert [(d.kind, d.subject, d.ours) for d in found] == [
+        ("order_state_mismatch", order.client_order_id, "CANCELLED")]
+
+
+async def test_a_stale_open_orders_list_is_checked_against_the_order_itself(tmp_path):
+    async with Scenario(tmp_path, quotes=QUOTES, config=EVERY_10S) as s:
+        order = await _resting(s)
+        stale = await s.venue.fetch_open_orders()
+
+        async def lagging_list(symbol=None):
+            return stale
+
+        s.venue.fetch_open_orders = lagging_list  # the list's replica lags the cancel
+        assert await s.engine.cancel(order.client_order_id)
+        assert order.status is S.CANCELLED
+        assert await s.engine.reconcile() == []
+        assert s.engine.risk.trading_state == "ACTIVE"

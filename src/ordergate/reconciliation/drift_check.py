@@ -14,8 +14,10 @@ A transport error is no verdict: that venue is simply checked again next time. A
 read races fills: an asset with an order still being sent is left to the next check, and
 a mismatch is re-read after the venue's working orders are brought up to date and
 reported only if the same difference is still there and every working order of that
-asset could be read (one that cannot explains the difference as well as drift would). Each drift is
-reported once, again only if it changes.
+asset could be read (one that cannot explains the difference as well as drift would).
+An order the journal has finished but the open-orders list still shows is asked for
+directly before it counts: that list can lag. Each drift is reported once, again only
+if it changes.
 """
 
 from __future__ import annotations
@@ -99,10 +101,20 @@ class DriftCheck:
             if status is None:
                 found.append(self._drift(name, None, "unknown_venue_order", subject, "none", theirs,
                                          f"{name} has an open order the journal never recorded"))
-            else:
+            elif await self._still_open(venue, report):
                 found.append(self._drift(name, None, "order_state_mismatch", subject, status, theirs,
                                          f"the journal has this order {status}, {name} has it open"))
         return seen
+
+    @staticmethod
+    async def _still_open(venue: VenueAdapter, report: OrderReport) -> bool:
+        """Asked directly, is an order the open-orders list shows really still working?"""
+        try:
+            answer = await venue.fetch_order(report.symbol, report.client_order_id,
+                                             report.venue_order_id)
+        except VenueError:
+            return True  # no better answer than the list's
+        return not answer.status.is_terminal
 
     async def _confirm_resting(self, name: str, venue: VenueAdapter, seen: set[str],
                                found: list[ReconciliationDrift]) -> None:
