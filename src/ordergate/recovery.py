@@ -59,7 +59,7 @@ def order_from_row(row: dict[str, Any], fills: list[Fill]) -> Order:
         status=S(row["status"]), venue_order_id=row["venue_order_id"],
     )
     for fill in fills:  # filled quantity is re-derived from the journaled fills
-        order.add_execution(fill.price, fill.quantity, fill.fee)
+        order.add_execution(fill.price, fill.quantity, fill.fee, fill.fee_currency)
     return order
 
 

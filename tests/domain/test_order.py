@@ -186,18 +186,19 @@ def test_new_order_has_nothing_filled_and_no_average_price(order):
     assert order.status is S.PENDING
     assert order.remaining_quantity == Decimal(2)
     assert order.average_price is None
-    assert order.fees == 0
+    assert order.fees == {}
     assert order.transitions == []
 
 
 def test_executions_accumulate_size_notional_fees_and_average(order):
-    order.add_execution(Decimal(100), Decimal("0.5"), Decimal("0.01"))
-    order.add_execution(Decimal(102), Decimal("1.5"), Decimal("0.03"))
+    order.add_execution(Decimal(100), Decimal("0.5"), Decimal("0.01"), "USDT")
+    order.add_execution(Decimal(102), Decimal("1.5"), Decimal("0.03"), "USDT")
+    order.add_execution(Decimal(102), Decimal(0), Decimal("0.0001"), "BNB")
     assert order.filled_quantity == Decimal("2.0")
     assert order.remaining_quantity == 0
     assert order.filled_notional == Decimal("203.0")
     assert order.average_price == Decimal("101.5")
-    assert order.fees == Decimal("0.04")
+    assert order.fees == {"USDT": Decimal("0.04"), "BNB": Decimal("0.0001")}  # never added up
 
 
 def test_add_execution_does_not_change_status(order):

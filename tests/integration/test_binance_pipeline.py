@@ -366,7 +366,7 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     assert h.position() == sum((t.qty - t.commission for t in trades), D(0)) == D("0.6993")
     assert order.average_price == D("35000.9") / D("0.7")
     assert isinstance(order.average_price, Decimal)
-    assert order.fees == D("0.0007")  # commission in BTC, exact
+    assert order.fees == {"BTC": D("0.0007")}  # commission in BTC, exact
     assert order.venue_order_id == str(venue_order.order_id)
     # A later poll sees the same trades again and counts nothing twice.
     h.engine.reconciler.follow(h.venue, order)

@@ -112,7 +112,8 @@ class Order:
     venue_order_id: str | None = None
     filled_quantity: Decimal = ZERO
     filled_notional: Decimal = ZERO
-    fees: Decimal = ZERO
+    fees: dict[str, Decimal] = field(default_factory=dict)
+    """Per currency: a Binance buy pays in the base asset, a sell in the quote."""
     transitions: list[OrderTransition] = field(default_factory=list)
 
     @property
@@ -138,8 +139,10 @@ class Order:
         self.transitions.append(step)
         return step
 
-    def add_execution(self, price: Decimal, quantity: Decimal, fee: Decimal) -> None:
+    def add_execution(self, price: Decimal, quantity: Decimal, fee: Decimal = ZERO,
+                      fee_currency: str = "") -> None:
         """Account for one fill's size; the caller decides the status it implies."""
         self.filled_quantity += quantity
         self.filled_notional += price * quantity
-        self.fees += fee
+        if fee:
+            self.fees[fee_currency] = self.fees.get(fee_currency, ZERO) + fee

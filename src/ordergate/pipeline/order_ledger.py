@@ -107,7 +107,7 @@ class OrderLedger:
             return False
         if order.venue_order_id is None:
             order.venue_order_id = trade.venue_order_id
-        order.add_execution(trade.price, trade.quantity, trade.fee)
+        order.add_execution(trade.price, trade.quantity, trade.fee, trade.fee_currency)
         if not order.status.is_terminal:
             to = S.FILLED if order.filled_quantity >= order.quantity else S.PARTIALLY_FILLED
             self.transition(order, to, f"fill {trade.trade_id}: {trade.quantity} @ {trade.price}")
