@@ -47,18 +47,7 @@ async def venue(request: pytest.FixtureRequest,
 
 # Genuine adapter bugs, pinned: (test name, harness id) -> what is wrong. Strict: a fix
 # makes the test pass, the xfail then fails, and the entry must go.
-_SIM_NO_RESERVATION = (
-    "SimulatedVenue never reserves funds for resting orders: fetch_balances "
-    "(venues/simulated.py:342) reports used=0 whatever is open, and _check_funds "
-    "(simulated.py:203-208) compares each new buy with the whole balance, so resting buys "
-    "can commit any multiple of it; real venues lock a resting buy's cost (and a sell's "
-    "base) until it fills or is cancelled")
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("test_a_resting_buy_reserves_its_cost_without_changing_the_total", "simulated"):
-        _SIM_NO_RESERVATION,
-    ("test_resting_buys_cannot_commit_more_than_the_free_balance", "simulated"):
-        _SIM_NO_RESERVATION,
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(autouse=True)

@@ -492,14 +492,130 @@ async def test_balances_move_with_fills_including_fees(venue):
     assert balances["USDT"].free == D(100000) - cost + D("99.99") * (1 - D("0.0005"))
 
 
-async def test_resting_order_does_not_move_balances_until_it_fills(venue):
-    before = await venue.fetch_balances("main")
-    await venue.place_order(req(price="95.00"))
-    assert await venue.fetch_balances("main") == before
-
-
 async def test_balances_of_an_unknown_account_are_empty(venue):
     assert await venue.fetch_balances("ghost") == {}
+
+
+# ---------------------------------------------------------------- reservations
+
+
+async def usdt(venue, account="main"):
+    return (await venue.fetch_balances(account))["USDT"]
+
+
+async def test_second_resting_buy_beyond_the_free_balance_is_insufficient_funds():
+    venue, _ = await make_venue(balances={"main": {"USDT": D("1000")}})
+    await venue.place_order(req(cid="a", quantity="6", price="95.00"))  # locks 570
+    with pytest.raises(InsufficientFunds, match="USDT"):  # 570.285 needed, 430 free
+        await venue.place_order(req(cid="b", quantity="6", price="95.00"))
+    with pytest.raises(InsufficientFunds):
+        await venue.place_order(market(cid="m", quantity="5"))  # 500.xx at the ask
+    assert [r.client_order_id for r in await venue.fetch_open_orders()] == ["a"]
+    assert venue.orders_per_client_id == {"a": 1}
+    await venue.cancel_order(SYMBOL, "a")
+    assert (await venue.place_order(req(cid="b", quantity="6", price="95.00"))).status is S.ACCEPTED
+
+
+async def test_spot_sell_beyond_the_free_base_is_insufficient_funds():
+    venue, _ = await make_venue(allow_short=False, balances={"main": {"USDT": D(0), "BTC": D(1)}})
+    await venue.place_order(req(cid="a", side=Side.SELL, quantity="0.6", price="100.50"))
+    with pytest.raises(InsufficientFunds, match="BTC"):
+        await venue.place_order(req(cid="b", side=Side.SELL, quantity="0.6", price="100.50"))
+    with pytest.raises(InsufficientFunds, match="BTC"):
+        await venue.place_order(market(cid="m", side=Side.SELL, quantity="0.5"))
+
+
+async def test_resting_buy_locks_its_cost_without_changing_the_total(venue):
+    await venue.place_order(req(price="95.00", quantity="1"))
+    balance = await usdt(venue)
+    assert (balance.free, balance.used, balance.total) == (D("99905.00"), D("95.00"), D(100000))
+
+
+async def test_order_that_takes_then_rests_locks_only_its_remainder(venue):
+    await venue.place_order(req(price="100.10", quantity="3"))  # 2 taken at the ask, 1 rests
+    balance = await usdt(venue)
+    assert balance.used == D("100.10")
+    assert balance.total == D(100000) - D("200.20") * (1 + D("0.0005"))
+
+
+async def test_partial_fill_releases_the_filled_part_and_cancel_releases_the_rest(venue, clock):
+    await venue.place_order(req(price="99.50", quantity="1"))
+    await move_to(venue, clock, 10)  # ask 99.20 x 0.5: half fills as maker
+    balance = await usdt(venue)
+    assert balance.used == D("99.50") * D("0.5")
+    assert balance.total == D(100000) - D("49.75") * (1 + D("0.0002"))
+    await venue.cancel_order(SYMBOL, "c-1")
+    after = await usdt(venue)
+    assert (after.used, after.free) == (0, balance.total)
+
+
+async def test_fill_releases_the_whole_lock(venue, clock):
+    await venue.place_order(req(price="99.50", quantity="0.5"))
+    await move_to(venue, clock, 10)
+    assert (await venue.fetch_order(SYMBOL, "c-1")).status is S.FILLED
+    assert (await usdt(venue)).used == 0
+
+
+@pytest.mark.parametrize("seconds", [20, 16], ids=["at-a-quote", "between-quotes"])
+async def test_gtd_expiry_releases_the_lock(venue, clock, seconds):
+    await venue.place_order(req(price="95.00", tif=TimeInForce.GTD, expires_at=at(15)))
+    assert (await usdt(venue)).used == D("95.00")
+    clock.advance_to(at(seconds))
+    assert (await venue.fetch_order(SYMBOL, "c-1")).status is S.EXPIRED
+    balance = await usdt(venue)
+    assert (balance.free, balance.used) == (D(100000), 0)
+
+
+async def test_spot_sell_locks_its_base_until_it_fills():
+    venue, clock = await make_venue(allow_short=False,
+                                    balances={"main": {"USDT": D(0), "BTC": D(1)}})
+    await venue.place_order(req(side=Side.SELL, quantity="0.6", price="100.50"))
+    btc = (await venue.fetch_balances("main"))["BTC"]
+    assert (btc.free, btc.used) == (D("0.4"), D("0.6"))
+    assert (await usdt(venue)).used == 0
+    await move_to(venue, clock, 30)  # bid 101.00 x 0.25
+    btc = (await venue.fetch_balances("main"))["BTC"]
+    assert (btc.free, btc.used, btc.total) == (D("0.4"), D("0.35"), D("0.75"))
+    await venue.cancel_order(SYMBOL, "c-1")
+    btc = (await venue.fetch_balances("main"))["BTC"]
+    assert (btc.free, btc.used) == (D("0.75"), 0)
+
+
+async def test_margin_sell_locks_nothing(venue):
+    await venue.place_order(req(side=Side.SELL, quantity="0.6", price="100.50"))
+    assert all(b.used == 0 for b in (await venue.fetch_balances("main")).values())
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [market(quantity="1"), market(quantity="3"), req(price="101.00", quantity="3", tif=TimeInForce.IOC),
+     req(price="101.00", quantity="3", tif=TimeInForce.FOK)],
+    ids=["market-filled", "market-expired", "ioc", "fok"],
+)
+async def test_order_that_never_rests_locks_nothing_once_it_finishes(venue, request_):
+    report = await venue.place_order(request_)
+    assert report.status.is_terminal
+    balances = await venue.fetch_balances("main")
+    assert all(b.used == 0 for b in balances.values())
+    assert balances["USDT"].free == balances["USDT"].total
+
+
+async def test_many_partial_fills_release_exactly_what_was_locked():
+    sizes = ["0.013", "0.007", "0.031", "0.0", "0.111", "0.003", "0.029", "0.017"]
+    tape = [quote(0, "99.00", "99.50")] + [
+        quote(i + 1, "97.00", "97.37", ask_size=size) for i, size in enumerate(sizes)]
+    venue, clock = await make_venue(tape, balances={"main": {"USDT": D("1000.01")}})
+    await venue.place_order(req(price="97.43", quantity="0.337"))
+    for i in range(1, len(sizes) + 1):
+        await move_to(venue, clock, i)
+        remaining = (await venue.fetch_order(SYMBOL, "c-1")).remaining_quantity
+        assert (await usdt(venue)).used == D("97.43") * remaining
+    assert (await venue.fetch_order(SYMBOL, "c-1")).filled_quantity == D("0.211")
+    await venue.cancel_order(SYMBOL, "c-1")
+    balance = await usdt(venue)
+    fills = await venue.fetch_fills(SYMBOL, "c-1")
+    assert balance.used == 0
+    assert balance.free == D("1000.01") - sum(t.price * t.quantity + t.fee for t in fills)
 
 
 async def test_fetch_fills_reports_trades_up_to_the_clock(venue, clock):

@@ -9,6 +9,17 @@ Orders become effective `ack_latency_ms` after they are sent, in simulated time.
 Rejections mirror a real venue's: price off the tick, quantity off the lot or below the
 minimum, notional below the minimum, insufficient balance, a client order ID that is
 already open.
+
+Funds: as on Binance, an order that rests locks what it can still consume until it is
+done: a buy, price x remaining quantity of the quote; on spot rules (`allow_short` off) a
+sell, its remaining base quantity. The lock shrinks with each fill (recomputed from the
+remaining quantity, so what is released over an order's life is exactly what was locked)
+and the rest is released when the order fills, is cancelled or expires. The fee is not
+locked, as the Binance emulator does not lock it; it is still asked for on top of the cost
+when the order is placed, and a maker fill takes it from the free balance.
+`fetch_balances` reports used = locked and free = total - locked, and an order is checked
+against the free balance. Locks are kept per account and currency as orders rest, fill and
+finish: no check scans the resting orders.
 """
 
 from __future__ import annotations
@@ -85,6 +96,9 @@ class _SimOrder:
     notional: Decimal = ZERO
     trades: list[TradeReport] = field(default_factory=list)
     updated: datetime | None = None
+    locked: Decimal = ZERO
+    """Still reserved for this order while it rests, in `lock_currency`."""
+    lock_currency: str = ""
 
     @property
     def remaining(self) -> Decimal:
@@ -107,6 +121,8 @@ class SimulatedVenue:
         self.faults = FaultPlan()
         self._instruments: dict[str, Instrument] = {}
         self._balances = {acct: dict(cur) for acct, cur in settings.balances.items()}
+        self._locked: dict[str, dict[str, Decimal]] = {}  # account -> currency -> reserved
+        self._lockers: dict[tuple[str, str], int] = {}   # (account, currency) -> orders locking
         self._orders: dict[str, _SimOrder] = {}          # by venue order id
         self._by_client: dict[str, _SimOrder] = {}       # latest order per client order id
         self.orders_per_client_id: dict[str, int] = {}   # for invariants: venue orders per ID
@@ -200,14 +216,18 @@ class SimulatedVenue:
             problem := instrument.notional_problem(request.quantity, market_price)
         ):
             raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
-        balances = self._balances.setdefault(request.account_id, {})
+        account = request.account_id
         if request.side is Side.BUY:
             price = request.price or market_price
             needed = request.quantity * price * (1 + self._s.taker_fee)
-            if balances.get(instrument.quote, ZERO) < needed:
+            if self._free(account, instrument.quote) < needed:
                 raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
-        elif not self._s.allow_short and balances.get(instrument.base, ZERO) < request.quantity:
+        elif not self._s.allow_short and self._free(account, instrument.base) < request.quantity:
             raise InsufficientFunds(f"Account has insufficient balance: {instrument.base}")
+
+    def _free(self, account: str, currency: str) -> Decimal:
+        total = self._balances.get(account, {}).get(currency, ZERO)
+        return total - self._locked.get(account, {}).get(currency, ZERO)
 
     def _take(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
         """Immediate execution against the touch in force when the order arrives."""
@@ -236,6 +256,40 @@ class SimulatedVenue:
             if not book:  # nothing rested here since the cursor last moved: start it now
                 self._cursor[request.symbol] = self.market.index_at(request.symbol, order.active_from)
             book[order.venue_order_id] = order
+            self._lock(order, instrument)
+
+    # ------------------------------------------------------------------ reservations
+
+    def _reservation(self, order: _SimOrder) -> Decimal:
+        """What a resting order can still consume: its cost for a buy, its base for a sell."""
+        price = order.request.price
+        assert price is not None
+        return price * order.remaining if order.request.side is Side.BUY else order.remaining
+
+    def _lock(self, order: _SimOrder, instrument: Instrument) -> None:
+        if order.request.side is Side.BUY:
+            order.lock_currency = instrument.quote
+        elif not self._s.allow_short:
+            order.lock_currency = instrument.base
+        else:
+            return  # a margin sell borrows what it sells: nothing to reserve
+        order.locked = self._reservation(order)
+        account, key = order.request.account_id, (order.request.account_id, order.lock_currency)
+        locked = self._locked.setdefault(account, {})
+        locked[order.lock_currency] = locked.get(order.lock_currency, ZERO) + order.locked
+        self._lockers[key] = self._lockers.get(key, 0) + 1
+
+    def _release(self, order: _SimOrder, keep: Decimal) -> None:
+        """Shrink an order's lock to `keep`; at zero the order stops locking."""
+        account, currency = order.request.account_id, order.lock_currency
+        locked = self._locked[account]
+        locked[currency] -= order.locked - keep
+        order.locked = keep
+        if keep == 0:
+            key = (account, currency)
+            self._lockers[key] -= 1
+            if not self._lockers[key]:  # the last lock went: exactly zero, whatever was summed
+                del self._lockers[key], locked[currency]
 
     def _market_price(self, instrument: Instrument, side: Side, quote: Quote) -> Decimal:
         """The touch moved against the taker by `slippage_bps`, rounded against the taker."""
@@ -258,6 +312,8 @@ class SimulatedVenue:
         order.notional += notional
         order.updated = ts
         order.status = S.FILLED if order.remaining == 0 else S.PARTIALLY_FILLED
+        if order.locked:
+            self._release(order, self._reservation(order))
         balances = self._balances.setdefault(request.account_id, {})
         sign = request.side.sign
         balances[instrument.base] = balances.get(instrument.base, ZERO) + sign * quantity
@@ -339,8 +395,9 @@ class SimulatedVenue:
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         self._fault("fetch_balances")
         self.advance()
-        return {cur: Balance(cur, amount, ZERO)
-                for cur, amount in sorted(self._balances.get(account_id, {}).items())}
+        totals, locked = self._balances.get(account_id, {}), self._locked.get(account_id, {})
+        return {cur: Balance(cur, totals.get(cur, ZERO) - locked.get(cur, ZERO), locked.get(cur, ZERO))
+                for cur in sorted(totals.keys() | locked.keys())}
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         self._fault("fetch_ticker")
@@ -388,6 +445,8 @@ class SimulatedVenue:
                            order_type=request.order_type, price=request.price)
 
     def _finish(self, order: _SimOrder) -> None:
+        if order.locked:
+            self._release(order, ZERO)
         now = self._clock.now()
         self._finished.append((now, order.venue_order_id))
         self._evict(now)
