@@ -3,10 +3,12 @@ journaled fills, unfinished orders are checked against the venue by client order
 nothing is sent twice or counted twice."""
 
 import sqlite3
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
 
+from ordergate.config import RecoverySettings
 from ordergate.domain.order import OrderStatus as S
 from ordergate.engine import Engine
 from ordergate.testing.scenario import Scenario, quote
@@ -76,64 +78,55 @@ async def _tick(engine: Engine, clock, seconds: int) -> None:
         await engine.tick()
 
 
-async def test_an_order_the_venue_never_received_fails_once_no_request_of_it_can_land(tmp_path):
+@asynccontextmanager
+async def _restarted_with_orphan(tmp_path, update: dict | None = None, down_for_s: float = 0):
+    """A journal holding one order sent just before a kill, and an engine restarted on it
+    `down_for_s` later; yields the scenario, the engine and the recovered order."""
     async with Scenario(tmp_path, quotes=QUOTES) as s:
         pass
     client_order_id = _orphan(tmp_path)
-    engine = _restart(s)
+    s.clock.advance(down_for_s)
+    engine = _restart(s, update)
     await engine.start()
     try:
         order = engine.ledger.get(client_order_id)
+        assert order is not None
+        yield s, engine, order
+    finally:
+        await engine.close()
+
+
+RESUBMIT = {"recovery": RecoverySettings(absent_order_policy="resubmit", resubmit_max_age_s=120)}
+
+
+async def test_an_order_the_venue_never_received_fails_once_no_request_of_it_can_land(tmp_path):
+    async with _restarted_with_orphan(tmp_path) as (s, engine, order):
         # Not yet: a request sent just before the kill could still be in transit.
-        assert order is not None and order.status is S.SUBMITTED
+        assert order.status is S.SUBMITTED
         await _tick(engine, s.clock, 10)
         assert order.status is S.SUBMITTED
         await _tick(engine, s.clock, 2)  # resend_after_s 10 + clock_skew_margin_s 1 passed
         assert order.status is S.FAILED and "policy fail" in order.transitions[-1].reason
         assert s.venue.orders_per_client_id == {}
-    finally:
-        await engine.close()
 
 
 async def test_the_wait_counts_from_the_last_possible_send_not_from_each_restart(tmp_path):
     # Restarted 45 s after the order was journaled: every send of it happened within the
     # executor's 30 s deadline, so its request window closed at 41 s. Quick restarts do not
     # postpone the verdict (nor slow each start with orders that pile up).
-    async with Scenario(tmp_path, quotes=QUOTES) as s:
-        pass
-    client_order_id = _orphan(tmp_path)
-    s.clock.advance(45)
-    engine = _restart(s)
-    await engine.start()
-    try:
+    async with _restarted_with_orphan(tmp_path, down_for_s=45) as (s, engine, order):
         await _tick(engine, s.clock, 3)  # lookup_attempts "not found" answers, 1 s apart
-        order = engine.ledger.get(client_order_id)
-        assert order is not None and order.status is S.FAILED
-    finally:
-        await engine.close()
-
-
-def _resubmitting(s: Scenario) -> Engine:
-    return _restart(s, {"recovery": s.config.recovery.model_copy(
-        update={"absent_order_policy": "resubmit", "resubmit_max_age_s": 120})})
+        assert order.status is S.FAILED
 
 
 async def test_resubmit_policy_sends_it_once_with_the_same_client_order_id(tmp_path):
-    async with Scenario(tmp_path, quotes=QUOTES) as s:
-        pass
-    client_order_id = _orphan(tmp_path)
-    engine = _resubmitting(s)
-    await engine.start()
-    try:
-        order = engine.ledger.get(client_order_id)
-        assert order is not None and order.status is S.SUBMITTED
+    async with _restarted_with_orphan(tmp_path, RESUBMIT) as (s, engine, order):
+        assert order.status is S.SUBMITTED
         assert s.venue.orders_per_client_id == {}  # nothing sent inside the request window
         await _tick(engine, s.clock, 12)
         # Sent at 11 s into a 0.004 touch: a market order takes it and the rest expires.
         assert order.status is S.EXPIRED and order.filled_quantity == D("0.004")
-        assert s.venue.orders_per_client_id == {client_order_id: 1}
-    finally:
-        await engine.close()
+        assert s.venue.orders_per_client_id == {order.client_order_id: 1}
 
 
 def _halt(s: Scenario, engine: Engine) -> None:
@@ -148,20 +141,12 @@ def _age(s: Scenario, engine: Engine) -> None:
                                           (_age, "older than 120s")])
 async def test_resubmit_policy_sends_nothing_while_halted_or_for_an_order_past_its_max_age(
         tmp_path, prepare, why):
-    async with Scenario(tmp_path, quotes=QUOTES) as s:
-        pass
-    client_order_id = _orphan(tmp_path)
-    engine = _resubmitting(s)
-    await engine.start()
-    try:
+    async with _restarted_with_orphan(tmp_path, RESUBMIT) as (s, engine, order):
         prepare(s, engine)
         await _tick(engine, s.clock, 12)
-        order = engine.ledger.get(client_order_id)
-        assert order is not None and order.status is S.FAILED
+        assert order.status is S.FAILED
         assert f"not resent: {why}" in order.transitions[-1].reason
         assert s.venue.orders_per_client_id == {}
-    finally:
-        await engine.close()
 
 
 async def test_a_venue_that_cannot_be_asked_leaves_the_order_unresolved_not_failed(tmp_path):

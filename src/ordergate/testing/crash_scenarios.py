@@ -96,8 +96,9 @@ class SignalMaker:
         return f"ct-{self._tag}-{self._n:04d}"
 
     def _qty(self, low: str, high: str) -> Decimal:
-        value = Decimal(str(self.rng.uniform(float(low), float(high))))
-        return max(value.quantize(LOT, rounding=ROUND_DOWN), MIN_QTY)
+        """A whole number of lots between `low` and `high`, drawn without a float."""
+        lots = self.rng.randint(int(Decimal(low) / LOT), int(Decimal(high) / LOT))
+        return max(lots * LOT, MIN_QTY)
 
     def market_buy(self) -> Signal:
         big = self.rng.random() < 0.2  # walks two or three levels of the book

@@ -153,6 +153,8 @@ class EmuMarket:
             "archived": False,
             "accepting_orders": self.accepting_orders,
             "accepting_order_timestamp": None,
+            # Polymarket's JSON carries these two as numbers, so the emulator does too
+            # (the adapter reads them through str() into Decimal).
             "minimum_order_size": float(self.min_order_size),
             "minimum_tick_size": float(self.tick_size),
             "condition_id": self.condition_id,
@@ -689,6 +691,7 @@ class PolymarketEmulator:
     async def _tick_size(self, request: web.Request) -> web.StreamResponse:
         with self.lock:
             market = self._market_of_token(request.query.get("token_id"))
+            # A number on the wire, as Polymarket sends it.
             return web.json_response({"minimum_tick_size": float(market.tick_size)})
 
     async def _neg_risk(self, request: web.Request) -> web.StreamResponse:
