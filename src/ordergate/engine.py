@@ -114,7 +114,8 @@ class Engine:
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s)
         self.venues = venues if venues is not None else {
             name: guard_venue(
-                build_venue(name, settings, clock, market=market, on_inferred=self._inferred),
+                build_venue(name, settings, clock, market=market, on_inferred=self._inferred,
+                            on_event=bus.publish),
                 clock, kind=settings.kind, breaker=settings.breaker,
                 rate_limit=settings.rate_limit, on_transition=self._circuit_changed)
             for name, settings in config.venues.items()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ordergate.domain.instrument import Instrument
@@ -173,6 +174,11 @@ class VenueHealth:
 
 
 # ---------------------------------------------------------------- the adapter interface
+
+VenueEventSink = Callable[[object], None]
+"""Where an adapter hands an event (from `ordergate.events`) it raises on its own, outside
+any call's answer: the engine publishes it on the bus, so it is audited and counted."""
+
 
 
 @runtime_checkable

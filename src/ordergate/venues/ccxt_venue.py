@@ -60,6 +60,7 @@ from ordergate.venues.base import (
     TradeReport,
     UnknownSymbol,
     VenueError,
+    VenueEventSink,
     VenueHealth,
     VenueTimeout,
     VenueUnavailable,
@@ -105,8 +106,10 @@ class CcxtVenueSettings(BaseModel):
 class CcxtVenue:
     """`VenueAdapter` on a ccxt async exchange. Symbols are ccxt unified ("BTC/USDT")."""
 
-    def __init__(self, settings: CcxtVenueSettings, clock: Clock) -> None:
+    def __init__(self, settings: CcxtVenueSettings, clock: Clock, *,
+                 on_event: VenueEventSink | None = None) -> None:
         self.settings = settings
+        self._on_event = on_event
         self.name = settings.name
         self._clock = clock
         self._api_key = _read_secret(settings.api_key_env)

@@ -123,6 +123,7 @@ from ordergate.venues.base import (
     TradeReport,
     UnknownSymbol,
     VenueError,
+    VenueEventSink,
     VenueHealth,
     VenueTimeout,
     VenueUnavailable,
@@ -251,8 +252,10 @@ def _message(exc: PolyApiException) -> str:
 class PolymarketVenue:
     """The `VenueAdapter` for Polymarket's CLOB. See the module docstring."""
 
-    def __init__(self, settings: PolymarketVenueSettings, clock: Clock) -> None:
+    def __init__(self, settings: PolymarketVenueSettings, clock: Clock, *,
+                 on_event: VenueEventSink | None = None) -> None:
         self.settings = settings
+        self._on_event = on_event
         self.name = settings.name
         self._clock = clock
         self._secrets = self._read_secrets(settings)

@@ -8,14 +8,17 @@ from collections.abc import Callable
 from ordergate.clock import Clock
 from ordergate.config import VenueSettings, adapter_settings_class
 from ordergate.domain.instrument import Instrument
-from ordergate.venues.base import VenueAdapter
+from ordergate.venues.base import VenueAdapter, VenueEventSink
 from ordergate.venues.market_data import MarketData
 from ordergate.venues.simulated import SimulatedVenue, SimulatedVenueSettings
 
 
 def build_venue(name: str, settings: VenueSettings, clock: Clock, *,
                 market: MarketData | None = None,
-                on_inferred: Callable[[Instrument], None] | None = None) -> VenueAdapter:
+                on_inferred: Callable[[Instrument], None] | None = None,
+                on_event: VenueEventSink | None = None) -> VenueAdapter:
+    """`on_event` receives what an adapter has to tell the operator on its own (a clock
+    resynchronised, rules reloaded): the engine publishes it on the bus, so it is audited."""
     parsed = adapter_settings_class(settings.kind).model_validate(
         {"name": name, **settings.adapter_fields()})
     if isinstance(parsed, SimulatedVenueSettings):
@@ -23,7 +26,7 @@ def build_venue(name: str, settings: VenueSettings, clock: Clock, *,
     if settings.kind == "ccxt":
         from ordergate.venues.ccxt_venue import CcxtVenue
 
-        return CcxtVenue(parsed, clock)  # type: ignore[arg-type]
+        return CcxtVenue(parsed, clock, on_event=on_event)  # type: ignore[arg-type]
     from ordergate.venues.polymarket import PolymarketVenue
 
-    return PolymarketVenue(parsed, clock)  # type: ignore[arg-type]
+    return PolymarketVenue(parsed, clock, on_event=on_event)  # type: ignore[arg-type]
