@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
+from ordergate.domain.values import TradingState
 from ordergate.venues.circuit_breaker import BreakerSettings
 from ordergate.venues.rate_limiter import RateLimitSettings
 
@@ -51,8 +52,15 @@ class ValidatorSettings(Settings):
 
 
 class RiskSettings(Settings):
-    trading_state: Literal["ACTIVE", "REDUCING", "HALTED"] = "ACTIVE"
-    """The kill switch: REDUCING admits only orders that shrink a position; HALTED none."""
+    trading_state: TradingState = TradingState.ACTIVE
+    """The kill switch at start: ACTIVE, REDUCING (only orders that shrink a position,
+    counting what working orders will already take off) or HALTED (no order leaves).
+    Exactly one of those words: "halted" is an error, never ACTIVE."""
+    reducing_cancels_orders: bool = True
+    """While REDUCING, cancel working orders that would grow or flip a position (every
+    working order on a flat symbol, those on the position's own side, and the newest
+    reducing ones beyond what is left to reduce), so that no fill can grow a position
+    the switch says may only shrink. Off: they are left to fill."""
     risk_per_trade: Decimal = Field(default=Decimal("0.02"), gt=0, le=Decimal("0.05"))
     """Fraction of equity put at risk (entry to stop) when the signal gives no quantity.
     Capped at 5%."""

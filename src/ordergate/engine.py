@@ -15,8 +15,11 @@ from pathlib import Path
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import EngineConfig
+from ordergate.domain.exposure import ExposureView, SymbolExposure
 from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.signal import SignalParseError, TradingSignalGenerated
+from ordergate.domain.values import Side, TradingState
 from ordergate.events import (
     InstrumentInferred, ReconciliationDrift, SignalInvalid, TradingStateChanged,
     VenueCircuitChanged,
@@ -42,6 +45,9 @@ from ordergate.venues.guarded import guard_venue, unwrap
 from ordergate.venues.simulated import SimulatedVenue
 
 
+_CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
 @dataclass(slots=True)
 class _CachedEquity:
     value: Decimal | None
@@ -55,6 +61,7 @@ class EngineMarket:
     venues: dict[str, VenueAdapter]
     enabled: dict[str, bool]
     positions: PositionTracker
+    exposures: ExposureView
     clock: Clock
     equity_ttl: timedelta = timedelta(seconds=5)
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
@@ -88,11 +95,20 @@ class EngineMarket:
         self._equity[key] = _CachedEquity(value, now + self.equity_ttl)
         return value
 
-    def position_quantity(self, account_id: str, venue: str, symbol: str) -> Decimal:
-        return self.positions.quantity(account_id, venue, symbol)
+    def exposure(self, account_id: str, venue: str, symbol: str) -> SymbolExposure:
+        return self.exposures.of(account_id, venue, symbol)
 
-    def open_position_count(self, account_id: str) -> int:
-        return self.positions.open_count(account_id)
+    def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
+        return self.exposures.open_symbols(account_id)
+
+    def committed(self, account_id: str, venue: str, currency: str) -> Decimal:
+        instruments = self.instruments.get(venue, {})
+
+        def quote_of(symbol: str) -> str | None:
+            instrument = instruments.get(symbol)
+            return None if instrument is None else instrument.quote
+
+        return self.exposures.committed(account_id, venue, quote_of, currency)
 
 
 class Engine:
@@ -122,7 +138,9 @@ class Engine:
         }
         enabled = {name: config.venues[name].enabled if name in config.venues else True
                    for name in self.venues}
-        self.market = EngineMarket(self.venues, enabled, self.positions, clock)
+        self.exposures = ExposureView(self.ledger.working, self.positions.quantity,
+                                      self.positions.open_symbols)
+        self.market = EngineMarket(self.venues, enabled, self.positions, self.exposures, clock)
         self.validator = Validator(config.validator)
         self.risk = RiskManager(config.risk)
         self.executor = Executor(config.executor, self.ledger, clock)
@@ -191,21 +209,53 @@ class Engine:
         await self._settle()
         return True
 
-    def set_trading_state(self, state: str, reason: str) -> None:
-        """Move the kill switch (ACTIVE, REDUCING, HALTED); audited when it changes."""
+    def set_trading_state(self, state: TradingState | str, reason: str) -> None:
+        """Move the kill switch (ACTIVE, REDUCING, HALTED); audited when it changes.
+
+        Anything but one of those three words raises `ValueError` ("halted" is not a
+        state, and never means ACTIVE). Moving to REDUCING also cancels, at the next tick
+        and every tick after while REDUCING, the working orders that would grow or flip
+        a position (`risk.reducing_cancels_orders`)."""
+        target = state if isinstance(state, TradingState) else TradingState.parse(state)
         previous = self.risk.trading_state
-        if previous != state:
-            self.risk.trading_state = state
-            self.bus.publish(TradingStateChanged(self.clock.now(), previous, state, reason))
+        if previous is not target:
+            self.risk.trading_state = target
+            self.bus.publish(TradingStateChanged(self.clock.now(), previous, target, reason))
+
+    async def _enforce_reduce_only(self) -> None:
+        """REDUCING: cancel every working order a fill of which could grow or flip its
+        position. Per account and symbol, reducing orders are kept oldest first while
+        their remaining quantities fit in the position; every other order (one that
+        grows it, or a reducing one beyond what is left) is cancelled once the venue has
+        it (an order still being sent is cancelled at a later tick)."""
+        groups: dict[tuple[str, str, str], list[Order]] = {}
+        for order in self.ledger.live_orders():
+            groups.setdefault((order.account_id, order.venue, order.symbol), []).append(order)
+        for (account, venue_name, symbol), orders in groups.items():
+            position = self.positions.quantity(account, venue_name, symbol)
+            room = abs(position)
+            for order in sorted(orders, key=lambda o: o.created_at):
+                reduces = position != 0 and (position > 0) == (order.side is Side.SELL)
+                if reduces and order.remaining_quantity <= room:
+                    room -= order.remaining_quantity
+                    continue
+                venue = self.venues.get(venue_name)
+                if venue is None or order.status not in _CANCELLABLE:
+                    continue
+                why = ("would grow the position" if not reduces else
+                       f"would take off more than the {room} left of the position")
+                await self.reconciler.cancel(venue, order, (
+                    f"trading state is REDUCING: this {order.side} of {order.remaining_quantity} "
+                    f"{why} ({position}); cancelling it"))
 
     def _drifted(self, drift: ReconciliationDrift) -> None:
         self.bus.publish(drift)
         policy = self.config.reconciliation.on_drift
         why = f"reconciliation drift at {drift.venue}: {drift.kind} {drift.subject}"
         if policy == "halt":
-            self.set_trading_state("HALTED", why)
-        elif policy == "reduce" and self.risk.trading_state == "ACTIVE":
-            self.set_trading_state("REDUCING", why)
+            self.set_trading_state(TradingState.HALTED, why)
+        elif policy == "reduce" and self.risk.trading_state is TradingState.ACTIVE:
+            self.set_trading_state(TradingState.REDUCING, why)
 
     def _enabled_venues(self) -> dict[str, VenueAdapter]:
         return {name: venue for name, venue in self.venues.items() if self.market.enabled.get(name)}
@@ -232,6 +282,9 @@ class Engine:
             if now >= due:
                 await self._refresh_instruments(name)
         await self.reconciler.poll()
+        if (self.risk.trading_state is TradingState.REDUCING
+                and self.config.risk.reducing_cancels_orders):
+            await self._enforce_reduce_only()
         if self._reconcile_due is not None and now >= self._reconcile_due:
             await self.reconcile()
         await self._settle()

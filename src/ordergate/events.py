@@ -14,7 +14,7 @@ from decimal import Decimal
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
-from ordergate.domain.values import OrderType, Side
+from ordergate.domain.values import OrderType, Side, TradingState
 
 __all__ = [
     "Event", "TradingSignalGenerated", "SignalInvalid", "SignalAdmitted", "SignalRejected",
@@ -241,8 +241,8 @@ class ReconciliationDrift(Event):
 class TradingStateChanged(Event):
     """The kill switch moved (ACTIVE, REDUCING, HALTED), by policy or by an operator."""
 
-    from_state: str
-    to_state: str
+    from_state: TradingState
+    to_state: TradingState
     reason: str
 
 

@@ -333,7 +333,17 @@ async def test_venue_filter_failure_is_rejected_and_audited(h: Harness) -> None:
     assert h.position() == 0
 
 
+async def test_an_order_beyond_the_free_balance_is_refused_before_it_is_sent(h: Harness) -> None:
+    h.emu.set_balance("USDT", "10")
+    outcome = await h.submit("poor-0")
+    assert outcome.code is R.INSUFFICIENT_EQUITY and "USDT equity 10" in outcome.reason
+    assert h.order_posts() == []
+
+
 async def test_insufficient_balance_is_rejected_not_retried(h: Harness) -> None:
+    # The balance moves at the venue after the engine last read it (its equity is cached
+    # for a few seconds): the risk manager admits, the venue refuses.
+    assert await h.engine.market.equity("main", "binance", "USDT")
     h.emu.set_balance("USDT", "10")
     outcome = await h.submit("poor-1")
     order = outcome.order
@@ -659,7 +669,7 @@ async def test_reducing_closes_what_the_account_holds_after_base_asset_commissio
     buy = await h.submit("hold-1", quantity=D("0.7"))
     assert buy.order is not None and buy.order.status is S.FILLED
     assert h.emu.balances()["BTC"] == (D("0.6993"), D("0"))
-    h.engine.risk.trading_state = "REDUCING"
+    h.engine.set_trading_state("REDUCING", "test")
     close = await h.submit("close-1", side="sell", quantity=None)
     assert close.order is not None
     assert close.order.status is S.FILLED, close.order.transitions[-1].reason

@@ -305,7 +305,8 @@ def test_no_credential_in_audit_stdout_or_stderr(emulator_process: EmulatorProce
                            retry_after=0.1)
     stdin = (_signal("s-1")
              + _signal("s-2", quantity="0.00001", order_type="limit", limit_price="49000.00")
-             + _signal("s-3", side="sell", quantity="100")  # the venue holds 10 BTC: insufficient
+             # the venue holds 10 BTC (and 1M USDT, so the risk manager admits it): insufficient
+             + _signal("s-3", side="sell", quantity="15")
              + _signal("s-4"))
     fast = {"ORDERGATE__EXECUTOR__BACKOFF_BASE_S": "0.01", "ORDERGATE__EXECUTOR__BACKOFF_CAP_S": "0.05",
             "ORDERGATE__EXECUTOR__RESEND_AFTER_S": "0.5",

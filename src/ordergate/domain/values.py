@@ -36,6 +36,25 @@ class TimeInForce(StrEnum):
     GTD = "GTD"
 
 
+class TradingState(StrEnum):
+    """The kill switch. ACTIVE: trading as usual. REDUCING: only orders that shrink a
+    position, counting what working orders will already take off (and working orders that
+    would grow or flip a position are cancelled). HALTED: no order leaves."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+    @classmethod
+    def parse(cls, value: str) -> TradingState:
+        """The state named exactly (`"HALTED"`); anything else is an error, never ACTIVE."""
+        try:
+            return cls(value)
+        except ValueError:
+            names = ", ".join(state.value for state in cls)
+            raise ValueError(f"trading state must be one of {names}, got {value!r}") from None
+
+
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"

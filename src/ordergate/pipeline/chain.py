@@ -16,6 +16,7 @@ from typing import Protocol
 
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
+from ordergate.domain.exposure import SymbolExposure
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order
 from ordergate.domain.signal import TradingSignalGenerated
@@ -53,9 +54,17 @@ class MarketAccess(Protocol):
 
     async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None: ...
 
-    def position_quantity(self, account_id: str, venue: str, symbol: str) -> Decimal: ...
+    def exposure(self, account_id: str, venue: str, symbol: str) -> SymbolExposure:
+        """The account's position in the symbol and its working orders' remaining sizes."""
+        ...
 
-    def open_position_count(self, account_id: str) -> int: ...
+    def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
+        """(venue, symbol) pairs where the account holds a position or has a working order."""
+        ...
+
+    def committed(self, account_id: str, venue: str, currency: str) -> Decimal:
+        """What the account's working buys at the venue may still spend in `currency`."""
+        ...
 
 
 @dataclass(slots=True)

@@ -6,6 +6,10 @@ write it to the journal, publish the event. Fills are idempotent by venue trade 
 Reports are applied defensively: a status older than the one already known, or a fill
 seen before, changes nothing.
 
+It also keeps `working` (`domain/exposure.py`): the remaining quantity of every order not
+yet terminal, updated with every change, which is what the risk manager's exposure
+checks read.
+
 Finished orders stay in the working set for a grace period so a late fill report (the
 cancel/fill race) still finds its order; after that they are evicted, so memory does
 not grow with history.
@@ -18,6 +22,7 @@ from datetime import datetime, timedelta
 
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
+from ordergate.domain.exposure import WorkingOrders
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.events import (
@@ -47,6 +52,7 @@ class OrderLedger:
         self._grace = timedelta(seconds=grace_s)
         self._orders: dict[str, Order] = {}
         self._finished: deque[tuple[datetime, str]] = deque()
+        self.working = WorkingOrders()
 
     # ------------------------------------------------------------------ lookup
 
@@ -69,15 +75,18 @@ class OrderLedger:
         if not self.journal.insert_order(order):
             return False
         self._orders[order.client_order_id] = order
+        self.working.update(order)
         return True
 
     def adopt(self, order: Order) -> None:
         """Take back an order already in the journal (restart recovery)."""
         self._orders[order.client_order_id] = order
+        self.working.update(order)
 
     def transition(self, order: Order, to: OrderStatus, reason: str) -> None:
         now = self._clock.now()
         step = order.transition(to, now, reason)
+        self.working.update(order)
         self.journal.record_transition(order, step)
         publish = self._bus.publish
         publish(OrderTransitioned(now, order.client_order_id, order.signal_id, step.from_status, to, reason))

@@ -4,6 +4,18 @@ Checks run cheapest first. A signal without a quantity is sized so that the dist
 from entry to stop risks `risk_per_trade` of equity; a signal without a stop gets one
 `default_stop_distance` away. The trading state is the kill switch: HALTED refuses
 everything, REDUCING admits only orders that shrink an existing position.
+
+Every exposure check counts working orders, not only fills (`domain/exposure.py`): an
+order that rests can fill, and a check blind to it admits risk it cannot see.
+- REDUCING admits a reducing order only up to what is left to reduce: the position less
+  the remaining quantity of working orders on the same side, which will take it off
+  already. A sized order under REDUCING is sized to exactly that.
+- `max_open_positions` counts symbols with a position *or* a working order (one that
+  rests on a flat symbol will open a position when it fills).
+- An order that adds exposure (anything beyond what it takes off the position) must fit
+  in the equity that is free after the account's working buys, and is sized from that
+  free equity; an order that only reduces is never refused for lack of equity: taking
+  risk off must always be possible.
 """
 
 from __future__ import annotations
@@ -11,11 +23,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ordergate.config import RiskSettings
-from ordergate.domain.values import Side
+from ordergate.domain.exposure import SymbolExposure
+from ordergate.domain.values import ZERO, Side, TradingState
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.reasons import ReasonCode as R
-
-TradingState = str  # "ACTIVE" | "REDUCING" | "HALTED"
 
 
 class RiskManager:
@@ -23,24 +34,19 @@ class RiskManager:
 
     def __init__(self, settings: RiskSettings) -> None:
         self._s = settings
-        self.trading_state: TradingState = settings.trading_state
+        # parse: a settings object built with `model_copy(update=...)` is not re-validated
+        self.trading_state = TradingState.parse(settings.trading_state)
 
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal, market = ctx.signal, ctx.market
-        if self.trading_state == "HALTED":
+        state = self.trading_state
+        if state is TradingState.HALTED:
             return Verdict.deny(R.TRADING_HALTED, "trading state is HALTED: no orders leave")
-        position = market.position_quantity(signal.account_id, signal.venue, signal.symbol)
-        reduces = position != 0 and (position > 0) == (signal.side is Side.SELL)
-        if self.trading_state == "REDUCING":
-            if not reduces:
-                return Verdict.deny(
-                    R.REDUCE_ONLY, f"trading state is REDUCING and position is {position}: "
-                    f"a {signal.side} would not reduce it"
-                )
-            if signal.quantity is not None and signal.quantity > abs(position):
-                return Verdict.deny(
-                    R.REDUCE_ONLY, f"quantity: {signal.quantity} exceeds the position {abs(position)}"
-                )
+        exposure = market.exposure(signal.account_id, signal.venue, signal.symbol)
+        if state is TradingState.REDUCING:
+            refusal = self._reduce_only(signal.side, signal.quantity, exposure)
+            if refusal is not None:
+                return refusal
 
         reference = await market.reference_price(signal.venue, signal.symbol)
         if reference is None or reference <= 0:
@@ -58,13 +64,34 @@ class RiskManager:
         verdict = self._check_stops(ctx, entry)
         if verdict is not None:
             return verdict
-        if not reduces and position == 0:
-            open_count = market.open_position_count(signal.account_id)
-            if open_count >= self._s.max_open_positions:
+        if not exposure.is_open:
+            held = market.open_symbols(signal.account_id)
+            if len(held) >= self._s.max_open_positions:
                 return Verdict.deny(
-                    R.MAX_POSITIONS, f"{open_count} positions open, limit {self._s.max_open_positions}"
+                    R.MAX_POSITIONS, f"{len(held)} symbols hold a position or a working order, "
+                    f"limit {self._s.max_open_positions}"
                 )
-        return await self._size(ctx, entry, reduces, position)
+        return await self._size(ctx, entry, exposure)
+
+    @staticmethod
+    def _reduce_only(side: Side, quantity: Decimal | None,
+                     exposure: SymbolExposure) -> Verdict | None:
+        position = exposure.position
+        if not exposure.reduces(side):
+            return Verdict.deny(
+                R.REDUCE_ONLY, f"trading state is REDUCING and position is {position}: "
+                f"a {side} would not reduce it")
+        room = exposure.reducible(side)
+        working = exposure.working(side)
+        if room <= 0:
+            return Verdict.deny(
+                R.REDUCE_ONLY, f"trading state is REDUCING: position {position} is already "
+                f"covered by working {side} orders of {working}")
+        if quantity is not None and quantity > room:
+            return Verdict.deny(
+                R.REDUCE_ONLY, f"quantity: {quantity} exceeds what is left to reduce: position "
+                f"{abs(position)} less working {side} orders {working} = {room}")
+        return None
 
     def _check_stops(self, ctx: SignalContext, entry: Decimal) -> Verdict | None:
         signal = ctx.signal
@@ -93,35 +120,60 @@ class RiskManager:
                 )
         return None
 
-    async def _size(
-        self, ctx: SignalContext, entry: Decimal, reduces: bool, position: Decimal
-    ) -> Verdict:
+    async def _size(self, ctx: SignalContext, entry: Decimal, exposure: SymbolExposure) -> Verdict:
         signal, instrument = ctx.signal, ctx.instrument
         assert instrument is not None and ctx.stop_loss is not None
         cap = self._s.max_order_notional
+        room = exposure.reducible(signal.side)
+        free: Decimal | None = None
         if signal.quantity is not None:
             quantity = signal.quantity
             how = f"quantity {quantity} from the signal"
-        elif self.trading_state == "REDUCING" and reduces:
-            quantity = abs(position)
-            how = f"quantity {quantity} closes the position (REDUCING)"
+        elif self.trading_state is TradingState.REDUCING:
+            quantity = room
+            how = (f"quantity {quantity} closes what is left of the position (REDUCING: "
+                   f"{abs(exposure.position)} less working {signal.side} orders "
+                   f"{exposure.working(signal.side)})")
         else:
-            currency = self._s.equity_currency or instrument.quote
-            equity = await ctx.market.equity(signal.account_id, signal.venue, currency)
-            if equity is None or equity <= 0:
-                return Verdict.deny(R.NO_EQUITY, f"no {currency} equity to size against")
-            at_risk = equity * self._s.risk_per_trade
+            free, why = await self._free_equity(ctx)
+            if free is None or free <= 0:
+                return Verdict.deny(R.NO_EQUITY, why)
+            at_risk = free * self._s.risk_per_trade
             quantity = instrument.round_quantity(
-                min(at_risk / abs(entry - ctx.stop_loss), cap / entry)
+                min(at_risk / abs(entry - ctx.stop_loss), cap / entry, free / entry)
             )
             if quantity <= 0 or instrument.quantity_problem(quantity):
                 return Verdict.deny(
                     R.SIZE_TOO_SMALL, f"sized quantity {quantity} is below the instrument minimum"
                 )
-            how = (f"sized {quantity}: {self._s.risk_per_trade:.2%} of equity {equity} "
+            how = (f"sized {quantity}: {self._s.risk_per_trade:.2%} of {why} "
                    f"over stop distance {abs(entry - ctx.stop_loss)}")
         notional = quantity * entry
         if notional > cap:
             return Verdict.deny(R.MAX_NOTIONAL, f"notional {notional} above maximum {cap}")
+        adding = quantity - min(quantity, room)  # what is not taken off the position
+        if adding > 0:
+            if free is None:
+                free, why = await self._free_equity(ctx)
+            if free is not None and adding * entry > free:
+                return Verdict.deny(
+                    R.INSUFFICIENT_EQUITY, f"notional {adding * entry} of new exposure is more "
+                    f"than the {why}")
         ctx.quantity = quantity
         return Verdict.admit(f"{how}; reference {ctx.reference_price}; stop {ctx.stop_loss}")
+
+    async def _free_equity(self, ctx: SignalContext) -> tuple[Decimal | None, str]:
+        """The account's equity less what its working buys may still spend, and how that
+        was found (for the reason text). None: the venue could not tell."""
+        signal, instrument = ctx.signal, ctx.instrument
+        assert instrument is not None
+        currency = self._s.equity_currency or instrument.quote
+        equity = await ctx.market.equity(signal.account_id, signal.venue, currency)
+        if equity is None:
+            return None, f"no {currency} equity to size against"
+        committed = ctx.market.committed(signal.account_id, signal.venue, currency)
+        free = equity - committed
+        if committed == ZERO:
+            return free, f"{currency} equity {equity}"
+        return free, (f"{currency} equity free after working orders {free} "
+                      f"(equity {equity}, working buys {committed})")

@@ -8,6 +8,7 @@ any commission charged in the base asset (what the account holds: see `Position`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 from ordergate.bus import EventBus
@@ -23,7 +24,7 @@ class PositionTracker:
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
         self.positions: dict[Key, Position] = {}
-        self._open_per_account: dict[str, int] = {}
+        self._open: dict[str, set[tuple[str, str]]] = {}  # account -> (venue, symbol) not flat
         bus.subscribe(OrderFilled, self.on_fill)
 
     def restore(self, fill: Fill) -> None:
@@ -38,8 +39,11 @@ class PositionTracker:
         was_flat = position.is_flat
         position.apply(fill)
         if was_flat != position.is_flat:
-            delta = 1 if was_flat else -1
-            self._open_per_account[fill.account_id] = self._open_per_account.get(fill.account_id, 0) + delta
+            held = self._open.setdefault(fill.account_id, set())
+            if was_flat:
+                held.add((fill.venue, fill.symbol))
+            else:
+                held.discard((fill.venue, fill.symbol))
         return position, was_flat
 
     def on_fill(self, event: OrderFilled) -> None:
@@ -55,4 +59,8 @@ class PositionTracker:
         return ZERO if position is None else position.quantity
 
     def open_count(self, account_id: str) -> int:
-        return self._open_per_account.get(account_id, 0)
+        return len(self._open.get(account_id, ()))
+
+    def open_symbols(self, account_id: str) -> Iterator[tuple[str, str]]:
+        """(venue, symbol) pairs where the account's position is not flat."""
+        return iter(self._open.get(account_id, ()))

@@ -1,0 +1,169 @@
+"""Exposure: what an account holds *and* what its working orders may still add or take away.
+
+A risk check that looks at filled positions only is blind to resting orders: with 0.01 BTC
+long under a reduce-only switch, three resting sells of 0.01 each all "reduce" the
+position, and if they fill the account is 0.02 short. So every exposure check reads this
+view instead: per (account, venue, symbol) the position, and the remaining quantity of
+every order not yet terminal, buys and sells apart.
+
+An order counts from the moment it is journaled (an order still being sent, or whose
+answer is unknown, can fill) until it is terminal; its remaining quantity shrinks with
+each fill. `WorkingOrders` is kept up to date by the order ledger (the one place orders
+change) in O(1) per change and holds only orders that are working, so its memory is
+bounded by what is working, never by history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ordergate.domain.order import Order
+from ordergate.domain.values import ZERO, Side
+
+Key = tuple[str, str, str]  # account, venue, symbol
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolExposure:
+    """One account's exposure in one symbol at one venue."""
+
+    position: Decimal
+    working_buy: Decimal
+    """Remaining quantity of working buy orders."""
+    working_sell: Decimal
+    """Remaining quantity of working sell orders."""
+
+    @property
+    def net(self) -> Decimal:
+        """The position if every working order filled."""
+        return self.position + self.working_buy - self.working_sell
+
+    @property
+    def is_open(self) -> bool:
+        """A position, or a working order that may open or change one."""
+        return self.position != 0 or self.working_buy != 0 or self.working_sell != 0
+
+    def working(self, side: Side) -> Decimal:
+        return self.working_buy if side is Side.BUY else self.working_sell
+
+    def reduces(self, side: Side) -> bool:
+        """Does an order on `side` trade against the position (rather than open or grow it)?"""
+        return self.position != 0 and (self.position > 0) == (side is Side.SELL)
+
+    def reducible(self, side: Side) -> Decimal:
+        """How much an order on `side` may still take off the position without growing or
+        flipping it once every working order on that side has filled: the position less
+        what those orders will already take off. Zero for an order that does not reduce."""
+        if not self.reduces(side):
+            return ZERO
+        return max(abs(self.position) - self.working(side), ZERO)
+
+
+@dataclass(slots=True)
+class _Counted:
+    key: Key
+    side: Side
+    quantity: Decimal
+    notional: Decimal
+
+
+class WorkingOrders:
+    """Remaining quantity (and, for buys, notional) of every order not yet terminal.
+
+    `update(order)` after any change to an order recomputes that order's contribution:
+    what it counted before is replaced by what it counts now (its remaining quantity, or
+    nothing once terminal), so no sequence of fills, cancels and late reports can make
+    the totals drift from the orders themselves."""
+
+    def __init__(self) -> None:
+        self._counted: dict[str, _Counted] = {}
+        self._buy: dict[Key, Decimal] = {}
+        self._sell: dict[Key, Decimal] = {}
+        self._buy_notional: dict[Key, Decimal] = {}
+        self._orders_per_key: dict[Key, int] = {}
+        self._keys_per_account: dict[str, set[tuple[str, str]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._counted)
+
+    def update(self, order: Order) -> None:
+        old = self._counted.pop(order.client_order_id, None)
+        if old is not None:
+            self._add(old, -1)
+        if order.status.is_terminal:
+            return
+        remaining = max(order.remaining_quantity, ZERO)
+        price = order.price if order.price is not None else order.expected_price
+        notional = remaining * price if order.side is Side.BUY and price is not None else ZERO
+        new = _Counted((order.account_id, order.venue, order.symbol), order.side, remaining,
+                       notional)
+        self._counted[order.client_order_id] = new
+        self._add(new, 1)
+
+    def _add(self, counted: _Counted, sign: int) -> None:
+        key = counted.key
+        book = self._buy if counted.side is Side.BUY else self._sell
+        book[key] = book.get(key, ZERO) + sign * counted.quantity
+        if counted.notional:
+            self._buy_notional[key] = self._buy_notional.get(key, ZERO) + sign * counted.notional
+        n = self._orders_per_key.get(key, 0) + sign
+        account, venue, symbol = key
+        if n:
+            self._orders_per_key[key] = n
+            self._keys_per_account.setdefault(account, set()).add((venue, symbol))
+            return
+        # The last working order of this key went: exactly zero, whatever was summed.
+        del self._orders_per_key[key]
+        for totals in (self._buy, self._sell, self._buy_notional):
+            totals.pop(key, None)
+        keys = self._keys_per_account[account]
+        keys.discard((venue, symbol))
+        if not keys:
+            del self._keys_per_account[account]
+
+    def quantity(self, key: Key, side: Side) -> Decimal:
+        return (self._buy if side is Side.BUY else self._sell).get(key, ZERO)
+
+    def buy_notional(self, key: Key) -> Decimal:
+        return self._buy_notional.get(key, ZERO)
+
+    def symbols(self, account_id: str) -> Iterator[tuple[str, str]]:
+        """(venue, symbol) pairs where the account has a working order."""
+        return iter(self._keys_per_account.get(account_id, ()))
+
+
+class ExposureView:
+    """Positions plus working orders, per account: what the risk manager (and any
+    allocator over accounts) reads. `position` answers a position's signed quantity and
+    `open_positions` the (venue, symbol) pairs where an account holds one."""
+
+    def __init__(self, working: WorkingOrders,
+                 position: Callable[[str, str, str], Decimal],
+                 open_positions: Callable[[str], Iterator[tuple[str, str]]]) -> None:
+        self._working = working
+        self._position = position
+        self._open_positions = open_positions
+
+    def of(self, account_id: str, venue: str, symbol: str) -> SymbolExposure:
+        key = (account_id, venue, symbol)
+        w = self._working
+        return SymbolExposure(self._position(account_id, venue, symbol),
+                              w.quantity(key, Side.BUY), w.quantity(key, Side.SELL))
+
+    def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
+        """(venue, symbol) pairs where the account holds a position or has a working order:
+        what `max_open_positions` counts."""
+        return set(self._open_positions(account_id)).union(self._working.symbols(account_id))
+
+    def committed(self, account_id: str, venue: str, quote_of: Callable[[str], str | None],
+                  currency: str) -> Decimal:
+        """What the account's working buys at `venue` may still spend in `currency`
+        (remaining quantity x limit price, or the expected price of a market order):
+        equity that is not free for a new order. `quote_of` names a symbol's quote."""
+        total = ZERO
+        for venue_name, symbol in self._working.symbols(account_id):
+            if venue_name == venue and quote_of(symbol) == currency:
+                total += self._working.buy_notional((account_id, venue, symbol))
+        return total
