@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from ordergate import live
 from ordergate.config import load_config
 
@@ -149,3 +151,73 @@ async def test_a_tick_never_runs_inside_a_signal_or_the_start_up(tmp_path, monke
     assert engine.overlaps == []
     assert engine.done.count("submit") == 15 and engine.done.count("invalid") == 1
     assert engine.done[0] == "start" and engine.done.count("tick") >= 2  # ticks between signals
+
+
+def _wait_for(path: Path, text: str, count: int = 1, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().count(text) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not written {count} time(s) in {timeout}s")
+
+
+def test_sigterm_stops_the_run_while_a_strategy_keeps_standard_input_open(tmp_path):
+    # A strategy's pipe or a supervisor leaves stdin open: the stop must not wait for a
+    # line or EOF that never comes.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ordergate.cli", "run", "--config", str(_config(tmp_path))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(_signal("open-pipe").encode())
+        proc.stdin.flush()
+        _wait_for(tmp_path / "audit.jsonl", '"FILLED"')
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)  # stdin still open
+        took = time.monotonic() - sent
+        out = proc.stdout.read().decode()
+    finally:
+        proc.stdin.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert json.loads(out)["orders_filled"] == 1
+    assert took < 10
+
+
+def test_no_input_line_ends_the_process(tmp_path):
+    deep = "[" * 1000 + "]" * 1000
+    lines = [deep.encode(), b'{"signal_id": "' + b"x" * (200 * 1024) + b'"}', b"\xff\xfe{\x00",
+             ("{" * 50 + "}" * 50).encode(), b"", _signal("after").encode().rstrip()]
+    signals = tmp_path / "s.jsonl"
+    signals.write_bytes(b"\n".join(lines) + b"\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "ordergate.cli", "run", "--config", str(_config(tmp_path)),
+         "--signals", str(signals)], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["signals_invalid"] == 4 and summary["orders_filled"] == 1
+    invalid = [l for l in _audit(tmp_path) if l["event"] == "signal_invalid"]
+    assert [l["line"] for l in invalid] == [1, 2, 3, 4]
+    assert "longer than 65536 bytes" in invalid[1]["reason"]
+
+
+class _DyingTicker(_OneAtATime):
+    async def tick(self):
+        raise RuntimeError("a bug the supervisor did not catch")
+
+
+async def test_a_control_loop_that_dies_ends_the_run_instead_of_taking_signals_behind_it(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(live, "Engine", _DyingTicker)
+    config = load_config(_config(tmp_path), {"ORDERGATE__RECONCILER__POLL_INTERVAL_S": "0.01"})
+    read, write = os.pipe()  # standard input that stays open, as a strategy's pipe
+    monkeypatch.setattr(sys, "stdin", os.fdopen(read, "rb", buffering=0))
+    try:
+        with pytest.raises(RuntimeError, match="did not catch"):
+            await asyncio.wait_for(live.run_live(config, None), timeout=10)
+    finally:
+        os.close(write)

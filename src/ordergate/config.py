@@ -147,6 +147,16 @@ class ReconciliationSettings(Settings):
     and let reconciliation report whatever the venue holds as drift."""
 
 
+class SupervisionSettings(Settings):
+    """What an unexpected exception does (`supervision.py`): a bug in a handler, bad venue
+    data an adapter let through, a subscriber that raised. It is always audited
+    (`system_error`) and counted; the loop it happened in carries on."""
+
+    on_error: Literal["halt", "alert"] = "halt"
+    """`halt`: the kill switch goes to HALTED (no order leaves until an operator has looked);
+    `alert`: audit and count only."""
+
+
 class JournalSettings(Settings):
     path: Path = Path("ordergate-journal.sqlite")
     durable: bool = True
@@ -192,6 +202,7 @@ class EngineConfig(Settings):
     recovery: RecoverySettings = RecoverySettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
     audit: AuditSettings = AuditSettings()
+    supervision: SupervisionSettings = SupervisionSettings()
     venues: dict[str, VenueSettings] = Field(
         default_factory=lambda: {"sim": VenueSettings(kind="simulated")}
     )

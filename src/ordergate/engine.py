@@ -21,13 +21,14 @@ from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.signal import SignalParseError, TradingSignalGenerated
 from ordergate.domain.values import Side, TradingState
 from ordergate.events import (
-    InstrumentInferred, ReconciliationDrift, SignalInvalid, TradingStateChanged,
-    VenueCircuitChanged,
+    InstrumentInferred, ReconciliationDrift, SignalInvalid, SignalRejected, SystemError,
+    TradingStateChanged, VenueCircuitChanged, VenueDisabled,
 )
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.pipeline.reasons import ReasonCode
 from ordergate.pipeline.reconcile import Reconciler
 from ordergate.pipeline.risk import RiskManager
 from ordergate.pipeline.validate import Validator
@@ -38,6 +39,7 @@ from ordergate.subscribers.audit_log import AuditLog
 from ordergate.subscribers.metrics import Metrics
 from ordergate.subscribers.positions import PositionTracker
 from ordergate.subscribers.run_summary import RunSummary
+from ordergate.supervision import Supervisor
 from ordergate.venues.base import VenueAdapter, VenueError
 from ordergate.venues.market_data import MarketData
 from ordergate.venues.registry import build_venue
@@ -65,6 +67,7 @@ class EngineMarket:
     clock: Clock
     equity_ttl: timedelta = timedelta(seconds=5)
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
+    disabled_reasons: dict[str, str] = field(default_factory=dict)
     _equity: dict[tuple[str, str, str], _CachedEquity] = field(default_factory=dict)
 
     def venue(self, name: str) -> VenueAdapter | None:
@@ -72,6 +75,9 @@ class EngineMarket:
 
     def venue_enabled(self, name: str) -> bool:
         return self.enabled.get(name, False)
+
+    def venue_disabled_reason(self, name: str) -> str:
+        return self.disabled_reasons.get(name, "disabled in config")
 
     def instrument(self, venue: str, symbol: str) -> Instrument | None:
         return self.instruments.get(venue, {}).get(symbol)
@@ -123,11 +129,16 @@ class Engine:
         self.metrics = Metrics(bus)
         self.summary = RunSummary(bus)
         self.audit = AuditLog(bus, config.audit, clock, audit_path)
+        self.supervisor = Supervisor(bus, clock, self._disable_venue)
+        bus.subscribe(SystemError, self._on_system_error)
         j = config.journal
         self.journal = OrderJournal(journal_path or j.path,
                                     durable=j.durable if durable is None else durable,
                                     batch_size=j.batch_size)
-        self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s)
+        self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s,
+                                  on_drift=self._drifted)
+        if self.journal.durable:  # live: what led to a send is on disk before it leaves
+            self.ledger.before_send.append(self.audit.sync)
         self.venues = venues if venues is not None else {
             name: guard_venue(
                 build_venue(name, settings, clock, market=market, on_inferred=self._inferred,
@@ -146,7 +157,8 @@ class Engine:
         self.executor = Executor(config.executor, self.ledger, clock)
         ex = config.executor
         self.reconciler = Reconciler(config.reconciler, self.ledger, clock, ex.lookup_attempts,
-                                     ex.resend_after_s + ex.clock_skew_margin_s)
+                                     ex.resend_after_s + ex.clock_skew_margin_s,
+                                     troubles=self.supervisor)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
@@ -158,7 +170,8 @@ class Engine:
                                     self.market.instruments, clock, self._drifted)
         self.drift_check = DriftCheck(rs, self.ledger, self.reconciler, self.positions,
                                       self.market.instruments, clock, self._drifted,
-                                      ex.resend_after_s + ex.clock_skew_margin_s)
+                                      ex.resend_after_s + ex.clock_skew_margin_s,
+                                      troubles=self.supervisor)
         self._simulated = [v for v in map(unwrap, self.venues.values())
                            if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
@@ -176,8 +189,9 @@ class Engine:
                 continue
             try:
                 self.market.instruments[name] = await venue.load_instruments()
-            except VenueError:
-                self.market.enabled[name] = False
+            except VenueError as exc:
+                self._disable_venue(name, f"its instruments could not be loaded at start: "
+                                    f"{type(exc).__name__}: {exc}")
             self._schedule_refresh(name)
         cold = self.journal.is_empty()
         self.cold_start.restore()
@@ -257,6 +271,18 @@ class Engine:
         elif policy == "reduce" and self.risk.trading_state is TradingState.ACTIVE:
             self.set_trading_state(TradingState.REDUCING, why)
 
+    def _on_system_error(self, error: SystemError) -> None:
+        """The policy for anything that raised unexpectedly (`supervision.on_error`)."""
+        if self.config.supervision.on_error == "halt":
+            self.set_trading_state(TradingState.HALTED, f"unexpected error in {error.source}: "
+                                   f"{error.error}")
+
+    def _disable_venue(self, name: str, reason: str) -> None:
+        if self.market.enabled.get(name):
+            self.market.enabled[name] = False
+            self.market.disabled_reasons[name] = reason
+            self.bus.publish(VenueDisabled(self.clock.now(), name, reason))
+
     def _enabled_venues(self) -> dict[str, VenueAdapter]:
         return {name: venue for name, venue in self.venues.items() if self.market.enabled.get(name)}
 
@@ -264,9 +290,30 @@ class Engine:
         """Run one signal through the chain. Never raises for a bad signal: the outcome
         (and the audit log) says what happened."""
         self.bus.publish(signal)
-        outcome = await self.pipeline.process(SignalContext(signal, self.clock.now(), self.market))
+        ctx = SignalContext(signal, self.clock.now(), self.market)
+        try:
+            outcome = await self.pipeline.process(ctx)
+        except Exception as exc:  # noqa: BLE001 - a bug must not end the engine: supervised
+            outcome = self._decision_crashed(ctx, exc)
         await self._settle()
         return outcome
+
+    def _decision_crashed(self, ctx: SignalContext, exc: Exception) -> Outcome:
+        """A handler raised. The error is a `system_error` (and by policy halts trading);
+        the signal still gets an answer: refused with INTERNAL_ERROR if nothing was sent,
+        or, if its order exists, that order followed like any other."""
+        signal_id = ctx.signal.signal_id
+        self.supervisor.crashed("pipeline", exc, signal_id=signal_id)
+        why = f"internal error: {type(exc).__name__}: {exc}"
+        order = ctx.order
+        if order is None:
+            self.bus.publish(SignalRejected(self.clock.now(), signal_id, "engine",
+                                            ReasonCode.INTERNAL_ERROR.value, why))
+            return Outcome(False, "engine", why, ReasonCode.INTERNAL_ERROR, None)
+        if not order.status.is_terminal and ctx.venue is not None:
+            self.reconciler.follow(ctx.venue, order)
+        return Outcome(True, "engine", f"{why}; order {order.client_order_id} is {order.status} "
+                       "and followed", ReasonCode.INTERNAL_ERROR, order)
 
     def reject_invalid(self, error: SignalParseError, line: int | None = None) -> None:
         self.bus.publish(SignalInvalid(self.clock.now(), error.field, error.reason,
@@ -274,20 +321,37 @@ class Engine:
         self.audit.flush()
 
     async def tick(self) -> None:
-        """Let time act: resting simulated orders meet new quotes; followed orders are polled."""
+        """Let time act: resting simulated orders meet new quotes; followed orders are
+        polled, cancelled at their timeouts and dates; instruments reloaded and venues
+        reconciled when due. Never raises: each step is supervised (`supervision.py`), so
+        one that fails is audited (and by policy halts trading) and the others still run,
+        this tick and the next."""
+        for step in (self._advance_simulated, self._refresh_due_instruments,
+                     self.reconciler.poll, self._enforce_trading_state, self._reconcile_if_due):
+            try:
+                await step()
+            except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
+                self.supervisor.crashed(f"tick.{step.__name__.lstrip('_')}", exc)
+        await self._settle()
+
+    async def _advance_simulated(self) -> None:
         for venue in self._simulated:
             venue.advance()
+
+    async def _refresh_due_instruments(self) -> None:
         now = self.clock.now()
-        for name, due in self._refresh_due.items():
+        for name, due in list(self._refresh_due.items()):
             if now >= due:
                 await self._refresh_instruments(name)
-        await self.reconciler.poll()
+
+    async def _enforce_trading_state(self) -> None:
         if (self.risk.trading_state is TradingState.REDUCING
                 and self.config.risk.reducing_cancels_orders):
             await self._enforce_reduce_only()
-        if self._reconcile_due is not None and now >= self._reconcile_due:
+
+    async def _reconcile_if_due(self) -> None:
+        if self._reconcile_due is not None and self.clock.now() >= self._reconcile_due:
             await self.reconcile()
-        await self._settle()
 
     async def _settle(self) -> None:
         """The end of a decision: subscribers done, audit lines written, journal committed
@@ -301,9 +365,12 @@ class Engine:
         """Reload a venue's rules; on failure keep the ones we have and try again later."""
         try:
             self.market.instruments[name] = await self.venues[name].load_instruments()
-        except VenueError:
-            pass
-        self._schedule_refresh(name)
+        except VenueError as exc:
+            self.supervisor.venue_failed(name, "load_instruments", exc)  # the old rules stay
+        else:
+            self.supervisor.venue_ok(name, "load_instruments")
+        finally:
+            self._schedule_refresh(name)
 
     def _schedule_refresh(self, name: str) -> None:
         settings = self.config.venues.get(name)

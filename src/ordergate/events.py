@@ -22,7 +22,7 @@ __all__ = [
     "OrderCancelled", "OrderExpired", "OrderUnresolved", "OrderOpenAtShutdown", "SlippageExceeded",
     "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred",
     "VenueCircuitChanged", "SystemError", "ReconciliationDrift", "TradingStateChanged",
-    "PositionAdopted", "OrderAdopted",
+    "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
 ]
 
 
@@ -212,11 +212,49 @@ class InstrumentInferred(Event):
 
 @dataclass(frozen=True, slots=True)
 class SystemError(Event):  # noqa: A001 - the name the issue asks for; shadows a builtin only here
-    """Something inside the engine failed (a subscriber raised): recorded, not fatal."""
+    """Something inside the engine raised unexpectedly: a subscriber (`event_type` is the
+    event it was handling), or a step of a decision or of the control loop (`source`
+    names it). `error` is the exception's type and message, `where` the place it was
+    raised. Audited and counted; by policy (`supervision.on_error`) it halts trading."""
 
     source: str
     error: str
-    event_type: str
+    event_type: str = ""
+    where: str = ""
+    signal_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCallFailed(Event):
+    """A background call to a venue (following orders, reconciling, reloading instruments)
+    started failing; it is retried, and this is said once per episode, not once per try.
+    `subject` is the order or account a refusal was specific to (empty for the venue)."""
+
+    venue: str
+    operation: str
+    subject: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCallRecovered(Event):
+    """The venue answered that call again, after `failures` failed tries over `seconds`."""
+
+    venue: str
+    operation: str
+    subject: str
+    failures: int
+    seconds: float
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class VenueDisabled(Event):
+    """A venue was taken out of use (its instruments could not be loaded, its credentials
+    were refused): its signals are refused with VENUE_DISABLED and this reason."""
+
+    venue: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,13 @@ the executor retries), and a signal waits for a tick's polls.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal as signals
 import sys
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import CancelledError as FutureCancelled
 from pathlib import Path
-from typing import TextIO
 
 from ordergate.clock import WallClock
 from ordergate.config import EngineConfig
@@ -32,29 +34,90 @@ from ordergate.domain.signal import SignalParseError, parse_signal_json
 from ordergate.engine import Engine
 from ordergate.events import OrderOpenAtShutdown
 
+MAX_LINE_BYTES = 64 * 1024
+"""A longer line is not a signal: it is refused (`signal_invalid`) without being kept."""
+_EOF = object()
+Line = tuple[int, bytes | None]  # line number, the line (None: too long, not read)
 
-async def _lines(source: TextIO, stop: asyncio.Event) -> AsyncIterator[tuple[int, str]]:
-    """Lines from a file or a pipe without blocking the event loop (a reader thread)."""
-    loop = asyncio.get_running_loop()
-    number = 0
+
+class _LineReader:
+    """Lines from standard input or a file, read by a daemon thread with `os.read`.
+
+    Not a thread of the event loop's executor: `asyncio.run` waits for those at exit, so a
+    reader blocked on a pipe that a strategy keeps open would keep the process alive after
+    SIGTERM. Not `sys.stdin` either: a daemon thread inside its buffered reader aborts the
+    interpreter at exit. Raw reads of the file descriptor have neither problem; the
+    thread dies with the process. Lines are handed over through a bounded queue (the
+    reader waits while the engine is behind) and are at most `MAX_LINE_BYTES` long: the
+    rest of a longer line is skipped, never held in memory."""
+
+    def __init__(self, fd: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._fd = fd
+        self._loop = loop
+        self.queue: asyncio.Queue[Line | object] = asyncio.Queue(maxsize=1024)
+        threading.Thread(target=self._run, name="ordergate-signal-reader", daemon=True).start()
+
+    def _put(self, item: Line | object) -> bool:
+        try:
+            asyncio.run_coroutine_threadsafe(self.queue.put(item), self._loop).result()
+        except (RuntimeError, FutureCancelled):  # the loop is gone: the run is over
+            return False
+        return True
+
+    def _run(self) -> None:
+        pending, number, skipping = bytearray(), 0, False
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except OSError:
+                chunk = b""  # the input is gone: treated as its end
+            if not chunk:
+                if pending or skipping:
+                    self._put((number + 1, None if skipping else bytes(pending)))
+                self._put(_EOF)
+                return
+            start = 0
+            while (end := chunk.find(b"\n", start)) >= 0:
+                number += 1
+                if skipping:
+                    line: bytes | None = None
+                else:
+                    pending += chunk[start:end]
+                    line = None if len(pending) > MAX_LINE_BYTES else bytes(pending)
+                pending.clear()
+                skipping = False
+                if (line is None or line.strip()) and not self._put((number, line)):
+                    return
+                start = end + 1
+            if not skipping:
+                pending += chunk[start:]
+                if len(pending) > MAX_LINE_BYTES:
+                    pending.clear()
+                    skipping = True
+
+
+async def _lines(reader: _LineReader, stop: asyncio.Event) -> AsyncIterator[Line]:
+    """Numbered lines until the input ends or a stop is asked for, whichever is first."""
     while not stop.is_set():
-        reading: asyncio.Future[str] = loop.run_in_executor(None, source.readline)
-        stopping: asyncio.Future[bool] = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait((reading, stopping), return_when=asyncio.FIRST_COMPLETED)
-        if reading not in done:
-            reading.cancel()
-            stopping.cancel()
-            return
+        getting = asyncio.ensure_future(reader.queue.get())
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait((getting, stopping), return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        line = reading.result()
-        if line == "":
+        if getting not in done:
+            getting.cancel()
             return
-        number += 1
-        if line.strip():
-            yield number, line
+        item = getting.result()
+        if item is _EOF:
+            return
+        assert isinstance(item, tuple)
+        yield item
 
 
 async def _ticker(engine: Engine, stop: asyncio.Event, turn: asyncio.Lock) -> None:
+    """The control loop. `engine.tick()` supervises its own steps and never raises; should
+    anything escape anyway, the task ends with it and `run_live` stops the run (a live
+    front that takes signals with nothing polling, cancelling or reconciling behind it is
+    the one thing this loop must never become)."""
     interval = engine.config.reconciler.poll_interval_s
     while not stop.is_set():
         try:
@@ -74,22 +137,31 @@ async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Even
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
     engine = Engine(config, WallClock())
-    handle = open(source, encoding="utf-8") if source is not None else sys.stdin
+    fd = os.open(source, os.O_RDONLY) if source is not None else sys.stdin.fileno()
     turn = asyncio.Lock()  # one decision at a time (module docstring)
     ticker: asyncio.Task[None] | None = None
     try:
         await engine.start()
         ticker = asyncio.create_task(_ticker(engine, stop, turn))
-        async for number, line in _lines(handle, stop):
+        ticker.add_done_callback(lambda _: stop.set())  # a dead control loop ends the run
+        async for number, line in _lines(_LineReader(fd, loop), stop):
             async with turn:
                 try:
+                    if line is None:
+                        raise SignalParseError("json", f"line longer than {MAX_LINE_BYTES} bytes; "
+                                               "not read")
                     signal = parse_signal_json(line)
                 except SignalParseError as error:
                     engine.reject_invalid(error, number)
                     continue
+                except (RecursionError, ValueError, TypeError) as exc:
+                    # No line may end the process, whatever the parser makes of it.
+                    engine.reject_invalid(SignalParseError(
+                        "json", f"unreadable line: {type(exc).__name__}"), number)
+                    continue
                 await engine.submit(signal)
         stop.set()
-        await ticker
+        await ticker  # re-raises whatever ended the control loop, if anything did
         await engine.tick()
         _report_unfinished(engine)
     finally:
@@ -97,7 +169,7 @@ async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Even
         if ticker is not None:
             ticker.cancel()
         if source is not None:
-            handle.close()
+            os.close(fd)
         await engine.close()
     return engine
 

@@ -125,9 +125,8 @@ class Recovery:
         state = self._trading_state()
         young = self._clock.now() - order.created_at <= self._max_age
         if self._policy == "resubmit" and young and state == "ACTIVE":
-            journal = self._ledger.journal
-            journal.mark_resent(order.client_order_id, self._clock.now())
-            journal.commit_before_send()
+            self._ledger.journal.mark_resent(order.client_order_id, self._clock.now())
+            self._ledger.commit_before_send()
             report = await self._executor.submit(venue, order)
             if report is not None:
                 await self._reconciler.sync(venue, order, report)

@@ -82,7 +82,7 @@ class Executor:
         ctx.order = order
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
                           + (f" @ {price}" if price is not None else " at market"))
-        ledger.journal.commit_before_send()
+        ledger.commit_before_send()
         ctx.report = await self.submit(venue, order)
         return Verdict.admit(f"order {order.client_order_id} sent: {order.status}")
 

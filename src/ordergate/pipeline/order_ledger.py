@@ -4,7 +4,10 @@ It owns the in-memory working set of orders and, for every change, does three th
 a fixed order: apply it to the `Order` (the transition table decides what is legal),
 write it to the journal, publish the event. Fills are idempotent by venue trade ID.
 Reports are applied defensively: a status older than the one already known, or a fill
-seen before, changes nothing.
+seen before, changes nothing. A report that would make a transition the table forbids
+(a venue calling REJECTED an order it had accepted) is never applied and never raised:
+it is drift for that order (`illegal_transition`, reported once per order and
+transition, through the engine's drift policy), and the order stays as it was, followed.
 
 It also keeps `working` (`domain/exposure.py`): the remaining quantity of every order not
 yet terminal, updated with every change, which is what the risk manager's exposure
@@ -18,6 +21,7 @@ not grow with history.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ordergate.bus import EventBus
@@ -33,6 +37,7 @@ from ordergate.events import (
     OrderFilled,
     OrderPlaced,
     OrderTransitioned,
+    ReconciliationDrift,
 )
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.venues.base import OrderReport, TradeReport
@@ -44,15 +49,22 @@ _TERMINAL_REPORTS = {S.CANCELLED, S.EXPIRED, S.REJECTED}
 
 class OrderLedger:
     def __init__(
-        self, journal: OrderJournal, bus: EventBus, clock: Clock, grace_s: float = 300.0
+        self, journal: OrderJournal, bus: EventBus, clock: Clock, grace_s: float = 300.0,
+        on_drift: Callable[[ReconciliationDrift], None] | None = None,
     ) -> None:
         self.journal = journal
         self._bus = bus
+        self._on_drift = on_drift or bus.publish
+        self._illegal: dict[str, set[OrderStatus]] = {}  # client order ID -> targets reported
         self._clock = clock
         self._grace = timedelta(seconds=grace_s)
         self._orders: dict[str, Order] = {}
         self._finished: deque[tuple[datetime, str]] = deque()
         self.working = WorkingOrders()
+        self.before_send: list[Callable[[], None]] = []
+        """Run before every send's journal commit: the engine flushes (and fsyncs) the
+        audit lines of the decision here, so they are on disk before the request leaves,
+        as the order is."""
 
     # ------------------------------------------------------------------ lookup
 
@@ -68,6 +80,12 @@ class OrderLedger:
     def publish(self, event: object) -> None:
         """Publish an order event that changes no state (an unresolved order, slippage)."""
         self._bus.publish(event)
+
+    def commit_before_send(self) -> None:
+        """The write-before-send barrier: the decision's audit lines, then the journal."""
+        for barrier in self.before_send:
+            barrier()
+        self.journal.commit_before_send()
 
     def open(self, order: Order) -> bool:
         """Journal a new order intent. False: this client order ID already exists."""
@@ -119,7 +137,8 @@ class OrderLedger:
         order.add_execution(trade.price, trade.quantity, trade.fee, trade.fee_currency)
         if not order.status.is_terminal:
             to = S.FILLED if order.filled_quantity >= order.quantity else S.PARTIALLY_FILLED
-            self.transition(order, to, f"fill {trade.trade_id}: {trade.quantity} @ {trade.price}")
+            self._venue_transition(order, to, f"fill {trade.trade_id}: {trade.quantity} @ "
+                                   f"{trade.price}")
         # else: a late fill of a cancelled or expired order: counted, status kept.
         self._bus.publish(OrderFilled(self._clock.now(), fill, order.signal_id,
                                       order.filled_quantity, order.remaining_quantity))
@@ -139,12 +158,37 @@ class OrderLedger:
             if status is S.PENDING:
                 self.transition(order, S.SUBMITTED, "venue answered before the send was recorded")
             if target is not S.REJECTED or order.filled_quantity == 0:
-                self.transition(order, target, report.reason or f"venue reports {target}")
+                self._venue_transition(order, target, report.reason or f"venue reports {target}")
         elif status is S.SUBMITTED:
             self.transition(order, S.ACCEPTED, report.reason or "venue acknowledged the order")
+
+    def _venue_transition(self, order: Order, to: OrderStatus, reason: str) -> None:
+        """A transition a venue report asks for: applied if the table allows it, reported
+        as drift (once per order and target) if not."""
+        if order.can_transition(to):
+            self.transition(order, to, reason)
+            return
+        reported = self._illegal.setdefault(order.client_order_id, set())
+        if to in reported:
+            return
+        reported.add(to)
+        self._on_drift(ReconciliationDrift(
+            self._clock.now(), order.venue, order.account_id, "illegal_transition",
+            order.client_order_id, str(order.status), str(to),
+            f"{order.venue} reports {to} ({reason}) for an order we hold {order.status}: not a "
+            f"legal transition, so not applied; the order stays {order.status} and followed"))
+
+    def cancel_refused(self, order: Order, report: OrderReport, why: str) -> None:
+        """The venue refused a cancel and still has the order working: back to working
+        (CANCEL_PENDING -> ACCEPTED or PARTIALLY_FILLED), with the venue's reason."""
+        to = S.PARTIALLY_FILLED if order.filled_quantity > 0 else S.ACCEPTED
+        self.transition(order, to, f"cancel refused by the venue ({why}); the order is working "
+                        f"at {order.venue}, filled {order.filled_quantity} of {order.quantity}")
 
     def _evict_finished(self) -> None:
         horizon = self._clock.now() - self._grace
         finished = self._finished
         while finished and finished[0][0] <= horizon:
-            self._orders.pop(finished.popleft()[1], None)
+            client_order_id = finished.popleft()[1]
+            self._orders.pop(client_order_id, None)
+            self._illegal.pop(client_order_id, None)

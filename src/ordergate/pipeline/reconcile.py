@@ -7,6 +7,14 @@ and, after `fill_timeout_s`, applying the remainder policy (cancel it, or leave 
 working). An order past its good-till-date (`expires_at`) is cancelled at the venue the
 same way, whether or not the venue knows GTD. Unresolved orders (SUBMITTED, answer
 unknown) are looked up the same way until the venue answers.
+
+Nothing here fails silently. A venue call that fails is reported to the `Troubles` it
+was given (the engine's supervisor: once per episode, not once per poll), and an
+unexpected exception while following one order is reported and does not stop the others
+being followed, nor that one at the next poll. A cancel the venue refuses (it answers,
+and the order is still working) is applied: the order goes back to working, audited
+with the venue's reason, and is asked to cancel again only at its next timeout, not at
+every poll.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import heapq
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ordergate.clock import Clock
 from ordergate.config import ReconcilerSettings
@@ -31,6 +40,30 @@ S = OrderStatus
 AbsentHandler = Callable[[VenueAdapter, Order], Awaitable[None]]
 
 
+class Troubles(Protocol):
+    """Where the reconciler reports what went wrong (`ordergate.supervision.Supervisor`)."""
+
+    def venue_failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
+        ...
+
+    def venue_ok(self, venue: str, operation: str, subject: str = "") -> None: ...
+
+    def crashed(self, source: str, exc: BaseException, signal_id: str | None = None) -> None: ...
+
+
+class _Unsupervised:
+    """For a reconciler built on its own (unit tests): troubles are raised, not hidden."""
+
+    def venue_failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
+        return None  # the caller carries on as before: the next poll asks again
+
+    def venue_ok(self, venue: str, operation: str, subject: str = "") -> None:
+        return None
+
+    def crashed(self, source: str, exc: BaseException, signal_id: str | None = None) -> None:
+        raise exc
+
+
 @dataclass(slots=True)
 class _Followed:
     order: Order
@@ -45,8 +78,10 @@ class Reconciler:
     name = "reconciler"
 
     def __init__(self, settings: ReconcilerSettings, ledger: OrderLedger, clock: Clock,
-                 lookup_attempts: int = 3, request_window_s: float = 0.0) -> None:
+                 lookup_attempts: int = 3, request_window_s: float = 0.0,
+                 troubles: Troubles | None = None) -> None:
         self._s = settings
+        self._troubles = troubles or _Unsupervised()
         self._ledger = ledger
         self._clock = clock
         self._lookup_attempts = lookup_attempts
@@ -89,8 +124,13 @@ class Reconciler:
             try:
                 trades = await venue.fetch_fills(order.symbol, order.client_order_id,
                                                  report.venue_order_id or order.venue_order_id)
-            except VenueError:
-                trades = []  # fills stay pending; the next poll fetches them again
+            except VenueError as exc:
+                # The fills stay pending (the order is not closed without them): reported
+                # once per episode, fetched again at the next poll.
+                self._troubles.venue_failed(venue.name, "fetch_fills", exc, order.client_order_id)
+                trades = []
+            else:
+                self._troubles.venue_ok(venue.name, "fetch_fills", order.client_order_id)
             for trade in trades:
                 self._ledger.apply_trade(order, trade)
             if order.filled_quantity < report.filled_quantity:
@@ -108,7 +148,10 @@ class Reconciler:
             followed = self._followed.get(client_order_id)
             if followed is None:
                 continue
-            await self._check(followed, now)
+            try:
+                await self._check(followed, now)
+            except Exception as exc:  # noqa: BLE001 - one order's trouble must not stop the rest
+                self._troubles.crashed("reconciler.poll", exc, followed.order.signal_id)
             if followed.order.status.is_terminal:
                 del self._followed[client_order_id]
             else:
@@ -119,13 +162,17 @@ class Reconciler:
         try:
             report = await venue.fetch_order(order.symbol, order.client_order_id, order.venue_order_id)
         except OrderNotFound:
+            self._troubles.venue_ok(venue.name, "fetch_order", order.client_order_id)
             followed.not_found += 1
             if (order.status is S.SUBMITTED and followed.not_found >= self._lookup_attempts
                     and now >= followed.since + self._request_window):
                 await self._absent(followed, now)
             return
-        except VenueError:
-            return  # not an answer: ask again at the next poll
+        except VenueError as exc:
+            # Not an answer: asked again at the next poll, reported once per episode.
+            self._troubles.venue_failed(venue.name, "fetch_order", exc, order.client_order_id)
+            return
+        self._troubles.venue_ok(venue.name, "fetch_order", order.client_order_id)
         await self.sync(venue, order, report)
         if not order.status.is_working:
             return
@@ -135,6 +182,9 @@ class Reconciler:
         elif now >= followed.deadline and self._s.remainder_policy == "cancel":
             await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
                               f"cancelling remainder {order.remaining_quantity}")
+            if order.status.is_working and order.status is not S.CANCEL_PENDING:
+                # The venue refused the cancel: ask again after another timeout, not per poll.
+                followed.deadline = now + timedelta(seconds=self._s.fill_timeout_s)
 
     async def _absent(self, followed: _Followed, now: datetime) -> None:
         """The venue has said "not found" often enough, and no request of the order can
@@ -158,9 +208,27 @@ class Reconciler:
             self._ledger.transition(order, S.CANCEL_PENDING, reason)
         try:
             report = await venue.cancel_order(order.symbol, order.client_order_id, order.venue_order_id)
+        except VenueError as exc:
+            self._troubles.venue_failed(venue.name, "cancel_order", exc, order.client_order_id)
+            if exc.retryable:
+                return  # still CANCEL_PENDING: the next poll asks the venue what happened
+            refusal = f"{type(exc).__name__}: {exc}"
+        else:
+            self._troubles.venue_ok(venue.name, "cancel_order", order.client_order_id)
+            await self.sync(venue, order, report)
+            if order.status is not S.CANCEL_PENDING or report.status.is_terminal:
+                return
+            refusal = "the venue answered the cancel with the order still working"
+        # The venue answered, but not "cancelled". Asked directly (an answer to a cancel
+        # can be stale), is the order still working? Then the cancel was refused.
+        try:
+            report = await venue.fetch_order(order.symbol, order.client_order_id,
+                                             order.venue_order_id)
         except VenueError:
-            return  # still CANCEL_PENDING: the next poll asks the venue what happened
+            return  # no answer: still CANCEL_PENDING, the next poll asks again
         await self.sync(venue, order, report)
+        if order.status is S.CANCEL_PENDING and not report.status.is_terminal:
+            self._ledger.cancel_refused(order, report, refusal)
 
     def _schedule(self, when: datetime, client_order_id: str) -> None:
         self._seq += 1

@@ -28,7 +28,8 @@ class Validator:
         if venue is None:
             return Verdict.deny(R.UNKNOWN_VENUE, f"venue {signal.venue!r} is not configured")
         if not ctx.market.venue_enabled(signal.venue):
-            return Verdict.deny(R.VENUE_DISABLED, f"venue {signal.venue!r} is disabled")
+            return Verdict.deny(R.VENUE_DISABLED, f"venue {signal.venue!r} is disabled: "
+                                f"{ctx.market.venue_disabled_reason(signal.venue)}")
         if isinstance(venue, GuardedVenue) and (refusal := venue.breaker.would_refuse()):
             return Verdict.deny(R.VENUE_CIRCUIT_OPEN, str(refusal))
         instrument = ctx.market.instrument(signal.venue, signal.symbol)

@@ -10,7 +10,9 @@ Three comparisons, per venue, at start and every `reconciliation.interval_s`:
 - every asset's balance equals the sum of our positions held in it (`holdings.py`);
   otherwise `position_mismatch`.
 
-A transport error is no verdict: that venue is simply checked again next time. A balance
+A transport error is no verdict: that venue is simply checked again next time (and the
+failure is reported to the supervisor, audited once per episode: a check that can never
+read the venue is not skipped in silence). A balance
 read races fills: an asset with an order still being sent is left to the next check, and
 a mismatch is re-read after the venue's working orders are brought up to date and
 reported only if the same difference is still there and every working order of that
@@ -32,7 +34,7 @@ from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.events import ReconciliationDrift
 from ordergate.pipeline.order_ledger import OrderLedger
-from ordergate.pipeline.reconcile import Reconciler
+from ordergate.pipeline.reconcile import Reconciler, Troubles
 from ordergate.reconciliation.holdings import held_assets, held_quantity
 from ordergate.subscribers.positions import PositionTracker
 from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, VenueError
@@ -49,8 +51,9 @@ class DriftCheck:
                  reconciler: Reconciler, positions: PositionTracker,
                  instruments: Mapping[str, Mapping[str, Instrument]], clock: Clock,
                  report: Callable[[ReconciliationDrift], None],
-                 request_window_s: float = 0.0) -> None:
+                 request_window_s: float = 0.0, troubles: Troubles | None = None) -> None:
         self._s = settings
+        self._troubles = troubles
         self._request_window = timedelta(seconds=request_window_s)
         self._ledger = ledger
         self._reconciler = reconciler
@@ -65,8 +68,10 @@ class DriftCheck:
         """Reconcile one venue; returns the drift reported by this run (new or changed)."""
         try:
             open_reports = await venue.fetch_open_orders()
-        except VenueError:
+        except VenueError as exc:
+            self._failed(name, "fetch_open_orders", exc)
             return []
+        self._ok(name, "fetch_open_orders")
         found: list[ReconciliationDrift] = []
         self._reported_fills = {r.client_order_id: r.filled_quantity for r in open_reports}
         seen = await self._match_open_orders(name, venue, open_reports, found)
@@ -138,7 +143,8 @@ class DriftCheck:
                                              order.venue_order_id)
         except OrderNotFound:
             return False
-        except VenueError:
+        except VenueError as exc:
+            self._failed(venue.name, "fetch_order", exc, order.client_order_id)
             return None
         await self._reconciler.sync(venue, order, report)
         # Settled only if no answer of this run (a lagging replica may answer older than
@@ -182,8 +188,11 @@ class DriftCheck:
                            assets: dict[str, tuple[str, ...]]) -> dict[str, Sides] | None:
         try:
             balances = await venue.fetch_balances(account)
-        except VenueError:
-            return None  # no answer, or an account this venue does not serve
+        except VenueError as exc:
+            # No answer, or an account this venue does not serve: no verdict, reported.
+            self._failed(name, "fetch_balances", exc, account)
+            return None
+        self._ok(name, "fetch_balances", account)
         tolerance = self._s.position_tolerance
         differences: dict[str, Sides] = {}
         for asset, symbols in assets.items():
@@ -199,6 +208,14 @@ class DriftCheck:
         return sorted(held.union(self._s.accounts))
 
     # ------------------------------------------------------------------ reporting
+
+    def _failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
+        if self._troubles is not None:
+            self._troubles.venue_failed(venue, operation, exc, subject)
+
+    def _ok(self, venue: str, operation: str, subject: str = "") -> None:
+        if self._troubles is not None:
+            self._troubles.venue_ok(venue, operation, subject)
 
     def _drift(self, venue: str, account: str | None, kind: str, subject: str, ours: str,
                theirs: str, detail: str) -> ReconciliationDrift:

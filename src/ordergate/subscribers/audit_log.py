@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +28,7 @@ from ordergate.events import (
     OrderUnresolved, PositionAdopted, PositionChanged, PositionClosed, PositionEvent,
     PositionOpened, ReconciliationDrift, SignalAdmitted, SignalInvalid, SignalRejected,
     SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
-    VenueCircuitChanged,
+    VenueCallFailed, VenueCallRecovered, VenueCircuitChanged, VenueDisabled,
 )
 
 _instances = itertools.count()
@@ -49,6 +50,7 @@ class AuditLog:
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
         self._buffer: list[str] = []
+        self._synced: tuple[int, int] | None = None  # (fd, inode) of the file fsync'ed last
         self._last_ts: Any = None
         self._last_iso = ""
         self._warned = False
@@ -74,6 +76,9 @@ class AuditLog:
             TradingStateChanged: self._trading_state,
             OrderAdopted: self._order_adopted,
             PositionAdopted: self._position_adopted,
+            VenueCallFailed: self._venue_failed,
+            VenueCallRecovered: self._venue_recovered,
+            VenueDisabled: self._venue_disabled,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -81,6 +86,29 @@ class AuditLog:
     def close(self) -> None:
         self.flush()
         logger.remove(self._sink_id)
+        if self._synced is not None:
+            os.close(self._synced[0])
+            self._synced = None
+
+    def sync(self) -> None:
+        """Flush, then fsync the file: the barrier before an order leaves (live runs).
+
+        The journal commits (and fsyncs) an order before its request is sent; the lines of
+        the decision that led to it (the signal received, each handler's verdict, the
+        send) must be on disk by then as well, or a kill during the send leaves an order
+        and its fills that no audit line explains. loguru writes each batch through to
+        the OS (line-buffered); fsync on a descriptor of our own covers the same file
+        (fsync is per file, not per descriptor), reopened when rotation made a new one."""
+        self.flush()
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return  # nothing written yet: nothing to make durable
+        if self._synced is None or self._synced[1] != inode:
+            if self._synced is not None:
+                os.close(self._synced[0])
+            self._synced = (os.open(self.path, os.O_RDONLY), inode)
+        os.fsync(self._synced[0])
 
     def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
                handler: str | None, decision: str, reason: str, warn: bool = False,
@@ -170,8 +198,28 @@ class AuditLog:
                     warn=e.to_state != "closed", venue=e.venue, from_state=e.from_state)
 
     def _system_error(self, e: SystemError) -> None:
-        self._write(e.ts, "system_error", None, None, e.source, "error",
-                    f"{e.error} while handling {e.event_type}", warn=True)
+        during = f"while handling {e.event_type}" if e.event_type else f"in {e.source}"
+        self._write(e.ts, "system_error", e.signal_id, None, e.source, "error",
+                    f"{e.error} {during}", warn=True, where=e.where)
+
+    def _venue_failed(self, e: VenueCallFailed) -> None:
+        about = f" for {e.subject}" if e.subject else ""
+        self._write(e.ts, "venue_error", None, None, "venue", "failing",
+                    f"{e.venue} {e.operation}{about} failing: {e.error}; retried at every poll, "
+                    "reported again when it answers", warn=True, venue=e.venue,
+                    operation=e.operation, subject=e.subject)
+
+    def _venue_recovered(self, e: VenueCallRecovered) -> None:
+        about = f" for {e.subject}" if e.subject else ""
+        self._write(e.ts, "venue_error", None, None, "venue", "recovered",
+                    f"{e.venue} {e.operation}{about} answers again after {e.failures} failed "
+                    f"call(s) over {e.seconds:.1f}s (last: {e.last_error})", venue=e.venue,
+                    operation=e.operation, subject=e.subject, failures=e.failures)
+
+    def _venue_disabled(self, e: VenueDisabled) -> None:
+        self._write(e.ts, "venue_disabled", None, None, "venue", "disabled",
+                    f"{e.venue} disabled: {e.reason}; its signals are refused (VENUE_DISABLED)",
+                    warn=True, venue=e.venue)
 
     def _drift(self, e: ReconciliationDrift) -> None:
         self._write(e.ts, "reconciliation_drift", None, None, "reconciliation", e.kind,

@@ -13,7 +13,7 @@ from ordergate.domain.order import OrderStatus
 from ordergate.events import (
     OrderFilled, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
-    VenueCircuitChanged,
+    VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
 
 
@@ -32,7 +32,9 @@ class Metrics:
         self.unresolved = Counter("ordergate_orders_unresolved", "Sends with no answer", registry=r)
         self.slippage = Counter("ordergate_slippage_breaches", "Fills beyond slippage tolerance",
                                 registry=r)
-        self.errors = Counter("ordergate_system_errors", "Subscriber failures", ["source"], registry=r)
+        self.errors = Counter("ordergate_system_errors",
+                              "Unexpected exceptions (subscribers, decisions, the control loop)",
+                              ["source"], registry=r)
         bus.subscribe(TradingSignalGenerated, lambda e: self.signals.inc())
         bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(e.field).inc())
         bus.subscribe(SignalRejected, lambda e: self.rejected.labels(e.handler, e.code).inc())
@@ -52,6 +54,15 @@ class Metrics:
         self.trading_state = Counter("ordergate_trading_state_changes",
                                      "Kill switch moves", ["to_state"], registry=r)
         bus.subscribe(TradingStateChanged, lambda e: self.trading_state.labels(e.to_state).inc())
+
+        self.venue_errors = Counter("ordergate_venue_error_episodes",
+                                    "Background venue calls that started failing (once per episode)",
+                                    ["venue", "operation"], registry=r)
+        bus.subscribe(VenueCallFailed,
+                      lambda e: self.venue_errors.labels(e.venue, e.operation).inc())
+        self.venues_disabled = Counter("ordergate_venues_disabled", "Venues taken out of use",
+                                       ["venue"], registry=r)
+        bus.subscribe(VenueDisabled, lambda e: self.venues_disabled.labels(e.venue).inc())
 
     def render(self) -> str:
         return generate_latest(self.registry).decode()

@@ -125,7 +125,11 @@ class SimulatedVenue:
         self._lockers: dict[tuple[str, str], int] = {}   # (account, currency) -> orders locking
         self._orders: dict[str, _SimOrder] = {}          # by venue order id
         self._by_client: dict[str, _SimOrder] = {}       # latest order per client order id
-        self.orders_per_client_id: dict[str, int] = {}   # for invariants: venue orders per ID
+        self.orders_per_client_id: dict[str, int] = {}
+        """Venue orders per client order ID, for the no-duplicate invariant. Kept while the
+        ID's orders are in the history (`history_retention_s`); an ID with more than one
+        order is kept for good (the evidence of a duplicate), so memory stays bounded by
+        what the history holds, not by every order ever placed."""
         self._resting: dict[str, dict[str, _SimOrder]] = {}  # symbol -> venue id -> order
         self._cursor: dict[str, int] = {}                 # symbol -> last quote index matched
         self._finished: deque[tuple[datetime, str]] = deque()
@@ -364,7 +368,8 @@ class SimulatedVenue:
 
     async def cancel_order(self, symbol: str, client_order_id: str,
                            venue_order_id: str | None = None) -> OrderReport:
-        self._fault("cancel")
+        if self._fault("cancel") is Fault.REJECT:
+            raise OrderRejected(f"simulated: cancel of {client_order_id} refused")
         self.advance()
         order = self._find(client_order_id, venue_order_id)
         if not order.status.is_terminal:
@@ -457,4 +462,7 @@ class SimulatedVenue:
         while finished and finished[0][0] <= horizon:
             old = self._orders.pop(finished.popleft()[1], None)
             if old is not None and self._by_client.get(old.request.client_order_id) is old:
-                del self._by_client[old.request.client_order_id]
+                client_order_id = old.request.client_order_id
+                del self._by_client[client_order_id]
+                if self.orders_per_client_id.get(client_order_id) == 1:
+                    del self.orders_per_client_id[client_order_id]
