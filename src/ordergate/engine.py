@@ -7,19 +7,16 @@ venue); only the clock and the venue adapters differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import EngineConfig
-from ordergate.domain.exposure import ExposureView, SymbolExposure
+from ordergate.domain.exposure import ExposureView
 from ordergate.domain.instrument import Instrument
-from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.signal import SignalParseError, TradingSignalGenerated
-from ordergate.domain.values import Side, TradingState
+from ordergate.domain.values import TradingState
 from ordergate.events import (
     InstrumentInferred, ReconciliationDrift, SignalInvalid, SignalRejected, SystemError,
     TradingStateChanged, VenueCircuitChanged, VenueDisabled,
@@ -30,7 +27,8 @@ from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode
 from ordergate.pipeline.reconcile import Reconciler
-from ordergate.pipeline.risk import RiskManager
+from ordergate.market import EngineMarket
+from ordergate.pipeline.risk import RiskManager, beyond_reduce_only
 from ordergate.pipeline.validate import Validator
 from ordergate.reconciliation.cold_start import ColdStart
 from ordergate.reconciliation.drift_check import DriftCheck
@@ -45,76 +43,6 @@ from ordergate.venues.market_data import MarketData
 from ordergate.venues.registry import build_venue
 from ordergate.venues.guarded import guard_venue, unwrap
 from ordergate.venues.simulated import SimulatedVenue
-
-
-_CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
-
-
-@dataclass(slots=True)
-class _CachedEquity:
-    value: Decimal | None
-    until: datetime
-
-
-@dataclass(slots=True)
-class EngineMarket:
-    """The engine's answer to `MarketAccess`: venues, instruments, prices, positions."""
-
-    venues: dict[str, VenueAdapter]
-    enabled: dict[str, bool]
-    positions: PositionTracker
-    exposures: ExposureView
-    clock: Clock
-    equity_ttl: timedelta = timedelta(seconds=5)
-    instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
-    disabled_reasons: dict[str, str] = field(default_factory=dict)
-    _equity: dict[tuple[str, str, str], _CachedEquity] = field(default_factory=dict)
-
-    def venue(self, name: str) -> VenueAdapter | None:
-        return self.venues.get(name)
-
-    def venue_enabled(self, name: str) -> bool:
-        return self.enabled.get(name, False)
-
-    def venue_disabled_reason(self, name: str) -> str:
-        return self.disabled_reasons.get(name, "disabled in config")
-
-    def instrument(self, venue: str, symbol: str) -> Instrument | None:
-        return self.instruments.get(venue, {}).get(symbol)
-
-    async def reference_price(self, venue: str, symbol: str) -> Decimal | None:
-        try:
-            return (await self.venues[venue].fetch_ticker(symbol)).mid
-        except VenueError:
-            return None
-
-    async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None:
-        key, now = (account_id, venue, currency), self.clock.now()
-        cached = self._equity.get(key)
-        if cached is not None and now < cached.until:
-            return cached.value
-        try:
-            balance = (await self.venues[venue].fetch_balances(account_id)).get(currency)
-        except VenueError:
-            return None
-        value = None if balance is None else balance.total
-        self._equity[key] = _CachedEquity(value, now + self.equity_ttl)
-        return value
-
-    def exposure(self, account_id: str, venue: str, symbol: str) -> SymbolExposure:
-        return self.exposures.of(account_id, venue, symbol)
-
-    def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
-        return self.exposures.open_symbols(account_id)
-
-    def committed(self, account_id: str, venue: str, currency: str) -> Decimal:
-        instruments = self.instruments.get(venue, {})
-
-        def quote_of(symbol: str) -> str | None:
-            instrument = instruments.get(symbol)
-            return None if instrument is None else instrument.quote
-
-        return self.exposures.committed(account_id, venue, quote_of, currency)
 
 
 class Engine:
@@ -238,29 +166,12 @@ class Engine:
 
     async def _enforce_reduce_only(self) -> None:
         """REDUCING: cancel every working order a fill of which could grow or flip its
-        position. Per account and symbol, reducing orders are kept oldest first while
-        their remaining quantities fit in the position; every other order (one that
-        grows it, or a reducing one beyond what is left) is cancelled once the venue has
-        it (an order still being sent is cancelled at a later tick)."""
-        groups: dict[tuple[str, str, str], list[Order]] = {}
-        for order in self.ledger.live_orders():
-            groups.setdefault((order.account_id, order.venue, order.symbol), []).append(order)
-        for (account, venue_name, symbol), orders in groups.items():
-            position = self.positions.quantity(account, venue_name, symbol)
-            room = abs(position)
-            for order in sorted(orders, key=lambda o: o.created_at):
-                reduces = position != 0 and (position > 0) == (order.side is Side.SELL)
-                if reduces and order.remaining_quantity <= room:
-                    room -= order.remaining_quantity
-                    continue
-                venue = self.venues.get(venue_name)
-                if venue is None or order.status not in _CANCELLABLE:
-                    continue
-                why = ("would grow the position" if not reduces else
-                       f"would take off more than the {room} left of the position")
-                await self.reconciler.cancel(venue, order, (
-                    f"trading state is REDUCING: this {order.side} of {order.remaining_quantity} "
-                    f"{why} ({position}); cancelling it"))
+        position (`risk.beyond_reduce_only` says which); one still being sent is
+        cancelled at a later tick, once the venue has it."""
+        for order, reason in beyond_reduce_only(self.ledger.live_orders(), self.positions.quantity):
+            venue = self.venues.get(order.venue)
+            if venue is not None:
+                await self.reconciler.cancel(venue, order, reason)
 
     def _drifted(self, drift: ReconciliationDrift) -> None:
         self.bus.publish(drift)
@@ -337,6 +248,7 @@ class Engine:
     async def _advance_simulated(self) -> None:
         for venue in self._simulated:
             venue.advance()
+        self.ledger.evict_finished()  # memory follows what is working, also with no new signal
 
     async def _refresh_due_instruments(self) -> None:
         now = self.clock.now()

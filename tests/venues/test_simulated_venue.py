@@ -852,3 +852,15 @@ async def test_finished_order_is_forgotten_after_retention_even_when_nothing_els
     clock.advance_to(at(120))
     with pytest.raises(OrderNotFound):
         await venue.fetch_order(SYMBOL, "old")
+
+
+async def test_per_client_id_counts_are_forgotten_with_the_history_but_a_duplicate_is_kept():
+    venue, clock = await make_venue(history_retention_s=60)
+    for i in range(50):
+        await venue.place_order(market(cid=f"c-{i}", quantity="0.1"))
+    await venue.place_order(market(cid="twice", quantity="0.1"))
+    await venue.place_order(market(cid="twice", quantity="0.1"))  # a duplicate, as evidence
+    assert len(venue.orders_per_client_id) == 51
+    clock.advance_to(at(120))
+    await venue.place_order(market(cid="late", quantity="0.1"))
+    assert venue.orders_per_client_id == {"twice": 2, "late": 1}  # bounded by the history

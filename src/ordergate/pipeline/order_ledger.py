@@ -89,7 +89,7 @@ class OrderLedger:
 
     def open(self, order: Order) -> bool:
         """Journal a new order intent. False: this client order ID already exists."""
-        self._evict_finished()
+        self.evict_finished()
         if not self.journal.insert_order(order):
             return False
         self._orders[order.client_order_id] = order
@@ -185,7 +185,8 @@ class OrderLedger:
         self.transition(order, to, f"cancel refused by the venue ({why}); the order is working "
                         f"at {order.venue}, filled {order.filled_quantity} of {order.quantity}")
 
-    def _evict_finished(self) -> None:
+    def evict_finished(self) -> None:
+        """Forget finished orders past the grace window (their record is in the journal)."""
         horizon = self._clock.now() - self._grace
         finished = self._finished
         while finished and finished[0][0] <= horizon:

@@ -20,10 +20,12 @@ order that rests can fill, and a check blind to it admits risk it cannot see.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 from ordergate.config import RiskSettings
 from ordergate.domain.exposure import SymbolExposure
+from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import ZERO, Side, TradingState
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.reasons import ReasonCode as R
@@ -177,3 +179,33 @@ class RiskManager:
             return free, f"{currency} equity {equity}"
         return free, (f"{currency} equity free after working orders {free} "
                       f"(equity {equity}, working buys {committed})")
+
+
+_CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
+def beyond_reduce_only(orders: Iterable[Order], position: Callable[[str, str, str], Decimal]
+                       ) -> Iterator[tuple[Order, str]]:
+    """The working orders REDUCING must cancel, each with the reason: per account and
+    symbol, reducing orders are kept oldest first while their remaining quantities fit in
+    the position; every other order (one on the position's own side or on a flat symbol,
+    or a reducing one beyond what is left of the position) could grow or flip it. Only
+    orders the venue has (ACCEPTED, PARTIALLY_FILLED) are named: one still being sent is
+    named at a later call, once it is."""
+    groups: dict[tuple[str, str, str], list[Order]] = {}
+    for order in orders:
+        if not order.status.is_terminal:
+            groups.setdefault((order.account_id, order.venue, order.symbol), []).append(order)
+    for key, group in groups.items():
+        held = position(*key)
+        room = abs(held)
+        for order in sorted(group, key=lambda o: o.created_at):
+            reduces = held != 0 and (held > 0) == (order.side is Side.SELL)
+            if reduces and order.remaining_quantity <= room:
+                room -= order.remaining_quantity
+                continue
+            if order.status in _CANCELLABLE:
+                why = ("would grow the position" if not reduces else
+                       f"would take off more than the {room} left of the position")
+                yield order, (f"trading state is REDUCING: this {order.side} of "
+                              f"{order.remaining_quantity} {why} ({held}); cancelling it")

@@ -30,6 +30,10 @@ rejects, outages); the chaos here distorts what a call that succeeded *says*:
   a `BaseException` nothing in the engine catches) just before the request leaves, or
   just after the venue took it.
 
+And, aimed at one order (`contradict(client_order_id)`): the next report of it (a lookup
+or a cancel's answer) says REJECTED while the venue has it working: a venue contradicting
+what it said before, which the transition table does not allow (ACCEPTED -> REJECTED).
+
 Each queued chaos applies to the next call of its operation, like `FaultPlan`. Requests
 in transit are delivered when any call is made at or after their time, or by
 `deliver_due()` (a test calls it when it lets time pass).
@@ -129,6 +133,10 @@ class ChaosVenue:
         self.sent: list[SentOrder] = []
         self.distorted: list[tuple[datetime, str, Chaos]] = []
         """(when, client order ID, chaos) for every report served distorted."""
+        self.contradictions: set[str] = set()
+        """Client order IDs whose next report is a REJECTED the venue does not mean."""
+        self.contradicted: list[tuple[datetime, str]] = []
+        """(when, client order ID) for every contradiction served."""
         self._clock = clock
         self._queued: dict[str, deque[Chaos]] = {}
         self._first_report: dict[str, OrderReport] = {}
@@ -142,9 +150,14 @@ class ChaosVenue:
                              f"it applies to {sorted(APPLIES_TO[chaos])}")
         self._queued.setdefault(operation, deque()).extend([chaos] * times)
 
+    def contradict(self, client_order_id: str) -> None:
+        """The next report of this order says REJECTED, if the venue has it working."""
+        self.contradictions.add(client_order_id)
+
     def clear(self) -> None:
         """Forget the queued chaos. Requests already in transit still arrive."""
         self._queued.clear()
+        self.contradictions.clear()
 
     @property
     def in_transit(self) -> int:
@@ -251,6 +264,11 @@ class ChaosVenue:
 
     def _distort(self, chaos: Chaos | None, report: OrderReport, operation: str) -> OrderReport:
         first = self._first_report.setdefault(report.client_order_id, report)
+        if report.client_order_id in self.contradictions and not report.status.is_terminal:
+            self.contradictions.discard(report.client_order_id)
+            self.contradicted.append((self._clock.now(), report.client_order_id))
+            return dataclasses.replace(report, status=S.REJECTED,
+                                       reason="chaos: rejected, says the venue, of a working order")
         if chaos is None:
             return report
         if chaos is Chaos.REPLY_LOST:

@@ -1,0 +1,87 @@
+"""`EngineMarket`: the engine's answer to the handlers' `MarketAccess`.
+
+What a handler may ask about the world beyond its signal: venues and whether they are
+enabled (and why not), instruments, reference prices, equity (cached for a few seconds:
+sizing must not cost a venue call per signal), and the per-account exposure view
+(positions plus working orders, `domain/exposure.py`). In replay the same object answers
+from the simulated venue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ordergate.clock import Clock
+from ordergate.domain.exposure import ExposureView, SymbolExposure
+from ordergate.domain.instrument import Instrument
+from ordergate.subscribers.positions import PositionTracker
+from ordergate.venues.base import VenueAdapter, VenueError
+
+
+@dataclass(slots=True)
+class _CachedEquity:
+    value: Decimal | None
+    until: datetime
+
+
+@dataclass(slots=True)
+class EngineMarket:
+    """The engine's answer to `MarketAccess`: venues, instruments, prices, positions."""
+
+    venues: dict[str, VenueAdapter]
+    enabled: dict[str, bool]
+    positions: PositionTracker
+    exposures: ExposureView
+    clock: Clock
+    equity_ttl: timedelta = timedelta(seconds=5)
+    instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
+    disabled_reasons: dict[str, str] = field(default_factory=dict)
+    _equity: dict[tuple[str, str, str], _CachedEquity] = field(default_factory=dict)
+
+    def venue(self, name: str) -> VenueAdapter | None:
+        return self.venues.get(name)
+
+    def venue_enabled(self, name: str) -> bool:
+        return self.enabled.get(name, False)
+
+    def venue_disabled_reason(self, name: str) -> str:
+        return self.disabled_reasons.get(name, "disabled in config")
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None:
+        return self.instruments.get(venue, {}).get(symbol)
+
+    async def reference_price(self, venue: str, symbol: str) -> Decimal | None:
+        try:
+            return (await self.venues[venue].fetch_ticker(symbol)).mid
+        except VenueError:
+            return None
+
+    async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None:
+        key, now = (account_id, venue, currency), self.clock.now()
+        cached = self._equity.get(key)
+        if cached is not None and now < cached.until:
+            return cached.value
+        try:
+            balance = (await self.venues[venue].fetch_balances(account_id)).get(currency)
+        except VenueError:
+            return None
+        value = None if balance is None else balance.total
+        self._equity[key] = _CachedEquity(value, now + self.equity_ttl)
+        return value
+
+    def exposure(self, account_id: str, venue: str, symbol: str) -> SymbolExposure:
+        return self.exposures.of(account_id, venue, symbol)
+
+    def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
+        return self.exposures.open_symbols(account_id)
+
+    def committed(self, account_id: str, venue: str, currency: str) -> Decimal:
+        instruments = self.instruments.get(venue, {})
+
+        def quote_of(symbol: str) -> str | None:
+            instrument = instruments.get(symbol)
+            return None if instrument is None else instrument.quote
+
+        return self.exposures.committed(account_id, venue, quote_of, currency)
