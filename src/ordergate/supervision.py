@@ -29,11 +29,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.events import SystemError, VenueCallFailed, VenueCallRecovered
 from ordergate.venues.base import AuthenticationFailed, VenueError
+
+class Troubles(Protocol):
+    """What the loops report to (the `Supervisor`): the reconciler, the drift check."""
+
+    def venue_failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
+        ...
+
+    def venue_ok(self, venue: str, operation: str, subject: str = "") -> None: ...
+
+    def crashed(self, source: str, exc: BaseException, signal_id: str | None = None) -> None: ...
+
+
+class _RaiseTroubles:
+    """For a part built on its own (unit tests): a failing venue call is left to the
+    caller's retry, an unexpected exception is raised, never hidden."""
+
+    def venue_failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
+        return None  # the caller carries on as it would supervised: the next poll asks again
+
+    def venue_ok(self, venue: str, operation: str, subject: str = "") -> None:
+        return None
+
+    def crashed(self, source: str, exc: BaseException, signal_id: str | None = None) -> None:
+        raise exc
+
+
+RAISE_TROUBLES: Troubles = _RaiseTroubles()
 
 _MAX_EPISODES = 10_000  # per-order episodes of orders that never answered again; oldest go
 

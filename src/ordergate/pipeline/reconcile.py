@@ -23,7 +23,6 @@ import heapq
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from ordergate.clock import Clock
 from ordergate.config import ReconcilerSettings
@@ -32,36 +31,13 @@ from ordergate.domain.values import Side
 from ordergate.events import SlippageExceeded
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.supervision import RAISE_TROUBLES, Troubles
 from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, VenueError
 
 S = OrderStatus
 
 
 AbsentHandler = Callable[[VenueAdapter, Order], Awaitable[None]]
-
-
-class Troubles(Protocol):
-    """Where the reconciler reports what went wrong (`ordergate.supervision.Supervisor`)."""
-
-    def venue_failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
-        ...
-
-    def venue_ok(self, venue: str, operation: str, subject: str = "") -> None: ...
-
-    def crashed(self, source: str, exc: BaseException, signal_id: str | None = None) -> None: ...
-
-
-class _Unsupervised:
-    """For a reconciler built on its own (unit tests): troubles are raised, not hidden."""
-
-    def venue_failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
-        return None  # the caller carries on as before: the next poll asks again
-
-    def venue_ok(self, venue: str, operation: str, subject: str = "") -> None:
-        return None
-
-    def crashed(self, source: str, exc: BaseException, signal_id: str | None = None) -> None:
-        raise exc
 
 
 @dataclass(slots=True)
@@ -81,7 +57,7 @@ class Reconciler:
                  lookup_attempts: int = 3, request_window_s: float = 0.0,
                  troubles: Troubles | None = None) -> None:
         self._s = settings
-        self._troubles = troubles or _Unsupervised()
+        self._troubles = troubles or RAISE_TROUBLES
         self._ledger = ledger
         self._clock = clock
         self._lookup_attempts = lookup_attempts
@@ -152,10 +128,11 @@ class Reconciler:
                 await self._check(followed, now)
             except Exception as exc:  # noqa: BLE001 - one order's trouble must not stop the rest
                 self._troubles.crashed("reconciler.poll", exc, followed.order.signal_id)
-            if followed.order.status.is_terminal:
-                del self._followed[client_order_id]
-            else:
-                self._schedule(now + self._interval, client_order_id)
+            finally:  # followed again at the next poll, whatever happened at this one
+                if followed.order.status.is_terminal:
+                    del self._followed[client_order_id]
+                else:
+                    self._schedule(now + self._interval, client_order_id)
 
     async def _check(self, followed: _Followed, now: datetime) -> None:
         order, venue = followed.order, followed.venue

@@ -34,9 +34,10 @@ from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.events import ReconciliationDrift
 from ordergate.pipeline.order_ledger import OrderLedger
-from ordergate.pipeline.reconcile import Reconciler, Troubles
+from ordergate.pipeline.reconcile import Reconciler
 from ordergate.reconciliation.holdings import held_assets, held_quantity
 from ordergate.subscribers.positions import PositionTracker
+from ordergate.supervision import RAISE_TROUBLES, Troubles
 from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, VenueError
 
 S = OrderStatus
@@ -53,7 +54,7 @@ class DriftCheck:
                  report: Callable[[ReconciliationDrift], None],
                  request_window_s: float = 0.0, troubles: Troubles | None = None) -> None:
         self._s = settings
-        self._troubles = troubles
+        self._troubles = troubles or RAISE_TROUBLES
         self._request_window = timedelta(seconds=request_window_s)
         self._ledger = ledger
         self._reconciler = reconciler
@@ -69,9 +70,9 @@ class DriftCheck:
         try:
             open_reports = await venue.fetch_open_orders()
         except VenueError as exc:
-            self._failed(name, "fetch_open_orders", exc)
+            self._troubles.venue_failed(name, "fetch_open_orders", exc)
             return []
-        self._ok(name, "fetch_open_orders")
+        self._troubles.venue_ok(name, "fetch_open_orders")
         found: list[ReconciliationDrift] = []
         self._reported_fills = {r.client_order_id: r.filled_quantity for r in open_reports}
         seen = await self._match_open_orders(name, venue, open_reports, found)
@@ -144,7 +145,7 @@ class DriftCheck:
         except OrderNotFound:
             return False
         except VenueError as exc:
-            self._failed(venue.name, "fetch_order", exc, order.client_order_id)
+            self._troubles.venue_failed(venue.name, "fetch_order", exc, order.client_order_id)
             return None
         await self._reconciler.sync(venue, order, report)
         # Settled only if no answer of this run (a lagging replica may answer older than
@@ -190,9 +191,9 @@ class DriftCheck:
             balances = await venue.fetch_balances(account)
         except VenueError as exc:
             # No answer, or an account this venue does not serve: no verdict, reported.
-            self._failed(name, "fetch_balances", exc, account)
+            self._troubles.venue_failed(name, "fetch_balances", exc, account)
             return None
-        self._ok(name, "fetch_balances", account)
+        self._troubles.venue_ok(name, "fetch_balances", account)
         tolerance = self._s.position_tolerance
         differences: dict[str, Sides] = {}
         for asset, symbols in assets.items():
@@ -209,13 +210,6 @@ class DriftCheck:
 
     # ------------------------------------------------------------------ reporting
 
-    def _failed(self, venue: str, operation: str, exc: VenueError, subject: str = "") -> None:
-        if self._troubles is not None:
-            self._troubles.venue_failed(venue, operation, exc, subject)
-
-    def _ok(self, venue: str, operation: str, subject: str = "") -> None:
-        if self._troubles is not None:
-            self._troubles.venue_ok(venue, operation, subject)
 
     def _drift(self, venue: str, account: str | None, kind: str, subject: str, ours: str,
                theirs: str, detail: str) -> ReconciliationDrift:
