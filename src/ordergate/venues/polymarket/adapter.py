@@ -1,0 +1,576 @@
+"""`PolymarketVenue`: the `VenueAdapter` for Polymarket's CLOB (the package docstring
+says what it does; the modules beside this one hold the parts that are not I/O)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from loguru import logger
+from py_clob_client.client import ClobClient
+from py_clob_client.clob_types import (
+    AssetType,
+    BalanceAllowanceParams,
+    OpenOrderParams,
+    TradeParams,
+)
+from py_clob_client.clob_types import OrderType as ClobOrderType
+
+from ordergate.clock import Clock
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import OrderStatus
+from ordergate.domain.values import OrderType, Side, TimeInForce
+from ordergate.venues.base import (
+    Balance,
+    DuplicateClientOrderId,
+    FatalVenueError,
+    OrderNotFound,
+    OrderRejected,
+    OrderReport,
+    OrderRequest,
+    Ticker,
+    TradeReport,
+    VenueError,
+    VenueEventSink,
+    VenueHealth,
+    VenueTimeout,
+    VenueUnavailable,
+)
+from ordergate.venues.polymarket.balances import reservations
+from ordergate.venues.polymarket.client import ClobCaller, read_secrets
+from ordergate.venues.polymarket.reports import (
+    COLLATERAL,
+    ONE,
+    ZERO,
+    Tracked,
+    dec,
+    fills_from,
+    make_report,
+    read_order_json,
+    venue_status,
+)
+from ordergate.venues.polymarket.settings import (
+    PolymarketPlacementTimeout,
+    PolymarketVenueSettings,
+    VenueOrderIdUnknown,
+)
+from ordergate.venues.polymarket.signing import (
+    LOT,
+    MICRO,
+    OrderSigner,
+    effective_price_and_size,
+    expiration_of,
+    salt_for,
+)
+
+END_CURSOR = "LTE="
+
+_TIF_TO_CLOB: dict[TimeInForce, str] = {
+    TimeInForce.GTC: ClobOrderType.GTC,
+    TimeInForce.GTD: ClobOrderType.GTD,
+    TimeInForce.FOK: ClobOrderType.FOK,
+    TimeInForce.IOC: ClobOrderType.FAK,
+}
+_KILLED_MARKERS = ("fok orders are fully filled or killed", "fak orders are partially filled")
+
+
+class PolymarketVenue:
+    """The `VenueAdapter` for Polymarket's CLOB. See the package docstring."""
+
+    def __init__(self, settings: PolymarketVenueSettings, clock: Clock, *,
+                 on_event: VenueEventSink | None = None) -> None:
+        self.settings = settings
+        self._on_event = on_event
+        self.name = settings.name
+        self._clock = clock
+        self._secrets = read_secrets(settings)
+        self._client = ClobClient(
+            settings.host,
+            chain_id=settings.chain_id,
+            key=self._secrets.private_key,
+            creds=self._secrets.creds,
+            signature_type=settings.signature_type,
+            funder=self._secrets.funder,
+        )
+        self._address: str = str(self._client.get_address())
+        self._signer = OrderSigner(self.name, settings.chain_id, settings.signature_type,
+                                   self._secrets, self._address)
+        self._call = ClobCaller(self.name, settings.timeout_s, settings.max_workers)
+        self._instruments: dict[str, Instrument] = {}
+        self._neg_risk: dict[str, bool] = {}
+        self._watched: set[str] = set()
+        self._by_cid: dict[str, Tracked] = {}
+        self._by_oid: dict[str, Tracked] = {}
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PolymarketVenue(name={self.name!r}, host={self.settings.host!r})"
+
+    @property
+    def address(self) -> str:
+        """The signer's public address."""
+        return self._address
+
+    # ------------------------------------------------------------ instruments
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        markets: list[dict[str, Any]] = []
+        if self.settings.condition_ids:
+            for cid in self.settings.condition_ids:
+                market = await self._call(
+                    f"market {cid}", partial(self._client.get_market, cid)
+                )
+                if isinstance(market, dict):
+                    markets.append(market)
+        else:
+            cursor = "MA=="
+            while cursor != END_CURSOR:
+                page = await self._call("markets", partial(self._client.get_markets, cursor))
+                markets.extend(
+                    m for m in page.get("data", [])
+                    if m.get("enable_order_book") and m.get("active") and not m.get("closed")
+                )
+                cursor = page.get("next_cursor") or END_CURSOR
+        instruments: dict[str, Instrument] = {}
+        for market in markets:
+            tick = dec(market["minimum_tick_size"])
+            min_size = dec(market.get("minimum_order_size") or 0)
+            for token in market.get("tokens", []):
+                token_id = str(token["token_id"])
+                if not token_id:
+                    continue
+                self._neg_risk[token_id] = bool(market.get("neg_risk", False))
+                instruments[token_id] = self._instrument(token_id, tick, min_size)
+                if self.settings.condition_ids:
+                    self._watched.add(token_id)
+        self._instruments.update(instruments)
+        self._ensure_refresh_task()
+        return dict(self._instruments)
+
+    def _instrument(self, token_id: str, tick: Decimal, min_size: Decimal) -> Instrument:
+        return Instrument(
+            venue=self.name,
+            symbol=token_id,
+            base=token_id,
+            quote=COLLATERAL,
+            tick_size=tick,
+            lot_size=LOT,
+            min_quantity=max(min_size, LOT),
+            min_price=tick,
+            max_price=ONE - tick,
+        )
+
+    async def _fresh_tick(self, token_id: str) -> Decimal:
+        """The token's tick size straight from the venue (the client's cache bypassed)."""
+
+        def read() -> str:
+            self._client.clear_tick_size_cache(token_id)
+            return str(self._client.get_tick_size(token_id))
+
+        tick = dec(await self._call(f"tick size of {token_id}", read))
+        known = self._instruments.get(token_id)
+        if known is None:
+            self._instruments[token_id] = self._instrument(token_id, tick, LOT)
+        elif known.tick_size != tick:
+            logger.info(
+                "{}: tick size of {} changed {} -> {}", self.name, token_id, known.tick_size, tick
+            )
+            self._instruments[token_id] = dataclasses.replace(
+                known, tick_size=tick, min_price=tick, max_price=ONE - tick
+            )
+        return tick
+
+    async def refresh_tick_sizes(self, symbols: list[str] | None = None) -> dict[str, Decimal]:
+        """Re-read tick sizes (default: the watched tokens); returns symbol -> tick."""
+        result: dict[str, Decimal] = {}
+        for token_id in symbols if symbols is not None else sorted(self._watched):
+            result[token_id] = await self._fresh_tick(token_id)
+        return result
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """The latest known rules of one token (tick refreshed), if known."""
+        return self._instruments.get(symbol)
+
+    def _ensure_refresh_task(self) -> None:
+        if self.settings.tick_refresh_s <= 0 or self._refresh_task is not None or self._closed:
+            return
+        self._refresh_task = asyncio.get_running_loop().create_task(self._refresh_loop())
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.tick_refresh_s)
+            try:
+                await self.refresh_tick_sizes()
+            except VenueError as exc:
+                logger.warning("{}: tick size refresh failed: {}", self.name, exc)
+
+    async def _neg_risk_of(self, token_id: str) -> bool:
+        if token_id not in self._neg_risk:
+            value = await self._call(
+                f"neg-risk of {token_id}", partial(self._client.get_neg_risk, token_id)
+            )
+            self._neg_risk[token_id] = bool(value)
+        return self._neg_risk[token_id]
+
+    # ------------------------------------------------------------ building orders
+
+    def salt_for(self, client_order_id: str) -> int:
+        """The order salt derived from the client order ID (and this signer)."""
+        return salt_for(self._address, client_order_id)
+
+    async def _prepare(self, request: OrderRequest) -> Tracked:
+        if request.order_type is not OrderType.LIMIT:
+            raise OrderRejected(
+                f"{self.name}: market orders are not supported; send a marketable limit "
+                "order with FOK or IOC"
+            )
+        clob_type = _TIF_TO_CLOB.get(request.time_in_force)
+        if clob_type is None:  # pragma: no cover - every TimeInForce is mapped
+            raise OrderRejected(f"{self.name}: unsupported time in force {request.time_in_force}")
+        expiration_of(self.name, request)  # refuse a GTD without expiry before any network call
+        tick = await self._fresh_tick(request.symbol)
+        neg_risk = await self._neg_risk_of(request.symbol)
+        fee_rate = int(
+            await self._call(
+                f"fee rate of {request.symbol}",
+                partial(self._client.get_fee_rate_bps, request.symbol),
+            )
+            or 0
+        )
+        known = self._instruments.get(request.symbol)
+        price, size = effective_price_and_size(
+            self.name, request, tick, known.min_quantity if known is not None else None)
+        order_id, signed = self._signer.sign(request, price, size, neg_risk, fee_rate)
+        return Tracked(
+            client_order_id=request.client_order_id,
+            venue_order_id=order_id,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=size,
+            price=price,
+            time_in_force=request.time_in_force,
+            body=signed,
+            clob_order_type=clob_type,
+        )
+
+    def _track(self, tracked: Tracked) -> None:
+        self._by_cid[tracked.client_order_id] = tracked
+        self._by_oid[tracked.venue_order_id] = tracked
+        self._watched.add(tracked.symbol)
+
+    def _untrack(self, tracked: Tracked) -> None:
+        if self._by_cid.get(tracked.client_order_id) is tracked:
+            del self._by_cid[tracked.client_order_id]
+        if self._by_oid.get(tracked.venue_order_id) is tracked:
+            del self._by_oid[tracked.venue_order_id]
+
+    async def order_id_for(self, request: OrderRequest) -> str:
+        """The venue order ID this request signs to (reads the current tick, neg-risk and
+        fee rate), remembered for later lookups. Use it after a restart."""
+        tracked = self._by_cid.get(request.client_order_id)
+        if tracked is not None:
+            return tracked.venue_order_id
+        tracked = await self._prepare(request)
+        self._track(tracked)
+        return tracked.venue_order_id
+
+    # ------------------------------------------------------------ placing
+
+    async def place_order(self, request: OrderRequest) -> OrderReport:
+        tracked = self._by_cid.get(request.client_order_id)
+        if tracked is not None and tracked.acknowledged:
+            raise DuplicateClientOrderId(
+                f"{self.name}: {request.client_order_id} was already placed as "
+                f"{tracked.venue_order_id}"
+            )
+        if tracked is None or tracked.body is None:
+            try:
+                tracked = await self._prepare(request)
+            except VenueTimeout as exc:
+                # Only reads so far: nothing was sent, so the outcome is not ambiguous.
+                raise VenueUnavailable(f"{exc} (before sending; nothing placed)") from None
+            self._track(tracked)
+        # else: the outcome of an earlier attempt is unknown; re-send the identical order,
+        # which the venue refuses as a duplicate if the first one landed.
+        oid = tracked.venue_order_id
+        try:
+            response = await self._call(
+                f"place {request.client_order_id}",
+                partial(self._client.post_order, tracked.body, tracked.clob_order_type),
+                placing=True,
+            )
+        except VenueTimeout as exc:
+            tracked.maybe_placed = True
+            raise PolymarketPlacementTimeout(f"{exc} (venue order id {oid})", oid) from None
+        except DuplicateClientOrderId:
+            tracked.acknowledged = True
+            raise
+        except OrderRejected as exc:
+            if any(marker in str(exc).lower() for marker in _KILLED_MARKERS):
+                tracked.acknowledged = True
+                report = self._report_of(tracked, OrderStatus.EXPIRED, ZERO, None, str(exc))
+                tracked.terminal = report
+                return report
+            if not tracked.maybe_placed:
+                self._untrack(tracked)  # never placed: the same ID may be sent again
+            raise
+        if not isinstance(response, dict) or not response.get("orderID"):
+            tracked.maybe_placed = True
+            raise PolymarketPlacementTimeout(
+                f"{self.name}: place {request.client_order_id}: unreadable answer, outcome "
+                f"unknown (venue order id {oid})",
+                oid,
+            )
+        if not response.get("success", True):
+            if not tracked.maybe_placed:
+                self._untrack(tracked)
+            raise OrderRejected(f"{self.name}: {response.get('errorMsg') or 'order refused'}")
+        tracked.acknowledged = True
+        venue_oid = str(response["orderID"])
+        if venue_oid != oid:
+            logger.warning(
+                "{}: venue order id {} differs from the computed {}", self.name, venue_oid, oid
+            )
+            self._by_oid.pop(oid, None)
+            tracked.venue_order_id = venue_oid
+            self._by_oid[venue_oid] = tracked
+        return self._report_from_post(tracked, response)
+
+    def _report_from_post(self, tracked: Tracked, response: dict[str, Any]) -> OrderReport:
+        making = dec(response.get("makingAmount") or 0)
+        taking = dec(response.get("takingAmount") or 0)
+        if tracked.side is Side.BUY:
+            filled, cost = taking, making
+        else:
+            filled, cost = making, taking
+        average = cost / filled if filled > 0 else None
+        word = str(response.get("status", "")).lower()
+        if filled >= tracked.quantity:
+            status = OrderStatus.FILLED
+        elif tracked.kills_remainder:
+            status = OrderStatus.EXPIRED  # the unfilled remainder was killed
+        elif filled > 0:
+            status = OrderStatus.PARTIALLY_FILLED
+        else:
+            status = OrderStatus.ACCEPTED
+        report = self._report_of(tracked, status, filled, average, word)
+        if status.is_terminal:
+            tracked.terminal = report
+        return report
+
+    def _report_of(self, tracked: Tracked, status: OrderStatus, filled: Decimal,
+                   average: Decimal | None, reason: str = "") -> OrderReport:
+        return make_report(tracked, status, filled, average, self._clock.now(), reason)
+
+    # ------------------------------------------------------------ looking up
+
+    def _resolve(self, symbol: str, client_order_id: str, venue_order_id: str | None) -> Tracked:
+        tracked = self._by_cid.get(client_order_id)
+        if tracked is not None and (venue_order_id is None or tracked.venue_order_id == venue_order_id):
+            return tracked
+        if venue_order_id is not None:
+            tracked = self._by_oid.get(venue_order_id)
+            if tracked is None:
+                tracked = Tracked(
+                    client_order_id=client_order_id,
+                    venue_order_id=venue_order_id,
+                    symbol=symbol,
+                    side=Side.BUY,  # corrected from the venue's answer
+                    quantity=ZERO,
+                    price=ZERO,
+                    time_in_force=TimeInForce.GTC,
+                    acknowledged=True,
+                )
+                self._by_oid[venue_order_id] = tracked
+                self._by_cid.setdefault(client_order_id, tracked)
+                self._watched.add(symbol)
+            return tracked
+        raise VenueOrderIdUnknown(
+            f"{self.name}: no venue order id known for {client_order_id}; pass it, or call "
+            "order_id_for(request) with the original request"
+        )
+
+    async def _get_order_json(self, oid: str) -> dict[str, Any] | None:
+        raw = await self._call(f"order {oid}", partial(self._client.get_order, oid))
+        if isinstance(raw, dict) and raw.get("id"):
+            return raw
+        return None  # Polymarket's answer for an order it does not hold: null / empty
+
+    async def _lookup(self, tracked: Tracked) -> OrderReport:
+        raw = await self._get_order_json(tracked.venue_order_id)
+        if raw is not None:
+            read_order_json(tracked, raw)
+            status = venue_status(self.name, tracked, raw, self._clock.now())
+            filled = dec(raw.get("size_matched") or 0)
+            average: Decimal | None = None
+            if filled > 0:
+                try:
+                    fills = await self._fills(tracked)
+                except VenueError:
+                    fills = []
+                qty = sum((f.quantity for f in fills), ZERO)
+                if qty > 0:
+                    average = sum((f.price * f.quantity for f in fills), ZERO) / qty
+            report = self._report_of(tracked, status, filled, average, str(raw.get("status", "")))
+            if status.is_terminal:
+                tracked.terminal = report
+            return report
+        # The venue does not hold it (or forgot it once closed): its trades decide.
+        fills = await self._fills(tracked)
+        if fills:
+            qty = sum((f.quantity for f in fills), ZERO)
+            average = sum((f.price * f.quantity for f in fills), ZERO) / qty
+            if tracked.quantity == 0 or qty >= tracked.quantity:
+                status = OrderStatus.FILLED
+            elif tracked.kills_remainder:
+                status = OrderStatus.EXPIRED
+            else:
+                status = OrderStatus.CANCELLED
+            report = self._report_of(tracked, status, qty, average, "closed; from trades")
+            tracked.terminal = report
+            return report
+        if tracked.terminal is not None:
+            return tracked.terminal
+        raise OrderNotFound(
+            f"{self.name}: the venue has no order {tracked.venue_order_id} "
+            f"({tracked.client_order_id}) and no trades of it"
+        )
+
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderReport:
+        return await self._lookup(self._resolve(symbol, client_order_id, venue_order_id))
+
+    async def cancel_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderReport:
+        tracked = self._resolve(symbol, client_order_id, venue_order_id)
+        if tracked.terminal is not None:
+            return tracked.terminal
+        tracked.cancel_requested = True
+        oid = tracked.venue_order_id
+        answer = await self._call(f"cancel {client_order_id}", partial(self._client.cancel, oid))
+        canceled = isinstance(answer, dict) and oid in (answer.get("canceled") or [])
+        refused = {}
+        if isinstance(answer, dict) and isinstance(answer.get("not_canceled"), dict):
+            refused = answer["not_canceled"]
+        report = await self._lookup(tracked)
+        if canceled and not report.status.is_terminal:
+            # The venue said it cancelled; a read racing the cancel may still say live.
+            report = dataclasses.replace(
+                report, status=OrderStatus.CANCELLED, remaining_quantity=ZERO, reason="canceled"
+            )
+            tracked.terminal = report
+        if not canceled and report.status.is_working:
+            raise OrderRejected(
+                f"{self.name}: cancel of {client_order_id} refused: {refused.get(oid, answer)}"
+            )
+        return report
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        params = OpenOrderParams(asset_id=symbol) if symbol else None
+        rows = await self._call("open orders", partial(self._client.get_orders, params))
+        reports: list[OrderReport] = []
+        for raw in rows or []:
+            oid = str(raw.get("id", ""))
+            tracked = self._by_oid.get(oid)
+            if tracked is None:
+                tracked = Tracked(
+                    client_order_id="",  # not placed by this session: unknown
+                    venue_order_id=oid,
+                    symbol=str(raw.get("asset_id", "")),
+                    side=Side.BUY,
+                    quantity=ZERO,
+                    price=ZERO,
+                    time_in_force=TimeInForce.GTC,
+                    acknowledged=True,
+                )
+            read_order_json(tracked, raw)
+            filled = dec(raw.get("size_matched") or 0)
+            reports.append(
+                self._report_of(tracked, venue_status(self.name, tracked, raw, self._clock.now()),
+                                filled, None, str(raw.get("status", "")))
+            )
+        return reports
+
+    # ------------------------------------------------------------ fills
+
+    async def _trades(self, symbol: str) -> list[dict[str, Any]]:
+        rows = await self._call(
+            f"trades of {symbol}", partial(self._client.get_trades, TradeParams(asset_id=symbol))
+        )
+        return [r for r in rows or [] if isinstance(r, dict)]
+
+    async def _fills(self, tracked: Tracked) -> list[TradeReport]:
+        return fills_from(tracked, await self._trades(tracked.symbol))
+
+    async def fetch_fills(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> list[TradeReport]:
+        return await self._fills(self._resolve(symbol, client_order_id, venue_order_id))
+
+    # ------------------------------------------------------------ account and market
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        if account_id != self.settings.account_id:
+            raise FatalVenueError(
+                f"{self.name}: unknown account {account_id!r} (this adapter serves "
+                f"{self.settings.account_id!r})"
+            )
+        sig_type = self.settings.signature_type
+
+        def balance(asset_type: str, token_id: str | None = None) -> Any:
+            params = BalanceAllowanceParams(
+                asset_type=asset_type, token_id=token_id, signature_type=sig_type
+            )
+            return self._client.get_balance_allowance(params)
+
+        open_rows = await self._call("open orders", partial(self._client.get_orders, None))
+        used_usdc, used_tokens = reservations(open_rows or [])
+        raw_usdc = await self._call("balance", partial(balance, AssetType.COLLATERAL))
+        total = dec(raw_usdc.get("balance") or 0) / MICRO
+        balances = {COLLATERAL: Balance(COLLATERAL, total - used_usdc, used_usdc)}
+        for token in sorted(self._watched | set(used_tokens)):
+            raw_token = await self._call(
+                f"balance of {token}", partial(balance, AssetType.CONDITIONAL, token)
+            )
+            amount = dec(raw_token.get("balance") or 0) / MICRO
+            used = used_tokens.get(token, ZERO)
+            if amount or used:
+                balances[token] = Balance(token, amount - used, used)
+        return balances
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        """Best bid and ask of the token's book; an empty side reads as 0 (bid) or 1 (ask)."""
+        book = await self._call(f"book of {symbol}", partial(self._client.get_order_book, symbol))
+        bids = [dec(level.price) for level in book.bids or []]
+        asks = [dec(level.price) for level in book.asks or []]
+        return Ticker(
+            symbol=symbol,
+            bid=max(bids) if bids else ZERO,
+            ask=min(asks) if asks else ONE,
+            ts=self._clock.now(),
+        )
+
+    async def health(self) -> VenueHealth:
+        try:
+            await self._call("server time", self._client.get_server_time)
+        except VenueError as exc:
+            return VenueHealth(self.name, False, f"{type(exc).__name__}: {exc}")
+        return VenueHealth(self.name, True)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            try:
+                await self._refresh_task
+            except asyncio.CancelledError:
+                pass
+            self._refresh_task = None
+        self._call.shutdown()
+
