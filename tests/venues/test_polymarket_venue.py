@@ -4,6 +4,7 @@ py-clob-client calls run in its thread pool). Unhappy paths first."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -481,6 +482,26 @@ async def test_order_id_is_deterministic_across_a_restart(
         await restarted.close()
     assert len(emu.orders) == 1
     assert venue.salt_for("det-1") != venue.salt_for("det-2")
+
+
+async def test_after_a_restart_an_order_that_would_sign_to_another_id_is_refused_unsent(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    request = req("resign-1", price="0.45")
+    journaled = await venue.prepare_order(request)  # journaled by the engine, then a kill
+    assert journaled is not None and emu.post_order_attempts == 0
+    emu.set_tick_size(YES, "0.1")  # the resend would now be re-rounded to 0.4
+    restarted = PolymarketVenue(venue.settings, WallClock())
+    try:
+        with pytest.raises(OrderRejected) as refused:
+            await restarted.place_order(dataclasses.replace(request, venue_order_id=journaled))
+        assert journaled in str(refused.value) and "not sent" in str(refused.value)
+        assert emu.post_order_attempts == 0
+        emu.set_tick_size(YES, "0.01")  # the same rules again: the same order, sent
+        placed = await restarted.place_order(dataclasses.replace(request, venue_order_id=journaled))
+        assert placed.venue_order_id == journaled
+    finally:
+        await restarted.close()
 
 
 async def test_lookup_by_venue_order_id_only(venue: PolymarketVenue) -> None:

@@ -101,6 +101,11 @@ class OrderRequest:
     price: Decimal | None
     time_in_force: TimeInForce
     expires_at: datetime | None = None
+    venue_order_id: str | None = None
+    """The ID `prepare_order` computed and the journal holds, on venues whose IDs are
+    known before the send (Polymarket); None elsewhere. An adapter that has to build the
+    order again (after a restart) must send one with this ID or refuse to send at all, so
+    that what the journal names is what the venue gets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +193,15 @@ class VenueAdapter(Protocol):
     name: str
 
     async def load_instruments(self) -> dict[str, Instrument]: ...
+
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """The venue order ID `request` will have, when the venue's IDs are computable
+        before the send (Polymarket: the hash of the signed order); None otherwise (the
+        venue assigns one when it takes the order). Called by the executor after the order
+        is journaled and before the commit that precedes the send, so the ID is durable
+        before anything can reach the venue and a restart can find the order by it.
+        Reads only: nothing is sent, so no failure of it is ambiguous."""
+        ...
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
         """Send a new order. Raises `OrderRejected` (and subclasses) when the venue says no,

@@ -268,15 +268,45 @@ class PolymarketVenue:
         if self._by_oid.get(tracked.venue_order_id) is tracked:
             del self._by_oid[tracked.venue_order_id]
 
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """The venue order ID `request` signs to. The order is built and signed now (with
+        the tick size, neg-risk flag and fee rate read from the venue), kept, and sent as
+        these very bytes by `place_order`, so the ID the engine journals before the send
+        is the ID the venue gets. Reads only: a timeout here is not ambiguous."""
+        tracked = self._by_cid.get(request.client_order_id)
+        if tracked is not None and tracked.body is not None:
+            return tracked.venue_order_id
+        tracked = await self._sign_for_sending(request)
+        self._track(tracked)
+        return tracked.venue_order_id
+
     async def order_id_for(self, request: OrderRequest) -> str:
         """The venue order ID this request signs to (reads the current tick, neg-risk and
-        fee rate), remembered for later lookups. Use it after a restart."""
+        fee rate), remembered for later lookups: `prepare_order` for callers outside the
+        engine. The engine journals the ID instead of recomputing it after a restart."""
         tracked = self._by_cid.get(request.client_order_id)
         if tracked is not None:
             return tracked.venue_order_id
-        tracked = await self._prepare(request)
-        self._track(tracked)
-        return tracked.venue_order_id
+        prepared = await self.prepare_order(request)
+        assert prepared is not None  # always computable on Polymarket
+        return prepared
+
+    async def _sign_for_sending(self, request: OrderRequest) -> Tracked:
+        """`_prepare`, with a timeout of its reads made unambiguous (nothing was sent) and
+        the journaled ID held to: an order that would now sign to another ID (the tick,
+        fee rate or neg-risk flag changed since it was prepared, before a restart) is
+        refused, unsent, rather than sent under an ID the journal does not know."""
+        try:
+            tracked = await self._prepare(request)
+        except VenueTimeout as exc:
+            raise VenueUnavailable(f"{exc} (before sending; nothing placed)") from None
+        journaled = request.venue_order_id
+        if journaled is not None and tracked.venue_order_id != journaled:
+            raise OrderRejected(
+                f"{self.name}: {request.client_order_id} now signs to {tracked.venue_order_id}, "
+                f"not the journaled {journaled} (tick size, fee rate or neg-risk changed "
+                "since it was prepared); not sent")
+        return tracked
 
     # ------------------------------------------------------------ placing
 
@@ -288,11 +318,7 @@ class PolymarketVenue:
                 f"{tracked.venue_order_id}"
             )
         if tracked is None or tracked.body is None:
-            try:
-                tracked = await self._prepare(request)
-            except VenueTimeout as exc:
-                # Only reads so far: nothing was sent, so the outcome is not ambiguous.
-                raise VenueUnavailable(f"{exc} (before sending; nothing placed)") from None
+            tracked = await self._sign_for_sending(request)
             self._track(tracked)
         # else: the outcome of an earlier attempt is unknown; re-send the identical order,
         # which the venue refuses as a duplicate if the first one landed.
@@ -335,7 +361,7 @@ class PolymarketVenue:
             logger.warning(
                 "{}: venue order id {} differs from the computed {}", self.name, venue_oid, oid
             )
-            self._by_oid.pop(oid, None)
+            # Keep both: the engine journaled the computed ID and looks the order up by it.
             tracked.venue_order_id = venue_oid
             self._by_oid[venue_oid] = tracked
         return self._report_from_post(tracked, response)
