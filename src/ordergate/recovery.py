@@ -1,7 +1,9 @@
 """Restart recovery: what the journal says was in flight, checked against the venue.
 
 On start the engine (1) rebuilds positions from the journaled fills, and (2) for every
-order the journal has not seen finish, asks the venue for it by client order ID:
+order the journal has not seen finish, asks the venue for it by client order ID (and by
+the venue order ID journaled before the send, on venues whose IDs are computable then:
+Polymarket has no client order ID, so a fresh adapter finds the order by that alone):
 - found: adopt the venue's state and fetch its fills (fills are keyed by trade ID, so
   one seen before the crash is not counted again); still working -> followed as usual;
 - not found: no verdict yet. A request sent just before the crash can still be in
