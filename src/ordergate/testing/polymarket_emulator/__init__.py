@@ -22,6 +22,12 @@ What it does, deterministically:
   real venue) before their `expiration`;
 - resting orders are filled as makers when a later `set_book` crosses them, or by
   `fill_resting`;
+- settlement on chain over time (`chain.py`): a trade is MATCHED, then MINED after
+  `trade_mine_delay_s` and CONFIRMED after `trade_confirm_delay_s` more (0 and 0 by
+  default: final at once), or RETRYING then FAILED (`fail_trade`, `fail_next_trades`);
+  the order's `size_matched` and status count a match at once and keep a failed one, as
+  the real CLOB's do; balances move only when a trade is mined (and back on a reorg),
+  and a pending trade's spend counts against what the account may still place;
 - fault injection per method/path: delay the answer after the request took effect
   (`delay_response`), delay before handling it (`delay_request`), answer with an HTTP
   status (5xx, 429) without handling it, drop the connection before or after handling.
@@ -31,6 +37,10 @@ only matches the test's external liquidity, never the same account's resting ord
 
 Quirk kept from the real venue: `GET /data/order/{id}` answers 200 with `null` for an
 order it does not know (the real one does the same for some closed orders).
+
+Modules: `records.py` (state records, the EIP-712 order hash), `exchange.py` (state,
+matching, the test's levers), `chain.py` (settlement), `emulator.py` (HTTP: auth,
+faults, endpoints), `thread.py` (a background-thread runner).
 
 Run it inside the test's event loop (`await emu.start()` / `await emu.stop()`), or in a
 background thread for synchronous callers (`EmulatorThread`). State is guarded by a

@@ -42,9 +42,13 @@ class PolymarketEmulator(ClobExchange):
         gtd_threshold_s: int = 60,
         auth_max_skew_s: int = 300,
         verify_order_signatures: bool = True,
+        trade_mine_delay_s: float = 0.0,
+        trade_confirm_delay_s: float = 0.0,
     ) -> None:
         super().__init__(chain_id=chain_id, gtd_threshold_s=gtd_threshold_s,
-                         verify_order_signatures=verify_order_signatures)
+                         verify_order_signatures=verify_order_signatures,
+                         trade_mine_delay_s=trade_mine_delay_s,
+                         trade_confirm_delay_s=trade_confirm_delay_s)
         self.host = host
         self.port = port
         self.auth_max_skew_s = auth_max_skew_s
@@ -159,6 +163,7 @@ class PolymarketEmulator(ClobExchange):
     ) -> web.StreamResponse:
         with self.lock:
             self.requests.append((request.method, request.path))
+            self.settle()  # the chain has moved on since the last request
         fault = self._take_fault(request.method, request.path)
         if fault is not None:
             if fault.kind == "status":
@@ -389,7 +394,9 @@ class PolymarketEmulator(ClobExchange):
                     continue
                 if q.get("before") and t.match_time > int(q["before"]):
                     continue
-                data.append(t.to_json(account.api_key))
+                now = self.now()
+                data.append(t.to_json(account.api_key, self.chain.status(t, now),
+                                      self.chain.last_update(t, now)))
         return web.json_response(
             {"data": data, "next_cursor": END_CURSOR, "limit": 500, "count": len(data)}
         )

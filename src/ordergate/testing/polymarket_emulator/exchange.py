@@ -17,6 +17,7 @@ from typing import Any
 
 from eth_account import Account
 
+from ordergate.testing.polymarket_emulator.chain import Chain
 from ordergate.testing.polymarket_emulator.records import (
     ONE,
     USDC_UNIT,
@@ -26,6 +27,7 @@ from ordergate.testing.polymarket_emulator.records import (
     EmuMarket,
     EmuOrder,
     EmuTrade,
+    Leg,
     _ApiError,
     _dec,
     _fmt,
@@ -43,6 +45,8 @@ class ClobExchange:
         chain_id: int = 137,
         gtd_threshold_s: int = 60,
         verify_order_signatures: bool = True,
+        trade_mine_delay_s: float = 0.0,
+        trade_confirm_delay_s: float = 0.0,
     ) -> None:
         self.chain_id = chain_id
         self.gtd_threshold_s = gtd_threshold_s
@@ -55,6 +59,8 @@ class ClobExchange:
         self.books: dict[str, dict[str, list[tuple[Decimal, Decimal]]]] = {}
         self.orders: dict[str, EmuOrder] = {}
         self.trades: list[EmuTrade] = []
+        self.chain = Chain(trade_mine_delay_s, trade_confirm_delay_s)
+        """Trade settlement: change its delays while running to hold trades MATCHED/MINED."""
         self._seq = 0
 
     # ------------------------------------------------------------ test set-up
@@ -172,6 +178,29 @@ class ClobExchange:
                 raise ValueError(f"order {order_id} is not live ({order.status})")
             qty = order.remaining if size is None else min(_dec(size), order.remaining)
             return self._fill_as_maker(order, qty)
+
+    def trade_status(self, trade: EmuTrade) -> str:
+        """MATCHED, MINED, CONFIRMED, RETRYING or FAILED, as `/data/trades` says it now."""
+        with self.lock:
+            return self.chain.status(trade, self.now())
+
+    def fail_trade(self, trade_id: str) -> None:
+        """The trade's transaction will fail: RETRYING, then FAILED (`chain.py`). Only
+        for a trade not final yet: give the chain a delay to catch it in."""
+        with self.lock:
+            trade = next(t for t in self.trades if t.id == trade_id)
+            self.chain.doom(trade, self.now())
+            self.settle()
+
+    def fail_next_trades(self, count: int = 1) -> None:
+        """The next `count` trades will fail on chain (with no delay: at once)."""
+        with self.lock:
+            self.chain.doom_next += count
+
+    def settle(self) -> None:
+        """Bring balances up to the chain's state now (every request does this first)."""
+        with self.lock:
+            self.chain.sweep(self.now(), self.accounts)
 
     def orders_of(self, address_or_api_key: str) -> list[EmuOrder]:
         with self.lock:
@@ -321,13 +350,15 @@ class ClobExchange:
         if market.fee_rate_bps and fee_bps != market.fee_rate_bps:
             raise _ApiError(400, f"invalid fee rate ({fee_bps}), current market's fee rate: {market.fee_rate_bps}")
 
-        # balance: what is free after every other live order of the account
+        # balance: what is free after every other live order of the account and every
+        # matched trade of it not settled on chain yet (the CLOB's "sum of matched orders")
+        unsettled = self.chain.unsettled_legs(account.api_key)
         if side == "BUY":
             reserved = sum(
                 (o.remaining * o.price for o in self.orders.values()
                  if o.owner == account.api_key and o.status == "LIVE" and o.side == "BUY"),
                 ZERO,
-            )
+            ) + sum((leg.cost() for leg in unsettled), ZERO)
             if account.collateral - reserved < size * price:
                 raise _ApiError(400, "not enough balance / allowance")
         else:
@@ -336,7 +367,8 @@ class ClobExchange:
                  if o.owner == account.api_key and o.status == "LIVE" and o.side == "SELL"
                  and o.token_id == token_id),
                 ZERO,
-            )
+            ) + sum((leg.size for leg in unsettled
+                     if leg.side == "SELL" and leg.token_id == token_id), ZERO)
             if account.tokens.get(token_id, ZERO) - reserved < size:
                 raise _ApiError(400, "not enough balance / allowance")
 
@@ -416,17 +448,6 @@ class ClobExchange:
     def _fee(self, bps: int, price: Decimal, size: Decimal) -> Decimal:
         return (Decimal(bps) / Decimal(10_000)) * min(price, ONE - price) * size
 
-    def _settle(self, account: EmuAccount | None, side: str, token_id: str,
-                price: Decimal, size: Decimal, fee: Decimal) -> None:
-        if account is None:
-            return
-        if side == "BUY":
-            account.collateral -= price * size + fee
-            account.tokens[token_id] = account.tokens.get(token_id, ZERO) + size
-        else:
-            account.collateral += price * size - fee
-            account.tokens[token_id] = account.tokens.get(token_id, ZERO) - size
-
     def _fill_as_taker(self, account: EmuAccount, order: EmuOrder, price: Decimal,
                        qty: Decimal, market: EmuMarket) -> EmuTrade:
         trade_id = str(uuid.UUID(int=int(hashlib.sha256(
@@ -457,11 +478,11 @@ class ClobExchange:
                 "side": maker_side,
             }],
         )
+        trade.legs.append(Leg(account.api_key, order.side, order.token_id, price, qty,
+                              self._fee(market.fee_rate_bps, price, qty)))
         order.size_matched += qty
         order.associate_trades.append(trade_id)
-        self.trades.append(trade)
-        self._settle(account, order.side, order.token_id, price, qty,
-                     self._fee(market.fee_rate_bps, price, qty))
+        self._record(trade)
         return trade
 
     def _fill_as_maker(self, order: EmuOrder, qty: Decimal) -> EmuTrade:
@@ -498,10 +519,16 @@ class ClobExchange:
         order.associate_trades.append(trade_id)
         if order.remaining <= 0:
             order.status = "MATCHED"
-        self.trades.append(trade)
-        self._settle(self.accounts.get(order.owner), order.side, order.token_id,
-                     order.price, qty, ZERO)
+        trade.legs.append(Leg(order.owner, order.side, order.token_id, order.price, qty, ZERO))
+        self._record(trade)
         return trade
+
+    def _record(self, trade: EmuTrade) -> None:
+        """A match: the trade is MATCHED now, and settles on chain later (`chain.py`)."""
+        trade.matched_at = self.now()
+        self.trades.append(trade)
+        self.chain.matched(trade)
+        self.settle()
 
     def _cancel_ids(self, account: EmuAccount, ids: Iterable[str]) -> dict[str, Any]:
         self._expire_orders()

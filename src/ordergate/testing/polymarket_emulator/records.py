@@ -179,6 +179,22 @@ class EmuOrder:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """What one of the emulator's accounts gives and gets in a trade."""
+
+    api_key: str
+    side: str  # "BUY" / "SELL"
+    token_id: str
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+
+    def cost(self) -> Decimal:
+        """USDC this leg spends (a buy: price x size + fee); 0 for a sell."""
+        return self.price * self.size + self.fee if self.side == "BUY" else ZERO
+
+
 @dataclass
 class EmuTrade:
     id: str
@@ -194,9 +210,13 @@ class EmuTrade:
     owner: str  # the taker's api key ("" for external)
     maker_address: str  # the taker's address
     maker_orders: list[dict[str, Any]]
-    status: str = "CONFIRMED"
+    matched_at: float = 0.0  # the venue's clock, seconds
+    legs: list[Leg] = field(default_factory=list)
+    """What the emulator's own accounts give and get: applied when the trade is mined."""
+    doomed: bool = False  # its transaction will fail (chain.py)
+    settled: bool = False  # its legs are in the balances
 
-    def to_json(self, viewer_api_key: str) -> dict[str, Any]:
+    def to_json(self, viewer_api_key: str, status: str, last_update: float) -> dict[str, Any]:
         trader_side = "TAKER" if self.owner == viewer_api_key else "MAKER"
         return {
             "id": self.id,
@@ -207,9 +227,9 @@ class EmuTrade:
             "size": _fmt(self.size),
             "fee_rate_bps": str(self.fee_rate_bps),
             "price": _fmt(self.price),
-            "status": self.status,
+            "status": status,
             "match_time": str(self.match_time),
-            "last_update": str(self.match_time),
+            "last_update": str(int(last_update)),
             "outcome": self.outcome,
             "bucket_index": 0,
             "owner": self.owner,
