@@ -120,6 +120,12 @@ class World:
         values.update(fields)
         return TradingSignalGenerated.model_validate(values)
 
+    async def wait(self, engine: Engine, seconds: float) -> None:
+        """Let time pass at the venue and for the engine, then let the engine act."""
+        self.emu.advance(seconds)
+        self.clock.advance(seconds)
+        await engine.tick()
+
     def journal_row(self, client_order_id: str) -> dict[str, Any]:
         with sqlite3.connect(self.tmp / "journal.sqlite") as db:
             db.row_factory = sqlite3.Row
@@ -190,6 +196,105 @@ async def test_a_kill_after_the_venue_took_the_order_is_resolved_after_a_restart
     again, _ = await world.start()
     assert again.positions.quantity(ACCOUNT, VENUE, YES) == D("10")
     assert len(again.journal.fills(cid("kill-1"))) == 1
+
+
+async def test_a_kill_before_the_send_is_resent_once_after_a_restart_under_the_journaled_id(
+    world: World,
+) -> None:
+    engine, chaos = await world.start(chaos=True)
+    assert chaos is not None
+    chaos.inject("place", Chaos.CRASH_BEFORE_SEND)
+    with pytest.raises(ProcessKilled):
+        await engine.submit(world.signal("kill-2"))
+    world.kill(engine)
+    journaled = world.journal_row(cid("kill-2"))["venue_order_id"]
+    assert journaled and world.emu.orders == {}
+
+    restarted, _ = await world.start(recovery={"absent_order_policy": "resubmit",
+                                               "resubmit_max_age_s": 600})
+    order = restarted.ledger.get(cid("kill-2"))
+    assert order is not None and order.status is S.SUBMITTED  # not found yet: followed
+    for _ in range(30):  # past the request window: absent, so resent
+        world.clock.advance(1)
+        await restarted.tick()
+    assert order.status is S.FILLED
+    assert list(world.emu.orders) == [journaled]
+    assert world.emu.post_order_attempts == 1
+    assert restarted.positions.quantity(ACCOUNT, VENUE, YES) == D("10")
+
+
+# ---------------------------------------------------------------- trades settle on chain
+
+
+async def test_a_trade_that_fails_on_chain_never_becomes_a_position(world: World) -> None:
+    world.emu.chain.mine_delay_s, world.emu.chain.confirm_delay_s = 5, 10
+    engine, _ = await world.start()
+    outcome = await engine.submit(world.signal("fail-1"))
+    order = outcome.order
+    assert order is not None and not order.status.is_terminal  # matched, not final yet
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == 0
+    [trade] = world.emu.trades
+    world.emu.fail_trade(trade.id)
+    for _ in range(4):
+        await world.wait(engine, 5)
+    assert world.emu.trade_status(trade) == "FAILED"
+    assert order.status is S.EXPIRED and order.filled_quantity == 0  # FOK: nothing filled
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == 0
+    assert engine.journal.fills(cid("fail-1")) == []
+    assert await engine.reconcile() == []  # the venue holds none either: no drift
+    assert engine.risk.trading_state == "ACTIVE"
+
+
+async def test_a_trade_is_booked_once_confirmed_and_only_once(world: World) -> None:
+    world.emu.chain.mine_delay_s, world.emu.chain.confirm_delay_s = 5, 10
+    engine, _ = await world.start()
+    outcome = await engine.submit(world.signal("conf-1"))
+    order = outcome.order
+    assert order is not None and order.status is S.SUBMITTED
+    await world.wait(engine, 5)  # mined: the tokens arrived, the trade is not final
+    [trade] = world.emu.trades
+    assert world.emu.trade_status(trade) == "MINED"
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == 0
+    assert await engine.reconcile() == []  # a balance ahead of an unfinished order: no drift
+    await world.wait(engine, 10)
+    assert world.emu.trade_status(trade) == "CONFIRMED"
+    assert order.status is S.FILLED
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == D("10")
+    for _ in range(3):
+        await world.wait(engine, 5)
+    assert await engine.reconcile() == []
+    assert [f["trade_id"] for f in engine.journal.fills(cid("conf-1"))] == [trade.id]
+    assert engine.summary.counts["fills"] == 1
+
+
+async def test_a_resting_order_whose_maker_trade_fails_keeps_working_without_it(
+    world: World,
+) -> None:
+    world.emu.chain.mine_delay_s, world.emu.chain.confirm_delay_s = 5, 10
+    engine, _ = await world.start()
+    outcome = await engine.submit(world.signal("rest-1", time_in_force="GTC",
+                                               limit_price=D("0.46"), stop_loss=D("0.40")))
+    order = outcome.order
+    assert order is not None and order.status is S.ACCEPTED and order.venue_order_id
+    failing = world.emu.fill_resting(order.venue_order_id, "4")
+    world.emu.fail_trade(failing.id)
+    good = world.emu.fill_resting(order.venue_order_id, "3")
+    for _ in range(4):
+        await world.wait(engine, 5)
+    assert order.status is S.PARTIALLY_FILLED and order.filled_quantity == D("3")
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == D("3")
+    assert [f["trade_id"] for f in engine.journal.fills(cid("rest-1"))] == [
+        f"{good.id}:{order.venue_order_id}"]
+    assert await engine.reconcile() == []
+    # The venue counts the failed match against the order (size_matched 7 of 10): what
+    # can still trade is 3, and a fill of it completes the order at the venue.
+    world.emu.fill_resting(order.venue_order_id)
+    for _ in range(4):
+        await world.wait(engine, 5)
+    assert world.emu.orders[order.venue_order_id].status == "MATCHED"
+    assert order.status is S.CANCELLED and order.filled_quantity == D("6")
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == D("6")
+    assert await engine.reconcile() == []
 
 
 # ---------------------------------------------------------------- preparing the send

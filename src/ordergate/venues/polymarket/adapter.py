@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Collection
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -45,12 +46,12 @@ from ordergate.venues.polymarket.reports import (
     COLLATERAL,
     ONE,
     ZERO,
+    Executions,
     Tracked,
     dec,
-    fills_from,
+    executions_of,
     make_report,
-    read_order_json,
-    venue_status,
+    order_report,
 )
 from ordergate.venues.polymarket.settings import (
     PolymarketPlacementTimeout,
@@ -65,6 +66,7 @@ from ordergate.venues.polymarket.signing import (
     expiration_of,
     salt_for,
 )
+from ordergate.venues.polymarket.tracking import TrackedOrders
 
 END_CURSOR = "LTE="
 
@@ -101,9 +103,13 @@ class PolymarketVenue:
         self._call = ClobCaller(self.name, settings.timeout_s, settings.max_workers)
         self._instruments: dict[str, Instrument] = {}
         self._neg_risk: dict[str, bool] = {}
-        self._watched: set[str] = set()
-        self._by_cid: dict[str, Tracked] = {}
-        self._by_oid: dict[str, Tracked] = {}
+        self._configured: set[str] = set()
+        """The outcome tokens of the configured markets (`condition_ids`)."""
+        self._held: set[str] = set()
+        """More tokens whose balance is read: traded here, or held per the journal
+        (`watch_symbols`); each dropped once it reads zero with no order following it."""
+        self.orders = TrackedOrders(clock, settings.finished_order_grace_s)
+        """The orders followed now (`tracking.py`): bounded, not the session's history."""
         self._refresh_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -136,6 +142,7 @@ class PolymarketVenue:
                 )
                 cursor = page.get("next_cursor") or END_CURSOR
         instruments: dict[str, Instrument] = {}
+        neg_risk: dict[str, bool] = {}
         for market in markets:
             tick = dec(market["minimum_tick_size"])
             min_size = dec(market.get("minimum_order_size") or 0)
@@ -143,11 +150,16 @@ class PolymarketVenue:
                 token_id = str(token["token_id"])
                 if not token_id:
                     continue
-                self._neg_risk[token_id] = bool(market.get("neg_risk", False))
+                neg_risk[token_id] = bool(market.get("neg_risk", False))
                 instruments[token_id] = self._instrument(token_id, tick, min_size)
-                if self.settings.condition_ids:
-                    self._watched.add(token_id)
-        self._instruments.update(instruments)
+        # Replaced, not merged: markets that closed since the last load go (a long run
+        # would otherwise keep every market it ever saw), but not the token of an order
+        # still followed.
+        keep = self.orders.symbols()
+        self._instruments = {t: i for t, i in self._instruments.items() if t in keep} | instruments
+        self._neg_risk = {t: v for t, v in self._neg_risk.items() if t in keep} | neg_risk
+        if self.settings.condition_ids:
+            self._configured = set(instruments)
         self._ensure_refresh_task()
         return dict(self._instruments)
 
@@ -185,9 +197,11 @@ class PolymarketVenue:
         return tick
 
     async def refresh_tick_sizes(self, symbols: list[str] | None = None) -> dict[str, Decimal]:
-        """Re-read tick sizes (default: the watched tokens); returns symbol -> tick."""
+        """Re-read tick sizes (default: the configured markets' tokens and those of the
+        orders followed); returns symbol -> tick."""
         result: dict[str, Decimal] = {}
-        for token_id in symbols if symbols is not None else sorted(self._watched):
+        watched = self._configured | self.orders.symbols()
+        for token_id in symbols if symbols is not None else sorted(watched):
             result[token_id] = await self._fresh_tick(token_id)
         return result
 
@@ -258,22 +272,20 @@ class PolymarketVenue:
         )
 
     def _track(self, tracked: Tracked) -> None:
-        self._by_cid[tracked.client_order_id] = tracked
-        self._by_oid[tracked.venue_order_id] = tracked
-        self._watched.add(tracked.symbol)
+        self.orders.track(tracked)
+        self._held.add(tracked.symbol)
 
-    def _untrack(self, tracked: Tracked) -> None:
-        if self._by_cid.get(tracked.client_order_id) is tracked:
-            del self._by_cid[tracked.client_order_id]
-        if self._by_oid.get(tracked.venue_order_id) is tracked:
-            del self._by_oid[tracked.venue_order_id]
+    def _adopt(self, tracked: Tracked) -> None:
+        self.orders.adopt(tracked)
+        self._held.add(tracked.symbol)
 
     async def prepare_order(self, request: OrderRequest) -> str | None:
         """The venue order ID `request` signs to. The order is built and signed now (with
         the tick size, neg-risk flag and fee rate read from the venue), kept, and sent as
         these very bytes by `place_order`, so the ID the engine journals before the send
         is the ID the venue gets. Reads only: a timeout here is not ambiguous."""
-        tracked = self._by_cid.get(request.client_order_id)
+        self.orders.evict()
+        tracked = self.orders.by_cid.get(request.client_order_id)
         if tracked is not None and tracked.body is not None:
             return tracked.venue_order_id
         tracked = await self._sign_for_sending(request)
@@ -284,7 +296,7 @@ class PolymarketVenue:
         """The venue order ID this request signs to (reads the current tick, neg-risk and
         fee rate), remembered for later lookups: `prepare_order` for callers outside the
         engine. The engine journals the ID instead of recomputing it after a restart."""
-        tracked = self._by_cid.get(request.client_order_id)
+        tracked = self.orders.by_cid.get(request.client_order_id)
         if tracked is not None:
             return tracked.venue_order_id
         prepared = await self.prepare_order(request)
@@ -311,7 +323,8 @@ class PolymarketVenue:
     # ------------------------------------------------------------ placing
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
-        tracked = self._by_cid.get(request.client_order_id)
+        self.orders.evict()
+        tracked = self.orders.by_cid.get(request.client_order_id)
         if tracked is not None and tracked.acknowledged:
             raise DuplicateClientOrderId(
                 f"{self.name}: {request.client_order_id} was already placed as "
@@ -339,10 +352,10 @@ class PolymarketVenue:
             if any(marker in str(exc).lower() for marker in _KILLED_MARKERS):
                 tracked.acknowledged = True
                 report = self._report_of(tracked, OrderStatus.EXPIRED, ZERO, None, str(exc))
-                tracked.terminal = report
+                self.orders.finish(tracked, report)  # killed whole: no trade to wait for
                 return report
             if not tracked.maybe_placed:
-                self._untrack(tracked)  # never placed: the same ID may be sent again
+                self.orders.untrack(tracked)  # never placed: the same ID may be sent again
             raise
         if not isinstance(response, dict) or not response.get("orderID"):
             tracked.maybe_placed = True
@@ -353,7 +366,7 @@ class PolymarketVenue:
             )
         if not response.get("success", True):
             if not tracked.maybe_placed:
-                self._untrack(tracked)
+                self.orders.untrack(tracked)
             raise OrderRejected(f"{self.name}: {response.get('errorMsg') or 'order refused'}")
         tracked.acknowledged = True
         venue_oid = str(response["orderID"])
@@ -362,11 +375,12 @@ class PolymarketVenue:
                 "{}: venue order id {} differs from the computed {}", self.name, venue_oid, oid
             )
             # Keep both: the engine journaled the computed ID and looks the order up by it.
-            tracked.venue_order_id = venue_oid
-            self._by_oid[venue_oid] = tracked
+            self.orders.alias(tracked, venue_oid)
         return self._report_from_post(tracked, response)
 
     def _report_from_post(self, tracked: Tracked, response: dict[str, Any]) -> OrderReport:
+        """What the placement matched at once. Never final: those trades are only MATCHED
+        (`reports.py`), so the engine waits for them to settle."""
         making = dec(response.get("makingAmount") or 0)
         taking = dec(response.get("takingAmount") or 0)
         if tracked.side is Side.BUY:
@@ -383,10 +397,7 @@ class PolymarketVenue:
             status = OrderStatus.PARTIALLY_FILLED
         else:
             status = OrderStatus.ACCEPTED
-        report = self._report_of(tracked, status, filled, average, word)
-        if status.is_terminal:
-            tracked.terminal = report
-        return report
+        return self._report_of(tracked, status, filled, average, word)
 
     def _report_of(self, tracked: Tracked, status: OrderStatus, filled: Decimal,
                    average: Decimal | None, reason: str = "") -> OrderReport:
@@ -395,26 +406,26 @@ class PolymarketVenue:
     # ------------------------------------------------------------ looking up
 
     def _resolve(self, symbol: str, client_order_id: str, venue_order_id: str | None) -> Tracked:
-        tracked = self._by_cid.get(client_order_id)
-        if tracked is not None and (venue_order_id is None or tracked.venue_order_id == venue_order_id):
+        """The order to ask about: one followed, or, known only by its venue order ID (the
+        engine's journal has it), a new record kept once the venue shows the order."""
+        self.orders.evict()
+        tracked = self.orders.by_cid.get(client_order_id)
+        if tracked is not None and venue_order_id in (None, tracked.venue_order_id, tracked.alias):
             return tracked
         if venue_order_id is not None:
-            tracked = self._by_oid.get(venue_order_id)
-            if tracked is None:
-                tracked = Tracked(
-                    client_order_id=client_order_id,
-                    venue_order_id=venue_order_id,
-                    symbol=symbol,
-                    side=Side.BUY,  # corrected from the venue's answer
-                    quantity=ZERO,
-                    price=ZERO,
-                    time_in_force=TimeInForce.GTC,
-                    acknowledged=True,
-                )
-                self._by_oid[venue_order_id] = tracked
-                self._by_cid.setdefault(client_order_id, tracked)
-                self._watched.add(symbol)
-            return tracked
+            known = self.orders.by_oid.get(venue_order_id)
+            if known is not None:
+                return known
+            return Tracked(
+                client_order_id=client_order_id,
+                venue_order_id=venue_order_id,
+                symbol=symbol,
+                side=Side.BUY,  # corrected from the venue's answer
+                quantity=ZERO,
+                price=ZERO,
+                time_in_force=TimeInForce.GTC,
+                acknowledged=True,
+            )
         raise VenueOrderIdUnknown(
             f"{self.name}: no venue order id known for {client_order_id}; pass it, or call "
             "order_id_for(request) with the original request"
@@ -426,45 +437,27 @@ class PolymarketVenue:
             return raw
         return None  # Polymarket's answer for an order it does not hold: null / empty
 
-    async def _lookup(self, tracked: Tracked) -> OrderReport:
+    async def _read(self, tracked: Tracked) -> tuple[OrderReport, bool]:
+        """The order's report from its record and its trades, and whether it is final."""
         raw = await self._get_order_json(tracked.venue_order_id)
-        if raw is not None:
-            read_order_json(tracked, raw)
-            status = venue_status(self.name, tracked, raw, self._clock.now())
-            filled = dec(raw.get("size_matched") or 0)
-            average: Decimal | None = None
-            if filled > 0:
-                try:
-                    fills = await self._fills(tracked)
-                except VenueError:
-                    fills = []
-                qty = sum((f.quantity for f in fills), ZERO)
-                if qty > 0:
-                    average = sum((f.price * f.quantity for f in fills), ZERO) / qty
-            report = self._report_of(tracked, status, filled, average, str(raw.get("status", "")))
-            if status.is_terminal:
-                tracked.terminal = report
-            return report
-        # The venue does not hold it (or forgot it once closed): its trades decide.
-        fills = await self._fills(tracked)
-        if fills:
-            qty = sum((f.quantity for f in fills), ZERO)
-            average = sum((f.price * f.quantity for f in fills), ZERO) / qty
-            if tracked.quantity == 0 or qty >= tracked.quantity:
-                status = OrderStatus.FILLED
-            elif tracked.kills_remainder:
-                status = OrderStatus.EXPIRED
-            else:
-                status = OrderStatus.CANCELLED
-            report = self._report_of(tracked, status, qty, average, "closed; from trades")
-            tracked.terminal = report
-            return report
-        if tracked.terminal is not None:
-            return tracked.terminal
-        raise OrderNotFound(
-            f"{self.name}: the venue has no order {tracked.venue_order_id} "
-            f"({tracked.client_order_id}) and no trades of it"
-        )
+        ex = Executions()
+        if raw is None or dec(raw.get("size_matched") or 0) > 0:
+            ex = executions_of(tracked, await self._trades(tracked.symbol))
+        if raw is None and not ex.seen:
+            if tracked.terminal is not None:
+                return tracked.terminal, True
+            raise OrderNotFound(
+                f"{self.name}: the venue has no order {tracked.venue_order_id} "
+                f"({tracked.client_order_id}) and no trades of it"
+            )
+        report, final = order_report(self.name, tracked, raw, ex, self._clock.now())
+        self._adopt(tracked)  # the venue knows it
+        if final and report.status.is_terminal:
+            self.orders.finish(tracked, report)
+        return report, final
+
+    async def _lookup(self, tracked: Tracked) -> OrderReport:
+        return (await self._read(tracked))[0]
 
     async def fetch_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
@@ -484,13 +477,14 @@ class PolymarketVenue:
         refused = {}
         if isinstance(answer, dict) and isinstance(answer.get("not_canceled"), dict):
             refused = answer["not_canceled"]
-        report = await self._lookup(tracked)
+        report, final = await self._read(tracked)
         if canceled and not report.status.is_terminal:
             # The venue said it cancelled; a read racing the cancel may still say live.
             report = dataclasses.replace(
                 report, status=OrderStatus.CANCELLED, remaining_quantity=ZERO, reason="canceled"
             )
-            tracked.terminal = report
+            if final:
+                self.orders.finish(tracked, report)
         if not canceled and report.status.is_working:
             raise OrderRejected(
                 f"{self.name}: cancel of {client_order_id} refused: {refused.get(oid, answer)}"
@@ -498,12 +492,20 @@ class PolymarketVenue:
         return report
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """Every open order, its filled quantity counted as `fetch_order` counts it (its
+        trades are read, per token, for the orders that have matched)."""
+        self.orders.evict()
         params = OpenOrderParams(asset_id=symbol) if symbol else None
-        rows = await self._call("open orders", partial(self._client.get_orders, params))
+        rows = [r for r in await self._call("open orders", partial(self._client.get_orders, params))
+                or [] if isinstance(r, dict)]
+        matched = sorted({str(r.get("asset_id", "")) for r in rows
+                          if dec(r.get("size_matched") or 0) > 0})
+        trades = {token: await self._trades(token) for token in matched}
         reports: list[OrderReport] = []
-        for raw in rows or []:
+        now = self._clock.now()
+        for raw in rows:
             oid = str(raw.get("id", ""))
-            tracked = self._by_oid.get(oid)
+            tracked = self.orders.by_oid.get(oid)
             if tracked is None:
                 tracked = Tracked(
                     client_order_id="",  # not placed by this session: unknown
@@ -515,12 +517,8 @@ class PolymarketVenue:
                     time_in_force=TimeInForce.GTC,
                     acknowledged=True,
                 )
-            read_order_json(tracked, raw)
-            filled = dec(raw.get("size_matched") or 0)
-            reports.append(
-                self._report_of(tracked, venue_status(self.name, tracked, raw, self._clock.now()),
-                                filled, None, str(raw.get("status", "")))
-            )
+            ex = executions_of(tracked, trades.get(tracked.symbol, []))
+            reports.append(order_report(self.name, tracked, raw, ex, now)[0])
         return reports
 
     # ------------------------------------------------------------ fills
@@ -531,13 +529,15 @@ class PolymarketVenue:
         )
         return [r for r in rows or [] if isinstance(r, dict)]
 
-    async def _fills(self, tracked: Tracked) -> list[TradeReport]:
-        return fills_from(tracked, await self._trades(tracked.symbol))
-
     async def fetch_fills(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
     ) -> list[TradeReport]:
-        return await self._fills(self._resolve(symbol, client_order_id, venue_order_id))
+        """The order's fills: its CONFIRMED trades only (`reports.py`)."""
+        tracked = self._resolve(symbol, client_order_id, venue_order_id)
+        ex = executions_of(tracked, await self._trades(tracked.symbol))
+        if ex.seen:
+            self._adopt(tracked)
+        return ex.booked
 
     # ------------------------------------------------------------ account and market
 
@@ -555,12 +555,14 @@ class PolymarketVenue:
             )
             return self._client.get_balance_allowance(params)
 
+        self.orders.evict()
         open_rows = await self._call("open orders", partial(self._client.get_orders, None))
         used_usdc, used_tokens = reservations(open_rows or [])
         raw_usdc = await self._call("balance", partial(balance, AssetType.COLLATERAL))
         total = dec(raw_usdc.get("balance") or 0) / MICRO
         balances = {COLLATERAL: Balance(COLLATERAL, total - used_usdc, used_usdc)}
-        for token in sorted(self._watched | set(used_tokens)):
+        followed = self.orders.symbols()
+        for token in sorted(self._configured | self._held | followed | set(used_tokens)):
             raw_token = await self._call(
                 f"balance of {token}", partial(balance, AssetType.CONDITIONAL, token)
             )
@@ -568,7 +570,18 @@ class PolymarketVenue:
             used = used_tokens.get(token, ZERO)
             if amount or used:
                 balances[token] = Balance(token, amount - used, used)
+            elif token not in followed:
+                # Nothing there and no order of it followed: stop asking. Absent reads as 0
+                # to the drift check, the same answer, so a position the venue does not
+                # hold is still found; trading it again brings it back.
+                self._held.discard(token)
         return balances
+
+    def watch_symbols(self, symbols: Collection[str]) -> None:
+        """Read these tokens' balances too (the engine's positions after a restart: an
+        outcome token's balance is one request per token, so only the tokens we know of
+        are read, and one held from before the restart must not read as 0)."""
+        self._held.update(symbol for symbol in symbols if symbol)
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         """Best bid and ask of the token's book; an empty side reads as 0 (bid) or 1 (ask)."""

@@ -34,6 +34,9 @@ class PolymarketVenueSettings(BaseModel):
     # Re-read the tick sizes of watched tokens this often (seconds); 0 disables it.
     tick_refresh_s: float = Field(default=60.0, ge=0)
     max_workers: int = Field(default=8, ge=1)
+    # Seconds a finished order (terminal, its trades final) is kept in memory before it is
+    # dropped; later questions about it are answered from the venue by its venue order ID.
+    finished_order_grace_s: float = Field(default=300.0, ge=0)
 
 
 class VenueOrderIdUnknown(FatalVenueError):
