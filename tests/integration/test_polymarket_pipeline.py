@@ -15,6 +15,7 @@ Unhappy paths first.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,7 +32,6 @@ from ordergate.config import EngineConfig, config_from_mapping
 from ordergate.domain.order import OrderStatus as S
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.engine import Engine
-from ordergate.pipeline.chain import Outcome
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.testing.chaos_venue import Chaos, ChaosVenue, ProcessKilled
 from ordergate.testing.polymarket_emulator import EmuAccount, PolymarketEmulator
@@ -162,8 +162,11 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
                 await adapter.close()
 
 
-async def submit(engine: Engine, signal: TradingSignalGenerated) -> Outcome:
-    return await engine.submit(signal)
+def world_audit(world: World, life: int) -> list[dict[str, Any]]:
+    """The audit lines the `life`-th engine started on this world wrote."""
+    world.engines[life].audit.flush()
+    path = world.tmp / f"audit-{life}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
 # ---------------------------------------------------------------- restarts
@@ -221,6 +224,35 @@ async def test_a_kill_before_the_send_is_resent_once_after_a_restart_under_the_j
     assert list(world.emu.orders) == [journaled]
     assert world.emu.post_order_attempts == 1
     assert restarted.positions.quantity(ACCOUNT, VENUE, YES) == D("10")
+
+
+async def test_after_a_restart_tokens_held_from_before_are_compared_not_read_as_zero(
+    world: World,
+) -> None:
+    engine, _ = await world.start()  # every market loaded (no condition_ids): none watched
+    assert (await engine.submit(world.signal("hold-1"))).order is not None
+    assert engine.positions.quantity(ACCOUNT, VENUE, YES) == D("10")
+    await engine.close()
+
+    restarted, _ = await world.start(reconciliation={"interval_s": 0, "on_drift": "halt"})
+    assert restarted.positions.quantity(ACCOUNT, VENUE, YES) == D("10")
+    assert restarted.risk.trading_state == "ACTIVE"  # the start's drift check found none
+    assert await restarted.reconcile() == []
+
+
+async def test_after_a_restart_a_held_token_the_venue_disagrees_on_is_still_drift(
+    world: World,
+) -> None:
+    engine, _ = await world.start()
+    await engine.submit(world.signal("hold-2"))
+    await engine.close()
+    world.account.tokens[YES] = D("4")  # six went elsewhere while we were down
+    restarted, _ = await world.start(reconciliation={"interval_s": 0, "on_drift": "alert"})
+    drift = await restarted.reconcile()
+    assert drift == []  # already reported by the start's check, once
+    kinds = [(l["decision"], l["ours"], l["venues"]) for l in world_audit(world, 1)
+             if l["event"] == "reconciliation_drift"]
+    assert kinds == [("position_mismatch", "10", "4")]
 
 
 # ---------------------------------------------------------------- trades settle on chain

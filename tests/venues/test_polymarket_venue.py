@@ -20,6 +20,7 @@ from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
 from ordergate.testing.polymarket_emulator import EmuAccount, PolymarketEmulator
 from ordergate.venues.base import (
     AuthenticationFailed,
+    BalanceScoped,
     DuplicateClientOrderId,
     InsufficientFunds,
     OrderNotFound,
@@ -634,6 +635,25 @@ async def test_balances(venue: PolymarketVenue, emu: PolymarketEmulator) -> None
     assert balances["USDC"].used == Decimal("4")
     assert balances[YES].total == Decimal("50")
     assert balances[YES].free == Decimal("44")
+
+
+async def test_with_every_market_loaded_balances_cover_the_tokens_it_is_told_are_held(
+    emu: PolymarketEmulator, env: None
+) -> None:
+    adapter = PolymarketVenue(settings(emu, condition_ids=()), WallClock())  # as after a restart
+    try:
+        await adapter.load_instruments()
+        assert set(await adapter.fetch_balances("pm-1")) == {"USDC"}  # YES unknown: not read
+        assert isinstance(adapter, BalanceScoped)
+        adapter.watch_symbols([YES, NO])
+        balances = await adapter.fetch_balances("pm-1")
+        assert set(balances) == {"USDC", YES} and balances[YES].total == Decimal("50")
+        # NO read 0 with no order of it: no longer asked for (absent reads as 0 anyway)
+        asked = emu.count_requests("GET", "/balance-allowance")
+        await adapter.fetch_balances("pm-1")
+        assert emu.count_requests("GET", "/balance-allowance") == asked + 2  # USDC, YES
+    finally:
+        await adapter.close()
 
 
 async def test_ticker_and_health(venue: PolymarketVenue, emu: PolymarketEmulator) -> None:

@@ -8,10 +8,10 @@ retrying and whether the order may have reached the venue anyway (`ambiguous`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ordergate.domain.instrument import Instrument
@@ -237,3 +237,27 @@ class VenueAdapter(Protocol):
     async def health(self) -> VenueHealth: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BalanceScoped(Protocol):
+    """Optional, for an adapter that reads balances asset by asset and so only for the
+    assets it knows of (Polymarket: one request per outcome token, and a market listing
+    far too large to read them all). The engine tells it at start which symbols its
+    positions are held in, so that a token held from before a restart is read and
+    compared, not taken for 0. Adapters whose balance call returns every asset
+    (the simulated venue, ccxt) have no need of it."""
+
+    def watch_symbols(self, symbols: Collection[str]) -> None: ...
+
+
+def balance_scoped(venue: object) -> BalanceScoped | None:
+    """`venue`, or the adapter it wraps at any depth (guards and test wrappers keep theirs
+    as `inner`), if that is `BalanceScoped`."""
+    for _ in range(8):  # a wrapper chain is a few deep; never loop on a cycle
+        if isinstance(venue, BalanceScoped):
+            return venue
+        venue = getattr(venue, "inner", None)
+        if venue is None:
+            return None
+    return None
