@@ -33,6 +33,7 @@ from ordergate.domain.order import OrderStatus as S
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.engine import Engine
 from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.testing.chaos_venue import Chaos, ChaosVenue, ProcessKilled
 from ordergate.testing.polymarket_emulator import EmuAccount, PolymarketEmulator
 from ordergate.venues.base import VenueAdapter
@@ -167,6 +168,27 @@ def world_audit(world: World, life: int) -> list[dict[str, Any]]:
     world.engines[life].audit.flush()
     path = world.tmp / f"audit-{life}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+# ---------------------------------------------------------------- quotes
+
+
+@pytest.mark.parametrize("side", ["bids", "asks"])
+async def test_an_empty_side_of_the_book_is_no_reference_price_not_a_made_up_mid(
+    world: World, side: str,
+) -> None:
+    engine, _ = await world.start()
+    book = {"bids": [("0.48", "100")], "asks": [("0.50", "100")]}
+    book[side] = []
+    world.emu.set_book(YES, **book)
+    for n in range(6):  # more than the breaker's 5: an empty book is no outage
+        outcome = await engine.submit(world.signal(f"empty-{side}-{n}"))
+        assert (outcome.admitted, outcome.code) == (False, R.NO_REFERENCE_PRICE)
+        assert YES in outcome.reason
+    assert world.emu.post_order_attempts == 0
+    world.emu.set_book(YES, bids=[("0.48", "100")], asks=[("0.50", "100")])
+    outcome = await engine.submit(world.signal(f"full-{side}"))
+    assert outcome.admitted and outcome.order is not None and outcome.order.status is S.FILLED
 
 
 # ---------------------------------------------------------------- restarts

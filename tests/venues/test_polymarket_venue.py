@@ -23,6 +23,7 @@ from ordergate.venues.base import (
     BalanceScoped,
     DuplicateClientOrderId,
     InsufficientFunds,
+    NoQuote,
     OrderNotFound,
     OrderRejected,
     OrderRequest,
@@ -654,6 +655,19 @@ async def test_with_every_market_loaded_balances_cover_the_tokens_it_is_told_are
         assert emu.count_requests("GET", "/balance-allowance") == asked + 2  # USDC, YES
     finally:
         await adapter.close()
+
+
+async def test_an_empty_side_of_the_book_is_no_quote_rather_than_0_or_1(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    emu.set_book(YES, bids=[("0.45", "3")], asks=[])
+    with pytest.raises(NoQuote) as no_ask:
+        await venue.fetch_ticker(YES)
+    assert "no asks" in str(no_ask.value) and YES in str(no_ask.value)
+    assert not no_ask.value.retryable and not no_ask.value.ambiguous
+    emu.set_book(YES, bids=[], asks=[("0.47", "5")])
+    with pytest.raises(NoQuote, match="no bids"):
+        await venue.fetch_ticker(YES)
 
 
 async def test_ticker_and_health(venue: PolymarketVenue, emu: PolymarketEmulator) -> None:

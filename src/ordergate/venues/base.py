@@ -58,6 +58,12 @@ class FatalVenueError(VenueError):
     """Retrying the same request cannot help."""
 
 
+class NoQuote(VenueError):
+    """The venue answered and has no price to give: a side of the book is empty. Not a
+    transport failure (it never counts toward opening a circuit) and no price is made up
+    in its place; asking again later may well find one."""
+
+
 class OrderRejected(FatalVenueError):
     """The venue refused the order (filters, tick, lot, notional, post-only, ...)."""
 

@@ -28,6 +28,7 @@ from ordergate.venues.base import (
     Balance,
     DuplicateClientOrderId,
     FatalVenueError,
+    NoQuote,
     OrderNotFound,
     OrderRejected,
     OrderReport,
@@ -584,16 +585,16 @@ class PolymarketVenue:
         self._held.update(symbol for symbol in symbols if symbol)
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
-        """Best bid and ask of the token's book; an empty side reads as 0 (bid) or 1 (ask)."""
+        """Best bid and ask of the token's book. An empty side is `NoQuote`: reading it as
+        0 or 1 would make up a mid that defeats the price band and the sizing (the risk
+        manager refuses the signal with NO_REFERENCE_PRICE instead)."""
         book = await self._call(f"book of {symbol}", partial(self._client.get_order_book, symbol))
         bids = [dec(level.price) for level in book.bids or []]
         asks = [dec(level.price) for level in book.asks or []]
-        return Ticker(
-            symbol=symbol,
-            bid=max(bids) if bids else ZERO,
-            ask=min(asks) if asks else ONE,
-            ts=self._clock.now(),
-        )
+        empty = [side for side, levels in (("bids", bids), ("asks", asks)) if not levels]
+        if empty:
+            raise NoQuote(f"{self.name}: the book of {symbol} has no {' and no '.join(empty)}")
+        return Ticker(symbol=symbol, bid=max(bids), ask=min(asks), ts=self._clock.now())
 
     async def health(self) -> VenueHealth:
         try:
