@@ -576,6 +576,19 @@ async def test_open_orders_count_a_failed_maker_trade_out_of_the_filled_quantity
     assert dataclasses.replace(looked_up, ts=ANY_TS) == dataclasses.replace(listed, ts=ANY_TS)
 
 
+async def test_following_an_order_reads_only_the_trades_since_it_was_created(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    placed = await venue.place_order(req("since-1", qty="10", price="0.40"))
+    assert placed.venue_order_id is not None
+    emu.fill_resting(placed.venue_order_id, "4")
+    await venue.fetch_order(YES, "since-1")
+    await venue.fetch_fills(YES, "since-1")
+    created = emu.orders[placed.venue_order_id].created_at
+    reads = [q for m, p, q in emu.queries if p == "/data/trades"]
+    assert len(reads) == 2 and all(f"after={created - 60}" in q for q in reads)
+
+
 # ------------------------------------------------------------------ bounded memory
 
 

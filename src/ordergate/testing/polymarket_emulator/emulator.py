@@ -55,6 +55,7 @@ class PolymarketEmulator(ClobExchange):
         self.base_url = ""
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self.queries: list[tuple[str, str, str]] = []  # (method, path, query string)
         self.post_order_attempts = 0
         self._runner: web.AppRunner | None = None
 
@@ -163,6 +164,7 @@ class PolymarketEmulator(ClobExchange):
     ) -> web.StreamResponse:
         with self.lock:
             self.requests.append((request.method, request.path))
+            self.queries.append((request.method, request.path, request.query_string))
             self.settle()  # the chain has moved on since the last request
         fault = self._take_fault(request.method, request.path)
         if fault is not None:

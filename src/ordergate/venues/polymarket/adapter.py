@@ -53,6 +53,7 @@ from ordergate.venues.polymarket.reports import (
     executions_of,
     make_report,
     order_report,
+    read_order_json,
 )
 from ordergate.venues.polymarket.settings import (
     PolymarketPlacementTimeout,
@@ -77,6 +78,7 @@ _TIF_TO_CLOB: dict[TimeInForce, str] = {
     TimeInForce.FOK: ClobOrderType.FOK,
     TimeInForce.IOC: ClobOrderType.FAK,
 }
+_TRADES_SKEW_S = 60  # `after` is taken this much early: the venue's two clocks may round apart
 _KILLED_MARKERS = ("fok orders are fully filled or killed", "fak orders are partially filled")
 
 
@@ -441,9 +443,11 @@ class PolymarketVenue:
     async def _read(self, tracked: Tracked) -> tuple[OrderReport, bool]:
         """The order's report from its record and its trades, and whether it is final."""
         raw = await self._get_order_json(tracked.venue_order_id)
+        if raw is not None:
+            read_order_json(tracked, raw)
         ex = Executions()
         if raw is None or dec(raw.get("size_matched") or 0) > 0:
-            ex = executions_of(tracked, await self._trades(tracked.symbol))
+            ex = executions_of(tracked, await self._trades(tracked.symbol, tracked.created_at))
         if raw is None and not ex.seen:
             if tracked.terminal is not None:
                 return tracked.terminal, True
@@ -499,9 +503,14 @@ class PolymarketVenue:
         params = OpenOrderParams(asset_id=symbol) if symbol else None
         rows = [r for r in await self._call("open orders", partial(self._client.get_orders, params))
                 or [] if isinstance(r, dict)]
-        matched = sorted({str(r.get("asset_id", "")) for r in rows
-                          if dec(r.get("size_matched") or 0) > 0})
-        trades = {token: await self._trades(token) for token in matched}
+        since: dict[str, int | None] = {}  # token -> the oldest matched order's creation
+        for r in rows:
+            if dec(r.get("size_matched") or 0) > 0:
+                token, created = str(r.get("asset_id", "")), str(r.get("created_at") or "")
+                at = int(created) if created.isdigit() else None
+                known = since.get(token, at)
+                since[token] = None if at is None or known is None else min(at, known)
+        trades = {token: await self._trades(token, since[token]) for token in sorted(since)}
         reports: list[OrderReport] = []
         now = self._clock.now()
         for raw in rows:
@@ -524,10 +533,13 @@ class PolymarketVenue:
 
     # ------------------------------------------------------------ fills
 
-    async def _trades(self, symbol: str) -> list[dict[str, Any]]:
-        rows = await self._call(
-            f"trades of {symbol}", partial(self._client.get_trades, TradeParams(asset_id=symbol))
-        )
+    async def _trades(self, symbol: str, after: int | None = None) -> list[dict[str, Any]]:
+        """The account's trades in one token; with `after` (the venue's creation time of
+        the order asked about) only those since, so a poll does not read the token's whole
+        history again."""
+        since = None if after is None else max(after - _TRADES_SKEW_S, 0)
+        params = TradeParams(asset_id=symbol, after=since)
+        rows = await self._call(f"trades of {symbol}", partial(self._client.get_trades, params))
         return [r for r in rows or [] if isinstance(r, dict)]
 
     async def fetch_fills(
@@ -535,7 +547,7 @@ class PolymarketVenue:
     ) -> list[TradeReport]:
         """The order's fills: its CONFIRMED trades only (`reports.py`)."""
         tracked = self._resolve(symbol, client_order_id, venue_order_id)
-        ex = executions_of(tracked, await self._trades(tracked.symbol))
+        ex = executions_of(tracked, await self._trades(tracked.symbol, tracked.created_at))
         if ex.seen:
             self._adopt(tracked)
         return ex.booked

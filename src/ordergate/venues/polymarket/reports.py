@@ -62,6 +62,7 @@ class Tracked:
     cancel_requested: bool = False
     terminal: OrderReport | None = None  # a final state the venue will not tell us later
     alias: str | None = None  # the computed ID, when the venue answered with another one
+    created_at: int | None = None  # the venue's creation time: no trade of it is older
 
     @property
     def kills_remainder(self) -> bool:
@@ -84,6 +85,9 @@ def read_order_json(tracked: Tracked, raw: dict[str, Any]) -> None:
     kind = str(raw.get("order_type", "")).upper()
     if kind in ("FAK", "FOK", "GTD", "GTC"):
         tracked.clob_order_type = kind
+    created = str(raw.get("created_at") or "")
+    if created.isdigit():
+        tracked.created_at = int(created)
 
 
 def venue_status(name: str, tracked: Tracked, raw: dict[str, Any], now: datetime) -> OrderStatus:
