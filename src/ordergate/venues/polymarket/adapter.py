@@ -13,8 +13,6 @@ from typing import Any
 from loguru import logger
 from py_clob_client.client import ClobClient
 from py_clob_client.clob_types import (
-    AssetType,
-    BalanceAllowanceParams,
     OpenOrderParams,
     TradeParams,
 )
@@ -41,11 +39,10 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
-from ordergate.venues.polymarket.balances import reservations
+from ordergate.venues.polymarket.balances import BalanceReader
 from ordergate.venues.polymarket.client import ClobCaller, read_secrets
+from ordergate.venues.polymarket.markets import MarketRules
 from ordergate.venues.polymarket.reports import (
-    COLLATERAL,
-    ONE,
     ZERO,
     Executions,
     Tracked,
@@ -61,16 +58,12 @@ from ordergate.venues.polymarket.settings import (
     VenueOrderIdUnknown,
 )
 from ordergate.venues.polymarket.signing import (
-    LOT,
-    MICRO,
     OrderSigner,
     effective_price_and_size,
     expiration_of,
     salt_for,
 )
 from ordergate.venues.polymarket.tracking import TrackedOrders
-
-END_CURSOR = "LTE="
 
 _TIF_TO_CLOB: dict[TimeInForce, str] = {
     TimeInForce.GTC: ClobOrderType.GTC,
@@ -104,13 +97,10 @@ class PolymarketVenue:
         self._signer = OrderSigner(self.name, settings.chain_id, settings.signature_type,
                                    self._secrets, self._address)
         self._call = ClobCaller(self.name, settings.timeout_s, settings.max_workers)
-        self._instruments: dict[str, Instrument] = {}
-        self._neg_risk: dict[str, bool] = {}
-        self._configured: set[str] = set()
-        """The outcome tokens of the configured markets (`condition_ids`)."""
-        self._held: set[str] = set()
-        """More tokens whose balance is read: traded here, or held per the journal
-        (`watch_symbols`); each dropped once it reads zero with no order following it."""
+        self.markets = MarketRules(self.name, self._client, self._call, settings.condition_ids)
+        """Instruments, tick sizes, neg-risk flags (`markets.py`)."""
+        self.balances = BalanceReader(self._client, self._call, settings.signature_type)
+        """USDC and the tokens known of (`balances.py`)."""
         self.orders = TrackedOrders(clock, settings.finished_order_grace_s)
         """The orders followed now (`tracking.py`): bounded, not the session's history."""
         self._refresh_task: asyncio.Task[None] | None = None
@@ -127,90 +117,22 @@ class PolymarketVenue:
     # ------------------------------------------------------------ instruments
 
     async def load_instruments(self) -> dict[str, Instrument]:
-        markets: list[dict[str, Any]] = []
-        if self.settings.condition_ids:
-            for cid in self.settings.condition_ids:
-                market = await self._call(
-                    f"market {cid}", partial(self._client.get_market, cid)
-                )
-                if isinstance(market, dict):
-                    markets.append(market)
-        else:
-            cursor = "MA=="
-            while cursor != END_CURSOR:
-                page = await self._call("markets", partial(self._client.get_markets, cursor))
-                markets.extend(
-                    m for m in page.get("data", [])
-                    if m.get("enable_order_book") and m.get("active") and not m.get("closed")
-                )
-                cursor = page.get("next_cursor") or END_CURSOR
-        instruments: dict[str, Instrument] = {}
-        neg_risk: dict[str, bool] = {}
-        for market in markets:
-            tick = dec(market["minimum_tick_size"])
-            min_size = dec(market.get("minimum_order_size") or 0)
-            for token in market.get("tokens", []):
-                token_id = str(token["token_id"])
-                if not token_id:
-                    continue
-                neg_risk[token_id] = bool(market.get("neg_risk", False))
-                instruments[token_id] = self._instrument(token_id, tick, min_size)
-        # Replaced, not merged: markets that closed since the last load go (a long run
-        # would otherwise keep every market it ever saw), but not the token of an order
-        # still followed.
-        keep = self.orders.symbols()
-        self._instruments = {t: i for t, i in self._instruments.items() if t in keep} | instruments
-        self._neg_risk = {t: v for t, v in self._neg_risk.items() if t in keep} | neg_risk
-        if self.settings.condition_ids:
-            self._configured = set(instruments)
+        loaded = await self.markets.load(keep=self.orders.symbols())
         self._ensure_refresh_task()
-        return dict(self._instruments)
-
-    def _instrument(self, token_id: str, tick: Decimal, min_size: Decimal) -> Instrument:
-        return Instrument(
-            venue=self.name,
-            symbol=token_id,
-            base=token_id,
-            quote=COLLATERAL,
-            tick_size=tick,
-            lot_size=LOT,
-            min_quantity=max(min_size, LOT),
-            min_price=tick,
-            max_price=ONE - tick,
-        )
-
-    async def _fresh_tick(self, token_id: str) -> Decimal:
-        """The token's tick size straight from the venue (the client's cache bypassed)."""
-
-        def read() -> str:
-            self._client.clear_tick_size_cache(token_id)
-            return str(self._client.get_tick_size(token_id))
-
-        tick = dec(await self._call(f"tick size of {token_id}", read))
-        known = self._instruments.get(token_id)
-        if known is None:
-            self._instruments[token_id] = self._instrument(token_id, tick, LOT)
-        elif known.tick_size != tick:
-            logger.info(
-                "{}: tick size of {} changed {} -> {}", self.name, token_id, known.tick_size, tick
-            )
-            self._instruments[token_id] = dataclasses.replace(
-                known, tick_size=tick, min_price=tick, max_price=ONE - tick
-            )
-        return tick
+        return loaded
 
     async def refresh_tick_sizes(self, symbols: list[str] | None = None) -> dict[str, Decimal]:
         """Re-read tick sizes (default: the configured markets' tokens and those of the
         orders followed); returns symbol -> tick."""
         result: dict[str, Decimal] = {}
-        watched = self._configured | self.orders.symbols()
+        watched = self.markets.configured | self.orders.symbols()
         for token_id in symbols if symbols is not None else sorted(watched):
-            result[token_id] = await self._fresh_tick(token_id)
+            result[token_id] = await self.markets.fresh_tick(token_id)
         return result
 
     def instrument(self, symbol: str) -> Instrument | None:
         """The latest known rules of one token (tick refreshed), if known."""
-        return self._instruments.get(symbol)
+        return self.markets.instruments.get(symbol)
 
     def _ensure_refresh_task(self) -> None:
         if self.settings.tick_refresh_s <= 0 or self._refresh_task is not None or self._closed:
@@ -224,14 +146,6 @@ class PolymarketVenue:
                 await self.refresh_tick_sizes()
             except VenueError as exc:
                 logger.warning("{}: tick size refresh failed: {}", self.name, exc)
-
-    async def _neg_risk_of(self, token_id: str) -> bool:
-        if token_id not in self._neg_risk:
-            value = await self._call(
-                f"neg-risk of {token_id}", partial(self._client.get_neg_risk, token_id)
-            )
-            self._neg_risk[token_id] = bool(value)
-        return self._neg_risk[token_id]
 
     # ------------------------------------------------------------ building orders
 
@@ -249,8 +163,8 @@ class PolymarketVenue:
         if clob_type is None:  # pragma: no cover - every TimeInForce is mapped
             raise OrderRejected(f"{self.name}: unsupported time in force {request.time_in_force}")
         expiration_of(self.name, request)  # refuse a GTD without expiry before any network call
-        tick = await self._fresh_tick(request.symbol)
-        neg_risk = await self._neg_risk_of(request.symbol)
+        tick = await self.markets.fresh_tick(request.symbol)
+        neg_risk = await self.markets.neg_risk_of(request.symbol)
         fee_rate = int(
             await self._call(
                 f"fee rate of {request.symbol}",
@@ -258,7 +172,7 @@ class PolymarketVenue:
             )
             or 0
         )
-        known = self._instruments.get(request.symbol)
+        known = self.markets.instruments.get(request.symbol)
         price, size = effective_price_and_size(
             self.name, request, tick, known.min_quantity if known is not None else None)
         order_id, signed = self._signer.sign(request, price, size, neg_risk, fee_rate)
@@ -276,11 +190,11 @@ class PolymarketVenue:
 
     def _track(self, tracked: Tracked) -> None:
         self.orders.track(tracked)
-        self._held.add(tracked.symbol)
+        self.balances.held.add(tracked.symbol)
 
     def _adopt(self, tracked: Tracked) -> None:
         self.orders.adopt(tracked)
-        self._held.add(tracked.symbol)
+        self.balances.held.add(tracked.symbol)
 
     async def prepare_order(self, request: OrderRequest) -> str | None:
         """The venue order ID `request` signs to. The order is built and signed now (with
@@ -560,41 +474,14 @@ class PolymarketVenue:
                 f"{self.name}: unknown account {account_id!r} (this adapter serves "
                 f"{self.settings.account_id!r})"
             )
-        sig_type = self.settings.signature_type
-
-        def balance(asset_type: str, token_id: str | None = None) -> Any:
-            params = BalanceAllowanceParams(
-                asset_type=asset_type, token_id=token_id, signature_type=sig_type
-            )
-            return self._client.get_balance_allowance(params)
-
         self.orders.evict()
-        open_rows = await self._call("open orders", partial(self._client.get_orders, None))
-        used_usdc, used_tokens = reservations(open_rows or [])
-        raw_usdc = await self._call("balance", partial(balance, AssetType.COLLATERAL))
-        total = dec(raw_usdc.get("balance") or 0) / MICRO
-        balances = {COLLATERAL: Balance(COLLATERAL, total - used_usdc, used_usdc)}
-        followed = self.orders.symbols()
-        for token in sorted(self._configured | self._held | followed | set(used_tokens)):
-            raw_token = await self._call(
-                f"balance of {token}", partial(balance, AssetType.CONDITIONAL, token)
-            )
-            amount = dec(raw_token.get("balance") or 0) / MICRO
-            used = used_tokens.get(token, ZERO)
-            if amount or used:
-                balances[token] = Balance(token, amount - used, used)
-            elif token not in followed:
-                # Nothing there and no order of it followed: stop asking. Absent reads as 0
-                # to the drift check, the same answer, so a position the venue does not
-                # hold is still found; trading it again brings it back.
-                self._held.discard(token)
-        return balances
+        return await self.balances.read(self.markets.configured, self.orders.symbols())
 
     def watch_symbols(self, symbols: Collection[str]) -> None:
         """Read these tokens' balances too (the engine's positions after a restart: an
         outcome token's balance is one request per token, so only the tokens we know of
         are read, and one held from before the restart must not read as 0)."""
-        self._held.update(symbol for symbol in symbols if symbol)
+        self.balances.held.update(symbol for symbol in symbols if symbol)
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         """Best bid and ask of the token's book. An empty side is `NoQuote`: reading it as
