@@ -1,7 +1,11 @@
 """Restart recovery: what the journal says was in flight, checked against the venue.
 
-On start the engine (1) rebuilds positions from the journaled fills, and (2) for every
-order the journal has not seen finish, asks the venue for it by client order ID:
+On start the engine (1) rebuilds positions from the journaled fills (and tells a venue
+that reads balances only for the assets it knows of, `BalanceScoped`, which symbols they
+are held in), and (2) for every
+order the journal has not seen finish, asks the venue for it by client order ID (and by
+the venue order ID journaled before the send, on venues whose IDs are computable then:
+Polymarket has no client order ID, so a fresh adapter finds the order by that alone):
 - found: adopt the venue's state and fetch its fills (fills are keyed by trade ID, so
   one seen before the crash is not counted again); still working -> followed as usual;
 - not found: no verdict yet. A request sent just before the crash can still be in
@@ -34,7 +38,7 @@ from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reconcile import Reconciler
 from ordergate.subscribers.positions import PositionTracker
-from ordergate.venues.base import OrderNotFound, VenueAdapter, VenueError
+from ordergate.venues.base import OrderNotFound, VenueAdapter, VenueError, balance_scoped
 
 S = OrderStatus
 
@@ -84,6 +88,7 @@ class Recovery:
         return len(rows)
 
     async def recover_orders(self, venues: Mapping[str, VenueAdapter]) -> int:
+        self._announce_positions(venues)
         journal = self._ledger.journal
         rows = journal.open_orders()
         for row in rows:
@@ -99,6 +104,16 @@ class Recovery:
             last_send = datetime.fromisoformat(row["updated_at"]) + self._submit_deadline
             await self._recover(venue, order, last_send)
         return len(rows)
+
+    def _announce_positions(self, venues: Mapping[str, VenueAdapter]) -> None:
+        """Tell each venue that reads balances asset by asset (`BalanceScoped`) which
+        symbols the rebuilt positions are held in, before anything compares balances."""
+        for name, venue in venues.items():
+            scoped = balance_scoped(venue)
+            if scoped is not None:
+                scoped.watch_symbols(sorted({
+                    symbol for (_, at, symbol), position in self._positions.positions.items()
+                    if at == name and position.quantity != 0}))
 
     async def _recover(self, venue: VenueAdapter, order: Order, last_send: datetime) -> None:
         """One look now; the reconciler asks again, so a start is not held up by lookups."""

@@ -377,6 +377,93 @@ def test_gtd_expires(client: ClobClient, emu: PolymarketEmulator) -> None:
     assert client.get_orders() == []
 
 
+# ------------------------------------------------------------------ settlement on chain
+
+
+def balance(client: ClobClient, token: str | None = None) -> str:
+    params = (BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token) if token
+              else BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
+    return str(client.get_balance_allowance(params)["balance"])
+
+
+def buy_now(client: ClobClient, size: float = 10, price: float = 0.5) -> str:
+    order = client.create_order(OrderArgs(token_id=YES, price=price, size=size, side="BUY"))
+    answer = client.post_order(order, OrderType.FOK)
+    assert answer["status"] == "matched"
+    return str(answer["orderID"])
+
+
+def test_a_failed_trade_never_moves_a_balance_while_the_order_still_reads_matched(
+    client: ClobClient, emu: PolymarketEmulator,
+) -> None:
+    emu.chain.mine_delay_s, emu.chain.confirm_delay_s = 5, 10
+    emu.set_book(YES, asks=[("0.50", "100")])
+    order_id = buy_now(client)
+    [trade] = client.get_trades(TradeParams(asset_id=YES))
+    emu.fail_trade(trade["id"])
+    assert client.get_trades(TradeParams(asset_id=YES))[0]["status"] == "MATCHED"
+    emu.advance(5)
+    assert client.get_trades(TradeParams(asset_id=YES))[0]["status"] == "RETRYING"
+    emu.advance(10)
+    failed = client.get_trades(TradeParams(asset_id=YES))[0]
+    assert failed["status"] == "FAILED" and int(failed["last_update"]) > int(failed["match_time"])
+    assert (balance(client), balance(client, YES)) == ("100000000", "50000000")
+    # What the CLOB says of the order does not take the match back ("ghost fills").
+    order = client.get_order(order_id)
+    assert (order["status"], order["size_matched"]) == ("MATCHED", "10")
+    with pytest.raises(ValueError, match="already FAILED"):
+        emu.fail_trade(trade["id"])
+
+
+def test_a_reorg_after_the_trade_was_mined_takes_its_balance_change_back(
+    client: ClobClient, emu: PolymarketEmulator,
+) -> None:
+    emu.chain.mine_delay_s, emu.chain.confirm_delay_s = 5, 10
+    emu.set_book(YES, asks=[("0.50", "100")])
+    buy_now(client)
+    emu.advance(5)
+    [trade] = client.get_trades(TradeParams(asset_id=YES))
+    assert trade["status"] == "MINED" and balance(client, YES) == "60000000"
+    emu.fail_trade(trade["id"])
+    assert client.get_trades(TradeParams(asset_id=YES))[0]["status"] == "RETRYING"
+    assert (balance(client), balance(client, YES)) == ("100000000", "50000000")
+
+
+def test_a_trade_is_matched_then_mined_then_confirmed_and_balances_move_when_mined(
+    client: ClobClient, emu: PolymarketEmulator,
+) -> None:
+    emu.chain.mine_delay_s, emu.chain.confirm_delay_s = 5, 10
+    emu.set_book(YES, asks=[("0.50", "100")])
+    order_id = buy_now(client)
+    assert client.get_order(order_id)["size_matched"] == "10"  # the match counts at once
+    [trade] = client.get_trades(TradeParams(asset_id=YES))
+    assert trade["status"] == "MATCHED"
+    assert (balance(client), balance(client, YES)) == ("100000000", "50000000")
+    # ...and what it will spend already counts against the next order (95 of 100 free)
+    with pytest.raises(PolyApiException, match="balance"):
+        client.post_order(client.create_order(
+            OrderArgs(token_id=YES, price=0.40, size=240, side="BUY")), OrderType.GTC)
+    emu.advance(5)
+    assert client.get_trades(TradeParams(asset_id=YES))[0]["status"] == "MINED"
+    assert (balance(client), balance(client, YES)) == ("95000000", "60000000")
+    emu.advance(10)
+    assert client.get_trades(TradeParams(asset_id=YES))[0]["status"] == "CONFIRMED"
+    assert (balance(client), balance(client, YES)) == ("95000000", "60000000")
+
+
+def test_with_no_settlement_delay_trades_are_confirmed_at_once(
+    client: ClobClient, emu: PolymarketEmulator,
+) -> None:
+    emu.set_book(YES, asks=[("0.50", "100")])
+    buy_now(client)
+    assert [t["status"] for t in client.get_trades(TradeParams(asset_id=YES))] == ["CONFIRMED"]
+    emu.fail_next_trades(1)
+    buy_now(client)
+    statuses = [t["status"] for t in client.get_trades(TradeParams(asset_id=YES))]
+    assert statuses == ["CONFIRMED", "FAILED"]
+    assert balance(client, YES) == "60000000"  # the failed one never arrived
+
+
 def test_balance_allowance(client: ClobClient) -> None:
     usdc = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
     assert usdc["balance"] == "100000000"

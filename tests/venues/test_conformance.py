@@ -331,6 +331,22 @@ async def test_an_order_that_takes_liquidity_is_filled_with_consistent_trades(ve
     assert await venue.adapter.fetch_fills(venue.symbol, "take-1", report.venue_order_id) == fills
 
 
+async def test_a_prepared_venue_order_id_is_the_id_the_order_gets_and_preparing_sends_nothing(
+    venue: VenueHarness,
+) -> None:
+    request = venue.resting("prep-1")
+    prepared = await venue.adapter.prepare_order(request)
+    assert (prepared is not None) == venue.capabilities.order_ids_before_send
+    assert venue.orders_at_venue("prep-1") == 0
+    assert await venue.adapter.prepare_order(request) == prepared  # asked again: the same
+    report = await venue.adapter.place_order(replace(request, venue_order_id=prepared))
+    assert report.status is S.ACCEPTED and venue.orders_at_venue("prep-1") == 1
+    if prepared is not None:
+        assert report.venue_order_id == prepared
+        found = await venue.adapter.fetch_order(venue.symbol, "prep-1", prepared)
+        assert found.venue_order_id == prepared and found.status is S.ACCEPTED
+
+
 async def test_trade_ids_are_unique_across_orders(venue: VenueHarness) -> None:
     first = await venue.adapter.place_order(venue.taking("uniq-1"))
     second = await venue.adapter.place_order(venue.taking("uniq-2"))

@@ -211,6 +211,7 @@ async def test_every_call_is_refused_while_open_and_lookups_are_never_not_found(
         await guarded.fetch_balances("main")
     sim.faults.down = False
     calls = [
+        lambda: guarded.prepare_order(request()),
         lambda: guarded.place_order(request()),
         lambda: guarded.cancel_order(SYMBOL, "cid-1"),
         lambda: guarded.fetch_order(SYMBOL, "cid-1"),
@@ -276,6 +277,36 @@ async def test_a_refused_call_spends_no_token():
     assert guarded.limiter.granted == granted
 
 
+async def test_preparing_an_order_neither_closes_a_half_open_circuit_nor_spends_a_token():
+    guarded, sim, clock, _ = await make(rate_limit=RateLimitSettings(rate_per_s=1, burst=1),
+                                        threshold=1)
+    sim.faults.down = True
+    with pytest.raises(VenueUnavailable):
+        await guarded.place_order(request())
+    clock.advance(60)                                     # a trial may go through now
+    granted = guarded.limiter.granted
+    assert await guarded.prepare_order(request(2)) is None  # a no-op: proves nothing
+    assert guarded.breaker.state is OPEN and guarded.limiter.granted == granted
+    sim.faults.down = False
+    await guarded.place_order(request(2))                 # the send is the trial
+    assert guarded.breaker.state is CLOSED
+
+
+async def test_transport_failures_while_preparing_count_toward_opening_the_circuit():
+    class Unreadable(FakeVenue):
+        async def prepare_order(self, request):
+            raise VenueTimeout("tick size: no answer")
+
+    guarded = GuardedVenue.wrap(Unreadable(), SimulatedClock(T0),
+                                breaker=BreakerSettings(failure_threshold=2), rate_limit=UNLIMITED)
+    for n in range(2):
+        with pytest.raises(VenueTimeout):
+            await guarded.prepare_order(request(n))
+    assert guarded.breaker.state is OPEN
+    with pytest.raises(CircuitOpen):
+        await guarded.prepare_order(request(3))
+
+
 # ------------------------------------------------------------------ health
 
 
@@ -307,10 +338,15 @@ class FakeVenue:
         self.calls = []
         self.report = OrderReport("cid-1", "v-1", SYMBOL, OrderStatus.ACCEPTED, D(0), D(1),
                                   None, T0)
+        self.prepared = "v-1"
 
     async def load_instruments(self):
         self.calls.append(("load_instruments",))
         return {}
+
+    async def prepare_order(self, request):
+        self.calls.append(("prepare_order", request))
+        return self.prepared
 
     async def place_order(self, request):
         self.calls.append(("place_order", request))
@@ -353,6 +389,7 @@ async def test_every_method_is_delegated_with_its_arguments_and_results_unchange
     guarded = GuardedVenue.wrap(fake, SimulatedClock(T0), rate_limit=UNLIMITED)
     assert isinstance(guarded, VenueAdapter) and guarded.name == "fake" and guarded.inner is fake
     req = request()
+    assert await guarded.prepare_order(req) == "v-1"
     assert await guarded.place_order(req) is fake.report
     assert await guarded.cancel_order(SYMBOL, "cid-1", "v-1") is fake.report
     assert await guarded.fetch_order(SYMBOL, "cid-1") is fake.report
@@ -364,7 +401,7 @@ async def test_every_method_is_delegated_with_its_arguments_and_results_unchange
     assert await guarded.health() == VenueHealth("fake", True, "fine")
     await guarded.close()
     assert fake.calls == [
-        ("place_order", req), ("cancel_order", SYMBOL, "cid-1", "v-1"),
+        ("prepare_order", req), ("place_order", req), ("cancel_order", SYMBOL, "cid-1", "v-1"),
         ("fetch_order", SYMBOL, "cid-1", None), ("fetch_open_orders", SYMBOL),
         ("fetch_fills", SYMBOL, "cid-1", "v-9"), ("fetch_balances", "main"),
         ("fetch_ticker", SYMBOL), ("load_instruments",), ("health",), ("close",),

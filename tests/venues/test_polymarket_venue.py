@@ -4,6 +4,7 @@ py-clob-client calls run in its thread pool). Unhappy paths first."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,8 +20,10 @@ from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
 from ordergate.testing.polymarket_emulator import EmuAccount, PolymarketEmulator
 from ordergate.venues.base import (
     AuthenticationFailed,
+    BalanceScoped,
     DuplicateClientOrderId,
     InsufficientFunds,
+    NoQuote,
     OrderNotFound,
     OrderRejected,
     OrderRequest,
@@ -40,6 +43,7 @@ from ordergate.venues.polymarket import (
 CID = "0x" + "cd" * 32
 YES = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 NO = "52114319501245915516055106046884209969926127482827954674443846427813813222426"
+ANY_TS = datetime(2000, 1, 1, tzinfo=UTC)
 ENV = {
     "private_key_env": "TEST_PM_KEY",
     "api_key_env": "TEST_PM_API_KEY",
@@ -483,6 +487,26 @@ async def test_order_id_is_deterministic_across_a_restart(
     assert venue.salt_for("det-1") != venue.salt_for("det-2")
 
 
+async def test_after_a_restart_an_order_that_would_sign_to_another_id_is_refused_unsent(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    request = req("resign-1", price="0.45")
+    journaled = await venue.prepare_order(request)  # journaled by the engine, then a kill
+    assert journaled is not None and emu.post_order_attempts == 0
+    emu.set_tick_size(YES, "0.1")  # the resend would now be re-rounded to 0.4
+    restarted = PolymarketVenue(venue.settings, WallClock())
+    try:
+        with pytest.raises(OrderRejected) as refused:
+            await restarted.place_order(dataclasses.replace(request, venue_order_id=journaled))
+        assert journaled in str(refused.value) and "not sent" in str(refused.value)
+        assert emu.post_order_attempts == 0
+        emu.set_tick_size(YES, "0.01")  # the same rules again: the same order, sent
+        placed = await restarted.place_order(dataclasses.replace(request, venue_order_id=journaled))
+        assert placed.venue_order_id == journaled
+    finally:
+        await restarted.close()
+
+
 async def test_lookup_by_venue_order_id_only(venue: PolymarketVenue) -> None:
     placed = await venue.place_order(req("by-id-1", price="0.41"))
     restarted = PolymarketVenue(venue.settings, WallClock())
@@ -496,6 +520,127 @@ async def test_lookup_by_venue_order_id_only(venue: PolymarketVenue) -> None:
         await restarted.close()
 
 
+# ------------------------------------------------------------------ trades settle on chain
+
+
+async def test_a_trade_is_a_fill_only_once_confirmed_and_never_once_failed(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    emu.chain.mine_delay_s, emu.chain.confirm_delay_s = 5, 10
+    emu.set_book(YES, asks=[("0.50", "4"), ("0.51", "6")])
+    placed = await venue.place_order(req("chain-1", qty="10", price="0.51", tif=TimeInForce.FOK))
+    assert placed.status is OrderStatus.FILLED and placed.filled_quantity == Decimal("10")
+    first, second = emu.trades
+    emu.fail_trade(second.id)
+    # matched, not final: nothing is a fill yet, and the report keeps the order open
+    assert await venue.fetch_fills(YES, "chain-1") == []
+    pending = await venue.fetch_order(YES, "chain-1")
+    assert pending.filled_quantity == Decimal("10") and pending.status is OrderStatus.FILLED
+    emu.advance(5)  # the first mined, the second retrying
+    assert await venue.fetch_fills(YES, "chain-1") == []
+    emu.advance(10)  # the first confirmed, the second failed
+    fills = await venue.fetch_fills(YES, "chain-1")
+    assert [(f.trade_id, f.quantity) for f in fills] == [(first.id, Decimal("4"))]
+    final = await venue.fetch_order(YES, "chain-1")
+    assert final.status is OrderStatus.EXPIRED  # a FOK the venue matched, 6 of it failed
+    assert (final.filled_quantity, final.remaining_quantity) == (Decimal("4"), 0)
+    assert final.average_price == Decimal("0.50") and "failed on chain" in final.reason
+    assert (await venue.cancel_order(YES, "chain-1")).status is OrderStatus.EXPIRED
+
+
+async def test_an_order_is_not_final_while_its_record_counts_more_than_its_trades_show(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    emu.set_book(YES, asks=[("0.50", "10")])
+    placed = await venue.place_order(req("lag-1", qty="10", tif=TimeInForce.FOK))
+    lagging = emu.trades.pop()  # the trade feed has not caught up with the order record
+    report = await venue.fetch_order(YES, "lag-1")
+    assert report.filled_quantity == Decimal("10") and await venue.fetch_fills(YES, "lag-1") == []
+    emu.trades.append(lagging)
+    assert [f.trade_id for f in await venue.fetch_fills(YES, "lag-1")] == [lagging.id]
+    assert (await venue.fetch_order(YES, "lag-1")).venue_order_id == placed.venue_order_id
+
+
+async def test_open_orders_count_a_failed_maker_trade_out_of_the_filled_quantity(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    placed = await venue.place_order(req("open-1", qty="10", price="0.40"))
+    assert placed.venue_order_id is not None
+    emu.fail_next_trades(1)
+    emu.fill_resting(placed.venue_order_id, "4")
+    emu.fill_resting(placed.venue_order_id, "2")
+    [listed] = await venue.fetch_open_orders(YES)
+    assert listed.status is OrderStatus.PARTIALLY_FILLED
+    assert (listed.filled_quantity, listed.remaining_quantity) == (Decimal("2"), Decimal("4"))
+    looked_up = await venue.fetch_order(YES, "open-1")
+    assert dataclasses.replace(looked_up, ts=ANY_TS) == dataclasses.replace(listed, ts=ANY_TS)
+
+
+async def test_following_an_order_reads_only_the_trades_since_it_was_created(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    placed = await venue.place_order(req("since-1", qty="10", price="0.40"))
+    assert placed.venue_order_id is not None
+    emu.fill_resting(placed.venue_order_id, "4")
+    await venue.fetch_order(YES, "since-1")
+    await venue.fetch_fills(YES, "since-1")
+    created = emu.orders[placed.venue_order_id].created_at
+    reads = [q for m, p, q in emu.queries if p == "/data/trades"]
+    assert len(reads) == 2 and all(f"after={created - 60}" in q for q in reads)
+
+
+# ------------------------------------------------------------------ bounded memory
+
+
+async def test_finished_orders_are_dropped_after_the_grace_window_and_still_answer_by_id(
+    emu: PolymarketEmulator, env: None
+) -> None:
+    clock = SimulatedClock(datetime.now(UTC))
+    adapter = PolymarketVenue(settings(emu, finished_order_grace_s=60), clock)
+    try:
+        await adapter.load_instruments()
+        emu.set_book(YES, asks=[("0.50", "1000")], bids=[("0.30", "1000")])
+        placed = {}
+        for n in range(40):
+            taking = n % 2 == 0
+            request = req(f"many-{n}", qty="5", price="0.50" if taking else "0.40",
+                          tif=TimeInForce.FOK if taking else TimeInForce.GTC)
+            placed[request.client_order_id] = await adapter.place_order(request)
+            if not taking:
+                await adapter.cancel_order(YES, request.client_order_id)
+            else:
+                await adapter.fetch_order(YES, request.client_order_id)  # final: all confirmed
+            clock.advance(1)
+        assert len(adapter.orders) == 40 and len(adapter.orders.by_cid) == 40
+        assert await adapter.refresh_tick_sizes() == {YES: Decimal("0.01"), NO: Decimal("0.01")}
+        clock.advance(61)
+        assert await adapter.fetch_open_orders() == []  # any call lets the old ones go
+        assert len(adapter.orders) == 0 and len(adapter.orders.by_cid) == 0
+        # what a late question needs is the venue order ID (journaled), not our memory
+        late = placed["many-0"]
+        assert late.venue_order_id is not None
+        report = await adapter.fetch_order(YES, "many-0", late.venue_order_id)
+        assert (report.status, report.filled_quantity) == (OrderStatus.FILLED, Decimal("5"))
+        assert [f.quantity for f in await adapter.fetch_fills(YES, "many-0", late.venue_order_id)
+                ] == [Decimal("5")]
+        cancelled = placed["many-1"]
+        assert cancelled.venue_order_id is not None
+        again = await adapter.cancel_order(YES, "many-1", cancelled.venue_order_id)
+        assert again.status is OrderStatus.CANCELLED
+        assert len(adapter.orders) == 2  # asked about again: kept for one more window
+        clock.advance(61)
+        await adapter.fetch_open_orders()
+        assert len(adapter.orders) == 0
+        # a lookup of an ID the venue never issued leaves nothing behind
+        with pytest.raises(OrderNotFound):
+            await adapter.fetch_order(YES, "ghost-9", "0x" + "09" * 32)
+        assert len(adapter.orders) == 0
+        # balances still cover the token we hold, with no order of it followed any more
+        assert (await adapter.fetch_balances("pm-1"))[YES].total == Decimal("150")
+    finally:
+        await adapter.close()
+
+
 async def test_balances(venue: PolymarketVenue, emu: PolymarketEmulator) -> None:
     await venue.place_order(req("bal-1", qty="10", price="0.40"))  # reserves 4 USDC
     await venue.place_order(req("bal-2", side=Side.SELL, qty="6", price="0.90"))  # 6 YES
@@ -504,6 +649,38 @@ async def test_balances(venue: PolymarketVenue, emu: PolymarketEmulator) -> None
     assert balances["USDC"].used == Decimal("4")
     assert balances[YES].total == Decimal("50")
     assert balances[YES].free == Decimal("44")
+
+
+async def test_with_every_market_loaded_balances_cover_the_tokens_it_is_told_are_held(
+    emu: PolymarketEmulator, env: None
+) -> None:
+    adapter = PolymarketVenue(settings(emu, condition_ids=()), WallClock())  # as after a restart
+    try:
+        await adapter.load_instruments()
+        assert set(await adapter.fetch_balances("pm-1")) == {"USDC"}  # YES unknown: not read
+        assert isinstance(adapter, BalanceScoped)
+        adapter.watch_symbols([YES, NO])
+        balances = await adapter.fetch_balances("pm-1")
+        assert set(balances) == {"USDC", YES} and balances[YES].total == Decimal("50")
+        # NO read 0 with no order of it: no longer asked for (absent reads as 0 anyway)
+        asked = emu.count_requests("GET", "/balance-allowance")
+        await adapter.fetch_balances("pm-1")
+        assert emu.count_requests("GET", "/balance-allowance") == asked + 2  # USDC, YES
+    finally:
+        await adapter.close()
+
+
+async def test_an_empty_side_of_the_book_is_no_quote_rather_than_0_or_1(
+    venue: PolymarketVenue, emu: PolymarketEmulator
+) -> None:
+    emu.set_book(YES, bids=[("0.45", "3")], asks=[])
+    with pytest.raises(NoQuote) as no_ask:
+        await venue.fetch_ticker(YES)
+    assert "no asks" in str(no_ask.value) and YES in str(no_ask.value)
+    assert not no_ask.value.retryable and not no_ask.value.ambiguous
+    emu.set_book(YES, bids=[], asks=[("0.47", "5")])
+    with pytest.raises(NoQuote, match="no bids"):
+        await venue.fetch_ticker(YES)
 
 
 async def test_ticker_and_health(venue: PolymarketVenue, emu: PolymarketEmulator) -> None:

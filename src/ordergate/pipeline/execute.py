@@ -4,6 +4,9 @@
    trader's favour) and refuse what rounding leaves below the minimums.
 2. Derive the client order ID from the signal and write the order to the journal before
    anything is sent. A signal seen before finds its order there and is not sent again.
+   Where the venue's order ID is computable before the send (Polymarket), it is
+   prepared now and journaled with the SUBMITTED transition, in the same commit that
+   precedes the send, so a restart can look the order up by it (`prepare`).
 3. Send, retrying retryable errors with jittered exponential backoff. After an
    *ambiguous* failure (timeout, dropped connection) the order is looked up by client
    order ID first, and resent (same ID) only when the venue has said, repeatedly, that it
@@ -80,18 +83,46 @@ class Executor:
                 f"order {order.client_order_id} for this signal already exists ({status}); not sent again",
             )
         ctx.order = order
+        if not await self.prepare(venue, order):
+            return Verdict.admit(f"order {order.client_order_id} not sent: {order.status}")
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
                           + (f" @ {price}" if price is not None else " at market"))
         ledger.commit_before_send()
         ctx.report = await self.submit(venue, order)
         return Verdict.admit(f"order {order.client_order_id} sent: {order.status}")
 
+    async def prepare(self, venue: VenueAdapter, order: Order) -> bool:
+        """Ask the venue adapter for the order's venue ID before it is sent (None where the
+        venue assigns it on acceptance) and keep it on the order: the SUBMITTED transition
+        journals it, so the commit before the send carries it and a restart can find the
+        order by it. Preparing only reads, so every failure is unambiguous: a retryable
+        one is retried like a send (same backoff, attempts and deadline); a fatal one, or
+        retries running out, leaves the order FAILED, never sent. False then."""
+        request, clock, delays = _request(order), self._clock, self._pacer.delays()
+        deadline = clock.now().timestamp() + self._s.submit_deadline_s
+        last_error = "no attempt made"
+        for attempt in range(1, self._s.max_attempts + 1):
+            try:
+                order.venue_order_id = await venue.prepare_order(request)
+                return True
+            except VenueError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                if not exc.retryable or attempt == self._s.max_attempts:
+                    break
+                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+                wait = max(next(delays), retry_after or 0.0)
+                if clock.now().timestamp() + wait > deadline:
+                    last_error += f"; the next try (in {wait:.1f}s) would pass the submit deadline"
+                    break
+                await clock.sleep(wait)
+        self._ledger.transition(order, OrderStatus.FAILED, "not sent: the order could not be "
+                                f"prepared after {attempt} attempt(s): {last_error}")
+        return False
+
     async def submit(self, venue: VenueAdapter, order: Order) -> OrderReport | None:
         """Send a journaled SUBMITTED order; return the venue's report, or None when the
         order was rejected, failed, or is unresolved (its status says which)."""
-        request = OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
-                               order.order_type, order.quantity, order.price,
-                               order.time_in_force, order.expires_at)
+        request = _request(order)
         clock, delays = self._clock, self._pacer.delays()
         deadline = clock.now().timestamp() + self._s.submit_deadline_s
         last_error = "no attempt made"
@@ -172,3 +203,9 @@ class Executor:
 
     def _park(self, order: Order, reason: str) -> None:
         self._ledger.publish(OrderUnresolved(self._clock.now(), order.client_order_id, order.signal_id, reason))
+
+
+def _request(order: Order) -> OrderRequest:
+    return OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
+                        order.order_type, order.quantity, order.price, order.time_in_force,
+                        order.expires_at, order.venue_order_id)

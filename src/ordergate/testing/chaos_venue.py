@@ -187,6 +187,11 @@ class ChaosVenue:
         await self.deliver_due()
         return await self.inner.load_instruments()
 
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """Passed through undistorted: it sends nothing, so no chaos here can model a
+        venue's lie."""
+        return await self.inner.prepare_order(request)
+
     async def place_order(self, request: OrderRequest) -> OrderReport:
         await self.deliver_due()
         context = dict(self.context(request)) if self.context is not None else {}

@@ -60,6 +60,9 @@ class Capabilities:
     """Looking up a never-seen client order ID (no venue order ID) asks the venue and gets
     `OrderNotFound`. Polymarket orders carry no client order ID at the venue: its adapter
     can only resolve IDs it placed (or is told the venue ID of), and refuses the rest."""
+    order_ids_before_send: bool = False
+    """`prepare_order` knows the venue order ID before the send (Polymarket: the hash of
+    the signed order); elsewhere it answers None and the venue assigns the ID."""
 
 
 @dataclass(slots=True)
@@ -359,7 +362,8 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
         yield VenueHarness(
             "polymarket", venue, PM_YES, "pm-1", "0x" + "00" * 32, "424242",
             rest, too_big, take, reject, fill, inject, count,
-            Capabilities(market_orders=False, finds_unknown_orders_by_client_id=False))
+            Capabilities(market_orders=False, finds_unknown_orders_by_client_id=False,
+                         order_ids_before_send=True))
     finally:
         if venue is not None:
             await venue.close()

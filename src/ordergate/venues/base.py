@@ -8,10 +8,10 @@ retrying and whether the order may have reached the venue anyway (`ambiguous`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ordergate.domain.instrument import Instrument
@@ -58,6 +58,12 @@ class FatalVenueError(VenueError):
     """Retrying the same request cannot help."""
 
 
+class NoQuote(VenueError):
+    """The venue answered and has no price to give: a side of the book is empty. Not a
+    transport failure (it never counts toward opening a circuit) and no price is made up
+    in its place; asking again later may well find one."""
+
+
 class OrderRejected(FatalVenueError):
     """The venue refused the order (filters, tick, lot, notional, post-only, ...)."""
 
@@ -101,6 +107,11 @@ class OrderRequest:
     price: Decimal | None
     time_in_force: TimeInForce
     expires_at: datetime | None = None
+    venue_order_id: str | None = None
+    """The ID `prepare_order` computed and the journal holds, on venues whose IDs are
+    known before the send (Polymarket); None elsewhere. An adapter that has to build the
+    order again (after a restart) must send one with this ID or refuse to send at all, so
+    that what the journal names is what the venue gets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +200,15 @@ class VenueAdapter(Protocol):
 
     async def load_instruments(self) -> dict[str, Instrument]: ...
 
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """The venue order ID `request` will have, when the venue's IDs are computable
+        before the send (Polymarket: the hash of the signed order); None otherwise (the
+        venue assigns one when it takes the order). Called by the executor after the order
+        is journaled and before the commit that precedes the send, so the ID is durable
+        before anything can reach the venue and a restart can find the order by it.
+        Reads only: nothing is sent, so no failure of it is ambiguous."""
+        ...
+
     async def place_order(self, request: OrderRequest) -> OrderReport:
         """Send a new order. Raises `OrderRejected` (and subclasses) when the venue says no,
         `DuplicateClientOrderId` when it already has one with this ID, `VenueTimeout` when
@@ -223,3 +243,27 @@ class VenueAdapter(Protocol):
     async def health(self) -> VenueHealth: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BalanceScoped(Protocol):
+    """Optional, for an adapter that reads balances asset by asset and so only for the
+    assets it knows of (Polymarket: one request per outcome token, and a market listing
+    far too large to read them all). The engine tells it at start which symbols its
+    positions are held in, so that a token held from before a restart is read and
+    compared, not taken for 0. Adapters whose balance call returns every asset
+    (the simulated venue, ccxt) have no need of it."""
+
+    def watch_symbols(self, symbols: Collection[str]) -> None: ...
+
+
+def balance_scoped(venue: object) -> BalanceScoped | None:
+    """`venue`, or the adapter it wraps at any depth (guards and test wrappers keep theirs
+    as `inner`), if that is `BalanceScoped`."""
+    for _ in range(8):  # a wrapper chain is a few deep; never loop on a cycle
+        if isinstance(venue, BalanceScoped):
+            return venue
+        venue = getattr(venue, "inner", None)
+        if venue is None:
+            return None
+    return None

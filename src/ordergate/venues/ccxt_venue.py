@@ -234,6 +234,11 @@ class CcxtVenue:
 
     # ------------------------------------------------------------ orders
 
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """None: Binance (and ccxt's exchanges generally) assign the order ID on acceptance;
+        the client order ID is what finds the order before that."""
+        return None
+
     async def place_order(self, request: OrderRequest) -> OrderReport:
         await self._ensure_instruments()
         instrument = self._instruments.get(request.symbol)

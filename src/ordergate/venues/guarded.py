@@ -21,6 +21,12 @@ fail them anyway, after a full timeout each. This is safe for the engine because
 after an ambiguous send come back "unknown" (the order is parked, never assumed absent),
 the reconciler asks again at its next poll, and a cancel stays CANCEL_PENDING.
 
+`prepare_order()` (reads only; a no-op on most adapters) is refused while the circuit
+is open and its transport failures count toward opening it, but it spends no token and
+is never recorded as a success: a no-op proves nothing about the venue and must not close
+a half-open circuit (the send after it is the trial), and Polymarket's reads in it used to
+run inside the one guarded send, metered once.
+
 `health()` and `close()` bypass both guards. `health()` reports `ok=False` with the
 breaker's state whenever the circuit is not CLOSED, without asking the venue, and
 `ok=False` while a venue's rate-limit ban is in force.
@@ -110,6 +116,20 @@ class GuardedVenue:
 
     async def load_instruments(self) -> dict[str, Instrument]:
         return await self._guarded(self.inner.load_instruments)
+
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """Checked against the breaker, not metered (module docstring)."""
+        self.breaker.check()
+        try:
+            return await self.inner.prepare_order(request)
+        except (CircuitOpen, Throttled):     # a nested guard refused: says nothing new
+            raise
+        except VenueError as exc:
+            if isinstance(exc, RateLimited):
+                self.limiter.penalize(exc.retry_after)
+            if exc.retryable:
+                self.breaker.record_failure(_describe(exc))
+            raise
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
         return await self._guarded(lambda: self.inner.place_order(request))

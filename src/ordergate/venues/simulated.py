@@ -168,6 +168,10 @@ class SimulatedVenue:
 
     # ------------------------------------------------------------------ orders
 
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """None: the simulated venue numbers an order when it takes it (`sim-N`)."""
+        return None
+
     async def place_order(self, request: OrderRequest) -> OrderReport:
         fault = self._fault("place")
         if fault is Fault.TIMEOUT_BEFORE_ACCEPT:
