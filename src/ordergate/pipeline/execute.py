@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
 
@@ -109,12 +110,9 @@ class Executor:
                 last_error = f"{type(exc).__name__}: {exc}"
                 if not exc.retryable or attempt == self._s.max_attempts:
                     break
-                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-                wait = max(next(delays), retry_after or 0.0)
-                if clock.now().timestamp() + wait > deadline:
-                    last_error += f"; the next try (in {wait:.1f}s) would pass the submit deadline"
+                if late := await self._wait_to_retry(exc, delays, deadline):
+                    last_error += late
                     break
-                await clock.sleep(wait)
         self._ledger.transition(order, OrderStatus.FAILED, "not sent: the order could not be "
                                 f"prepared after {attempt} attempt(s): {last_error}")
         return False
@@ -151,15 +149,23 @@ class Executor:
                     # ABSENT past the venue's request window: it never got it; resend.
                 if attempt == self._s.max_attempts:
                     break
-                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-                wait = max(next(delays), retry_after or 0.0)
-                if clock.now().timestamp() + wait > deadline:
-                    last_error += f"; the next try (in {wait:.1f}s) would pass the submit deadline"
+                if late := await self._wait_to_retry(exc, delays, deadline):
+                    last_error += late
                     break
-                await clock.sleep(wait)
         self._ledger.transition(
             order, OrderStatus.FAILED, f"not accepted after {attempt} attempt(s): {last_error}"
         )
+        return None
+
+    async def _wait_to_retry(self, exc: VenueError, delays: Iterator[float],
+                             deadline: float) -> str | None:
+        """Wait the backoff (or the venue's Retry-After, if longer) before the next try;
+        or, when that try would come after `deadline`, do not wait and say so."""
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        wait = max(next(delays), retry_after or 0.0)
+        if self._clock.now().timestamp() + wait > deadline:
+            return f"; the next try (in {wait:.1f}s) would pass the submit deadline"
+        await self._clock.sleep(wait)
         return None
 
     async def lookup(self, venue: VenueAdapter, order: Order) -> OrderReport | Lookup:
