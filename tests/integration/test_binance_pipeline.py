@@ -104,7 +104,7 @@ class Harness:
     def venue_filled(self, client_order_id: str) -> Decimal:
         """What the venue itself says was traded for this client order ID (all its orders)."""
         return sum((t.qty for o in self.emu.orders_by_client_id(client_order_id)
-                    for t in self.emu.trades_of(o.order_id)), D(0))
+                    for t in self.emu.trades_of(o)), D(0))
 
     def venue_held(self, client_order_id: str) -> Decimal:
         """The BTC this client order ID moved into (+) or out of (-) the account, by the
@@ -112,7 +112,7 @@ class Harness:
         return sum((t.qty * (1 if t.side == "BUY" else -1)
                     - (t.commission if t.commission_asset == "BTC" else 0)
                     for o in self.emu.orders_by_client_id(client_order_id)
-                    for t in self.emu.trades_of(o.order_id)), D(0))
+                    for t in self.emu.trades_of(o)), D(0))
 
 
 def make_config(tmp_path: Path, base_url: str, **sections: dict[str, Any]) -> EngineConfig:
@@ -354,7 +354,7 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     order = outcome.order
     assert order is not None and order.status is S.FILLED
     venue_order = h.emu.orders_by_client_id(cid("mkt-1"))[0]
-    trades = h.emu.trades_of(venue_order.order_id)
+    trades = h.emu.trades_of(venue_order)
     assert [(t.price, t.qty) for t in trades] == [(D("50001"), D("0.5")), (D("50002"), D("0.2"))]
     # Fills keyed by the venue's trade IDs, in the journal and the audit log.
     fills = h.engine.journal.fills(cid("mkt-1"))

@@ -177,6 +177,27 @@ async def test_cancel_of_filled_order_is_2011(emu: BinanceEmulator, http: aiohtt
 # ---------------------------------------------------------------- matching model
 
 
+async def test_each_symbol_numbers_its_own_orders_and_trades_from_one(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # Binance's order and trade IDs are sequences per symbol: two symbols share IDs.
+    _, btc = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                          quantity="0.7", newOrderRespType="FULL")
+    _, eth = await _order(http, emu, symbol="ETHUSDT", side="BUY", type="MARKET",
+                          quantity="1", newOrderRespType="FULL")
+    _, btc2 = await _order(http, emu, symbol="BTCUSDT", side="SELL", type="MARKET",
+                           quantity="0.1", newOrderRespType="FULL")
+    assert (btc["orderId"], eth["orderId"], btc2["orderId"]) == (1, 1, 2)
+    assert [f["tradeId"] for f in btc["fills"]] == [1, 2]
+    assert [f["tradeId"] for f in eth["fills"]] == [1]
+    assert [f["tradeId"] for f in btc2["fills"]] == [3]
+    # An order ID names an order only together with its symbol.
+    _, found = await _private(http, emu, "GET", "/api/v3/order", {"symbol": "ETHUSDT", "orderId": 1})
+    assert found["clientOrderId"] == eth["clientOrderId"] != btc["clientOrderId"]
+    _, trades = await _private(http, emu, "GET", "/api/v3/myTrades", {"symbol": "ETHUSDT"})
+    assert [(t["id"], t["orderId"], t["symbol"]) for t in trades] == [(1, 1, "ETHUSDT")]
+    btc_order = emu.order("BTCUSDT", 1)
+    assert btc_order is not None and [t.trade_id for t in emu.trades_of(btc_order)] == [1, 2]
+
+
 async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
                                 quantity="0.70000", newOrderRespType="FULL")
@@ -184,7 +205,9 @@ async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator,
     assert [(f["price"], f["qty"]) for f in body["fills"]] == [
         ("50001.00000000", "0.50000000"), ("50002.00000000", "0.20000000")]
     assert body["cummulativeQuoteQty"] == "35000.90000000"
-    trades = emu.trades_of(body["orderId"])
+    order = emu.order("BTCUSDT", body["orderId"])
+    assert order is not None
+    trades = emu.trades_of(order)
     assert [t.commission for t in trades] == [D("0.0005"), D("0.0002")]
     assert len({t.trade_id for t in emu.trades}) == len(emu.trades)
     free_btc, _ = emu.balances()["BTC"]
@@ -444,9 +467,9 @@ async def test_ccxt_raises_what_peers_md_says(emu: BinanceEmulator) -> None:
         garbled = await exchange.create_order("BTC/USDT", "market", "buy", "0.01")
         assert garbled["id"] is None
         with pytest.raises(ccxt.OrderNotFound):
-            await exchange.fetch_order("1", "BTC/USDT")
+            await exchange.fetch_order("999", "BTC/USDT")
         with pytest.raises(ccxt.OrderNotFound):
-            await exchange.cancel_order("1", "BTC/USDT")
+            await exchange.cancel_order("999", "BTC/USDT")
         with pytest.raises(ccxt.BadSymbol):
             await exchange.fetch_ticker("NOPE/USDT")
         # Market data through other ccxt calls.

@@ -290,9 +290,16 @@ class BinanceEmulator:
         with self._lock:
             return [o for o in self.market.orders.values() if o.client_order_id == client_order_id]
 
-    def trades_of(self, order_id: int) -> list[EmulatedTrade]:
+    def order(self, symbol: str, order_id: int) -> EmulatedOrder | None:
+        """One order by symbol and order ID (order IDs are numbered per symbol)."""
         with self._lock:
-            return [t for t in self.market.trades if t.order_id == order_id]
+            return self.market.orders.get((symbol, int(order_id)))
+
+    def trades_of(self, order: EmulatedOrder) -> list[EmulatedTrade]:
+        """The trades of one order, oldest first (its ID alone is ambiguous across symbols)."""
+        with self._lock:
+            return [t for t in self.market.trades
+                    if t.symbol == order.symbol and t.order_id == order.order_id]
 
     def state(self) -> dict[str, Any]:
         """Everything, JSON-ready: what `GET /_admin/state` and the state file hold."""

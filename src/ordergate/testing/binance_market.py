@@ -8,7 +8,9 @@ What it models, deterministically:
   a new book (`set_book`) fills it;
 - Binance's filters (PRICE_FILTER, LOT_SIZE, NOTIONAL) and refusals (-2010 insufficient
   balance, "Duplicate order sent." while an order with that client order ID is open);
-- balances locked, debited and credited, with commission.
+- balances locked, debited and credited, with commission;
+- order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
+  sequences, starting at small numbers (1), so two symbols' trades share IDs.
 
 Not thread-safe by itself: the emulator holds one lock around every call. Money is
 `Decimal` throughout.
@@ -227,11 +229,12 @@ class BinanceMarket:
         start = DEFAULT_BALANCES if balances is None else balances
         self.free: dict[str, Decimal] = {a: dec(v) for a, v in start.items()}
         self.locked: dict[str, Decimal] = {a: ZERO for a in self.free}
-        self.orders: dict[int, EmulatedOrder] = {}
+        self.orders: dict[tuple[str, int], EmulatedOrder] = {}
+        """By (symbol, order ID): an order ID is unique only within its symbol."""
         self.trades: list[EmulatedTrade] = []
         self.client_id_counts: dict[str, int] = {}
-        self._next_order_id = 1000001
-        self._next_trade_id = 5000001
+        self._last_order_id: dict[str, int] = {}
+        self._last_trade_id: dict[str, int] = {}
         self.update_id = 1
 
     # ------------------------------------------------------------ symbols and books
@@ -290,10 +293,9 @@ class BinanceMarket:
         self.spec(symbol)
         if params.get("orderId"):
             try:
-                order = self.orders.get(int(params["orderId"]))
+                return self.orders.get((symbol, int(params["orderId"])))
             except ValueError:
                 raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'orderId'.") from None
-            return order if order is not None and order.symbol == symbol else None
         cid = params.get("origClientOrderId")
         if not cid:
             raise BinanceApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
@@ -328,7 +330,8 @@ class BinanceMarket:
             price = decimal_param(params, "price")
         elif "price" in params or "timeInForce" in params:
             raise BinanceApiError(400, -1106, "Parameter 'price' sent when not required.")
-        cid = params.get("newClientOrderId") or f"emu{self._next_order_id}"
+        order_id = self._last_order_id.get(symbol, 0) + 1
+        cid = params.get("newClientOrderId") or f"emu-{symbol}-{order_id}"
         if len(cid) > 36:
             raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
 
@@ -358,12 +361,12 @@ class BinanceMarket:
 
         now = now_ms()
         order = EmulatedOrder(
-            order_id=self._next_order_id, client_order_id=cid, symbol=symbol, side=side,
+            order_id=order_id, client_order_id=cid, symbol=symbol, side=side,
             type=otype, time_in_force=tif or "GTC", price=price, orig_qty=qty, time_ms=now,
             update_time_ms=now,
         )
-        self._next_order_id += 1
-        self.orders[order.order_id] = order
+        self._last_order_id[symbol] = order_id
+        self.orders[(symbol, order_id)] = order
         self.client_id_counts[cid] = self.client_id_counts.get(cid, 0) + 1
         if otype == "LIMIT":
             lock_asset = spec.quote if side == "BUY" else spec.base
@@ -446,13 +449,14 @@ class BinanceMarket:
                 self.free[spec.base] = self.free.get(spec.base, ZERO) - qty
             self.free[spec.quote] = self.free.get(spec.quote, ZERO) + quote_qty - commission
         now = now_ms()
+        trade_id = self._last_trade_id.get(order.symbol, 0) + 1
+        self._last_trade_id[order.symbol] = trade_id
         trade = EmulatedTrade(
-            trade_id=self._next_trade_id, order_id=order.order_id,
+            trade_id=trade_id, order_id=order.order_id,
             client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
             price=price, qty=qty, quote_qty=quote_qty, commission=commission,
             commission_asset=commission_asset, time_ms=now, is_maker=is_maker,
         )
-        self._next_trade_id += 1
         self.trades.append(trade)
         order.executed_qty += qty
         order.cummulative_quote_qty += quote_qty
