@@ -374,6 +374,25 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     assert h.position() == D("0.6993") and len(h.engine.journal.fills(cid("mkt-1"))) == 2
 
 
+async def test_two_symbols_with_the_same_trade_id_are_two_fills(h: Harness) -> None:
+    # Binance numbers trades per symbol: BTCUSDT's first trades and ETHUSDT's first trade
+    # are trade 1 at the venue, and each is a fill of its own.
+    btc = await h.submit("sym-1", quantity=D("0.7"))
+    eth = await h.submit("sym-2", symbol="ETH/USDT", quantity=D("1"))
+    assert btc.order is not None and eth.order is not None
+    [btc_order] = h.emu.orders_by_client_id(cid("sym-1"))
+    [eth_order] = h.emu.orders_by_client_id(cid("sym-2"))
+    assert ([t.trade_id for t in h.emu.trades_of(btc_order)],
+            [t.trade_id for t in h.emu.trades_of(eth_order)]) == ([1, 2], [1])
+    assert status(eth.order) is S.FILLED and status(btc.order) is S.FILLED
+    assert sorted((f["symbol"], f["trade_id"]) for f in h.engine.journal.fills()) == [
+        ("BTC/USDT", "1"), ("BTC/USDT", "2"), ("ETH/USDT", "1")]
+    assert h.engine.positions.quantity(ACCOUNT, "binance", "ETH/USDT") == D("0.999")
+    assert h.position() == D("0.6993")
+    fill_lines = [(l["symbol"], l["trade_id"]) for l in h.audit() if l["event"] == "fill"]
+    assert sorted(fill_lines) == [("BTC/USDT", "1"), ("BTC/USDT", "2"), ("ETH/USDT", "1")]
+
+
 async def test_market_sell_out_of_liquidity_expires_with_its_partial_fill(h: Harness) -> None:
     h.emu.set_book("BTCUSDT", [(D("49999"), D("0.1")), (D("49998"), D("0.1"))], [(D("50001"), D("1"))])
     outcome = await h.submit("mkt-2", side="sell", quantity=D("0.5"))

@@ -132,8 +132,9 @@ class AuditLog:
         self._write(e.ts, "fill", e.signal_id, f.client_order_id, None,
                     "partial_fill" if e.is_partial else "fill",
                     f"{f.side} {f.quantity} {f.symbol} @ {f.price} ({f.liquidity})",
-                    trade_id=f.trade_id, price=f.price, quantity=f.quantity, fee=f.fee,
-                    fee_currency=f.fee_currency, filled=e.filled_quantity, remaining=e.remaining)
+                    trade_id=f.trade_id, symbol=f.symbol, price=f.price, quantity=f.quantity,
+                    fee=f.fee, fee_currency=f.fee_currency, filled=e.filled_quantity,
+                    remaining=e.remaining)
 
     def _unresolved(self, e: OrderUnresolved) -> None:
         self._write(e.ts, "order_unresolved", e.signal_id, e.client_order_id, "executor",
