@@ -198,6 +198,45 @@ async def test_each_symbol_numbers_its_own_orders_and_trades_from_one(emu: Binan
     assert btc_order is not None and [t.trade_id for t in emu.trades_of(btc_order)] == [1, 2]
 
 
+def _thin_asks(levels: int) -> list[tuple[Decimal, Decimal]]:
+    """An ask side of `levels` levels of 0.001 BTC, one dollar apart: a market buy of
+    levels/1000 BTC fills in `levels` trades."""
+    return [(D(50001 + i), D("0.001")) for i in range(levels)]
+
+
+async def test_my_trades_serves_the_most_recent_500_by_default_and_at_most_1000(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.set_book("BTCUSDT", [(D("49999"), D("1"))], _thin_asks(1100))
+    _, order = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="1.1")
+    assert order["status"] == "FILLED"
+    query = {"symbol": "BTCUSDT", "orderId": order["orderId"]}
+
+    async def ids(**extra: Any) -> list[int]:
+        status, page = await _private(http, emu, "GET", "/api/v3/myTrades", {**query, **extra})
+        assert status == 200, page
+        return [t["id"] for t in page]
+
+    # Without fromId, the most recent trades: the first 600 of this order are not there.
+    assert await ids() == list(range(601, 1101))
+    assert await ids(limit=5000) == list(range(101, 1101))  # 1000 at most
+    # With fromId, from that trade on, oldest first: how a client reads them all.
+    assert await ids(fromId=0, limit=1000) == list(range(1, 1001))
+    assert await ids(fromId=1001, limit=1000) == list(range(1001, 1101))
+    assert await ids(fromId=1101, limit=1000) == []
+
+
+@pytest.mark.parametrize(("params", "code"), [
+    ({"orderId": 1, "startTime": 0}, -1128),
+    ({"fromId": 1, "startTime": 0}, -1128),
+    ({"startTime": 0, "endTime": 24 * 3600 * 1000 + 1}, -1127),
+    ({"limit": 0}, -1130),
+    ({"fromId": "x"}, -1100),
+])
+async def test_my_trades_refuses_what_binance_refuses(emu: BinanceEmulator, http: aiohttp.ClientSession,
+                                                     params: dict[str, Any], code: int) -> None:
+    status, body = await _private(http, emu, "GET", "/api/v3/myTrades", {"symbol": "BTCUSDT", **params})
+    assert (status, body["code"]) == (400, code)
+
+
 async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
                                 quantity="0.70000", newOrderRespType="FULL")

@@ -684,21 +684,36 @@ class BinanceEmulator:
         return _json_response(rows)
 
     async def _h_my_trades(self, request: web.Request) -> web.StreamResponse:
+        """GET /api/v3/myTrades as Binance documents it: `limit` 500 by default, at most
+        1000 (more is served as 1000); with `fromId`, the trades with ID >= fromId, oldest
+        first; with `startTime`, the first ones from then on; otherwise the *most recent*
+        `limit` trades (oldest first within the page). Only Binance's combinations of the
+        optional parameters are accepted (-1128 otherwise), startTime..endTime at most
+        24 hours (-1127)."""
         params = await self._signed(request)
         symbol = required(params, "symbol")
+        given = frozenset(k for k in ("orderId", "startTime", "endTime", "fromId")
+                          if params.get(k, "") != "")
+        if given not in _MY_TRADES_COMBINATIONS:
+            raise BinanceApiError(400, -1128, "Combination of optional parameters invalid.")
+        numbers = {k: _long_param(params, k) for k in (*given, "limit") if params.get(k, "") != ""}
+        if "startTime" in numbers and "endTime" in numbers and (
+                numbers["endTime"] - numbers["startTime"] > _DAY_MS):
+            raise BinanceApiError(400, -1127, "More than 24 hours between startTime and endTime.")
+        limit = numbers.get("limit", 500)
+        if limit < 1:
+            raise BinanceApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit = min(limit, 1000)
         with self._lock:
             self.market.spec(symbol)
-            rows = [t for t in self.market.trades if t.symbol == symbol]
-            if "orderId" in params:
-                rows = [t for t in rows if str(t.order_id) == params["orderId"]]
-            if "fromId" in params:
-                rows = [t for t in rows if t.trade_id >= int(params["fromId"])]
-            if "startTime" in params:
-                rows = [t for t in rows if t.time_ms >= int(params["startTime"])]
-            if "endTime" in params:
-                rows = [t for t in rows if t.time_ms <= int(params["endTime"])]
-            limit = min(int(params.get("limit", "500") or "500"), 1000)
-            rows = rows[:limit]
+            rows = [t for t in self.market.trades if t.symbol == symbol
+                    and ("orderId" not in numbers or t.order_id == numbers["orderId"])
+                    and ("fromId" not in numbers or t.trade_id >= numbers["fromId"])
+                    and ("startTime" not in numbers or t.time_ms >= numbers["startTime"])
+                    and ("endTime" not in numbers or t.time_ms <= numbers["endTime"])]
+            rows.sort(key=lambda t: t.trade_id)
+            oldest_first = "fromId" in numbers or "startTime" in numbers
+            rows = rows[:limit] if oldest_first else rows[-limit:]
             return _json_response([t.to_json() for t in rows])
 
     # ------------------------------------------------------------ admin endpoints
@@ -769,6 +784,20 @@ class BinanceEmulator:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+# GET /api/v3/myTrades: the optional parameters Binance accepts together (besides symbol).
+_MY_TRADES_COMBINATIONS = frozenset(frozenset(c) for c in (
+    (), ("orderId",), ("startTime",), ("endTime",), ("fromId",), ("startTime", "endTime"),
+    ("orderId", "fromId")))
+_DAY_MS = 24 * 3600 * 1000
+
+
+def _long_param(params: Mapping[str, str], name: str) -> int:
+    text = params[name]
+    if not text.lstrip("-").isdigit():
+        raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+    return int(text)
 
 
 def _json_response(data: Any, status: int = 200) -> web.Response:
