@@ -393,6 +393,17 @@ async def test_two_symbols_with_the_same_trade_id_are_two_fills(h: Harness) -> N
     assert sorted(fill_lines) == [("BTC/USDT", "1"), ("BTC/USDT", "2"), ("ETH/USDT", "1")]
 
 
+async def test_an_order_filled_in_more_trades_than_a_page_reaches_its_filled_quantity(h: Harness) -> None:
+    # 1100 trades: more than Binance's myTrades default page (500) and its maximum (1000).
+    h.emu.set_book("BTCUSDT", [(D("49999"), D("1"))],
+                   [(D(50001 + i), D("0.001")) for i in range(1100)])
+    outcome = await h.submit("many-1", quantity=D("1.1"))
+    order = outcome.order
+    assert order is not None and status(order) is S.FILLED
+    assert order.filled_quantity == D("1.1") and len(h.engine.journal.fills(cid("many-1"))) == 1100
+    assert h.position() == h.venue_held(cid("many-1")) == D("1.1") - D("0.0011")
+
+
 async def test_market_sell_out_of_liquidity_expires_with_its_partial_fill(h: Harness) -> None:
     h.emu.set_book("BTCUSDT", [(D("49999"), D("0.1")), (D("49998"), D("0.1"))], [(D("50001"), D("1"))])
     outcome = await h.submit("mkt-2", side="sell", quantity=D("0.5"))

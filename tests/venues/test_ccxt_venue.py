@@ -325,6 +325,21 @@ async def test_market_order_in_several_trades_with_exact_average_and_fees(venue:
     assert again == fills
 
 
+async def test_an_order_with_more_trades_than_a_page_is_read_to_its_last_trade(venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    # Binance answers myTrades 500 at a time by default (1000 at most), the most recent
+    # first: 1100 trades of one order are only all read by paging with fromId.
+    emu.set_book("BTCUSDT", [(D("49999"), D("1"))],
+                 [(D(50001 + i), D("0.001")) for i in range(1100)])
+    report = await venue.place_order(market("many-1", Side.BUY, "1.1"))
+    assert report.status is OrderStatus.FILLED and report.filled_quantity == D("1.1")
+    fills = await venue.fetch_fills(BTC, "many-1", report.venue_order_id)
+    assert len(fills) == len({f.trade_id for f in fills}) == 1100
+    assert sum((f.quantity for f in fills), D(0)) == report.filled_quantity
+    assert [f.trade_id for f in fills] == [str(i) for i in range(1, 1101)]
+    pages = [status for method, path, status in emu.requests if path == "/api/v3/myTrades"]
+    assert pages == [200, 200]  # 1000, then the last 100
+
+
 async def test_market_order_out_of_liquidity_is_expired_with_partial_fill(venue: CcxtVenue, emu: BinanceEmulator) -> None:
     emu.set_book("BTCUSDT", [(D("49999"), D("0.1")), (D("49990"), D("0.1"))], [(D("50001"), D("1"))])
     report = await venue.place_order(market("mkt-2", Side.SELL, "0.5"))

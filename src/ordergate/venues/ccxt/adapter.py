@@ -72,6 +72,17 @@ _CLIENT_ID_PARAM: dict[str, tuple[str, str]] = {
 }
 _DEFAULT_CLIENT_ID_PARAM = ("clientOrderId", "clientOrderId")
 
+# Exchanges whose account-trades endpoint pages forward by trade ID: (the parameter, the
+# largest page). Binance's GET /api/v3/myTrades answers 500 trades by default, 1000 at
+# most, and without `fromId` the *most recent* ones: an order with more trades is read
+# page by page from trade ID 0. Other exchanges get one call, as ccxt makes it.
+_TRADE_PAGES: dict[str, tuple[str, int]] = {
+    "binance": ("fromId", 1000),
+    "binanceus": ("fromId", 1000),
+    "binanceusdm": ("fromId", 1000),
+    "binancecoinm": ("fromId", 1000),
+}
+
 
 class CcxtVenueSettings(BaseModel):
     """One ccxt-backed venue. Credentials are *names of environment variables*."""
@@ -285,11 +296,7 @@ class CcxtVenue:
             venue_order_id = (await self.fetch_order(symbol, client_order_id)).venue_order_id
             if venue_order_id is None:
                 raise VenueUnavailable(f"{self.name}: order {client_order_id} has no venue id yet")
-        try:
-            raws = await self._exchange.fetch_my_trades(
-                symbol, None, None, {"orderId": venue_order_id})
-        except Exception as exc:
-            raise self._map_error(exc, "fetch_fills") from exc
+        raws = await self._order_trades(symbol, venue_order_id)
         by_id: dict[str, TradeReport] = {}
         for raw in raws:
             if raw.get("order") is not None and str(raw["order"]) != str(venue_order_id):
@@ -298,6 +305,38 @@ class CcxtVenue:
                                  self._clock.now())
             by_id[trade.trade_id] = trade
         return sorted(by_id.values(), key=lambda t: (t.ts, trade_sort_key(t.trade_id)))
+
+    async def _order_trades(self, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
+        """Every trade of one order, as ccxt parses them: page after page where the venue
+        pages (`_TRADE_PAGES`), until a page comes back short."""
+        paging = _TRADE_PAGES.get(self.settings.exchange)
+        if paging is None:
+            return list(await self._fetch_my_trades(symbol, None, {"orderId": venue_order_id}))
+        param, page_size = paging
+        trades: list[dict[str, Any]] = []
+        from_id = 0
+        while True:
+            page = await self._fetch_my_trades(
+                symbol, page_size, {"orderId": venue_order_id, param: str(from_id)})
+            trades += page
+            if len(page) < page_size:
+                return trades
+            ids = [int(str(raw.get("id"))) for raw in page if str(raw.get("id")).isdigit()]
+            if not ids or max(ids) < from_id:
+                # A full page that does not move forward: the venue ignored `fromId`.
+                # Reading on would loop; what we have is not known to be all of it.
+                raise VenueUnavailable(
+                    f"{self.name} fetch_fills: {param}={from_id} answered a page of "
+                    f"{len(page)} trades that does not go past it")
+            from_id = max(ids) + 1
+
+    async def _fetch_my_trades(self, symbol: str, limit: int | None,
+                               params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            raws = await self._exchange.fetch_my_trades(symbol, None, limit, params)
+        except Exception as exc:
+            raise self._map_error(exc, "fetch_fills") from exc
+        return list(raws)
 
     # ------------------------------------------------------------ account and market data
 
