@@ -3,13 +3,17 @@ parses and maps errors; nothing of ccxt is mocked."""
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+import re
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from loguru import logger
 
 from ordergate.clock import SimulatedClock, WallClock
 from ordergate.domain.order import OrderStatus
@@ -501,6 +505,100 @@ async def test_credentials_never_in_logs_exceptions_or_reprs(
         assert DEFAULT_API_SECRET not in text
     secret_settings = venue.settings.model_dump()
     assert secret_settings["api_key_env"] == KEY_ENV
+
+
+_SIGNED = re.compile(r"signature=[0-9a-f]{64}")
+
+
+async def _adapter_errors(venue: CcxtVenue, emu: BinanceEmulator) -> list[VenueError]:
+    """Every kind of error the adapter raises, each from a real ccxt failure: the fault
+    tests' faults on placing and on every read, refusals, and bad credentials."""
+    order = "/api/v3/order"
+    cases: list[tuple[Callable[[], object], Callable[[], Awaitable[object]]]] = [
+        (lambda: emu.fail_next("POST", order, 503), lambda: venue.place_order(market("tb-1", Side.BUY, "0.01"))),
+        (lambda: emu.fail_next("POST", order, 500), lambda: venue.place_order(market("tb-2", Side.BUY, "0.01"))),
+        (lambda: emu.drop_next("POST", order), lambda: venue.place_order(market("tb-3", Side.BUY, "0.01"))),
+        (lambda: emu.delay_next("POST", order, 1.0), lambda: venue.place_order(market("tb-4", Side.BUY, "0.01"))),
+        (lambda: emu.fail_next("POST", order, 429, retry_after=1), lambda: venue.place_order(market("tb-5", Side.BUY, "0.01"))),
+        (lambda: emu.fail_next("POST", order, 200, body="<html>ok</html>"), lambda: venue.place_order(market("tb-6", Side.BUY, "0.01"))),
+        (lambda: None, lambda: venue.place_order(limit("tb-7", Side.BUY, "0.00001", "49000.00"))),
+        (lambda: emu.set_balance("USDT", "1"), lambda: venue.place_order(market("tb-8", Side.BUY, "0.01"))),
+        # Signed GETs and DELETEs: ccxt's message holds the URL, the signature in its query.
+        (lambda: emu.fail_next("GET", order, 503), lambda: venue.fetch_order(BTC, "tb-1")),
+        (lambda: emu.drop_next("GET", order), lambda: venue.fetch_order(BTC, "tb-1")),
+        (lambda: emu.delay_next("GET", order, 1.0), lambda: venue.fetch_order(BTC, "tb-1")),
+        (lambda: None, lambda: venue.fetch_order(BTC, "never-sent")),
+        (lambda: None, lambda: venue.cancel_order(BTC, "never-sent")),
+        (lambda: emu.fail_next("DELETE", order, 503), lambda: venue.cancel_order(BTC, "never-sent")),
+        (lambda: emu.fail_next("GET", "/api/v3/openOrders", 502), lambda: venue.fetch_open_orders(BTC)),
+        (lambda: emu.fail_next("GET", "/api/v3/myTrades", 503), lambda: venue.fetch_fills(BTC, "x", "1")),
+        (lambda: emu.fail_next("GET", "/api/v3/account", 418), lambda: venue.fetch_balances("main")),
+        (lambda: emu.fail_next("GET", "/api/v3/ticker/24hr", 500), lambda: venue.fetch_ticker(BTC)),
+        (lambda: None, lambda: venue.fetch_ticker("NOPE/USDT")),
+    ]
+    errors: list[VenueError] = []
+    for arm, call in cases:
+        arm()
+        with pytest.raises(VenueError) as info:
+            await call()
+        errors.append(info.value)
+        emu.clear_faults()
+    return errors
+
+
+async def test_no_traceback_of_an_adapter_error_shows_a_credential_or_a_signature(
+    make_venue: VenueFactory, emu: BinanceEmulator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    venue = make_venue(timeout_s=0.3)
+    await venue.load_instruments()
+    # Not vacuous: what ccxt itself raises for a failed signed GET holds the signature.
+    emu.fail_next("GET", "/api/v3/order", 503)
+    with pytest.raises(Exception) as raw:
+        await venue._exchange.fetch_order(None, BTC, {"origClientOrderId": "x"})
+    assert _SIGNED.search(str(raw.value))
+    errors = await _adapter_errors(venue, emu)
+    monkeypatch.setenv(SECRET_ENV, "not-the-secret")  # -1022: an authentication failure too
+    bad = make_venue()
+    with pytest.raises(VenueError) as auth:
+        await bad.fetch_balances("main")
+    errors.append(auth.value)
+    assert len({type(e) for e in errors}) >= 6
+    texts = ["".join(traceback.format_exception(error)) for error in errors]
+    leaks = [t for t in texts if DEFAULT_API_KEY in t or DEFAULT_API_SECRET in t or _SIGNED.search(t)]
+    assert leaks == []
+    # Nothing of ccxt's exception rides along for someone else to print.
+    assert [e for e in errors if e.__cause__ is not None or e.__context__ is not None] == []
+
+
+async def test_loguru_with_diagnose_and_backtrace_shows_no_credential_or_signature(
+    make_venue: VenueFactory, emu: BinanceEmulator,
+) -> None:
+    # diagnose=True prints the value of every variable on each line of the traceback.
+    venue = make_venue(timeout_s=0.3)
+    await venue.load_instruments()
+    out = io.StringIO()
+    sink = logger.add(out, diagnose=True, backtrace=True, colorize=False, level="ERROR",
+                      format="{message}\n{exception}")
+    try:
+        for arm, call in [
+            (lambda: emu.fail_next("GET", "/api/v3/order", 503), lambda: venue.fetch_order(BTC, "x")),
+            (lambda: emu.fail_next("DELETE", "/api/v3/order", 503), lambda: venue.cancel_order(BTC, "x")),
+            (lambda: None, lambda: venue.cancel_order(BTC, "never-sent")),
+            (lambda: emu.fail_next("POST", "/api/v3/order", 503),
+             lambda: venue.place_order(market("lg-1", Side.BUY, "0.01"))),
+            (lambda: emu.fail_next("GET", "/api/v3/myTrades", 503), lambda: venue.fetch_fills(BTC, "x", "1")),
+        ]:
+            arm()
+            try:
+                await call()
+            except VenueError:
+                logger.exception("venue call failed")
+    finally:
+        logger.remove(sink)
+    text = out.getvalue()
+    assert text.count("venue call failed") == 5 and "VenueUnavailable" in text
+    assert DEFAULT_API_KEY not in text and DEFAULT_API_SECRET not in text
+    assert not _SIGNED.search(text), text
 
 
 async def test_settings_validate(emu: BinanceEmulator) -> None:

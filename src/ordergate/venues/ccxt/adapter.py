@@ -19,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
-from ccxt.base import errors as ccxt_errors
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ordergate.clock import Clock
@@ -185,10 +184,7 @@ class CcxtVenue:
                 await self._load_instruments()
 
     async def _load_instruments(self) -> dict[str, Instrument]:
-        try:
-            markets = await self._exchange.load_markets(True)
-        except Exception as exc:
-            raise self._map_error(exc, "load_instruments") from exc
+        markets = await self._call("load_instruments", lambda: self._exchange.load_markets(True))
         instruments: dict[str, Instrument] = {}
         for symbol, market in markets.items():
             if not self._wanted(market):
@@ -232,12 +228,9 @@ class CcxtVenue:
             gtd = request.time_in_force is TimeInForce.GTD
             params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
         # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
-        try:
-            raw = await self._exchange.create_order(
-                request.symbol, request.order_type.value, request.side.value,
-                plain(request.quantity), price, params)
-        except Exception as exc:
-            raise self._map_error(exc, "place_order", placing=True) from exc
+        raw = await self._call("place_order", lambda: self._exchange.create_order(
+            request.symbol, request.order_type.value, request.side.value,
+            plain(request.quantity), price, params), placing=True)
         if not isinstance(raw, Mapping) or raw.get("id") is None:
             # A 200 whose body could not be read: the order may well exist (peers.md).
             raise VenueTimeout(
@@ -250,17 +243,16 @@ class CcxtVenue:
     ) -> OrderReport:
         await self._ensure_instruments()
         try:
-            raw = await self._exchange.cancel_order(
-                venue_order_id, symbol, self._lookup_params(client_order_id, venue_order_id))
-        except ccxt_errors.OrderNotFound as exc:
+            raw = await self._call("cancel_order", lambda: self._exchange.cancel_order(
+                venue_order_id, symbol, self._lookup_params(client_order_id, venue_order_id)))
+        except OrderNotFound:
             # Either the order is already terminal (filled, cancelled, expired), or our
             # cancel worked and the client's silent re-send got "unknown order". Ask.
             try:
                 return await self.fetch_order(symbol, client_order_id, venue_order_id)
             except OrderNotFound:
-                raise self._map_error(exc, "cancel_order") from exc
-        except Exception as exc:
-            raise self._map_error(exc, "cancel_order") from exc
+                pass  # asked directly, the venue says so too: the cancel's answer stands
+            raise
         if not isinstance(raw, Mapping):
             return await self.fetch_order(symbol, client_order_id, venue_order_id)
         report = self._order_report(raw, client_order_id, symbol)
@@ -270,19 +262,13 @@ class CcxtVenue:
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
     ) -> OrderReport:
         await self._ensure_instruments()
-        try:
-            raw = await self._exchange.fetch_order(
-                venue_order_id, symbol, self._lookup_params(client_order_id, venue_order_id))
-        except Exception as exc:
-            raise self._map_error(exc, "fetch_order") from exc
+        raw = await self._call("fetch_order", lambda: self._exchange.fetch_order(
+            venue_order_id, symbol, self._lookup_params(client_order_id, venue_order_id)))
         return self._order_report(raw, client_order_id, symbol)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         await self._ensure_instruments()
-        try:
-            raws = await self._exchange.fetch_open_orders(symbol)
-        except Exception as exc:
-            raise self._map_error(exc, "fetch_open_orders") from exc
+        raws = await self._call("fetch_open_orders", lambda: self._exchange.fetch_open_orders(symbol))
         reports = []
         for raw in raws:
             reports.append(self._order_report(raw, "", str(raw.get("symbol") or symbol)))
@@ -332,10 +318,8 @@ class CcxtVenue:
 
     async def _fetch_my_trades(self, symbol: str, limit: int | None,
                                params: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            raws = await self._exchange.fetch_my_trades(symbol, None, limit, params)
-        except Exception as exc:
-            raise self._map_error(exc, "fetch_fills") from exc
+        raws = await self._call("fetch_fills", lambda: self._exchange.fetch_my_trades(
+            symbol, None, limit, params))
         return list(raws)
 
     # ------------------------------------------------------------ account and market data
@@ -343,10 +327,7 @@ class CcxtVenue:
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         if account_id != self.settings.account_id:
             raise FatalVenueError(f"{self.name}: unknown account {account_id!r}")
-        try:
-            raw = await self._exchange.fetch_balance()
-        except Exception as exc:
-            raise self._map_error(exc, "fetch_balances") from exc
+        raw = await self._call("fetch_balances", lambda: self._exchange.fetch_balance())
         balances: dict[str, Balance] = {}
         free_map = raw.get("free") or {}
         used_map = raw.get("used") or {}
@@ -358,10 +339,7 @@ class CcxtVenue:
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         await self._ensure_instruments()
-        try:
-            raw = await self._exchange.fetch_ticker(symbol)
-        except Exception as exc:
-            raise self._map_error(exc, "fetch_ticker") from exc
+        raw = await self._call("fetch_ticker", lambda: self._exchange.fetch_ticker(symbol))
         bid, ask = dec_or_none(raw.get("bid")), dec_or_none(raw.get("ask"))
         if bid is None or ask is None:
             raise VenueUnavailable(f"{self.name}: no bid/ask for {symbol}")
@@ -392,7 +370,23 @@ class CcxtVenue:
     def _order_report(self, raw: Mapping[str, Any], client_order_id: str, symbol: str) -> OrderReport:
         return order_report(raw, client_order_id, symbol, self._clock.now())
 
-    # ------------------------------------------------------------ errors
+    # ------------------------------------------------------------ calls and errors
+
+    async def _call(self, op: str, call: Callable[[], Awaitable[Any]], *,
+                    placing: bool = False) -> Any:
+        """One ccxt call; its failure becomes one of our `VenueError`s (`errors.py`).
+
+        ccxt's exception is never attached to ours: its message holds the request URL (a
+        signed GET or DELETE carries its signature there, some exchanges the API key), and
+        a traceback prints the cause and the context of every exception, loguru's
+        `diagnose` the values of the variables on each line. So the error is built inside
+        the `except` and raised after it: no `__cause__`, no `__context__`, and no local
+        on the raising line but our redacted error."""
+        try:
+            return await call()
+        except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
+            error = self._map_error(exc, op, placing=placing)
+        raise error
 
     def _map_error(self, exc: BaseException, op: str, *, placing: bool = False) -> VenueError:
         text = f"{self.name} {op}: {type(exc).__name__}: {self._redact(str(exc))}"
