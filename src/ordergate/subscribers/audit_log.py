@@ -45,7 +45,7 @@ class AuditLog:
         self._sink_id = logger.add(
             self.path, format="{message}", level="INFO", catch=False, enqueue=False,
             rotation=settings.rotation, retention=settings.retention,
-            compression=settings.compression, encoding="utf-8",
+            compression=settings.compression, encoding="utf-8", diagnose=False,
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
         self._buffer: list[str] = []
