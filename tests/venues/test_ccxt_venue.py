@@ -309,6 +309,41 @@ async def test_cancel_whose_answer_was_lost_returns_the_cancelled_order(venue: C
 # ---------------------------------------------------------------- fills, cancels, reports
 
 
+async def test_order_quantities_are_the_venues_exact_decimals_not_ccxts_floats(venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    # 123456789.12345601 has 17 significant digits: ccxt's float of it reads back as
+    # 123456789.12345602. The venue's own strings (info: origQty, executedQty, ...) do not.
+    emu.add_symbol(SymbolSpec(symbol="PEPEUSDT", base="PEPE", quote="USDT", tick_size=D("1"),
+                              step_size=D("0.00000001"), min_qty=D("0.00000001"),
+                              max_qty=D("10000000000"), min_notional=D("1"), min_price=D("1")))
+    emu.set_balance("USDT", "1000000000")
+    await venue.load_instruments()
+    qty = D("123456789.12345601")
+    placed = await venue.place_order(limit("exact-1", Side.BUY, str(qty), "1", symbol="PEPE/USDT"))
+    assert (placed.filled_quantity, placed.remaining_quantity, placed.price) == (0, qty, D(1))
+    emu.trade_against_resting("PEPEUSDT", "1", "123456788.12345601")
+    for report in (await venue.fetch_order("PEPE/USDT", "exact-1"),
+                   (await venue.fetch_open_orders("PEPE/USDT"))[0]):
+        assert report.status is OrderStatus.PARTIALLY_FILLED
+        assert report.filled_quantity == D("123456788.12345601")
+        assert report.remaining_quantity == D(1)
+        assert report.average_price == D(1)
+    cancelled = await venue.cancel_order("PEPE/USDT", "exact-1")
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert (cancelled.filled_quantity, cancelled.remaining_quantity) == (
+        D("123456788.12345601"), D(1))
+
+
+async def test_the_venues_order_status_word_decides_with_the_filled_quantity(venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    placed = await venue.place_order(limit("word-1", Side.BUY, "0.3", "49000.00"))
+    assert placed.status is OrderStatus.ACCEPTED
+    emu.trade_against_resting("BTCUSDT", "49000.00", "0.1")
+    assert (await venue.fetch_order(BTC, "word-1")).status is OrderStatus.PARTIALLY_FILLED
+    [order] = emu.orders_by_client_id("word-1")
+    order.status = "EXPIRED_IN_MATCH"  # expired by self-trade prevention, with its fill
+    report = await venue.fetch_order(BTC, "word-1")
+    assert report.status is OrderStatus.EXPIRED and report.filled_quantity == D("0.1")
+
+
 async def test_market_order_in_several_trades_with_exact_average_and_fees(venue: CcxtVenue, emu: BinanceEmulator) -> None:
     report = await venue.place_order(market("mkt-1", Side.BUY, "0.7"))
     assert report.status is OrderStatus.FILLED

@@ -49,6 +49,8 @@ from ordergate.venues.base import (
 )
 from ordergate.venues.ccxt.errors import RedactingLogger, map_error, redact, retry_after_seconds
 from ordergate.venues.ccxt.translation import (
+    BINANCE_ORDER_FIELDS,
+    OrderInfoFields,
     dec_or_none,
     instrument_from_market,
     order_report,
@@ -70,6 +72,15 @@ _CLIENT_ID_PARAM: dict[str, tuple[str, str]] = {
     "binancecoinm": ("newClientOrderId", "origClientOrderId"),
 }
 _DEFAULT_CLIENT_ID_PARAM = ("clientOrderId", "clientOrderId")
+
+# Exchanges whose order answers carry exact decimal strings (and their own status words)
+# in ccxt's `info`: used instead of ccxt's floats (`translation.py`).
+_ORDER_INFO_FIELDS: dict[str, OrderInfoFields] = {
+    "binance": BINANCE_ORDER_FIELDS,
+    "binanceus": BINANCE_ORDER_FIELDS,
+    "binanceusdm": BINANCE_ORDER_FIELDS,
+    "binancecoinm": BINANCE_ORDER_FIELDS,
+}
 
 # Exchanges whose account-trades endpoint pages forward by trade ID: (the parameter, the
 # largest page). Binance's GET /api/v3/myTrades answers 500 trades by default, 1000 at
@@ -368,7 +379,8 @@ class CcxtVenue:
         return {self._lookup_id_param: client_order_id}
 
     def _order_report(self, raw: Mapping[str, Any], client_order_id: str, symbol: str) -> OrderReport:
-        return order_report(raw, client_order_id, symbol, self._clock.now())
+        return order_report(raw, client_order_id, symbol, self._clock.now(),
+                            _ORDER_INFO_FIELDS.get(self.settings.exchange))
 
     # ------------------------------------------------------------ calls and errors
 

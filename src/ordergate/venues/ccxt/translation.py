@@ -1,14 +1,19 @@
 """ccxt's unified structures into ordergate's records, money as `Decimal`.
 
-ccxt hands numbers over as floats; they are converted with `Decimal(str(x))`, never
-through float arithmetic, and where the venue's own decimal strings are available (in
-ccxt's `info`: Binance trades) they are preferred. The status word lies about partial
-fills, so `filled`/`remaining` decide the status.
+ccxt hands numbers over as floats, and a float does not carry every decimal: Binance's
+"123456789.12345601" comes back from ccxt as 123456789.12345602. So where the venue's own
+decimal strings are in ccxt's `info` they are used as they are: a Binance order's
+`origQty`, `executedQty`, `cummulativeQuoteQty`, `price` and `status` (`OrderInfoFields`),
+a Binance trade's `price`, `qty` and `commission`. ccxt's unified numbers, through
+`Decimal(str(x))` and never through float arithmetic, are the fallback when the venue
+sent none. The status word lies about partial fills, so `filled`/`remaining` decide the
+status; fills themselves always come from the trades.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +25,29 @@ from ordergate.venues.base import OrderReport, TradeReport, VenueUnavailable
 
 SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderInfoFields:
+    """Where a venue's order answer (ccxt's `info`) holds the exact decimal strings, and
+    how its status words read as ccxt's unified ones."""
+
+    amount: str
+    filled: str
+    cost: str
+    price: str
+    status: str
+    statuses: Mapping[str, str]
+
+
+BINANCE_ORDER_FIELDS = OrderInfoFields(
+    amount="origQty", filled="executedQty", cost="cummulativeQuoteQty", price="price",
+    status="status",
+    # Binance's order statuses (enums.md); PENDING_CANCEL is "currently unused".
+    statuses={"NEW": "open", "PENDING_NEW": "open", "PARTIALLY_FILLED": "open",
+              "FILLED": "closed", "CANCELED": "canceled", "PENDING_CANCEL": "canceling",
+              "REJECTED": "rejected", "EXPIRED": "expired", "EXPIRED_IN_MATCH": "expired"},
+)
 
 
 def instrument_from_market(venue: str, symbol: str, market: Mapping[str, Any]) -> Instrument | None:
@@ -49,18 +77,25 @@ def instrument_from_market(venue: str, symbol: str, market: Mapping[str, Any]) -
 
 
 def order_report(raw: Mapping[str, Any], client_order_id: str, symbol: str,
-                 now: datetime) -> OrderReport:
-    """One ccxt order as an `OrderReport`. `now` stands in when the venue gives no time."""
-    amount = dec_or_none(raw.get("amount"))
-    filled = dec_or_none(raw.get("filled")) or Decimal(0)
-    remaining = dec_or_none(raw.get("remaining"))
+                 now: datetime, fields: OrderInfoFields | None = None) -> OrderReport:
+    """One ccxt order as an `OrderReport`. `now` stands in when the venue gives no time;
+    `fields` says where the venue's exact strings are in `info` (None: use ccxt's)."""
+    exact_ = _venue_numbers(raw, fields)
+    amount = exact_.get("amount", dec_or_none(raw.get("amount")))
+    filled = exact_.get("filled", dec_or_none(raw.get("filled")) or Decimal(0))
+    if "amount" in exact_ and "filled" in exact_:
+        remaining: Decimal | None = max(exact_["amount"] - exact_["filled"], Decimal(0))
+    else:
+        remaining = dec_or_none(raw.get("remaining"))
     if remaining is None:
         remaining = max(amount - filled, Decimal(0)) if amount is not None else Decimal(0)
-    cost = dec_or_none(raw.get("cost"))
+    cost = exact_.get("cost", dec_or_none(raw.get("cost")))
     average: Decimal | None = None
     if filled > 0:
         average = cost / filled if cost is not None and cost > 0 else dec_or_none(raw.get("average"))
-    status_word = str(raw.get("status") or "")
+    venue_status = _venue_status(raw, fields)
+    status_word = (fields.statuses.get(venue_status) if fields is not None else None) or str(
+        raw.get("status") or "")
     status = status_of(status_word, filled)
     venue_id = raw.get("id")
     return OrderReport(
@@ -74,11 +109,36 @@ def order_report(raw: Mapping[str, Any], client_order_id: str, symbol: str,
         average_price=average,
         ts=timestamp(raw.get("lastUpdateTimestamp") or raw.get("lastTradeTimestamp")
                      or raw.get("timestamp"), now),
-        reason=status_word if status is OrderStatus.REJECTED else "",
+        reason=(venue_status or status_word) if status is OrderStatus.REJECTED else "",
         side=SIDES.get(str(raw.get("side") or "")),
         order_type=ORDER_TYPES.get(str(raw.get("type") or "")),
-        price=dec_or_none(raw.get("price")) if raw.get("type") == "limit" else None,
+        price=(exact_.get("price", dec_or_none(raw.get("price")))
+               if raw.get("type") == "limit" else None),
     )
+
+
+def _venue_numbers(raw: Mapping[str, Any], fields: OrderInfoFields | None) -> dict[str, Decimal]:
+    """The order's numbers the venue sent as decimal strings in `info`: amount, filled,
+    cost, price, each present only when sent and usable. Binance: "for some historical
+    orders cummulativeQuoteQty will be < 0, meaning the data is not available", so a
+    negative value counts as not sent."""
+    info = raw.get("info")
+    if fields is None or not isinstance(info, Mapping):
+        return {}
+    found: dict[str, Decimal] = {}
+    for name, key in (("amount", fields.amount), ("filled", fields.filled),
+                      ("cost", fields.cost), ("price", fields.price)):
+        value = dec_or_none(info.get(key)) if isinstance(info.get(key), str) else None
+        if value is not None and value >= 0:
+            found[name] = value
+    return found
+
+
+def _venue_status(raw: Mapping[str, Any], fields: OrderInfoFields | None) -> str:
+    info = raw.get("info")
+    if fields is None or not isinstance(info, Mapping):
+        return ""
+    return str(info.get(fields.status) or "")
 
 
 def trade_report(venue: str, raw: Mapping[str, Any], client_order_id: str,
