@@ -105,6 +105,45 @@ async def test_stale_timestamp_is_1021(emu: BinanceEmulator, http: aiohttp.Clien
         assert (await resp.json())["code"] == -1021
 
 
+async def _signed_at(http: aiohttp.ClientSession, emu: BinanceEmulator, timestamp: int,
+                     recv_window: str | None = None) -> tuple[int, Any]:
+    params: dict[str, Any] = {"timestamp": timestamp}
+    if recv_window is not None:
+        params["recvWindow"] = recv_window
+    query = urlencode(params)
+    sig = hmac.new(DEFAULT_API_SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+    async with http.get(f"{emu.base_url}/api/v3/account?{query}&signature={sig}",
+                        headers={"X-MBX-APIKEY": DEFAULT_API_KEY}) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_timestamps_are_judged_by_the_venues_own_clock(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # The venue's clock 5 s behind ours: our "now" is 5 s in its future.
+    emu.set_clock_offset(-5000)
+    ours = int(time.time() * 1000)
+    status, body = await _signed_at(http, emu, ours)
+    assert (status, body) == (400, {"code": -1021, "msg": "Timestamp for this request was 1000ms ahead of the server's time."})
+    async with http.get(f"{emu.base_url}/api/v3/time") as resp:
+        server = (await resp.json())["serverTime"]
+    assert abs(server - (ours - 5000)) < 1000
+    status, _ = await _signed_at(http, emu, server)  # stamped with the venue's time: fine
+    assert status == 200
+    # Binance processes only if timestamp < serverTime + 1000 and within recvWindow.
+    status, body = await _signed_at(http, emu, emu.server_time_ms() - 3000, recv_window="2000.5")
+    assert (status, body["msg"]) == (400, "Timestamp for this request is outside of the recvWindow.")
+    status, _ = await _signed_at(http, emu, emu.server_time_ms() - 3000, recv_window="6000.346")
+    assert status == 200
+
+
+async def test_admin_sets_the_venues_clock(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{emu.base_url}/_admin/clock", json={"offset_ms": 7000}) as resp:
+        assert (await resp.json())["offset_ms"] == 7000
+    assert emu.clock_offset_ms == 7000 and emu.state()["clock_offset_ms"] == 7000
+    _, placed = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                             quantity="0.01", recvWindow=10000)  # our time: 7 s behind it
+    assert placed["transactTime"] - int(time.time() * 1000) > 5000  # stamped on its clock
+
+
 async def test_signed_body_and_query_are_both_covered(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001")
     assert status == 200 and body["status"] == "FILLED"

@@ -154,7 +154,10 @@ class BinanceEmulator:
         self.state_file = Path(state_file) if state_file is not None else None
         self.check_timestamp = check_timestamp
         self._lock = threading.RLock()
-        self.market = BinanceMarket(symbols, books, balances)
+        self.clock_offset_ms = 0
+        """The venue's clock minus ours (`set_clock_offset`): what `/api/v3/time` answers,
+        what signed timestamps are judged by, what orders and trades are stamped with."""
+        self.market = BinanceMarket(symbols, books, balances, clock=self.server_time_ms)
         """The state and the matching model (`binance_market.py`); use it under the lock."""
         self._faults: list[Fault] = []
         self._requests: list[tuple[str, str, int]] = []
@@ -250,6 +253,19 @@ class BinanceEmulator:
             self._persist()
             return trades
 
+    # ------------------------------------------------------------ test-facing API: clock
+
+    def server_time_ms(self) -> int:
+        """The venue's time now, in epoch milliseconds: ours plus `clock_offset_ms`."""
+        return now_ms() + self.clock_offset_ms
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        """Set the venue's clock `offset_ms` ahead of ours (negative: behind). A client
+        whose clock is ahead of the venue's by 1000 ms or more is refused with -1021."""
+        with self._lock:
+            self.clock_offset_ms = int(offset_ms)
+            self._persist()
+
     # ------------------------------------------------------------ test-facing API: balances
 
     def set_balance(self, asset: str, free: Decimal | str | int, locked: Decimal | str | int = 0) -> None:
@@ -316,6 +332,7 @@ class BinanceEmulator:
                               "asks": [[fmt(p), fmt(q)] for p, q in b.asks]}
                           for s, b in self.market.books.items()},
                 "faults": [f.to_json() for f in self._faults],
+                "clock_offset_ms": self.clock_offset_ms,
             }
 
     # ------------------------------------------------------------ test-facing API: faults
@@ -373,6 +390,7 @@ class BinanceEmulator:
         r.add_post("/_admin/book", self._h_admin_book)
         r.add_post("/_admin/trade", self._h_admin_trade)
         r.add_post("/_admin/balance", self._h_admin_balance)
+        r.add_post("/_admin/clock", self._h_admin_clock)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -463,11 +481,16 @@ class BinanceEmulator:
         if ts_text is None or not ts_text.isdigit():
             raise BinanceApiError(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
         if self.check_timestamp:
-            recv_window = int(params.get("recvWindow", "5000") or "5000")
-            if recv_window > 60000:
+            # Binance: process only if timestamp < serverTime + 1000 and
+            # serverTime - timestamp <= recvWindow (5000 by default, 60000 at most).
+            try:
+                recv_window = Decimal(params.get("recvWindow", "5000") or "5000")
+            except InvalidOperation:
+                raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'recvWindow'.") from None
+            if not recv_window.is_finite() or recv_window > 60000:
                 raise BinanceApiError(400, -1131, "recvWindow must be less than 60000")
-            now, ts = now_ms(), int(ts_text)
-            if ts > now + 1000:
+            now, ts = self.server_time_ms(), int(ts_text)
+            if ts >= now + 1000:
                 raise BinanceApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
             if now - ts > recv_window:
                 raise BinanceApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
@@ -479,7 +502,7 @@ class BinanceEmulator:
         return _json_response({})
 
     async def _h_time(self, request: web.Request) -> web.StreamResponse:
-        return _json_response({"serverTime": now_ms()})
+        return _json_response({"serverTime": self.server_time_ms()})
 
     async def _h_exchange_info(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
@@ -488,7 +511,7 @@ class BinanceEmulator:
             symbols = [self._symbol_info(self.market.symbols[s]) for s in wanted]
         return _json_response({
             "timezone": "UTC",
-            "serverTime": now_ms(),
+            "serverTime": self.server_time_ms(),
             "rateLimits": [
                 {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
                 {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
@@ -583,7 +606,7 @@ class BinanceEmulator:
 
     async def _h_ticker_24hr(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
-        now = now_ms()
+        now = self.server_time_ms()
         with self._lock:
             names = self._symbols_param(params)
             rows = []
@@ -621,7 +644,7 @@ class BinanceEmulator:
                                 "buyer": "0.00000000", "seller": "0.00000000"},
             "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
             "requireSelfTradePrevention": False, "preventSor": False,
-            "updateTime": now_ms(), "accountType": "SPOT", "balances": balances,
+            "updateTime": self.server_time_ms(), "accountType": "SPOT", "balances": balances,
             "permissions": ["SPOT"], "uid": 354937868,
         })
 
@@ -670,7 +693,7 @@ class BinanceEmulator:
                 body.pop(key, None)
             body["origClientOrderId"] = order.client_order_id
             body["clientOrderId"] = params.get("newClientOrderId") or f"cancel{order.order_id}"
-            body["transactTime"] = now_ms()
+            body["transactTime"] = self.server_time_ms()
             return _json_response(body)
 
     async def _h_open_orders(self, request: web.Request) -> web.StreamResponse:
@@ -766,6 +789,13 @@ class BinanceEmulator:
         data = await request.json()
         self.set_balance(str(data["asset"]), str(data["free"]), str(data.get("locked", "0")))
         return _json_response({})
+
+    async def _h_admin_clock(self, request: web.Request) -> web.StreamResponse:
+        """{"offset_ms": N}: the venue's clock N ms ahead of ours (negative: behind)."""
+        data = await request.json()
+        self.set_clock_offset(int(data["offset_ms"]))
+        return _json_response({"offset_ms": self.clock_offset_ms,
+                               "serverTime": self.server_time_ms()})
 
     # ------------------------------------------------------------ persistence
 

@@ -19,7 +19,7 @@ Not thread-safe by itself: the emulator holds one lock around every call. Money 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -218,7 +218,10 @@ class BinanceMarket:
 
     def __init__(self, symbols: Iterable[SymbolSpec],
                  books: Mapping[str, tuple[Sequence[Level], Sequence[Level]]] | None,
-                 balances: Mapping[str, Decimal | str | int] | None) -> None:
+                 balances: Mapping[str, Decimal | str | int] | None,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self._now = clock
+        """The venue's time in epoch milliseconds (its clock may be set off ours)."""
         self.symbols: dict[str, SymbolSpec] = {s.symbol: s for s in symbols}
         self.books: dict[str, Book] = {}
         for name, (bids, asks) in (DEFAULT_BOOKS if books is None else books).items():
@@ -359,7 +362,7 @@ class BinanceMarket:
             if self.free.get(spec.base, ZERO) < need:
                 raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
 
-        now = now_ms()
+        now = self._now()
         order = EmulatedOrder(
             order_id=order_id, client_order_id=cid, symbol=symbol, side=side,
             type=otype, time_in_force=tif or "GTC", price=price, orig_qty=qty, time_ms=now,
@@ -448,7 +451,7 @@ class BinanceMarket:
             else:
                 self.free[spec.base] = self.free.get(spec.base, ZERO) - qty
             self.free[spec.quote] = self.free.get(spec.quote, ZERO) + quote_qty - commission
-        now = now_ms()
+        now = self._now()
         trade_id = self._last_trade_id.get(order.symbol, 0) + 1
         self._last_trade_id[order.symbol] = trade_id
         trade = EmulatedTrade(
@@ -474,7 +477,7 @@ class BinanceMarket:
             self._move(asset, order.locked, to_locked=False)
             order.locked = ZERO
         order.status = status
-        order.update_time_ms = now_ms()
+        order.update_time_ms = self._now()
 
     def _move(self, asset: str, amount: Decimal, *, to_locked: bool) -> None:
         sign = 1 if to_locked else -1
