@@ -144,6 +144,30 @@ async def test_admin_sets_the_venues_clock(emu: BinanceEmulator, http: aiohttp.C
     assert placed["transactTime"] - int(time.time() * 1000) > 5000  # stamped on its clock
 
 
+async def test_filters_changed_while_running_are_published_and_enforced(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{emu.base_url}/_admin/filters",
+                         json={"symbol": "BTCUSDT", "tick_size": "0.10", "min_price": "0.10"}) as resp:
+        assert resp.status == 200
+        published = {f["filterType"]: f for f in (await resp.json())["filters"]}
+    assert published["PRICE_FILTER"]["tickSize"] == "0.10000000"
+    async with http.get(f"{emu.base_url}/api/v3/exchangeInfo?symbol=BTCUSDT") as resp:
+        [info] = (await resp.json())["symbols"]
+    assert {f["filterType"]: f for f in info["filters"]}["PRICE_FILTER"]["tickSize"] == "0.10000000"
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                timeInForce="GTC", price="49000.05", quantity="0.01")
+    assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: PRICE_FILTER"})
+    status, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                             timeInForce="GTC", price="49000.10", quantity="0.01")
+    assert status == 200
+    emu.set_filters("BTCUSDT", step_size="0.001", min_qty="0.001")
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.0105")
+    assert body == {"code": -1013, "msg": "Filter failure: LOT_SIZE"}
+    with pytest.raises(ValueError, match="maker_fee"):
+        emu.set_filters("BTCUSDT", maker_fee="0")
+    async with http.post(f"{emu.base_url}/_admin/filters", json={"symbol": "NOPEUSDT", "tick_size": "1"}) as resp:
+        assert (resp.status, (await resp.json())["code"]) == (400, -1121)
+
+
 async def test_signed_body_and_query_are_both_covered(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001")
     assert status == 200 and body["status"] == "FILLED"

@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
@@ -226,6 +226,21 @@ class BinanceEmulator:
         with self._lock:
             self.market.add_symbol(spec)
 
+    def set_filters(self, symbol: str, **rules: Decimal | str | int) -> SymbolSpec:
+        """Change a listed symbol's filters while running, as Binance does now and then:
+        any of tick_size, step_size, min_qty, max_qty, min_notional, min_price, max_price.
+        exchangeInfo publishes them and new orders are checked against them from now on
+        (resting orders are left as they are). Returns the new rules."""
+        unknown = set(rules) - _FILTER_FIELDS
+        if unknown:
+            raise ValueError(f"not a filter of a symbol: {sorted(unknown)}")
+        with self._lock:
+            changes: dict[str, Any] = {k: dec(v) for k, v in rules.items()}
+            spec = replace(self.market.spec(symbol), **changes)
+            self.market.add_symbol(spec)
+            self._persist()
+            return spec
+
     def remove_symbol(self, symbol: str) -> None:
         """Delist a symbol: from now on it answers -1121 "Invalid symbol."."""
         with self._lock:
@@ -391,6 +406,7 @@ class BinanceEmulator:
         r.add_post("/_admin/trade", self._h_admin_trade)
         r.add_post("/_admin/balance", self._h_admin_balance)
         r.add_post("/_admin/clock", self._h_admin_clock)
+        r.add_post("/_admin/filters", self._h_admin_filters)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -797,6 +813,18 @@ class BinanceEmulator:
         return _json_response({"offset_ms": self.clock_offset_ms,
                                "serverTime": self.server_time_ms()})
 
+    async def _h_admin_filters(self, request: web.Request) -> web.StreamResponse:
+        """{"symbol": "BTCUSDT", "tick_size": "0.1", ...}: see `set_filters`."""
+        data = dict(await request.json())
+        symbol = str(data.pop("symbol"))
+        try:
+            spec = self.set_filters(symbol, **{k: str(v) for k, v in data.items()})
+        except BinanceApiError as err:
+            return _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
+        except ValueError as err:
+            return _json_response({"error": str(err)}, status=400)
+        return _json_response(self._symbol_info(spec))
+
     # ------------------------------------------------------------ persistence
 
     def _persist(self) -> None:
@@ -815,6 +843,9 @@ class BinanceEmulator:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+
+_FILTER_FIELDS = frozenset({"tick_size", "step_size", "min_qty", "max_qty", "min_notional",
+                            "min_price", "max_price"})
 
 # GET /api/v3/myTrades: the optional parameters Binance accepts together (besides symbol).
 _MY_TRADES_COMBINATIONS = frozenset(frozenset(c) for c in (
