@@ -42,6 +42,8 @@ from ordergate.testing.binance_emulator import (
     BinanceEmulator,
 )
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
+from ordergate.venues.circuit_breaker import BreakerState
+from ordergate.venues.guarded import GuardedVenue, unwrap
 
 D = Decimal
 BTC = "BTC/USDT"
@@ -152,17 +154,24 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 async def make_harness(emu: BinanceEmulator, credentials: None, tmp_path: Path) -> AsyncIterator[Any]:
     made: list[Engine] = []
 
-    async def factory(clock: SimulatedClock | WallClock | None = None,
+    async def factory(clock: SimulatedClock | WallClock | None = None, *, guarded: bool = False,
                       **sections: dict[str, Any]) -> Harness:
+        """`guarded`: the engine builds the venue from its configuration, as it does live:
+        behind the circuit breaker and rate limiter, its events on the engine's bus."""
         config = make_config(tmp_path / f"run{len(made)}", emu.base_url, **sections)
         clock = clock or SimulatedClock(datetime.now(UTC))
-        settings = CcxtVenueSettings.model_validate(
-            {"name": "binance", **config.venues["binance"].adapter_fields()})
-        venue = CcxtVenue(settings, clock)
         audit_path = tmp_path / f"run{len(made)}" / "audit.jsonl"
-        engine = Engine(config, clock, venues={"binance": venue},
-                        journal_path=tmp_path / f"run{len(made)}" / "journal.sqlite",
-                        audit_path=audit_path)
+        journal_path = tmp_path / f"run{len(made)}" / "journal.sqlite"
+        if guarded:
+            engine = Engine(config, clock, journal_path=journal_path, audit_path=audit_path)
+            venue = unwrap(engine.venues["binance"])
+            assert isinstance(venue, CcxtVenue)
+        else:
+            settings = CcxtVenueSettings.model_validate(
+                {"name": "binance", **config.venues["binance"].adapter_fields()})
+            venue = CcxtVenue(settings, clock)
+            engine = Engine(config, clock, venues={"binance": venue},
+                            journal_path=journal_path, audit_path=audit_path)
         made.append(engine)
         await engine.start()
         assert engine.market.venue_enabled("binance"), "instruments did not load from the emulator"
@@ -306,6 +315,22 @@ async def test_lookup_that_cannot_be_answered_leaves_the_order_unresolved_then_a
     assert h.position() == D("0.00999")  # 0.01 less 0.00001 BTC commission
 
 
+async def test_a_venue_clock_behind_ours_costs_one_resync_not_the_breaker(make_harness: Any) -> None:
+    # As shipped: 5 sends per order, and 5 consecutive failures open the breaker.
+    h: Harness = await make_harness(guarded=True, executor={"max_attempts": 5})
+    h.emu.set_clock_offset(-5000)  # the venue's clock 5 s behind ours: -1021 on every request
+    outcome = await h.submit("clock-1")
+    order = outcome.order
+    assert order is not None and status(order) is S.FILLED
+    assert h.order_posts() == [400, 200]  # refused once (-1021), resynced, placed once
+    assert h.emu.client_order_id_counts() == {cid("clock-1"): 1}
+    guarded = h.engine.venues["binance"]
+    assert isinstance(guarded, GuardedVenue) and guarded.breaker.state is BreakerState.CLOSED
+    [resynced] = [l for l in h.audit() if l["event"] == "venue_clock_resynced"]
+    assert 4000 < resynced["offset_ms"] < 6000 and resynced["venue"] == "binance"
+    assert "ordergate_venue_clock_resyncs_total{venue=\"binance\"} 1.0" in h.engine.metrics.render()
+
+
 async def test_same_signal_twice_is_sent_once(h: Harness) -> None:
     first = await h.submit("twice-1")
     second = await h.submit("twice-1")
@@ -331,6 +356,41 @@ async def test_venue_filter_failure_is_rejected_and_audited(h: Harness) -> None:
     assert len(rejected) == 1 and "LOT_SIZE" in rejected[0]["reason"]
     assert rejected[0]["client_order_id"] == cid("lot-1")
     assert h.position() == 0
+
+
+async def test_a_changed_tick_rejects_one_order_then_the_next_is_rounded_to_it(make_harness: Any) -> None:
+    h: Harness = await make_harness(guarded=True)
+    # The venue coarsens BTCUSDT's tick from 0.01 to 0.10 while the engine runs.
+    h.emu.set_filters("BTCUSDT", tick_size="0.10", min_price="0.10")
+    first = await h.submit("tick-1", order_type="limit", limit_price=D("50001.05"), quantity=D("0.01"))
+    assert first.order is not None and status(first.order) is S.REJECTED
+    assert "PRICE_FILTER" in first.order.transitions[-1].reason
+    second = await h.submit("tick-2", order_type="limit", limit_price=D("50001.05"), quantity=D("0.01"))
+    order = second.order
+    assert second.admitted and order is not None
+    assert order.price == D("50001.00")  # a buy rounded down to the new tick
+    assert status(order) is S.FILLED and h.position() == D("0.00999")
+    assert h.order_posts() == [400, 200]
+    [changed] = [l for l in h.audit() if l["event"] == "instrument_rules_changed"]
+    assert (D(changed["old_tick_size"]), D(changed["new_tick_size"])) == (D("0.01"), D("0.1"))
+    assert changed["symbol"] == BTC and "PRICE_FILTER" in changed["why"]
+    assert 'ordergate_instrument_rules_changes_total{venue="binance"} 1.0' in h.engine.metrics.render()
+    instrument = h.engine.market.instrument("binance", BTC)
+    assert instrument is not None and instrument.tick_size == D("0.1")
+
+
+async def test_the_scheduled_refresh_announces_every_symbol_whose_rules_changed(make_harness: Any) -> None:
+    h: Harness = await make_harness(guarded=True, venue={"instruments_refresh_s": 600})
+    h.emu.set_filters("ETHUSDT", step_size="0.001", min_qty="0.001", min_notional="10")
+    await h.advance(601)
+    [changed] = [l for l in h.audit() if l["event"] == "instrument_rules_changed"]
+    assert changed["symbol"] == "ETH/USDT" and "scheduled refresh" in changed["why"]
+    assert (D(changed["old_lot_size"]), D(changed["new_lot_size"])) == (D("0.0001"), D("0.001"))
+    assert D(changed["new_min_notional"]) == 10
+    eth = h.engine.market.instrument("binance", "ETH/USDT")
+    assert eth is not None and eth.lot_size == D("0.001")
+    await h.advance(601)  # nothing changed since: nothing announced
+    assert len([l for l in h.audit() if l["event"] == "instrument_rules_changed"]) == 1
 
 
 async def test_insufficient_balance_is_rejected_not_retried(h: Harness) -> None:

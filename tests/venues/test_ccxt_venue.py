@@ -39,6 +39,8 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
+from ordergate.events import InstrumentRulesChanged, VenueClockResynced
+from ordergate.venues.ccxt.errors import FilterRejected
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
 D = Decimal
@@ -65,13 +67,15 @@ async def emu() -> AsyncIterator[BinanceEmulator]:
 async def make_venue(emu: BinanceEmulator, credentials: None) -> AsyncIterator[VenueFactory]:
     made: list[CcxtVenue] = []
 
-    def factory(clock: SimulatedClock | WallClock | None = None, **overrides: object) -> CcxtVenue:
+    def factory(clock: SimulatedClock | WallClock | None = None,
+                on_event: Callable[[object], None] | None = None, **overrides: object) -> CcxtVenue:
         fields: dict[str, object] = {
             "name": "binance", "exchange": "binance", "api_key_env": KEY_ENV,
             "secret_env": SECRET_ENV, "api_url": emu.base_url, "timeout_s": 1.0,
         }
         fields.update(overrides)
-        venue = CcxtVenue(CcxtVenueSettings.model_validate(fields), clock or WallClock())
+        venue = CcxtVenue(CcxtVenueSettings.model_validate(fields), clock or WallClock(),
+                          on_event=on_event)
         made.append(venue)
         return venue
 
@@ -132,7 +136,7 @@ async def test_lot_size_failure_from_the_venue_is_rejected(venue: CcxtVenue, emu
     emu.add_symbol(replace(DEFAULT_SYMBOLS[0], step_size=D("0.001"), min_qty=D("0.001")))
     with pytest.raises(OrderRejected) as info:
         await venue.place_order(limit("lot-1", Side.BUY, "0.01234", "49000.00"))
-    assert "LOT_SIZE" in str(info.value) and type(info.value) is OrderRejected
+    assert "LOT_SIZE" in str(info.value) and type(info.value) is FilterRejected
     assert emu.orders == []
 
 
@@ -148,6 +152,58 @@ async def test_off_tick_price_is_refused_before_sending(venue: CcxtVenue, emu: B
     with pytest.raises(OrderRejected, match="not on tick"):
         await venue.place_order(limit("tick-2", Side.BUY, "0.01", "49000.006"))
     assert not any(path == "/api/v3/order" for _, path, _ in emu.requests)
+
+
+async def test_a_filter_rejection_reloads_the_symbols_rules_and_says_what_changed(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    clock = SimulatedClock(datetime.now(UTC))
+    venue = make_venue(clock=clock, on_event=events.append)
+    await venue.load_instruments()
+
+    def reloads() -> int:
+        return sum(1 for _, path, _ in emu.requests if path == "/api/v3/exchangeInfo")
+
+    emu.set_filters("BTCUSDT", tick_size="0.10", min_price="0.10")
+    with pytest.raises(FilterRejected) as info:
+        await venue.place_order(limit("rules-1", Side.BUY, "0.01", "49000.05"))
+    assert info.value.filter_name == "PRICE_FILTER" and not info.value.retryable
+    assert reloads() == 2 and venue.instruments[BTC].tick_size == D("0.1")
+    [changed] = events
+    assert isinstance(changed, InstrumentRulesChanged) and changed.symbol == BTC
+    assert (changed.old.tick_size, changed.new.tick_size) == (D("0.01"), D("0.1"))
+    assert "PRICE_FILTER" in changed.why
+    # Rate-limited per symbol: another refusal within the interval reloads nothing...
+    emu.set_filters("BTCUSDT", step_size="0.001", min_qty="0.001")
+    with pytest.raises(FilterRejected):
+        await venue.place_order(limit("rules-2", Side.BUY, "0.01234", "49000.00"))
+    assert reloads() == 2 and len(events) == 1
+    # ... past it, the next one does.
+    clock.advance(venue.settings.rules_reload_min_interval_s)
+    with pytest.raises(FilterRejected):
+        await venue.place_order(limit("rules-3", Side.BUY, "0.01234", "49000.00"))
+    assert reloads() == 3 and venue.instruments[BTC].lot_size == D("0.001")
+    assert [type(e) for e in events] == [InstrumentRulesChanged] * 2
+
+
+async def test_a_filter_rejection_with_unchanged_rules_announces_nothing(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    venue = make_venue(on_event=events.append)
+    await venue.load_instruments()
+    # Below the minimum notional, the adapter sending it anyway: the rules are the same.
+    with pytest.raises(FilterRejected) as info:
+        await venue.place_order(limit("rules-4", Side.BUY, "0.00001", "49000.00"))
+    assert info.value.filter_name == "NOTIONAL" and events == []
+
+
+async def test_a_refusal_on_another_filter_is_a_plain_rejection(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    venue = make_venue()
+    await venue.load_instruments()
+    emu.fail_next("POST", "/api/v3/order", 400,
+                  body='{"code":-1013,"msg":"Filter failure: PERCENT_PRICE_BY_SIDE"}')
+    with pytest.raises(OrderRejected) as info:
+        await venue.place_order(limit("rules-5", Side.BUY, "0.01", "49000.00"))
+    assert type(info.value) is OrderRejected
+    assert sum(1 for _, path, _ in emu.requests if path == "/api/v3/exchangeInfo") == 1
 
 
 async def test_min_notional_failure_is_rejected(venue: CcxtVenue, emu: BinanceEmulator) -> None:
@@ -252,6 +308,38 @@ async def test_418_is_rate_limited(venue: CcxtVenue, emu: BinanceEmulator) -> No
     with pytest.raises(RateLimited) as info:
         await venue.fetch_ticker(BTC)
     assert info.value.retry_after is None
+
+
+async def test_a_venue_clock_behind_ours_is_resynced_once_and_the_order_placed_once(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    venue = make_venue(on_event=events.append)
+    await venue.load_instruments()
+    emu.set_clock_offset(-5000)  # the venue's clock 5 s behind ours: -1021 "ahead"
+    report = await venue.place_order(market("clock-1", Side.BUY, "0.01"))
+    assert report.status is OrderStatus.FILLED
+    assert emu.client_order_id_counts() == {"clock-1": 1}
+    assert [(m, p, st) for m, p, st in emu.requests if p != "/api/v3/exchangeInfo"] == [
+        ("POST", "/api/v3/order", 400), ("GET", "/api/v3/time", 200), ("POST", "/api/v3/order", 200)]
+    [resynced] = events
+    assert isinstance(resynced, VenueClockResynced) and resynced.venue == "binance"
+    assert 4000 < resynced.offset_ms < 6000 and "place_order" in resynced.reason
+    # From then on requests are signed on the venue's time: no refusal, no resync.
+    await venue.fetch_balances("main")
+    assert len(events) == 1 and emu.requests[-1] == ("GET", "/api/v3/account", 200)
+
+
+async def test_a_timestamp_refused_again_after_the_resync_is_a_failure(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    venue = make_venue(on_event=events.append)
+    await venue.load_instruments()
+    emu.fail_next("POST", "/api/v3/order", 400, count=2, body='{"code":-1021,'
+                  '"msg":"Timestamp for this request is outside of the recvWindow."}')
+    with pytest.raises(VenueUnavailable) as info:
+        await venue.place_order(market("clock-2", Side.BUY, "0.01"))
+    assert info.value.retryable and not info.value.ambiguous  # refused: nothing was placed
+    assert [(m, p) for m, p, _ in emu.requests if p != "/api/v3/exchangeInfo"] == [
+        ("POST", "/api/v3/order"), ("GET", "/api/v3/time"), ("POST", "/api/v3/order")]
+    assert len(events) == 1 and emu.orders == []
 
 
 async def test_timeout_after_acceptance_then_lookup_finds_exactly_one(make_venue: VenueFactory, emu: BinanceEmulator) -> None:

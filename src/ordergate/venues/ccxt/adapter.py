@@ -26,11 +26,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.values import OrderType, TimeInForce
+from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 from ordergate.venues.base import (
     Balance,
     FatalVenueError,
@@ -47,7 +49,13 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
-from ordergate.venues.ccxt.errors import RedactingLogger, map_error, redact, retry_after_seconds
+from ordergate.venues.ccxt.errors import (
+    FilterRejected,
+    RedactingLogger,
+    map_error,
+    redact,
+    retry_after_seconds,
+)
 from ordergate.venues.ccxt.translation import (
     BINANCE_ORDER_FIELDS,
     OrderInfoFields,
@@ -111,6 +119,10 @@ class CcxtVenueSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
     markets_refresh_s: float = Field(default=3600.0, gt=0)
     account_id: str = "main"
+    rules_reload_min_interval_s: float = Field(default=30.0, ge=0)
+    """A venue refusing an order on a filter (tick, lot, minimum quantity or notional) has
+    changed that symbol's rules: they are reloaded at once, but at most once per symbol in
+    this many seconds (a reload reads every market: Binance weighs exchangeInfo at 20)."""
 
 
 class CcxtVenue:
@@ -161,6 +173,7 @@ class CcxtVenue:
         self._instruments: dict[str, Instrument] = {}
         self._markets_loaded_at: datetime | None = None
         self._markets_lock = asyncio.Lock()
+        self._rules_reloaded_at: dict[str, datetime] = {}
 
     def __repr__(self) -> str:
         return (f"CcxtVenue(name={self.name!r}, exchange={self.settings.exchange!r}, "
@@ -192,9 +205,14 @@ class CcxtVenue:
             return
         async with self._markets_lock:
             if self.markets_stale():
-                await self._load_instruments()
+                await self._load_instruments(
+                    f"the adapter's reload every {self.settings.markets_refresh_s:g}s")
 
-    async def _load_instruments(self) -> dict[str, Instrument]:
+    async def _load_instruments(self, why: str | None = None) -> dict[str, Instrument]:
+        """Read every market. A reload the adapter does on its own (`why`: a filter
+        rejection, its periodic reload) announces each symbol whose rules changed as an
+        `InstrumentRulesChanged` through `on_event`, so the engine rounds to them; when the
+        engine asks (`load_instruments`), it compares for itself."""
         markets = await self._call("load_instruments", lambda: self._exchange.load_markets(True))
         instruments: dict[str, Instrument] = {}
         for symbol, market in markets.items():
@@ -205,10 +223,43 @@ class CcxtVenue:
                 log.warning("%s: %s has no step-size precision, skipped", self.name, symbol)
                 continue
             instruments[symbol] = instrument
-        self._instruments = instruments
+        previous, self._instruments = self._instruments, instruments
         self._markets_loaded_at = self._clock.now()
         log.info("%s: %d instruments loaded", self.name, len(instruments))
+        if why is not None:
+            for symbol in sorted(previous.keys() & instruments.keys()):
+                if previous[symbol] != instruments[symbol]:
+                    self._emit(InstrumentRulesChanged(self._clock.now(), self.name, symbol,
+                                                      previous[symbol], instruments[symbol], why))
         return dict(instruments)
+
+    async def _reload_rules_after(self, symbol: str, rejected: FilterRejected) -> None:
+        """The venue refused an order of `symbol` on a filter: reload the rules now, unless
+        this symbol's were reloaded less than `rules_reload_min_interval_s` ago."""
+        now = self._clock.now()
+        last = self._rules_reloaded_at.get(symbol)
+        interval = timedelta(seconds=self.settings.rules_reload_min_interval_s)
+        if last is not None and now - last < interval:
+            log.info("%s: %s refused on %s again; its rules were reloaded %.0fs ago, not again "
+                     "before %ss", self.name, symbol, rejected.filter_name,
+                     (now - last).total_seconds(), interval.total_seconds())
+            return
+        self._rules_reloaded_at[symbol] = now
+        why = f"{self.name} refused an order of {symbol}: Filter failure: {rejected.filter_name}"
+        try:
+            async with self._markets_lock:
+                await self._load_instruments(why)
+        except VenueError as exc:
+            # The order's rejection is what the caller must hear; the rules stay as they
+            # were and are reloaded on the next such refusal past the interval, or at the
+            # scheduled refresh.
+            log.warning("%s: reloading the rules after %s failed: %s", self.name, why, exc)
+
+    def _emit(self, event: object) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+        else:
+            log.warning("%s: %s (no event sink to report it to)", self.name, event)
 
     def _wanted(self, market: Mapping[str, Any]) -> bool:
         if market.get("active") is False:
@@ -239,9 +290,13 @@ class CcxtVenue:
             gtd = request.time_in_force is TimeInForce.GTD
             params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
         # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
-        raw = await self._call("place_order", lambda: self._exchange.create_order(
-            request.symbol, request.order_type.value, request.side.value,
-            plain(request.quantity), price, params), placing=True)
+        try:
+            raw = await self._call("place_order", lambda: self._exchange.create_order(
+                request.symbol, request.order_type.value, request.side.value,
+                plain(request.quantity), price, params), placing=True)
+        except FilterRejected as rejected:
+            await self._reload_rules_after(request.symbol, rejected)
+            raise
         if not isinstance(raw, Mapping) or raw.get("id") is None:
             # A 200 whose body could not be read: the order may well exist (peers.md).
             raise VenueTimeout(
@@ -394,11 +449,37 @@ class CcxtVenue:
         `diagnose` the values of the variables on each line. So the error is built inside
         the `except` and raised after it: no `__cause__`, no `__context__`, and no local
         on the raising line but our redacted error."""
-        try:
-            return await call()
-        except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
-            error = self._map_error(exc, op, placing=placing)
+        resynced = False
+        while True:
+            try:
+                return await call()
+            except ccxt_errors.InvalidNonce as exc:
+                error = self._map_error(exc, op, placing=placing)
+                if resynced or not self._exchange.has.get("fetchTime"):
+                    break
+            except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
+                error = self._map_error(exc, op, placing=placing)
+                break
+            # The venue refused the request's timestamp (Binance -1021): it was not
+            # processed, so sending it again cannot duplicate anything. Measure the clock
+            # difference once and retry once; a second refusal is a failure.
+            resynced = True
+            if not await self._resync_clock(op, error):
+                break
         raise error
+
+    async def _resync_clock(self, op: str, refused: VenueError) -> bool:
+        """Re-measure the venue's clock (ccxt's `load_time_difference`: GET /api/v3/time on
+        Binance, setting `options['timeDifference']`, which signs every later request)."""
+        try:
+            offset = await self._exchange.load_time_difference()
+        except Exception as exc:  # noqa: BLE001 - reported, and the refusal stands
+            log.warning("%s %s: the venue refused our timestamp and its time could not be "
+                        "read: %s", self.name, op, self._redact(f"{type(exc).__name__}: {exc}"))
+            return False
+        self._emit(VenueClockResynced(self._clock.now(), self.name, int(offset),
+                                      f"{op} refused: {refused}"))
+        return True
 
     def _map_error(self, exc: BaseException, op: str, *, placing: bool = False) -> VenueError:
         text = f"{self.name} {op}: {type(exc).__name__}: {self._redact(str(exc))}"

@@ -43,6 +43,21 @@ from ordergate.venues.base import (
 
 REDACTED = "***"
 
+# Binance's filters (-1013 "Filter failure: NAME") that an `Instrument` models: a venue
+# refusing an order on one of them has rules we do not have (it changed them).
+RULE_FILTERS = frozenset({"PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "MIN_NOTIONAL",
+                          "NOTIONAL"})
+
+
+class FilterRejected(OrderRejected):
+    """The venue refused an order on one of the rules an instrument holds (`RULE_FILTERS`):
+    tick, lot, minimum quantity or notional. Rejected like any refusal; the adapter also
+    reloads that symbol's rules, so the next order is rounded to the venue's."""
+
+    def __init__(self, message: str, filter_name: str) -> None:
+        super().__init__(message)
+        self.filter_name = filter_name
+
 
 def map_error(exc: BaseException, text: str, *, placing: bool,
               retry_after: Callable[[], float | None]) -> VenueError:
@@ -73,6 +88,8 @@ def map_error(exc: BaseException, text: str, *, placing: bool,
         return DuplicateClientOrderId(text)
     if isinstance(exc, E.OrderNotFound) and not placing:
         return OrderNotFound(text)
+    if placing and (name := rule_filter_failure(exc)) is not None:
+        return FilterRejected(text, name)
     if isinstance(exc, E.InvalidOrder | E.BadRequest | E.OperationRejected):
         return OrderRejected(text) if placing else FatalVenueError(text)
     if isinstance(exc, E.ExchangeError):
@@ -96,6 +113,18 @@ def is_duplicate_client_order_id(exc: BaseException) -> bool:
     body = venue_error_body(exc)
     return (body is not None and str(body.get("code")) == "-2010"
             and body.get("msg") == "Duplicate order sent.")
+
+
+def rule_filter_failure(exc: BaseException) -> str | None:
+    """The filter a Binance -1013 "Filter failure: NAME" names, if an instrument models it
+    (`RULE_FILTERS`); None for any other answer."""
+    if not isinstance(exc, ccxt_errors.ExchangeError):
+        return None
+    body = venue_error_body(exc)
+    if body is None or str(body.get("code")) != "-1013":
+        return None
+    name = str(body.get("msg") or "").removeprefix("Filter failure: ").strip()
+    return name if name in RULE_FILTERS else None
 
 
 def venue_error_body(exc: BaseException) -> dict[str, Any] | None:
