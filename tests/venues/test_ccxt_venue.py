@@ -18,6 +18,7 @@ from loguru import logger
 from ordergate.clock import SimulatedClock, WallClock
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
+from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 from ordergate.testing.binance_emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -39,7 +40,6 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
-from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 from ordergate.venues.ccxt.errors import FilterRejected
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
