@@ -30,6 +30,7 @@ from ordergate.testing.binance_emulator import (
     BinanceEmulatorThread,
     SymbolSpec,
 )
+from ordergate.testing.binance_market import fmt
 
 D = Decimal
 
@@ -317,6 +318,36 @@ async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator,
     assert emu.balances()["USDT"][0] == D("1000000") - D("35000.9")
     # The book lost that liquidity.
     assert emu.book("BTCUSDT")[1][0] == (D("50002.00"), D("0.8"))
+
+
+BNBUSDT = SymbolSpec(symbol="BNBUSDT", base="BNB", quote="USDT", tick_size=D("0.01"),
+                     step_size=D("0.001"), min_qty=D("0.001"), max_qty=D("90000"),
+                     min_notional=D("5"))
+
+
+async def test_an_account_paying_fees_in_bnb_is_charged_bnb_at_a_discount(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.add_symbol(BNBUSDT)
+    emu.set_book("BNBUSDT", [(D("599"), D("100"))], [(D("601"), D("100"))])  # mid 600
+    emu.set_balance("BNB", "1")
+    async with http.post(f"{emu.base_url}/_admin/account", json={"pay_fees_in_bnb": True}) as resp:
+        assert (await resp.json()) == {"pay_fees_in_bnb": True}
+    _, buy = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                          quantity="0.3", newOrderRespType="FULL")
+    # 0.3 x 50001 = 15000.3 USDT; 0.1% of it, 25% off, at 600 USDT a BNB.
+    fee = (D("15000.3") * D("0.001") * D("0.75") / D("600")).quantize(D("0.00000001"))
+    assert [(f["commission"], f["commissionAsset"]) for f in buy["fills"]] == [(fmt(fee), "BNB")]
+    assert emu.balances()["BTC"][0] == D("10.3")  # the whole quantity: no BTC commission
+    assert emu.balances()["BNB"][0] == D("1") - fee
+    _, sell = await _order(http, emu, symbol="ETHUSDT", side="SELL", type="MARKET",
+                           quantity="1", newOrderRespType="FULL")
+    assert sell["fills"][0]["commissionAsset"] == "BNB"
+    assert emu.balances()["USDT"][0] == D("1000000") - D("15000.3") + D("2999")
+    # Not enough BNB left for a commission: charged the usual way.
+    emu.set_balance("BNB", "0")
+    _, last = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                           quantity="0.01", newOrderRespType="FULL")
+    assert [f["commissionAsset"] for f in last["fills"]] == ["BTC"]
+    assert emu.state()["pay_fees_in_bnb"] is True
 
 
 async def test_market_order_out_of_liquidity_expires_partially_filled(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:

@@ -268,6 +268,14 @@ class BinanceEmulator:
             self._persist()
             return trades
 
+    def pay_fees_in_bnb(self, enabled: bool = True) -> None:
+        """The account's "use BNB to pay for fees" (Binance's BNB burn): while the account
+        has enough BNB, every trade's commission is charged in BNB, 25% off, at the
+        BNB/quote mid; without enough BNB, as usual."""
+        with self._lock:
+            self.market.pay_fees_in_bnb = bool(enabled)
+            self._persist()
+
     # ------------------------------------------------------------ test-facing API: clock
 
     def server_time_ms(self) -> int:
@@ -348,6 +356,7 @@ class BinanceEmulator:
                           for s, b in self.market.books.items()},
                 "faults": [f.to_json() for f in self._faults],
                 "clock_offset_ms": self.clock_offset_ms,
+                "pay_fees_in_bnb": self.market.pay_fees_in_bnb,
             }
 
     # ------------------------------------------------------------ test-facing API: faults
@@ -407,6 +416,7 @@ class BinanceEmulator:
         r.add_post("/_admin/balance", self._h_admin_balance)
         r.add_post("/_admin/clock", self._h_admin_clock)
         r.add_post("/_admin/filters", self._h_admin_filters)
+        r.add_post("/_admin/account", self._h_admin_account)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -812,6 +822,13 @@ class BinanceEmulator:
         self.set_clock_offset(int(data["offset_ms"]))
         return _json_response({"offset_ms": self.clock_offset_ms,
                                "serverTime": self.server_time_ms()})
+
+    async def _h_admin_account(self, request: web.Request) -> web.StreamResponse:
+        """{"pay_fees_in_bnb": true}: see `pay_fees_in_bnb`."""
+        data = await request.json()
+        if "pay_fees_in_bnb" in data:
+            self.pay_fees_in_bnb(bool(data["pay_fees_in_bnb"]))
+        return _json_response({"pay_fees_in_bnb": self.market.pay_fees_in_bnb})
 
     async def _h_admin_filters(self, request: web.Request) -> web.StreamResponse:
         """{"symbol": "BTCUSDT", "tick_size": "0.1", ...}: see `set_filters`."""

@@ -8,7 +8,8 @@ What it models, deterministically:
   a new book (`set_book`) fills it;
 - Binance's filters (PRICE_FILTER, LOT_SIZE, NOTIONAL) and refusals (-2010 insufficient
   balance, "Duplicate order sent." while an order with that client order ID is open);
-- balances locked, debited and credited, with commission;
+- balances locked, debited and credited, with commission (in BNB, discounted, when the
+  account pays its fees in BNB);
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
   sequences, starting at small numbers (1), so two symbols' trades share IDs.
 
@@ -28,6 +29,9 @@ ZERO = Decimal(0)
 _EIGHT = Decimal("0.00000001")
 
 Level = tuple[Decimal, Decimal]
+
+BNB = "BNB"
+BNB_DISCOUNT = Decimal("0.25")  # Binance spot: commission paid in BNB costs 25% less
 
 
 class BinanceApiError(Exception):
@@ -239,6 +243,8 @@ class BinanceMarket:
         self._last_order_id: dict[str, int] = {}
         self._last_trade_id: dict[str, int] = {}
         self.update_id = 1
+        self.pay_fees_in_bnb = False
+        """The account's "use BNB to pay for fees" setting (Binance's BNB burn)."""
 
     # ------------------------------------------------------------ symbols and books
 
@@ -432,9 +438,8 @@ class BinanceMarket:
         spec = self.symbols[order.symbol]
         quote_qty = price * qty
         rate = spec.maker_fee if is_maker else spec.taker_fee
+        commission, commission_asset = self._commission(spec, order.side, price, qty, quote_qty, rate)
         if order.side == "BUY":
-            # The buyer pays commission in the asset received (Binance's default without BNB).
-            commission, commission_asset = (qty * rate).quantize(_EIGHT), spec.base
             if order.type == "LIMIT":
                 release = qty * order.price
                 order.locked -= release
@@ -442,15 +447,15 @@ class BinanceMarket:
                 self.free[spec.quote] = self.free.get(spec.quote, ZERO) + release - quote_qty
             else:
                 self.free[spec.quote] = self.free.get(spec.quote, ZERO) - quote_qty
-            self.free[spec.base] = self.free.get(spec.base, ZERO) + qty - commission
+            self.free[spec.base] = self.free.get(spec.base, ZERO) + qty
         else:
-            commission, commission_asset = (quote_qty * rate).quantize(_EIGHT), spec.quote
             if order.type == "LIMIT":
                 order.locked -= qty
                 self.locked[spec.base] = self.locked.get(spec.base, ZERO) - qty
             else:
                 self.free[spec.base] = self.free.get(spec.base, ZERO) - qty
-            self.free[spec.quote] = self.free.get(spec.quote, ZERO) + quote_qty - commission
+            self.free[spec.quote] = self.free.get(spec.quote, ZERO) + quote_qty
+        self.free[commission_asset] = self.free.get(commission_asset, ZERO) - commission
         now = self._now()
         trade_id = self._last_trade_id.get(order.symbol, 0) + 1
         self._last_trade_id[order.symbol] = trade_id
@@ -468,6 +473,29 @@ class BinanceMarket:
         if order.is_open and order.remaining > 0:
             order.status = "PARTIALLY_FILLED"
         return trade
+
+    def _commission(self, spec: SymbolSpec, side: str, price: Decimal, qty: Decimal,
+                    quote_qty: Decimal, rate: Decimal) -> tuple[Decimal, str]:
+        """What a trade costs, in which asset. Binance's default: the buyer pays in the asset
+        received (base), the seller in the quote. With BNB paying the fees (`pay_fees_in_bnb`,
+        Binance's "BNB burn") and enough BNB free, the commission is the quote value less
+        the 25% discount, in BNB at the BNB/quote mid (the trade's price on BNB's own
+        symbols): a BTCUSDT trade then charges BNB, an asset it neither buys nor sells."""
+        if self.pay_fees_in_bnb:
+            bnb_price = price if spec.base == BNB else self._mid(f"{BNB}{spec.quote}")
+            if bnb_price is not None and bnb_price > 0:
+                fee = (quote_qty * rate * (1 - BNB_DISCOUNT) / bnb_price).quantize(_EIGHT)
+                if fee > 0 and self.free.get(BNB, ZERO) >= fee:
+                    return fee, BNB
+        if side == "BUY":
+            return (qty * rate).quantize(_EIGHT), spec.base
+        return (quote_qty * rate).quantize(_EIGHT), spec.quote
+
+    def _mid(self, symbol: str) -> Decimal | None:
+        book = self.books.get(symbol)
+        if book is None or not book.bids or not book.asks:
+            return None
+        return (book.bids[0][0] + book.asks[0][0]) / 2
 
     def _close(self, order: EmulatedOrder, status: str) -> None:
         """Move an order to a final status and release whatever it still had locked."""
