@@ -1,13 +1,18 @@
 """A venue adapter on `ccxt.async_support`: Binance first, any ccxt exchange in principle.
 
 Everything ccxt returns is translated into `OrderReport`/`TradeReport`/`Balance`/`Ticker`
-(`translation.py`), and every ccxt exception into one of the `VenueError`s of
-`venues.base` (`errors.py`). Facts this relies on are in /work/shared/peers.md, notably:
+(`translation.py`), every ccxt exception into one of the `VenueError`s of `venues.base`
+(`errors.py`), and the instruments are kept by `markets.py`. Facts this relies on are in
+/work/shared/peers.md, notably:
 
 - the async client re-sends a GET/DELETE once on a dropped keep-alive connection, so a
   cancel that worked can come back "not found": `cancel_order` then looks the order up;
 - a market order given a price becomes a `quoteOrderQty` order: prices stay out of market
-  orders.
+  orders;
+- Binance answers an order's trades a page at a time (500 by default, 1000 at most, the
+  most recent without `fromId`): `fetch_fills` pages forward from trade ID 0;
+- a timestamp the venue refuses (-1021) was not processed: the clock difference is
+  measured again and the call retried once (`_call`).
 
 Credentials are read from the environment variables named in the settings, kept as
 `SecretStr` and inside the ccxt object only, and are redacted from ccxt's own debug log
@@ -16,11 +21,9 @@ and from every exception message this module raises.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -32,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.values import OrderType, TimeInForce
-from ordergate.events import InstrumentRulesChanged, VenueClockResynced
+from ordergate.events import VenueClockResynced
 from ordergate.venues.base import (
     Balance,
     FatalVenueError,
@@ -56,11 +59,11 @@ from ordergate.venues.ccxt.errors import (
     redact,
     retry_after_seconds,
 )
+from ordergate.venues.ccxt.markets import Markets
 from ordergate.venues.ccxt.translation import (
     BINANCE_ORDER_FIELDS,
     OrderInfoFields,
     dec_or_none,
-    instrument_from_market,
     order_report,
     plain,
     timestamp,
@@ -170,10 +173,11 @@ class CcxtVenue:
                 "types": ["spot"] if settings.market_type == "spot" else ["linear"]}
         self._create_id_param, self._lookup_id_param = _CLIENT_ID_PARAM.get(
             settings.exchange, _DEFAULT_CLIENT_ID_PARAM)
-        self._instruments: dict[str, Instrument] = {}
-        self._markets_loaded_at: datetime | None = None
-        self._markets_lock = asyncio.Lock()
-        self._rules_reloaded_at: dict[str, datetime] = {}
+        self._markets = Markets(
+            self.name, settings.market_type, clock,
+            lambda: self._call("load_instruments", lambda: self._exchange.load_markets(True)),
+            self._emit, refresh_s=settings.markets_refresh_s,
+            reload_min_interval_s=settings.rules_reload_min_interval_s)
 
     def __repr__(self) -> str:
         return (f"CcxtVenue(name={self.name!r}, exchange={self.settings.exchange!r}, "
@@ -183,8 +187,7 @@ class CcxtVenue:
 
     async def load_instruments(self) -> dict[str, Instrument]:
         """Load (or reload) the exchange's markets and translate them into instruments."""
-        async with self._markets_lock:
-            return await self._load_instruments()
+        return await self._markets.load()
 
     async def refresh_instruments(self) -> dict[str, Instrument]:
         """What the engine calls every `markets_refresh_s`; same as `load_instruments`."""
@@ -192,68 +195,13 @@ class CcxtVenue:
 
     @property
     def instruments(self) -> dict[str, Instrument]:
-        return dict(self._instruments)
+        return dict(self._markets.instruments)
 
     def markets_stale(self) -> bool:
-        if self._markets_loaded_at is None:
-            return True
-        age = self._clock.now() - self._markets_loaded_at
-        return age >= timedelta(seconds=self.settings.markets_refresh_s)
+        return self._markets.stale()
 
     async def _ensure_instruments(self) -> None:
-        if not self.markets_stale():
-            return
-        async with self._markets_lock:
-            if self.markets_stale():
-                await self._load_instruments(
-                    f"the adapter's reload every {self.settings.markets_refresh_s:g}s")
-
-    async def _load_instruments(self, why: str | None = None) -> dict[str, Instrument]:
-        """Read every market. A reload the adapter does on its own (`why`: a filter
-        rejection, its periodic reload) announces each symbol whose rules changed as an
-        `InstrumentRulesChanged` through `on_event`, so the engine rounds to them; when the
-        engine asks (`load_instruments`), it compares for itself."""
-        markets = await self._call("load_instruments", lambda: self._exchange.load_markets(True))
-        instruments: dict[str, Instrument] = {}
-        for symbol, market in markets.items():
-            if not self._wanted(market):
-                continue
-            instrument = instrument_from_market(self.name, symbol, market)
-            if instrument is None:
-                log.warning("%s: %s has no step-size precision, skipped", self.name, symbol)
-                continue
-            instruments[symbol] = instrument
-        previous, self._instruments = self._instruments, instruments
-        self._markets_loaded_at = self._clock.now()
-        log.info("%s: %d instruments loaded", self.name, len(instruments))
-        if why is not None:
-            for symbol in sorted(previous.keys() & instruments.keys()):
-                if previous[symbol] != instruments[symbol]:
-                    self._emit(InstrumentRulesChanged(self._clock.now(), self.name, symbol,
-                                                      previous[symbol], instruments[symbol], why))
-        return dict(instruments)
-
-    async def _reload_rules_after(self, symbol: str, rejected: FilterRejected) -> None:
-        """The venue refused an order of `symbol` on a filter: reload the rules now, unless
-        this symbol's were reloaded less than `rules_reload_min_interval_s` ago."""
-        now = self._clock.now()
-        last = self._rules_reloaded_at.get(symbol)
-        interval = timedelta(seconds=self.settings.rules_reload_min_interval_s)
-        if last is not None and now - last < interval:
-            log.info("%s: %s refused on %s again; its rules were reloaded %.0fs ago, not again "
-                     "before %ss", self.name, symbol, rejected.filter_name,
-                     (now - last).total_seconds(), interval.total_seconds())
-            return
-        self._rules_reloaded_at[symbol] = now
-        why = f"{self.name} refused an order of {symbol}: Filter failure: {rejected.filter_name}"
-        try:
-            async with self._markets_lock:
-                await self._load_instruments(why)
-        except VenueError as exc:
-            # The order's rejection is what the caller must hear; the rules stay as they
-            # were and are reloaded on the next such refusal past the interval, or at the
-            # scheduled refresh.
-            log.warning("%s: reloading the rules after %s failed: %s", self.name, why, exc)
+        await self._markets.ensure()
 
     def _emit(self, event: object) -> None:
         if self._on_event is not None:
@@ -261,18 +209,11 @@ class CcxtVenue:
         else:
             log.warning("%s: %s (no event sink to report it to)", self.name, event)
 
-    def _wanted(self, market: Mapping[str, Any]) -> bool:
-        if market.get("active") is False:
-            return False
-        if self.settings.market_type == "spot":
-            return bool(market.get("spot"))
-        return bool(market.get("contract"))
-
     # ------------------------------------------------------------ orders
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
         await self._ensure_instruments()
-        instrument = self._instruments.get(request.symbol)
+        instrument = self._markets.instruments.get(request.symbol)
         if instrument is None:
             raise UnknownSymbol(f"{self.name}: unknown symbol {request.symbol!r}")
         params: dict[str, Any] = {self._create_id_param: request.client_order_id}
@@ -295,7 +236,7 @@ class CcxtVenue:
                 request.symbol, request.order_type.value, request.side.value,
                 plain(request.quantity), price, params), placing=True)
         except FilterRejected as rejected:
-            await self._reload_rules_after(request.symbol, rejected)
+            await self._markets.reload_after(request.symbol, rejected)
             raise
         if not isinstance(raw, Mapping) or raw.get("id") is None:
             # A 200 whose body could not be read: the order may well exist (peers.md).
