@@ -15,7 +15,10 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
   `detached`: a request delayed before processing still executes if the client hangs
   up, as a request in a real venue's pipeline does), answer a status (503, 429 with
   Retry-After, 418, 500 ...) without processing, or drop the connection before or after
-  processing. Through the Python API and `/_admin/faults`.
+  processing (`binance_faults.py`). Through the Python API and `/_admin/faults`;
+- a venue clock set off ours (`set_clock_offset`), filters changed while running
+  (`set_filters`), an account paying its fees in BNB (`pay_fees_in_bnb`), through the
+  Python API and `/_admin/clock`, `/_admin/filters`, `/_admin/account`.
 
 Run it in-process (`async with BinanceEmulator() as emu`), in a background thread for
 sync tests (`BinanceEmulatorThread`), or as its own process::
@@ -43,15 +46,16 @@ import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from ordergate.testing.binance_faults import Fault, FaultKind, drop, status_response
 from ordergate.testing.binance_market import (
     DEFAULT_BALANCES,
     DEFAULT_BOOKS,
@@ -72,57 +76,12 @@ from ordergate.testing.binance_market import (
 __all__ = [
     "DEFAULT_API_KEY", "DEFAULT_API_SECRET", "DEFAULT_BALANCES", "DEFAULT_BOOKS",
     "DEFAULT_SYMBOLS", "HOST", "BinanceApiError", "BinanceEmulator", "BinanceEmulatorThread",
-    "EmulatedOrder", "EmulatedTrade", "Fault", "Level", "SymbolSpec", "main",
+    "EmulatedOrder", "EmulatedTrade", "Fault", "FaultKind", "Level", "SymbolSpec", "main",
 ]
 
 DEFAULT_API_KEY = "emulator-api-key-7f3a9c1e5b2d4068"
 DEFAULT_API_SECRET = "emulator-api-secret-1b8e6d0c4a9f2e73"
 HOST = "127.0.0.1"
-
-FaultKind = Literal["delay", "status", "drop"]
-
-
-@dataclass(slots=True)
-class Fault:
-    """One injected fault, matched by HTTP method and path, for the next `count` requests.
-
-    kind "delay": wait `delay_s` seconds, after processing (default) or before it.
-    kind "status": answer `status` without processing (with `Retry-After` if `retry_after`
-    is set, and `body` or a default body).
-    kind "drop": close the connection without an answer, before processing (default) or
-    after it (`after_processing=True`: the order exists but the client never hears).
-
-    `detached` (for a delay before processing): the request, once received, is processed
-    when the delay is over even if the client has hung up meanwhile, as a real venue's
-    matching engine executes a request its gateway has already taken in. Without it the
-    client hanging up cancels the request (it never reached the venue)."""
-
-    method: str
-    path: str
-    kind: FaultKind
-    count: int = 1
-    delay_s: float = 0.0
-    status: int = 503
-    retry_after: float | None = None
-    body: str | None = None
-    after_processing: bool = True
-    detached: bool = False
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        """`method` and `path` match exactly, or are "*" (any)."""
-        return (self.count > 0 and self.method.upper() in ("*", method.upper())
-                and self.path in ("*", path))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
-            "delay_s": self.delay_s, "status": self.status, "retry_after": self.retry_after,
-            "body": self.body, "after_processing": self.after_processing,
-            "detached": self.detached, "hits": self.hits,
-        }
-
-
 
 # ---------------------------------------------------------------- the emulator
 
@@ -438,15 +397,10 @@ class BinanceEmulator:
         fault = self._take_fault(request.method, request.path)
         if fault is not None and fault.kind == "status":
             self._record(request.method, request.path, fault.status)
-            headers = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = _retry_after_text(fault.retry_after)
-            body = fault.body if fault.body is not None else _default_fault_body(fault.status)
-            ctype = "application/json" if body.startswith("{") else "text/html"
-            return web.Response(status=fault.status, text=body, headers=headers, content_type=ctype)
+            return status_response(fault)
         if fault is not None and fault.kind == "drop" and not fault.after_processing:
             self._record(request.method, request.path, 0)
-            return _drop(request)
+            return drop(request)
         if fault is not None and fault.kind == "delay" and not fault.after_processing:
             if fault.detached:
                 await request.read()  # taken in whole: the venue has it, whatever the client does
@@ -455,7 +409,7 @@ class BinanceEmulator:
             await asyncio.sleep(fault.delay_s)
         response = await self._process(request, handler)
         if fault is not None and fault.kind == "drop":
-            return _drop(request)
+            return drop(request)
         if fault is not None and fault.kind == "delay" and fault.after_processing:
             await asyncio.sleep(fault.delay_s)
         return response
@@ -771,19 +725,10 @@ class BinanceEmulator:
         return _json_response(self.state())
 
     async def _h_admin_add_fault(self, request: web.Request) -> web.StreamResponse:
-        data = await request.json()
-        kind = data.get("kind")
-        if kind not in ("delay", "status", "drop"):
-            return _json_response({"error": "kind must be delay, status or drop"}, status=400)
-        fault = Fault(
-            method=str(data["method"]).upper(), path=str(data["path"]), kind=kind,
-            count=int(data.get("count", 1)), delay_s=float(data.get("delay_s", 0.0)),
-            status=int(data.get("status", 503)),
-            retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
-            body=data.get("body"),
-            after_processing=bool(data.get("after_processing", kind == "delay")),
-            detached=bool(data.get("detached", False)),
-        )
+        try:
+            fault = Fault.from_json(await request.json())
+        except ValueError as err:
+            return _json_response({"error": str(err)}, status=400)
         self.inject_fault(fault)
         return _json_response(fault.to_json())
 
@@ -885,28 +830,6 @@ def _json_response(data: Any, status: int = 200) -> web.Response:
 
 def _compact_dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
-
-
-def _retry_after_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
-
-
-def _default_fault_body(status: int) -> str:
-    if status == 429:
-        return _compact_dumps({"code": -1003, "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."})
-    if status == 418:
-        return _compact_dumps({"code": -1003, "msg": "Way too much request weight used; IP banned until 1700000000000. Please use WebSocket Streams for live updates to avoid bans."})
-    if status == 500:
-        return _compact_dumps({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."})
-    return "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
-
-
-def _drop(request: web.Request) -> web.StreamResponse:
-    """Close the connection without writing an answer."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
-    raise asyncio.CancelledError()
 
 
 # ---------------------------------------------------------------- running it in a thread
