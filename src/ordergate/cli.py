@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 def _quiet_loguru() -> None:
     """Audit lines go to their own file; the console shows warnings only."""
     logger.remove()
-    logger.add(sys.stderr, level="WARNING",
+    logger.add(sys.stderr, level="WARNING", diagnose=False,  # no variable values in tracebacks
                filter=lambda record: "ordergate_audit" not in record["extra"])
 
 

@@ -21,6 +21,7 @@ from ordergate.events import (
     InstrumentInferred, ReconciliationDrift, SignalInvalid, SignalRejected, SystemError,
     TradingStateChanged, VenueCircuitChanged, VenueDisabled,
 )
+from ordergate.events import InstrumentRulesChanged
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
 from ordergate.pipeline.execute import Executor
@@ -104,6 +105,7 @@ class Engine:
                            if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
         self._reconcile_due: datetime | None = None
+        bus.subscribe(InstrumentRulesChanged, self._rules_changed)
 
     async def start(self) -> None:
         """Load every enabled venue's instruments, then recover: from the journal on a warm
@@ -275,14 +277,32 @@ class Engine:
 
     async def _refresh_instruments(self, name: str) -> None:
         """Reload a venue's rules; on failure keep the ones we have and try again later."""
+        before = dict(self.market.instruments.get(name, {}))
         try:
             self.market.instruments[name] = await self.venues[name].load_instruments()
         except VenueError as exc:
             self.supervisor.venue_failed(name, "load_instruments", exc)  # the old rules stay
         else:
             self.supervisor.venue_ok(name, "load_instruments")
+            self._announce_rule_changes(name, before, "scheduled refresh of the venue's rules")
         finally:
             self._schedule_refresh(name)
+
+    def _announce_rule_changes(self, name: str, before: dict[str, Instrument], why: str) -> None:
+        """An `InstrumentRulesChanged` for every symbol whose rules are not what they were
+        (audited as `instrument_rules_changed`, counted)."""
+        after = self.market.instruments.get(name, {})
+        for symbol in sorted(before.keys() & after.keys()):
+            if before[symbol] != after[symbol]:
+                self.bus.publish(InstrumentRulesChanged(self.clock.now(), name, symbol,
+                                                        before[symbol], after[symbol], why))
+
+    def _rules_changed(self, event: InstrumentRulesChanged) -> None:
+        """A venue changed a symbol's rules (its adapter found out, or a refresh did): the
+        validator and executor use the new ones from the next signal on."""
+        rules = self.market.instruments.get(event.venue)
+        if rules is not None:
+            rules[event.symbol] = event.new
 
     def _schedule_refresh(self, name: str) -> None:
         settings = self.config.venues.get(name)

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ordergate.domain.fill import Fill
+from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.domain.values import OrderType, Side, TradingState
@@ -23,6 +24,7 @@ __all__ = [
     "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred",
     "VenueCircuitChanged", "SystemError", "ReconciliationDrift", "TradingStateChanged",
     "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
+    "InstrumentRulesChanged", "VenueClockResynced",
 ]
 
 
@@ -307,3 +309,28 @@ class OrderAdopted(Event):
     status: OrderStatus
     quantity: Decimal
     filled_quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentRulesChanged(Event):
+    """A symbol's trading rules at a venue (tick, lot, minimum quantity and notional, price
+    limits) are not the ones we had: orders are rounded to `new` from now on. `why` says
+    what found it: a venue refusing an order on a filter, or a scheduled reload."""
+
+    venue: str
+    symbol: str
+    old: Instrument
+    new: Instrument
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class VenueClockResynced(Event):
+    """A venue refused a request's timestamp (Binance -1021: our clock ahead of its own by
+    a second or more, or the request older than its recvWindow), so the adapter measured
+    the difference again and retried once. `offset_ms` is our clock minus the venue's, as
+    measured now (positive: ours is ahead)."""
+
+    venue: str
+    offset_ms: int
+    reason: str

@@ -42,6 +42,8 @@ from ordergate.testing.binance_emulator import (
     BinanceEmulator,
 )
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
+from ordergate.venues.circuit_breaker import BreakerState
+from ordergate.venues.guarded import GuardedVenue, unwrap
 
 D = Decimal
 BTC = "BTC/USDT"
@@ -104,7 +106,7 @@ class Harness:
     def venue_filled(self, client_order_id: str) -> Decimal:
         """What the venue itself says was traded for this client order ID (all its orders)."""
         return sum((t.qty for o in self.emu.orders_by_client_id(client_order_id)
-                    for t in self.emu.trades_of(o.order_id)), D(0))
+                    for t in self.emu.trades_of(o)), D(0))
 
     def venue_held(self, client_order_id: str) -> Decimal:
         """The BTC this client order ID moved into (+) or out of (-) the account, by the
@@ -112,7 +114,7 @@ class Harness:
         return sum((t.qty * (1 if t.side == "BUY" else -1)
                     - (t.commission if t.commission_asset == "BTC" else 0)
                     for o in self.emu.orders_by_client_id(client_order_id)
-                    for t in self.emu.trades_of(o.order_id)), D(0))
+                    for t in self.emu.trades_of(o)), D(0))
 
 
 def make_config(tmp_path: Path, base_url: str, **sections: dict[str, Any]) -> EngineConfig:
@@ -152,17 +154,24 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 async def make_harness(emu: BinanceEmulator, credentials: None, tmp_path: Path) -> AsyncIterator[Any]:
     made: list[Engine] = []
 
-    async def factory(clock: SimulatedClock | WallClock | None = None,
+    async def factory(clock: SimulatedClock | WallClock | None = None, *, guarded: bool = False,
                       **sections: dict[str, Any]) -> Harness:
+        """`guarded`: the engine builds the venue from its configuration, as it does live:
+        behind the circuit breaker and rate limiter, its events on the engine's bus."""
         config = make_config(tmp_path / f"run{len(made)}", emu.base_url, **sections)
         clock = clock or SimulatedClock(datetime.now(UTC))
-        settings = CcxtVenueSettings.model_validate(
-            {"name": "binance", **config.venues["binance"].adapter_fields()})
-        venue = CcxtVenue(settings, clock)
         audit_path = tmp_path / f"run{len(made)}" / "audit.jsonl"
-        engine = Engine(config, clock, venues={"binance": venue},
-                        journal_path=tmp_path / f"run{len(made)}" / "journal.sqlite",
-                        audit_path=audit_path)
+        journal_path = tmp_path / f"run{len(made)}" / "journal.sqlite"
+        if guarded:
+            engine = Engine(config, clock, journal_path=journal_path, audit_path=audit_path)
+            venue = unwrap(engine.venues["binance"])
+            assert isinstance(venue, CcxtVenue)
+        else:
+            settings = CcxtVenueSettings.model_validate(
+                {"name": "binance", **config.venues["binance"].adapter_fields()})
+            venue = CcxtVenue(settings, clock)
+            engine = Engine(config, clock, venues={"binance": venue},
+                            journal_path=journal_path, audit_path=audit_path)
         made.append(engine)
         await engine.start()
         assert engine.market.venue_enabled("binance"), "instruments did not load from the emulator"
@@ -306,6 +315,24 @@ async def test_lookup_that_cannot_be_answered_leaves_the_order_unresolved_then_a
     assert h.position() == D("0.00999")  # 0.01 less 0.00001 BTC commission
 
 
+async def test_a_venue_clock_behind_ours_costs_one_resync_not_the_breaker(make_harness: Any) -> None:
+    # As shipped: 5 sends per order, and 5 consecutive failures open the breaker.
+    h: Harness = await make_harness(guarded=True, executor={"max_attempts": 5})
+    h.emu.set_clock_offset(-5000)  # the venue's clock 5 s behind ours: -1021 on every request
+    outcome = await h.submit("clock-1")
+    order = outcome.order
+    assert order is not None and status(order) is S.FILLED
+    # The first signed request meets the -1021 and is resynced and retried: the placement
+    # (refused once, then placed) or, as the risk manager reads the balance first, that read.
+    assert h.order_posts() in ([400, 200], [200])
+    assert h.emu.client_order_id_counts() == {cid("clock-1"): 1}
+    guarded = h.engine.venues["binance"]
+    assert isinstance(guarded, GuardedVenue) and guarded.breaker.state is BreakerState.CLOSED
+    [resynced] = [l for l in h.audit() if l["event"] == "venue_clock_resynced"]
+    assert 4000 < resynced["offset_ms"] < 6000 and resynced["venue"] == "binance"
+    assert "ordergate_venue_clock_resyncs_total{venue=\"binance\"} 1.0" in h.engine.metrics.render()
+
+
 async def test_same_signal_twice_is_sent_once(h: Harness) -> None:
     first = await h.submit("twice-1")
     second = await h.submit("twice-1")
@@ -340,6 +367,41 @@ async def test_an_order_beyond_the_free_balance_is_refused_before_it_is_sent(h: 
     assert h.order_posts() == []
 
 
+async def test_a_changed_tick_rejects_one_order_then_the_next_is_rounded_to_it(make_harness: Any) -> None:
+    h: Harness = await make_harness(guarded=True)
+    # The venue coarsens BTCUSDT's tick from 0.01 to 0.10 while the engine runs.
+    h.emu.set_filters("BTCUSDT", tick_size="0.10", min_price="0.10")
+    first = await h.submit("tick-1", order_type="limit", limit_price=D("50001.05"), quantity=D("0.01"))
+    assert first.order is not None and status(first.order) is S.REJECTED
+    assert "PRICE_FILTER" in first.order.transitions[-1].reason
+    second = await h.submit("tick-2", order_type="limit", limit_price=D("50001.05"), quantity=D("0.01"))
+    order = second.order
+    assert second.admitted and order is not None
+    assert order.price == D("50001.00")  # a buy rounded down to the new tick
+    assert status(order) is S.FILLED and h.position() == D("0.00999")
+    assert h.order_posts() == [400, 200]
+    [changed] = [l for l in h.audit() if l["event"] == "instrument_rules_changed"]
+    assert (D(changed["old_tick_size"]), D(changed["new_tick_size"])) == (D("0.01"), D("0.1"))
+    assert changed["symbol"] == BTC and "PRICE_FILTER" in changed["why"]
+    assert 'ordergate_instrument_rules_changes_total{venue="binance"} 1.0' in h.engine.metrics.render()
+    instrument = h.engine.market.instrument("binance", BTC)
+    assert instrument is not None and instrument.tick_size == D("0.1")
+
+
+async def test_the_scheduled_refresh_announces_every_symbol_whose_rules_changed(make_harness: Any) -> None:
+    h: Harness = await make_harness(guarded=True, venue={"instruments_refresh_s": 600})
+    h.emu.set_filters("ETHUSDT", step_size="0.001", min_qty="0.001", min_notional="10")
+    await h.advance(601)
+    [changed] = [l for l in h.audit() if l["event"] == "instrument_rules_changed"]
+    assert changed["symbol"] == "ETH/USDT" and "scheduled refresh" in changed["why"]
+    assert (D(changed["old_lot_size"]), D(changed["new_lot_size"])) == (D("0.0001"), D("0.001"))
+    assert D(changed["new_min_notional"]) == 10
+    eth = h.engine.market.instrument("binance", "ETH/USDT")
+    assert eth is not None and eth.lot_size == D("0.001")
+    await h.advance(601)  # nothing changed since: nothing announced
+    assert len([l for l in h.audit() if l["event"] == "instrument_rules_changed"]) == 1
+
+
 async def test_insufficient_balance_is_rejected_not_retried(h: Harness) -> None:
     # The balance moves at the venue after the engine last read it (its equity is cached
     # for a few seconds): the risk manager admits, the venue refuses.
@@ -364,7 +426,7 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     order = outcome.order
     assert order is not None and order.status is S.FILLED
     venue_order = h.emu.orders_by_client_id(cid("mkt-1"))[0]
-    trades = h.emu.trades_of(venue_order.order_id)
+    trades = h.emu.trades_of(venue_order)
     assert [(t.price, t.qty) for t in trades] == [(D("50001"), D("0.5")), (D("50002"), D("0.2"))]
     # Fills keyed by the venue's trade IDs, in the journal and the audit log.
     fills = h.engine.journal.fills(cid("mkt-1"))
@@ -382,6 +444,36 @@ async def test_market_order_filling_in_several_trades(h: Harness) -> None:
     h.engine.reconciler.follow(h.venue, order)
     await h.advance(0.1)
     assert h.position() == D("0.6993") and len(h.engine.journal.fills(cid("mkt-1"))) == 2
+
+
+async def test_two_symbols_with_the_same_trade_id_are_two_fills(h: Harness) -> None:
+    # Binance numbers trades per symbol: BTCUSDT's first trades and ETHUSDT's first trade
+    # are trade 1 at the venue, and each is a fill of its own.
+    btc = await h.submit("sym-1", quantity=D("0.7"))
+    eth = await h.submit("sym-2", symbol="ETH/USDT", quantity=D("1"))
+    assert btc.order is not None and eth.order is not None
+    [btc_order] = h.emu.orders_by_client_id(cid("sym-1"))
+    [eth_order] = h.emu.orders_by_client_id(cid("sym-2"))
+    assert ([t.trade_id for t in h.emu.trades_of(btc_order)],
+            [t.trade_id for t in h.emu.trades_of(eth_order)]) == ([1, 2], [1])
+    assert status(eth.order) is S.FILLED and status(btc.order) is S.FILLED
+    assert sorted((f["symbol"], f["trade_id"]) for f in h.engine.journal.fills()) == [
+        ("BTC/USDT", "1"), ("BTC/USDT", "2"), ("ETH/USDT", "1")]
+    assert h.engine.positions.quantity(ACCOUNT, "binance", "ETH/USDT") == D("0.999")
+    assert h.position() == D("0.6993")
+    fill_lines = [(l["symbol"], l["trade_id"]) for l in h.audit() if l["event"] == "fill"]
+    assert sorted(fill_lines) == [("BTC/USDT", "1"), ("BTC/USDT", "2"), ("ETH/USDT", "1")]
+
+
+async def test_an_order_filled_in_more_trades_than_a_page_reaches_its_filled_quantity(h: Harness) -> None:
+    # 1100 trades: more than Binance's myTrades default page (500) and its maximum (1000).
+    h.emu.set_book("BTCUSDT", [(D("49999"), D("1"))],
+                   [(D(50001 + i), D("0.001")) for i in range(1100)])
+    outcome = await h.submit("many-1", quantity=D("1.1"))
+    order = outcome.order
+    assert order is not None and status(order) is S.FILLED
+    assert order.filled_quantity == D("1.1") and len(h.engine.journal.fills(cid("many-1"))) == 1100
+    assert h.position() == h.venue_held(cid("many-1")) == D("1.1") - D("0.0011")
 
 
 async def test_market_sell_out_of_liquidity_expires_with_its_partial_fill(h: Harness) -> None:

@@ -20,7 +20,12 @@ from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.domain.values import OrderType, Side, TimeInForce
 from ordergate.engine import Engine
 from ordergate.pipeline.client_order_id import client_order_id_for
-from ordergate.testing.binance_emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, BinanceEmulator
+from ordergate.testing.binance_emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    BinanceEmulator,
+    SymbolSpec,
+)
 from ordergate.venues.base import OrderRequest
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
@@ -89,8 +94,24 @@ def _signal(engine: Engine, signal_id: str, **fields: Any) -> TradingSignalGener
 
 
 def _venue_btc(emu: BinanceEmulator) -> Decimal:
-    free, locked = emu.balances()["BTC"]
+    return _venue_held(emu, "BTC")
+
+
+def _venue_held(emu: BinanceEmulator, asset: str) -> Decimal:
+    free, locked = emu.balances()[asset]
     return free + locked
+
+
+def _list_bnb(emu: BinanceEmulator) -> None:
+    """BNBUSDT listed (its mid 600 USDT): BNB is then an asset positions are held in."""
+    emu.add_symbol(SymbolSpec(symbol="BNBUSDT", base="BNB", quote="USDT", tick_size=D("0.01"),
+                              step_size=D("0.001"), min_qty=D("0.001"), max_qty=D("90000"),
+                              min_notional=D("5")))
+    emu.set_book("BNBUSDT", [(D("599"), D("100"))], [(D("601"), D("100"))])
+
+
+def emu_audit_paths(engine: Engine) -> list[Path]:
+    return sorted(engine.audit.path.parent.glob("audit-*.jsonl"))
 
 
 async def _tick(engine: Engine, seconds: float) -> None:
@@ -125,6 +146,53 @@ async def test_a_warm_restart_after_trading_keeps_positions_equal_to_the_venues(
     assert second.positions.quantity("main", "binance", BTC) == _venue_btc(emu) == D("2.1997")
     assert second.risk.trading_state == "ACTIVE"
     assert not second.journal.adopted_positions()[1:]  # adopted once, on the first start
+
+
+async def test_commission_paid_in_bnb_is_no_drift_before_or_after_a_restart(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    # BNB/USDT is a loaded instrument, so the BNB balance is compared with our BNB position;
+    # a BTC/USDT trade paying its commission in BNB (Binance's discount) moves that balance
+    # without moving any position.
+    _list_bnb(emu)
+    emu.set_balance("BNB", "10")
+    emu.pay_fees_in_bnb()
+    first = await make_engine()  # a cold start: adopts 2 BTC and 10 BNB
+    assert first.positions.quantity("main", "binance", "BNB/USDT") == D(10)
+    buy = await first.submit(_signal(first, "bnb-1", quantity=D("0.3")))
+    sell = await first.submit(_signal(first, "bnb-2", side="sell", quantity=D("0.1")))
+    assert buy.order is not None and sell.order is not None
+    assert {f["fee_currency"] for f in first.journal.fills()} == {"BNB"}
+    fees = sum((D(f["fee"]) for f in first.journal.fills()), D(0))
+    assert D(0) < fees == D(10) - _venue_held(emu, "BNB")
+    assert await first.reconcile() == [] and first.risk.trading_state == "ACTIVE"
+    assert first.positions.quantity("main", "binance", BTC) == _venue_btc(emu) == D("2.2")
+    second = await make_engine()  # a warm restart on the same journal
+    assert second.risk.trading_state == "ACTIVE"
+    assert second.positions.fees_paid_in("main", "binance", "BNB") == fees
+    await _tick(second, 5)
+    assert second.risk.trading_state == "ACTIVE"
+    audits = emu_audit_paths(second)
+    assert len(audits) == 2 and "reconciliation_drift" not in "".join(p.read_text() for p in audits)
+
+
+async def test_a_cold_start_adopting_an_order_that_paid_bnb_fees_reconciles(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    _list_bnb(emu)
+    emu.set_balance("BNB", "10")
+    emu.pay_fees_in_bnb()
+    await _place_by_hand(emu, "by-hand-bnb", "49000.00")
+    emu.trade_against_resting("BTCUSDT", "49000.00", "0.05")  # its commission in BNB
+    engine = await make_engine()
+    order = engine.ledger.get("by-hand-bnb")
+    assert order is not None and order.filled_quantity == D("0.05") and order.fees.keys() == {"BNB"}
+    # The BNB the venue holds, and the BNB that fill's commission took: both adopted as ours.
+    fee = order.fees["BNB"]
+    assert engine.positions.quantity("main", "binance", "BNB/USDT") == _venue_held(emu, "BNB") + fee
+    assert engine.positions.fees_paid_in("main", "binance", "BNB") == fee
+    assert engine.risk.trading_state == "ACTIVE" and await engine.reconcile() == []
+    emu.trade_against_resting("BTCUSDT", "49000.00", "0.05")  # the rest fills, paying BNB too
+    await _tick(engine, 5)
+    assert order.status is S.FILLED and engine.risk.trading_state == "ACTIVE"
 
 
 async def test_btc_moved_at_the_venue_behind_our_back_is_drift_and_halts(

@@ -31,8 +31,8 @@ def _order(cid="c-1", created=T0, **kw):
     return Order(**fields)
 
 
-def _fill(trade_id="t-1", venue="sim", cid="c-1", ts=T0):
-    return Fill(cid, trade_id, "main", venue, "BTC/USDT", Side.BUY, Decimal("100.25"),
+def _fill(trade_id="t-1", venue="sim", cid="c-1", ts=T0, symbol="BTC/USDT"):
+    return Fill(cid, trade_id, "main", venue, symbol, Side.BUY, Decimal("100.25"),
                 Decimal("0.2"), Decimal("0.01"), "USDT", Liquidity.MAKER, ts)
 
 
@@ -151,6 +151,17 @@ def test_same_trade_id_at_another_venue_is_a_different_fill(journal):
     assert journal.record_fill(_fill("t-1", venue="sim")) is True
     assert journal.record_fill(_fill("t-1", venue="binance")) is True
     assert len(journal.fills()) == 2
+
+
+def test_two_symbols_with_the_same_trade_id_are_two_fills(journal):
+    # Binance numbers trades per symbol: BTCUSDT's trade 7 and ETHUSDT's trade 7 both count.
+    journal.insert_order(_order())
+    journal.insert_order(_order("c-2", symbol="ETH/USDT"))
+    assert journal.record_fill(_fill("7", venue="binance")) is True
+    assert journal.record_fill(_fill("7", venue="binance", cid="c-2", symbol="ETH/USDT")) is True
+    assert journal.record_fill(_fill("7", venue="binance", cid="c-2", symbol="ETH/USDT")) is False
+    assert [(f["symbol"], f["trade_id"]) for f in journal.fills_in_order()] == [
+        ("BTC/USDT", "7"), ("ETH/USDT", "7")]
 
 
 def test_unknown_order_status_is_none(journal):
@@ -304,7 +315,7 @@ def test_empty_existing_file_becomes_a_new_journal(path):
         journal.close()
 
 
-def test_a_v1_journal_is_migrated_to_v2_in_place_keeping_its_orders_and_fills(path):
+def test_a_v1_journal_is_migrated_in_place_keeping_its_orders_and_fills(path):
     from ordergate.journal.schema import MIGRATIONS
 
     db = sqlite3.connect(path)
@@ -316,11 +327,62 @@ def test_a_v1_journal_is_migrated_to_v2_in_place_keeping_its_orders_and_fills(pa
     db.close()
     journal = OrderJournal(path)
     try:
-        assert journal.schema_version == SCHEMA_VERSION == 2
+        assert journal.schema_version == SCHEMA_VERSION
         assert [f["trade_id"] for f in journal.fills()] == ["t1"]
         assert journal.adopted_positions() == []
     finally:
         journal.close()
+
+
+def _v2_journal_with_data(path):
+    """A journal as ordergate wrote it at schema v2: orders, transitions, fills recorded out
+    of timestamp order (positions are rebuilt in recording order), an adopted position."""
+    from ordergate.journal.schema import MIGRATIONS
+
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1] + ";" + MIGRATIONS[2])
+    db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    for cid, symbol in (("c-1", "BTC/USDT"), ("c-2", "ETH/USDT")):
+        db.execute("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (cid, f"sig-{cid}", "st", "main", "binance", symbol, "buy", "market", "1", None,
+                    "GTC", "100", None, T0.isoformat(), "FILLED", "11", "1", T0.isoformat()))
+        db.execute("INSERT INTO transitions (client_order_id, from_status, to_status, ts, reason)"
+                   " VALUES (?,?,?,?,?)", (cid, "PENDING", "SUBMITTED", T0.isoformat(), "sending"))
+    fills = [("binance", "9", "c-1", "main", "BTC/USDT", "buy", "100.5", "0.6", "0.0006", "BTC",
+              "taker", (T0 + timedelta(seconds=2)).isoformat()),
+             ("binance", "3", "c-1", "main", "BTC/USDT", "buy", "100.25", "0.4", "0.0004", "BTC",
+              "maker", (T0 + timedelta(seconds=1)).isoformat()),
+             ("binance", "5", "c-2", "main", "ETH/USDT", "buy", "20", "1", "0.00075", "BNB",
+              "taker", T0.isoformat())]
+    db.executemany("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", fills)
+    db.execute("INSERT INTO adopted_positions VALUES (?,?,?,?,?,?)",
+               ("binance", "main", "BNB/USDT", "2", "600", T0.isoformat()))
+    db.commit()
+    db.close()
+    return fills
+
+
+def test_a_v2_journal_with_data_migrates_to_v3_keeping_every_row_in_order(path):
+    fills = _v2_journal_with_data(path)
+    journal = OrderJournal(path)
+    try:
+        assert journal.schema_version == SCHEMA_VERSION == 3
+        assert [tuple(f.values()) for f in journal.fills_in_order()] == fills
+        assert [o["client_order_id"] for o in journal.open_orders()] == []
+        assert journal.order_status("c-2") == "FILLED"
+        assert len(journal.transitions("c-1")) == len(journal.transitions("c-2")) == 1
+        assert [a["symbol"] for a in journal.adopted_positions()] == ["BNB/USDT"]
+        # The new key: the same trade ID on another symbol is another fill; on the same
+        # symbol it is still the one stored.
+        assert journal.record_fill(_fill("9", venue="binance", cid="c-2", symbol="ETH/USDT"))
+        assert not journal.record_fill(_fill("9", venue="binance", cid="c-1"))
+    finally:
+        journal.close()
+    reopened = OrderJournal(path)  # migrated once: a second open changes nothing
+    try:
+        assert reopened.schema_version == 3 and len(reopened.fills()) == 4
+    finally:
+        reopened.close()
 
 
 def test_a_journal_with_neither_orders_nor_adoptions_is_empty_and_one_with_either_is_not(path):

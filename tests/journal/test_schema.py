@@ -25,11 +25,16 @@ def test_migrations_build_the_journal_tables():
     assert {"meta", "orders", "transitions", "fills"} <= tables
 
 
-def test_fill_key_is_venue_and_trade_id():
+def test_fill_key_is_venue_symbol_and_trade_id():
+    # Binance numbers trades per symbol: the same trade ID on two symbols is two fills.
     db = _apply_all()
-    row = ("sim", "t1", "c1", "main", "X", "buy", "1", "1", "0", "USDT", "taker", "ts")
+    row = ("sim", "t1", "c1", "main", "BTC/USDT", "buy", "1", "1", "0", "USDT", "taker", "ts")
     db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
     db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", ("other",) + row[1:])
+    other_symbol = row[:4] + ("ETH/USDT",) + row[5:]
+    db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", other_symbol)
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
-    assert db.execute("SELECT count(*) FROM fills").fetchone()[0] == 2
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", other_symbol)
+    assert db.execute("SELECT count(*) FROM fills").fetchone()[0] == 3

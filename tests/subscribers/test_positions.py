@@ -79,3 +79,36 @@ def test_fees_are_kept_per_currency_on_each_position(bus, tracker):
 def test_a_fee_in_the_quote_leaves_the_quantity_alone(bus, tracker):
     bus.publish(_filled(_fill(Side.BUY, "0.01", fee="0.25", fee_currency="USDT", venue="sim")))
     assert tracker.quantity("main", "sim", "BTC/USDT") == D("0.01")
+
+
+def test_a_commission_in_a_third_currency_is_kept_per_account_venue_and_currency(bus):
+    # Binance with fees paid in BNB: a BTC/USDT fill charges BNB, which it neither buys nor sells.
+    tracker = PositionTracker(bus)
+    bus.publish(_filled(_fill(Side.BUY, "0.3", fee="0.01875038", fee_currency="BNB")))
+    bus.publish(_filled(_fill(Side.SELL, "0.1", fee="0.00624988", fee_currency="BNB", trade_id="t-2")))
+    bus.publish(_filled(_fill(Side.BUY, "1", symbol="ETH/USDT", fee="0.001", fee_currency="BNB",
+                              trade_id="t-3", venue="other")))
+    assert tracker.quantity("main", "binance", "BTC/USDT") == D("0.2")  # no position moved
+    assert tracker.fees_paid_in("main", "binance", "BNB") == D("0.02500026")
+    assert tracker.fees_paid_in("main", "other", "BNB") == D("0.001")
+    assert tracker.fees_paid_in("other-account", "binance", "BNB") == 0
+
+
+@pytest.mark.parametrize(("symbol", "fee_currency"), [
+    ("BTC/USDT", "BTC"),        # the base: comes off the position
+    ("BTC/USDT", "USDT"),       # the quote: cash
+    ("BTC/USDT:USDT", "USDT"),  # a derivative's settle currency
+    ("BTC/USD:BTC", "BTC"),
+    ("71321045679252212594626385532706912750332728571942532289631379312455583992563", "USDC"),
+])
+def test_a_commission_in_the_base_quote_or_settle_currency_is_not_a_third_currency_fee(
+        bus, symbol, fee_currency):
+    tracker = PositionTracker(bus)
+    bus.publish(_filled(_fill(Side.BUY, "1", symbol=symbol, fee="0.5", fee_currency=fee_currency)))
+    assert tracker.fees_paid_in("main", "binance", fee_currency) == 0
+
+
+def test_third_currency_fees_are_rebuilt_from_restored_fills(bus):
+    tracker = PositionTracker(bus)
+    tracker.restore(_fill(Side.BUY, "0.3", fee="0.01875038", fee_currency="BNB"))
+    assert tracker.fees_paid_in("main", "binance", "BNB") == D("0.01875038")

@@ -30,6 +30,7 @@ from ordergate.testing.binance_emulator import (
     BinanceEmulatorThread,
     SymbolSpec,
 )
+from ordergate.testing.binance_market import fmt
 
 D = Decimal
 
@@ -105,6 +106,69 @@ async def test_stale_timestamp_is_1021(emu: BinanceEmulator, http: aiohttp.Clien
         assert (await resp.json())["code"] == -1021
 
 
+async def _signed_at(http: aiohttp.ClientSession, emu: BinanceEmulator, timestamp: int,
+                     recv_window: str | None = None) -> tuple[int, Any]:
+    params: dict[str, Any] = {"timestamp": timestamp}
+    if recv_window is not None:
+        params["recvWindow"] = recv_window
+    query = urlencode(params)
+    sig = hmac.new(DEFAULT_API_SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+    async with http.get(f"{emu.base_url}/api/v3/account?{query}&signature={sig}",
+                        headers={"X-MBX-APIKEY": DEFAULT_API_KEY}) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_timestamps_are_judged_by_the_venues_own_clock(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # The venue's clock 5 s behind ours: our "now" is 5 s in its future.
+    emu.set_clock_offset(-5000)
+    ours = int(time.time() * 1000)
+    status, body = await _signed_at(http, emu, ours)
+    assert (status, body) == (400, {"code": -1021, "msg": "Timestamp for this request was 1000ms ahead of the server's time."})
+    async with http.get(f"{emu.base_url}/api/v3/time") as resp:
+        server = (await resp.json())["serverTime"]
+    assert abs(server - (ours - 5000)) < 1000
+    status, _ = await _signed_at(http, emu, server)  # stamped with the venue's time: fine
+    assert status == 200
+    # Binance processes only if timestamp < serverTime + 1000 and within recvWindow.
+    status, body = await _signed_at(http, emu, emu.server_time_ms() - 3000, recv_window="2000.5")
+    assert (status, body["msg"]) == (400, "Timestamp for this request is outside of the recvWindow.")
+    status, _ = await _signed_at(http, emu, emu.server_time_ms() - 3000, recv_window="6000.346")
+    assert status == 200
+
+
+async def test_admin_sets_the_venues_clock(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{emu.base_url}/_admin/clock", json={"offset_ms": 7000}) as resp:
+        assert (await resp.json())["offset_ms"] == 7000
+    assert emu.clock_offset_ms == 7000 and emu.state()["clock_offset_ms"] == 7000
+    _, placed = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                             quantity="0.01", recvWindow=10000)  # our time: 7 s behind it
+    assert placed["transactTime"] - int(time.time() * 1000) > 5000  # stamped on its clock
+
+
+async def test_filters_changed_while_running_are_published_and_enforced(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{emu.base_url}/_admin/filters",
+                         json={"symbol": "BTCUSDT", "tick_size": "0.10", "min_price": "0.10"}) as resp:
+        assert resp.status == 200
+        published = {f["filterType"]: f for f in (await resp.json())["filters"]}
+    assert published["PRICE_FILTER"]["tickSize"] == "0.10000000"
+    async with http.get(f"{emu.base_url}/api/v3/exchangeInfo?symbol=BTCUSDT") as resp:
+        [info] = (await resp.json())["symbols"]
+    assert {f["filterType"]: f for f in info["filters"]}["PRICE_FILTER"]["tickSize"] == "0.10000000"
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                timeInForce="GTC", price="49000.05", quantity="0.01")
+    assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: PRICE_FILTER"})
+    status, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT",
+                             timeInForce="GTC", price="49000.10", quantity="0.01")
+    assert status == 200
+    emu.set_filters("BTCUSDT", step_size="0.001", min_qty="0.001")
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.0105")
+    assert body == {"code": -1013, "msg": "Filter failure: LOT_SIZE"}
+    with pytest.raises(ValueError, match="maker_fee"):
+        emu.set_filters("BTCUSDT", maker_fee="0")
+    async with http.post(f"{emu.base_url}/_admin/filters", json={"symbol": "NOPEUSDT", "tick_size": "1"}) as resp:
+        assert (resp.status, (await resp.json())["code"]) == (400, -1121)
+
+
 async def test_signed_body_and_query_are_both_covered(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001")
     assert status == 200 and body["status"] == "FILLED"
@@ -177,6 +241,66 @@ async def test_cancel_of_filled_order_is_2011(emu: BinanceEmulator, http: aiohtt
 # ---------------------------------------------------------------- matching model
 
 
+async def test_each_symbol_numbers_its_own_orders_and_trades_from_one(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # Binance's order and trade IDs are sequences per symbol: two symbols share IDs.
+    _, btc = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                          quantity="0.7", newOrderRespType="FULL")
+    _, eth = await _order(http, emu, symbol="ETHUSDT", side="BUY", type="MARKET",
+                          quantity="1", newOrderRespType="FULL")
+    _, btc2 = await _order(http, emu, symbol="BTCUSDT", side="SELL", type="MARKET",
+                           quantity="0.1", newOrderRespType="FULL")
+    assert (btc["orderId"], eth["orderId"], btc2["orderId"]) == (1, 1, 2)
+    assert [f["tradeId"] for f in btc["fills"]] == [1, 2]
+    assert [f["tradeId"] for f in eth["fills"]] == [1]
+    assert [f["tradeId"] for f in btc2["fills"]] == [3]
+    # An order ID names an order only together with its symbol.
+    _, found = await _private(http, emu, "GET", "/api/v3/order", {"symbol": "ETHUSDT", "orderId": 1})
+    assert found["clientOrderId"] == eth["clientOrderId"] != btc["clientOrderId"]
+    _, trades = await _private(http, emu, "GET", "/api/v3/myTrades", {"symbol": "ETHUSDT"})
+    assert [(t["id"], t["orderId"], t["symbol"]) for t in trades] == [(1, 1, "ETHUSDT")]
+    btc_order = emu.order("BTCUSDT", 1)
+    assert btc_order is not None and [t.trade_id for t in emu.trades_of(btc_order)] == [1, 2]
+
+
+def _thin_asks(levels: int) -> list[tuple[Decimal, Decimal]]:
+    """An ask side of `levels` levels of 0.001 BTC, one dollar apart: a market buy of
+    levels/1000 BTC fills in `levels` trades."""
+    return [(D(50001 + i), D("0.001")) for i in range(levels)]
+
+
+async def test_my_trades_serves_the_most_recent_500_by_default_and_at_most_1000(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.set_book("BTCUSDT", [(D("49999"), D("1"))], _thin_asks(1100))
+    _, order = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="1.1")
+    assert order["status"] == "FILLED"
+    query = {"symbol": "BTCUSDT", "orderId": order["orderId"]}
+
+    async def ids(**extra: Any) -> list[int]:
+        status, page = await _private(http, emu, "GET", "/api/v3/myTrades", {**query, **extra})
+        assert status == 200, page
+        return [t["id"] for t in page]
+
+    # Without fromId, the most recent trades: the first 600 of this order are not there.
+    assert await ids() == list(range(601, 1101))
+    assert await ids(limit=5000) == list(range(101, 1101))  # 1000 at most
+    # With fromId, from that trade on, oldest first: how a client reads them all.
+    assert await ids(fromId=0, limit=1000) == list(range(1, 1001))
+    assert await ids(fromId=1001, limit=1000) == list(range(1001, 1101))
+    assert await ids(fromId=1101, limit=1000) == []
+
+
+@pytest.mark.parametrize(("params", "code"), [
+    ({"orderId": 1, "startTime": 0}, -1128),
+    ({"fromId": 1, "startTime": 0}, -1128),
+    ({"startTime": 0, "endTime": 24 * 3600 * 1000 + 1}, -1127),
+    ({"limit": 0}, -1130),
+    ({"fromId": "x"}, -1100),
+])
+async def test_my_trades_refuses_what_binance_refuses(emu: BinanceEmulator, http: aiohttp.ClientSession,
+                                                     params: dict[str, Any], code: int) -> None:
+    status, body = await _private(http, emu, "GET", "/api/v3/myTrades", {"symbol": "BTCUSDT", **params})
+    assert (status, body["code"]) == (400, code)
+
+
 async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
                                 quantity="0.70000", newOrderRespType="FULL")
@@ -184,7 +308,9 @@ async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator,
     assert [(f["price"], f["qty"]) for f in body["fills"]] == [
         ("50001.00000000", "0.50000000"), ("50002.00000000", "0.20000000")]
     assert body["cummulativeQuoteQty"] == "35000.90000000"
-    trades = emu.trades_of(body["orderId"])
+    order = emu.order("BTCUSDT", body["orderId"])
+    assert order is not None
+    trades = emu.trades_of(order)
     assert [t.commission for t in trades] == [D("0.0005"), D("0.0002")]
     assert len({t.trade_id for t in emu.trades}) == len(emu.trades)
     free_btc, _ = emu.balances()["BTC"]
@@ -192,6 +318,36 @@ async def test_market_order_walks_levels_in_several_trades(emu: BinanceEmulator,
     assert emu.balances()["USDT"][0] == D("1000000") - D("35000.9")
     # The book lost that liquidity.
     assert emu.book("BTCUSDT")[1][0] == (D("50002.00"), D("0.8"))
+
+
+BNBUSDT = SymbolSpec(symbol="BNBUSDT", base="BNB", quote="USDT", tick_size=D("0.01"),
+                     step_size=D("0.001"), min_qty=D("0.001"), max_qty=D("90000"),
+                     min_notional=D("5"))
+
+
+async def test_an_account_paying_fees_in_bnb_is_charged_bnb_at_a_discount(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    emu.add_symbol(BNBUSDT)
+    emu.set_book("BNBUSDT", [(D("599"), D("100"))], [(D("601"), D("100"))])  # mid 600
+    emu.set_balance("BNB", "1")
+    async with http.post(f"{emu.base_url}/_admin/account", json={"pay_fees_in_bnb": True}) as resp:
+        assert (await resp.json()) == {"pay_fees_in_bnb": True}
+    _, buy = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                          quantity="0.3", newOrderRespType="FULL")
+    # 0.3 x 50001 = 15000.3 USDT; 0.1% of it, 25% off, at 600 USDT a BNB.
+    fee = (D("15000.3") * D("0.001") * D("0.75") / D("600")).quantize(D("0.00000001"))
+    assert [(f["commission"], f["commissionAsset"]) for f in buy["fills"]] == [(fmt(fee), "BNB")]
+    assert emu.balances()["BTC"][0] == D("10.3")  # the whole quantity: no BTC commission
+    assert emu.balances()["BNB"][0] == D("1") - fee
+    _, sell = await _order(http, emu, symbol="ETHUSDT", side="SELL", type="MARKET",
+                           quantity="1", newOrderRespType="FULL")
+    assert sell["fills"][0]["commissionAsset"] == "BNB"
+    assert emu.balances()["USDT"][0] == D("1000000") - D("15000.3") + D("2999")
+    # Not enough BNB left for a commission: charged the usual way.
+    emu.set_balance("BNB", "0")
+    _, last = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET",
+                           quantity="0.01", newOrderRespType="FULL")
+    assert [f["commissionAsset"] for f in last["fills"]] == ["BTC"]
+    assert emu.state()["pay_fees_in_bnb"] is True
 
 
 async def test_market_order_out_of_liquidity_expires_partially_filled(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
@@ -444,9 +600,9 @@ async def test_ccxt_raises_what_peers_md_says(emu: BinanceEmulator) -> None:
         garbled = await exchange.create_order("BTC/USDT", "market", "buy", "0.01")
         assert garbled["id"] is None
         with pytest.raises(ccxt.OrderNotFound):
-            await exchange.fetch_order("1", "BTC/USDT")
+            await exchange.fetch_order("999", "BTC/USDT")
         with pytest.raises(ccxt.OrderNotFound):
-            await exchange.cancel_order("1", "BTC/USDT")
+            await exchange.cancel_order("999", "BTC/USDT")
         with pytest.raises(ccxt.BadSymbol):
             await exchange.fetch_ticker("NOPE/USDT")
         # Market data through other ccxt calls.

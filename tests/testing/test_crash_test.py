@@ -16,11 +16,12 @@ import pytest
 from ordergate.testing.crash_check import (
     AuditRecord,
     InFlight,
+    add_audit_line,
     classify_kill,
     figures,
     passed,
 )
-from ordergate.testing.crash_procs import JournalSnapshot
+from ordergate.testing.crash_procs import JournalSnapshot, fill_key
 from ordergate.testing.crash_scenarios import PLANS
 from ordergate.testing.crash_test import schedule
 
@@ -48,8 +49,9 @@ def _vorder(cid: str, status: str = "FILLED", executed: str = "1", orig: str = "
             "origQty": orig}
 
 
-def _trade(tid: int, cid: str, qty: str = "1", price: str = "50000") -> dict[str, Any]:
-    return {"id": tid, "clientOrderId": cid, "qty": qty, "price": price}
+def _trade(tid: int, cid: str, qty: str = "1", price: str = "50000",
+           symbol: str = "BTCUSDT") -> dict[str, Any]:
+    return {"id": tid, "symbol": symbol, "clientOrderId": cid, "qty": qty, "price": price}
 
 
 def _jorder(cid: str, signal_id: str, status: str = "FILLED", filled: str = "1") -> dict[str, Any]:
@@ -58,9 +60,9 @@ def _jorder(cid: str, signal_id: str, status: str = "FILLED", filled: str = "1")
 
 
 def _jfill(tid: str, cid: str, side: str = "buy", qty: str = "1", fee: str = "0.001",
-           fee_currency: str = "BTC") -> dict[str, Any]:
-    return {"trade_id": tid, "client_order_id": cid, "side": side, "quantity": qty, "fee": fee,
-            "fee_currency": fee_currency}
+           fee_currency: str = "BTC", symbol: str = "BTC/USDT") -> dict[str, Any]:
+    return {"trade_id": tid, "symbol": symbol, "client_order_id": cid, "side": side,
+            "quantity": qty, "fee": fee, "fee_currency": fee_currency}
 
 
 def _audited(*terminal: tuple[str, str]) -> AuditRecord:
@@ -73,7 +75,8 @@ def _audited(*terminal: tuple[str, str]) -> AuditRecord:
 def _one_filled_buy() -> tuple[dict[str, Any], JournalSnapshot, AuditRecord]:
     """One market buy of 1 BTC, 0.001 BTC commission: the venue holds 0.999."""
     state = _venue([_vorder("c1")], [_trade(7, "c1")], btc="0.999")
-    journal = JournalSnapshot({"c1": _jorder("c1", "s1")}, {"7": _jfill("7", "c1")})
+    journal = JournalSnapshot({"c1": _jorder("c1", "s1")},
+                              {fill_key("BTC/USDT", "7"): _jfill("7", "c1")})
     return state, journal, _audited(("c1", "FILLED"))
 
 
@@ -95,6 +98,30 @@ def test_a_venue_trade_missing_from_the_journal_is_a_lost_fill() -> None:
     assert not passed(result)
 
 
+def test_a_trade_of_another_symbol_with_the_same_trade_id_is_not_that_fill() -> None:
+    # Binance numbers trades per symbol: ETHUSDT's trade 7 is not BTCUSDT's trade 7.
+    state, journal, audit = _one_filled_buy()
+    state["trades"].append(_trade(7, "c1", qty="0.5", symbol="ETHUSDT"))
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["lost_fills"] == 1 and result["phantom_fills"] == 0 and not passed(result)
+    assert any("lost fill: venue trade ETHUSDT 7" in p for p in problems)
+    journal.fills[fill_key("ETH/USDT", "7")] = _jfill("7", "c1", symbol="ETH/USDT", qty="0.5",
+                                                      fee="0", fee_currency="USDT")
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["lost_fills"] == 0 and result["phantom_fills"] == 0
+
+
+def test_fill_lines_of_two_symbols_with_one_trade_id_are_not_a_double_count() -> None:
+    state, journal, audit = _one_filled_buy()
+    add_audit_line(audit, {"event": "fill", "trade_id": "7", "symbol": "BTC/USDT"})
+    add_audit_line(audit, {"event": "fill", "trade_id": "7", "symbol": "ETH/USDT"})
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["fills_applied_twice"] == 0
+    add_audit_line(audit, {"event": "fill", "trade_id": "7", "symbol": "BTC/USDT"})
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["fills_applied_twice"] == 1
+
+
 def test_position_counts_a_base_asset_commission_and_a_sale() -> None:
     state, journal, audit = _one_filled_buy()
     state["orders"].append(_vorder("c2", executed="0.4", orig="0.4", order_id=2))
@@ -102,7 +129,8 @@ def test_position_counts_a_base_asset_commission_and_a_sale() -> None:
     state["client_order_id_counts"]["c2"] = 1
     state["balances"]["BTC"]["free"] = "0.599"  # 1 - 0.001 - 0.4: the sale's fee is in USDT
     journal.orders["c2"] = _jorder("c2", "s2", filled="0.4")
-    journal.fills["9"] = _jfill("9", "c2", side="sell", qty="0.4", fee="20", fee_currency="USDT")
+    journal.fills[fill_key("BTC/USDT", "9")] = _jfill("9", "c2", side="sell", qty="0.4", fee="20",
+                                                      fee_currency="USDT")
     audit.terminal["c2"] = {"FILLED"}
     result, problems = figures({"s1": "c1", "s2": "c2"}, state, journal, audit, D("0.599"))
     assert result["position_drift"] == "0" and result["position"] == "0.599"
@@ -152,7 +180,7 @@ def test_a_failed_order_the_venue_executed_is_a_mismatch() -> None:
 
 def test_a_trade_audited_twice_was_applied_twice() -> None:
     state, journal, audit = _one_filled_buy()
-    audit.fill_lines["7"] = 2
+    audit.fill_lines[fill_key("BTC/USDT", "7")] = 2
     result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
     assert result["fills_applied_twice"] == 1 and not passed(result)
 

@@ -3,17 +3,22 @@ parses and maps errors; nothing of ccxt is mocked."""
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+import re
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from loguru import logger
 
 from ordergate.clock import SimulatedClock, WallClock
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
+from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 from ordergate.testing.binance_emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -35,6 +40,7 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
+from ordergate.venues.ccxt.errors import FilterRejected
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
 D = Decimal
@@ -61,13 +67,15 @@ async def emu() -> AsyncIterator[BinanceEmulator]:
 async def make_venue(emu: BinanceEmulator, credentials: None) -> AsyncIterator[VenueFactory]:
     made: list[CcxtVenue] = []
 
-    def factory(clock: SimulatedClock | WallClock | None = None, **overrides: object) -> CcxtVenue:
+    def factory(clock: SimulatedClock | WallClock | None = None,
+                on_event: Callable[[object], None] | None = None, **overrides: object) -> CcxtVenue:
         fields: dict[str, object] = {
             "name": "binance", "exchange": "binance", "api_key_env": KEY_ENV,
             "secret_env": SECRET_ENV, "api_url": emu.base_url, "timeout_s": 1.0,
         }
         fields.update(overrides)
-        venue = CcxtVenue(CcxtVenueSettings.model_validate(fields), clock or WallClock())
+        venue = CcxtVenue(CcxtVenueSettings.model_validate(fields), clock or WallClock(),
+                          on_event=on_event)
         made.append(venue)
         return venue
 
@@ -128,7 +136,7 @@ async def test_lot_size_failure_from_the_venue_is_rejected(venue: CcxtVenue, emu
     emu.add_symbol(replace(DEFAULT_SYMBOLS[0], step_size=D("0.001"), min_qty=D("0.001")))
     with pytest.raises(OrderRejected) as info:
         await venue.place_order(limit("lot-1", Side.BUY, "0.01234", "49000.00"))
-    assert "LOT_SIZE" in str(info.value) and type(info.value) is OrderRejected
+    assert "LOT_SIZE" in str(info.value) and type(info.value) is FilterRejected
     assert emu.orders == []
 
 
@@ -144,6 +152,58 @@ async def test_off_tick_price_is_refused_before_sending(venue: CcxtVenue, emu: B
     with pytest.raises(OrderRejected, match="not on tick"):
         await venue.place_order(limit("tick-2", Side.BUY, "0.01", "49000.006"))
     assert not any(path == "/api/v3/order" for _, path, _ in emu.requests)
+
+
+async def test_a_filter_rejection_reloads_the_symbols_rules_and_says_what_changed(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    clock = SimulatedClock(datetime.now(UTC))
+    venue = make_venue(clock=clock, on_event=events.append)
+    await venue.load_instruments()
+
+    def reloads() -> int:
+        return sum(1 for _, path, _ in emu.requests if path == "/api/v3/exchangeInfo")
+
+    emu.set_filters("BTCUSDT", tick_size="0.10", min_price="0.10")
+    with pytest.raises(FilterRejected) as info:
+        await venue.place_order(limit("rules-1", Side.BUY, "0.01", "49000.05"))
+    assert info.value.filter_name == "PRICE_FILTER" and not info.value.retryable
+    assert reloads() == 2 and venue.instruments[BTC].tick_size == D("0.1")
+    [changed] = events
+    assert isinstance(changed, InstrumentRulesChanged) and changed.symbol == BTC
+    assert (changed.old.tick_size, changed.new.tick_size) == (D("0.01"), D("0.1"))
+    assert "PRICE_FILTER" in changed.why
+    # Rate-limited per symbol: another refusal within the interval reloads nothing...
+    emu.set_filters("BTCUSDT", step_size="0.001", min_qty="0.001")
+    with pytest.raises(FilterRejected):
+        await venue.place_order(limit("rules-2", Side.BUY, "0.01234", "49000.00"))
+    assert reloads() == 2 and len(events) == 1
+    # ... past it, the next one does.
+    clock.advance(venue.settings.rules_reload_min_interval_s)
+    with pytest.raises(FilterRejected):
+        await venue.place_order(limit("rules-3", Side.BUY, "0.01234", "49000.00"))
+    assert reloads() == 3 and venue.instruments[BTC].lot_size == D("0.001")
+    assert [type(e) for e in events] == [InstrumentRulesChanged] * 2
+
+
+async def test_a_filter_rejection_with_unchanged_rules_announces_nothing(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    venue = make_venue(on_event=events.append)
+    await venue.load_instruments()
+    # Below the minimum notional, the adapter sending it anyway: the rules are the same.
+    with pytest.raises(FilterRejected) as info:
+        await venue.place_order(limit("rules-4", Side.BUY, "0.00001", "49000.00"))
+    assert info.value.filter_name == "NOTIONAL" and events == []
+
+
+async def test_a_refusal_on_another_filter_is_a_plain_rejection(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    venue = make_venue()
+    await venue.load_instruments()
+    emu.fail_next("POST", "/api/v3/order", 400,
+                  body='{"code":-1013,"msg":"Filter failure: PERCENT_PRICE_BY_SIDE"}')
+    with pytest.raises(OrderRejected) as info:
+        await venue.place_order(limit("rules-5", Side.BUY, "0.01", "49000.00"))
+    assert type(info.value) is OrderRejected
+    assert sum(1 for _, path, _ in emu.requests if path == "/api/v3/exchangeInfo") == 1
 
 
 async def test_min_notional_failure_is_rejected(venue: CcxtVenue, emu: BinanceEmulator) -> None:
@@ -250,6 +310,38 @@ async def test_418_is_rate_limited(venue: CcxtVenue, emu: BinanceEmulator) -> No
     assert info.value.retry_after is None
 
 
+async def test_a_venue_clock_behind_ours_is_resynced_once_and_the_order_placed_once(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    venue = make_venue(on_event=events.append)
+    await venue.load_instruments()
+    emu.set_clock_offset(-5000)  # the venue's clock 5 s behind ours: -1021 "ahead"
+    report = await venue.place_order(market("clock-1", Side.BUY, "0.01"))
+    assert report.status is OrderStatus.FILLED
+    assert emu.client_order_id_counts() == {"clock-1": 1}
+    assert [(m, p, st) for m, p, st in emu.requests if p != "/api/v3/exchangeInfo"] == [
+        ("POST", "/api/v3/order", 400), ("GET", "/api/v3/time", 200), ("POST", "/api/v3/order", 200)]
+    [resynced] = events
+    assert isinstance(resynced, VenueClockResynced) and resynced.venue == "binance"
+    assert 4000 < resynced.offset_ms < 6000 and "place_order" in resynced.reason
+    # From then on requests are signed on the venue's time: no refusal, no resync.
+    await venue.fetch_balances("main")
+    assert len(events) == 1 and emu.requests[-1] == ("GET", "/api/v3/account", 200)
+
+
+async def test_a_timestamp_refused_again_after_the_resync_is_a_failure(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
+    events: list[object] = []
+    venue = make_venue(on_event=events.append)
+    await venue.load_instruments()
+    emu.fail_next("POST", "/api/v3/order", 400, count=2, body='{"code":-1021,'
+                  '"msg":"Timestamp for this request is outside of the recvWindow."}')
+    with pytest.raises(VenueUnavailable) as info:
+        await venue.place_order(market("clock-2", Side.BUY, "0.01"))
+    assert info.value.retryable and not info.value.ambiguous  # refused: nothing was placed
+    assert [(m, p) for m, p, _ in emu.requests if p != "/api/v3/exchangeInfo"] == [
+        ("POST", "/api/v3/order"), ("GET", "/api/v3/time"), ("POST", "/api/v3/order")]
+    assert len(events) == 1 and emu.orders == []
+
+
 async def test_timeout_after_acceptance_then_lookup_finds_exactly_one(make_venue: VenueFactory, emu: BinanceEmulator) -> None:
     venue = make_venue(timeout_s=0.3)
     await venue.load_instruments()
@@ -305,6 +397,41 @@ async def test_cancel_whose_answer_was_lost_returns_the_cancelled_order(venue: C
 # ---------------------------------------------------------------- fills, cancels, reports
 
 
+async def test_order_quantities_are_the_venues_exact_decimals_not_ccxts_floats(venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    # 123456789.12345601 has 17 significant digits: ccxt's float of it reads back as
+    # 123456789.12345602. The venue's own strings (info: origQty, executedQty, ...) do not.
+    emu.add_symbol(SymbolSpec(symbol="PEPEUSDT", base="PEPE", quote="USDT", tick_size=D("1"),
+                              step_size=D("0.00000001"), min_qty=D("0.00000001"),
+                              max_qty=D("10000000000"), min_notional=D("1"), min_price=D("1")))
+    emu.set_balance("USDT", "1000000000")
+    await venue.load_instruments()
+    qty = D("123456789.12345601")
+    placed = await venue.place_order(limit("exact-1", Side.BUY, str(qty), "1", symbol="PEPE/USDT"))
+    assert (placed.filled_quantity, placed.remaining_quantity, placed.price) == (0, qty, D(1))
+    emu.trade_against_resting("PEPEUSDT", "1", "123456788.12345601")
+    for report in (await venue.fetch_order("PEPE/USDT", "exact-1"),
+                   (await venue.fetch_open_orders("PEPE/USDT"))[0]):
+        assert report.status is OrderStatus.PARTIALLY_FILLED
+        assert report.filled_quantity == D("123456788.12345601")
+        assert report.remaining_quantity == D(1)
+        assert report.average_price == D(1)
+    cancelled = await venue.cancel_order("PEPE/USDT", "exact-1")
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert (cancelled.filled_quantity, cancelled.remaining_quantity) == (
+        D("123456788.12345601"), D(1))
+
+
+async def test_the_venues_order_status_word_decides_with_the_filled_quantity(venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    placed = await venue.place_order(limit("word-1", Side.BUY, "0.3", "49000.00"))
+    assert placed.status is OrderStatus.ACCEPTED
+    emu.trade_against_resting("BTCUSDT", "49000.00", "0.1")
+    assert (await venue.fetch_order(BTC, "word-1")).status is OrderStatus.PARTIALLY_FILLED
+    [order] = emu.orders_by_client_id("word-1")
+    order.status = "EXPIRED_IN_MATCH"  # expired by self-trade prevention, with its fill
+    report = await venue.fetch_order(BTC, "word-1")
+    assert report.status is OrderStatus.EXPIRED and report.filled_quantity == D("0.1")
+
+
 async def test_market_order_in_several_trades_with_exact_average_and_fees(venue: CcxtVenue, emu: BinanceEmulator) -> None:
     report = await venue.place_order(market("mkt-1", Side.BUY, "0.7"))
     assert report.status is OrderStatus.FILLED
@@ -323,6 +450,21 @@ async def test_market_order_in_several_trades_with_exact_average_and_fees(venue:
     # The same trades, asked by venue id, are the same (stable IDs).
     again = await venue.fetch_fills(BTC, "mkt-1", report.venue_order_id)
     assert again == fills
+
+
+async def test_an_order_with_more_trades_than_a_page_is_read_to_its_last_trade(venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    # Binance answers myTrades 500 at a time by default (1000 at most), the most recent
+    # first: 1100 trades of one order are only all read by paging with fromId.
+    emu.set_book("BTCUSDT", [(D("49999"), D("1"))],
+                 [(D(50001 + i), D("0.001")) for i in range(1100)])
+    report = await venue.place_order(market("many-1", Side.BUY, "1.1"))
+    assert report.status is OrderStatus.FILLED and report.filled_quantity == D("1.1")
+    fills = await venue.fetch_fills(BTC, "many-1", report.venue_order_id)
+    assert len(fills) == len({f.trade_id for f in fills}) == 1100
+    assert sum((f.quantity for f in fills), D(0)) == report.filled_quantity
+    assert [f.trade_id for f in fills] == [str(i) for i in range(1, 1101)]
+    pages = [status for method, path, status in emu.requests if path == "/api/v3/myTrades"]
+    assert pages == [200, 200]  # 1000, then the last 100
 
 
 async def test_market_order_out_of_liquidity_is_expired_with_partial_fill(venue: CcxtVenue, emu: BinanceEmulator) -> None:
@@ -486,6 +628,100 @@ async def test_credentials_never_in_logs_exceptions_or_reprs(
         assert DEFAULT_API_SECRET not in text
     secret_settings = venue.settings.model_dump()
     assert secret_settings["api_key_env"] == KEY_ENV
+
+
+_SIGNED = re.compile(r"signature=[0-9a-f]{64}")
+
+
+async def _adapter_errors(venue: CcxtVenue, emu: BinanceEmulator) -> list[VenueError]:
+    """Every kind of error the adapter raises, each from a real ccxt failure: the fault
+    tests' faults on placing and on every read, refusals, and bad credentials."""
+    order = "/api/v3/order"
+    cases: list[tuple[Callable[[], object], Callable[[], Awaitable[object]]]] = [
+        (lambda: emu.fail_next("POST", order, 503), lambda: venue.place_order(market("tb-1", Side.BUY, "0.01"))),
+        (lambda: emu.fail_next("POST", order, 500), lambda: venue.place_order(market("tb-2", Side.BUY, "0.01"))),
+        (lambda: emu.drop_next("POST", order), lambda: venue.place_order(market("tb-3", Side.BUY, "0.01"))),
+        (lambda: emu.delay_next("POST", order, 1.0), lambda: venue.place_order(market("tb-4", Side.BUY, "0.01"))),
+        (lambda: emu.fail_next("POST", order, 429, retry_after=1), lambda: venue.place_order(market("tb-5", Side.BUY, "0.01"))),
+        (lambda: emu.fail_next("POST", order, 200, body="<html>ok</html>"), lambda: venue.place_order(market("tb-6", Side.BUY, "0.01"))),
+        (lambda: None, lambda: venue.place_order(limit("tb-7", Side.BUY, "0.00001", "49000.00"))),
+        (lambda: emu.set_balance("USDT", "1"), lambda: venue.place_order(market("tb-8", Side.BUY, "0.01"))),
+        # Signed GETs and DELETEs: ccxt's message holds the URL, the signature in its query.
+        (lambda: emu.fail_next("GET", order, 503), lambda: venue.fetch_order(BTC, "tb-1")),
+        (lambda: emu.drop_next("GET", order), lambda: venue.fetch_order(BTC, "tb-1")),
+        (lambda: emu.delay_next("GET", order, 1.0), lambda: venue.fetch_order(BTC, "tb-1")),
+        (lambda: None, lambda: venue.fetch_order(BTC, "never-sent")),
+        (lambda: None, lambda: venue.cancel_order(BTC, "never-sent")),
+        (lambda: emu.fail_next("DELETE", order, 503), lambda: venue.cancel_order(BTC, "never-sent")),
+        (lambda: emu.fail_next("GET", "/api/v3/openOrders", 502), lambda: venue.fetch_open_orders(BTC)),
+        (lambda: emu.fail_next("GET", "/api/v3/myTrades", 503), lambda: venue.fetch_fills(BTC, "x", "1")),
+        (lambda: emu.fail_next("GET", "/api/v3/account", 418), lambda: venue.fetch_balances("main")),
+        (lambda: emu.fail_next("GET", "/api/v3/ticker/24hr", 500), lambda: venue.fetch_ticker(BTC)),
+        (lambda: None, lambda: venue.fetch_ticker("NOPE/USDT")),
+    ]
+    errors: list[VenueError] = []
+    for arm, call in cases:
+        arm()
+        with pytest.raises(VenueError) as info:
+            await call()
+        errors.append(info.value)
+        emu.clear_faults()
+    return errors
+
+
+async def test_no_traceback_of_an_adapter_error_shows_a_credential_or_a_signature(
+    make_venue: VenueFactory, emu: BinanceEmulator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    venue = make_venue(timeout_s=0.3)
+    await venue.load_instruments()
+    # Not vacuous: what ccxt itself raises for a failed signed GET holds the signature.
+    emu.fail_next("GET", "/api/v3/order", 503)
+    with pytest.raises(Exception) as raw:
+        await venue._exchange.fetch_order(None, BTC, {"origClientOrderId": "x"})
+    assert _SIGNED.search(str(raw.value))
+    errors = await _adapter_errors(venue, emu)
+    monkeypatch.setenv(SECRET_ENV, "not-the-secret")  # -1022: an authentication failure too
+    bad = make_venue()
+    with pytest.raises(VenueError) as auth:
+        await bad.fetch_balances("main")
+    errors.append(auth.value)
+    assert len({type(e) for e in errors}) >= 6
+    texts = ["".join(traceback.format_exception(error)) for error in errors]
+    leaks = [t for t in texts if DEFAULT_API_KEY in t or DEFAULT_API_SECRET in t or _SIGNED.search(t)]
+    assert leaks == []
+    # Nothing of ccxt's exception rides along for someone else to print.
+    assert [e for e in errors if e.__cause__ is not None or e.__context__ is not None] == []
+
+
+async def test_loguru_with_diagnose_and_backtrace_shows_no_credential_or_signature(
+    make_venue: VenueFactory, emu: BinanceEmulator,
+) -> None:
+    # diagnose=True prints the value of every variable on each line of the traceback.
+    venue = make_venue(timeout_s=0.3)
+    await venue.load_instruments()
+    out = io.StringIO()
+    sink = logger.add(out, diagnose=True, backtrace=True, colorize=False, level="ERROR",
+                      format="{message}\n{exception}")
+    try:
+        for arm, call in [
+            (lambda: emu.fail_next("GET", "/api/v3/order", 503), lambda: venue.fetch_order(BTC, "x")),
+            (lambda: emu.fail_next("DELETE", "/api/v3/order", 503), lambda: venue.cancel_order(BTC, "x")),
+            (lambda: None, lambda: venue.cancel_order(BTC, "never-sent")),
+            (lambda: emu.fail_next("POST", "/api/v3/order", 503),
+             lambda: venue.place_order(market("lg-1", Side.BUY, "0.01"))),
+            (lambda: emu.fail_next("GET", "/api/v3/myTrades", 503), lambda: venue.fetch_fills(BTC, "x", "1")),
+        ]:
+            arm()
+            try:
+                await call()
+            except VenueError:
+                logger.exception("venue call failed")
+    finally:
+        logger.remove(sink)
+    text = out.getvalue()
+    assert text.count("venue call failed") == 5 and "VenueUnavailable" in text
+    assert DEFAULT_API_KEY not in text and DEFAULT_API_SECRET not in text
+    assert not _SIGNED.search(text), text
 
 
 async def test_settings_validate(emu: BinanceEmulator) -> None:

@@ -1,7 +1,8 @@
-"""A fill: one execution reported by a venue, identified by the venue's trade ID.
+"""A fill: one execution reported by a venue, identified by the venue's trade ID within
+its symbol (Binance numbers trades per symbol).
 
-The trade ID is the key that makes fills idempotent: a fill seen twice (a replayed
-report, a poll that overlaps the last one, a restart) is applied once.
+(venue, symbol, trade ID) is the key that makes fills idempotent: a fill seen twice (a
+replayed report, a poll that overlaps the last one, a restart) is applied once.
 """
 
 from __future__ import annotations

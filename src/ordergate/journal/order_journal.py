@@ -114,7 +114,9 @@ class OrderJournal:
         self._wrote(2)
 
     def record_fill(self, fill: Fill) -> bool:
-        """Store a fill; False if this venue trade ID was already stored (a duplicate)."""
+        """Store a fill; False if it was already stored (a duplicate): a fill is one venue
+        trade, named by (venue, symbol, trade ID), since venues like Binance number trades
+        per symbol (schema v3)."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (

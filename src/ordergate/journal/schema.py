@@ -2,16 +2,23 @@
 
 Designed for restart recovery: an order row holds everything needed to resend it with
 the same client order ID or to look it up at the venue; transitions and fills are
-append-only; a fill's key is the venue's trade ID, so a fill is stored once.
+append-only; a fill's key is what the venue makes unique, so a fill is stored once.
 
 v2 adds `adopted_positions`: what a cold start (an empty journal) took over from the
 venue's balances. Those holdings have no fills here, so positions are rebuilt as the
 adopted quantity plus every journaled fill.
+
+v3 keys fills on (venue, symbol, trade ID) instead of (venue, trade ID): Binance numbers
+trades per symbol, so BTCUSDT's trade 7 and ETHUSDT's trade 7 are two fills, and under
+the v2 key the second was dropped as a duplicate. SQLite cannot change a primary key in
+place, so the table is rebuilt: every row is copied in its recording order (rowid), which
+is the order positions are rebuilt in (`fills_in_order`), and the columns keep their v1
+order.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -72,5 +79,29 @@ MIGRATIONS: dict[int, str] = {
         ts              TEXT NOT NULL,
         PRIMARY KEY (venue, account_id, symbol)
     );
+    """,
+    3: """
+    CREATE TABLE fills_v3 (
+        venue           TEXT NOT NULL,
+        trade_id        TEXT NOT NULL,
+        client_order_id TEXT NOT NULL REFERENCES orders (client_order_id),
+        account_id      TEXT NOT NULL,
+        symbol          TEXT NOT NULL,
+        side            TEXT NOT NULL,
+        price           TEXT NOT NULL,
+        quantity        TEXT NOT NULL,
+        fee             TEXT NOT NULL,
+        fee_currency    TEXT NOT NULL,
+        liquidity       TEXT NOT NULL,
+        ts              TEXT NOT NULL,
+        PRIMARY KEY (venue, symbol, trade_id)
+    );
+    INSERT INTO fills_v3 (venue, trade_id, client_order_id, account_id, symbol, side, price,
+                          quantity, fee, fee_currency, liquidity, ts)
+        SELECT venue, trade_id, client_order_id, account_id, symbol, side, price, quantity,
+               fee, fee_currency, liquidity, ts
+        FROM fills ORDER BY rowid;
+    DROP TABLE fills;
+    ALTER TABLE fills_v3 RENAME TO fills;
     """,
 }

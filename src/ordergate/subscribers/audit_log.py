@@ -30,6 +30,7 @@ from ordergate.events import (
     SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCallRecovered, VenueCircuitChanged, VenueDisabled,
 )
+from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -46,7 +47,7 @@ class AuditLog:
         self._sink_id = logger.add(
             self.path, format="{message}", level="INFO", catch=False, enqueue=False,
             rotation=settings.rotation, retention=settings.retention,
-            compression=settings.compression, encoding="utf-8",
+            compression=settings.compression, encoding="utf-8", diagnose=False,
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
         self._buffer: list[str] = []
@@ -79,6 +80,8 @@ class AuditLog:
             VenueCallFailed: self._venue_failed,
             VenueCallRecovered: self._venue_recovered,
             VenueDisabled: self._venue_disabled,
+            InstrumentRulesChanged: self._rules_changed,
+            VenueClockResynced: self._clock_resynced,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -160,8 +163,9 @@ class AuditLog:
         self._write(e.ts, "fill", e.signal_id, f.client_order_id, None,
                     "partial_fill" if e.is_partial else "fill",
                     f"{f.side} {f.quantity} {f.symbol} @ {f.price} ({f.liquidity})",
-                    trade_id=f.trade_id, price=f.price, quantity=f.quantity, fee=f.fee,
-                    fee_currency=f.fee_currency, filled=e.filled_quantity, remaining=e.remaining)
+                    trade_id=f.trade_id, symbol=f.symbol, price=f.price, quantity=f.quantity,
+                    fee=f.fee, fee_currency=f.fee_currency, filled=e.filled_quantity,
+                    remaining=e.remaining)
 
     def _unresolved(self, e: OrderUnresolved) -> None:
         self._write(e.ts, "order_unresolved", e.signal_id, e.client_order_id, "executor",
@@ -243,3 +247,22 @@ class AuditLog:
                     f"{e.symbol} {e.quantity} held at {e.venue} on a cold start, marked at "
                     f"{e.mark}", warn=True, account_id=e.account_id, venue=e.venue,
                     symbol=e.symbol, quantity=e.quantity, mark=e.mark)
+
+    def _rules_changed(self, e: InstrumentRulesChanged) -> None:
+        old, new = e.old, e.new
+        self._write(e.ts, "instrument_rules_changed", None, None, "venue", "changed",
+                    f"{e.symbol} at {e.venue}: tick {old.tick_size} -> {new.tick_size}, lot "
+                    f"{old.lot_size} -> {new.lot_size}, min quantity {old.min_quantity} -> "
+                    f"{new.min_quantity}, min notional {old.min_notional} -> {new.min_notional} "
+                    f"({e.why})", warn=True, venue=e.venue, symbol=e.symbol,
+                    old_tick_size=old.tick_size, new_tick_size=new.tick_size,
+                    old_lot_size=old.lot_size, new_lot_size=new.lot_size,
+                    old_min_quantity=old.min_quantity, new_min_quantity=new.min_quantity,
+                    old_min_notional=old.min_notional, new_min_notional=new.min_notional,
+                    why=e.why)
+
+    def _clock_resynced(self, e: VenueClockResynced) -> None:
+        ahead = "ahead of" if e.offset_ms >= 0 else "behind"
+        self._write(e.ts, "venue_clock_resynced", None, None, "venue", "resynced",
+                    f"{e.venue}: our clock is {abs(e.offset_ms)} ms {ahead} the venue's; "
+                    f"{e.reason}", warn=True, venue=e.venue, offset_ms=e.offset_ms)

@@ -6,7 +6,7 @@ gives the text exposition format for a scrape endpoint or a file.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
@@ -15,6 +15,7 @@ from ordergate.events import (
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
+from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 
 
 class Metrics:
@@ -54,7 +55,18 @@ class Metrics:
         self.trading_state = Counter("ordergate_trading_state_changes",
                                      "Kill switch moves", ["to_state"], registry=r)
         bus.subscribe(TradingStateChanged, lambda e: self.trading_state.labels(e.to_state).inc())
-
+        # Labelled by venue only (configured, so bounded); the symbol is in the audit line.
+        self.rules_changes = Counter("ordergate_instrument_rules_changes",
+                                     "Symbols whose trading rules changed at a venue",
+                                     ["venue"], registry=r)
+        bus.subscribe(InstrumentRulesChanged, lambda e: self.rules_changes.labels(e.venue).inc())
+        self.clock_resyncs = Counter("ordergate_venue_clock_resyncs",
+                                     "Clock differences re-measured after a refused timestamp",
+                                     ["venue"], registry=r)
+        self.clock_offset = Gauge("ordergate_venue_clock_offset_seconds",
+                                  "Our clock minus the venue's, as last measured",
+                                  ["venue"], registry=r)
+        bus.subscribe(VenueClockResynced, self._clock_resynced)
         self.venue_errors = Counter("ordergate_venue_error_episodes",
                                     "Background venue calls that started failing (once per episode)",
                                     ["venue", "operation"], registry=r)
@@ -63,6 +75,10 @@ class Metrics:
         self.venues_disabled = Counter("ordergate_venues_disabled", "Venues taken out of use",
                                        ["venue"], registry=r)
         bus.subscribe(VenueDisabled, lambda e: self.venues_disabled.labels(e.venue).inc())
+
+    def _clock_resynced(self, e: VenueClockResynced) -> None:
+        self.clock_resyncs.labels(e.venue).inc()
+        self.clock_offset.labels(e.venue).set(e.offset_ms / 1000)
 
     def render(self) -> str:
         return generate_latest(self.registry).decode()

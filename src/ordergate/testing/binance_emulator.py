@@ -3,7 +3,7 @@
 ccxt's real `binance` class talks to it unchanged except for its URLs (see
 `ccxt_urls`/`ccxt_config`), so signing, parsing and error mapping are exercised for real.
 
-What it models, deterministically:
+What it serves (the market itself, books, balances and matching, is `binance_market.py`):
 - public market data (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`, `ticker/24hr`,
   `ticker/bookTicker`) shaped like Binance's, filters included;
 - signed private endpoints (HMAC-SHA256, `X-MBX-APIKEY`, timestamp/recvWindow check):
@@ -11,14 +11,14 @@ What it models, deterministically:
 - Binance's own error JSON and HTTP statuses (-1013 filter failures, -2010 insufficient
   balance and "Duplicate order sent." while the first order with that client order ID is
   still open, -2013, -2011, -1121, -1022, -2014/-2015, -1021, -1102);
-- an order book per symbol set by the test: market orders walk the levels and produce one
-  trade per level, running out of liquidity leaves them EXPIRED with a partial fill; limit
-  orders fill what crosses and the rest rests OPEN until `trade_against_resting` or a new
-  book (`set_book`) fills it. Balances are locked, debited and credited, with commission;
 - fault injection by method + path: delay the response (after or before processing;
   `detached`: a request delayed before processing still executes if the client hangs
-  up, as a request in a real venue's pipeline does), answer a status (503, 429 with Retry-After, 418, 500 ...) without processing, or drop
-  the connection before or after processing. Through the Python API and `/_admin/faults`.
+  up, as a request in a real venue's pipeline does), answer a status (503, 429 with
+  Retry-After, 418, 500 ...) without processing, or drop the connection before or after
+  processing (`binance_faults.py`). Through the Python API and `/_admin/faults`;
+- a venue clock set off ours (`set_clock_offset`), filters changed while running
+  (`set_filters`), an account paying its fees in BNB (`pay_fees_in_bnb`), through the
+  Python API and `/_admin/clock`, `/_admin/filters`, `/_admin/account`.
 
 Run it in-process (`async with BinanceEmulator() as emu`), in a background thread for
 sync tests (`BinanceEmulatorThread`), or as its own process::
@@ -45,244 +45,43 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from ordergate.testing.binance_faults import Fault, FaultKind, drop, status_response
+from ordergate.testing.binance_market import (
+    DEFAULT_BALANCES,
+    DEFAULT_BOOKS,
+    DEFAULT_SYMBOLS,
+    ZERO,
+    BinanceApiError,
+    BinanceMarket,
+    EmulatedOrder,
+    EmulatedTrade,
+    Level,
+    SymbolSpec,
+    dec,
+    fmt,
+    now_ms,
+    required,
+)
+
+__all__ = [
+    "DEFAULT_API_KEY", "DEFAULT_API_SECRET", "DEFAULT_BALANCES", "DEFAULT_BOOKS",
+    "DEFAULT_SYMBOLS", "HOST", "BinanceApiError", "BinanceEmulator", "BinanceEmulatorThread",
+    "EmulatedOrder", "EmulatedTrade", "Fault", "FaultKind", "Level", "SymbolSpec", "main",
+]
+
 DEFAULT_API_KEY = "emulator-api-key-7f3a9c1e5b2d4068"
 DEFAULT_API_SECRET = "emulator-api-secret-1b8e6d0c4a9f2e73"
 HOST = "127.0.0.1"
-
-ZERO = Decimal(0)
-_EIGHT = Decimal("0.00000001")
-
-FaultKind = Literal["delay", "status", "drop"]
-Level = tuple[Decimal, Decimal]
-
-
-class BinanceApiError(Exception):
-    """An error answered the way Binance answers it: HTTP status + {"code", "msg"}."""
-
-    def __init__(self, http_status: int, code: int, msg: str) -> None:
-        super().__init__(f"{http_status} {code} {msg}")
-        self.http_status = http_status
-        self.code = code
-        self.msg = msg
-
-
-def _fmt(value: Decimal) -> str:
-    """Binance prints amounts with eight decimals: "0.01000000"."""
-    return format(value.quantize(_EIGHT), "f")
-
-
-def _dec(value: Decimal | str | int) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-# ---------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolSpec:
-    """One spot symbol's rules, as exchangeInfo publishes them."""
-
-    symbol: str
-    base: str
-    quote: str
-    tick_size: Decimal
-    step_size: Decimal
-    min_qty: Decimal
-    max_qty: Decimal
-    min_notional: Decimal
-    min_price: Decimal = Decimal("0.01")
-    max_price: Decimal = Decimal(1000000)
-    maker_fee: Decimal = Decimal("0.001")
-    taker_fee: Decimal = Decimal("0.001")
-    status: str = "TRADING"
-
-
-DEFAULT_SYMBOLS: tuple[SymbolSpec, ...] = (
-    SymbolSpec(
-        symbol="BTCUSDT", base="BTC", quote="USDT", tick_size=Decimal("0.01"),
-        step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"), max_qty=Decimal(9000),
-        min_notional=Decimal(5),
-    ),
-    SymbolSpec(
-        symbol="ETHUSDT", base="ETH", quote="USDT", tick_size=Decimal("0.01"),
-        step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"), max_qty=Decimal(9000),
-        min_notional=Decimal(5),
-    ),
-)
-
-DEFAULT_BOOKS: dict[str, tuple[list[Level], list[Level]]] = {
-    "BTCUSDT": (
-        [(Decimal("49999.00"), Decimal("0.5")), (Decimal("49998.00"), Decimal(1)),
-         (Decimal("49990.00"), Decimal(2))],
-        [(Decimal("50001.00"), Decimal("0.5")), (Decimal("50002.00"), Decimal(1)),
-         (Decimal("50010.00"), Decimal(2))],
-    ),
-    "ETHUSDT": (
-        [(Decimal("2999.00"), Decimal(5)), (Decimal("2998.00"), Decimal(10))],
-        [(Decimal("3001.00"), Decimal(5)), (Decimal("3002.00"), Decimal(10))],
-    ),
-}
-
-DEFAULT_BALANCES: dict[str, Decimal] = {
-    "USDT": Decimal(1000000),
-    "BTC": Decimal(10),
-    "ETH": Decimal(100),
-}
-
-
-# ---------------------------------------------------------------- state records
-
-
-@dataclass(slots=True)
-class EmulatedOrder:
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str  # BUY / SELL
-    type: str  # LIMIT / MARKET
-    time_in_force: str
-    price: Decimal
-    orig_qty: Decimal
-    time_ms: int
-    status: str = "NEW"
-    executed_qty: Decimal = ZERO
-    cummulative_quote_qty: Decimal = ZERO
-    update_time_ms: int = 0
-    locked: Decimal = ZERO  # still reserved for this order (quote for a buy, base for a sell)
-    trade_ids: list[int] = field(default_factory=list)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ("NEW", "PARTIALLY_FILLED")
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.orig_qty - self.executed_qty
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
-            "price": _fmt(self.price),
-            "origQty": _fmt(self.orig_qty),
-            "executedQty": _fmt(self.executed_qty),
-            "cummulativeQuoteQty": _fmt(self.cummulative_quote_qty),
-            "status": self.status,
-            "timeInForce": self.time_in_force,
-            "type": self.type,
-            "side": self.side,
-            "stopPrice": _fmt(ZERO),
-            "icebergQty": _fmt(ZERO),
-            "time": self.time_ms,
-            "updateTime": self.update_time_ms or self.time_ms,
-            "isWorking": True,
-            "workingTime": self.time_ms,
-            "origQuoteOrderQty": _fmt(ZERO),
-            "selfTradePreventionMode": "EXPIRE_MAKER",
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class EmulatedTrade:
-    trade_id: int
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str
-    price: Decimal
-    qty: Decimal
-    quote_qty: Decimal
-    commission: Decimal
-    commission_asset: str
-    time_ms: int
-    is_maker: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The shape of one `/api/v3/myTrades` entry."""
-        return {
-            "symbol": self.symbol,
-            "id": self.trade_id,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "price": _fmt(self.price),
-            "qty": _fmt(self.qty),
-            "quoteQty": _fmt(self.quote_qty),
-            "commission": _fmt(self.commission),
-            "commissionAsset": self.commission_asset,
-            "time": self.time_ms,
-            "isBuyer": self.side == "BUY",
-            "isMaker": self.is_maker,
-            "isBestMatch": True,
-        }
-
-
-@dataclass(slots=True)
-class Fault:
-    """One injected fault, matched by HTTP method and path, for the next `count` requests.
-
-    kind "delay": wait `delay_s` seconds, after processing (default) or before it.
-    kind "status": answer `status` without processing (with `Retry-After` if `retry_after`
-    is set, and `body` or a default body).
-    kind "drop": close the connection without an answer, before processing (default) or
-    after it (`after_processing=True`: the order exists but the client never hears).
-
-    `detached` (for a delay before processing): the request, once received, is processed
-    when the delay is over even if the client has hung up meanwhile, as a real venue's
-    matching engine executes a request its gateway has already taken in. Without it the
-    client hanging up cancels the request (it never reached the venue)."""
-
-    method: str
-    path: str
-    kind: FaultKind
-    count: int = 1
-    delay_s: float = 0.0
-    status: int = 503
-    retry_after: float | None = None
-    body: str | None = None
-    after_processing: bool = True
-    detached: bool = False
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        """`method` and `path` match exactly, or are "*" (any)."""
-        return (self.count > 0 and self.method.upper() in ("*", method.upper())
-                and self.path in ("*", path))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
-            "delay_s": self.delay_s, "status": self.status, "retry_after": self.retry_after,
-            "body": self.body, "after_processing": self.after_processing,
-            "detached": self.detached, "hits": self.hits,
-        }
-
-
-class _Book:
-    def __init__(self, bids: Sequence[Level], asks: Sequence[Level]) -> None:
-        # Each level is [price, qty]; bids best (highest) first, asks best (lowest) first.
-        self.bids: list[list[Decimal]] = sorted(
-            ([_dec(p), _dec(q)] for p, q in bids), key=lambda lv: lv[0], reverse=True)
-        self.asks: list[list[Decimal]] = sorted(
-            ([_dec(p), _dec(q)] for p, q in asks), key=lambda lv: lv[0])
-        self.prune()
-
-    def prune(self) -> None:
-        self.bids = [lv for lv in self.bids if lv[1] > 0]
-        self.asks = [lv for lv in self.asks if lv[1] > 0]
-
 
 # ---------------------------------------------------------------- the emulator
 
@@ -314,24 +113,13 @@ class BinanceEmulator:
         self.state_file = Path(state_file) if state_file is not None else None
         self.check_timestamp = check_timestamp
         self._lock = threading.RLock()
-        self._symbols: dict[str, SymbolSpec] = {s.symbol: s for s in symbols}
-        self._books: dict[str, _Book] = {}
-        for name, (bids, asks) in (DEFAULT_BOOKS if books is None else books).items():
-            if name in self._symbols:
-                self._books[name] = _Book(bids, asks)
-        for name in self._symbols:
-            self._books.setdefault(name, _Book([], []))
-        start = DEFAULT_BALANCES if balances is None else balances
-        self._free: dict[str, Decimal] = {a: _dec(v) for a, v in start.items()}
-        self._locked: dict[str, Decimal] = {a: ZERO for a in self._free}
-        self._orders: dict[int, EmulatedOrder] = {}
-        self._trades: list[EmulatedTrade] = []
-        self._client_id_counts: dict[str, int] = {}
+        self.clock_offset_ms = 0
+        """The venue's clock minus ours (`set_clock_offset`): what `/api/v3/time` answers,
+        what signed timestamps are judged by, what orders and trades are stamped with."""
+        self.market = BinanceMarket(symbols, books, balances, clock=self.server_time_ms)
+        """The state and the matching model (`binance_market.py`); use it under the lock."""
         self._faults: list[Fault] = []
         self._requests: list[tuple[str, str, int]] = []
-        self._next_order_id = 1000001
-        self._next_trade_id = 5000001
-        self._update_id = 1
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
@@ -395,66 +183,82 @@ class BinanceEmulator:
 
     def add_symbol(self, spec: SymbolSpec) -> None:
         with self._lock:
-            self._symbols[spec.symbol] = spec
-            self._books.setdefault(spec.symbol, _Book([], []))
+            self.market.add_symbol(spec)
+
+    def set_filters(self, symbol: str, **rules: Decimal | str | int) -> SymbolSpec:
+        """Change a listed symbol's filters while running, as Binance does now and then:
+        any of tick_size, step_size, min_qty, max_qty, min_notional, min_price, max_price.
+        exchangeInfo publishes them and new orders are checked against them from now on
+        (resting orders are left as they are). Returns the new rules."""
+        unknown = set(rules) - _FILTER_FIELDS
+        if unknown:
+            raise ValueError(f"not a filter of a symbol: {sorted(unknown)}")
+        with self._lock:
+            changes: dict[str, Any] = {k: dec(v) for k, v in rules.items()}
+            spec = replace(self.market.spec(symbol), **changes)
+            self.market.add_symbol(spec)
+            self._persist()
+            return spec
 
     def remove_symbol(self, symbol: str) -> None:
         """Delist a symbol: from now on it answers -1121 "Invalid symbol."."""
         with self._lock:
-            self._symbols.pop(symbol, None)
-            self._books.pop(symbol, None)
+            self.market.remove_symbol(symbol)
 
     def set_book(self, symbol: str, bids: Sequence[Level], asks: Sequence[Level]) -> list[EmulatedTrade]:
         """Replace the book. Resting orders the new book crosses fill (as makers, at their
         own limit price) against it. Returns the trades this produced."""
         with self._lock:
-            self._spec(symbol)
-            self._books[symbol] = _Book(bids, asks)
-            self._update_id += 1
-            trades = self._match_resting_against_book(symbol)
+            trades = self.market.set_book(symbol, bids, asks)
             self._persist()
             return trades
 
     def book(self, symbol: str) -> tuple[list[Level], list[Level]]:
         with self._lock:
-            b = self._books[symbol]
+            b = self.market.books[symbol]
             return [(p, q) for p, q in b.bids], [(p, q) for p, q in b.asks]
 
     def trade_against_resting(self, symbol: str, price: Decimal | str, qty: Decimal | str) -> list[EmulatedTrade]:
         """A market participant trades `qty` at `price`: resting orders whose limit the
         price reaches fill (time priority, at their own limit price, as makers), up to `qty`
         in total. Returns the trades."""
-        price, qty = _dec(price), _dec(qty)
         with self._lock:
-            self._spec(symbol)
-            left = qty
-            trades: list[EmulatedTrade] = []
-            for order in self._resting(symbol):
-                if left <= 0:
-                    break
-                crosses = order.price >= price if order.side == "BUY" else order.price <= price
-                if not crosses:
-                    continue
-                take = min(left, order.remaining)
-                trades.append(self._fill(order, order.price, take, is_maker=True))
-                left -= take
-                self._finish_if_done(order)
+            trades = self.market.trade_against_resting(symbol, dec(price), dec(qty))
             self._persist()
             return trades
+
+    def pay_fees_in_bnb(self, enabled: bool = True) -> None:
+        """The account's "use BNB to pay for fees" (Binance's BNB burn): while the account
+        has enough BNB, every trade's commission is charged in BNB, 25% off, at the
+        BNB/quote mid; without enough BNB, as usual."""
+        with self._lock:
+            self.market.pay_fees_in_bnb = bool(enabled)
+            self._persist()
+
+    # ------------------------------------------------------------ test-facing API: clock
+
+    def server_time_ms(self) -> int:
+        """The venue's time now, in epoch milliseconds: ours plus `clock_offset_ms`."""
+        return now_ms() + self.clock_offset_ms
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        """Set the venue's clock `offset_ms` ahead of ours (negative: behind). A client
+        whose clock is ahead of the venue's by 1000 ms or more is refused with -1021."""
+        with self._lock:
+            self.clock_offset_ms = int(offset_ms)
+            self._persist()
 
     # ------------------------------------------------------------ test-facing API: balances
 
     def set_balance(self, asset: str, free: Decimal | str | int, locked: Decimal | str | int = 0) -> None:
         with self._lock:
-            self._free[asset] = _dec(free)
-            self._locked[asset] = _dec(locked)
+            self.market.set_balance(asset, dec(free), dec(locked))
             self._persist()
 
     def balances(self) -> dict[str, tuple[Decimal, Decimal]]:
         """asset -> (free, locked)."""
         with self._lock:
-            return {a: (self._free.get(a, ZERO), self._locked.get(a, ZERO))
-                    for a in sorted(set(self._free) | set(self._locked))}
+            return self.market.balances()
 
     # ------------------------------------------------------------ test-facing API: inspection
 
@@ -462,12 +266,12 @@ class BinanceEmulator:
     def orders(self) -> list[EmulatedOrder]:
         """Every order ever accepted, oldest first (live objects: do not mutate)."""
         with self._lock:
-            return list(self._orders.values())
+            return list(self.market.orders.values())
 
     @property
     def trades(self) -> list[EmulatedTrade]:
         with self._lock:
-            return list(self._trades)
+            return list(self.market.trades)
 
     @property
     def requests(self) -> list[tuple[str, str, int]]:
@@ -478,31 +282,40 @@ class BinanceEmulator:
     def client_order_id_counts(self) -> dict[str, int]:
         """How many venue orders were created per client order ID."""
         with self._lock:
-            return dict(self._client_id_counts)
+            return dict(self.market.client_id_counts)
 
     def orders_by_client_id(self, client_order_id: str) -> list[EmulatedOrder]:
         with self._lock:
-            return [o for o in self._orders.values() if o.client_order_id == client_order_id]
+            return [o for o in self.market.orders.values() if o.client_order_id == client_order_id]
 
-    def trades_of(self, order_id: int) -> list[EmulatedTrade]:
+    def order(self, symbol: str, order_id: int) -> EmulatedOrder | None:
+        """One order by symbol and order ID (order IDs are numbered per symbol)."""
         with self._lock:
-            return [t for t in self._trades if t.order_id == order_id]
+            return self.market.orders.get((symbol, int(order_id)))
+
+    def trades_of(self, order: EmulatedOrder) -> list[EmulatedTrade]:
+        """The trades of one order, oldest first (its ID alone is ambiguous across symbols)."""
+        with self._lock:
+            return [t for t in self.market.trades
+                    if t.symbol == order.symbol and t.order_id == order.order_id]
 
     def state(self) -> dict[str, Any]:
         """Everything, JSON-ready: what `GET /_admin/state` and the state file hold."""
         with self._lock:
             return {
                 "base_url": self.base_url,
-                "orders": [o.to_json() for o in self._orders.values()],
+                "orders": [o.to_json() for o in self.market.orders.values()],
                 "trades": [t.to_json() | {"clientOrderId": t.client_order_id}
-                           for t in self._trades],
-                "client_order_id_counts": dict(self._client_id_counts),
-                "balances": {a: {"free": _fmt(f), "locked": _fmt(lk)}
+                           for t in self.market.trades],
+                "client_order_id_counts": dict(self.market.client_id_counts),
+                "balances": {a: {"free": fmt(f), "locked": fmt(lk)}
                              for a, (f, lk) in self.balances().items()},
-                "books": {s: {"bids": [[_fmt(p), _fmt(q)] for p, q in b.bids],
-                              "asks": [[_fmt(p), _fmt(q)] for p, q in b.asks]}
-                          for s, b in self._books.items()},
+                "books": {s: {"bids": [[fmt(p), fmt(q)] for p, q in b.bids],
+                              "asks": [[fmt(p), fmt(q)] for p, q in b.asks]}
+                          for s, b in self.market.books.items()},
                 "faults": [f.to_json() for f in self._faults],
+                "clock_offset_ms": self.clock_offset_ms,
+                "pay_fees_in_bnb": self.market.pay_fees_in_bnb,
             }
 
     # ------------------------------------------------------------ test-facing API: faults
@@ -560,6 +373,9 @@ class BinanceEmulator:
         r.add_post("/_admin/book", self._h_admin_book)
         r.add_post("/_admin/trade", self._h_admin_trade)
         r.add_post("/_admin/balance", self._h_admin_balance)
+        r.add_post("/_admin/clock", self._h_admin_clock)
+        r.add_post("/_admin/filters", self._h_admin_filters)
+        r.add_post("/_admin/account", self._h_admin_account)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -581,15 +397,10 @@ class BinanceEmulator:
         fault = self._take_fault(request.method, request.path)
         if fault is not None and fault.kind == "status":
             self._record(request.method, request.path, fault.status)
-            headers = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = _retry_after_text(fault.retry_after)
-            body = fault.body if fault.body is not None else _default_fault_body(fault.status)
-            ctype = "application/json" if body.startswith("{") else "text/html"
-            return web.Response(status=fault.status, text=body, headers=headers, content_type=ctype)
+            return status_response(fault)
         if fault is not None and fault.kind == "drop" and not fault.after_processing:
             self._record(request.method, request.path, 0)
-            return _drop(request)
+            return drop(request)
         if fault is not None and fault.kind == "delay" and not fault.after_processing:
             if fault.detached:
                 await request.read()  # taken in whole: the venue has it, whatever the client does
@@ -598,7 +409,7 @@ class BinanceEmulator:
             await asyncio.sleep(fault.delay_s)
         response = await self._process(request, handler)
         if fault is not None and fault.kind == "drop":
-            return _drop(request)
+            return drop(request)
         if fault is not None and fault.kind == "delay" and fault.after_processing:
             await asyncio.sleep(fault.delay_s)
         return response
@@ -650,11 +461,16 @@ class BinanceEmulator:
         if ts_text is None or not ts_text.isdigit():
             raise BinanceApiError(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
         if self.check_timestamp:
-            recv_window = int(params.get("recvWindow", "5000") or "5000")
-            if recv_window > 60000:
+            # Binance: process only if timestamp < serverTime + 1000 and
+            # serverTime - timestamp <= recvWindow (5000 by default, 60000 at most).
+            try:
+                recv_window = Decimal(params.get("recvWindow", "5000") or "5000")
+            except InvalidOperation:
+                raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'recvWindow'.") from None
+            if not recv_window.is_finite() or recv_window > 60000:
                 raise BinanceApiError(400, -1131, "recvWindow must be less than 60000")
-            now, ts = _now_ms(), int(ts_text)
-            if ts > now + 1000:
+            now, ts = self.server_time_ms(), int(ts_text)
+            if ts >= now + 1000:
                 raise BinanceApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
             if now - ts > recv_window:
                 raise BinanceApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
@@ -666,16 +482,16 @@ class BinanceEmulator:
         return _json_response({})
 
     async def _h_time(self, request: web.Request) -> web.StreamResponse:
-        return _json_response({"serverTime": _now_ms()})
+        return _json_response({"serverTime": self.server_time_ms()})
 
     async def _h_exchange_info(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
         with self._lock:
             wanted = self._symbols_param(params)
-            symbols = [self._symbol_info(self._symbols[s]) for s in wanted]
+            symbols = [self._symbol_info(self.market.symbols[s]) for s in wanted]
         return _json_response({
             "timezone": "UTC",
-            "serverTime": _now_ms(),
+            "serverTime": self.server_time_ms(),
             "rateLimits": [
                 {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
                 {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
@@ -687,7 +503,7 @@ class BinanceEmulator:
 
     def _symbols_param(self, params: Mapping[str, str]) -> list[str]:
         if "symbol" in params:
-            self._spec(params["symbol"])
+            self.market.spec(params["symbol"])
             return [params["symbol"]]
         if "symbols" in params:
             try:
@@ -695,9 +511,9 @@ class BinanceEmulator:
             except ValueError:
                 raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'symbols'.") from None
             for name in names:
-                self._spec(str(name))
+                self.market.spec(str(name))
             return [str(n) for n in names]
-        return list(self._symbols)
+        return list(self.market.symbols)
 
     @staticmethod
     def _symbol_info(s: SymbolSpec) -> dict[str, Any]:
@@ -722,17 +538,17 @@ class BinanceEmulator:
             "isSpotTradingAllowed": True,
             "isMarginTradingAllowed": False,
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": _fmt(s.min_price),
-                 "maxPrice": _fmt(s.max_price), "tickSize": _fmt(s.tick_size)},
-                {"filterType": "LOT_SIZE", "minQty": _fmt(s.min_qty), "maxQty": _fmt(s.max_qty),
-                 "stepSize": _fmt(s.step_size)},
-                {"filterType": "MIN_NOTIONAL", "minNotional": _fmt(s.min_notional),
+                {"filterType": "PRICE_FILTER", "minPrice": fmt(s.min_price),
+                 "maxPrice": fmt(s.max_price), "tickSize": fmt(s.tick_size)},
+                {"filterType": "LOT_SIZE", "minQty": fmt(s.min_qty), "maxQty": fmt(s.max_qty),
+                 "stepSize": fmt(s.step_size)},
+                {"filterType": "MIN_NOTIONAL", "minNotional": fmt(s.min_notional),
                  "applyToMarket": True, "avgPriceMins": 5},
-                {"filterType": "NOTIONAL", "minNotional": _fmt(s.min_notional),
+                {"filterType": "NOTIONAL", "minNotional": fmt(s.min_notional),
                  "applyMinToMarket": True, "maxNotional": "9000000.00000000",
                  "applyMaxToMarket": False, "avgPriceMins": 5},
-                {"filterType": "MARKET_LOT_SIZE", "minQty": _fmt(ZERO), "maxQty": _fmt(s.max_qty),
-                 "stepSize": _fmt(ZERO)},
+                {"filterType": "MARKET_LOT_SIZE", "minQty": fmt(ZERO), "maxQty": fmt(s.max_qty),
+                 "stepSize": fmt(ZERO)},
                 {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
             ],
             "permissions": [],
@@ -743,23 +559,23 @@ class BinanceEmulator:
 
     async def _h_depth(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
-        symbol = self._required(params, "symbol")
+        symbol = required(params, "symbol")
         limit = int(params.get("limit", "100") or "100")
         with self._lock:
-            self._spec(symbol)
-            b = self._books[symbol]
+            self.market.spec(symbol)
+            b = self.market.books[symbol]
             return _json_response({
-                "lastUpdateId": self._update_id,
-                "bids": [[_fmt(p), _fmt(q)] for p, q in b.bids[:limit]],
-                "asks": [[_fmt(p), _fmt(q)] for p, q in b.asks[:limit]],
+                "lastUpdateId": self.market.update_id,
+                "bids": [[fmt(p), fmt(q)] for p, q in b.bids[:limit]],
+                "asks": [[fmt(p), fmt(q)] for p, q in b.asks[:limit]],
             })
 
     def _top(self, symbol: str) -> dict[str, str]:
-        b = self._books[symbol]
+        b = self.market.books[symbol]
         bid = b.bids[0] if b.bids else [ZERO, ZERO]
         ask = b.asks[0] if b.asks else [ZERO, ZERO]
-        return {"bidPrice": _fmt(bid[0]), "bidQty": _fmt(bid[1]),
-                "askPrice": _fmt(ask[0]), "askQty": _fmt(ask[1])}
+        return {"bidPrice": fmt(bid[0]), "bidQty": fmt(bid[1]),
+                "askPrice": fmt(ask[0]), "askQty": fmt(ask[1])}
 
     async def _h_book_ticker(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
@@ -770,24 +586,24 @@ class BinanceEmulator:
 
     async def _h_ticker_24hr(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
-        now = _now_ms()
+        now = self.server_time_ms()
         with self._lock:
             names = self._symbols_param(params)
             rows = []
             for s in names:
                 top = self._top(s)
-                trades = [t for t in self._trades if t.symbol == s]
+                trades = [t for t in self.market.trades if t.symbol == s]
                 last = trades[-1].price if trades else (
                     (Decimal(top["bidPrice"]) + Decimal(top["askPrice"])) / 2)
                 volume = sum((t.qty for t in trades), ZERO)
                 quote_volume = sum((t.quote_qty for t in trades), ZERO)
                 rows.append({
-                    "symbol": s, "priceChange": _fmt(ZERO), "priceChangePercent": "0.000",
-                    "weightedAvgPrice": _fmt(last), "prevClosePrice": _fmt(last),
-                    "lastPrice": _fmt(last), "lastQty": _fmt(trades[-1].qty if trades else ZERO),
+                    "symbol": s, "priceChange": fmt(ZERO), "priceChangePercent": "0.000",
+                    "weightedAvgPrice": fmt(last), "prevClosePrice": fmt(last),
+                    "lastPrice": fmt(last), "lastQty": fmt(trades[-1].qty if trades else ZERO),
                     **top,
-                    "openPrice": _fmt(last), "highPrice": _fmt(last), "lowPrice": _fmt(last),
-                    "volume": _fmt(volume), "quoteVolume": _fmt(quote_volume),
+                    "openPrice": fmt(last), "highPrice": fmt(last), "lowPrice": fmt(last),
+                    "volume": fmt(volume), "quoteVolume": fmt(quote_volume),
                     "openTime": now - 86_400_000, "closeTime": now,
                     "firstId": trades[0].trade_id if trades else -1,
                     "lastId": trades[-1].trade_id if trades else -1, "count": len(trades),
@@ -799,7 +615,7 @@ class BinanceEmulator:
     async def _h_account(self, request: web.Request) -> web.StreamResponse:
         await self._signed(request)
         with self._lock:
-            balances = [{"asset": a, "free": _fmt(f), "locked": _fmt(lk)}
+            balances = [{"asset": a, "free": fmt(f), "locked": fmt(lk)}
                         for a, (f, lk) in self.balances().items()]
         return _json_response({
             "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
@@ -808,14 +624,14 @@ class BinanceEmulator:
                                 "buyer": "0.00000000", "seller": "0.00000000"},
             "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
             "requireSelfTradePrevention": False, "preventSor": False,
-            "updateTime": _now_ms(), "accountType": "SPOT", "balances": balances,
+            "updateTime": self.server_time_ms(), "accountType": "SPOT", "balances": balances,
             "permissions": ["SPOT"], "uid": 354937868,
         })
 
     async def _h_new_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
         with self._lock:
-            order, fills = self._new_order(params)
+            order, fills = self.market.new_order(params)
             self._persist()
             resp_type = params.get("newOrderRespType", "FULL" if order.type in ("MARKET", "LIMIT") else "ACK")
             body: dict[str, Any] = {
@@ -829,8 +645,8 @@ class BinanceEmulator:
                     full.pop(key, None)
                 body |= full
             if resp_type == "FULL":
-                body["fills"] = [{"price": _fmt(t.price), "qty": _fmt(t.qty),
-                                  "commission": _fmt(t.commission),
+                body["fills"] = [{"price": fmt(t.price), "qty": fmt(t.qty),
+                                  "commission": fmt(t.commission),
                                   "commissionAsset": t.commission_asset,
                                   "tradeId": t.trade_id} for t in fills]
         return _json_response(body)
@@ -838,7 +654,7 @@ class BinanceEmulator:
     async def _h_query_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
         with self._lock:
-            order = self._find_order(params)
+            order = self.market.find_order(params)
             if order is None:
                 raise BinanceApiError(400, -2013, "Order does not exist.")
             return _json_response(order.to_json())
@@ -846,10 +662,10 @@ class BinanceEmulator:
     async def _h_cancel_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
         with self._lock:
-            order = self._find_order(params)
+            order = self.market.find_order(params)
             if order is None or not order.is_open:
                 raise BinanceApiError(400, -2011, "Unknown order sent.")
-            self._close(order, "CANCELED")
+            self.market.cancel(order)
             self._persist()
             body = order.to_json()
             for key in ("time", "updateTime", "isWorking", "workingTime", "stopPrice",
@@ -857,7 +673,7 @@ class BinanceEmulator:
                 body.pop(key, None)
             body["origClientOrderId"] = order.client_order_id
             body["clientOrderId"] = params.get("newClientOrderId") or f"cancel{order.order_id}"
-            body["transactTime"] = _now_ms()
+            body["transactTime"] = self.server_time_ms()
             return _json_response(body)
 
     async def _h_open_orders(self, request: web.Request) -> web.StreamResponse:
@@ -865,27 +681,42 @@ class BinanceEmulator:
         with self._lock:
             symbol = params.get("symbol")
             if symbol is not None:
-                self._spec(symbol)
-            rows = [o.to_json() for o in self._orders.values()
+                self.market.spec(symbol)
+            rows = [o.to_json() for o in self.market.orders.values()
                     if o.is_open and (symbol is None or o.symbol == symbol)]
         return _json_response(rows)
 
     async def _h_my_trades(self, request: web.Request) -> web.StreamResponse:
+        """GET /api/v3/myTrades as Binance documents it: `limit` 500 by default, at most
+        1000 (more is served as 1000); with `fromId`, the trades with ID >= fromId, oldest
+        first; with `startTime`, the first ones from then on; otherwise the *most recent*
+        `limit` trades (oldest first within the page). Only Binance's combinations of the
+        optional parameters are accepted (-1128 otherwise), startTime..endTime at most
+        24 hours (-1127)."""
         params = await self._signed(request)
-        symbol = self._required(params, "symbol")
+        symbol = required(params, "symbol")
+        given = frozenset(k for k in ("orderId", "startTime", "endTime", "fromId")
+                          if params.get(k, "") != "")
+        if given not in _MY_TRADES_COMBINATIONS:
+            raise BinanceApiError(400, -1128, "Combination of optional parameters invalid.")
+        numbers = {k: _long_param(params, k) for k in (*given, "limit") if params.get(k, "") != ""}
+        if "startTime" in numbers and "endTime" in numbers and (
+                numbers["endTime"] - numbers["startTime"] > _DAY_MS):
+            raise BinanceApiError(400, -1127, "More than 24 hours between startTime and endTime.")
+        limit = numbers.get("limit", 500)
+        if limit < 1:
+            raise BinanceApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+        limit = min(limit, 1000)
         with self._lock:
-            self._spec(symbol)
-            rows = [t for t in self._trades if t.symbol == symbol]
-            if "orderId" in params:
-                rows = [t for t in rows if str(t.order_id) == params["orderId"]]
-            if "fromId" in params:
-                rows = [t for t in rows if t.trade_id >= int(params["fromId"])]
-            if "startTime" in params:
-                rows = [t for t in rows if t.time_ms >= int(params["startTime"])]
-            if "endTime" in params:
-                rows = [t for t in rows if t.time_ms <= int(params["endTime"])]
-            limit = min(int(params.get("limit", "500") or "500"), 1000)
-            rows = rows[:limit]
+            self.market.spec(symbol)
+            rows = [t for t in self.market.trades if t.symbol == symbol
+                    and ("orderId" not in numbers or t.order_id == numbers["orderId"])
+                    and ("fromId" not in numbers or t.trade_id >= numbers["fromId"])
+                    and ("startTime" not in numbers or t.time_ms >= numbers["startTime"])
+                    and ("endTime" not in numbers or t.time_ms <= numbers["endTime"])]
+            rows.sort(key=lambda t: t.trade_id)
+            oldest_first = "fromId" in numbers or "startTime" in numbers
+            rows = rows[:limit] if oldest_first else rows[-limit:]
             return _json_response([t.to_json() for t in rows])
 
     # ------------------------------------------------------------ admin endpoints
@@ -894,19 +725,10 @@ class BinanceEmulator:
         return _json_response(self.state())
 
     async def _h_admin_add_fault(self, request: web.Request) -> web.StreamResponse:
-        data = await request.json()
-        kind = data.get("kind")
-        if kind not in ("delay", "status", "drop"):
-            return _json_response({"error": "kind must be delay, status or drop"}, status=400)
-        fault = Fault(
-            method=str(data["method"]).upper(), path=str(data["path"]), kind=kind,
-            count=int(data.get("count", 1)), delay_s=float(data.get("delay_s", 0.0)),
-            status=int(data.get("status", 503)),
-            retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
-            body=data.get("body"),
-            after_processing=bool(data.get("after_processing", kind == "delay")),
-            detached=bool(data.get("detached", False)),
-        )
+        try:
+            fault = Fault.from_json(await request.json())
+        except ValueError as err:
+            return _json_response({"error": str(err)}, status=400)
         self.inject_fault(fault)
         return _json_response(fault.to_json())
 
@@ -939,220 +761,31 @@ class BinanceEmulator:
         self.set_balance(str(data["asset"]), str(data["free"]), str(data.get("locked", "0")))
         return _json_response({})
 
-    # ------------------------------------------------------------ matching model
+    async def _h_admin_clock(self, request: web.Request) -> web.StreamResponse:
+        """{"offset_ms": N}: the venue's clock N ms ahead of ours (negative: behind)."""
+        data = await request.json()
+        self.set_clock_offset(int(data["offset_ms"]))
+        return _json_response({"offset_ms": self.clock_offset_ms,
+                               "serverTime": self.server_time_ms()})
 
-    def _spec(self, symbol: str) -> SymbolSpec:
-        spec = self._symbols.get(symbol)
-        if spec is None:
-            raise BinanceApiError(400, -1121, "Invalid symbol.")
-        return spec
+    async def _h_admin_account(self, request: web.Request) -> web.StreamResponse:
+        """{"pay_fees_in_bnb": true}: see `pay_fees_in_bnb`."""
+        data = await request.json()
+        if "pay_fees_in_bnb" in data:
+            self.pay_fees_in_bnb(bool(data["pay_fees_in_bnb"]))
+        return _json_response({"pay_fees_in_bnb": self.market.pay_fees_in_bnb})
 
-    @staticmethod
-    def _required(params: Mapping[str, str], name: str) -> str:
-        value = params.get(name)
-        if value is None or value == "":
-            raise BinanceApiError(
-                400, -1102,
-                f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-        return value
-
-    @staticmethod
-    def _decimal_param(params: Mapping[str, str], name: str) -> Decimal:
-        text = BinanceEmulator._required(params, name)
+    async def _h_admin_filters(self, request: web.Request) -> web.StreamResponse:
+        """{"symbol": "BTCUSDT", "tick_size": "0.1", ...}: see `set_filters`."""
+        data = dict(await request.json())
+        symbol = str(data.pop("symbol"))
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.") from None
-        if not value.is_finite() or value < 0:
-            raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'.")
-        return value
-
-    def _find_order(self, params: Mapping[str, str]) -> EmulatedOrder | None:
-        symbol = self._required(params, "symbol")
-        self._spec(symbol)
-        if params.get("orderId"):
-            try:
-                order = self._orders.get(int(params["orderId"]))
-            except ValueError:
-                raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'orderId'.") from None
-            return order if order is not None and order.symbol == symbol else None
-        cid = params.get("origClientOrderId")
-        if not cid:
-            raise BinanceApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-        # Binance resolves a client order ID to the most recent order that carries it.
-        matches = [o for o in self._orders.values() if o.client_order_id == cid and o.symbol == symbol]
-        return matches[-1] if matches else None
-
-    def _resting(self, symbol: str) -> list[EmulatedOrder]:
-        return [o for o in self._orders.values() if o.symbol == symbol and o.is_open]
-
-    def _new_order(self, params: Mapping[str, str]) -> tuple[EmulatedOrder, list[EmulatedTrade]]:
-        symbol = self._required(params, "symbol")
-        spec = self._spec(symbol)
-        side = self._required(params, "side").upper()
-        otype = self._required(params, "type").upper()
-        if side not in ("BUY", "SELL"):
-            raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'side'.")
-        if otype not in ("MARKET", "LIMIT"):
-            raise BinanceApiError(400, -1116, "Invalid orderType.")
-        if "quoteOrderQty" in params:
-            raise BinanceApiError(400, -1128, "quoteOrderQty is not supported by this emulator.")
-        qty = self._decimal_param(params, "quantity")
-        tif = ""
-        price = ZERO
-        if otype == "LIMIT":
-            tif = self._required(params, "timeInForce").upper()
-            if tif not in ("GTC", "IOC", "FOK"):
-                raise BinanceApiError(400, -1115, "Invalid timeInForce.")
-            price = self._decimal_param(params, "price")
-        elif "price" in params or "timeInForce" in params:
-            raise BinanceApiError(400, -1106, "Parameter 'price' sent when not required.")
-        cid = params.get("newClientOrderId") or f"emu{self._next_order_id}"
-        if len(cid) > 36:
-            raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
-
-        # Filters, in Binance's order.
-        off_tick = (price - spec.min_price) % spec.tick_size != 0
-        if otype == "LIMIT" and (price < spec.min_price or price > spec.max_price or off_tick):
-            raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
-        if qty < spec.min_qty or qty > spec.max_qty or (qty - spec.min_qty) % spec.step_size != 0:
-            raise BinanceApiError(400, -1013, "Filter failure: LOT_SIZE")
-        book = self._books[symbol]
-        reference = price if otype == "LIMIT" else _reference_price(book, side)
-        if reference is not None and qty * reference < spec.min_notional:
-            raise BinanceApiError(400, -1013, "Filter failure: NOTIONAL")
-        # A reused client order ID is refused only while the first order is still open.
-        if any(o.client_order_id == cid and o.is_open for o in self._orders.values()):
-            raise BinanceApiError(400, -2010, "Duplicate order sent.")
-
-        # Balance check: what the order can consume.
-        if side == "BUY":
-            need = qty * price if otype == "LIMIT" else _market_buy_cost(book, qty)
-            if self._free.get(spec.quote, ZERO) < need:
-                raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
-        else:
-            need = qty
-            if self._free.get(spec.base, ZERO) < need:
-                raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
-
-        now = _now_ms()
-        order = EmulatedOrder(
-            order_id=self._next_order_id, client_order_id=cid, symbol=symbol, side=side,
-            type=otype, time_in_force=tif or "GTC", price=price, orig_qty=qty, time_ms=now,
-            update_time_ms=now,
-        )
-        self._next_order_id += 1
-        self._orders[order.order_id] = order
-        self._client_id_counts[cid] = self._client_id_counts.get(cid, 0) + 1
-        if otype == "LIMIT":
-            lock_asset = spec.quote if side == "BUY" else spec.base
-            order.locked = qty * price if side == "BUY" else qty
-            self._move(lock_asset, order.locked, to_locked=True)
-
-        levels = book.asks if side == "BUY" else book.bids
-        limit = price if otype == "LIMIT" else None
-
-        def crosses(level_price: Decimal) -> bool:
-            if limit is None:
-                return True
-            return level_price <= limit if side == "BUY" else level_price >= limit
-
-        if tif == "FOK":
-            available = sum((lv[1] for lv in levels if crosses(lv[0])), ZERO)
-            if available < qty:
-                self._close(order, "EXPIRED")
-                return order, []
-        fills: list[EmulatedTrade] = []
-        for level in levels:
-            if order.remaining <= 0 or not crosses(level[0]):
-                break
-            take = min(order.remaining, level[1])
-            level[1] -= take
-            fills.append(self._fill(order, level[0], take, is_maker=False))
-        book.prune()
-        self._update_id += 1
-        if order.remaining <= 0:
-            self._close(order, "FILLED")
-        elif otype == "MARKET" or tif in ("IOC", "FOK"):
-            self._close(order, "EXPIRED")
-        return order, fills
-
-    def _match_resting_against_book(self, symbol: str) -> list[EmulatedTrade]:
-        book = self._books[symbol]
-        trades: list[EmulatedTrade] = []
-        for order in self._resting(symbol):
-            levels = book.asks if order.side == "BUY" else book.bids
-            for level in levels:
-                if order.remaining <= 0:
-                    break
-                crosses = level[0] <= order.price if order.side == "BUY" else level[0] >= order.price
-                if not crosses:
-                    break
-                take = min(order.remaining, level[1])
-                level[1] -= take
-                trades.append(self._fill(order, order.price, take, is_maker=True))
-            book.prune()
-            self._finish_if_done(order)
-        return trades
-
-    def _finish_if_done(self, order: EmulatedOrder) -> None:
-        if order.remaining <= 0 and order.is_open:
-            self._close(order, "FILLED")
-
-    def _fill(self, order: EmulatedOrder, price: Decimal, qty: Decimal, *, is_maker: bool) -> EmulatedTrade:
-        spec = self._symbols[order.symbol]
-        quote_qty = price * qty
-        rate = spec.maker_fee if is_maker else spec.taker_fee
-        if order.side == "BUY":
-            # The buyer pays commission in the asset received (Binance's default without BNB).
-            commission, commission_asset = (qty * rate).quantize(_EIGHT), spec.base
-            if order.type == "LIMIT":
-                release = qty * order.price
-                order.locked -= release
-                self._locked[spec.quote] = self._locked.get(spec.quote, ZERO) - release
-                self._free[spec.quote] = self._free.get(spec.quote, ZERO) + release - quote_qty
-            else:
-                self._free[spec.quote] = self._free.get(spec.quote, ZERO) - quote_qty
-            self._free[spec.base] = self._free.get(spec.base, ZERO) + qty - commission
-        else:
-            commission, commission_asset = (quote_qty * rate).quantize(_EIGHT), spec.quote
-            if order.type == "LIMIT":
-                order.locked -= qty
-                self._locked[spec.base] = self._locked.get(spec.base, ZERO) - qty
-            else:
-                self._free[spec.base] = self._free.get(spec.base, ZERO) - qty
-            self._free[spec.quote] = self._free.get(spec.quote, ZERO) + quote_qty - commission
-        now = _now_ms()
-        trade = EmulatedTrade(
-            trade_id=self._next_trade_id, order_id=order.order_id,
-            client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
-            price=price, qty=qty, quote_qty=quote_qty, commission=commission,
-            commission_asset=commission_asset, time_ms=now, is_maker=is_maker,
-        )
-        self._next_trade_id += 1
-        self._trades.append(trade)
-        order.executed_qty += qty
-        order.cummulative_quote_qty += quote_qty
-        order.trade_ids.append(trade.trade_id)
-        order.update_time_ms = now
-        if order.is_open and order.remaining > 0:
-            order.status = "PARTIALLY_FILLED"
-        return trade
-
-    def _close(self, order: EmulatedOrder, status: str) -> None:
-        """Move an order to a final status and release whatever it still had locked."""
-        spec = self._symbols[order.symbol]
-        if order.locked > 0:
-            asset = spec.quote if order.side == "BUY" else spec.base
-            self._move(asset, order.locked, to_locked=False)
-            order.locked = ZERO
-        order.status = status
-        order.update_time_ms = _now_ms()
-
-    def _move(self, asset: str, amount: Decimal, *, to_locked: bool) -> None:
-        sign = 1 if to_locked else -1
-        self._free[asset] = self._free.get(asset, ZERO) - sign * amount
-        self._locked[asset] = self._locked.get(asset, ZERO) + sign * amount
+            spec = self.set_filters(symbol, **{k: str(v) for k, v in data.items()})
+        except BinanceApiError as err:
+            return _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
+        except ValueError as err:
+            return _json_response({"error": str(err)}, status=400)
+        return _json_response(self._symbol_info(spec))
 
     # ------------------------------------------------------------ persistence
 
@@ -1173,21 +806,21 @@ class BinanceEmulator:
             raise
 
 
-def _reference_price(book: _Book, side: str) -> Decimal | None:
-    """The price a market order's notional is checked at: the best opposite price."""
-    levels = book.asks if side == "BUY" else book.bids
-    return levels[0][0] if levels else None
+_FILTER_FIELDS = frozenset({"tick_size", "step_size", "min_qty", "max_qty", "min_notional",
+                            "min_price", "max_price"})
+
+# GET /api/v3/myTrades: the optional parameters Binance accepts together (besides symbol).
+_MY_TRADES_COMBINATIONS = frozenset(frozenset(c) for c in (
+    (), ("orderId",), ("startTime",), ("endTime",), ("fromId",), ("startTime", "endTime"),
+    ("orderId", "fromId")))
+_DAY_MS = 24 * 3600 * 1000
 
 
-def _market_buy_cost(book: _Book, qty: Decimal) -> Decimal:
-    cost, left = ZERO, qty
-    for price, size in book.asks:
-        take = min(left, size)
-        cost += take * price
-        left -= take
-        if left <= 0:
-            break
-    return cost
+def _long_param(params: Mapping[str, str], name: str) -> int:
+    text = params[name]
+    if not text.lstrip("-").isdigit():
+        raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
+    return int(text)
 
 
 def _json_response(data: Any, status: int = 200) -> web.Response:
@@ -1197,32 +830,6 @@ def _json_response(data: Any, status: int = 200) -> web.Response:
 
 def _compact_dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _retry_after_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
-
-
-def _default_fault_body(status: int) -> str:
-    if status == 429:
-        return _compact_dumps({"code": -1003, "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."})
-    if status == 418:
-        return _compact_dumps({"code": -1003, "msg": "Way too much request weight used; IP banned until 1700000000000. Please use WebSocket Streams for live updates to avoid bans."})
-    if status == 500:
-        return _compact_dumps({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."})
-    return "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
-
-
-def _drop(request: web.Request) -> web.StreamResponse:
-    """Close the connection without writing an answer."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
-    raise asyncio.CancelledError()
 
 
 # ---------------------------------------------------------------- running it in a thread

@@ -3,8 +3,9 @@ against the venue's own (the emulator's orders, trades and balances).
 
 Figures (each must be 0 / "0"):
 - `duplicate_orders`: client order IDs the venue holds more than one order for;
-- `lost_fills`: venue trades of our orders whose trade ID is not in our journal;
-- `phantom_fills`: journal fills the venue has no trade for;
+- `lost_fills`: venue trades of our orders that are not in our journal;
+- `phantom_fills`: journal fills the venue has no trade for (a trade is named by its
+  symbol and trade ID, as the journal keys fills: Binance numbers trades per symbol);
 - `position_drift`: our position minus the venue's. Ours is the sum of the journaled fills,
   a buy's base-asset commission subtracted (Binance takes it out of the BTC bought); the
   venue's is its BTC balance (free + locked; the account starts with none);
@@ -16,7 +17,8 @@ Figures (each must be 0 / "0"):
   `handler_verdict` deny other than DUPLICATE_SIGNAL, or `signal_invalid`);
 - `conflicting_outcomes`: orders audited with two different terminal statuses;
 - `fills_applied_twice`: venue trades audited as a fill more than once. Each audited fill
-  was journaled before its line was written, and the journal keys fills by trade ID, so
+  was journaled before its line was written, and the journal keys fills by (venue, symbol,
+  trade ID), so
   a second line means the engine applied a trade it already had (double counted in the
   order's filled quantity and in the position it held in memory);
 - `order_mismatches`: orders whose journal status or filled quantity disagrees with the
@@ -41,7 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ordergate.testing.crash_procs import TERMINAL, JournalSnapshot
+from ordergate.testing.crash_procs import TERMINAL, FillKey, JournalSnapshot, fill_key
 
 BASE, QUOTE = "BTC", "USDT"
 MOMENTS = ("start_up", "before_send", "in_transit", "after_send_before_ack",
@@ -63,7 +65,7 @@ class AuditRecord:
     terminal: dict[str, set[str]] = field(default_factory=dict)   # client order ID -> statuses
     refused: dict[str, set[str]] = field(default_factory=dict)    # signal ID -> deny codes
     invalid: set[str] = field(default_factory=set)
-    fill_lines: Counter[str] = field(default_factory=Counter)    # trade ID -> `fill` lines
+    fill_lines: Counter[FillKey] = field(default_factory=Counter)  # trade -> `fill` lines
     drift: list[str] = field(default_factory=list)               # the engine's own drift reports
     signals_received: int = 0
     first_signal_at: float | None = None  # wall-clock time of the first signal taken
@@ -96,7 +98,7 @@ def add_audit_line(record: AuditRecord, line: Mapping[str, Any]) -> None:
     elif event == "signal_invalid" and line.get("signal_id") is not None:
         record.invalid.add(str(line["signal_id"]))
     elif event == "fill":
-        record.fill_lines[str(line.get("trade_id"))] += 1
+        record.fill_lines[fill_key(str(line.get("symbol") or ""), line.get("trade_id"))] += 1
     elif event == "reconciliation_drift":
         record.drift.append(f"{decision}: {line.get('reason')}")
     elif event == "signal_received":
@@ -180,13 +182,14 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
     problems += [f"the venue holds an order under a client order ID we never derived: {cid}"
                  for cid in strangers]
 
-    venue_trades = {str(t["id"]): t for t in state["trades"]}
+    venue_trades = {fill_key(t["symbol"], t["id"]): t for t in state["trades"]}
     lost = sorted(set(venue_trades) - set(journal.fills))
-    problems += [f"lost fill: venue trade {tid} of {venue_trades[tid]['clientOrderId']} "
-                 f"({venue_trades[tid]['qty']} @ {venue_trades[tid]['price']}) is not in the journal"
-                 for tid in lost]
+    problems += [f"lost fill: venue trade {key[0]} {key[1]} of {venue_trades[key]['clientOrderId']} "
+                 f"({venue_trades[key]['qty']} @ {venue_trades[key]['price']}) is not in the journal"
+                 for key in lost]
     phantom = sorted(set(journal.fills) - set(venue_trades))
-    problems += [f"phantom fill: journal trade {tid} is unknown at the venue" for tid in phantom]
+    problems += [f"phantom fill: journal trade {key[0]} {key[1]} is unknown at the venue"
+                 for key in phantom]
 
     ours_position, venue_pos = journal_position(journal), venue_position(state)
     drift = ours_position - venue_pos
@@ -203,9 +206,9 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
         if (why := outcome_problem(signal_id, cid, journal, audit)) is not None:
             without += 1
             problems.append(f"signal {signal_id} without outcome: {why}")
-    twice = sorted(tid for tid, n in audit.fill_lines.items() if n > 1)
-    problems += [f"fill applied twice: trade {tid} has {audit.fill_lines[tid]} fill lines "
-                 "in the audit logs" for tid in twice]
+    twice = sorted(key for key, n in audit.fill_lines.items() if n > 1)
+    problems += [f"fill applied twice: trade {key[0]} {key[1]} has {audit.fill_lines[key]} "
+                 "fill lines in the audit logs" for key in twice]
     conflicting = sorted(cid for cid, seen in audit.terminal.items() if len(seen) > 1)
     problems += [f"conflicting outcomes for {cid}: {sorted(audit.terminal[cid])}"
                  for cid in conflicting]

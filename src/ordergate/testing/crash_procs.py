@@ -160,12 +160,22 @@ def engine_env(base_url: str, journal: Path, audit: Path,
     return env | dict(overrides)
 
 
+FillKey = tuple[str, str]
+
+
+def fill_key(symbol: str, trade_id: object) -> FillKey:
+    """What names one venue trade: its symbol, in the venue's spelling ("BTCUSDT": the
+    emulator's state uses it, the journal the unified "BTC/USDT"), and its trade ID.
+    Binance numbers trades per symbol, so the trade ID alone is ambiguous."""
+    return symbol.split(":")[0].replace("/", ""), str(trade_id)
+
+
 @dataclass(frozen=True, slots=True)
 class JournalSnapshot:
     """What the journal holds (committed) at one moment: orders and fills."""
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # by client order ID
-    fills: dict[str, dict[str, Any]] = field(default_factory=dict)   # by venue trade ID
+    fills: dict[FillKey, dict[str, Any]] = field(default_factory=dict)  # by fill_key
     adopted: list[dict[str, Any]] = field(default_factory=list)      # cold-start holdings
 
     @property
@@ -184,7 +194,8 @@ def read_journal(path: Path) -> JournalSnapshot:
     db.row_factory = sqlite3.Row
     try:
         orders = {r["client_order_id"]: dict(r) for r in db.execute("SELECT * FROM orders")}
-        fills = {r["trade_id"]: dict(r) for r in db.execute("SELECT * FROM fills")}
+        fills = {fill_key(r["symbol"], r["trade_id"]): dict(r)
+                 for r in db.execute("SELECT * FROM fills")}
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         adopted = ([dict(r) for r in db.execute("SELECT * FROM adopted_positions")]
                    if "adopted_positions" in tables else [])

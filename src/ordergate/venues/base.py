@@ -139,7 +139,8 @@ class OrderReport:
 
 @dataclass(frozen=True, slots=True)
 class TradeReport:
-    """One execution of one order. `trade_id` is the venue's, unique within the venue."""
+    """One execution of one order. `trade_id` is the venue's, unique within the venue and
+    `symbol` (Binance numbers trades per symbol): the two together name a fill."""
 
     trade_id: str
     client_order_id: str

@@ -1,0 +1,472 @@
+"""A venue adapter on `ccxt.async_support`: Binance first, any ccxt exchange in principle.
+
+Everything ccxt returns is translated into `OrderReport`/`TradeReport`/`Balance`/`Ticker`
+(`translation.py`), every ccxt exception into one of the `VenueError`s of `venues.base`
+(`errors.py`), and the instruments are kept by `markets.py`. Facts this relies on are in
+/work/shared/peers.md, notably:
+
+- the async client re-sends a GET/DELETE once on a dropped keep-alive connection, so a
+  cancel that worked can come back "not found": `cancel_order` then looks the order up;
+- a market order given a price becomes a `quoteOrderQty` order: prices stay out of market
+  orders;
+- Binance answers an order's trades a page at a time (500 by default, 1000 at most, the
+  most recent without `fromId`): `fetch_fills` pages forward from trade ID 0;
+- a timestamp the venue refuses (-1021) was not processed: the clock difference is
+  measured again and the call retried once (`_call`).
+
+Credentials are read from the environment variables named in the settings, kept as
+`SecretStr` and inside the ccxt object only, and are redacted from ccxt's own debug log
+and from every exception message this module raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from ordergate.clock import Clock
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.values import OrderType, TimeInForce
+from ordergate.events import VenueClockResynced
+from ordergate.venues.base import (
+    Balance,
+    FatalVenueError,
+    NoQuote,
+    OrderNotFound,
+    OrderRejected,
+    OrderReport,
+    OrderRequest,
+    Ticker,
+    TradeReport,
+    UnknownSymbol,
+    VenueError,
+    VenueEventSink,
+    VenueHealth,
+    VenueTimeout,
+    VenueUnavailable,
+)
+from ordergate.venues.ccxt.errors import (
+    FilterRejected,
+    RedactingLogger,
+    map_error,
+    redact,
+    retry_after_seconds,
+)
+from ordergate.venues.ccxt.markets import Markets
+from ordergate.venues.ccxt.translation import (
+    BINANCE_ORDER_FIELDS,
+    OrderInfoFields,
+    dec_or_none,
+    order_report,
+    plain,
+    timestamp,
+    trade_report,
+    trade_sort_key,
+)
+
+log = logging.getLogger("ordergate.venues.ccxt_venue")
+
+# The request parameter that carries our client order ID when creating an order, and the one
+# that names it when looking an order up or cancelling it. Default: ccxt's unified
+# `clientOrderId`, which most exchange classes translate themselves.
+_CLIENT_ID_PARAM: dict[str, tuple[str, str]] = {
+    "binance": ("newClientOrderId", "origClientOrderId"),
+    "binanceus": ("newClientOrderId", "origClientOrderId"),
+    "binanceusdm": ("newClientOrderId", "origClientOrderId"),
+    "binancecoinm": ("newClientOrderId", "origClientOrderId"),
+}
+_DEFAULT_CLIENT_ID_PARAM = ("clientOrderId", "clientOrderId")
+
+# Exchanges whose order answers carry exact decimal strings (and their own status words)
+# in ccxt's `info`: used instead of ccxt's floats (`translation.py`).
+_ORDER_INFO_FIELDS: dict[str, OrderInfoFields] = {
+    "binance": BINANCE_ORDER_FIELDS,
+    "binanceus": BINANCE_ORDER_FIELDS,
+    "binanceusdm": BINANCE_ORDER_FIELDS,
+    "binancecoinm": BINANCE_ORDER_FIELDS,
+}
+
+# Exchanges whose account-trades endpoint pages forward by trade ID: (the parameter, the
+# largest page). Binance's GET /api/v3/myTrades answers 500 trades by default, 1000 at
+# most, and without `fromId` the *most recent* ones: an order with more trades is read
+# page by page from trade ID 0. Other exchanges get one call, as ccxt makes it.
+_TRADE_PAGES: dict[str, tuple[str, int]] = {
+    "binance": ("fromId", 1000),
+    "binanceus": ("fromId", 1000),
+    "binanceusdm": ("fromId", 1000),
+    "binancecoinm": ("fromId", 1000),
+}
+
+
+class CcxtVenueSettings(BaseModel):
+    """One ccxt-backed venue. Credentials are *names of environment variables*."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    kind: Literal["ccxt"] = "ccxt"
+    exchange: str = Field(min_length=1, description="ccxt exchange id, e.g. 'binance'")
+    sandbox: bool = False
+    market_type: Literal["spot", "future"] = "spot"
+    api_key_env: str | None = None
+    secret_env: str | None = None
+    api_url: str | None = Field(
+        default=None, description="override the exchange's base URL (scheme://host[:port])")
+    timeout_s: float = Field(default=10.0, gt=0)
+    markets_refresh_s: float = Field(default=3600.0, gt=0)
+    account_id: str = "main"
+    rules_reload_min_interval_s: float = Field(default=30.0, ge=0)
+    """A venue refusing an order on a filter (tick, lot, minimum quantity or notional) has
+    changed that symbol's rules: they are reloaded at once, but at most once per symbol in
+    this many seconds (a reload reads every market: Binance weighs exchangeInfo at 20)."""
+
+
+class CcxtVenue:
+    """`VenueAdapter` on a ccxt async exchange. Symbols are ccxt unified ("BTC/USDT")."""
+
+    def __init__(self, settings: CcxtVenueSettings, clock: Clock, *,
+                 on_event: VenueEventSink | None = None) -> None:
+        self.settings = settings
+        self._on_event = on_event
+        self.name = settings.name
+        self._clock = clock
+        self._api_key = _read_secret(settings.api_key_env)
+        self._secret = _read_secret(settings.secret_env)
+        # Kept as SecretStr everywhere but inside the ccxt object: nothing here prints them.
+        self._secrets: tuple[SecretStr, ...] = tuple(
+            s for s in (self._api_key, self._secret) if s is not None)
+        exchange_class = getattr(ccxt_async, settings.exchange, None)
+        if exchange_class is None:
+            raise ValueError(f"ccxt has no exchange {settings.exchange!r}")
+        config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": int(settings.timeout_s * 1000),
+            "options": {
+                "defaultType": settings.market_type,
+                "warnOnFetchOpenOrdersWithoutSymbol": False,
+            },
+        }
+        if self._api_key is not None:
+            config["apiKey"] = self._api_key.get_secret_value()
+        if self._secret is not None:
+            config["secret"] = self._secret.get_secret_value()
+        self._exchange: Any = exchange_class(config)
+        # ccxt logs request headers (the API key) at DEBUG: give it a logger that redacts.
+        self._exchange.logger = RedactingLogger(
+            logging.getLogger(f"ordergate.venues.ccxt_venue.wire.{settings.name}"),
+            self._secrets)
+        if settings.sandbox:
+            self._exchange.set_sandbox_mode(True)
+        if settings.api_url is not None:
+            _point_at(self._exchange, settings.api_url)
+            # Stay on that host: no currency, margin or other market-type lookups (peers.md).
+            self._exchange.options["fetchCurrencies"] = False
+            self._exchange.options["fetchMargins"] = False
+            self._exchange.options["fetchMarkets"] = {
+                "types": ["spot"] if settings.market_type == "spot" else ["linear"]}
+        self._create_id_param, self._lookup_id_param = _CLIENT_ID_PARAM.get(
+            settings.exchange, _DEFAULT_CLIENT_ID_PARAM)
+        self._markets = Markets(
+            self.name, settings.market_type, clock,
+            lambda: self._call("load_instruments", lambda: self._exchange.load_markets(True)),
+            self._emit, refresh_s=settings.markets_refresh_s,
+            reload_min_interval_s=settings.rules_reload_min_interval_s)
+
+    def __repr__(self) -> str:
+        return (f"CcxtVenue(name={self.name!r}, exchange={self.settings.exchange!r}, "
+                f"market_type={self.settings.market_type!r})")
+
+    # ------------------------------------------------------------ instruments
+
+    async def load_instruments(self) -> dict[str, Instrument]:
+        """Load (or reload) the exchange's markets and translate them into instruments."""
+        return await self._markets.load()
+
+    async def refresh_instruments(self) -> dict[str, Instrument]:
+        """What the engine calls every `markets_refresh_s`; same as `load_instruments`."""
+        return await self.load_instruments()
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return dict(self._markets.instruments)
+
+    def markets_stale(self) -> bool:
+        return self._markets.stale()
+
+    async def _ensure_instruments(self) -> None:
+        await self._markets.ensure()
+
+    def _emit(self, event: object) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+        else:
+            log.warning("%s: %s (no event sink to report it to)", self.name, event)
+
+    # ------------------------------------------------------------ orders
+
+    async def prepare_order(self, request: OrderRequest) -> str | None:
+        """None: Binance (and ccxt's exchanges generally) assign the order ID on acceptance;
+        the client order ID is what finds the order before that."""
+        return None
+
+    async def place_order(self, request: OrderRequest) -> OrderReport:
+        await self._ensure_instruments()
+        instrument = self._markets.instruments.get(request.symbol)
+        if instrument is None:
+            raise UnknownSymbol(f"{self.name}: unknown symbol {request.symbol!r}")
+        params: dict[str, Any] = {self._create_id_param: request.client_order_id}
+        price: str | None = None
+        if request.order_type is OrderType.LIMIT:
+            if request.price is None:
+                raise OrderRejected(f"{self.name}: a limit order needs a price")
+            if not instrument.is_on_tick(request.price):
+                # ccxt would round it to the *nearest* tick (a buy could go up): refuse instead.
+                raise OrderRejected(
+                    f"{self.name}: price {request.price} is not on tick {instrument.tick_size}")
+            price = plain(request.price)
+            # Spot venues have no good-till-date: the order rests as GTC and the engine's
+            # reconciler cancels it at `expires_at` (also after a restart, on recovery).
+            gtd = request.time_in_force is TimeInForce.GTD
+            params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
+        # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
+        try:
+            raw = await self._call("place_order", lambda: self._exchange.create_order(
+                request.symbol, request.order_type.value, request.side.value,
+                plain(request.quantity), price, params), placing=True)
+        except FilterRejected as rejected:
+            await self._markets.reload_after(request.symbol, rejected)
+            raise
+        if not isinstance(raw, Mapping) or raw.get("id") is None:
+            # A 200 whose body could not be read: the order may well exist (peers.md).
+            raise VenueTimeout(
+                f"{self.name} place_order {request.client_order_id}: answer without an order id; "
+                "outcome unknown, look the order up by client order ID")
+        return self._order_report(raw, request.client_order_id, request.symbol)
+
+    async def cancel_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderReport:
+        await self._ensure_instruments()
+        try:
+            raw = await self._call("cancel_order", lambda: self._exchange.cancel_order(
+                venue_order_id, symbol, self._lookup_params(client_order_id, venue_order_id)))
+        except OrderNotFound:
+            # Either the order is already terminal (filled, cancelled, expired), or our
+            # cancel worked and the client's silent re-send got "unknown order". Ask.
+            try:
+                return await self.fetch_order(symbol, client_order_id, venue_order_id)
+            except OrderNotFound:
+                pass  # asked directly, the venue says so too: the cancel's answer stands
+            raise
+        if not isinstance(raw, Mapping):
+            return await self.fetch_order(symbol, client_order_id, venue_order_id)
+        report = self._order_report(raw, client_order_id, symbol)
+        return report
+
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> OrderReport:
+        await self._ensure_instruments()
+        raw = await self._call("fetch_order", lambda: self._exchange.fetch_order(
+            venue_order_id, symbol, self._lookup_params(client_order_id, venue_order_id)))
+        return self._order_report(raw, client_order_id, symbol)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        await self._ensure_instruments()
+        raws = await self._call("fetch_open_orders", lambda: self._exchange.fetch_open_orders(symbol))
+        reports = []
+        for raw in raws:
+            reports.append(self._order_report(raw, "", str(raw.get("symbol") or symbol)))
+        return reports
+
+    async def fetch_fills(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> list[TradeReport]:
+        await self._ensure_instruments()
+        if venue_order_id is None:
+            venue_order_id = (await self.fetch_order(symbol, client_order_id)).venue_order_id
+            if venue_order_id is None:
+                raise VenueUnavailable(f"{self.name}: order {client_order_id} has no venue id yet")
+        raws = await self._order_trades(symbol, venue_order_id)
+        by_id: dict[str, TradeReport] = {}
+        for raw in raws:
+            if raw.get("order") is not None and str(raw["order"]) != str(venue_order_id):
+                continue
+            trade = trade_report(self.name, raw, client_order_id, venue_order_id, symbol,
+                                 self._clock.now())
+            by_id[trade.trade_id] = trade
+        return sorted(by_id.values(), key=lambda t: (t.ts, trade_sort_key(t.trade_id)))
+
+    async def _order_trades(self, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
+        """Every trade of one order, as ccxt parses them: page after page where the venue
+        pages (`_TRADE_PAGES`), until a page comes back short."""
+        paging = _TRADE_PAGES.get(self.settings.exchange)
+        if paging is None:
+            return list(await self._fetch_my_trades(symbol, None, {"orderId": venue_order_id}))
+        param, page_size = paging
+        trades: list[dict[str, Any]] = []
+        from_id = 0
+        while True:
+            page = await self._fetch_my_trades(
+                symbol, page_size, {"orderId": venue_order_id, param: str(from_id)})
+            trades += page
+            if len(page) < page_size:
+                return trades
+            ids = [int(str(raw.get("id"))) for raw in page if str(raw.get("id")).isdigit()]
+            if not ids or max(ids) < from_id:
+                # A full page that does not move forward: the venue ignored `fromId`.
+                # Reading on would loop; what we have is not known to be all of it.
+                raise VenueUnavailable(
+                    f"{self.name} fetch_fills: {param}={from_id} answered a page of "
+                    f"{len(page)} trades that does not go past it")
+            from_id = max(ids) + 1
+
+    async def _fetch_my_trades(self, symbol: str, limit: int | None,
+                               params: dict[str, Any]) -> list[dict[str, Any]]:
+        raws = await self._call("fetch_fills", lambda: self._exchange.fetch_my_trades(
+            symbol, None, limit, params))
+        return list(raws)
+
+    # ------------------------------------------------------------ account and market data
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        if account_id != self.settings.account_id:
+            raise FatalVenueError(f"{self.name}: unknown account {account_id!r}")
+        raw = await self._call("fetch_balances", lambda: self._exchange.fetch_balance())
+        balances: dict[str, Balance] = {}
+        free_map = raw.get("free") or {}
+        used_map = raw.get("used") or {}
+        for currency in sorted(set(free_map) | set(used_map)):
+            free = dec_or_none(free_map.get(currency)) or Decimal(0)
+            used = dec_or_none(used_map.get(currency)) or Decimal(0)
+            balances[currency] = Balance(currency=currency, free=free, used=used)
+        return balances
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        await self._ensure_instruments()
+        raw = await self._call("fetch_ticker", lambda: self._exchange.fetch_ticker(symbol))
+        bid, ask = dec_or_none(raw.get("bid")), dec_or_none(raw.get("ask"))
+        if bid is None or ask is None:
+            raise NoQuote(f"{self.name}: no bid/ask for {symbol}: an empty side of the book")
+        return Ticker(symbol=symbol, bid=bid, ask=ask,
+                      ts=timestamp(raw.get("timestamp"), self._clock.now()))
+
+    async def health(self) -> VenueHealth:
+        try:
+            if self._exchange.has.get("fetchTime"):
+                await self._exchange.fetch_time()
+            else:
+                await self._exchange.load_markets(True)
+        except Exception as exc:  # noqa: BLE001 - health reports every failure, never raises
+            return VenueHealth(self.name, False, str(self._map_error(exc, "health")))
+        return VenueHealth(self.name, True, "")
+
+    async def close(self) -> None:
+        await self._exchange.close()
+
+    # ------------------------------------------------------------ translation
+
+    def _lookup_params(self, client_order_id: str, venue_order_id: str | None) -> dict[str, Any]:
+        # A venue id is unambiguous; a client order ID names the latest order that carries it.
+        if venue_order_id is not None:
+            return {}
+        return {self._lookup_id_param: client_order_id}
+
+    def _order_report(self, raw: Mapping[str, Any], client_order_id: str, symbol: str) -> OrderReport:
+        return order_report(raw, client_order_id, symbol, self._clock.now(),
+                            _ORDER_INFO_FIELDS.get(self.settings.exchange))
+
+    # ------------------------------------------------------------ calls and errors
+
+    async def _call(self, op: str, call: Callable[[], Awaitable[Any]], *,
+                    placing: bool = False) -> Any:
+        """One ccxt call; its failure becomes one of our `VenueError`s (`errors.py`).
+
+        ccxt's exception is never attached to ours: its message holds the request URL (a
+        signed GET or DELETE carries its signature there, some exchanges the API key), and
+        a traceback prints the cause and the context of every exception, loguru's
+        `diagnose` the values of the variables on each line. So the error is built inside
+        the `except` and raised after it: no `__cause__`, no `__context__`, and no local
+        on the raising line but our redacted error."""
+        resynced = False
+        while True:
+            try:
+                return await call()
+            except ccxt_errors.InvalidNonce as exc:
+                error = self._map_error(exc, op, placing=placing)
+                if resynced or not self._exchange.has.get("fetchTime"):
+                    break
+            except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
+                error = self._map_error(exc, op, placing=placing)
+                break
+            # The venue refused the request's timestamp (Binance -1021): it was not
+            # processed, so sending it again cannot duplicate anything. Measure the clock
+            # difference once and retry once; a second refusal is a failure.
+            resynced = True
+            if not await self._resync_clock(op, error):
+                break
+        raise error
+
+    async def _resync_clock(self, op: str, refused: VenueError) -> bool:
+        """Re-measure the venue's clock (ccxt's `load_time_difference`: GET /api/v3/time on
+        Binance, setting `options['timeDifference']`, which signs every later request)."""
+        try:
+            offset = await self._exchange.load_time_difference()
+        except Exception as exc:  # noqa: BLE001 - reported, and the refusal stands
+            log.warning("%s %s: the venue refused our timestamp and its time could not be "
+                        "read: %s", self.name, op, self._redact(f"{type(exc).__name__}: {exc}"))
+            return False
+        self._emit(VenueClockResynced(self._clock.now(), self.name, int(offset),
+                                      f"{op} refused: {refused}"))
+        return True
+
+    def _map_error(self, exc: BaseException, op: str, *, placing: bool = False) -> VenueError:
+        text = f"{self.name} {op}: {type(exc).__name__}: {self._redact(str(exc))}"
+        return map_error(exc, text, placing=placing, retry_after=self._retry_after)
+
+    def _retry_after(self) -> float | None:
+        headers = getattr(self._exchange, "last_response_headers", None) or {}
+        return retry_after_seconds(headers, self._clock.now())
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _read_secret(env_name: str | None) -> SecretStr | None:
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name)
+    if value is None or value == "":
+        raise ValueError(f"environment variable {env_name} is not set")
+    return SecretStr(value)
+
+
+def _point_at(exchange: Any, api_url: str) -> None:
+    """Replace scheme and host of every API URL of the exchange with `api_url`'s, keeping
+    each URL's path (Binance: .../api/v3 stays .../api/v3)."""
+    target = urlsplit(api_url)
+    if not target.scheme or not target.netloc:
+        raise ValueError(f"api_url must be scheme://host[:port], got {api_url!r}")
+    prefix = target.path.rstrip("/")
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            parts = urlsplit(value)
+            rebuilt = f"{target.scheme}://{target.netloc}{prefix}{parts.path}"
+            return rebuilt + (f"?{parts.query}" if parts.query else "")
+        return value
+
+    exchange.urls["api"] = rewrite(exchange.urls["api"])
