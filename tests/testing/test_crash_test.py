@@ -77,7 +77,20 @@ def _one_filled_buy() -> tuple[dict[str, Any], JournalSnapshot, AuditRecord]:
     state = _venue([_vorder("c1")], [_trade(7, "c1")], btc="0.999")
     journal = JournalSnapshot({"c1": _jorder("c1", "s1")},
                               {fill_key("BTC/USDT", "7"): _jfill("7", "c1")})
-    return state, journal, _audited(("c1", "FILLED"))
+    audit = _audited(("c1", "FILLED"))
+    audit.decided["s1"] = {"received", "validator", "risk"}
+    audit.submitted.add("c1")
+    return state, journal, audit
+
+
+def test_an_order_whose_decision_the_audit_log_lacks_is_unexplained() -> None:
+    # A kill during the send, with the decision's lines still buffered: the journal has the
+    # order (committed before the send), the audit log never saw the signal.
+    state, journal, audit = _one_filled_buy()
+    audit.decided["s1"] = {"risk"}
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["orders_without_decision"] == 1 and not passed(result)
+    assert any("lacks its decision: received, validator" in p for p in problems)
 
 
 def test_a_second_venue_order_for_one_client_order_id_is_a_duplicate() -> None:
@@ -132,6 +145,8 @@ def test_position_counts_a_base_asset_commission_and_a_sale() -> None:
     journal.fills[fill_key("BTC/USDT", "9")] = _jfill("9", "c2", side="sell", qty="0.4", fee="20",
                                                       fee_currency="USDT")
     audit.terminal["c2"] = {"FILLED"}
+    audit.decided["s2"] = {"received", "validator", "risk"}
+    audit.submitted.add("c2")
     result, problems = figures({"s1": "c1", "s2": "c2"}, state, journal, audit, D("0.599"))
     assert result["position_drift"] == "0" and result["position"] == "0.599"
     assert passed(result), problems

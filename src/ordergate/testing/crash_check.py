@@ -15,6 +15,10 @@ Figures (each must be 0 / "0"):
   an order needs the order terminal in the journal and that terminal status in an audit
   line (`order_transition`); a signal without one needs a refusal in the audit log (a
   `handler_verdict` deny other than DUPLICATE_SIGNAL, or `signal_invalid`);
+- `orders_without_decision`: journaled orders whose decision is not in the audit log (the
+  signal received, the validator's and the risk manager's admit, the SUBMITTED transition):
+  those lines are written and fsync'ed before the order's request leaves, so no kill
+  during a send may leave an order, or its fills, that no audit line explains;
 - `conflicting_outcomes`: orders audited with two different terminal statuses;
 - `fills_applied_twice`: venue trades audited as a fill more than once. Each audited fill
   was journaled before its line was written, and the journal keys fills by (venue, symbol,
@@ -67,6 +71,8 @@ class AuditRecord:
     invalid: set[str] = field(default_factory=set)
     fill_lines: Counter[FillKey] = field(default_factory=Counter)  # trade -> `fill` lines
     drift: list[str] = field(default_factory=list)               # the engine's own drift reports
+    decided: dict[str, set[str]] = field(default_factory=dict)  # signal ID -> what is audited
+    submitted: set[str] = field(default_factory=set)             # client order IDs sent
     signals_received: int = 0
     first_signal_at: float | None = None  # wall-clock time of the first signal taken
     torn_lines: int = 0  # a line cut short by a kill mid-write
@@ -95,6 +101,10 @@ def add_audit_line(record: AuditRecord, line: Mapping[str, Any]) -> None:
         record.terminal.setdefault(str(line["client_order_id"]), set()).add(str(decision))
     elif event == "handler_verdict" and decision == "deny":
         record.refused.setdefault(str(line["signal_id"]), set()).add(str(line.get("code")))
+    elif event == "handler_verdict" and decision == "admit":
+        record.decided.setdefault(str(line["signal_id"]), set()).add(str(line.get("handler")))
+    elif event == "order_transition" and decision == "SUBMITTED":
+        record.submitted.add(str(line["client_order_id"]))
     elif event == "signal_invalid" and line.get("signal_id") is not None:
         record.invalid.add(str(line["signal_id"]))
     elif event == "fill":
@@ -102,6 +112,7 @@ def add_audit_line(record: AuditRecord, line: Mapping[str, Any]) -> None:
     elif event == "reconciliation_drift":
         record.drift.append(f"{decision}: {line.get('reason')}")
     elif event == "signal_received":
+        record.decided.setdefault(str(line["signal_id"]), set()).add("received")
         record.signals_received += 1
         if record.first_signal_at is None:
             record.first_signal_at = datetime.fromisoformat(str(line["ts"])).timestamp()
@@ -206,6 +217,16 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
         if (why := outcome_problem(signal_id, cid, journal, audit)) is not None:
             without += 1
             problems.append(f"signal {signal_id} without outcome: {why}")
+    undecided = []
+    for signal_id, cid in sorted(signals.items()):
+        if cid not in journal.orders:
+            continue
+        missing = sorted({"received", "validator", "risk"} - audit.decided.get(signal_id, set()))
+        missing += [] if cid in audit.submitted else ["the SUBMITTED transition"]
+        if missing:
+            undecided.append(cid)
+            problems.append(f"order {cid} (signal {signal_id}) is in the journal, but the audit "
+                            f"log lacks its decision: {', '.join(missing)}")
     twice = sorted(key for key, n in audit.fill_lines.items() if n > 1)
     problems += [f"fill applied twice: trade {key[0]} {key[1]} has {audit.fill_lines[key]} "
                  "fill lines in the audit logs" for key in twice]
@@ -229,6 +250,7 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
         "lost_fills": len(lost),
         "position_drift": decimal_text(drift),
         "signals_without_outcome": without,
+        "orders_without_decision": len(undecided),
         "phantom_fills": len(phantom),
         "engine_position_drift": None if engine_drift is None else decimal_text(engine_drift),
         "conflicting_outcomes": len(conflicting),
@@ -246,7 +268,8 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
     return result, problems
 
 
-FAILING = ("duplicate_orders", "lost_fills", "signals_without_outcome", "phantom_fills",
+FAILING = ("duplicate_orders", "lost_fills", "signals_without_outcome", "orders_without_decision",
+           "phantom_fills",
            "conflicting_outcomes", "fills_applied_twice", "order_mismatches", "orders_not_terminal",
            "venue_open_orders", "drift_reports")
 
