@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from ordergate.domain.signal import (
+    MAX_SIGNAL_DEPTH,
+    MAX_SIGNAL_LINE_BYTES,
     SignalParseError,
     TradingSignalGenerated,
     parse_signal_json,
@@ -55,6 +57,97 @@ def test_malformed_json_is_reported_against_the_json_field(line):
     assert info.value.field == "json"
     assert "malformed JSON" in info.value.reason
     assert info.value.signal_id is None
+
+
+# One line must never end the reader: whatever it holds, the only exception is a
+# SignalParseError naming a field.
+
+
+@pytest.mark.parametrize("depth", [MAX_SIGNAL_DEPTH + 1, 1000, 30_000])
+def test_a_value_nested_deeper_than_the_bound_is_refused_before_the_parser_recurses(depth):
+    line = _raw_line('"quantity": ' + "[" * depth + "]" * depth)
+    assert len(line) < MAX_SIGNAL_LINE_BYTES
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == "json"
+    assert f"deeper than {MAX_SIGNAL_DEPTH}" in info.value.reason
+
+
+@pytest.mark.parametrize("opening", ["[", "{\"a\":", "[{\"b\": "])
+def test_a_top_level_value_nested_1000_deep_is_refused(opening):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(opening * 1000)
+    assert info.value.field == "json"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    signal_id = "x" + "[{" * 40 + '\\"' + "]}" * 3
+    signal = parse_signal_json(_line(signal_id=signal_id[:128]))
+    assert signal.signal_id == signal_id[:128]
+
+
+def test_an_escaped_quote_does_not_end_a_string_for_the_depth_scan():
+    # `[[[[...` after an escaped quote is still inside the string
+    line = _line(strategy_id='q\"' + "[" * 20, account_id="[" * 20)
+    assert parse_signal_json(line).account_id == "[" * 20
+
+
+def test_a_line_longer_than_the_bound_is_refused_naming_the_limit():
+    line = _line()[:-1] + " " * (MAX_SIGNAL_LINE_BYTES - len(_line()) + 1) + "}"
+    assert len(line) == MAX_SIGNAL_LINE_BYTES + 1
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == "json"
+    assert str(MAX_SIGNAL_LINE_BYTES) in info.value.reason
+    with pytest.raises(SignalParseError):
+        parse_signal_json(line.encode())
+
+
+def test_a_line_exactly_at_the_bound_is_accepted():
+    line = _line()[:-1] + " " * (MAX_SIGNAL_LINE_BYTES - len(_line())) + "}"
+    assert len(line) == MAX_SIGNAL_LINE_BYTES
+    assert parse_signal_json(line.encode()).signal_id == "sig-1"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b'{"signal_id": "\xff\xfe"}', _line().encode()[:-3] + b"\xc3", b"\x80" + _line().encode(),
+     _line().encode("utf-16"), _line().encode("utf-32")],
+    ids=["invalid-byte", "truncated-sequence", "stray-continuation", "utf-16", "utf-32"],
+)
+def test_bytes_that_are_not_utf8_are_refused_not_guessed(line):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == "json"
+    assert "UTF-8" in info.value.reason
+
+
+@pytest.mark.parametrize("number", ["1e9999999999999999999", "-1E+99999999999999999999"])
+def test_a_json_number_beyond_decimals_range_is_refused_not_raised(number):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(f'"quantity": {number}'))
+    assert info.value.field == "json"
+    assert "out of range" in info.value.reason
+
+
+def test_an_unexpected_exception_inside_validation_is_a_parse_error(monkeypatch):
+    def explode(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(TradingSignalGenerated, "model_validate", explode)
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line())
+    assert info.value.field == "signal"
+    assert "OverflowError" in info.value.reason
+
+
+def test_memory_error_is_not_swallowed(monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(TradingSignalGenerated, "model_validate", exhausted)
+    with pytest.raises(MemoryError):
+        parse_signal_json(_line())
 
 
 @pytest.mark.parametrize("line", ["[1, 2]", json.dumps([_fields()]), "null", "\"text\"", "42"])

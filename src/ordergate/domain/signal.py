@@ -9,6 +9,7 @@ straight into `Decimal` so that a price never passes through a binary float.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -62,22 +63,86 @@ class SignalParseError(ValueError):
         self.signal_id = signal_id
 
 
+MAX_SIGNAL_LINE_BYTES = 64 * 1024
+"""The longest signal line accepted, line ending included (bytes of UTF-8; for a `str`,
+characters). A full signal is about 400 bytes. A reader should read at most one more
+than this per line (`readline(MAX_SIGNAL_LINE_BYTES + 1)`), so an endless line costs it
+no more memory than this."""
+
+MAX_SIGNAL_DEPTH = 8
+"""The deepest nesting of arrays and objects accepted. A signal is one flat object
+(depth 1); the bound is checked before the JSON parser, which recurses once per level
+(a line nested 1000 deep would raise `RecursionError` inside it)."""
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+def _unreadable(exc: Exception) -> str:
+    return f"unreadable: {type(exc).__name__}: {exc}"[:200]
+
+
+def _too_deep(text: str) -> bool:
+    """True if arrays and objects nest deeper than `MAX_SIGNAL_DEPTH` outside strings.
+
+    The opening brackets bound the depth, so the usual line (one `{` and no `[`) costs two
+    `find`s (memchr), and a line with a few brackets inside strings two `count`s. Only a
+    line with more brackets than the bound is scanned, with its strings blanked out."""
+    if "[" not in text and text.find("{", text.find("{") + 1) < 0:
+        return False
+    if text.count("{") + text.count("[") <= MAX_SIGNAL_DEPTH:
+        return False
+    depth = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub('""', text)):
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_SIGNAL_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
-    """Parse one JSON signal, with JSON numbers read exactly as `Decimal`."""
+    """Parse one JSON signal line, with JSON numbers read exactly as `Decimal`.
+
+    Whatever the line holds, the only exception is a `SignalParseError` naming a field
+    (`json` for a line that is not a JSON object at all): one bad line must never end a
+    reader. Bytes must be UTF-8 (not whatever `json.loads` would guess)."""
+    if len(line) > MAX_SIGNAL_LINE_BYTES:
+        raise SignalParseError(
+            "json", f"line is {len(line)} bytes long, limit {MAX_SIGNAL_LINE_BYTES}")
+    if not isinstance(line, str):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SignalParseError(
+                "json", f"malformed JSON: not valid UTF-8 at byte {exc.start}") from None
+    if _too_deep(line):
+        raise SignalParseError(
+            "json", f"nested deeper than {MAX_SIGNAL_DEPTH} levels; a signal is one flat object")
     try:
-        raw = json.loads(line, parse_float=Decimal, parse_constant=_reject_constant)
+        raw = json.loads(line, parse_float=Decimal, parse_int=Decimal,
+                         parse_constant=_reject_constant)
     except ValueError as exc:
         raise SignalParseError("json", f"malformed JSON: {exc}") from None
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's range
+        raise SignalParseError("json", "malformed JSON: a number is out of range") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - not expected, but one line must not end the reader
+        raise SignalParseError("json", _unreadable(exc)) from None
     if not isinstance(raw, dict):
         raise SignalParseError("json", "a signal must be a JSON object")
     return parse_signal_mapping(raw)
 
 
 def parse_signal_mapping(raw: dict[str, Any]) -> TradingSignalGenerated:
+    """Validate an already decoded signal: the same boundary as `parse_signal_json`."""
     try:
         return TradingSignalGenerated.model_validate(raw)
     except ValidationError as exc:
@@ -87,3 +152,7 @@ def parse_signal_mapping(raw: dict[str, Any]) -> TradingSignalGenerated:
         raise SignalParseError(
             field, first["msg"], signal_id if isinstance(signal_id, str) else None
         ) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a validator raised what pydantic does not wrap
+        raise SignalParseError("signal", _unreadable(exc)) from None
