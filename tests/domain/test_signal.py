@@ -150,6 +150,34 @@ def test_memory_error_is_not_swallowed(monkeypatch):
         parse_signal_json(_line())
 
 
+@pytest.mark.parametrize(
+    ("fragment", "key"),
+    [('"side": "sell"', "side"), ('"quantity": "2"', "quantity"),
+     ('"signal_id": "other"', "signal_id"), ('"leverage": 1, "leverage": 2', "leverage")],
+)
+def test_a_key_given_twice_is_refused_naming_the_key(fragment, key):
+    line = _raw_line('"quantity": "1", ' + fragment)
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == key
+    assert "more than once" in info.value.reason
+
+
+def test_a_duplicate_key_still_names_the_signal_unless_the_signal_id_is_the_duplicate():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line('"side": "sell"'))
+    assert info.value.signal_id == "sig-1"
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line('"signal_id": "sig-2"'))
+    assert info.value.signal_id is None
+
+
+def test_a_duplicate_key_in_a_nested_object_is_refused_too():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line('"quantity": {"a": 1, "a": 2}'))
+    assert info.value.field == "a"
+
+
 @pytest.mark.parametrize("line", ["[1, 2]", json.dumps([_fields()]), "null", "\"text\"", "42"])
 def test_json_that_is_not_an_object_is_refused(line):
     with pytest.raises(SignalParseError) as info:

@@ -82,6 +82,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, pairs: list[tuple[str, Any]]) -> None:
+        self.key, self.pairs = key, pairs
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json.loads` keeps the last of two equal keys: `"side": "buy", "side": "sell"` would
+    be a sell. Two values for one field is an ambiguous signal, refused."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key, pairs)
+            seen.add(key)
+    return obj
+
+
 def _unreadable(exc: Exception) -> str:
     return f"unreadable: {type(exc).__name__}: {exc}"[:200]
 
@@ -127,7 +145,13 @@ def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
             "json", f"nested deeper than {MAX_SIGNAL_DEPTH} levels; a signal is one flat object")
     try:
         raw = json.loads(line, parse_float=Decimal, parse_int=Decimal,
-                         parse_constant=_reject_constant)
+                         parse_constant=_reject_constant,
+                         object_pairs_hook=_object_without_duplicates)
+    except _DuplicateKey as dup:
+        ids = [value for key, value in dup.pairs if key == "signal_id"]
+        signal_id = ids[0] if len(ids) == 1 and isinstance(ids[0], str) else None
+        raise SignalParseError(dup.key, "appears more than once: one value per field",
+                               signal_id) from None
     except ValueError as exc:
         raise SignalParseError("json", f"malformed JSON: {exc}") from None
     except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's range
