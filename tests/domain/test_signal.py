@@ -16,6 +16,7 @@ from ordergate.domain.signal import (
     parse_signal_mapping,
 )
 from ordergate.domain.values import OrderType, Side, TimeInForce
+from ordergate.limits import MAX_AMOUNT, MAX_DECIMAL_PLACES
 
 
 def _fields(**overrides):
@@ -269,6 +270,96 @@ def test_out_of_vocabulary_or_out_of_range_values_name_the_field(field, value):
     assert info.value.field == field
 
 
+# Numbers: plain decimal literals only, as strings or JSON numbers alike, within bounds
+# no real instrument comes near.
+
+AMOUNTS = ["quantity", "limit_price", "stop_loss", "take_profit"]
+
+
+@pytest.mark.parametrize("field", [*AMOUNTS, "strength", "confluence_score"])
+@pytest.mark.parametrize(
+    "text",
+    ["\u0663", "\u0660.\u0665", "\uff11", "\u00bd", "1_000", "0_1", " 1 ", "1 ", "\t1", "1\n",
+     "+1", "1.", ".5", "0x10", "1e", "1e+", "1,5", "1.2.3", "--1", "1e5 ", "\u00a01", ""],
+    ids=["arabic-indic-3", "arabic-indic-0.5", "fullwidth-1", "vulgar-half", "underscore",
+         "underscore-fraction", "padded", "trailing-space", "tab", "newline", "plus",
+         "trailing-dot", "leading-dot", "hex", "bare-e", "bare-e-sign", "comma", "two-dots",
+         "double-minus", "exponent-space", "nbsp", "empty"],
+)
+def test_a_number_that_is_not_a_plain_ascii_decimal_literal_is_refused(field, text):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: text}))
+    assert info.value.field == field
+    assert "plain decimal number" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", Decimal(1)), ("0.25", Decimal("0.25")), ("007", Decimal(7)), ("1e-8", Decimal("1e-8")),
+     ("2.5E+3", Decimal(2500)), ("1E3", Decimal(1000))],
+)
+def test_plain_decimal_literals_are_accepted_as_strings(text, expected):
+    assert parse_signal_json(_line(quantity=text)).quantity == expected
+
+
+@pytest.mark.parametrize("field", AMOUNTS)
+@pytest.mark.parametrize(
+    "fragment",
+    ["1e400", '"1e400"', '"1E+30"', "1E+16", str(10**15 + 1), '"1000000000000000.5"',
+     "1" + "0" * 5000, '"1e99999999999999999999"'],
+    ids=["json-1e400", "string-1e400", "string-1E+30", "json-1E+16", "just-above",
+         "half-above", "5000-digit-int", "exponent-beyond-decimal"],
+)
+def test_an_amount_above_the_bound_is_refused_naming_the_field(field, fragment):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(f'"{field}": {fragment}'))
+    assert info.value.field == field
+    assert f"{MAX_AMOUNT:.0E}" in info.value.reason or str(MAX_AMOUNT) in info.value.reason
+
+
+@pytest.mark.parametrize("fragment", ["1e400", '"1E+30"', '"1e99999999999999999999"'])
+def test_a_score_above_the_bound_is_refused(fragment):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(f'"confluence_score": {fragment}'))
+    assert info.value.field == "confluence_score"
+
+
+@pytest.mark.parametrize("fragment", [str(10**15), '"1E+15"', '"999999999999999.999999999999999999"'])
+def test_an_amount_at_the_bound_is_accepted(fragment):
+    assert parse_signal_json(_raw_line(f'"quantity": {fragment}')).quantity <= MAX_AMOUNT
+
+
+@pytest.mark.parametrize("field", AMOUNTS)
+@pytest.mark.parametrize(
+    "fragment", ['"0.0000000000000000001"', "1e-19", '"1.5E-19"', "0.1234567890123456789", "1e-400"])
+def test_an_amount_with_more_than_18_decimal_places_is_refused(field, fragment):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(f'"{field}": {fragment}'))
+    assert info.value.field == field
+    assert f"at most {MAX_DECIMAL_PLACES} decimal places" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "fragment", ['"0.000000000000000001"', "1e-18", '"1.000000000000000000000000"', "100e-20"])
+def test_18_decimal_places_are_accepted_and_trailing_zeros_do_not_count(fragment):
+    assert parse_signal_json(_raw_line(f'"quantity": {fragment}')).quantity > 0
+
+
+@pytest.mark.parametrize("field", [*AMOUNTS, "strength", "confluence_score"])
+def test_a_json_boolean_is_not_a_number(field):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(f'"{field}": true'))
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("field", AMOUNTS)
+def test_an_in_process_float_amount_is_refused_as_inexact(field):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_mapping(_fields(**{field: 0.1 + 0.2}))
+    assert info.value.field == field
+    assert "float" in info.value.reason
+
+
 def test_error_message_is_field_then_reason():
     with pytest.raises(SignalParseError) as info:
         parse_signal_json(_line(quantity=-1))
@@ -285,9 +376,10 @@ def test_signal_is_immutable():
 
 
 def test_json_number_becomes_an_exact_decimal_keeping_every_digit():
-    signal = parse_signal_json(_raw_line('"quantity": 0.1000000000000000055511151231257827'))
-    assert signal.quantity == Decimal("0.1000000000000000055511151231257827")
-    assert str(signal.quantity) == "0.1000000000000000055511151231257827"
+    # 18 places: a binary float would read this as 0.1
+    signal = parse_signal_json(_raw_line('"quantity": 0.100000000000000005'))
+    assert signal.quantity == Decimal("0.100000000000000005")
+    assert str(signal.quantity) == "0.100000000000000005"
 
 
 def test_json_float_never_passes_through_binary_float():

@@ -4,6 +4,12 @@ This is the boundary of the engine, so it is the one place input is validated in
 pydantic checks types and ranges here and nothing downstream checks them again.
 Numbers may arrive as JSON strings or numbers; `parse_signal_json` reads JSON numbers
 straight into `Decimal` so that a price never passes through a binary float.
+
+Numbers are plain decimal literals only, whether JSON strings or JSON numbers: ASCII
+digits, an optional fraction and exponent (`"0.25"`, `"1e-8"`); no `"+1"`, `" 1 "`,
+`"1_000"` or non-ASCII digits (`"٣"`), which `Decimal()` would all quietly accept.
+Amounts are at most `MAX_AMOUNT` (10^15) with at most `MAX_DECIMAL_PLACES` (18) decimal
+places, bounds no real instrument comes near (`ordergate/limits.py`).
 """
 
 from __future__ import annotations
@@ -11,12 +17,97 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ordergate.domain.values import OrderType, Side, TimeInForce
+from ordergate.limits import MAX_AMOUNT, MAX_DECIMAL_PLACES
+
+AMOUNT_FIELDS = ("quantity", "limit_price", "stop_loss", "take_profit")
+SCORE_FIELDS = ("strength", "confluence_score")
+MAX_SCORE = float(MAX_AMOUNT)
+
+# A plain decimal literal: what JSON allows for a number, as a string too. `[0-9]`, not
+# `\d`, which matches every script's digits. A leading `-` is let through so that a
+# negative amount is refused as "greater than 0", as any other negative is. The short
+# form (no exponent, at most 16 integer digits and 18 places) settles the usual value
+# without building a Decimal.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_SHORT_NUMBER = re.compile(rf"-?[0-9]{{1,16}}(?:\.[0-9]{{1,{MAX_DECIMAL_PLACES}}})?")
+_NON_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
+_PLACES = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
+# Room for every digit an amount within the bounds can have, so quantize never rounds.
+_EXACT = Context(prec=40)
+
+_Problem = tuple[str, str, dict[str, Any] | None]
+_TOO_PRECISE: _Problem = ("too_precise", "Input should have at most {places} decimal places",
+                          {"places": MAX_DECIMAL_PLACES})
+_NOT_FINITE: _Problem = ("finite_number", "Input should be a finite number", None)
+_NOT_PLAIN: _Problem = (
+    "plain_number", ("Input should be a plain decimal number: ASCII digits with an optional "
+    "fraction and exponent (\"0.25\", \"1e-8\"), no '+', spaces or '_'"), None)
+_OUT_OF_RANGE: _Problem = ("number_out_of_range", ("Input should be less than or equal to "
+                           "{limit}"), {"limit": MAX_AMOUNT})
+_INEXACT = "Input should be a Decimal, an int or a decimal string, not a {kind}"
+_BOOL: _Problem = ("number", "Input should be a number, not a bool", None)
+
+
+def _number_text_problem(value: str) -> _Problem | None:
+    """Not a plain decimal literal (the caller has tried `_SHORT_NUMBER` first)."""
+    if _PLAIN_NUMBER.fullmatch(value) is not None:
+        return None
+    return _NOT_FINITE if value.strip().lstrip("+-").lower() in _NON_FINITE else _NOT_PLAIN
+
+
+def _places_problem(value: Decimal) -> _Problem | None:
+    """More than `MAX_DECIMAL_PLACES` decimal places, trailing zeros not counted (1.000...0
+    is 1). Amounts out of range or not finite are left to pydantic's own checks."""
+    if (value.is_finite() and -MAX_AMOUNT <= value <= MAX_AMOUNT
+            and value.quantize(_PLACES, context=_EXACT) != value):
+        return _TOO_PRECISE
+    return None
+
+
+def _amount_problem(value: Any) -> _Problem | None:
+    """Strings must be plain decimal literals; a Python float (from an in-process caller)
+    is refused, being already inexact (0.1 + 0.2 is 0.30000000000000004)."""
+    if type(value) is Decimal:  # a JSON number
+        return _places_problem(value)
+    if isinstance(value, str):
+        if _SHORT_NUMBER.fullmatch(value) is not None:
+            return None
+        if (problem := _number_text_problem(value)) is not None:
+            return problem
+        try:
+            return _places_problem(Decimal(value))
+        except ArithmeticError:  # an exponent beyond Decimal's range
+            return _OUT_OF_RANGE
+    if isinstance(value, float | bool):
+        return ("exact_number", _INEXACT, {"kind": type(value).__name__})
+    return None
+
+
+def _score_problem(value: Any) -> _Problem | None:
+    if isinstance(value, str) and _SHORT_NUMBER.fullmatch(value) is None:
+        return _number_text_problem(value)
+    return _BOOL if isinstance(value, bool) else None
+
+
+def _invalid(field: str, value: Any, problem: _Problem) -> ValidationError:
+    """A field's error raised from a model validator: pydantic keeps its location."""
+    kind, message, context = problem
+    return ValidationError.from_exception_data("TradingSignalGenerated", [InitErrorDetails(
+        type=PydanticCustomError(kind, message, context), loc=(field,), input=value)])
 
 
 class TradingSignalGenerated(BaseModel):
@@ -33,14 +124,37 @@ class TradingSignalGenerated(BaseModel):
     symbol: str = Field(min_length=1, max_length=64)
     side: Side
     order_type: OrderType = OrderType.MARKET
-    quantity: Decimal | None = Field(default=None, gt=0)
-    limit_price: Decimal | None = Field(default=None, gt=0)
-    stop_loss: Decimal | None = Field(default=None, gt=0)
-    take_profit: Decimal | None = Field(default=None, gt=0)
+    quantity: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    limit_price: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    stop_loss: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    take_profit: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     time_in_force: TimeInForce = TimeInForce.GTC
     strength: float = Field(default=1.0, ge=0, le=1)
-    confluence_score: float = Field(default=0.0, ge=0)
+    confluence_score: float = Field(default=0.0, ge=0, le=MAX_SCORE)
     expires_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _boundary_rules(cls, data: Any) -> Any:
+        """The rules pydantic's types do not express (plain decimal literals, bounded
+        precision), checked on the raw values in one call: per-field validators cost a
+        call each, and this runs once per signal in backtests of millions."""
+        if not isinstance(data, dict):
+            return data
+        short = _SHORT_NUMBER.fullmatch
+        for field in AMOUNT_FIELDS:  # the usual values settled inline, without a call
+            value = data.get(field)
+            if value is None or (type(value) is str and short(value) is not None):
+                continue
+            if (problem := _amount_problem(value)) is not None:
+                raise _invalid(field, value, problem)
+        for field in SCORE_FIELDS:
+            value = data.get(field)
+            if value is None or type(value) is Decimal or type(value) is int:
+                continue
+            if (problem := _score_problem(value)) is not None:
+                raise _invalid(field, value, problem)
+        return data
 
     @field_validator("ts", "expires_at")
     @classmethod
