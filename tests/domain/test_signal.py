@@ -123,6 +123,13 @@ def test_bytes_that_are_not_utf8_are_refused_not_guessed(line):
     assert "UTF-8" in info.value.reason
 
 
+@pytest.mark.parametrize("line", ["\ufeff" + _line(), ("\ufeff" + _line()).encode()])
+def test_a_line_starting_with_a_byte_order_mark_is_malformed(line):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(line)
+    assert info.value.field == "json"
+
+
 @pytest.mark.parametrize("number", ["1e9999999999999999999", "-1E+99999999999999999999"])
 def test_a_json_number_beyond_decimals_range_is_refused_not_raised(number):
     with pytest.raises(SignalParseError) as info:

@@ -239,6 +239,12 @@ def _too_deep(text: str) -> bool:
     return False
 
 
+# One decoder for every line: `json.loads` with hooks builds a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal,
+                            parse_constant=_reject_constant,
+                            object_pairs_hook=_object_without_duplicates)
+
+
 def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
     """Parse one JSON signal line, with JSON numbers read exactly as `Decimal`.
 
@@ -258,9 +264,7 @@ def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
         raise SignalParseError(
             "json", f"nested deeper than {MAX_SIGNAL_DEPTH} levels; a signal is one flat object")
     try:
-        raw = json.loads(line, parse_float=Decimal, parse_int=Decimal,
-                         parse_constant=_reject_constant,
-                         object_pairs_hook=_object_without_duplicates)
+        raw = _DECODER.decode(line)
     except _DuplicateKey as dup:
         ids = [value for key, value in dup.pairs if key == "signal_id"]
         signal_id = ids[0] if len(ids) == 1 and isinstance(ids[0], str) else None
