@@ -367,6 +367,66 @@ def test_an_in_process_float_amount_is_refused_as_inexact(field):
     assert "float" in info.value.reason
 
 
+# Identifiers: printable ASCII without spaces, so what an operator reads is what it is.
+
+IDENTIFIERS = ["signal_id", "strategy_id", "account_id", "venue", "symbol"]
+
+
+@pytest.mark.parametrize("field", IDENTIFIERS)
+@pytest.mark.parametrize(
+    "text",
+    ["ma\u0000in", "main\u202e", "m\u0430in", "main\u200b", "ma in", "\tmain", "main\n",
+     "main\x7f", "caf\u00e9", "\ufeffmain", "ma\x1b[31min", "\U0001f680"],
+    ids=["nul", "rtl-override", "cyrillic-a", "zero-width-space", "space", "tab", "newline",
+         "del", "e-acute", "bom", "ansi-escape", "emoji"],
+)
+def test_an_identifier_outside_printable_ascii_is_refused_naming_the_character(field, text):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{field: text}))
+    assert info.value.field == field
+    assert "printable ASCII" in info.value.reason
+    bad = next(c for c in text if not "!" <= c <= "~")
+    assert f"U+{ord(bad):04X}" in info.value.reason
+
+
+@pytest.mark.parametrize("field", IDENTIFIERS)
+def test_every_printable_ascii_character_is_a_valid_identifier(field):
+    printable = "".join(chr(c) for c in range(0x21, 0x7F))
+    for text in (printable[:47], printable[47:]):  # identifiers may be 64 characters
+        signal = parse_signal_json(_line(**{field: text}))
+        assert getattr(signal, field) == text
+
+
+def test_a_polymarket_outcome_token_id_fits_the_symbol():
+    token_id = str(2**256 - 1)  # a uint256 in decimal: 78 digits
+    assert parse_signal_json(_line(symbol=token_id)).symbol == token_id
+
+
+def test_an_invalid_signal_id_is_not_echoed_into_the_error():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(signal_id="s\u202e1", side="hold"))
+    assert info.value.signal_id is None
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(signal_id="s" * 5000, side="hold"))
+    assert info.value.signal_id is None
+
+
+def test_an_unknown_field_name_is_escaped_and_cut_short_in_the_error():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**{"x\u202e" + "y" * 500: 1}))
+    assert info.value.field.startswith("x\\u202eyyy")
+    assert info.value.field.endswith("...")
+    assert len(info.value.field) == 64
+    assert info.value.field.isascii() and info.value.field.isprintable()
+    assert info.value.signal_id == "sig-1"
+
+
+def test_a_duplicate_unknown_key_is_escaped_too():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line('"\\u0000k": 1, "\\u0000k": 2'))
+    assert info.value.field == "\\x00k"
+
+
 def test_error_message_is_field_then_reason():
     with pytest.raises(SignalParseError) as info:
         parse_signal_json(_line(quantity=-1))

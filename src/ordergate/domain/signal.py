@@ -33,6 +33,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ordergate.domain.values import OrderType, Side, TimeInForce
 from ordergate.limits import MAX_AMOUNT, MAX_DECIMAL_PLACES
 
+IDENTIFIER_FIELDS = ("signal_id", "strategy_id", "account_id", "venue", "symbol")
 AMOUNT_FIELDS = ("quantity", "limit_price", "stop_loss", "take_profit")
 SCORE_FIELDS = ("strength", "confluence_score")
 MAX_SCORE = float(MAX_AMOUNT)
@@ -103,6 +104,18 @@ def _score_problem(value: Any) -> _Problem | None:
     return _BOOL if isinstance(value, bool) else None
 
 
+def is_identifier(value: str) -> bool:
+    """Printable ASCII without spaces (`!` to `~`): no NUL or other control character, no
+    right-to-left override, no Cyrillic `а` passing for a Latin `a` in an account ID."""
+    return value.isascii() and value.isprintable() and " " not in value
+
+
+def _identifier_problem(value: str) -> _Problem:
+    at = next(i for i, c in enumerate(value) if not "!" <= c <= "~")
+    return ("identifier", ("Input should be printable ASCII without spaces ('!' to '~'); "
+            "found {char} at position {at}"), {"char": f"U+{ord(value[at]):04X}", "at": at})
+
+
 def _invalid(field: str, value: Any, problem: _Problem) -> ValidationError:
     """A field's error raised from a model validator: pydantic keeps its location."""
     kind, message, context = problem
@@ -121,7 +134,9 @@ class TradingSignalGenerated(BaseModel):
     strategy_id: str = Field(min_length=1, max_length=64)
     account_id: str = Field(min_length=1, max_length=64)
     venue: str = Field(min_length=1, max_length=64)
-    symbol: str = Field(min_length=1, max_length=64)
+    symbol: str = Field(min_length=1, max_length=128)
+    """A ccxt unified symbol ("BTC/USDT") or a Polymarket outcome token ID (a uint256 in
+    decimal: up to 78 digits)."""
     side: Side
     order_type: OrderType = OrderType.MARKET
     quantity: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
@@ -136,11 +151,23 @@ class TradingSignalGenerated(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _boundary_rules(cls, data: Any) -> Any:
-        """The rules pydantic's types do not express (plain decimal literals, bounded
-        precision), checked on the raw values in one call: per-field validators cost a
+        """The rules pydantic's types do not express (identifiers in printable ASCII, plain
+        decimal literals, bounded precision), checked on the raw values in one call: per-field validators cost a
         call each, and this runs once per signal in backtests of millions."""
         if not isinstance(data, dict):
             return data
+        get = data.get
+        ids: Any = (get("signal_id"), get("strategy_id"), get("account_id"), get("venue"),
+                    get("symbol"))
+        try:  # all five at once; one by one only when one is not a str or not valid
+            valid = is_identifier("".join(ids))
+        except TypeError:
+            valid = False
+        if not valid:
+            for field in IDENTIFIER_FIELDS:
+                value = get(field)
+                if type(value) is str and not is_identifier(value):
+                    raise _invalid(field, value, _identifier_problem(value))
         short = _SHORT_NUMBER.fullmatch
         for field in AMOUNT_FIELDS:  # the usual values settled inline, without a call
             value = data.get(field)
@@ -267,9 +294,8 @@ def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
         raw = _DECODER.decode(line)
     except _DuplicateKey as dup:
         ids = [value for key, value in dup.pairs if key == "signal_id"]
-        signal_id = ids[0] if len(ids) == 1 and isinstance(ids[0], str) else None
-        raise SignalParseError(dup.key, "appears more than once: one value per field",
-                               signal_id) from None
+        raise SignalParseError(_field_name(dup.key), "appears more than once: one value per "
+                               "field", _echo_signal_id(ids[0]) if len(ids) == 1 else None) from None
     except ValueError as exc:
         raise SignalParseError("json", f"malformed JSON: {exc}") from None
     except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's range
@@ -290,11 +316,30 @@ def parse_signal_mapping(raw: dict[str, Any]) -> TradingSignalGenerated:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "signal"
-        signal_id = raw.get("signal_id")
-        raise SignalParseError(
-            field, first["msg"], signal_id if isinstance(signal_id, str) else None
-        ) from None
+        raise SignalParseError(_field_name(field), first["msg"],
+                               _echo_signal_id(raw.get("signal_id"))) from None
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - a validator raised what pydantic does not wrap
         raise SignalParseError("signal", _unreadable(exc)) from None
+
+
+MAX_FIELD_NAME = 64
+"""A field name longer than this (an unknown key is the sender's text) is cut short in the
+error, its audit line and its message."""
+
+
+def _field_name(name: str) -> str:
+    """The name of an offending field as the sender wrote it, made safe to print: escaped
+    (`ascii()`) unless printable ASCII, and at most `MAX_FIELD_NAME` characters."""
+    if not is_identifier(name):
+        name = ascii(name)[1:-1]
+    return name if len(name) <= MAX_FIELD_NAME else name[:MAX_FIELD_NAME - 3] + "..."
+
+
+def _echo_signal_id(value: Any) -> str | None:
+    """The signal ID to name in an error, if it is a valid one: an invalid ID is the
+    sender's text and stays out of the audit line."""
+    if isinstance(value, str) and 0 < len(value) <= 128 and is_identifier(value):
+        return value
+    return None
