@@ -427,6 +427,69 @@ def test_a_duplicate_unknown_key_is_escaped_too():
     assert info.value.field == "\\x00k"
 
 
+# Times: ISO 8601 strings with a timezone; a GTD order says until when; nothing expires
+# before it was made.
+
+
+@pytest.mark.parametrize("field", ["ts", "expires_at"])
+@pytest.mark.parametrize(
+    "fragment",
+    ["1767312000", '"1767312000"', "1767312000000", '"1767312000.5"', '"2026-01-02"', "true",
+     '"\u0662\u0660\u0662\u0666-01-02T00:00:00Z"', '"next tuesday"'],
+    ids=["unix-seconds", "unix-seconds-string", "unix-millis", "fractional-string", "bare-date",
+         "bool", "arabic-indic-digits", "words"],
+)
+def test_a_timestamp_that_is_not_an_iso_8601_string_is_refused(field, fragment):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line_without(field, f'"{field}": {fragment}'))
+    assert info.value.field == field
+
+
+def _raw_line_without(key, fragment):
+    fields = _fields()
+    fields.pop(key, None)
+    return json.dumps(fields)[:-1] + ", " + fragment + "}"
+
+
+@pytest.mark.parametrize("field", ["ts", "expires_at"])
+def test_a_timestamp_whose_offset_puts_it_beyond_year_9999_in_utc_is_refused(field):
+    late = "9999-12-31T23:59:00-23:00"
+    overrides = {"ts": late} if field == "ts" else {"expires_at": late}
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(**overrides))
+    assert info.value.field == field
+    assert "out of range" in info.value.reason
+
+
+def test_gtd_without_expires_at_is_refused_naming_expires_at():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(order_type="limit", limit_price="1", time_in_force="GTD"))
+    assert info.value.field == "expires_at"
+    assert "GTD" in info.value.reason
+    with pytest.raises(SignalParseError):
+        parse_signal_json(_line(time_in_force="GTD", expires_at=None))
+
+
+@pytest.mark.parametrize("expires_at", ["2026-01-02T00:00:00Z", "2026-01-01T23:59:59Z",
+                                        "2026-01-02T01:00:00+02:00"])
+def test_expires_at_not_after_ts_is_refused(expires_at):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_line(expires_at=expires_at))
+    assert info.value.field == "expires_at"
+    assert "later than ts" in info.value.reason
+
+
+@pytest.mark.parametrize("tif", ["GTC", "IOC", "FOK", "GTD"])
+def test_expires_at_far_in_the_future_is_fine_with_any_time_in_force(tif):
+    signal = parse_signal_json(_line(time_in_force=tif, expires_at="9999-12-31T23:59:59Z"))
+    assert signal.expires_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_an_in_process_datetime_is_accepted_as_it_is():
+    signal = parse_signal_mapping(_fields(ts=datetime(2026, 1, 2, tzinfo=UTC)))
+    assert signal.ts == datetime(2026, 1, 2, tzinfo=UTC)
+
+
 def test_error_message_is_field_then_reason():
     with pytest.raises(SignalParseError) as info:
         parse_signal_json(_line(quantity=-1))
@@ -490,7 +553,7 @@ def test_full_signal_round_trips_every_field():
     signal = parse_signal_json(_line(
         order_type="limit", quantity="0.5", limit_price="100.25", stop_loss="95",
         take_profit="110", time_in_force="GTD", strength=0.75, confluence_score=2,
-        expires_at="2026-01-02T01:00:00+02:00", side="sell",
+        expires_at="2026-01-02T03:00:00+02:00", side="sell",  # 01:00Z, after ts
     ))
     assert signal.side is Side.SELL
     assert signal.order_type is OrderType.LIMIT

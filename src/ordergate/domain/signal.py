@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Context, Decimal
 from typing import Any
 
@@ -25,7 +25,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -61,6 +60,18 @@ _OUT_OF_RANGE: _Problem = ("number_out_of_range", ("Input should be less than or
                            "{limit}"), {"limit": MAX_AMOUNT})
 _INEXACT = "Input should be a Decimal, an int or a decimal string, not a {kind}"
 _BOOL: _Problem = ("number", "Input should be a number, not a bool", None)
+_NOT_A_TIMESTAMP: _Problem = (
+    "timestamp", ("Input should be an ISO 8601 timestamp string with a timezone, e.g. "
+    "2026-01-02T00:00:00Z (a number of seconds or milliseconds is ambiguous)"), None)
+_NAIVE: _Problem = ("timezone", "timestamp must carry a timezone, e.g. 2026-01-02T00:00:00Z",
+                    None)
+_TIME_OUT_OF_RANGE: _Problem = ("timestamp_range", "timestamp is out of range in UTC", None)
+_GTD_WITHOUT_EXPIRY: _Problem = ("gtd_expiry", ("a GTD order needs expires_at (until when it "
+                                 "is good); without it the order would rest as GTC"), None)
+_EXPIRES_BEFORE_TS: _Problem = ("expiry_order", "expires_at should be later than ts", None)
+# The start of an ISO 8601 date and time, in ASCII digits. pydantic would also read
+# "1767312000" (seconds, or milliseconds above 2e10) and a bare date.
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
 def _number_text_problem(value: str) -> _Problem | None:
@@ -152,7 +163,8 @@ class TradingSignalGenerated(BaseModel):
     @classmethod
     def _boundary_rules(cls, data: Any) -> Any:
         """The rules pydantic's types do not express (identifiers in printable ASCII, plain
-        decimal literals, bounded precision), checked on the raw values in one call: per-field validators cost a
+        decimal literals, bounded precision, timestamps as ISO 8601 strings), checked on
+        the raw values in one call: per-field validators cost a
         call each, and this runs once per signal in backtests of millions."""
         if not isinstance(data, dict):
             return data
@@ -181,14 +193,40 @@ class TradingSignalGenerated(BaseModel):
                 continue
             if (problem := _score_problem(value)) is not None:
                 raise _invalid(field, value, problem)
+        for field in ("ts", "expires_at"):
+            value = data.get(field)
+            if value is None or isinstance(value, datetime):
+                continue
+            if type(value) is not str or _TIMESTAMP.match(value) is None:
+                raise _invalid(field, value, _NOT_A_TIMESTAMP)
         return data
 
-    @field_validator("ts", "expires_at")
-    @classmethod
-    def _must_be_timezone_aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("timestamp must carry a timezone, e.g. 2026-01-02T00:00:00Z")
-        return value
+    @model_validator(mode="after")
+    def _consistent_times(self) -> TradingSignalGenerated:
+        """Timestamps carry a timezone and convert to UTC (an offset on 9999-12-31 does
+        not: the engine's clock arithmetic would overflow); a GTD order says until when;
+        a signal does not expire before it was made.
+
+        `expires_at` with another time in force is allowed and means the same deadline:
+        the signal is refused after it (EXPIRED_SIGNAL) and whatever of its order still
+        rests then is cancelled by the reconciler. GTD also asks the venue to expire it,
+        where the venue can (the simulated venue, Polymarket)."""
+        for field in ("ts", "expires_at"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise _invalid(field, value, _NAIVE)
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise _invalid(field, value, _TIME_OUT_OF_RANGE) from None
+        if self.expires_at is None:
+            if self.time_in_force is TimeInForce.GTD:
+                raise _invalid("expires_at", None, _GTD_WITHOUT_EXPIRY)
+        elif self.expires_at <= self.ts:
+            raise _invalid("expires_at", self.expires_at, _EXPIRES_BEFORE_TS)
+        return self
 
 
 class SignalParseError(ValueError):
