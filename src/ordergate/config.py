@@ -48,6 +48,10 @@ class ValidatorSettings(Settings):
     """Signals with a lower confluence score are refused (LOW_CONFLUENCE)."""
     max_signal_age_s: float = 60.0
     """A signal older than this when it reaches the engine is stale (STALE_SIGNAL)."""
+    max_clock_skew_s: float = Field(default=5.0, ge=0)
+    """A signal whose `ts` is further ahead of the engine's clock than this is refused
+    (FUTURE_SIGNAL): a clock that far off, or a made-up timestamp, would otherwise never
+    go stale, and in a replay would drag the simulated clock forward with it."""
 
 
 class RiskSettings(Settings):

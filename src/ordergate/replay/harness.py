@@ -1,5 +1,11 @@
 """`replay`: drive the engine on the simulated clock over a signals file and a quotes file.
 
+Each signal moves the clock to its `ts`, except one beyond the last quote by more than
+`validator.max_clock_skew_s`: there is no market to trade it against, and following it
+(a `ts` in year 9999) would strand every later signal as stale. The clock stays put and
+the validator judges the signal against it, as live: FUTURE_SIGNAL when it is more than
+the tolerance ahead.
+
 Outputs in the run directory, all byte-for-byte repeatable for the same inputs:
 `audit.jsonl`, `fills.csv` and `summary.json`; wall-clock timings go to `timings.json`,
 kept apart because they are not. A malformed line is counted, audited with its line
@@ -52,6 +58,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     market = MarketData.from_csv(market_path)
     start = market.first_ts() or datetime(1970, 1, 1, tzinfo=UTC)
     clock = SimulatedClock(start)
+    horizon = _last_quote_ts(market, start) + timedelta(seconds=config.validator.max_clock_skew_s)
     config = config.model_copy(update={"audit": AuditSettings(
         path=out_dir / "audit.jsonl", rotation=None, retention=None)})
     engine = Engine(config, clock, market=market, journal_path=out_dir / "journal.sqlite",
@@ -71,7 +78,8 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
             except SignalParseError as error:
                 engine.reject_invalid(error, number)
                 continue
-            clock.advance_to(signal.ts)
+            if signal.ts <= horizon:  # else FUTURE_SIGNAL, and the clock stays where it is
+                clock.advance_to(signal.ts)
             await engine.tick()
             await engine.submit(signal)
             if measure_latency:
@@ -90,11 +98,15 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     return ReplayResult(summary, out_dir, wall, latencies)
 
 
+def _last_quote_ts(market: MarketData, default: datetime) -> datetime:
+    ends = [series[-1].ts for symbol in market.symbols if (series := market.series(symbol))]
+    return max(ends, default=default)
+
+
 async def _settle(engine: Engine, clock: SimulatedClock, market: MarketData) -> None:
     """After the last signal, let time run on so working orders meet the remaining quotes
     and the reconciler's timeouts fire, as they would have live."""
-    ends = [series[-1].ts for symbol in market.symbols if (series := market.series(symbol))]
-    last = max(ends, default=clock.now())
+    last = _last_quote_ts(market, clock.now())
     settings = engine.config.reconciler
     deadline = max(last, clock.now() + timedelta(seconds=settings.fill_timeout_s + 2 * settings.poll_interval_s))
     while engine.reconciler.followed_count and clock.now() < deadline:
