@@ -100,6 +100,30 @@ async def test_malformed_lines_are_counted_audited_with_their_line_number_and_sk
     assert invalid == [(1, "json"), (2, "quantity"), (3, "quantity"), (5, "limit_price")]
 
 
+async def test_lines_that_are_not_utf8_or_too_long_are_refused_with_their_numbers(tmp_path):
+    quotes = tmp_path / "q.csv"
+    quotes.write_text(quotes_csv(make_quotes(DEMO_SYMBOLS[:1], 30, seed=1)))
+    good = {"ts": "2026-01-02T00:00:05Z", "strategy_id": "m", "account_id": "main",
+            "venue": "sim", "symbol": "BTC/USDT", "side": "buy", "quantity": "0.01",
+            "stop_loss": "41000", "take_profit": "45000"}
+
+    def line(signal_id, pad=0):
+        return json.dumps({"signal_id": signal_id, **good})[:-1].encode() + b" " * pad + b"}\n"
+
+    signals = tmp_path / "s.jsonl"
+    signals.write_bytes(line("a") + line("b\udcff").replace(b"\\udcff", b"\xff")
+                        + line("long", pad=200_000) + line("c").replace(b"\n", b"\r\n")
+                        + line("d"))
+    result = await replay(signals, quotes, load_config(None), tmp_path / "out")
+    audit = [json.loads(l) for l in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
+    invalid = [(l["line"], l["field"], l["reason"]) for l in audit if l["event"] == "signal_invalid"]
+    assert [(number, field) for number, field, _ in invalid] == [(2, "json"), (3, "json")]
+    assert "UTF-8" in invalid[0][2]
+    assert "longer than" in invalid[1][2]
+    assert result.summary["signals_total"] == 5
+    assert result.summary["orders_filled"] == 3  # a, c (CRLF) and d
+
+
 @pytest.mark.parametrize("future_ts", ["9999-12-31T23:59:59Z", "2026-01-02T01:00:00Z"],
                          ids=["year-9999", "an-hour-past-the-data"])
 async def test_a_signal_from_the_future_does_not_drag_the_replay_clock_with_it(tmp_path, future_ts):

@@ -317,8 +317,7 @@ def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
     (`json` for a line that is not a JSON object at all): one bad line must never end a
     reader. Bytes must be UTF-8 (not whatever `json.loads` would guess)."""
     if len(line) > MAX_SIGNAL_LINE_BYTES:
-        raise SignalParseError(
-            "json", f"line is {len(line)} bytes long, limit {MAX_SIGNAL_LINE_BYTES}")
+        raise SignalParseError("json", f"line is longer than {MAX_SIGNAL_LINE_BYTES} bytes")
     if not isinstance(line, str):
         try:
             line = line.decode("utf-8")

@@ -25,7 +25,7 @@ from typing import Any
 
 from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings, EngineConfig
-from ordergate.domain.signal import SignalParseError, parse_signal_json
+from ordergate.domain.signal import MAX_SIGNAL_LINE_BYTES, SignalParseError, parse_signal_json
 from ordergate.engine import Engine
 from ordergate.venues.market_data import MarketData
 
@@ -43,9 +43,18 @@ class ReplayResult:
     signal_latencies_us: list[float]
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines and their numbers, as bytes: a byte that is not UTF-8 is the
+    parser's to refuse (that line, audited), not to be replaced by U+FFFD and read on.
+    At most `MAX_SIGNAL_LINE_BYTES` + 1 bytes of a line are held: the rest of a longer one
+    is skipped, and the parser refuses the line for its length."""
+    with open(path, "rb") as handle:
+        number = 0
+        while line := handle.readline(MAX_SIGNAL_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_SIGNAL_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(MAX_SIGNAL_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass  # the rest of an overlong line: nothing in it is read
             if line.strip():
                 yield number, line
 
