@@ -229,6 +229,9 @@ class TradingSignalGenerated(BaseModel):
         return self
 
 
+SIGNAL_FIELDS = frozenset(TradingSignalGenerated.model_fields)
+
+
 class SignalParseError(ValueError):
     """A signal line that could not become a `TradingSignalGenerated`.
 
