@@ -13,6 +13,12 @@ from ordergate.config import (
     config_from_mapping,
     load_config,
 )
+from ordergate.limits import MAX_AMOUNT, MAX_DURATION_S
+from ordergate.venues.ccxt_venue import CcxtVenueSettings
+from ordergate.venues.circuit_breaker import BreakerSettings
+from ordergate.venues.polymarket import PolymarketVenueSettings
+from ordergate.venues.rate_limiter import RateLimitSettings
+from ordergate.venues.simulated import InstrumentSpec, SimulatedVenueSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,6 +99,133 @@ def test_unknown_or_duplicate_handler_is_refused(tmp_path, handlers, complaint):
         load_config(_write(tmp_path, f"[pipeline]\nhandlers = {handlers}\n"))
     assert "pipeline" in str(info.value)
     assert complaint in str(info.value)
+
+
+# Every number in every settings model, the venues' own included: where it sits in a
+# configuration mapping, and the key an error must name.
+
+SECTIONS = [name for name in EngineConfig.model_fields if name != "venues"]
+CCXT = {"kind": "ccxt", "exchange": "binance", "account_id": "main"}
+POLYMARKET = {"kind": "polymarket", "account_id": "main"}
+INSTRUMENT = {"symbol": "BTC/USDT", "tick_size": "0.01", "lot_size": "0.001"}
+
+
+def _numeric(model):
+    return [name for name, info in model.model_fields.items()
+            if "float" in str(info.annotation) or "Decimal" in str(info.annotation)]
+
+
+def _placements():
+    """(key named in the error, function building a mapping with that key set)."""
+    places = []
+    for section in SECTIONS:
+        for key in _numeric(EngineConfig.model_fields[section].annotation):
+            places.append((f"{section}.{key}", lambda v, s=section, k=key: {s: {k: v}}))
+    for name, base, model in [("sim", {"kind": "simulated"}, SimulatedVenueSettings),
+                              ("ccxt", CCXT, CcxtVenueSettings),
+                              ("poly", POLYMARKET, PolymarketVenueSettings)]:
+        for key in _numeric(model):
+            places.append((f"venues.{name}.{key}",
+                           lambda v, n=name, b=base, k=key: {"venues": {n: {**b, k: v}}}))
+    for table, model in [("breaker", BreakerSettings), ("rate_limit", RateLimitSettings)]:
+        for key in _numeric(model):
+            places.append((f"venues.v.{table}.{key}",
+                           lambda v, t=table, k=key: {"venues": {"v": {**CCXT, t: {k: v}}}}))
+    for key in _numeric(InstrumentSpec):
+        places.append((f"venues.v.instruments.0.{key}", lambda v, k=key: {"venues": {"v": {
+            "kind": "simulated", "instruments": [{**INSTRUMENT, k: v}]}}}))
+    places.append(("venues.v.balances.main.USDT", lambda v: {"venues": {"v": {
+        "kind": "simulated", "balances": {"main": {"USDT": v}}}}}))
+    places.append(("venues.v.instruments_refresh_s",
+                   lambda v: {"venues": {"v": {**CCXT, "instruments_refresh_s": v}}}))
+    return places
+
+
+PLACEMENTS = _placements()
+DURATIONS = [(key, build) for key, build in PLACEMENTS
+             if key.endswith("_s") and "_per_" not in key and key != "validator.max_signal_age_s"]
+
+
+def test_the_placements_cover_every_model_and_the_durations_we_know():
+    keys = {key for key, _ in PLACEMENTS}
+    assert len(keys) == len(PLACEMENTS) >= 45
+    assert {"executor.submit_deadline_s", "reconciler.fill_timeout_s", "venues.ccxt.timeout_s",
+            "venues.poly.timeout_s", "venues.v.breaker.recovery_timeout_s",
+            "venues.v.rate_limit.max_wait_s", "venues.sim.maker_fee",
+            "venues.v.instruments.0.tick_size", "venues.sim.history_retention_s",
+            "venues.poly.tick_refresh_s", "venues.v.balances.main.USDT"} <= keys
+    assert len(DURATIONS) >= 20
+
+
+@pytest.mark.parametrize(("key", "build"), PLACEMENTS, ids=[k for k, _ in PLACEMENTS])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "nan", "inf",
+                                   "1e400", "Infinity"])
+def test_a_non_finite_number_is_refused_everywhere_naming_the_key(key, build, value):
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(build(value))
+    assert key in str(info.value)
+
+
+@pytest.mark.parametrize("literal", ["nan", "inf", "+inf", "-nan", "1e400"])
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("executor", "submit_deadline_s"), ("reconciler", "fill_timeout_s"),
+     ("validator", "max_signal_age_s"), ("venues.sim", "ack_latency_ms"),
+     ("venues.b.breaker", "recovery_timeout_s")],
+)
+def test_toml_non_finite_floats_are_refused_at_load(tmp_path, literal, table, key):
+    head = "[venues.b]\nkind = 'ccxt'\nexchange = 'binance'\n" if table.startswith("venues.b") else ""
+    text = f"{head}[{table}]\n{key} = {literal}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert f"{table}.{key}" in str(info.value)
+
+
+@pytest.mark.parametrize(("key", "build"), DURATIONS, ids=[k for k, _ in DURATIONS])
+def test_a_duration_beyond_30_days_is_refused_and_30_days_accepted(key, build):
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(build(MAX_DURATION_S * 1.01))
+    assert key in str(info.value)
+    assert isinstance(config_from_mapping(build(MAX_DURATION_S)), EngineConfig)
+
+
+def test_the_signal_age_limit_may_be_as_large_as_a_timedelta_holds_and_no_larger():
+    # compared with an age, never added to the clock: 1e12 s is "no limit" (tests/test_live.py)
+    assert config_from_mapping({"validator": {"max_signal_age_s": 1e12}})
+    with pytest.raises(ConfigError, match="validator.max_signal_age_s"):
+        config_from_mapping({"validator": {"max_signal_age_s": 1e14}})
+
+
+def test_a_timeout_that_would_overflow_the_clock_later_is_refused_at_load(tmp_path):
+    # loaded before, then `now + timedelta(seconds=1e300)` raised OverflowError once the
+    # order was ACCEPTED and the reconciler set its deadline
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, "[reconciler]\nfill_timeout_s = 1e300\n"))
+    assert "reconciler.fill_timeout_s" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "mapping"),
+    [("executor.max_attempts", {"executor": {"max_attempts": 10**6}}),
+     ("executor.lookup_attempts", {"executor": {"lookup_attempts": 10**6}}),
+     ("journal.batch_size", {"journal": {"batch_size": 10**9}}),
+     ("risk.max_open_positions", {"risk": {"max_open_positions": 10**9}}),
+     ("risk.max_order_notional", {"risk": {"max_order_notional": str(MAX_AMOUNT * 10)}}),
+     ("risk.price_band", {"risk": {"price_band": "1.5"}}),
+     ("reconciliation.position_tolerance", {"reconciliation": {"position_tolerance": "1e16"}}),
+     ("venues.v.breaker.failure_threshold",
+      {"venues": {"v": {**CCXT, "breaker": {"failure_threshold": 10**6}}}}),
+     ("venues.v.rate_limit.burst", {"venues": {"v": {**CCXT, "rate_limit": {"burst": 10**9}}}}),
+     ("venues.v.max_workers", {"venues": {"v": {**POLYMARKET, "max_workers": 10**4}}}),
+     ("venues.v.rate_limit.rate_per_s",
+      {"venues": {"v": {**CCXT, "rate_limit": {"rate_per_s": 1e7}}}}),
+     ("venues.v.slippage_bps", {"venues": {"v": {"kind": "simulated", "slippage_bps": "20000"}}}),
+     ("validator.min_strength", {"validator": {"min_strength": 1.5}})],
+)
+def test_sizes_beyond_what_a_real_configuration_uses_are_refused(key, mapping):
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(mapping)
+    assert key in str(info.value)
 
 
 def test_unknown_venue_kind_is_refused(tmp_path):

@@ -16,14 +16,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
+from ordergate.limits import MAX_AMOUNT, MAX_DURATION_S
 from ordergate.venues.circuit_breaker import BreakerSettings
 from ordergate.venues.rate_limiter import RateLimitSettings
 
 HANDLER_NAMES = ("validator", "risk", "executor", "reconciler")
 
 
+MAX_ATTEMPTS = 100
+"""Bounds for counts (sends, lookups): beyond it a loop is an outage, not a retry."""
+MAX_SCORE = float(MAX_AMOUNT)
+MAX_SIGNAL_AGE_S = 1e12
+
+
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Every section: frozen, no unknown key, and no `nan` or `inf` (TOML has them, and
+    1e400 reads as inf): a non-finite timeout loads, then overflows `timedelta` after an
+    order was already sent. Durations are bounded by `limits.MAX_DURATION_S` (30 days)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class PipelineSettings(Settings):
@@ -42,13 +53,15 @@ class PipelineSettings(Settings):
 
 
 class ValidatorSettings(Settings):
-    min_strength: float = 0.0
+    min_strength: float = Field(default=0.0, ge=0, le=1)
     """Signals weaker than this are refused (WEAK_SIGNAL)."""
-    min_confluence: float = 0.0
+    min_confluence: float = Field(default=0.0, ge=0, le=MAX_SCORE)
     """Signals with a lower confluence score are refused (LOW_CONFLUENCE)."""
-    max_signal_age_s: float = 60.0
-    """A signal older than this when it reaches the engine is stale (STALE_SIGNAL)."""
-    max_clock_skew_s: float = Field(default=5.0, ge=0)
+    max_signal_age_s: float = Field(default=60.0, gt=0, le=MAX_SIGNAL_AGE_S)
+    """A signal older than this when it reaches the engine is stale (STALE_SIGNAL). Only
+    compared with a signal's age, never added to the clock, so its bound is what a
+    `timedelta` can hold (1e12 s, some 30,000 years: in effect, no limit)."""
+    max_clock_skew_s: float = Field(default=5.0, ge=0, le=MAX_DURATION_S)
     """A signal whose `ts` is further ahead of the engine's clock than this is refused
     (FUTURE_SIGNAL): a clock that far off, or a made-up timestamp, would otherwise never
     go stale, and in a replay would drag the simulated clock forward with it."""
@@ -62,12 +75,12 @@ class RiskSettings(Settings):
     Capped at 5%."""
     default_stop_distance: Decimal = Field(default=Decimal("0.02"), gt=0, le=Decimal("0.02"))
     """Stop placed this fraction from the entry when a signal gives none (2% at most)."""
-    max_open_positions: int = Field(default=3, ge=0)
-    min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0)
+    max_open_positions: int = Field(default=3, ge=0, le=100_000)
+    min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0, le=1000)
     """Refuse a signal whose take-profit distance is less than this multiple of its
     stop distance. Signals without a take-profit are not checked."""
-    max_order_notional: Decimal = Field(default=Decimal("100000"), gt=0)
-    price_band: Decimal = Field(default=Decimal("0.05"), gt=0)
+    max_order_notional: Decimal = Field(default=Decimal("100000"), gt=0, le=MAX_AMOUNT)
+    price_band: Decimal = Field(default=Decimal("0.05"), gt=0, le=1)
     """Fat-finger guard: a limit price further than this fraction from the reference
     price (mid of the latest quote) is refused."""
     equity_currency: str | None = None
@@ -75,20 +88,20 @@ class RiskSettings(Settings):
 
 
 class ExecutorSettings(Settings):
-    max_attempts: int = Field(default=5, ge=1)
+    max_attempts: int = Field(default=5, ge=1, le=MAX_ATTEMPTS)
     """Sends of one order, including the first, for retryable errors."""
-    backoff_base_s: float = Field(default=0.2, gt=0)
-    backoff_cap_s: float = Field(default=5.0, gt=0)
-    submit_deadline_s: float = Field(default=30.0, gt=0)
+    backoff_base_s: float = Field(default=0.2, gt=0, le=MAX_DURATION_S)
+    backoff_cap_s: float = Field(default=5.0, gt=0, le=MAX_DURATION_S)
+    submit_deadline_s: float = Field(default=30.0, gt=0, le=MAX_DURATION_S)
     """Total time the executor spends on one order before leaving it to the reconciler."""
-    lookup_attempts: int = Field(default=3, ge=1)
+    lookup_attempts: int = Field(default=3, ge=1, le=MAX_ATTEMPTS)
     """After an ambiguous send, how many times the venue must say "not found" before the
     order is resent (with the same client order ID)."""
-    resend_after_s: float = Field(default=10.0, ge=0)
+    resend_after_s: float = Field(default=10.0, ge=0, le=MAX_DURATION_S)
     """After an ambiguous send the venue may still execute that request until its request
     window runs out (Binance's recvWindow: 10 s). An order is resent only once this long
     has passed since the send *and* a last lookup still finds nothing."""
-    clock_skew_margin_s: float = Field(default=1.0, ge=0)
+    clock_skew_margin_s: float = Field(default=1.0, ge=0, le=MAX_DURATION_S)
     """Added to `resend_after_s`: a venue judges a request's window by its own clock, and
     Binance accepts timestamps up to 1 s ahead of it, so a request can stay executable
     for recvWindow + 1 s after we sent it."""
@@ -97,12 +110,12 @@ class ExecutorSettings(Settings):
 
 
 class ReconcilerSettings(Settings):
-    fill_timeout_s: float = Field(default=60.0, gt=0)
+    fill_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """How long a working order is followed before the remainder policy applies."""
-    poll_interval_s: float = Field(default=1.0, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0, le=MAX_DURATION_S)
     remainder_policy: Literal["cancel", "leave"] = "cancel"
-    slippage_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
-    finished_order_grace_s: float = Field(default=300.0, ge=0)
+    slippage_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0, le=1)
+    finished_order_grace_s: float = Field(default=300.0, ge=0, le=MAX_DURATION_S)
     """Finished orders stay in memory this long so late fill reports still find them."""
 
 
@@ -111,7 +124,7 @@ class RecoverySettings(Settings):
     """An order the journal shows as sent but the venue has never heard of (after
     `executor.lookup_attempts` explicit "not found"): mark it FAILED, or send it again
     with the same client order ID."""
-    resubmit_max_age_s: float = Field(default=60.0, gt=0)
+    resubmit_max_age_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """`resubmit` only resends orders younger than this; older ones fail."""
 
 
@@ -120,7 +133,7 @@ class ReconciliationSettings(Settings):
     (`reconciliation/`): open orders both ways, and each asset's balance against the sum
     of our positions in it."""
 
-    interval_s: float = Field(default=60.0, ge=0)
+    interval_s: float = Field(default=60.0, ge=0, le=MAX_DURATION_S)
     """How often the live engine reconciles with each venue; 0 turns the periodic check off
     (the check at start still runs)."""
     on_drift: Literal["halt", "reduce", "alert"] = "halt"
@@ -132,7 +145,7 @@ class ReconciliationSettings(Settings):
     compare_balances: bool = True
     """Off for an account shared with other traders or systems, whose trades would read as
     drift; open orders are still compared."""
-    position_tolerance: Decimal = Field(default=Decimal(0), ge=0)
+    position_tolerance: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT)
     """A balance may differ from our positions by this much (dust) without being drift."""
     cash_currencies: tuple[str, ...] = ("USDT", "USDC", "USD", "BUSD", "FDUSD", "TUSD", "DAI",
                                         "EUR")
@@ -148,7 +161,7 @@ class JournalSettings(Settings):
     durable: bool = True
     """Commit (fsync) every order before it is sent. Replays turn this off and commit in
     batches: there is no venue to disagree with after a crash."""
-    batch_size: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=2000, ge=1, le=1_000_000)
 
 
 class AuditSettings(Settings):
@@ -162,7 +175,7 @@ class AuditSettings(Settings):
 class VenueSettings(BaseModel):
     """A venue entry. `kind` picks the adapter; the adapter validates the rest."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
     kind: Literal["simulated", "ccxt", "polymarket"] = "simulated"
     enabled: bool = True
     breaker: BreakerSettings | None = None
@@ -170,7 +183,7 @@ class VenueSettings(BaseModel):
     it, a trial call after 60 s may close it. Real venues always have one."""
     rate_limit: RateLimitSettings | None = None
     """Token bucket (`venues/rate_limiter.py`); real venues default to 10/s, burst 10."""
-    instruments_refresh_s: float = Field(default=3600.0, gt=0)
+    instruments_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
     """How often the engine reloads the venue's instruments (tick, lot, minimums), so a
     venue that changes its rules while we run is rounded to the new ones."""
 

@@ -45,6 +45,7 @@ from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
+from ordergate.limits import MAX_DURATION_S
 from ordergate.venues.base import (
     AuthenticationFailed,
     Balance,
@@ -87,7 +88,7 @@ _ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
 class CcxtVenueSettings(BaseModel):
     """One ccxt-backed venue. Credentials are *names of environment variables*."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     kind: Literal["ccxt"] = "ccxt"
@@ -98,8 +99,8 @@ class CcxtVenueSettings(BaseModel):
     secret_env: str | None = None
     api_url: str | None = Field(
         default=None, description="override the exchange's base URL (scheme://host[:port])")
-    timeout_s: float = Field(default=10.0, gt=0)
-    markets_refresh_s: float = Field(default=3600.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_DURATION_S)
+    markets_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
     account_id: str = "main"
 
 
