@@ -228,6 +228,36 @@ def test_sizes_beyond_what_a_real_configuration_uses_are_refused(key, mapping):
     assert key in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [({"maker_fee": "-0.0001"}, "venues.sim.maker_fee"),
+     ({"taker_fee": -0.001}, "venues.sim.taker_fee"),
+     ({"taker_fee": "0.5"}, "venues.sim.taker_fee"),
+     ({"balances": {"main": {"USDT": "-1"}}}, "venues.sim.balances.main.USDT"),
+     ({"balances": {"main": {"USDT": "100", "BTC": "-0.5"}}}, "venues.sim.balances.main.BTC"),
+     ({"slippage_bps": "-1"}, "venues.sim.slippage_bps"),
+     ({"inferred_min_notional": "-1"}, "venues.sim.inferred_min_notional"),
+     ({"inferred_lot_size": "0"}, "venues.sim.inferred_lot_size"),
+     ({"ack_latency_ms": -5}, "venues.sim.ack_latency_ms"),
+     ({"history_retention_s": -1}, "venues.sim.history_retention_s"),
+     ({"instruments": [{**INSTRUMENT, "min_notional": "-5"}]}, "venues.sim.instruments.0.min_notional"),
+     ({"instruments": [{**INSTRUMENT, "min_quantity": "-1"}]}, "venues.sim.instruments.0.min_quantity"),
+     ({"instruments": [{**INSTRUMENT, "max_price": "0"}]}, "venues.sim.instruments.0.max_price"),
+     ({"instruments": [{**INSTRUMENT, "min_quantity": "2", "max_quantity": "1"}]},
+      "venues.sim.instruments.0")],
+)
+def test_negative_fees_balances_and_minimums_of_the_simulated_venue_are_refused(settings, key):
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({"venues": {"sim": {"kind": "simulated", **settings}}})
+    assert key in str(info.value)
+
+
+def test_zero_fees_and_an_empty_balance_are_fine():
+    config = config_from_mapping({"venues": {"sim": {
+        "kind": "simulated", "maker_fee": "0", "taker_fee": 0, "balances": {"main": {"BTC": "0"}}}}})
+    assert config.venues["sim"].adapter_fields()["taker_fee"] == 0
+
+
 def test_unknown_venue_kind_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, "[venues.x]\nkind = 'ftx'\n"))
