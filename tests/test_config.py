@@ -258,6 +258,33 @@ def test_zero_fees_and_an_empty_balance_are_fine():
     assert config.venues["sim"].adapter_fields()["taker_fee"] == 0
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("rotation", "garbage"), ("rotation", "100 parsecs"), ("rotation", "every tuesday"),
+     ("retention", "garbage"), ("retention", "10"), ("retention", "100 MB"),
+     ("compression", "garbage"), ("compression", "rar")],
+)
+def test_audit_rotation_retention_and_compression_loguru_cannot_use_are_refused_at_load(
+        tmp_path, key, value):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, f"[audit]\n{key} = '{value}'\n"))
+    assert f"audit.{key}" in str(info.value)
+    assert "loguru" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("rotation", "100 MB"), ("rotation", "00:00"), ("rotation", "1 day"), ("rotation", "w0"),
+     ("rotation", "monday at 12:00"), ("retention", "30 days"), ("retention", "1 week"),
+     ("compression", "gz"), ("compression", "zip"), ("compression", "tar.gz")],
+)
+def test_what_loguru_accepts_loads_and_checking_it_creates_nothing(tmp_path, key, value):
+    audit = tmp_path / "var" / "audit.jsonl"
+    config = load_config(_write(tmp_path, f"[audit]\npath = '{audit}'\n{key} = '{value}'\n"))
+    assert getattr(config.audit, key) == value
+    assert not (tmp_path / "var").exists()
+
+
 def test_unknown_venue_kind_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, "[venues.x]\nkind = 'ftx'\n"))
