@@ -285,6 +285,34 @@ def test_what_loguru_accepts_loads_and_checking_it_creates_nothing(tmp_path, key
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.parametrize(
+    ("handlers", "complaint"),
+    [('["risk", "validator", "executor", "reconciler"]', "'validator' cannot come after 'risk'"),
+     ('["validator", "executor", "risk", "reconciler"]', "'risk' cannot come after 'executor'"),
+     ('["validator", "risk", "reconciler", "executor"]', "'executor' cannot come after"),
+     ('["validator", "risk", "reconciler"]', "'reconciler' needs 'executor' before it"),
+     ('["validator", "risk", "executor"]', "'executor' needs 'reconciler' after it"),
+     ('["validator", "executor", "reconciler"]', "'executor' needs 'risk' before it"),
+     ('["risk", "executor", "reconciler"]', "'risk' needs 'validator' before it"),
+     ('["risk"]', "'risk' needs 'validator' before it"),
+     ('["executor", "reconciler"]', "'executor' needs 'validator' before it"),
+     ('["reconciler"]', "'reconciler' needs 'executor' before it"),
+     ("[]", "empty")],
+)
+def test_a_chain_out_of_order_or_missing_what_a_handler_needs_is_refused_at_load(
+        tmp_path, handlers, complaint):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, f"[pipeline]\nhandlers = {handlers}\n"))
+    assert "pipeline.handlers" in str(info.value)
+    assert complaint in str(info.value)
+
+
+@pytest.mark.parametrize("handlers", [["validator"], ["validator", "risk"], list(HANDLER_NAMES)])
+def test_the_chains_that_load_are_the_full_one_and_its_dry_runs(handlers):
+    config = config_from_mapping({"pipeline": {"handlers": handlers}})
+    assert config.pipeline.handlers == tuple(handlers)
+
+
 def test_unknown_venue_kind_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, "[venues.x]\nkind = 'ftx'\n"))

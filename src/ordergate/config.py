@@ -6,6 +6,7 @@ use. A bad file stops the start with an error naming the offending key, never a 
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import tomllib
@@ -47,19 +48,53 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
+HANDLER_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "risk": (("validator", ("the venue and instrument it resolves (and its refusal of an "
+                            "unknown venue, whose price the risk manager would ask for)")),),
+    "executor": (("validator", "the venue and instrument it resolves"),
+                 ("risk", ("its sizing (ctx.quantity), the reference price a market order's "
+                           "minimum notional is checked against, and the kill switch"))),
+    "reconciler": (("executor", "the order it sends (ctx.order) and the venue's report"),),
+}
+"""What each handler takes from the `SignalContext` that an earlier one fills in."""
+HANDLER_FOLLOWERS: dict[str, tuple[str, str]] = {
+    "executor": ("reconciler", ("the venue's report (its fills and status) is applied by the "
+                                "reconciler, which then follows the order to its end; without "
+                                "it, fills are never counted")),
+}
+"""What must come after a handler for its work to be finished."""
+
+
 class PipelineSettings(Settings):
     handlers: tuple[str, ...] = HANDLER_NAMES
-    """The chain, in order. Handlers may be left out (a dry run without executor) but not
-    reordered past their dependencies: the executor needs the validator's instrument."""
+    """The chain, in order: an order-preserving subsequence of validator, risk, executor,
+    reconciler, with what each needs present (`HANDLER_NEEDS`, `HANDLER_FOLLOWERS`). So
+    the chains are the full one, ["validator", "risk"] (a dry run: checked and sized,
+    nothing sent) and ["validator"]."""
 
-    @model_validator(mode="after")
-    def _known_handlers(self) -> PipelineSettings:
-        unknown = [h for h in self.handlers if h not in HANDLER_NAMES]
+    @field_validator("handlers")
+    @classmethod
+    def _known_handlers(cls, handlers: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [h for h in handlers if h not in HANDLER_NAMES]
         if unknown:
             raise ValueError(f"unknown handler(s) {unknown}; choose from {list(HANDLER_NAMES)}")
-        if len(set(self.handlers)) != len(self.handlers):
+        if len(set(handlers)) != len(handlers):
             raise ValueError("a handler appears twice in the chain")
-        return self
+        if not handlers:
+            raise ValueError("the chain is empty: every signal would be admitted unchecked; "
+                             "start it with 'validator'")
+        for before, after in itertools.pairwise(handlers):
+            if HANDLER_NAMES.index(after) < HANDLER_NAMES.index(before):
+                raise ValueError(f"{after!r} cannot come after {before!r}: the order is "
+                                 f"{', '.join(HANDLER_NAMES)}")
+        for handler in handlers:
+            for needed, what in HANDLER_NEEDS.get(handler, ()):
+                if needed not in handlers:
+                    raise ValueError(f"{handler!r} needs {needed!r} before it: {what}")
+            follower = HANDLER_FOLLOWERS.get(handler)
+            if follower is not None and follower[0] not in handlers:
+                raise ValueError(f"{handler!r} needs {follower[0]!r} after it: {follower[1]}")
+        return handlers
 
 
 class ValidatorSettings(Settings):
