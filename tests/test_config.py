@@ -313,6 +313,45 @@ def test_the_chains_that_load_are_the_full_one_and_its_dry_runs(handlers):
     assert config.pipeline.handlers == tuple(handlers)
 
 
+@pytest.mark.parametrize(
+    ("venue", "accounts"),
+    [({**CCXT, "account_id": "sub"}, None), ({**CCXT, "account_id": "sub"}, ["main", "other"]),
+     ({"kind": "polymarket"}, None), ({**POLYMARKET, "account_id": "polymarket"}, ["main"])],
+    ids=["ccxt-default-accounts", "ccxt-listed-others", "polymarket-defaults",
+         "polymarket-as-shipped-before"],
+)
+def test_a_venue_whose_account_is_not_among_the_reconciled_accounts_is_refused(venue, accounts):
+    raw = {"venues": {"v": venue}}
+    if accounts is not None:
+        raw["reconciliation"] = {"accounts": accounts}
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(raw)
+    assert "venues.v.account_id" in str(info.value)
+    assert "reconciliation.accounts" in str(info.value)
+
+
+def test_a_venue_whose_account_is_reconciled_loads():
+    config = config_from_mapping({"venues": {"p": {"kind": "polymarket"}, "b": CCXT},
+                                  "reconciliation": {"accounts": ["main", "polymarket"]}})
+    assert set(config.venues) == {"p", "b"}
+
+
+SHIPPED = sorted((REPO / "config").glob("*.toml")) + [REPO / "src" / "ordergate" / "data" / "demo.toml"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_configuration_loads(path):
+    config = load_config(path, environ={})
+    for name, venue in config.venues.items():
+        account_id = venue.adapter_fields().get("account_id")
+        assert account_id is None or account_id in config.reconciliation.accounts, name
+
+
+def test_the_shipped_configurations_are_all_there():
+    assert {p.name for p in SHIPPED} >= {"paper.toml", "binance-testnet.toml", "polymarket.toml",
+                                         "demo.toml"}
+
+
 def test_unknown_venue_kind_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, "[venues.x]\nkind = 'ftx'\n"))

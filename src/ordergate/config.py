@@ -276,15 +276,27 @@ class EngineConfig(Settings):
 
     @model_validator(mode="after")
     def _venue_settings_are_valid(self) -> EngineConfig:
-        """Check each venue's own settings now, so a typo fails the load, not the start."""
+        """Check each venue's own settings now, so a typo fails the load, not the start.
+
+        A venue serving one account (`account_id`: the ccxt and Polymarket adapters) must
+        serve one of `reconciliation.accounts`: reconciliation reads and, on a cold start,
+        adopts only those accounts' balances, so with any other the venue's holdings would
+        never be compared or adopted (the shipped polymarket.toml had exactly this)."""
         for name, venue in self.venues.items():
             try:
-                adapter_settings_class(venue.kind).model_validate(
+                settings = adapter_settings_class(venue.kind).model_validate(
                     {"name": name, **venue.adapter_fields()})
             except ValidationError as exc:
                 problems = "; ".join(f"venues.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                                      for e in exc.errors(include_url=False))
                 raise ValueError(problems) from None
+            account_id = getattr(settings, "account_id", None)
+            accounts = self.reconciliation.accounts
+            if account_id is not None and account_id not in accounts:
+                raise ValueError(
+                    f"venues.{name}.account_id: {account_id!r} is not among "
+                    f"reconciliation.accounts {list(accounts)}: its balances would never be "
+                    f"compared, nor adopted on a cold start; add it there")
         return self
 
 
