@@ -1,5 +1,6 @@
 """Spec: configuration is validated on load; a bad file names the offending key."""
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -459,3 +460,28 @@ def test_paper_config_states_the_defaults_it_claims():
     defaults = EngineConfig()
     for section in ("pipeline", "validator", "risk", "executor", "reconciler", "journal", "audit"):
         assert getattr(config, section) == getattr(defaults, section), section
+
+
+def _blocks(text):
+    """Each uncommented [table] of a TOML file and the text (comments included) under it."""
+    blocks, name = {}, None
+    for line in text.splitlines():
+        if line.startswith("["):
+            name = line.split("]")[0].strip("[")
+            blocks[name] = ""
+        elif name is not None:
+            blocks[name] += line + "\n"
+    return blocks
+
+
+def test_paper_config_documents_every_key():
+    from ordergate.config import VenueSettings
+
+    blocks = _blocks((REPO / "config" / "paper.toml").read_text())
+    missing = [f"{section}.{key}" for section in SECTIONS
+               for key in EngineConfig.model_fields[section].annotation.model_fields
+               if not re.search(rf"\b{key}\b", blocks.get(section, ""))]
+    venue_keys = (set(VenueSettings.model_fields) | set(SimulatedVenueSettings.model_fields)) - {"name"}
+    missing += [f"venues.sim.{key}" for key in sorted(venue_keys)
+                if not re.search(rf"\b{key}\b", blocks.get("venues.sim", ""))]
+    assert missing == []
