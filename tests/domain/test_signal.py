@@ -5,11 +5,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ordergate.domain.signal import (
     MAX_SIGNAL_DEPTH,
     MAX_SIGNAL_LINE_BYTES,
+    SIGNAL_FIELDS,
     SignalParseError,
     TradingSignalGenerated,
     parse_signal_json,
@@ -184,6 +187,31 @@ def test_a_duplicate_key_in_a_nested_object_is_refused_too():
     with pytest.raises(SignalParseError) as info:
         parse_signal_json(_raw_line('"quantity": {"a": 1, "a": 2}'))
     assert info.value.field == "a"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=20) | st.decimals(allow_nan=False).map(str),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8),
+                                                                       children, max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.binary(max_size=600),
+    st.text(max_size=600),
+    st.dictionaries(st.sampled_from(sorted(SIGNAL_FIELDS) + ["xyz"]), JSON_VALUES,
+                    max_size=12).map(json.dumps),
+    st.builds(lambda cut, junk: _line()[:cut] + junk, st.integers(0, 200), st.text(max_size=50)),
+    st.builds(lambda n, c: c * n, st.integers(1, 40_000), st.sampled_from(["[", "{", '{"a":', "[{"])),
+))
+def test_no_line_raises_anything_but_a_parse_error(line):
+    try:
+        parse_signal_json(line)
+    except SignalParseError as error:
+        assert error.field and isinstance(error.reason, str)
+        assert error.field.isascii() and error.field.isprintable()
 
 
 @pytest.mark.parametrize("line", ["[1, 2]", json.dumps([_fields()]), "null", "\"text\"", "42"])

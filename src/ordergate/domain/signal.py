@@ -5,11 +5,18 @@ pydantic checks types and ranges here and nothing downstream checks them again.
 Numbers may arrive as JSON strings or numbers; `parse_signal_json` reads JSON numbers
 straight into `Decimal` so that a price never passes through a binary float.
 
-Numbers are plain decimal literals only, whether JSON strings or JSON numbers: ASCII
-digits, an optional fraction and exponent (`"0.25"`, `"1e-8"`); no `"+1"`, `" 1 "`,
-`"1_000"` or non-ASCII digits (`"٣"`), which `Decimal()` would all quietly accept.
-Amounts are at most `MAX_AMOUNT` (10^15) with at most `MAX_DECIMAL_PLACES` (18) decimal
-places, bounds no real instrument comes near (`ordergate/limits.py`).
+Whatever a line holds, `parse_signal_json` either returns a signal or raises a
+`SignalParseError` naming a field: a line is bounded in size and nesting before the JSON
+parser sees it, a key given twice is refused, and any other failure is caught. The rules
+pydantic's types do not express, and why:
+- numbers are plain decimal literals (ASCII digits, optional fraction and exponent),
+  strings and JSON numbers alike: `Decimal()` would quietly accept `"+1"`, `" 1 "`,
+  `"1_000"` and `"٣"`. Amounts are at most `MAX_AMOUNT` (10^15) with at most
+  `MAX_DECIMAL_PLACES` (18) places, bounds no real instrument comes near (`limits.py`);
+- identifiers are printable ASCII without spaces: what an operator reads in an audit
+  line is what it holds (no control characters, right-to-left overrides, look-alikes);
+- times are ISO 8601 strings with a timezone (a bare number is seconds or milliseconds,
+  a guess), `expires_at` after `ts`, and a GTD order has an `expires_at`.
 """
 
 from __future__ import annotations
@@ -164,8 +171,9 @@ class TradingSignalGenerated(BaseModel):
     def _boundary_rules(cls, data: Any) -> Any:
         """The rules pydantic's types do not express (identifiers in printable ASCII, plain
         decimal literals, bounded precision, timestamps as ISO 8601 strings), checked on
-        the raw values in one call: per-field validators cost a
-        call each, and this runs once per signal in backtests of millions."""
+        the raw values in one call: a validator per field costs a call each, and this
+        runs once per signal in backtests of millions. A `ValidationError` raised here
+        keeps the field's location."""
         if not isinstance(data, dict):
             return data
         get = data.get
