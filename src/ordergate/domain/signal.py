@@ -134,6 +134,16 @@ def _identifier_problem(value: str) -> _Problem:
             "found {char} at position {at}"), {"char": f"U+{ord(value[at]):04X}", "at": at})
 
 
+def _check_timestamp(field: str, value: datetime) -> None:
+    if value.utcoffset() is None:
+        raise _invalid(field, value, _NAIVE)
+    if value.year in (1, 9999):  # only there can an offset cross the range
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise _invalid(field, value, _TIME_OUT_OF_RANGE) from None
+
+
 def _invalid(field: str, value: Any, problem: _Problem) -> ValidationError:
     """A field's error raised from a model validator: pydantic keeps its location."""
     kind, message, context = problem
@@ -190,22 +200,23 @@ class TradingSignalGenerated(BaseModel):
                     raise _invalid(field, value, _identifier_problem(value))
         short = _SHORT_NUMBER.fullmatch
         for field in AMOUNT_FIELDS:  # the usual values settled inline, without a call
-            value = data.get(field)
+            value = get(field)
             if value is None or (type(value) is str and short(value) is not None):
                 continue
             if (problem := _amount_problem(value)) is not None:
                 raise _invalid(field, value, problem)
         for field in SCORE_FIELDS:
-            value = data.get(field)
+            value = get(field)
             if value is None or type(value) is Decimal or type(value) is int:
                 continue
             if (problem := _score_problem(value)) is not None:
                 raise _invalid(field, value, problem)
+        timestamp = _TIMESTAMP.match
         for field in ("ts", "expires_at"):
-            value = data.get(field)
-            if value is None or isinstance(value, datetime):
+            value = get(field)
+            if value is None or (type(value) is str and timestamp(value) is not None):
                 continue
-            if type(value) is not str or _TIMESTAMP.match(value) is None:
+            if not isinstance(value, datetime):
                 raise _invalid(field, value, _NOT_A_TIMESTAMP)
         return data
 
@@ -219,21 +230,15 @@ class TradingSignalGenerated(BaseModel):
         the signal is refused after it (EXPIRED_SIGNAL) and whatever of its order still
         rests then is cancelled by the reconciler. GTD also asks the venue to expire it,
         where the venue can (the simulated venue, Polymarket)."""
-        for field in ("ts", "expires_at"):
-            value = getattr(self, field)
-            if value is None:
-                continue
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise _invalid(field, value, _NAIVE)
-            try:
-                value.astimezone(UTC)
-            except OverflowError:
-                raise _invalid(field, value, _TIME_OUT_OF_RANGE) from None
-        if self.expires_at is None:
+        ts, expires_at = self.ts, self.expires_at
+        _check_timestamp("ts", ts)
+        if expires_at is None:
             if self.time_in_force is TimeInForce.GTD:
                 raise _invalid("expires_at", None, _GTD_WITHOUT_EXPIRY)
-        elif self.expires_at <= self.ts:
-            raise _invalid("expires_at", self.expires_at, _EXPIRES_BEFORE_TS)
+            return self
+        _check_timestamp("expires_at", expires_at)
+        if expires_at <= ts:
+            raise _invalid("expires_at", expires_at, _EXPIRES_BEFORE_TS)
         return self
 
 
