@@ -6,49 +6,111 @@ use. A bad file stops the start with an error naming the offending key, never a 
 
 from __future__ import annotations
 
+import itertools
 import os
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from loguru import logger
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 from ordergate.domain.values import TradingState
+from ordergate.limits import MAX_AMOUNT, MAX_DURATION_S
 from ordergate.venues.circuit_breaker import BreakerSettings
 from ordergate.venues.rate_limiter import RateLimitSettings
 
 HANDLER_NAMES = ("validator", "risk", "executor", "reconciler")
 
 
+MAX_ATTEMPTS = 100
+"""Bounds for counts (sends, lookups): beyond it a loop is an outage, not a retry."""
+MAX_SCORE = float(MAX_AMOUNT)
+MAX_SIGNAL_AGE_S = 1e12
+
+
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Every section: frozen, no unknown key, and no `nan` or `inf` (TOML has them, and
+    1e400 reads as inf): a non-finite timeout loads, then overflows `timedelta` after an
+    order was already sent. Durations are bounded by `limits.MAX_DURATION_S` (30 days)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+HANDLER_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "risk": (("validator", ("the venue and instrument it resolves (and its refusal of an "
+                            "unknown venue, whose price the risk manager would ask for)")),),
+    "executor": (("validator", "the venue and instrument it resolves"),
+                 ("risk", ("its sizing (ctx.quantity), the reference price a market order's "
+                           "minimum notional is checked against, and the kill switch"))),
+    "reconciler": (("executor", "the order it sends (ctx.order) and the venue's report"),),
+}
+"""What each handler takes from the `SignalContext` that an earlier one fills in."""
+HANDLER_FOLLOWERS: dict[str, tuple[str, str]] = {
+    "executor": ("reconciler", ("the venue's report (its fills and status) is applied by the "
+                                "reconciler, which then follows the order to its end; without "
+                                "it, fills are never counted")),
+}
+"""What must come after a handler for its work to be finished."""
 
 
 class PipelineSettings(Settings):
     handlers: tuple[str, ...] = HANDLER_NAMES
-    """The chain, in order. Handlers may be left out (a dry run without executor) but not
-    reordered past their dependencies: the executor needs the validator's instrument."""
+    """The chain, in order: an order-preserving subsequence of validator, risk, executor,
+    reconciler, with what each needs present (`HANDLER_NEEDS`, `HANDLER_FOLLOWERS`). So
+    the chains are the full one, ["validator", "risk"] (a dry run: checked and sized,
+    nothing sent) and ["validator"]."""
 
-    @model_validator(mode="after")
-    def _known_handlers(self) -> PipelineSettings:
-        unknown = [h for h in self.handlers if h not in HANDLER_NAMES]
+    @field_validator("handlers")
+    @classmethod
+    def _known_handlers(cls, handlers: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [h for h in handlers if h not in HANDLER_NAMES]
         if unknown:
             raise ValueError(f"unknown handler(s) {unknown}; choose from {list(HANDLER_NAMES)}")
-        if len(set(self.handlers)) != len(self.handlers):
+        if len(set(handlers)) != len(handlers):
             raise ValueError("a handler appears twice in the chain")
-        return self
+        if not handlers:
+            raise ValueError("the chain is empty: every signal would be admitted unchecked; "
+                             "start it with 'validator'")
+        for before, after in itertools.pairwise(handlers):
+            if HANDLER_NAMES.index(after) < HANDLER_NAMES.index(before):
+                raise ValueError(f"{after!r} cannot come after {before!r}: the order is "
+                                 f"{', '.join(HANDLER_NAMES)}")
+        for handler in handlers:
+            for needed, what in HANDLER_NEEDS.get(handler, ()):
+                if needed not in handlers:
+                    raise ValueError(f"{handler!r} needs {needed!r} before it: {what}")
+            follower = HANDLER_FOLLOWERS.get(handler)
+            if follower is not None and follower[0] not in handlers:
+                raise ValueError(f"{handler!r} needs {follower[0]!r} after it: {follower[1]}")
+        return handlers
 
 
 class ValidatorSettings(Settings):
-    min_strength: float = 0.0
+    min_strength: float = Field(default=0.0, ge=0, le=1)
     """Signals weaker than this are refused (WEAK_SIGNAL)."""
-    min_confluence: float = 0.0
+    min_confluence: float = Field(default=0.0, ge=0, le=MAX_SCORE)
     """Signals with a lower confluence score are refused (LOW_CONFLUENCE)."""
-    max_signal_age_s: float = 60.0
-    """A signal older than this when it reaches the engine is stale (STALE_SIGNAL)."""
+    max_signal_age_s: float = Field(default=60.0, gt=0, le=MAX_SIGNAL_AGE_S)
+    """A signal older than this when it reaches the engine is stale (STALE_SIGNAL). Only
+    compared with a signal's age, never added to the clock, so its bound is what a
+    `timedelta` can hold (1e12 s, some 30,000 years: in effect, no limit)."""
+    max_clock_skew_s: float = Field(default=5.0, ge=0, le=MAX_DURATION_S)
+    """A signal whose `ts` is further ahead of the engine's clock than this is refused
+    (FUTURE_SIGNAL): a clock that far off, or a made-up timestamp, would otherwise never
+    go stale, and in a replay would drag the simulated clock forward with it."""
 
 
 class RiskSettings(Settings):
@@ -66,12 +128,12 @@ class RiskSettings(Settings):
     Capped at 5%."""
     default_stop_distance: Decimal = Field(default=Decimal("0.02"), gt=0, le=Decimal("0.02"))
     """Stop placed this fraction from the entry when a signal gives none (2% at most)."""
-    max_open_positions: int = Field(default=3, ge=0)
-    min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0)
+    max_open_positions: int = Field(default=3, ge=0, le=100_000)
+    min_reward_risk: Decimal = Field(default=Decimal("1.5"), ge=0, le=1000)
     """Refuse a signal whose take-profit distance is less than this multiple of its
     stop distance. Signals without a take-profit are not checked."""
-    max_order_notional: Decimal = Field(default=Decimal("100000"), gt=0)
-    price_band: Decimal = Field(default=Decimal("0.05"), gt=0)
+    max_order_notional: Decimal = Field(default=Decimal("100000"), gt=0, le=MAX_AMOUNT)
+    price_band: Decimal = Field(default=Decimal("0.05"), gt=0, le=1)
     """Fat-finger guard: a limit price further than this fraction from the reference
     price (mid of the latest quote) is refused."""
     equity_currency: str | None = None
@@ -79,20 +141,20 @@ class RiskSettings(Settings):
 
 
 class ExecutorSettings(Settings):
-    max_attempts: int = Field(default=5, ge=1)
+    max_attempts: int = Field(default=5, ge=1, le=MAX_ATTEMPTS)
     """Sends of one order, including the first, for retryable errors."""
-    backoff_base_s: float = Field(default=0.2, gt=0)
-    backoff_cap_s: float = Field(default=5.0, gt=0)
-    submit_deadline_s: float = Field(default=30.0, gt=0)
+    backoff_base_s: float = Field(default=0.2, gt=0, le=MAX_DURATION_S)
+    backoff_cap_s: float = Field(default=5.0, gt=0, le=MAX_DURATION_S)
+    submit_deadline_s: float = Field(default=30.0, gt=0, le=MAX_DURATION_S)
     """Total time the executor spends on one order before leaving it to the reconciler."""
-    lookup_attempts: int = Field(default=3, ge=1)
+    lookup_attempts: int = Field(default=3, ge=1, le=MAX_ATTEMPTS)
     """After an ambiguous send, how many times the venue must say "not found" before the
     order is resent (with the same client order ID)."""
-    resend_after_s: float = Field(default=10.0, ge=0)
+    resend_after_s: float = Field(default=10.0, ge=0, le=MAX_DURATION_S)
     """After an ambiguous send the venue may still execute that request until its request
     window runs out (Binance's recvWindow: 10 s). An order is resent only once this long
     has passed since the send *and* a last lookup still finds nothing."""
-    clock_skew_margin_s: float = Field(default=1.0, ge=0)
+    clock_skew_margin_s: float = Field(default=1.0, ge=0, le=MAX_DURATION_S)
     """Added to `resend_after_s`: a venue judges a request's window by its own clock, and
     Binance accepts timestamps up to 1 s ahead of it, so a request can stay executable
     for recvWindow + 1 s after we sent it."""
@@ -101,12 +163,12 @@ class ExecutorSettings(Settings):
 
 
 class ReconcilerSettings(Settings):
-    fill_timeout_s: float = Field(default=60.0, gt=0)
+    fill_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """How long a working order is followed before the remainder policy applies."""
-    poll_interval_s: float = Field(default=1.0, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0, le=MAX_DURATION_S)
     remainder_policy: Literal["cancel", "leave"] = "cancel"
-    slippage_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
-    finished_order_grace_s: float = Field(default=300.0, ge=0)
+    slippage_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0, le=1)
+    finished_order_grace_s: float = Field(default=300.0, ge=0, le=MAX_DURATION_S)
     """Finished orders stay in memory this long so late fill reports still find them."""
 
 
@@ -115,7 +177,7 @@ class RecoverySettings(Settings):
     """An order the journal shows as sent but the venue has never heard of (after
     `executor.lookup_attempts` explicit "not found"): mark it FAILED, or send it again
     with the same client order ID."""
-    resubmit_max_age_s: float = Field(default=60.0, gt=0)
+    resubmit_max_age_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """`resubmit` only resends orders younger than this; older ones fail."""
 
 
@@ -124,7 +186,7 @@ class ReconciliationSettings(Settings):
     (`reconciliation/`): open orders both ways, and each asset's balance against the sum
     of our positions in it."""
 
-    interval_s: float = Field(default=60.0, ge=0)
+    interval_s: float = Field(default=60.0, ge=0, le=MAX_DURATION_S)
     """How often the live engine reconciles with each venue; 0 turns the periodic check off
     (the check at start still runs)."""
     on_drift: Literal["halt", "reduce", "alert"] = "halt"
@@ -136,7 +198,7 @@ class ReconciliationSettings(Settings):
     compare_balances: bool = True
     """Off for an account shared with other traders or systems, whose trades would read as
     drift; open orders are still compared."""
-    position_tolerance: Decimal = Field(default=Decimal(0), ge=0)
+    position_tolerance: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT)
     """A balance may differ from our positions by this much (dust) without being drift."""
     cash_currencies: tuple[str, ...] = ("USDT", "USDC", "USD", "BUSD", "FDUSD", "TUSD", "DAI",
                                         "EUR")
@@ -162,7 +224,7 @@ class JournalSettings(Settings):
     durable: bool = True
     """Commit (fsync) every order before it is sent. Replays turn this off and commit in
     batches: there is no venue to disagree with after a crash."""
-    batch_size: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=2000, ge=1, le=1_000_000)
 
 
 class AuditSettings(Settings):
@@ -170,13 +232,37 @@ class AuditSettings(Settings):
     rotation: str | None = "100 MB"
     """loguru rotation: a size ("100 MB"), a time ("00:00") or an interval ("1 day")."""
     retention: str | None = "30 days"
+    """loguru retention: how long rotated files are kept ("30 days", "1 week")."""
     compression: str | None = None
+    """loguru compression of rotated files: "gz", "bz2", "xz", "zip", "tar.gz", ..."""
+
+    @field_validator("rotation", "retention", "compression")
+    @classmethod
+    def _loguru_accepts(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Ask loguru itself, so a value it would refuse at the first start is refused at
+        load: the sink is created on a file in a fresh temporary directory with
+        `delay=True` (nothing is written or created) and removed again. Only that
+        directory is ever looked at, so retention cannot touch a real file."""
+        if value is None:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                field = info.field_name
+                sink = logger.add(
+                    Path(tmp) / "probe.jsonl", delay=True, catch=False, filter=lambda r: False,
+                    rotation=value if field == "rotation" else None,
+                    retention=value if field == "retention" else None,
+                    compression=value if field == "compression" else None)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"loguru cannot use it: {exc}") from None
+            logger.remove(sink)
+        return value
 
 
 class VenueSettings(BaseModel):
     """A venue entry. `kind` picks the adapter; the adapter validates the rest."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
     kind: Literal["simulated", "ccxt", "polymarket"] = "simulated"
     enabled: bool = True
     breaker: BreakerSettings | None = None
@@ -184,7 +270,7 @@ class VenueSettings(BaseModel):
     it, a trial call after 60 s may close it. Real venues always have one."""
     rate_limit: RateLimitSettings | None = None
     """Token bucket (`venues/rate_limiter.py`); real venues default to 10/s, burst 10."""
-    instruments_refresh_s: float = Field(default=3600.0, gt=0)
+    instruments_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
     """How often the engine reloads the venue's instruments (tick, lot, minimums), so a
     venue that changes its rules while we run is rounded to the new ones."""
 
@@ -209,15 +295,27 @@ class EngineConfig(Settings):
 
     @model_validator(mode="after")
     def _venue_settings_are_valid(self) -> EngineConfig:
-        """Check each venue's own settings now, so a typo fails the load, not the start."""
+        """Check each venue's own settings now, so a typo fails the load, not the start.
+
+        A venue serving one account (`account_id`: the ccxt and Polymarket adapters) must
+        serve one of `reconciliation.accounts`: reconciliation reads and, on a cold start,
+        adopts only those accounts' balances, so with any other the venue's holdings would
+        never be compared or adopted (the shipped polymarket.toml had exactly this)."""
         for name, venue in self.venues.items():
             try:
-                adapter_settings_class(venue.kind).model_validate(
+                settings = adapter_settings_class(venue.kind).model_validate(
                     {"name": name, **venue.adapter_fields()})
             except ValidationError as exc:
                 problems = "; ".join(f"venues.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                                      for e in exc.errors(include_url=False))
                 raise ValueError(problems) from None
+            account_id = getattr(settings, "account_id", None)
+            accounts = self.reconciliation.accounts
+            if account_id is not None and account_id not in accounts:
+                raise ValueError(
+                    f"venues.{name}.account_id: {account_id!r} is not among "
+                    f"reconciliation.accounts {list(accounts)}: its balances would never be "
+                    f"compared, nor adopted on a cold start; add it there")
         return self
 
 

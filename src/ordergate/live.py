@@ -30,11 +30,11 @@ from pathlib import Path
 
 from ordergate.clock import WallClock
 from ordergate.config import EngineConfig
-from ordergate.domain.signal import SignalParseError, parse_signal_json
+from ordergate.domain.signal import MAX_SIGNAL_LINE_BYTES, SignalParseError, parse_signal_json
 from ordergate.engine import Engine
 from ordergate.events import OrderOpenAtShutdown
 
-MAX_LINE_BYTES = 64 * 1024
+MAX_LINE_BYTES = MAX_SIGNAL_LINE_BYTES
 """A longer line is not a signal: it is refused (`signal_invalid`) without being kept."""
 _EOF = object()
 Line = tuple[int, bytes | None]  # line number, the line (None: too long, not read)

@@ -1,7 +1,7 @@
 """The validator refuses, with a reason naming the field, what the venue or the moment
 makes impossible; it admits a well-formed signal."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,7 +24,8 @@ from ordergate.testing.scenario import T0, Scenario
          R.TAKE_PROFIT_WRONG_SIDE, "take_profit"),
         ({"quantity": Decimal("0.0001")}, R.QUANTITY_OUT_OF_LIMITS, "quantity"),
         ({"ts": T0 - timedelta(minutes=5)}, R.STALE_SIGNAL, "ts"),
-        ({"expires_at": T0}, R.EXPIRED_SIGNAL, "expires_at"),
+        ({"ts": T0 - timedelta(seconds=10), "expires_at": T0 - timedelta(seconds=1)},
+         R.EXPIRED_SIGNAL, "expires_at"),
     ],
 )
 async def test_validator_refuses_with_a_reason_that_names_the_problem(tmp_path, overrides, code, mentions):
@@ -53,3 +54,53 @@ async def test_well_formed_signal_passes_the_validator_and_is_audited(tmp_path):
     verdicts = [(l["handler"], l["decision"]) for l in lines if l["event"] == "handler_verdict"]
     assert verdicts == [("validator", "admit"), ("risk", "admit"), ("executor", "admit"),
                         ("reconciler", "admit")]
+
+
+async def test_expires_at_on_a_gtc_order_is_its_deadline_what_still_rests_is_cancelled(tmp_path):
+    """A documented decision, not a refusal: expires_at with a time in force other than
+    GTD is the signal's deadline, and the reconciler cancels what of its order still rests
+    then (GTD also asks the venue to expire it)."""
+    async with Scenario(tmp_path) as s:
+        outcome = await s.submit(order_type="limit", limit_price=Decimal(41000),
+                                 stop_loss=Decimal(40000), time_in_force="GTC",
+                                 expires_at=T0 + timedelta(seconds=30))
+        assert outcome.admitted
+        order = outcome.order
+        assert order is not None and order.status.value == "ACCEPTED"
+        await s.advance(20)
+        assert s.engine.ledger.get(order.client_order_id).status.value == "ACCEPTED"
+        for _ in range(11):
+            await s.advance(1)
+        cancelled = s.engine.ledger.get(order.client_order_id)
+        lines = s.audit()
+    assert cancelled.status.value == "CANCELLED"
+    assert any(line["event"] == "order_transition" and line["decision"] == "CANCEL_PENDING"
+               and "good-till-date" in line["reason"] for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "admitted"),
+    [(timedelta(seconds=5), True), (timedelta(seconds=5, microseconds=1), False),
+     (timedelta(hours=1), False), (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - T0, False)],
+    ids=["at-tolerance", "just-beyond", "an-hour", "year-9999"],
+)
+async def test_a_signal_from_further_ahead_than_the_clock_skew_tolerance_is_refused(
+        tmp_path, ahead, admitted):
+    async with Scenario(tmp_path, config={"validator": {"max_clock_skew_s": 5}}) as s:
+        outcome = await s.submit(ts=T0 + ahead)
+        await s.advance(1)  # the engine runs on: nothing was scheduled at the signal's ts
+        later = await s.submit(signal_id="s-2", ts=s.clock.now())
+    assert outcome.admitted is admitted
+    if not admitted:
+        assert (outcome.handler, outcome.code) == ("validator", R.FUTURE_SIGNAL)
+        assert "ts:" in outcome.reason and "ahead of the clock" in outcome.reason
+        assert "tolerance 5.0s" in outcome.reason
+    assert later.admitted
+
+
+async def test_the_clock_skew_tolerance_is_configurable_down_to_zero(tmp_path):
+    async with Scenario(tmp_path, config={"validator": {"max_clock_skew_s": 0}}) as s:
+        ahead = await s.submit(ts=T0 + timedelta(milliseconds=1))
+        now = await s.submit(signal_id="s-2", ts=T0)
+    assert ahead.code is R.FUTURE_SIGNAL
+    assert now.admitted

@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,6 +98,53 @@ async def test_malformed_lines_are_counted_audited_with_their_line_number_and_sk
     audit = [json.loads(l) for l in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
     invalid = [(l["line"], l["field"]) for l in audit if l["event"] == "signal_invalid"]
     assert invalid == [(1, "json"), (2, "quantity"), (3, "quantity"), (5, "limit_price")]
+
+
+async def test_lines_that_are_not_utf8_or_too_long_are_refused_with_their_numbers(tmp_path):
+    quotes = tmp_path / "q.csv"
+    quotes.write_text(quotes_csv(make_quotes(DEMO_SYMBOLS[:1], 30, seed=1)))
+    good = {"ts": "2026-01-02T00:00:05Z", "strategy_id": "m", "account_id": "main",
+            "venue": "sim", "symbol": "BTC/USDT", "side": "buy", "quantity": "0.01",
+            "stop_loss": "41000", "take_profit": "45000"}
+
+    def line(signal_id, pad=0):
+        return json.dumps({"signal_id": signal_id, **good})[:-1].encode() + b" " * pad + b"}\n"
+
+    signals = tmp_path / "s.jsonl"
+    signals.write_bytes(line("a") + line("b\udcff").replace(b"\\udcff", b"\xff")
+                        + line("long", pad=200_000) + line("c").replace(b"\n", b"\r\n")
+                        + line("d"))
+    result = await replay(signals, quotes, load_config(None), tmp_path / "out")
+    audit = [json.loads(l) for l in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
+    invalid = [(l["line"], l["field"], l["reason"]) for l in audit if l["event"] == "signal_invalid"]
+    assert [(number, field) for number, field, _ in invalid] == [(2, "json"), (3, "json")]
+    assert "UTF-8" in invalid[0][2]
+    assert "longer than" in invalid[1][2]
+    assert result.summary["signals_total"] == 5
+    assert result.summary["orders_filled"] == 3  # a, c (CRLF) and d
+
+
+@pytest.mark.parametrize("future_ts", ["9999-12-31T23:59:59Z", "2026-01-02T01:00:00Z"],
+                         ids=["year-9999", "an-hour-past-the-data"])
+async def test_a_signal_from_the_future_does_not_drag_the_replay_clock_with_it(tmp_path, future_ts):
+    quotes = tmp_path / "q.csv"
+    quotes.write_text(quotes_csv(make_quotes(DEMO_SYMBOLS[:1], 30, seed=1)))  # 00:00:00-00:00:29
+    good = {"signal_id": "a", "ts": "2026-01-02T00:00:05Z", "strategy_id": "m",
+            "account_id": "main", "venue": "sim", "symbol": "BTC/USDT", "side": "buy",
+            "quantity": "0.01", "stop_loss": "41000", "take_profit": "45000"}
+    lines = [json.dumps(good), json.dumps({**good, "signal_id": "future", "ts": future_ts}),
+             json.dumps({**good, "signal_id": "b", "ts": "2026-01-02T00:00:20Z"})]
+    signals = tmp_path / "s.jsonl"
+    signals.write_text("\n".join(lines) + "\n")
+    result = await replay(signals, quotes, load_config(None), tmp_path / "out")
+    audit = [json.loads(l) for l in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
+    verdicts = {l["signal_id"]: (l["handler"], l["decision"], l.get("code")) for l in audit
+                if l["event"] == "handler_verdict" and l["handler"] in ("validator", "reconciler")}
+    assert verdicts["future"] == ("validator", "deny", "FUTURE_SIGNAL")
+    assert verdicts["b"] == ("reconciler", "admit", None)  # not STALE_SIGNAL
+    assert result.summary["signals_rejected"] == 1
+    assert result.summary["orders_filled"] == 2
+    assert max(l["ts"] for l in audit) < "2026-01-02T00:01:00"
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

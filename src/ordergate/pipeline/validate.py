@@ -21,6 +21,7 @@ class Validator:
     def __init__(self, settings: ValidatorSettings) -> None:
         self._s = settings
         self._max_age = timedelta(seconds=settings.max_signal_age_s)
+        self._max_skew = timedelta(seconds=settings.max_clock_skew_s)
 
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal = ctx.signal
@@ -39,6 +40,12 @@ class Validator:
             )
         ctx.venue, ctx.instrument = venue, instrument
 
+        if signal.ts - ctx.now > self._max_skew:
+            ahead = (signal.ts - ctx.now).total_seconds()
+            return Verdict.deny(
+                R.FUTURE_SIGNAL, f"ts: signal is {ahead:.3f}s ahead of the clock, tolerance "
+                f"{self._s.max_clock_skew_s}s"
+            )
         if ctx.now - signal.ts > self._max_age:
             age = (ctx.now - signal.ts).total_seconds()
             return Verdict.deny(

@@ -1,5 +1,11 @@
 """`replay`: drive the engine on the simulated clock over a signals file and a quotes file.
 
+Each signal moves the clock to its `ts`, except one beyond the last quote by more than
+`validator.max_clock_skew_s`: there is no market to trade it against, and following it
+(a `ts` in year 9999) would strand every later signal as stale. The clock stays put and
+the validator judges the signal against it, as live: FUTURE_SIGNAL when it is more than
+the tolerance ahead.
+
 Outputs in the run directory, all byte-for-byte repeatable for the same inputs:
 `audit.jsonl`, `fills.csv` and `summary.json`; wall-clock timings go to `timings.json`,
 kept apart because they are not. A malformed line is counted, audited with its line
@@ -19,7 +25,7 @@ from typing import Any
 
 from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings, EngineConfig
-from ordergate.domain.signal import SignalParseError, parse_signal_json
+from ordergate.domain.signal import MAX_SIGNAL_LINE_BYTES, SignalParseError, parse_signal_json
 from ordergate.engine import Engine
 from ordergate.venues.market_data import MarketData
 
@@ -37,9 +43,18 @@ class ReplayResult:
     signal_latencies_us: list[float]
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines and their numbers, as bytes: a byte that is not UTF-8 is the
+    parser's to refuse (that line, audited), not to be replaced by U+FFFD and read on.
+    At most `MAX_SIGNAL_LINE_BYTES` + 1 bytes of a line are held: the rest of a longer one
+    is skipped, and the parser refuses the line for its length."""
+    with open(path, "rb") as handle:
+        number = 0
+        while line := handle.readline(MAX_SIGNAL_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_SIGNAL_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(MAX_SIGNAL_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass  # the rest of an overlong line: nothing in it is read
             if line.strip():
                 yield number, line
 
@@ -52,6 +67,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     market = MarketData.from_csv(market_path)
     start = market.first_ts() or datetime(1970, 1, 1, tzinfo=UTC)
     clock = SimulatedClock(start)
+    horizon = _last_quote_ts(market, start) + timedelta(seconds=config.validator.max_clock_skew_s)
     config = config.model_copy(update={"audit": AuditSettings(
         path=out_dir / "audit.jsonl", rotation=None, retention=None)})
     engine = Engine(config, clock, market=market, journal_path=out_dir / "journal.sqlite",
@@ -71,7 +87,8 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
             except SignalParseError as error:
                 engine.reject_invalid(error, number)
                 continue
-            clock.advance_to(signal.ts)
+            if signal.ts <= horizon:  # else FUTURE_SIGNAL, and the clock stays where it is
+                clock.advance_to(signal.ts)
             await engine.tick()
             await engine.submit(signal)
             if measure_latency:
@@ -90,11 +107,15 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     return ReplayResult(summary, out_dir, wall, latencies)
 
 
+def _last_quote_ts(market: MarketData, default: datetime) -> datetime:
+    ends = [series[-1].ts for symbol in market.symbols if (series := market.series(symbol))]
+    return max(ends, default=default)
+
+
 async def _settle(engine: Engine, clock: SimulatedClock, market: MarketData) -> None:
     """After the last signal, let time run on so working orders meet the remaining quotes
     and the reconciler's timeouts fire, as they would have live."""
-    ends = [series[-1].ts for symbol in market.symbols if (series := market.series(symbol))]
-    last = max(ends, default=clock.now())
+    last = _last_quote_ts(market, clock.now())
     settings = engine.config.reconciler
     deadline = max(last, clock.now() + timedelta(seconds=settings.fill_timeout_s + 2 * settings.poll_interval_s))
     while engine.reconciler.followed_count and clock.now() < deadline:

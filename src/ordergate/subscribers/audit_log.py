@@ -34,7 +34,10 @@ from ordergate.events import InstrumentRulesChanged, VenueClockResynced
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
-_dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+# ASCII only: a control character or a right-to-left override in a venue's error text or
+# a sender's field name must reach the file escaped (\u202e), not raw, where `tail` would
+# render it. JSON leaves DEL (0x7f) as it is, so `_write` escapes that one itself.
+_dumps = json.JSONEncoder(ensure_ascii=True, default=str).encode
 
 
 class AuditLog:
@@ -123,7 +126,8 @@ class AuditLog:
                   "decision": decision, "reason": reason}
         if details:
             record.update(details)
-        self._buffer.append(_dumps(record))
+        line = _dumps(record)
+        self._buffer.append(line if "\x7f" not in line else line.replace("\x7f", "\\u007f"))
         if warn:
             self._warned = True
 

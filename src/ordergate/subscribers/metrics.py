@@ -10,12 +10,25 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
+from ordergate.domain.signal import SIGNAL_FIELDS
 from ordergate.events import (
     OrderFilled, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
 from ordergate.events import InstrumentRulesChanged, VenueClockResynced
+
+
+_FIELD_LABELS = SIGNAL_FIELDS | {"json", "signal"}
+
+
+def invalid_field_label(field: str) -> str:
+    """The `field` label of `ordergate_signals_invalid`: a signal field's name, `json`,
+    `signal`, or `unknown_field`. The field of an error is the sender's text when the key
+    is unknown, and every distinct label value is a new time series: a sender must not be
+    able to create them without bound. The audit line keeps the name itself."""
+    name = field.split(".", 1)[0]
+    return name if name in _FIELD_LABELS else "unknown_field"
 
 
 class Metrics:
@@ -37,7 +50,7 @@ class Metrics:
                               "Unexpected exceptions (subscribers, decisions, the control loop)",
                               ["source"], registry=r)
         bus.subscribe(TradingSignalGenerated, lambda e: self.signals.inc())
-        bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(e.field).inc())
+        bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(invalid_field_label(e.field)).inc())
         bus.subscribe(SignalRejected, lambda e: self.rejected.labels(e.handler, e.code).inc())
         by_status = {status: self.transitions.labels(status.value) for status in OrderStatus}
         bus.subscribe(OrderTransitioned, lambda e: by_status[e.to_status].inc())

@@ -34,6 +34,7 @@ from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.clock import Clock
+from ordergate.limits import MAX_DURATION_S
 from ordergate.venues.base import FatalVenueError
 
 
@@ -50,13 +51,13 @@ TransitionCallback = Callable[[str, BreakerState, BreakerState, str, datetime], 
 class BreakerSettings(BaseModel):
     """When a venue's circuit opens and when it is tried again."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    failure_threshold: int = Field(default=5, ge=1)
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
     """Consecutive transport failures (unavailable, timeout, rate limited) that open the
     circuit. Any answer from the venue, including a refusal, resets the count."""
 
-    recovery_timeout_s: float = Field(default=60.0, gt=0)
+    recovery_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """Seconds the circuit stays open before one trial call is let through (HALF_OPEN)."""
 
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.clock import Clock
+from ordergate.limits import MAX_DURATION_S
 from ordergate.venues.base import RateLimited
 
 _TOLERANCE = 1e-9   # float dust in the token count
@@ -48,26 +49,26 @@ class RateLimitSettings(BaseModel):
       conservative start.
     - Simulated venue: `rate_per_s = None`, no limit (replays run at full speed)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    rate_per_s: float | None = Field(default=10.0, gt=0)
+    rate_per_s: float | None = Field(default=10.0, gt=0, le=1_000_000)
     """Sustained requests per second. None disables the rate; a venue's Retry-After is
     still honoured."""
 
-    burst: int = Field(default=10, ge=1)
+    burst: int = Field(default=10, ge=1, le=1_000_000)
     """Requests that may go at once after a quiet spell (the bucket's capacity)."""
 
     min_rate_fraction: float = Field(default=0.125, gt=0, le=1)
     """Floor of the rate when penalties halve it, as a fraction of `rate_per_s`."""
 
-    default_retry_after_s: float = Field(default=1.0, ge=0)
+    default_retry_after_s: float = Field(default=1.0, ge=0, le=MAX_DURATION_S)
     """Pause after a rate-limit answer that did not say how long to wait."""
 
-    recovery_quiet_s: float = Field(default=30.0, gt=0)
+    recovery_quiet_s: float = Field(default=30.0, gt=0, le=MAX_DURATION_S)
     """After a penalty, each this many seconds without another one doubles the rate back
     towards `rate_per_s`."""
 
-    max_wait_s: float | None = Field(default=10.0, ge=0)
+    max_wait_s: float | None = Field(default=10.0, ge=0, le=MAX_DURATION_S)
     """Longest `acquire()` waits for a token; beyond it, `Throttled` at once. None: wait
     as long as needed."""
 

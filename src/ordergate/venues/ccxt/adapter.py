@@ -36,6 +36,7 @@ from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.values import OrderType, TimeInForce
 from ordergate.events import VenueClockResynced
+from ordergate.limits import MAX_DURATION_S
 from ordergate.venues.base import (
     Balance,
     FatalVenueError,
@@ -109,7 +110,7 @@ _TRADE_PAGES: dict[str, tuple[str, int]] = {
 class CcxtVenueSettings(BaseModel):
     """One ccxt-backed venue. Credentials are *names of environment variables*."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     kind: Literal["ccxt"] = "ccxt"
@@ -120,10 +121,10 @@ class CcxtVenueSettings(BaseModel):
     secret_env: str | None = None
     api_url: str | None = Field(
         default=None, description="override the exchange's base URL (scheme://host[:port])")
-    timeout_s: float = Field(default=10.0, gt=0)
-    markets_refresh_s: float = Field(default=3600.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_DURATION_S)
+    markets_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
     account_id: str = "main"
-    rules_reload_min_interval_s: float = Field(default=30.0, ge=0)
+    rules_reload_min_interval_s: float = Field(default=30.0, ge=0, le=MAX_DURATION_S)
     """A venue refusing an order on a filter (tick, lot, minimum quantity or notional) has
     changed that symbol's rules: they are reloaded at once, but at most once per symbol in
     this many seconds (a reload reads every market: Binance weighs exchangeInfo at 20)."""

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ordergate.limits import MAX_DURATION_S
 from ordergate.venues.base import FatalVenueError, VenueTimeout
 
 
@@ -13,7 +14,7 @@ class PolymarketVenueSettings(BaseModel):
     """How to reach one Polymarket account. Fields ending in `_env` hold the *names* of
     environment variables, never secrets themselves."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = "polymarket"
     kind: Literal["polymarket"] = "polymarket"
@@ -27,16 +28,16 @@ class PolymarketVenueSettings(BaseModel):
     funder_env: str | None = "POLYMARKET_FUNDER"
     # 0 EOA, 1 POLY_PROXY (email/Magic), 2 POLY_GNOSIS_SAFE (browser wallet).
     signature_type: int = Field(default=0, ge=0, le=2)
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_DURATION_S)
     account_id: str = "polymarket"
     # Markets to load, by condition ID. Empty: every active market with an order book.
     condition_ids: tuple[str, ...] = ()
     # Re-read the tick sizes of watched tokens this often (seconds); 0 disables it.
-    tick_refresh_s: float = Field(default=60.0, ge=0)
-    max_workers: int = Field(default=8, ge=1)
+    tick_refresh_s: float = Field(default=60.0, ge=0, le=MAX_DURATION_S)
+    max_workers: int = Field(default=8, ge=1, le=256)
     # Seconds a finished order (terminal, its trades final) is kept in memory before it is
     # dropped; later questions about it are answered from the venue by its venue order ID.
-    finished_order_grace_s: float = Field(default=300.0, ge=0)
+    finished_order_grace_s: float = Field(default=300.0, ge=0, le=MAX_DURATION_S)
 
 
 class VenueOrderIdUnknown(FatalVenueError):
