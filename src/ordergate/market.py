@@ -56,7 +56,8 @@ class EngineMarket:
         try:
             return (await self.venues[venue].fetch_ticker(symbol)).mid
         except VenueError:
-            return None
+            return None  # no answer is no reference: the risk manager refuses, audited
+            # (NO_REFERENCE_PRICE); an outage is the breaker's and the supervisor's to tell
 
     async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None:
         key, now = (account_id, venue, currency), self.clock.now()
@@ -66,7 +67,7 @@ class EngineMarket:
         try:
             balance = (await self.venues[venue].fetch_balances(account_id)).get(currency)
         except VenueError:
-            return None
+            return None  # unknown equity: sizing is refused (NO_EQUITY), the reason says so
         value = None if balance is None else balance.total
         self._equity[key] = _CachedEquity(value, now + self.equity_ttl)
         return value

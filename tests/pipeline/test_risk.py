@@ -328,3 +328,14 @@ def test_under_reducing_no_sequence_of_signals_fills_and_cancels_grows_or_flips_
                     before_step = after
 
     asyncio.run(run())
+
+
+async def test_an_order_is_admitted_with_the_reason_saying_so_when_the_free_equity_cannot_be_read(tmp_path):
+    from ordergate.venues.faults import Fault
+
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("fetch_balances", Fault.UNAVAILABLE)
+        outcome = await s.submit(signal_id="blind")
+    assert outcome.admitted
+    [why] = [l["reason"] for l in s.audit() if l["signal_id"] == "blind" and l["handler"] == "risk"]
+    assert "the free equity could not be checked" in why

@@ -157,7 +157,9 @@ class RiskManager:
         if adding > 0:
             if free is None:
                 free, why = await self._free_equity(ctx)
-            if free is not None and adding * entry > free:
+            if free is None:
+                how += f"; {why}: the free equity could not be checked"
+            elif adding * entry > free:
                 return Verdict.deny(
                     R.INSUFFICIENT_EQUITY, f"notional {adding * entry} of new exposure is more "
                     f"than the {why}")

@@ -509,7 +509,7 @@ class PolymarketVenue:
             try:
                 await self._refresh_task
             except asyncio.CancelledError:
-                pass
+                pass  # we cancelled it: the refresh loop ending is what close asked for
             self._refresh_task = None
         self._call.shutdown()
 
