@@ -105,6 +105,9 @@ class Engine:
                            if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
         self._reconcile_due: datetime | None = None
+        self._tick_steps = (self._advance_simulated, self._refresh_due_instruments,
+                            self.reconciler.poll, self._enforce_trading_state,
+                            self._reconcile_if_due)
         bus.subscribe(InstrumentRulesChanged, self._rules_changed)
 
     async def start(self) -> None:
@@ -239,8 +242,7 @@ class Engine:
         reconciled when due. Never raises: each step is supervised (`supervision.py`), so
         one that fails is audited (and by policy halts trading) and the others still run,
         this tick and the next."""
-        for step in (self._advance_simulated, self._refresh_due_instruments,
-                     self.reconciler.poll, self._enforce_trading_state, self._reconcile_if_due):
+        for step in self._tick_steps:
             try:
                 await step()
             except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts

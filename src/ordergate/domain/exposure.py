@@ -69,20 +69,29 @@ class _Counted:
     notional: Decimal
 
 
+@dataclass(slots=True)
+class _Totals:
+    """One (account, venue, symbol)'s working orders, summed."""
+
+    buy: Decimal = ZERO
+    sell: Decimal = ZERO
+    buy_notional: Decimal = ZERO
+    orders: int = 0
+
+
 class WorkingOrders:
     """Remaining quantity (and, for buys, notional) of every order not yet terminal.
 
-    `update(order)` after any change to an order recomputes that order's contribution:
-    what it counted before is replaced by what it counts now (its remaining quantity, or
-    nothing once terminal), so no sequence of fills, cancels and late reports can make
-    the totals drift from the orders themselves."""
+    `update(order)` after any change to an order's remaining quantity or to its
+    terminality recomputes that order's contribution: what it counted before is replaced
+    by what it counts now (its remaining quantity, or nothing once terminal), so no
+    sequence of fills, cancels and late reports can make the totals drift from the
+    orders themselves. One dictionary lookup per key and update: this runs on every
+    order of a backtest."""
 
     def __init__(self) -> None:
         self._counted: dict[str, _Counted] = {}
-        self._buy: dict[Key, Decimal] = {}
-        self._sell: dict[Key, Decimal] = {}
-        self._buy_notional: dict[Key, Decimal] = {}
-        self._orders_per_key: dict[Key, int] = {}
+        self._totals: dict[Key, _Totals] = {}
         self._keys_per_account: dict[str, set[tuple[str, str]]] = {}
 
     def __len__(self) -> int:
@@ -90,11 +99,18 @@ class WorkingOrders:
 
     def update(self, order: Order) -> None:
         old = self._counted.pop(order.client_order_id, None)
-        if old is not None:
-            self._add(old, -1)
         if order.status.is_terminal:
+            if old is not None:
+                self._add(old, -1)
             return
-        remaining = max(order.remaining_quantity, ZERO)
+        remaining = order.remaining_quantity
+        if remaining < 0:
+            remaining = ZERO
+        if old is not None:
+            if old.quantity == remaining:  # a status change that moves nothing
+                self._counted[order.client_order_id] = old
+                return
+            self._add(old, -1)
         price = order.price if order.price is not None else order.expected_price
         notional = remaining * price if order.side is Side.BUY and price is not None else ZERO
         new = _Counted((order.account_id, order.venue, order.symbol), order.side, remaining,
@@ -104,30 +120,37 @@ class WorkingOrders:
 
     def _add(self, counted: _Counted, sign: int) -> None:
         key = counted.key
-        book = self._buy if counted.side is Side.BUY else self._sell
-        book[key] = book.get(key, ZERO) + sign * counted.quantity
-        if counted.notional:
-            self._buy_notional[key] = self._buy_notional.get(key, ZERO) + sign * counted.notional
-        n = self._orders_per_key.get(key, 0) + sign
-        account, venue, symbol = key
-        if n:
-            self._orders_per_key[key] = n
-            self._keys_per_account.setdefault(account, set()).add((venue, symbol))
+        totals = self._totals.get(key)
+        if totals is None:
+            totals = self._totals[key] = _Totals()
+            self._keys_per_account.setdefault(key[0], set()).add((key[1], key[2]))
+        if counted.side is Side.BUY:
+            totals.buy += sign * counted.quantity
+            totals.buy_notional += sign * counted.notional
+        else:
+            totals.sell += sign * counted.quantity
+        totals.orders += sign
+        if totals.orders:
             return
         # The last working order of this key went: exactly zero, whatever was summed.
-        del self._orders_per_key[key]
-        for totals in (self._buy, self._sell, self._buy_notional):
-            totals.pop(key, None)
-        keys = self._keys_per_account[account]
-        keys.discard((venue, symbol))
+        del self._totals[key]
+        keys = self._keys_per_account[key[0]]
+        keys.discard((key[1], key[2]))
         if not keys:
-            del self._keys_per_account[account]
+            del self._keys_per_account[key[0]]
+
+    def totals(self, key: Key) -> _Totals | None:
+        return self._totals.get(key)
 
     def quantity(self, key: Key, side: Side) -> Decimal:
-        return (self._buy if side is Side.BUY else self._sell).get(key, ZERO)
+        totals = self._totals.get(key)
+        if totals is None:
+            return ZERO
+        return totals.buy if side is Side.BUY else totals.sell
 
     def buy_notional(self, key: Key) -> Decimal:
-        return self._buy_notional.get(key, ZERO)
+        totals = self._totals.get(key)
+        return ZERO if totals is None else totals.buy_notional
 
     def symbols(self, account_id: str) -> Iterator[tuple[str, str]]:
         """(venue, symbol) pairs where the account has a working order."""
@@ -147,10 +170,11 @@ class ExposureView:
         self._open_positions = open_positions
 
     def of(self, account_id: str, venue: str, symbol: str) -> SymbolExposure:
-        key = (account_id, venue, symbol)
-        w = self._working
-        return SymbolExposure(self._position(account_id, venue, symbol),
-                              w.quantity(key, Side.BUY), w.quantity(key, Side.SELL))
+        totals = self._working.totals((account_id, venue, symbol))
+        position = self._position(account_id, venue, symbol)
+        if totals is None:
+            return SymbolExposure(position, ZERO, ZERO)
+        return SymbolExposure(position, totals.buy, totals.sell)
 
     def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
         """(venue, symbol) pairs where the account holds a position or has a working order:

@@ -99,8 +99,9 @@ class Executor:
         order by it. Preparing only reads, so every failure is unambiguous: a retryable
         one is retried like a send (same backoff, attempts and deadline); a fatal one, or
         retries running out, leaves the order FAILED, never sent. False then."""
-        request, clock, delays = _request(order), self._clock, self._pacer.delays()
-        deadline = clock.now().timestamp() + self._s.submit_deadline_s
+        request = _request(order)
+        delays: Iterator[float] | None = None  # the retry schedule, made on the first failure
+        deadline = self._clock.now().timestamp() + self._s.submit_deadline_s
         last_error = "no attempt made"
         for attempt in range(1, self._s.max_attempts + 1):
             try:
@@ -110,6 +111,7 @@ class Executor:
                 last_error = f"{type(exc).__name__}: {exc}"
                 if not exc.retryable or attempt == self._s.max_attempts:
                     break
+                delays = delays or self._pacer.delays()
                 if late := await self._wait_to_retry(exc, delays, deadline):
                     last_error += late
                     break

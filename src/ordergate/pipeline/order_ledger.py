@@ -104,7 +104,8 @@ class OrderLedger:
     def transition(self, order: Order, to: OrderStatus, reason: str) -> None:
         now = self._clock.now()
         step = order.transition(to, now, reason)
-        self.working.update(order)
+        if to.is_terminal:  # what is working moves here and with each fill (apply_trade)
+            self.working.update(order)
         self.journal.record_transition(order, step)
         publish = self._bus.publish
         publish(OrderTransitioned(now, order.client_order_id, order.signal_id, step.from_status, to, reason))
@@ -139,7 +140,10 @@ class OrderLedger:
             to = S.FILLED if order.filled_quantity >= order.quantity else S.PARTIALLY_FILLED
             self._venue_transition(order, to, f"fill {trade.trade_id}: {trade.quantity} @ "
                                    f"{trade.price}")
-        # else: a late fill of a cancelled or expired order: counted, status kept.
+            if not order.status.is_terminal:  # FILLED left what is working in `transition`
+                self.working.update(order)
+        # else: a late fill of a cancelled or expired order: counted, status kept (and it
+        # no longer counts as working).
         self._bus.publish(OrderFilled(self._clock.now(), fill, order.signal_id,
                                       order.filled_quantity, order.remaining_quantity))
         return True

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from typing import NamedTuple
 
 from ordergate.config import RiskSettings
 from ordergate.domain.exposure import SymbolExposure
@@ -127,7 +128,7 @@ class RiskManager:
         assert instrument is not None and ctx.stop_loss is not None
         cap = self._s.max_order_notional
         room = exposure.reducible(signal.side)
-        free: Decimal | None = None
+        funds: _FreeEquity | None = None
         if signal.quantity is not None:
             quantity = signal.quantity
             how = f"quantity {quantity} from the signal"
@@ -137,9 +138,10 @@ class RiskManager:
                    f"{abs(exposure.position)} less working {signal.side} orders "
                    f"{exposure.working(signal.side)})")
         else:
-            free, why = await self._free_equity(ctx)
+            funds = await self._free_equity(ctx)
+            free = funds.free
             if free is None or free <= 0:
-                return Verdict.deny(R.NO_EQUITY, why)
+                return Verdict.deny(R.NO_EQUITY, funds.describe())
             at_risk = free * self._s.risk_per_trade
             quantity = instrument.round_quantity(
                 min(at_risk / abs(entry - ctx.stop_loss), cap / entry, free / entry)
@@ -148,39 +150,53 @@ class RiskManager:
                 return Verdict.deny(
                     R.SIZE_TOO_SMALL, f"sized quantity {quantity} is below the instrument minimum"
                 )
-            how = (f"sized {quantity}: {self._s.risk_per_trade:.2%} of {why} "
+            how = (f"sized {quantity}: {self._s.risk_per_trade:.2%} of {funds.describe()} "
                    f"over stop distance {abs(entry - ctx.stop_loss)}")
         notional = quantity * entry
         if notional > cap:
             return Verdict.deny(R.MAX_NOTIONAL, f"notional {notional} above maximum {cap}")
         adding = quantity - min(quantity, room)  # what is not taken off the position
         if adding > 0:
-            if free is None:
-                free, why = await self._free_equity(ctx)
-            if free is None:
-                how += f"; {why}: the free equity could not be checked"
-            elif adding * entry > free:
+            funds = funds or await self._free_equity(ctx)
+            if funds.free is None:
+                how += f"; {funds.describe()}: the free equity could not be checked"
+            elif adding * entry > funds.free:
                 return Verdict.deny(
                     R.INSUFFICIENT_EQUITY, f"notional {adding * entry} of new exposure is more "
-                    f"than the {why}")
+                    f"than the {funds.describe()}")
         ctx.quantity = quantity
         return Verdict.admit(f"{how}; reference {ctx.reference_price}; stop {ctx.stop_loss}")
 
-    async def _free_equity(self, ctx: SignalContext) -> tuple[Decimal | None, str]:
-        """The account's equity less what its working buys may still spend, and how that
-        was found (for the reason text). None: the venue could not tell."""
+    async def _free_equity(self, ctx: SignalContext) -> _FreeEquity:
+        """The account's equity less what its working buys may still spend."""
         signal, instrument = ctx.signal, ctx.instrument
         assert instrument is not None
         currency = self._s.equity_currency or instrument.quote
         equity = await ctx.market.equity(signal.account_id, signal.venue, currency)
         if equity is None:
-            return None, f"no {currency} equity to size against"
-        committed = ctx.market.committed(signal.account_id, signal.venue, currency)
-        free = equity - committed
-        if committed == ZERO:
-            return free, f"{currency} equity {equity}"
-        return free, (f"{currency} equity free after working orders {free} "
-                      f"(equity {equity}, working buys {committed})")
+            return _FreeEquity(currency, None, ZERO)
+        return _FreeEquity(currency, equity,
+                           ctx.market.committed(signal.account_id, signal.venue, currency))
+
+
+class _FreeEquity(NamedTuple):
+    """Equity and what working buys commit of it; the text is made only for a reason."""
+
+    currency: str
+    equity: Decimal | None
+    committed: Decimal
+
+    @property
+    def free(self) -> Decimal | None:
+        return None if self.equity is None else self.equity - self.committed
+
+    def describe(self) -> str:
+        if self.equity is None:
+            return f"no {self.currency} equity to size against"
+        if self.committed == ZERO:
+            return f"{self.currency} equity {self.equity}"
+        return (f"{self.currency} equity free after working orders {self.free} "
+                f"(equity {self.equity}, working buys {self.committed})")
 
 
 _CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
