@@ -73,7 +73,7 @@ async def test_a_venue_outage_opens_the_breaker_refuses_fast_and_recovers_on_the
         assert recovered.order.status.value == "FILLED"
         engine.audit.flush()
         lines = (tmp_path / "a.jsonl").read_text()
-        assert '"event": "venue_circuit", "signal_id": null, "client_order_id": null, "handler": "venue", "decision": "open"' in lines
-        assert '"decision": "closed"' in lines
+        assert '"event":"venue_circuit","signal_id":null,"client_order_id":null,"handler":"venue","decision":"open"' in lines
+        assert '"decision":"closed"' in lines
     finally:
         await engine.close()

@@ -57,12 +57,14 @@ class Engine:
         self.positions = PositionTracker(bus)
         self.metrics = Metrics(bus)
         self.summary = RunSummary(bus)
-        self.audit = AuditLog(bus, config.audit, clock, audit_path)
+        j = config.journal
+        durable = j.durable if durable is None else durable
+        # Live, a decision's lines are written when it ends; a replay writes them in batches.
+        self.audit = AuditLog(bus, config.audit, clock, audit_path,
+                              batch_lines=1 if durable else 1024)
         self.supervisor = Supervisor(bus, clock, self._disable_venue)
         bus.subscribe(SystemError, self._on_system_error)
-        j = config.journal
-        self.journal = OrderJournal(journal_path or j.path,
-                                    durable=j.durable if durable is None else durable,
+        self.journal = OrderJournal(journal_path or j.path, durable=durable,
                                     batch_size=j.batch_size)
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s,
                                   on_drift=self._drifted)
@@ -234,7 +236,7 @@ class Engine:
     def reject_invalid(self, error: SignalParseError, line: int | None = None) -> None:
         self.bus.publish(SignalInvalid(self.clock.now(), error.field, error.reason,
                                        error.signal_id, line))
-        self.audit.flush()
+        self.audit.end_of_decision()
 
     async def tick(self) -> None:
         """Let time act: resting simulated orders meet new quotes; followed orders are
@@ -274,7 +276,7 @@ class Engine:
         (durable mode). Audit first: a kill between the two repeats a line on the next
         start (recovery sees the order again) instead of losing it."""
         await self.bus.drain()
-        self.audit.flush()
+        self.audit.end_of_decision()
         self.journal.commit_if_durable()
 
     async def _refresh_instruments(self, name: str) -> None:

@@ -372,7 +372,7 @@ def test_sigint_while_an_order_rests_stops_cleanly(emulator_process: EmulatorPro
         audit = tmp_path / "audit.jsonl"
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if audit.exists() and '"decision": "ACCEPTED"' in audit.read_text():
+            if audit.exists() and '"decision":"ACCEPTED"' in audit.read_text():
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # stdin stays open: the signal alone ends the run

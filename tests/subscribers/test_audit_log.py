@@ -58,9 +58,18 @@ def test_plain_ascii_is_written_as_it_is(audit):
     bus, log = audit
     bus.publish(SignalInvalid(T0, "quantity", "Input should be greater than 0", "s-1", 3))
     assert _lines(log) == (
-        b'{"ts": "2026-01-02T00:00:00+00:00", "event": "signal_invalid", "signal_id": "s-1", '
-        b'"client_order_id": null, "handler": "boundary", "decision": "invalid", "reason": '
-        b'"quantity: Input should be greater than 0", "field": "quantity", "line": 3}\n')
+        b'{"ts":"2026-01-02T00:00:00+00:00","event":"signal_invalid","signal_id":"s-1",'
+        b'"client_order_id":null,"handler":"boundary","decision":"invalid","reason":'
+        b'"quantity: Input should be greater than 0","field":"quantity","line":3}\n')
+
+
+def test_a_line_that_needs_escaping_has_the_same_shape_as_one_that_does_not(audit):
+    # orjson writes the plain line, the standard library the escaped one: same separators.
+    bus, log = audit
+    bus.publish(SignalInvalid(T0, "quantity", "Input should be greater than 0", "s-1", 3))
+    bus.publish(SignalInvalid(T0, "quantity", "Input should be greater than \u00e90", "s-1", 3))
+    plain, escaped = _lines(log).splitlines()
+    assert escaped == plain.replace(b"than 0", b"than \\u00e90")
 
 
 SECRET = "s3cr3t-value-of-a-local-variable"
