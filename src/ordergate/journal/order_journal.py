@@ -5,6 +5,12 @@ which, in durable mode, commits (and with `synchronous=FULL`, fsyncs) before the
 leaves. In replay mode writes are batched: committed every `batch_size` statements and
 on close, which is what keeps a million-signal backtest fast.
 
+Writes are held in memory and go to SQLite with `executemany` when the journal commits
+(or before any read): one statement per table per commit, not one per row, and an order
+inserted and moved along in the same commit is inserted as it stands, with no UPDATE. A
+duplicate order or fill is still refused at once (a lookup of its key), so callers see
+no difference; only what `commit()` has written survives a kill, as before.
+
 A journal it cannot read (corrupt, or written by a newer ordergate) is never touched:
 opening raises `JournalUnreadable`.
 """
@@ -32,6 +38,14 @@ class OrderJournal:
         self.durable = durable
         self._batch_size = batch_size
         self._pending = 0
+        # Held until the next write to SQLite (`_write_held`): by client order ID, so a
+        # transition of an order not yet written changes its row in place.
+        self._new_orders: dict[str, list[Any]] = {}
+        self._order_updates: dict[str, tuple[Any, ...]] = {}
+        self._transitions: list[tuple[Any, ...]] = []
+        self._fills: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self._iso_of: Any = None
+        self._iso = ""
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._check_readable()  # before any write: a file we refuse stays untouched
@@ -84,53 +98,83 @@ class OrderJournal:
 
     def insert_order(self, order: Order) -> bool:
         """Record a new order intent. False if this client order ID is already journaled."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                order.client_order_id, order.signal_id, order.strategy_id, order.account_id,
-                order.venue, order.symbol, order.side.value, order.order_type.value,
-                str(order.quantity), _opt(order.price), order.time_in_force.value,
-                _opt(order.expected_price), _opt_ts(order.expires_at),
-                order.created_at.isoformat(), order.status.value, order.venue_order_id,
-                str(order.filled_quantity), order.created_at.isoformat(),
-            ),
-        )
+        cid = order.client_order_id
+        if cid in self._new_orders or self._db.execute(
+                "SELECT 1 FROM orders WHERE client_order_id=?", (cid,)).fetchone() is not None:
+            return False
+        created = self._iso_at(order.created_at)
+        self._new_orders[cid] = [
+            cid, order.signal_id, order.strategy_id, order.account_id,
+            order.venue, order.symbol, order.side.value, order.order_type.value,
+            str(order.quantity), _opt(order.price), order.time_in_force.value,
+            _opt(order.expected_price), _opt_ts(order.expires_at),
+            created, order.status.value, order.venue_order_id,
+            str(order.filled_quantity), created,
+        ]
         self._wrote()
-        return cursor.rowcount == 1
+        return True
 
     def record_transition(self, order: Order, step: OrderTransition) -> None:
-        self._db.execute(
-            "INSERT INTO transitions (client_order_id, from_status, to_status, ts, reason)"
-            " VALUES (?,?,?,?,?)",
-            (order.client_order_id, step.from_status.value, step.to_status.value,
-             step.ts.isoformat(), step.reason),
-        )
-        self._db.execute(
-            "UPDATE orders SET status=?, venue_order_id=?, filled_quantity=?, updated_at=?"
-            " WHERE client_order_id=?",
-            (order.status.value, order.venue_order_id, str(order.filled_quantity),
-             step.ts.isoformat(), order.client_order_id),
-        )
+        cid, ts = order.client_order_id, self._iso_at(step.ts)
+        self._transitions.append((cid, step.from_status.value, step.to_status.value, ts,
+                                  step.reason))
+        state = (order.status.value, order.venue_order_id, str(order.filled_quantity), ts)
+        row = self._new_orders.get(cid)
+        if row is not None:
+            row[14], row[15], row[16], row[17] = state
+        else:
+            self._order_updates[cid] = state
         self._wrote(2)
 
     def record_fill(self, fill: Fill) -> bool:
         """Store a fill; False if it was already stored (a duplicate): a fill is one venue
         trade, named by (venue, symbol, trade ID), since venues like Binance number trades
         per symbol (schema v3)."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                fill.venue, fill.trade_id, fill.client_order_id, fill.account_id, fill.symbol,
-                fill.side.value, str(fill.price), str(fill.quantity), str(fill.fee),
-                fill.fee_currency, fill.liquidity.value, fill.ts.isoformat(),
-            ),
+        key = (fill.venue, fill.symbol, fill.trade_id)
+        if key in self._fills or self._db.execute(
+                "SELECT 1 FROM fills WHERE venue=? AND symbol=? AND trade_id=?",
+                key).fetchone() is not None:
+            return False
+        self._fills[key] = (
+            fill.venue, fill.trade_id, fill.client_order_id, fill.account_id, fill.symbol,
+            fill.side.value, str(fill.price), str(fill.quantity), str(fill.fee),
+            fill.fee_currency, fill.liquidity.value, self._iso_at(fill.ts),
         )
         self._wrote()
-        return cursor.rowcount == 1
+        return True
+
+    def _iso_at(self, ts: datetime) -> str:
+        """`ts.isoformat()`, once for the many rows of a decision that share a time."""
+        if ts != self._iso_of:
+            self._iso_of, self._iso = ts, ts.isoformat()
+        return self._iso
+
+    def _write_held(self) -> None:
+        """Hand SQLite what is held, one statement per table; before a commit or a read."""
+        db = self._db
+        if self._new_orders:
+            db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           self._new_orders.values())
+            self._new_orders = {}
+        if self._order_updates:
+            db.executemany(
+                "UPDATE orders SET status=?, venue_order_id=?, filled_quantity=?, updated_at=?"
+                " WHERE client_order_id=?",
+                [(*state, cid) for cid, state in self._order_updates.items()])
+            self._order_updates = {}
+        if self._transitions:
+            db.executemany("INSERT INTO transitions (client_order_id, from_status, to_status,"
+                           " ts, reason) VALUES (?,?,?,?,?)", self._transitions)
+            self._transitions = []
+        if self._fills:
+            db.executemany("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           self._fills.values())
+            self._fills = {}
 
     def record_adopted_position(self, venue: str, account_id: str, symbol: str,
                                 quantity: Decimal, mark: Decimal, ts: datetime) -> None:
         """Cold start: a holding taken over from the venue (schema v2)."""
+        self._write_held()
         self._db.execute(
             "INSERT OR REPLACE INTO adopted_positions VALUES (?,?,?,?,?,?)",
             (venue, account_id, symbol, str(quantity), str(mark), ts.isoformat()),
@@ -140,6 +184,7 @@ class OrderJournal:
     def mark_resent(self, client_order_id: str, ts: datetime) -> None:
         """A resend with no status change (restart recovery's `resubmit`): `updated_at`
         dates the last possible send, which the next recovery's wait is counted from."""
+        self._write_held()
         self._db.execute("UPDATE orders SET updated_at=? WHERE client_order_id=?",
                          (ts.isoformat(), client_order_id))
         self._wrote()
@@ -157,6 +202,7 @@ class OrderJournal:
             self.commit()
 
     def commit(self) -> None:
+        self._write_held()
         self._db.execute("COMMIT")
         self._db.execute("BEGIN")
         self._pending = 0
@@ -171,6 +217,7 @@ class OrderJournal:
     def is_empty(self) -> bool:
         """No order and no adopted position: this engine has never traded from this journal
         (a first start, or a journal that was lost), so a start is a cold start."""
+        self._write_held()
         return (self._db.execute("SELECT 1 FROM orders LIMIT 1").fetchone() is None
                 and self._db.execute("SELECT 1 FROM adopted_positions LIMIT 1").fetchone() is None)
 
@@ -178,6 +225,7 @@ class OrderJournal:
         return self._rows("SELECT * FROM adopted_positions ORDER BY venue, account_id, symbol")
 
     def order_status(self, client_order_id: str) -> str | None:
+        self._write_held()
         row = self._db.execute(
             "SELECT status FROM orders WHERE client_order_id=?", (client_order_id,)
         ).fetchone()
@@ -186,6 +234,7 @@ class OrderJournal:
     def client_order_id_of(self, venue: str, venue_order_id: str) -> str | None:
         """Our client order ID for a venue's order ID (a venue that reports open orders
         without the client ID we gave them, like Polymarket)."""
+        self._write_held()
         row = self._db.execute(
             "SELECT client_order_id FROM orders WHERE venue=? AND venue_order_id=?",
             (venue, venue_order_id),
@@ -216,11 +265,13 @@ class OrderJournal:
         )
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        self._write_held()
         cursor = self._db.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def close(self) -> None:
+        self._write_held()
         self._db.execute("COMMIT")
         self._db.close()
 
