@@ -1,29 +1,29 @@
 """Spec: the event bus isolates failing subscribers, keeps order, and holds receivers."""
 
 import gc
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ordergate.bus import EventBus
 from ordergate.events import Event
+from ordergate.records import record
 from ordergate.events import SystemError as SystemErrorEvent
 
 T0 = datetime(2026, 1, 2, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ping(Event):
     n: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoudPing(Ping):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pong(Event):
     n: int = 0
 

@@ -7,7 +7,6 @@ plain values, never the mutable `Order` itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.domain.values import OrderType, Side, TradingState
+from ordergate.records import record
 
 __all__ = [
     "Event", "TradingSignalGenerated", "SignalInvalid", "SignalAdmitted", "SignalRejected",
@@ -28,12 +28,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     ts: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalInvalid(Event):
     """A signal that could not be parsed: `field` names what was wrong."""
 
@@ -43,7 +43,7 @@ class SignalInvalid(Event):
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalAdmitted(Event):
     """One handler let the signal through; `reason` says on what grounds."""
 
@@ -52,7 +52,7 @@ class SignalAdmitted(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalRejected(Event):
     """One handler refused the signal. Nothing was sent."""
 
@@ -62,7 +62,7 @@ class SignalRejected(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderPlaced(Event):
     client_order_id: str
     signal_id: str
@@ -75,7 +75,7 @@ class OrderPlaced(Event):
     price: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderTransitioned(Event):
     """Every status change of every order, with its reason: the audit trail's backbone."""
 
@@ -86,13 +86,13 @@ class OrderTransitioned(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderAccepted(Event):
     client_order_id: str
     venue_order_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderFilled(Event):
     """A partial or full fill. `remaining` is what is left of the order after it."""
 
@@ -106,7 +106,7 @@ class OrderFilled(Event):
         return self.remaining > 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderFailed(Event):
     """The order will not trade. `rejected` is True when the venue said no, False when
     ordergate gave up (for instance the venue denied ever having seen it)."""
@@ -117,7 +117,7 @@ class OrderFailed(Event):
     rejected: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderCancelled(Event):
     client_order_id: str
     signal_id: str
@@ -125,7 +125,7 @@ class OrderCancelled(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderExpired(Event):
     client_order_id: str
     signal_id: str
@@ -133,7 +133,7 @@ class OrderExpired(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderUnresolved(Event):
     """The venue's answer is not known (timeout, dropped connection). The order stays
     SUBMITTED and will be looked up by client order ID; it is not assumed failed."""
@@ -143,7 +143,7 @@ class OrderUnresolved(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderOpenAtShutdown(Event):
     """The engine stopped while this order was not finished: `status` says where it was
     left (working at the venue, or SUBMITTED with the venue's answer unknown)."""
@@ -154,7 +154,7 @@ class OrderOpenAtShutdown(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlippageExceeded(Event):
     client_order_id: str
     signal_id: str
@@ -164,7 +164,7 @@ class SlippageExceeded(Event):
     tolerance: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PositionEvent(Event):
     account_id: str
     venue: str
@@ -176,22 +176,22 @@ class PositionEvent(Event):
     trade_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PositionOpened(PositionEvent):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PositionChanged(PositionEvent):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PositionClosed(PositionEvent):
     """`realized_pnl` is the position's total realised PnL at the moment it went flat."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VenueCircuitChanged(Event):
     """A venue's circuit breaker changed state (CLOSED, OPEN, HALF_OPEN)."""
 
@@ -201,7 +201,7 @@ class VenueCircuitChanged(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstrumentInferred(Event):
     """The simulated venue made up an instrument from market data (said once per symbol)."""
 
@@ -212,7 +212,7 @@ class InstrumentInferred(Event):
     min_notional: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SystemError(Event):  # noqa: A001 - the name the issue asks for; shadows a builtin only here
     """Something inside the engine raised unexpectedly: a subscriber (`event_type` is the
     event it was handling), or a step of a decision or of the control loop (`source`
@@ -226,7 +226,7 @@ class SystemError(Event):  # noqa: A001 - the name the issue asks for; shadows a
     signal_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VenueCallFailed(Event):
     """A background call to a venue (following orders, reconciling, reloading instruments)
     started failing; it is retried, and this is said once per episode, not once per try.
@@ -238,7 +238,7 @@ class VenueCallFailed(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VenueCallRecovered(Event):
     """The venue answered that call again, after `failures` failed tries over `seconds`."""
 
@@ -250,7 +250,7 @@ class VenueCallRecovered(Event):
     last_error: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VenueDisabled(Event):
     """A venue was taken out of use (its instruments could not be loaded, its credentials
     were refused): its signals are refused with VENUE_DISABLED and this reason."""
@@ -259,7 +259,7 @@ class VenueDisabled(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReconciliationDrift(Event):
     """The venue's picture and ours disagree in a way following orders cannot explain.
 
@@ -277,7 +277,7 @@ class ReconciliationDrift(Event):
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TradingStateChanged(Event):
     """The kill switch moved (ACTIVE, REDUCING, HALTED), by policy or by an operator."""
 
@@ -286,7 +286,7 @@ class TradingStateChanged(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PositionAdopted(Event):
     """Cold start: a position taken over from the venue's balances, not built from fills.
     `mark` (the venue's mid at adoption, when it had one) stands in for the average entry."""
@@ -298,7 +298,7 @@ class PositionAdopted(Event):
     mark: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderAdopted(Event):
     """Cold start: an open order found at the venue, journaled and followed as ours."""
 
@@ -311,7 +311,7 @@ class OrderAdopted(Event):
     filled_quantity: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstrumentRulesChanged(Event):
     """A symbol's trading rules at a venue (tick, lot, minimum quantity and notional, price
     limits) are not the ones we had: orders are rounded to `new` from now on. `why` says
@@ -324,7 +324,7 @@ class InstrumentRulesChanged(Event):
     why: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VenueClockResynced(Event):
     """A venue refused a request's timestamp (Binance -1021: our clock ahead of its own by
     a second or more, or the request older than its recvWindow), so the adapter measured

@@ -21,11 +21,12 @@ from decimal import Decimal
 
 from ordergate.domain.order import Order
 from ordergate.domain.values import ZERO, Side
+from ordergate.records import record
 
 Key = tuple[str, str, str]  # account, venue, symbol
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SymbolExposure:
     """One account's exposure in one symbol at one venue."""
 

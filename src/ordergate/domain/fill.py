@@ -7,11 +7,11 @@ replayed report, a poll that overlaps the last one, a restart) is applied once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from ordergate.domain.values import ZERO, Liquidity, Side
+from ordergate.records import record
 
 
 def base_asset(symbol: str) -> str | None:
@@ -30,7 +30,7 @@ def base_asset(symbol: str) -> str | None:
     return base
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fill:
     client_order_id: str
     trade_id: str

@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ordergate.domain.values import ZERO, OrderType, Side, TimeInForce
+from ordergate.records import record
 
 
 class OrderStatus(StrEnum):
@@ -31,14 +32,12 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"
     FAILED = "FAILED"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL
-
-    @property
-    def is_working(self) -> bool:
-        """Live at the venue: it can still fill."""
-        return self in WORKING
+    # Set on each member below, from the table: plain attributes, not properties, as they
+    # are read many times per order on the hot path.
+    is_terminal: bool
+    """No transition leaves it."""
+    is_working: bool
+    """Live at the venue: it can still fill."""
 
 
 S = OrderStatus
@@ -73,13 +72,16 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
 WORKING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING})
+for _status in OrderStatus:
+    _status.is_terminal = _status in TERMINAL
+    _status.is_working = _status in WORKING
 
 
 class IllegalTransition(RuntimeError):
     """A transition not in `TRANSITIONS`: a bug or a venue report we must not trust."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderTransition:
     from_status: OrderStatus
     to_status: OrderStatus

@@ -96,6 +96,9 @@ class OrderJournal:
 
     # ------------------------------------------------------------------ writes
 
+    # Enum members go in as they are: each is a `str` (StrEnum), and `.value` costs an
+    # enum descriptor call per column on every row.
+
     def insert_order(self, order: Order) -> bool:
         """Record a new order intent. False if this client order ID is already journaled."""
         cid = order.client_order_id
@@ -105,10 +108,10 @@ class OrderJournal:
         created = self._iso_at(order.created_at)
         self._new_orders[cid] = [
             cid, order.signal_id, order.strategy_id, order.account_id,
-            order.venue, order.symbol, order.side.value, order.order_type.value,
-            str(order.quantity), _opt(order.price), order.time_in_force.value,
+            order.venue, order.symbol, order.side, order.order_type,
+            str(order.quantity), _opt(order.price), order.time_in_force,
             _opt(order.expected_price), _opt_ts(order.expires_at),
-            created, order.status.value, order.venue_order_id,
+            created, order.status, order.venue_order_id,
             str(order.filled_quantity), created,
         ]
         self._wrote()
@@ -116,9 +119,9 @@ class OrderJournal:
 
     def record_transition(self, order: Order, step: OrderTransition) -> None:
         cid, ts = order.client_order_id, self._iso_at(step.ts)
-        self._transitions.append((cid, step.from_status.value, step.to_status.value, ts,
+        self._transitions.append((cid, step.from_status, step.to_status, ts,
                                   step.reason))
-        state = (order.status.value, order.venue_order_id, str(order.filled_quantity), ts)
+        state = (order.status, order.venue_order_id, str(order.filled_quantity), ts)
         row = self._new_orders.get(cid)
         if row is not None:
             row[14], row[15], row[16], row[17] = state
@@ -137,8 +140,8 @@ class OrderJournal:
             return False
         self._fills[key] = (
             fill.venue, fill.trade_id, fill.client_order_id, fill.account_id, fill.symbol,
-            fill.side.value, str(fill.price), str(fill.quantity), str(fill.fee),
-            fill.fee_currency, fill.liquidity.value, self._iso_at(fill.ts),
+            fill.side, str(fill.price), str(fill.quantity), str(fill.fee),
+            fill.fee_currency, fill.liquidity, self._iso_at(fill.ts),
         )
         self._wrote()
         return True

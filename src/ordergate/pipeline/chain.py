@@ -22,10 +22,11 @@ from ordergate.domain.order import Order
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.events import SignalAdmitted, SignalRejected
 from ordergate.pipeline.reasons import ReasonCode
+from ordergate.records import record
 from ordergate.venues.base import OrderReport, VenueAdapter
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     admitted: bool
     reason: str
@@ -93,7 +94,7 @@ class Handler(Protocol):
     async def handle(self, ctx: SignalContext) -> Verdict: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     """How a signal's journey ended: admitted by every handler, or refused by one."""
 

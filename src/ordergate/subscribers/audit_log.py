@@ -184,7 +184,7 @@ class AuditLog:
 
     def _transition(self, e: OrderTransitioned) -> None:
         self._write(e.ts, "order_transition", e.signal_id, e.client_order_id, None,
-                    e.to_status.value, e.reason, from_status=e.from_status.value)
+                    e.to_status, e.reason, from_status=e.from_status)
 
     def _fill(self, e: OrderFilled) -> None:
         f = e.fill

@@ -9,7 +9,6 @@ retrying and whether the order may have reached the venue anyway (`ambiguous`).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -17,6 +16,7 @@ from typing import Protocol, runtime_checkable
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
+from ordergate.records import record
 
 # ---------------------------------------------------------------- error taxonomy
 
@@ -94,7 +94,7 @@ class DuplicateClientOrderId(FatalVenueError):
 # ---------------------------------------------------------------- requests and reports
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderRequest:
     """An order as it leaves: already rounded to the instrument's tick and lot."""
 
@@ -114,7 +114,7 @@ class OrderRequest:
     that what the journal names is what the venue gets."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderReport:
     """What the venue says about one order, at one moment.
 
@@ -137,7 +137,7 @@ class OrderReport:
     journal record of from these (`reconciliation/cold_start.py`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TradeReport:
     """One execution of one order. `trade_id` is the venue's, unique within the venue and
     `symbol` (Binance numbers trades per symbol): the two together name a fill."""
@@ -155,7 +155,7 @@ class TradeReport:
     ts: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Balance:
     currency: str
     free: Decimal
@@ -166,7 +166,7 @@ class Balance:
         return self.free + self.used
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ticker:
     symbol: str
     bid: Decimal
@@ -178,7 +178,7 @@ class Ticker:
         return (self.bid + self.ask) / 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VenueHealth:
     venue: str
     ok: bool
