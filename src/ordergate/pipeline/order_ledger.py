@@ -121,8 +121,8 @@ class OrderLedger:
             publish(OrderExpired(now, order.client_order_id, order.signal_id, order.filled_quantity, reason))
         elif to is S.REJECTED or to is S.FAILED:
             publish(OrderFailed(now, order.client_order_id, order.signal_id, reason, to is S.REJECTED))
-        if to.is_terminal:
-            self._finished.append((now, order.client_order_id))
+        if to.is_terminal:  # kept for late fills until the grace window has passed
+            self._finished.append((now + self._grace, order.client_order_id))
 
     def apply_trade(self, order: Order, trade: TradeReport) -> bool:
         """Apply one venue trade. False if it was already applied (same trade ID)."""
@@ -191,9 +191,9 @@ class OrderLedger:
 
     def evict_finished(self) -> None:
         """Forget finished orders past the grace window (their record is in the journal)."""
-        horizon = self._clock.now() - self._grace
+        now = self._clock.now()
         finished = self._finished
-        while finished and finished[0][0] <= horizon:
+        while finished and finished[0][0] <= now:
             client_order_id = finished.popleft()[1]
             self._orders.pop(client_order_id, None)
             self._illegal.pop(client_order_id, None)

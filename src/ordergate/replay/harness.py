@@ -137,5 +137,4 @@ def _write_fills(engine: Engine, path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(FILL_COLUMNS)
-        for row in engine.journal.fills_in_order():
-            writer.writerow([row[c] for c in FILL_COLUMNS])
+        writer.writerows(engine.journal.iter_fills(FILL_COLUMNS))
