@@ -52,7 +52,7 @@ def _run_replay(signals: Path, market: Path, config: EngineConfig, out: Path) ->
 @app.command("replay")
 def replay_command(
     signals: Annotated[Path, typer.Option(help="Signals, one JSON object per line.", exists=True, dir_okay=False)],
-    market: Annotated[Path, typer.Option(help="Quotes CSV: ts,symbol,bid,ask,bid_size,ask_size.", exists=True, dir_okay=False)],
+    market: Annotated[Path, typer.Option(help="Quotes, CSV or Parquet (by suffix): ts,symbol,bid,ask,bid_size,ask_size.", exists=True, dir_okay=False)],
     config: Annotated[Path | None, typer.Option(help="Engine configuration (TOML).")] = None,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out"),
 ) -> None:

@@ -64,7 +64,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "audit.jsonl"):
         (out_dir / stale).unlink(missing_ok=True)
-    market = MarketData.from_csv(market_path)
+    market = MarketData.load(market_path)
     start = market.first_ts() or datetime(1970, 1, 1, tzinfo=UTC)
     clock = SimulatedClock(start)
     horizon = _last_quote_ts(market, start) + timedelta(seconds=config.validator.max_clock_skew_s)

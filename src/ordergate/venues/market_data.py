@@ -1,17 +1,22 @@
-"""Recorded quotes (CSV `ts,symbol,bid,ask,bid_size,ask_size`) for the simulated venue.
+"""Recorded quotes for the simulated venue: per symbol, in time order.
 
-Quotes are held per symbol, sorted by time, with their timestamps as integer
-microseconds so "the quote in force at time t" is one bisect.
+A series is anything that reads as a sequence of `Quote`s with its timestamps as integer
+microseconds beside it, so "the quote in force at time t" is one bisect. Quotes given as
+objects (tests, scenarios) are kept as a list; quotes read from a file
+(`quote_files.load_quotes`: CSV or Parquet) stay in columns and become `Quote`s a block at
+a time as the replay reaches them, so a million quotes load in a fraction of a second and
+hold tens of megabytes rather than the half a kilobyte per quote the objects would take.
 """
 
 from __future__ import annotations
 
-import csv
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
+from typing import Protocol, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,56 +37,116 @@ def micros(ts: datetime) -> int:
     return int(ts.timestamp()) * 1_000_000 + ts.microsecond
 
 
+class QuoteSeries(Protocol):
+    """One symbol's quotes, oldest first, and their times in microseconds."""
+
+    @property
+    def times(self) -> Sequence[int]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Quote: ...
+
+
+class QuoteList:
+    """A series held as `Quote` objects (built in code rather than read from a file)."""
+
+    __slots__ = ("_quotes", "times")
+
+    def __init__(self, quotes: list[Quote]) -> None:
+        quotes.sort(key=lambda q: q.ts)  # stable: quotes with one timestamp keep their order
+        self._quotes = quotes
+        self.times: Sequence[int] = [micros(q.ts) for q in quotes]
+
+    def __len__(self) -> int:
+        return len(self._quotes)
+
+    def __getitem__(self, index: int) -> Quote:
+        return self._quotes[index]
+
+
 class MarketData:
     def __init__(self, quotes: list[Quote]) -> None:
         by_symbol: dict[str, list[Quote]] = {}
         for quote in quotes:
             by_symbol.setdefault(quote.symbol, []).append(quote)
-        self._quotes: dict[str, list[Quote]] = {}
-        self._times: dict[str, list[int]] = {}
-        for symbol, series in by_symbol.items():
-            series.sort(key=lambda q: q.ts)
-            self._quotes[symbol] = series
-            self._times[symbol] = [micros(q.ts) for q in series]
+        self._series: dict[str, QuoteSeries] = {s: QuoteList(q) for s, q in by_symbol.items()}
 
     @classmethod
-    def from_csv(cls, path: Path | str) -> MarketData:
-        quotes: list[Quote] = []
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"ts", "symbol", "bid", "ask", "bid_size", "ask_size"} - set(reader.fieldnames or ())
-            if missing:
-                raise MarketDataError(f"{path}: missing column(s) {sorted(missing)}")
-            for line, row in enumerate(reader, start=2):
-                try:
-                    ts = datetime.fromisoformat(row["ts"].replace("Z", "+00:00"))
-                    quote = Quote(ts, row["symbol"], Decimal(row["bid"]), Decimal(row["ask"]),
-                                  Decimal(row["bid_size"]), Decimal(row["ask_size"]))
-                except (ValueError, InvalidOperation) as exc:
-                    raise MarketDataError(f"{path}:{line}: bad quote: {exc}") from None
-                if ts.tzinfo is None or not quote.bid.is_finite() or not quote.ask.is_finite():
-                    raise MarketDataError(f"{path}:{line}: quote needs a timezone and finite prices")
-                quotes.append(quote)
-        return cls(quotes)
+    def of_series(cls, series: dict[str, QuoteSeries]) -> MarketData:
+        market = cls([])
+        market._series = {symbol: s for symbol, s in series.items() if len(s)}
+        return market
+
+    @classmethod
+    def load(cls, path: Path | str) -> MarketData:
+        """Quotes from a CSV or a Parquet file (by its suffix): columns
+        `ts,symbol,bid,ask,bid_size,ask_size`."""
+        from ordergate.venues.quote_files import load_quotes
+        return cls.of_series(load_quotes(Path(path)))
+
+    from_csv = load  # the name the configuration and older callers use
 
     @property
     def symbols(self) -> list[str]:
-        return sorted(self._quotes)
+        return sorted(self._series)
 
-    def series(self, symbol: str) -> list[Quote]:
-        return self._quotes.get(symbol, [])
+    def series(self, symbol: str) -> Sequence[Quote]:
+        """Every quote of `symbol`, oldest first (indexable, `len`; iterating builds
+        every quote, so prefer `quote(symbol, index)` over a long stretch)."""
+        found = self._series.get(symbol)
+        return _SeriesView(found) if found is not None else []
+
+    def quote(self, symbol: str, index: int) -> Quote:
+        return self._series[symbol][index]
+
+    def count(self, symbol: str) -> int:
+        found = self._series.get(symbol)
+        return len(found) if found is not None else 0
 
     def index_at(self, symbol: str, ts: datetime) -> int:
         """Index of the last quote at or before `ts`, or -1 if there is none yet."""
-        times = self._times.get(symbol)
-        if not times:
+        found = self._series.get(symbol)
+        if found is None:
             return -1
-        return bisect_right(times, micros(ts)) - 1
+        return bisect_right(found.times, micros(ts)) - 1
 
     def quote_at(self, symbol: str, ts: datetime) -> Quote | None:
         index = self.index_at(symbol, ts)
-        return None if index < 0 else self._quotes[symbol][index]
+        return None if index < 0 else self._series[symbol][index]
 
     def first_ts(self) -> datetime | None:
-        firsts = [series[0].ts for series in self._quotes.values() if series]
+        firsts = [series[0].ts for series in self._series.values()]
         return min(firsts) if firsts else None
+
+    def last_ts(self) -> datetime | None:
+        lasts = [series[len(series) - 1].ts for series in self._series.values()]
+        return max(lasts) if lasts else None
+
+
+class _SeriesView(Sequence[Quote]):
+    """A series as a read-only `Sequence` (slices are lists of quotes)."""
+
+    __slots__ = ("_series",)
+
+    def __init__(self, series: QuoteSeries) -> None:
+        self._series = series
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    @overload
+    def __getitem__(self, index: int) -> Quote: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Quote]: ...
+
+    def __getitem__(self, index: int | slice) -> Quote | list[Quote]:
+        series, size = self._series, len(self._series)
+        if isinstance(index, slice):
+            return [series[i] for i in range(*index.indices(size))]
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(index)
+        return series[index]
