@@ -4,7 +4,10 @@ interface as the real ones, so paper trading and backtests run the live code.
 Matching: market orders take the touch plus `slippage_bps`, up to the quoted size; what
 the touch cannot fill expires (as Binance expires a market order that runs out of
 liquidity). Limit orders that cross take liquidity the same way; the rest rests and
-fills, as maker, against later quotes that cross its price, up to each quote's size.
+fills, as maker at its own price, against later quotes that cross it, up to each quote's
+size (a quote's size is not used up by one order: each crossed order sees all of it). The
+resting orders are a price-time book (`sim_book`): a quote reads only the orders it crosses,
+best price first, by arrival within a price; buys before sells.
 Orders become effective `ack_latency_ms` after they are sent, in simulated time.
 Rejections mirror a real venue's: price off the tick, quantity off the lot or below the
 minimum, notional below the minimum, insufficient balance, a client order ID that is
@@ -41,6 +44,7 @@ from ordergate.venues.base import (
 )
 from ordergate.venues.faults import Fault, FaultPlan
 from ordergate.venues.market_data import MarketData, Quote
+from ordergate.venues.sim_book import RestingBook
 from ordergate.venues.sim_settings import InstrumentSpec as InstrumentSpec
 from ordergate.venues.sim_settings import SimulatedVenueSettings as SimulatedVenueSettings
 
@@ -92,7 +96,7 @@ class SimulatedVenue:
         ID's orders are in the history (`history_retention_s`); an ID with more than one
         order is kept for good (the evidence of a duplicate), so memory stays bounded by
         what the history holds, not by every order ever placed."""
-        self._resting: dict[str, dict[str, _SimOrder]] = {}  # symbol -> venue id -> order
+        self._books: dict[str, RestingBook[_SimOrder]] = {}  # symbol -> resting orders
         self._cursor: dict[str, int] = {}                 # symbol -> last quote index matched
         self._finished: deque[tuple[datetime, str]] = deque()
         self._seq = 0
@@ -222,10 +226,12 @@ class SimulatedVenue:
         elif request.order_type is OrderType.MARKET or request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             order.status = S.EXPIRED
         else:
-            book = self._resting.setdefault(request.symbol, {})
+            book = self._books.get(request.symbol)
+            if book is None:
+                book = self._books[request.symbol] = RestingBook()
             if not book:  # nothing rested here since the cursor last moved: start it now
                 self._cursor[request.symbol] = self.market.index_at(request.symbol, order.active_from)
-            book[order.venue_order_id] = order
+            book.add(order)
             self._lock(order, instrument)
 
     # ------------------------------------------------------------------ reservations
@@ -290,45 +296,48 @@ class SimulatedVenue:
         balances[instrument.quote] = balances.get(instrument.quote, ZERO) - sign * notional - fee
 
     def advance(self) -> None:
-        """Match resting orders against the quotes that arrived up to the clock's now."""
+        """Match resting orders against the quotes that arrived up to the clock's now.
+
+        At each quote the GTD orders due by its time expire first (one due at the quote's
+        time does not trade on it), then the orders it crosses fill. One due before it is
+        even effective could never trade: it expires there too, not at the end of the call,
+        which leaves the same state."""
         now = self._clock.now()
-        for symbol, resting in self._resting.items():
-            if not resting:
+        for symbol, book in self._books.items():
+            if not book:
                 continue
             series = self.market.series(symbol)
             start, end = self._cursor.get(symbol, -1) + 1, self.market.index_at(symbol, now) + 1
             instrument = self._instruments[symbol]
             for quote in series[start:end]:
-                for order in list(resting.values()):
+                self._expire(book.expired(quote.ts))
+                for order in book.crossed_by(quote.bid, quote.ask):
                     if order.active_from < quote.ts:  # the arrival quote was used by _take
-                        self._match_resting(order, instrument, quote)
-                    if order.status is not S.ACCEPTED and order.status is not S.PARTIALLY_FILLED:
-                        del resting[order.venue_order_id]
-                        self._finish(order)
+                        self._fill_resting(order, instrument, quote)
+                        if order.remaining == 0:
+                            book.remove(order)
+                            self._finish(order)
             self._cursor[symbol] = max(end - 1, self._cursor.get(symbol, -1))
-            self._expire_due(resting, now)
+            self._expire(book.expired(now))  # GTD orders expire on time without a quote too
 
-    def _expire_due(self, resting: dict[str, _SimOrder], now: datetime) -> None:
-        """GTD orders expire at their time even when no new quote arrives."""
-        for order in list(resting.values()):
-            expires = order.request.expires_at
-            if order.request.time_in_force is TimeInForce.GTD and expires is not None and now >= expires:
-                order.status, order.updated = S.EXPIRED, expires
-                del resting[order.venue_order_id]
-                self._finish(order)
+    @property
+    def orders_examined(self) -> int:
+        """Resting orders matching has looked at so far, all symbols (`RestingBook.examined`):
+        the per-quote work, counted, for the resting-order benchmark and its tests."""
+        return sum(book.examined for book in self._books.values())
 
-    def _match_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
+    def _expire(self, orders: list[_SimOrder]) -> None:
+        for order in orders:  # already out of the book
+            order.status, order.updated = S.EXPIRED, order.request.expires_at
+            self._finish(order)
+
+    def _fill_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
+        """A crossed resting order fills as maker at its own limit price, up to the size
+        quoted on the other side."""
         request = order.request
         assert request.price is not None
-        expires = request.expires_at
-        if request.time_in_force is TimeInForce.GTD and expires is not None and quote.ts >= expires:
-            order.status, order.updated = S.EXPIRED, expires
-            return
-        if request.side is Side.BUY:
-            crossed, size = quote.ask <= request.price, quote.ask_size
-        else:
-            crossed, size = quote.bid >= request.price, quote.bid_size
-        if crossed and size > 0:
+        size = quote.ask_size if request.side is Side.BUY else quote.bid_size
+        if size > 0:
             self._execute(order, instrument, request.price, min(size, order.remaining),
                           Liquidity.MAKER, quote.ts)
 
@@ -341,7 +350,9 @@ class SimulatedVenue:
         if not order.status.is_terminal:
             order.status = S.CANCELLED
             order.updated = self._clock.now()
-            self._resting.get(order.request.symbol, {}).pop(order.venue_order_id, None)
+            book = self._books.get(order.request.symbol)
+            if book is not None:
+                book.remove(order)
             self._finish(order)
         return self._report(order)
 
@@ -354,7 +365,7 @@ class SimulatedVenue:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         self._fault("fetch_open_orders")
         self.advance()
-        return [self._report(o) for resting in self._resting.values() for o in resting.values()
+        return [self._report(o) for book in self._books.values() for o in book
                 if symbol is None or o.request.symbol == symbol]
 
     async def fetch_fills(self, symbol: str, client_order_id: str,
