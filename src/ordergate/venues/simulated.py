@@ -4,7 +4,10 @@ interface as the real ones, so paper trading and backtests run the live code.
 Matching: market orders take the touch plus `slippage_bps`, up to the quoted size; what
 the touch cannot fill expires (as Binance expires a market order that runs out of
 liquidity). Limit orders that cross take liquidity the same way; the rest rests and
-fills, as maker, against later quotes that cross its price, up to each quote's size.
+fills, as maker at its own price, against later quotes that cross it, up to each quote's
+size (a quote's size is not used up by one order: each crossed order sees all of it). The
+resting orders are a price-time book (`sim_book`): a quote reads only the orders it crosses,
+best price first, by arrival within a price; buys before sells.
 Orders become effective `ack_latency_ms` after they are sent, in simulated time.
 Rejections mirror a real venue's: price off the tick, quantity off the lot or below the
 minimum, notional below the minimum, insufficient balance, a client order ID that is
@@ -29,16 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
-from ordergate.limits import MAX_AMOUNT, MAX_DURATION_S
 from ordergate.venues.base import (
     Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
     OrderReport, OrderRequest, RateLimited, Ticker, TradeReport, UnknownSymbol,
@@ -46,63 +44,12 @@ from ordergate.venues.base import (
 )
 from ordergate.venues.faults import Fault, FaultPlan
 from ordergate.venues.market_data import MarketData, Quote
+from ordergate.venues.sim_book import RestingBook
+from ordergate.venues.sim_settings import InstrumentSpec as InstrumentSpec
+from ordergate.venues.sim_settings import SimulatedVenueSettings as SimulatedVenueSettings
 
 S = OrderStatus
 BPS = Decimal("0.0001")
-
-
-Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT)]
-"""A balance, a minimum, a limit: never negative, never beyond `limits.MAX_AMOUNT`."""
-Step = Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT)]
-Fee = Annotated[Decimal, Field(ge=0, le=Decimal("0.1"))]
-"""A fee rate: 0 to 10% (Binance's highest spot tier is 0.1%). A negative rate (a maker
-rebate) is refused: the simulated venue does not model rebates."""
-
-
-class InstrumentSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-    symbol: str
-    tick_size: Step
-    lot_size: Step
-    min_quantity: Amount | None = None
-    max_quantity: Step | None = None
-    min_notional: Amount = Decimal(0)
-    min_price: Amount | None = None
-    max_price: Step | None = None
-
-    @model_validator(mode="after")
-    def _minimum_below_maximum(self) -> InstrumentSpec:
-        for low, high in (("min_quantity", "max_quantity"), ("min_price", "max_price")):
-            lo, hi = getattr(self, low), getattr(self, high)
-            if lo is not None and hi is not None and lo > hi:
-                raise ValueError(f"{low} {lo} is above {high} {hi}")
-        return self
-
-
-class SimulatedVenueSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-    name: str = "sim"
-    kind: Literal["simulated"] = "simulated"
-    enabled: bool = True
-    market_data: Path | None = None
-    """Quotes CSV. `ordergate replay --market` overrides it."""
-    instruments: list[InstrumentSpec] = []
-    """Symbols with known rules. A symbol found only in the market data gets an inferred
-    instrument: tick = its finest price increment, lot and minimums from below."""
-    inferred_lot_size: Step = Decimal("0.0001")
-    inferred_min_notional: Amount = Decimal("1")
-    balances: dict[str, dict[str, Amount]] = {"main": {"USDT": Decimal("100000")}}
-    """Starting balance per account and currency: the equity the risk manager sizes
-    against. Never negative: an account cannot start owing."""
-    maker_fee: Fee = Decimal("0.0002")
-    taker_fee: Fee = Decimal("0.0005")
-    slippage_bps: Decimal = Field(default=Decimal("1"), ge=0, le=10_000)
-    """Market orders fill this far beyond the touch (basis points; 10,000 is 100%)."""
-    ack_latency_ms: float = Field(default=0.0, ge=0, le=MAX_DURATION_S * 1000)
-    allow_short: bool = True
-    """Let an account sell what it does not hold (a margin account). False: spot rules."""
-    history_retention_s: float = Field(default=3_600.0, ge=0, le=MAX_DURATION_S)
-    """Finished orders are forgotten after this long (lookups then answer not found)."""
 
 
 @dataclass(slots=True)
@@ -149,7 +96,7 @@ class SimulatedVenue:
         ID's orders are in the history (`history_retention_s`); an ID with more than one
         order is kept for good (the evidence of a duplicate), so memory stays bounded by
         what the history holds, not by every order ever placed."""
-        self._resting: dict[str, dict[str, _SimOrder]] = {}  # symbol -> venue id -> order
+        self._books: dict[str, RestingBook[_SimOrder]] = {}  # symbol -> resting orders
         self._cursor: dict[str, int] = {}                 # symbol -> last quote index matched
         self._finished: deque[tuple[datetime, str]] = deque()
         self._seq = 0
@@ -279,10 +226,12 @@ class SimulatedVenue:
         elif request.order_type is OrderType.MARKET or request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             order.status = S.EXPIRED
         else:
-            book = self._resting.setdefault(request.symbol, {})
+            book = self._books.get(request.symbol)
+            if book is None:
+                book = self._books[request.symbol] = RestingBook()
             if not book:  # nothing rested here since the cursor last moved: start it now
                 self._cursor[request.symbol] = self.market.index_at(request.symbol, order.active_from)
-            book[order.venue_order_id] = order
+            book.add(order)
             self._lock(order, instrument)
 
     # ------------------------------------------------------------------ reservations
@@ -347,45 +296,48 @@ class SimulatedVenue:
         balances[instrument.quote] = balances.get(instrument.quote, ZERO) - sign * notional - fee
 
     def advance(self) -> None:
-        """Match resting orders against the quotes that arrived up to the clock's now."""
+        """Match resting orders against the quotes that arrived up to the clock's now.
+
+        At each quote the GTD orders due by its time expire first (one due at the quote's
+        time does not trade on it), then the orders it crosses fill. One due before it is
+        even effective could never trade: it expires there too, not at the end of the call,
+        which leaves the same state."""
         now = self._clock.now()
-        for symbol, resting in self._resting.items():
-            if not resting:
+        for symbol, book in self._books.items():
+            if not book:
                 continue
             series = self.market.series(symbol)
             start, end = self._cursor.get(symbol, -1) + 1, self.market.index_at(symbol, now) + 1
             instrument = self._instruments[symbol]
             for quote in series[start:end]:
-                for order in list(resting.values()):
+                self._expire(book.expired(quote.ts))
+                for order in book.crossed_by(quote.bid, quote.ask):
                     if order.active_from < quote.ts:  # the arrival quote was used by _take
-                        self._match_resting(order, instrument, quote)
-                    if order.status is not S.ACCEPTED and order.status is not S.PARTIALLY_FILLED:
-                        del resting[order.venue_order_id]
-                        self._finish(order)
+                        self._fill_resting(order, instrument, quote)
+                        if order.remaining == 0:
+                            book.remove(order)
+                            self._finish(order)
             self._cursor[symbol] = max(end - 1, self._cursor.get(symbol, -1))
-            self._expire_due(resting, now)
+            self._expire(book.expired(now))  # GTD orders expire on time without a quote too
 
-    def _expire_due(self, resting: dict[str, _SimOrder], now: datetime) -> None:
-        """GTD orders expire at their time even when no new quote arrives."""
-        for order in list(resting.values()):
-            expires = order.request.expires_at
-            if order.request.time_in_force is TimeInForce.GTD and expires is not None and now >= expires:
-                order.status, order.updated = S.EXPIRED, expires
-                del resting[order.venue_order_id]
-                self._finish(order)
+    @property
+    def orders_examined(self) -> int:
+        """Resting orders matching has looked at so far, all symbols (`RestingBook.examined`):
+        the per-quote work, counted, for the resting-order benchmark and its tests."""
+        return sum(book.examined for book in self._books.values())
 
-    def _match_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
+    def _expire(self, orders: list[_SimOrder]) -> None:
+        for order in orders:  # already out of the book
+            order.status, order.updated = S.EXPIRED, order.request.expires_at
+            self._finish(order)
+
+    def _fill_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
+        """A crossed resting order fills as maker at its own limit price, up to the size
+        quoted on the other side."""
         request = order.request
         assert request.price is not None
-        expires = request.expires_at
-        if request.time_in_force is TimeInForce.GTD and expires is not None and quote.ts >= expires:
-            order.status, order.updated = S.EXPIRED, expires
-            return
-        if request.side is Side.BUY:
-            crossed, size = quote.ask <= request.price, quote.ask_size
-        else:
-            crossed, size = quote.bid >= request.price, quote.bid_size
-        if crossed and size > 0:
+        size = quote.ask_size if request.side is Side.BUY else quote.bid_size
+        if size > 0:
             self._execute(order, instrument, request.price, min(size, order.remaining),
                           Liquidity.MAKER, quote.ts)
 
@@ -398,7 +350,9 @@ class SimulatedVenue:
         if not order.status.is_terminal:
             order.status = S.CANCELLED
             order.updated = self._clock.now()
-            self._resting.get(order.request.symbol, {}).pop(order.venue_order_id, None)
+            book = self._books.get(order.request.symbol)
+            if book is not None:
+                book.remove(order)
             self._finish(order)
         return self._report(order)
 
@@ -411,7 +365,7 @@ class SimulatedVenue:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         self._fault("fetch_open_orders")
         self.advance()
-        return [self._report(o) for resting in self._resting.values() for o in resting.values()
+        return [self._report(o) for book in self._books.values() for o in book
                 if symbol is None or o.request.symbol == symbol]
 
     async def fetch_fills(self, symbol: str, client_order_id: str,
