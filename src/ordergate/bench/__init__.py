@@ -1,0 +1,1 @@
+"""Benchmarks: workloads, runners and the JSON that scripts/bench prints."""
