@@ -72,15 +72,19 @@ instruments = [
 """
 
 
-def market_hold_quotes(handle: TextIO, n: int, seed: int) -> None:
-    """`n` BTC/USDT quotes, one a second from `MARKET_HOLD_START`."""
+def market_hold_quotes(handle: TextIO, n: int, seed: int,
+                       start: datetime = MARKET_HOLD_START) -> list[int]:
+    """`n` BTC/USDT quotes, one a second from `start`; returns the walk's mids (cents)."""
     rng = random.Random(seed)
     mid = 5_000_000  # 50,000.00
+    mids = []
     handle.write(QUOTE_HEADER)
     for i in range(n):
         mid += 50 * rng.randint(-1, 1)
-        ts = iso_ms(MARKET_HOLD_START + timedelta(seconds=i))
+        mids.append(mid)
+        ts = iso_ms(start + timedelta(seconds=i))
         handle.write(f"{ts},BTC/USDT,{cents(mid - 50)},{cents(mid + 50)},10,10\n")
+    return mids
 
 
 def market_hold_signals(handle: TextIO, n: int, seed: int) -> None:
@@ -90,15 +94,21 @@ def market_hold_signals(handle: TextIO, n: int, seed: int) -> None:
     mid = 5_000_000
     for i in range(n):
         mid += 50 * rng.randint(-1, 1)
-        buy = i % 2 == 0
-        stop, target = (mid * 99 // 100, mid * 102 // 100) if buy else (mid * 101 // 100, mid * 98 // 100)
-        handle.write(json.dumps({
-            "signal_id": f"mh-{i}", "ts": iso_ms(MARKET_HOLD_START + timedelta(seconds=i)),
-            "strategy_id": "market_hold", "account_id": "main", "venue": "sim",
-            "symbol": "BTC/USDT", "side": "buy" if buy else "sell", "order_type": "market",
-            "quantity": "0.002" if i == 0 else "0.001", "stop_loss": cents(stop),
-            "take_profit": cents(target), "strength": 0.9, "confluence_score": 3.0,
-        }, separators=(",", ":")) + "\n")
+        ts = MARKET_HOLD_START + timedelta(seconds=i)
+        handle.write(market_hold_signal(i, mid, ts) + "\n")
+
+
+def market_hold_signal(i: int, mid: int, ts: datetime, prefix: str = "mh") -> str:
+    """The `i`th market_hold signal, against a mid of `mid` cents."""
+    buy = i % 2 == 0
+    stop, target = (mid * 99 // 100, mid * 102 // 100) if buy else (mid * 101 // 100, mid * 98 // 100)
+    return json.dumps({
+        "signal_id": f"{prefix}-{i}", "ts": iso_ms(ts),
+        "strategy_id": "market_hold", "account_id": "main", "venue": "sim",
+        "symbol": "BTC/USDT", "side": "buy" if buy else "sell", "order_type": "market",
+        "quantity": "0.002" if i == 0 else "0.001", "stop_loss": cents(stop),
+        "take_profit": cents(target), "strength": 0.9, "confluence_score": 3.0,
+    }, separators=(",", ":"))
 
 
 def write_market_hold(directory: Path, n: int, seed: int = 42) -> Workload:
