@@ -25,7 +25,7 @@ from typing import Any
 from ordergate.bench.live_path import measure as live_measure
 from ordergate.bench.mixed import mixed_workload
 from ordergate.bench.nautilus import side_by_side
-from ordergate.bench.processes import run_process
+from ordergate.bench.processes import PEAK_RSS_SOURCE, run_process
 from ordergate.bench.quotes import quote_loading
 from ordergate.bench.scaling import scaling
 
@@ -106,6 +106,7 @@ def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, An
     report: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform()},
+        "peak_rss_source": PEAK_RSS_SOURCE,
         "quick": sizes.quick,
         "repeat": sizes.repeat,
     }

@@ -9,6 +9,7 @@ trusted), so they are checked on every benchmark run, not assumed: `audit.jsonl`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,7 @@ def mixed_workload(work: Path, n: int, repeat: int) -> dict[str, Any]:
         rss.append(run.peak_rss_mb)
         summary = json.loads(run.stdout)
         outs.append(out)
-    differing = [name for name in COMPARED
-                 if (outs[0] / name).read_bytes() != (outs[1] / name).read_bytes()]
+    differing = [name for name in COMPARED if _digest(outs[0] / name) != _digest(outs[1] / name)]
     wall = median(seconds)
     return {
         "signals": workload.signal_lines,
@@ -53,3 +53,13 @@ def mixed_workload(work: Path, n: int, repeat: int) -> dict[str, Any]:
         "compared": list(COMPARED),
         **({"differing": differing} if differing else {}),
     }
+
+
+def _digest(path: Path) -> str:
+    """A file's SHA-256, read a megabyte at a time: a 100k-signal audit log is a few hundred
+    MB, and holding two of them here would swell this process (see `processes.py`)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
