@@ -1,15 +1,15 @@
-"""Deterministic synthetic market data and signals: the bundled demo and the benchmark.
+"""Deterministic synthetic market data and signals for the bundled demo (the benchmark's
+workloads are `ordergate.bench.workloads`).
 
 Same seed, same bytes. Quotes are a random walk per symbol on a fixed tick with sizes
 that are sometimes thin (so large orders fill partially); signals mix the kinds a real
-strategy sends, plus, for the demo, the kinds a real strategy sends by mistake.
+strategy sends, plus the kinds a real strategy sends by mistake.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -73,23 +73,6 @@ def _mid_at(rows: list[dict[str, str]], symbol: str, ts: str) -> Decimal:
             best = row
     assert best is not None
     return (Decimal(best["bid"]) + Decimal(best["ask"])) / 2
-
-
-def bench_signals(symbols: tuple[SymbolSpec, ...], n: int, seed: int,
-                  spacing: timedelta = timedelta(milliseconds=100)) -> Iterator[str]:
-    """Well-formed market and limit signals that the default risk settings admit:
-    each symbol alternates buys and sells so positions stay small."""
-    rng = random.Random(seed)
-    for i in range(n):
-        spec = symbols[i % len(symbols)]
-        side = "buy" if (i // len(symbols)) % 2 == 0 else "sell"
-        qty = (spec.size * Decimal(str(round(rng.uniform(0.01, 0.05), 3)))).quantize(Decimal("0.0001"))
-        yield json.dumps({
-            "signal_id": f"b-{i}", "ts": iso(START + timedelta(seconds=2) + spacing * i),
-            "strategy_id": "bench", "account_id": "main", "venue": "sim",
-            "symbol": spec.symbol, "side": side, "order_type": "market", "quantity": str(qty),
-            "strength": 0.9, "confluence_score": 3.0,
-        })
 
 
 def demo_signals(rows: list[dict[str, str]], seed: int) -> list[str]:
