@@ -94,6 +94,8 @@ def test_the_live_path_sends_every_signal_and_its_instants_come_in_order(
         "to_engine_submit_us", "to_venue_request_us", "to_decision_end_us"))
     assert 0 < taken <= sent <= done
     assert "place_order" in section["measured"]
+    assert section["durable"] is True and section["without_fsync"]["durable"] is False
+    assert 0 < section["without_fsync"]["to_venue_request_us"]["p50"]
 
 
 def test_quick_shrinks_every_size_and_each_knob_overrides_one() -> None:

@@ -87,9 +87,16 @@ def resting_orders(sizes: Sizes) -> dict[str, Any]:
 def live_path(sizes: Sizes) -> dict[str, Any]:
     """In a child of its own: run_live installs signal handlers and a loguru sink, and
     its figures should not carry this process's heap."""
-    run = run_process([sys.executable, "-m", "ordergate.bench.live_path",
-                       "--signals", str(sizes.live_n)])
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    def once(*flags: str) -> dict[str, Any]:
+        run = run_process([sys.executable, "-m", "ordergate.bench.live_path",
+                           "--signals", str(sizes.live_n), *flags])
+        result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+        return result
+
+    result = once()
+    unsynced = once("--no-fsync")
+    result["without_fsync"] = {key: unsynced[key] for key in (
+        "to_engine_submit_us", "to_venue_request_us", "to_decision_end_us", "durable")}
     return result
 
 
