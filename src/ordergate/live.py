@@ -25,7 +25,6 @@ import signal as signals
 import sys
 import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import CancelledError as FutureCancelled
 from pathlib import Path
 
 from ordergate.clock import WallClock
@@ -37,6 +36,8 @@ from ordergate.events import OrderOpenAtShutdown
 MAX_LINE_BYTES = MAX_SIGNAL_LINE_BYTES
 """A longer line is not a signal: it is refused (`signal_invalid`) without being kept."""
 _EOF = object()
+_STOPPED = object()  # put by `_lines` when a stop is asked for, to wake a waiting `get`
+QUEUE_LINES = 1024
 Line = tuple[int, bytes | None]  # line number, the line (None: too long, not read)
 
 
@@ -54,15 +55,26 @@ class _LineReader:
     def __init__(self, fd: int, loop: asyncio.AbstractEventLoop) -> None:
         self._fd = fd
         self._loop = loop
-        self.queue: asyncio.Queue[Line | object] = asyncio.Queue(maxsize=1024)
+        # Handed over with `call_soon_threadsafe`, one callback and no task per line (a
+        # coroutine run with `run_coroutine_threadsafe` cost ~100 µs of a live signal's
+        # path); the bound is the semaphore the reader takes a place from.
+        self.queue: asyncio.Queue[Line | object] = asyncio.Queue()
+        self._room = threading.Semaphore(QUEUE_LINES)
         threading.Thread(target=self._run, name="ordergate-signal-reader", daemon=True).start()
 
     def _put(self, item: Line | object) -> bool:
+        self._room.acquire()  # waits while the engine is `QUEUE_LINES` lines behind
         try:
-            asyncio.run_coroutine_threadsafe(self.queue.put(item), self._loop).result()
-        except (RuntimeError, FutureCancelled):  # the loop is gone: the run is over
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone: the run is over
             return False
         return True
+
+    async def get(self) -> Line | object:
+        item = await self.queue.get()
+        if item is not _STOPPED:
+            self._room.release()
+        return item
 
     def _run(self) -> None:
         pending, number, skipping = bytearray(), 0, False
@@ -98,19 +110,17 @@ class _LineReader:
 
 async def _lines(reader: _LineReader, stop: asyncio.Event) -> AsyncIterator[Line]:
     """Numbered lines until the input ends or a stop is asked for, whichever is first."""
-    while not stop.is_set():
-        getting = asyncio.ensure_future(reader.queue.get())
-        stopping = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait((getting, stopping), return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if getting not in done:
-            getting.cancel()
-            return
-        item = getting.result()
-        if item is _EOF:
-            return
-        assert isinstance(item, tuple)
-        yield item
+    waker = asyncio.ensure_future(stop.wait())
+    waker.add_done_callback(lambda _: reader.queue.put_nowait(_STOPPED))
+    try:
+        while not stop.is_set():
+            item = await reader.get()
+            if item is _EOF or item is _STOPPED:
+                return
+            assert isinstance(item, tuple)
+            yield item
+    finally:
+        waker.cancel()
 
 
 async def _ticker(engine: Engine, stop: asyncio.Event, turn: asyncio.Lock) -> None:
