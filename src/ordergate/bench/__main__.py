@@ -10,7 +10,6 @@ A section that fails is reported as `{"error": ...}`; the others still run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -69,12 +68,8 @@ class Sizes:
 
 
 def resting_orders(sizes: Sizes) -> dict[str, Any]:
-    """The other engineer's `ordergate.bench.resting`, run as its own process, its JSON
-    taken as it is (beside `"available": true`); or, while it does not exist, a plain statement saying so."""
-    if importlib.util.find_spec(RESTING_MODULE) is None:
-        return {"available": False,
-                "why": f"{RESTING_MODULE} does not exist in this checkout (the price-ordered "
-                       "book's benchmark lands with the book)"}
+    """`ordergate.bench.resting` (the simulated venue's book), run as its own process, its
+    JSON taken as it is (beside `"available": true`)."""
     run = run_process([sys.executable, "-m", RESTING_MODULE, "--resting", sizes.resting],
                       check=False)
     if run.returncode != 0:
