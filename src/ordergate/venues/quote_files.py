@@ -168,8 +168,15 @@ def _times(path: Path, table: pa.Table) -> pa.ChunkedArray:
 
 
 def _amounts(path: Path, table: pa.Table, name: str) -> pa.ChunkedArray:
-    """The column as text (`Decimal`'s input), after checking every value is a finite number."""
-    text = table[name].cast(pa.string())
+    """The column as `Decimal`'s input: a decimal or integer column as it is (Arrow hands
+    out `Decimal`s and ints, exact and finite by construction), text after checking every
+    value is a finite number."""
+    column = table[name]
+    if pa.types.is_decimal(column.type) or pa.types.is_integer(column.type):
+        if column.null_count:
+            raise _first_bad(path, table)
+        return column
+    text = column.cast(pa.string())
     if not pc.all(pc.match_substring_regex(text, _NUMBER)).as_py() and len(text):
         raise _first_bad(path, table)
     return text
