@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ordergate.config import load_config
+from ordergate.config import EngineConfig, load_config
 from ordergate.engine import Engine
 from ordergate.server.serve import serve
 
@@ -22,6 +22,8 @@ QUOTES = Path(__file__).resolve().parents[1] / "data" / "demo_quotes.csv"
 LIFETIME_S = 120.0
 TOKENS = {"OG_TEST_READ": "read-token-1f2e3d", "OG_TEST_TRADE": "trade-token-4c5b6a",
           "OG_TEST_ADMIN": "admin-token-7d8e9f"}
+NAMES = {"read": "reader", "trade": "trader", "admin": "operator"}
+"""The tokens' names in `write_config`'s configuration, by scope."""
 READ = {"Authorization": f"Bearer {TOKENS['OG_TEST_READ']}"}
 TRADE = {"Authorization": f"Bearer {TOKENS['OG_TEST_TRADE']}"}
 ADMIN = {"Authorization": f"Bearer {TOKENS['OG_TEST_ADMIN']}"}
@@ -30,7 +32,7 @@ ADMIN = {"Authorization": f"Bearer {TOKENS['OG_TEST_ADMIN']}"}
 def write_config(tmp: Path, server: str = "", extra: str = "", tokens: bool = True) -> Path:
     token_tables = "".join(f"""
 [[server.tokens]]
-name = "{scope}er"
+name = "{NAMES[scope]}"
 env = "OG_TEST_{scope.upper()}"
 scope = "{scope}"
 """ for scope in ("read", "trade", "admin")) if tokens else ""
@@ -89,8 +91,12 @@ class Served:
         assert not self.thread.is_alive(), "the server did not stop"
 
 
-def start(tmp: Path, config: Path | None = None, environ: dict[str, str] | None = None) -> Served:
-    config_ = load_config(config or write_config(tmp))
+def start(tmp: Path, config: Path | EngineConfig | None = None,
+          environ: dict[str, str] | None = None) -> Served:
+    """Serve `config` (a file, a loaded configuration, or `write_config(tmp)`'s) with the
+    tokens of `environ` (default `TOKENS`); returns once the API answers."""
+    config_ = config if isinstance(config, EngineConfig) else load_config(
+        config or write_config(tmp))
     up = threading.Event()
     box: dict[str, Any] = {}
 
