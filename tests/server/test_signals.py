@@ -99,7 +99,8 @@ async def test_concurrent_posts_of_one_signal_make_one_order(served):
         answers = await asyncio.gather(*(client.post("/v1/signals", json=signal("race-1"))
                                          for _ in range(20)))
     codes = sorted(r.status_code for r in answers)
-    assert codes.count(201) == 1 and set(codes) <= {201, 409}
+    firsts = [r for r in answers if r.status_code == 201 and "idempotent-replayed" not in r.headers]
+    assert len(firsts) == 1 and set(codes) <= {201, 409}  # a late one may get the replay
     assert all(r.json()["type"] == "/problems/idempotency-key-in-use"
                for r in answers if r.status_code == 409)
     assert list(_venue_orders(served).values()) == [1]

@@ -55,7 +55,9 @@ class Authenticator:
             if not value.strip():
                 raise TokenSetupError(f"server.tokens {entry.name!r}: the environment variable "
                                       f"{entry.env} is not set (or empty)")
-            tokens.append(_Token(Principal(entry.name, entry.scope), value.encode()))
+            # Stripped as the presented token is: a trailing newline from a secrets file
+            # must not make the token unusable.
+            tokens.append(_Token(Principal(entry.name, entry.scope), value.strip().encode()))
         self._tokens = tuple(tokens)
 
     @property
