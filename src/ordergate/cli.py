@@ -91,6 +91,32 @@ def run_command(
     typer.echo(json.dumps(summary, indent=2, sort_keys=True))
 
 
+@app.command("serve")
+def serve_command(
+    config: Annotated[Path, typer.Option(help="Engine configuration (TOML), with [server].", exists=True, dir_okay=False)],
+    signals: Annotated[Path | None, typer.Option(help="Also read signal lines from this JSONL file, or '-' for standard input.")] = None,
+) -> None:
+    """Run the engine with its HTTP API (host and port from [server]).
+
+    Prints the address once it answers (on stderr); stops cleanly on SIGINT/SIGTERM and
+    prints the run's summary."""
+    from ordergate.server.serve import ServeError, serve
+
+    _quiet_loguru()
+    if signals is not None and str(signals) != "-" and not signals.is_file():
+        typer.echo(f"error: --signals {signals}: no such file", err=True)
+        raise typer.Exit(2)
+    try:
+        engine = asyncio.run(serve(_config(config), signals, ready=lambda url, _: typer.echo(
+            f"ordergate serve: listening on {url}", err=True)))
+    except ServeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    summary = engine.summary.as_dict(engine.positions, 0)
+    summary.pop("duplicate_client_order_ids")
+    typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+
+
 def describe(result: ReplayResult) -> str:
     s = result.summary
     positions = ", ".join(f"{sym} {qty}" for sym, qty in s["positions"].items()) or "none"

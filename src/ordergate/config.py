@@ -259,6 +259,51 @@ class AuditSettings(Settings):
         return value
 
 
+Scope = Literal["read", "trade", "admin"]
+SCOPES: tuple[str, ...] = ("read", "trade", "admin")
+"""Token scopes, weakest first: each one allows what the ones before it allow."""
+
+
+class TokenSettings(Settings):
+    """One bearer token of `ordergate serve`. The token itself is never in the file: it is
+    read from the environment variable `env` when the server starts, so the configuration
+    can be committed and printed without leaking it."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[!-~]+$")
+    """Who this token is: named in the audit line of a kill-switch move, never the secret."""
+    env: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    scope: Scope = "read"
+    """`read` (orders, positions, metrics), `trade` (signals, orders, cancels) or `admin`
+    (also the kill switch)."""
+
+
+class ServerSettings(Settings):
+    """`ordergate serve`: the HTTP API (`server/`)."""
+
+    host: str = "127.0.0.1"
+    """Where to listen. Anything but a loopback address needs at least one token: the
+    server refuses to start otherwise."""
+    port: int = Field(default=8080, ge=0, le=65535)
+    """0 picks a free port (tests); the address is printed when the server is up."""
+    tokens: tuple[TokenSettings, ...] = ()
+    """`[[server.tokens]]` entries. None (on loopback only): every request acts as the
+    `local` admin, as a process that can write to `ordergate run`'s stdin can."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """A request body longer than this is refused with 413 before it is parsed."""
+    idempotency_retention_s: float = Field(default=86400.0, gt=0, le=MAX_DURATION_S)
+    """How long an answer is kept under its `Idempotency-Key` (and a signal's under its
+    signal ID) for replay; older ones are purged, and a request with such a key is new."""
+    metrics_scope: Literal["open", "read"] = "read"
+    """`GET /metrics` needs a `read` token, or (`open`) none, for a scraper on loopback."""
+
+    @model_validator(mode="after")
+    def _distinct_tokens(self) -> ServerSettings:
+        names = [t.name for t in self.tokens]
+        if len(set(names)) != len(names):
+            raise ValueError("server.tokens: two tokens have the same name")
+        return self
+
+
 class VenueSettings(BaseModel):
     """A venue entry. `kind` picks the adapter; the adapter validates the rest."""
 
@@ -289,6 +334,7 @@ class EngineConfig(Settings):
     reconciliation: ReconciliationSettings = ReconciliationSettings()
     audit: AuditSettings = AuditSettings()
     supervision: SupervisionSettings = SupervisionSettings()
+    server: ServerSettings = ServerSettings()
     venues: dict[str, VenueSettings] = Field(
         default_factory=lambda: {"sim": VenueSettings(kind="simulated")}
     )

@@ -106,6 +106,8 @@ class Engine:
         self._simulated = [v for v in map(unwrap, self.venues.values())
                            if isinstance(v, SimulatedVenue)]
         self._refresh_due: dict[str, datetime] = {}
+        self.last_tick_at: datetime | None = None
+        """When the control loop last finished a tick (the HTTP health check shows it)."""
         self._reconcile_due: datetime | None = None
         self._tick_steps = (self._advance_simulated, self._refresh_due_instruments,
                             self.reconciler.poll, self._enforce_trading_state,
@@ -158,18 +160,19 @@ class Engine:
         await self._settle()
         return True
 
-    def set_trading_state(self, state: TradingState | str, reason: str) -> None:
+    def set_trading_state(self, state: TradingState | str, reason: str, by: str = "") -> None:
         """Move the kill switch (ACTIVE, REDUCING, HALTED); audited when it changes.
 
         Anything but one of those three words raises `ValueError` ("halted" is not a
         state, and never means ACTIVE). Moving to REDUCING also cancels, at the next tick
         and every tick after while REDUCING, the working orders that would grow or flip
-        a position (`risk.reducing_cancels_orders`)."""
+        a position (`risk.reducing_cancels_orders`). `by` names the operator (the HTTP
+        token's name) in the audit line; empty when a policy moved it."""
         target = state if isinstance(state, TradingState) else TradingState.parse(state)
         previous = self.risk.trading_state
         if previous is not target:
             self.risk.trading_state = target
-            self.bus.publish(TradingStateChanged(self.clock.now(), previous, target, reason))
+            self.bus.publish(TradingStateChanged(self.clock.now(), previous, target, reason, by))
 
     async def _enforce_reduce_only(self) -> None:
         """REDUCING: cancel every working order a fill of which could grow or flip its
@@ -250,6 +253,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
                 self.supervisor.crashed(f"tick.{step.__name__.lstrip('_')}", exc)
         await self._settle()
+        self.last_tick_at = self.clock.now()
 
     async def _advance_simulated(self) -> None:
         for venue in self._simulated:
@@ -270,6 +274,11 @@ class Engine:
     async def _reconcile_if_due(self) -> None:
         if self._reconcile_due is not None and self.clock.now() >= self._reconcile_due:
             await self.reconcile()
+
+    async def settle(self) -> None:
+        """End a decision made outside the pipeline (an operator's kill-switch move over
+        HTTP, a supervised crash in the server): its events delivered, audited, committed."""
+        await self._settle()
 
     async def _settle(self) -> None:
         """The end of a decision: subscribers done, audit lines written, journal committed

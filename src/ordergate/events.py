@@ -284,6 +284,8 @@ class TradingStateChanged(Event):
     from_state: TradingState
     to_state: TradingState
     reason: str
+    by: str = ""
+    """The operator who moved it (an HTTP token's name); empty for a policy."""
 
 
 @record

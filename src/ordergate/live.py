@@ -123,7 +123,7 @@ async def _lines(reader: _LineReader, stop: asyncio.Event) -> AsyncIterator[Line
         waker.cancel()
 
 
-async def _ticker(engine: Engine, stop: asyncio.Event, turn: asyncio.Lock) -> None:
+async def tick_loop(engine: Engine, stop: asyncio.Event, turn: asyncio.Lock) -> None:
     """The control loop. `engine.tick()` supervises its own steps and never raises; should
     anything escape anyway, the task ends with it and `run_live` stops the run (a live
     front that takes signals with nothing polling, cancelling or reconciling behind it is
@@ -135,6 +135,28 @@ async def _ticker(engine: Engine, stop: asyncio.Event, turn: asyncio.Lock) -> No
         except TimeoutError:
             async with turn:
                 await engine.tick()
+
+
+async def feed_signals(engine: Engine, fd: int, stop: asyncio.Event, turn: asyncio.Lock) -> None:
+    """Signal lines from `fd` into the engine until the input ends or a stop is asked for,
+    each one a decision taken under `turn` (shared with the ticker, and in `ordergate
+    serve` with the HTTP handlers)."""
+    async for number, line in _lines(_LineReader(fd, asyncio.get_running_loop()), stop):
+        async with turn:
+            try:
+                if line is None:
+                    raise SignalParseError("json", f"line longer than {MAX_LINE_BYTES} bytes; "
+                                           "not read")
+                signal = parse_signal_json(line)
+            except SignalParseError as error:
+                engine.reject_invalid(error, number)
+                continue
+            except (RecursionError, ValueError, TypeError) as exc:
+                # No line may end the process, whatever the parser makes of it.
+                engine.reject_invalid(SignalParseError(
+                    "json", f"unreadable line: {type(exc).__name__}"), number)
+                continue
+            await engine.submit(signal)
 
 
 async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Event | None = None) -> Engine:
@@ -152,28 +174,13 @@ async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Even
     ticker: asyncio.Task[None] | None = None
     try:
         await engine.start()
-        ticker = asyncio.create_task(_ticker(engine, stop, turn))
+        ticker = asyncio.create_task(tick_loop(engine, stop, turn))
         ticker.add_done_callback(lambda _: stop.set())  # a dead control loop ends the run
-        async for number, line in _lines(_LineReader(fd, loop), stop):
-            async with turn:
-                try:
-                    if line is None:
-                        raise SignalParseError("json", f"line longer than {MAX_LINE_BYTES} bytes; "
-                                               "not read")
-                    signal = parse_signal_json(line)
-                except SignalParseError as error:
-                    engine.reject_invalid(error, number)
-                    continue
-                except (RecursionError, ValueError, TypeError) as exc:
-                    # No line may end the process, whatever the parser makes of it.
-                    engine.reject_invalid(SignalParseError(
-                        "json", f"unreadable line: {type(exc).__name__}"), number)
-                    continue
-                await engine.submit(signal)
+        await feed_signals(engine, fd, stop, turn)
         stop.set()
         await ticker  # re-raises whatever ended the control loop, if anything did
         await engine.tick()
-        _report_unfinished(engine)
+        report_unfinished(engine)
     finally:
         stop.set()
         if ticker is not None:
@@ -184,7 +191,7 @@ async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Even
     return engine
 
 
-def _report_unfinished(engine: Engine) -> None:
+def report_unfinished(engine: Engine) -> None:
     now = engine.clock.now()
     for order in engine.ledger.live_orders():
         where = ("the venue's answer is unknown; it will be looked up by client order ID "

@@ -332,6 +332,13 @@ def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
     Whatever the line holds, the only exception is a `SignalParseError` naming a field
     (`json` for a line that is not a JSON object at all): one bad line must never end a
     reader. Bytes must be UTF-8 (not whatever `json.loads` would guess)."""
+    return parse_signal_mapping(decode_json_object(line))
+
+
+def decode_json_object(line: str | bytes) -> dict[str, Any]:
+    """A JSON object read as a signal line is (the first half of `parse_signal_json`):
+    bounded in size and depth, UTF-8, numbers as `Decimal`, no key twice. Shared with the
+    HTTP server, whose request bodies (a signal, a direct order) get the same boundary."""
     if len(line) > MAX_SIGNAL_LINE_BYTES:
         raise SignalParseError("json", f"line is longer than {MAX_SIGNAL_LINE_BYTES} bytes")
     if not isinstance(line, str):
@@ -359,7 +366,7 @@ def parse_signal_json(line: str | bytes) -> TradingSignalGenerated:
         raise SignalParseError("json", _unreadable(exc)) from None
     if not isinstance(raw, dict):
         raise SignalParseError("json", "a signal must be a JSON object")
-    return parse_signal_mapping(raw)
+    return raw
 
 
 def parse_signal_mapping(raw: dict[str, Any]) -> TradingSignalGenerated:

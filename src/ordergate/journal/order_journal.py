@@ -17,9 +17,10 @@ opening raises `JournalUnreadable`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,73 @@ class OrderJournal:
             "SELECT * FROM transitions WHERE client_order_id=? ORDER BY seq", (client_order_id,)
         )
 
+    def order(self, client_order_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM orders WHERE client_order_id=?", (client_order_id,))
+        return rows[0] if rows else None
+
+    def client_order_id_for_venue_id(self, venue_order_id: str) -> str | None:
+        """Our client order ID for a venue's order ID at any venue (the first journaled)."""
+        self._write_held()
+        row = self._db.execute("SELECT client_order_id FROM orders WHERE venue_order_id=?"
+                               " ORDER BY rowid LIMIT 1", (venue_order_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def list_orders(self, *, open_only: bool = False, status: str | None = None,
+                    symbol: str | None = None, account_id: str | None = None,
+                    before: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Orders newest first, each with its `rowid` (a page ends at the smallest one; the
+        next page asks for `before` it). Filters are bound parameters, never SQL text."""
+        where: list[str] = []
+        params: list[Any] = []
+        if open_only:
+            where.append("status NOT IN ('FILLED','CANCELLED','REJECTED','EXPIRED','FAILED')")
+        for column, value in (("status", status), ("symbol", symbol), ("account_id", account_id)):
+            if value is not None:
+                where.append(f"{column}=?")
+                params.append(value)
+        if before is not None:
+            where.append("rowid<?")
+            params.append(before)
+        sql = "SELECT rowid, * FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._rows(sql + " ORDER BY rowid DESC LIMIT ?", (*params, limit))
+
+    # ------------------------------------------------------------------ idempotency (v4)
+
+    def idempotent_answer(self, scope: str, owner: str, key: str,
+                          not_before: datetime) -> tuple[str, int, str] | None:
+        """(fingerprint, status, body) stored under the key, unless older than `not_before`."""
+        self._write_held()
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope=? AND owner=?"
+            " AND key=? AND created_at>=?", (scope, owner, key, _sortable(not_before))).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
+
+    def store_idempotent_answer(self, scope: str, owner: str, key: str, fingerprint: str,
+                                status: int, body: str, ts: datetime) -> None:
+        """Keep an answer for replay and commit it: it must be on disk before the client
+        reads it, or a retry after a crash would not find it. Replaces an expired one."""
+        self._write_held()
+        self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
+                         (scope, owner, key, fingerprint, status, body, _sortable(ts)))
+        self.commit()
+
+    def purge_idempotency_keys(self, older_than: datetime) -> int:
+        """Forget answers stored before `older_than`; returns how many."""
+        self._write_held()
+        n = self._db.execute("DELETE FROM idempotency_keys WHERE created_at<?",
+                             (_sortable(older_than),)).rowcount
+        self.commit()
+        return int(n)
+
+    def writable(self) -> bool:
+        """The journal file and its directory can still be written (a health check: it
+        does not write, so it cannot disturb the open transaction)."""
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         self._write_held()
         cursor = self._db.execute(sql, params)
@@ -291,6 +359,12 @@ class OrderJournal:
         self._write_held()
         self._db.execute("COMMIT")
         self._db.close()
+
+
+def _sortable(ts: datetime) -> str:
+    """UTC with a fixed width, so that text order is time order (`isoformat` drops a zero
+    fraction and keeps the offset)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _opt(value: Decimal | None) -> str | None:

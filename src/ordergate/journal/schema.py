@@ -14,11 +14,17 @@ the v2 key the second was dropped as a duplicate. SQLite cannot change a primary
 place, so the table is rebuilt: every row is copied in its recording order (rowid), which
 is the order positions are rebuilt in (`fills_in_order`), and the columns keep their v1
 order.
+
+v4 adds `idempotency_keys`: the answers `ordergate serve` gave, kept for replay under the
+key that names the request (an `Idempotency-Key` header of `POST /v1/orders`, scoped by
+the token's name, or a signal's intent key for `POST /v1/signals`), with a fingerprint of
+the payload so that a key reused for another request is refused. In the journal, so a
+restart between a request and its retry still replays the first answer.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -103,5 +109,18 @@ MIGRATIONS: dict[int, str] = {
         FROM fills ORDER BY rowid;
     DROP TABLE fills;
     ALTER TABLE fills_v3 RENAME TO fills;
+    """,
+    4: """
+    CREATE TABLE idempotency_keys (
+        scope           TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        status          INTEGER NOT NULL,
+        body            TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (scope, owner, key)
+    );
+    CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
     """,
 }

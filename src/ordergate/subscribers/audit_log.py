@@ -262,7 +262,8 @@ class AuditLog:
     def _trading_state(self, e: TradingStateChanged) -> None:
         self._write(e.ts, "trading_state", None, None, "risk", e.to_state,
                     f"{e.from_state} -> {e.to_state}: {e.reason}",
-                    warn=e.to_state != "ACTIVE", from_state=e.from_state)
+                    warn=e.to_state != "ACTIVE", from_state=e.from_state,
+                    **({"by": e.by} if e.by else {}))
 
     def _order_adopted(self, e: OrderAdopted) -> None:
         self._write(e.ts, "order_adopted", e.signal_id, e.client_order_id, "reconciliation",

@@ -108,6 +108,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: datetime | None = None
         self._last_failure = ""
+        self._last_success: datetime | None = None
         self._epoch = 0              # +1 each time the circuit opens
         self._trial_in_flight = False
         self._last_seen = clock.now()
@@ -137,6 +138,11 @@ class CircuitBreaker:
     @property
     def last_failure(self) -> str:
         return self._last_failure
+
+    @property
+    def last_success_at(self) -> datetime | None:
+        """When the venue last answered a guarded call (the HTTP health check shows it)."""
+        return self._last_success
 
     def describe(self) -> str:
         """One line for health and logs."""
@@ -196,6 +202,7 @@ class CircuitBreaker:
             return
         self._failures = 0
         self._last_failure = ""
+        self._last_success = self._clock.now()
         if self._state is not BreakerState.CLOSED:
             self._trial_in_flight = False
             self._opened_at = None

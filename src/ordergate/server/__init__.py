@@ -1,0 +1,1 @@
+"""`ordergate serve`: the HTTP API over a running engine (`serve.py` starts it)."""

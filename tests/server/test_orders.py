@@ -1,0 +1,110 @@
+"""Orders over HTTP: one by client or venue order ID (state, fills, average price, fees
+per currency, transitions with reasons), a filtered page of them, and an idempotent
+cancel."""
+
+from decimal import Decimal
+
+import httpx
+
+from ordergate.testing.served import READ, TRADE, order
+
+
+def _resting(served) -> dict:
+    """A limit buy inside the price band that does not cross: it rests, ACCEPTED."""
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "rest-1"},
+                   json=order(type="limit", price="42000"))
+    assert r.status_code == 201, r.text
+    return r.json()["order"]
+
+
+def _filled(served, key: str = "fill-1") -> dict:
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": key},
+                   json=order())
+    assert r.status_code == 201 and r.json()["order"]["state"] == "FILLED", r.text
+    return r.json()["order"]
+
+
+def test_an_unknown_order_is_404(served):
+    for method in ("GET", "DELETE"):
+        r = httpx.request(method, f"{served.url}/v1/orders/og-nothing", headers=TRADE)
+        assert r.status_code == 404 and r.json()["type"] == "/problems/not-found"
+
+
+def test_a_bad_state_filter_or_cursor_is_422_naming_it(served):
+    assert httpx.get(f"{served.url}/v1/orders?state=shiny", headers=READ).json()["field"] == "state"
+    assert httpx.get(f"{served.url}/v1/orders?cursor=zzz", headers=READ).json()["field"] == "cursor"
+    assert httpx.get(f"{served.url}/v1/orders?limit=5000", headers=READ).status_code == 422
+
+
+def test_an_order_by_client_or_venue_order_id_has_fills_fees_and_transitions(served):
+    filled = _filled(served)
+    by_client = httpx.get(f"{served.url}/v1/orders/{filled['client_order_id']}", headers=READ)
+    by_venue = httpx.get(f"{served.url}/v1/orders/{filled['venue_order_id']}", headers=READ)
+    assert by_client.status_code == by_venue.status_code == 200
+    body = by_client.json()
+    assert body == by_venue.json()
+    assert body["state"] == "FILLED" and body["finished"] is True
+    assert [t["to"] for t in body["transitions"]] == ["SUBMITTED", "FILLED"]
+    assert all(t["reason"] for t in body["transitions"])
+    fill = body["fills"][0]
+    assert body["average_price"] == fill["price"]
+    assert body["fees"] == {"USDT": fill["fee"]}
+    assert all(isinstance(body[k], str) for k in ("quantity", "filled_quantity", "average_price"))
+
+
+def test_orders_are_listed_newest_first_filtered_and_paged(served):
+    resting = _resting(served)
+    filled = [_filled(served, f"page-{i}") for i in range(3)]
+    everything = httpx.get(f"{served.url}/v1/orders", headers=READ).json()
+    assert [o["client_order_id"] for o in everything["orders"]] == [
+        o["client_order_id"] for o in [*reversed(filled), resting]]
+    assert everything["next_cursor"] is None
+    open_ = httpx.get(f"{served.url}/v1/orders?state=open&symbol=BTC/USDT&account=main",
+                      headers=READ).json()["orders"]
+    assert [o["client_order_id"] for o in open_] == [resting["client_order_id"]]
+    assert httpx.get(f"{served.url}/v1/orders?account=other", headers=READ).json()["orders"] == []
+    seen, cursor = [], None
+    while True:
+        page = httpx.get(f"{served.url}/v1/orders", headers=READ,
+                         params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [o["client_order_id"] for o in page["orders"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [o["client_order_id"] for o in everything["orders"]]
+    filled_only = httpx.get(f"{served.url}/v1/orders?state=filled", headers=READ).json()
+    assert len(filled_only["orders"]) == 3
+
+
+def test_cancelling_twice_answers_the_cancelled_order_both_times(served):
+    resting = _resting(served)
+    url = f"{served.url}/v1/orders/{resting['client_order_id']}"
+    first = httpx.delete(url, headers=TRADE)
+    second = httpx.delete(url, headers=TRADE)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["state"] == second.json()["state"] == "CANCELLED"
+    assert first.json() == second.json()
+    reasons = [t["reason"] for t in first.json()["transitions"]]
+    assert "cancel requested over HTTP by trader" in reasons
+
+
+def test_cancelling_a_filled_order_says_so_with_409(served):
+    filled = _filled(served)
+    r = httpx.delete(f"{served.url}/v1/orders/{filled['client_order_id']}", headers=TRADE)
+    assert r.status_code == 409
+    body = r.json()
+    assert body["type"] == "/problems/order-filled" and body["state"] == "FILLED"
+
+
+def test_cancel_needs_trade_scope(served):
+    resting = _resting(served)
+    r = httpx.delete(f"{served.url}/v1/orders/{resting['client_order_id']}", headers=READ)
+    assert r.status_code == 403
+
+
+def test_positions_are_listed_with_money_as_strings(served):
+    _filled(served)
+    positions = httpx.get(f"{served.url}/v1/positions", headers=READ).json()["positions"]
+    assert [(p["account"], p["venue"], p["symbol"]) for p in positions] == [("main", "sim", "BTC/USDT")]
+    assert Decimal(positions[0]["quantity"]) == Decimal("0.01")
+    assert all(isinstance(positions[0][k], str) for k in ("quantity", "average_entry", "realized_pnl"))
