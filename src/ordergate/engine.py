@@ -35,6 +35,7 @@ from ordergate.reconciliation.cold_start import ColdStart
 from ordergate.reconciliation.drift_check import DriftCheck
 from ordergate.recovery import Recovery
 from ordergate.subscribers.audit_log import AuditLog
+from ordergate.subscribers.engine_gauges import EngineGauges
 from ordergate.subscribers.metrics import Metrics
 from ordergate.subscribers.positions import PositionTracker
 from ordergate.subscribers.run_summary import RunSummary
@@ -42,7 +43,7 @@ from ordergate.supervision import Supervisor
 from ordergate.venues.base import VenueAdapter, VenueError
 from ordergate.venues.market_data import MarketData
 from ordergate.venues.registry import build_venue
-from ordergate.venues.guarded import guard_venue, unwrap
+from ordergate.venues.guarded import GuardedVenue, guard_venue, unwrap
 from ordergate.venues.simulated import SimulatedVenue
 
 
@@ -83,6 +84,13 @@ class Engine:
         self.exposures = ExposureView(self.ledger.working, self.positions.quantity,
                                       self.positions.open_symbols)
         self.market = EngineMarket(self.venues, enabled, self.positions, self.exposures, clock)
+        for venue in self.venues.values():  # wall-clock latencies of real venue requests
+            if isinstance(venue, GuardedVenue):
+                venue.observe = self.metrics
+        self.journal.on_commit = self.metrics.journal_committed
+        self.metrics.registry.register(EngineGauges(
+            self.ledger.live_orders, self.positions, lambda: self.risk.trading_state,
+            lambda: self.venues))
         self.validator = Validator(config.validator)
         self.risk = RiskManager(config.risk)
         self.executor = Executor(config.executor, self.ledger, clock)
@@ -210,6 +218,7 @@ class Engine:
     async def submit(self, signal: TradingSignalGenerated) -> Outcome:
         """Run one signal through the chain. Never raises for a bad signal: the outcome
         (and the audit log) says what happened."""
+        self.metrics.signal_in()
         self.bus.publish(signal)
         ctx = SignalContext(signal, self.clock.now(), self.market)
         try:

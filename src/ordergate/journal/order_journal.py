@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,8 @@ class OrderJournal:
     def __init__(self, path: Path | str, *, durable: bool = True, batch_size: int = 2000) -> None:
         self.path = Path(path)
         self.durable = durable
+        self.on_commit: Callable[[float], None] | None = None
+        """Told each commit's wall-clock seconds (the engine's metrics)."""
         self._batch_size = batch_size
         self._pending = 0
         # Held until the next write to SQLite (`_write_held`): by client order ID, so a
@@ -212,7 +215,10 @@ class OrderJournal:
 
     def commit(self) -> None:
         self._write_held()
+        began = time.perf_counter()
         self._db.execute("COMMIT")
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - began)
         self._db.execute("BEGIN")
         self._pending = 0
 

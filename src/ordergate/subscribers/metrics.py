@@ -1,25 +1,39 @@
-"""`Metrics`: Prometheus counters for everything an operator alerts on.
+"""`Metrics`: Prometheus counters for everything an operator alerts on, and histograms of
+the latencies an operator watches: signal in to venue request out, each venue request by
+method and outcome, send to first fill, journal commits.
 
 Each engine has its own registry (tests and replays do not share counters); `render()`
-gives the text exposition format for a scrape endpoint or a file.
+gives the text exposition format for a scrape endpoint or a file. Every label comes from
+configuration or a closed vocabulary (venue names, methods, outcomes, statuses), never
+from a signal's text, so a sender cannot create time series without bound. The wall-clock
+latencies are measured with `time.perf_counter` (they are about this process, not about
+the market's time); send-to-fill is measured on the engine's clock (its event times), so
+it means the same in a replay.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+import time
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import SIGNAL_FIELDS
 from ordergate.events import (
-    OrderFilled, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
+    OrderFilled, OrderPlaced, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
 from ordergate.events import InstrumentRulesChanged, VenueClockResynced
+from ordergate.venues.request_timing import RequestOutcome, VenueMethod
 
 
 _FIELD_LABELS = SIGNAL_FIELDS | {"json", "signal"}
+_FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+_REQUEST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_FILL = (0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 3600.0)
 
 
 def invalid_field_label(field: str) -> str:
@@ -52,9 +66,10 @@ class Metrics:
         bus.subscribe(TradingSignalGenerated, lambda e: self.signals.inc())
         bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(invalid_field_label(e.field)).inc())
         bus.subscribe(SignalRejected, lambda e: self.rejected.labels(e.handler, e.code).inc())
-        by_status = {status: self.transitions.labels(status.value) for status in OrderStatus}
-        bus.subscribe(OrderTransitioned, lambda e: by_status[e.to_status].inc())
-        bus.subscribe(OrderFilled, lambda e: self.fills.inc())
+        self._by_status = {status: self.transitions.labels(status.value) for status in OrderStatus}
+        bus.subscribe(OrderTransitioned, self._transitioned)
+        bus.subscribe(OrderPlaced, self._placed)
+        bus.subscribe(OrderFilled, self._filled)
         bus.subscribe(OrderUnresolved, lambda e: self.unresolved.inc())
         bus.subscribe(SlippageExceeded, lambda e: self.slippage.inc())
         bus.subscribe(SystemError, lambda e: self.errors.labels(e.source).inc())
@@ -88,6 +103,57 @@ class Metrics:
         self.venues_disabled = Counter("ordergate_venues_disabled", "Venues taken out of use",
                                        ["venue"], registry=r)
         bus.subscribe(VenueDisabled, lambda e: self.venues_disabled.labels(e.venue).inc())
+
+        self.signal_to_request = Histogram(
+            "ordergate_signal_to_request_seconds",
+            "From a signal entering the engine to its order's request leaving for the venue "
+            "(wall clock; venues behind guards)", ["venue"], buckets=_FAST, registry=r)
+        self.venue_requests = Histogram(
+            "ordergate_venue_request_seconds", "Venue requests by method and outcome (wall clock)",
+            ["venue", "method", "outcome"], buckets=_REQUEST, registry=r)
+        self.fill_latency = Histogram(
+            "ordergate_fill_latency_seconds",
+            "From an order's send to its first fill (the engine's clock)", ["venue"],
+            buckets=_FILL, registry=r)
+        self.journal_commits = Histogram(
+            "ordergate_journal_commit_seconds", "Journal commits (wall clock; durable mode: "
+            "one before every send, with its fsync)", buckets=_FAST, registry=r)
+        self._sent: dict[str, tuple[str, datetime]] = {}  # working orders awaiting a first fill
+        self._signal_in: float | None = None
+
+    # ------------------------------------------------------------------ latencies
+
+    def signal_in(self) -> None:
+        """A signal has entered the engine (`Engine.submit`)."""
+        self._signal_in = time.perf_counter()
+
+    def request_leaving(self, venue: str, method: VenueMethod) -> None:
+        if method is VenueMethod.PLACE_ORDER and self._signal_in is not None:
+            self.signal_to_request.labels(venue).observe(time.perf_counter() - self._signal_in)
+            self._signal_in = None  # a resend of the same order is not a new signal's
+
+    def request_answered(self, venue: str, method: VenueMethod, outcome: RequestOutcome,
+                         seconds: float) -> None:
+        self.venue_requests.labels(venue, method.value, outcome.value).observe(seconds)
+
+    def journal_committed(self, seconds: float) -> None:
+        self.journal_commits.observe(seconds)
+
+    def _placed(self, e: OrderPlaced) -> None:
+        self._sent[e.client_order_id] = (e.venue, e.ts)
+
+    def _filled(self, e: OrderFilled) -> None:
+        self.fills.inc()
+        sent = self._sent.pop(e.fill.client_order_id, None)
+        if sent is not None:
+            self.fill_latency.labels(sent[0]).observe(max(0.0, (e.ts - sent[1]).total_seconds()))
+
+    def _transitioned(self, e: OrderTransitioned) -> None:
+        self._by_status[e.to_status].inc()
+        # Ended without a fill still to come: forgotten. FILLED is published just before
+        # the fill that filled it (`OrderLedger.apply_trade`), which `_filled` takes.
+        if e.to_status.is_terminal and e.to_status is not OrderStatus.FILLED:
+            self._sent.pop(e.client_order_id, None)
 
     def _clock_resynced(self, e: VenueClockResynced) -> None:
         self.clock_resyncs.labels(e.venue).inc()

@@ -34,6 +34,7 @@ breaker's state whenever the circuit is not CLOSED, without asking the venue, an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -63,6 +64,7 @@ from ordergate.venues.rate_limiter import (
     TokenBucket,
     default_rate_limit,
 )
+from ordergate.venues.request_timing import RequestObserver, RequestOutcome, VenueMethod
 
 T = TypeVar("T")
 
@@ -74,6 +76,8 @@ class GuardedVenue:
         self.name = inner.name
         self.breaker = breaker
         self.limiter = limiter
+        self.observe: RequestObserver | None = None
+        """Told of each request that passes the guards (the engine's metrics)."""
 
     @classmethod
     def wrap(cls, inner: VenueAdapter, clock: Clock, *,
@@ -86,36 +90,49 @@ class GuardedVenue:
 
     # ------------------------------------------------------------------ the guard
 
-    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _guarded(self, call: Callable[[], Awaitable[T]], method: VenueMethod) -> T:
         breaker = self.breaker
         breaker.check()                      # refused at once: no token spent
         await self.limiter.acquire()
         permit = breaker.acquire_permit()    # the state may have changed while we waited
+        observe = self.observe
+        began = time.perf_counter()
+        if observe is not None:
+            observe.request_leaving(self.name, method)
+        outcome = RequestOutcome.ERROR
         try:
             result = await call()
+            outcome = RequestOutcome.OK
         except (CircuitOpen, Throttled):     # a nested guard refused: says nothing new
+            outcome = RequestOutcome.REFUSED
             breaker.release(permit)
             raise
         except RateLimited as exc:
+            outcome = RequestOutcome.RATE_LIMITED
             self.limiter.penalize(exc.retry_after)
             breaker.record_failure(_describe(exc), permit)
             raise
         except VenueError as exc:
             if exc.retryable:
+                outcome = RequestOutcome.RETRYABLE_ERROR
                 breaker.record_failure(_describe(exc), permit)
             else:
+                outcome = RequestOutcome.REFUSED_BY_VENUE
                 breaker.record_success(permit)   # an answer: the venue is up
             raise
         except BaseException:
             breaker.release(permit)
             raise
+        finally:
+            if observe is not None:
+                observe.request_answered(self.name, method, outcome, time.perf_counter() - began)
         breaker.record_success(permit)
         return result
 
     # ------------------------------------------------------------------ VenueAdapter
 
     async def load_instruments(self) -> dict[str, Instrument]:
-        return await self._guarded(self.inner.load_instruments)
+        return await self._guarded(self.inner.load_instruments, VenueMethod.LOAD_INSTRUMENTS)
 
     async def prepare_order(self, request: OrderRequest) -> str | None:
         """Checked against the breaker, not metered (module docstring)."""
@@ -132,31 +149,37 @@ class GuardedVenue:
             raise
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
-        return await self._guarded(lambda: self.inner.place_order(request))
+        return await self._guarded(lambda: self.inner.place_order(request), VenueMethod.PLACE_ORDER)
 
     async def cancel_order(self, symbol: str, client_order_id: str,
                            venue_order_id: str | None = None) -> OrderReport:
         return await self._guarded(
-            lambda: self.inner.cancel_order(symbol, client_order_id, venue_order_id))
+            lambda: self.inner.cancel_order(symbol, client_order_id, venue_order_id),
+            VenueMethod.CANCEL_ORDER)
 
     async def fetch_order(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> OrderReport:
         return await self._guarded(
-            lambda: self.inner.fetch_order(symbol, client_order_id, venue_order_id))
+            lambda: self.inner.fetch_order(symbol, client_order_id, venue_order_id),
+            VenueMethod.FETCH_ORDER)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
-        return await self._guarded(lambda: self.inner.fetch_open_orders(symbol))
+        return await self._guarded(lambda: self.inner.fetch_open_orders(symbol),
+                                   VenueMethod.FETCH_OPEN_ORDERS)
 
     async def fetch_fills(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> list[TradeReport]:
         return await self._guarded(
-            lambda: self.inner.fetch_fills(symbol, client_order_id, venue_order_id))
+            lambda: self.inner.fetch_fills(symbol, client_order_id, venue_order_id),
+            VenueMethod.FETCH_FILLS)
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
-        return await self._guarded(lambda: self.inner.fetch_balances(account_id))
+        return await self._guarded(lambda: self.inner.fetch_balances(account_id),
+                                   VenueMethod.FETCH_BALANCES)
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
-        return await self._guarded(lambda: self.inner.fetch_ticker(symbol))
+        return await self._guarded(lambda: self.inner.fetch_ticker(symbol),
+                                   VenueMethod.FETCH_TICKER)
 
     async def health(self) -> VenueHealth:
         if self.breaker.state is not BreakerState.CLOSED:
