@@ -20,7 +20,8 @@ def _positive(value: Any) -> bool:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     sizes = Sizes(quick=True, repeat=1, nautilus_n=200, nautilus_install=False, mixed_n=400,
-                  scaling=[100, 300], quotes_n=500, live_n=40, resting="10,100")
+                  scaling=[100, 300], quotes_n=500, live_n=40, resting="10,100", api_n=120,
+                  api_rate=200.0)
     work, repo = tmp_path_factory.mktemp("work"), tmp_path_factory.mktemp("repo")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("NAUTILUS_PYTHON", raising=False)  # a repo without .bench/: no Nautilus
@@ -111,3 +112,17 @@ def test_quick_shrinks_every_size_and_each_knob_overrides_one() -> None:
     assert max(quick.scaling) < min(full.scaling)
     tuned = Sizes.from_env({"QUICK": "1", "MIXED_N": "123", "SCALING_SIZES": "5 6"})
     assert tuned.mixed_n == 123 and tuned.scaling == [5, 6]
+
+
+def test_the_api_under_load_sends_one_order_per_signal_however_often_it_is_posted(
+        report: dict[str, Any]) -> None:
+    section = report["api_load"]
+    for run in (section, section["without_fsync"]):
+        assert run["every_client_id_once"] is True
+        throughput = run["throughput"]
+        assert throughput["distinct_signals"] < throughput["requests"]  # some were posted again
+        assert set(throughput["statuses"]) <= {"200", "201"}
+        assert 0 < throughput["latency_ms"]["p50"] <= throughput["latency_ms"]["p99"]
+    assert section["durable"] is True and section["without_fsync"]["durable"] is False
+    assert section["venue_orders"] == (section["throughput"]["distinct_signals"]
+                                       + section["paced"]["distinct_signals"])

@@ -29,7 +29,7 @@ from ordergate.bench.quotes import quote_loading
 from ordergate.bench.scaling import scaling
 
 SECTIONS = ("nautilus_side_by_side", "mixed_workload", "scaling", "resting_orders",
-            "quote_loading", "live_path")
+            "quote_loading", "live_path", "api_load")
 RESTING_MODULE = "ordergate.bench.resting"
 
 
@@ -44,6 +44,8 @@ class Sizes:
     quotes_n: int
     live_n: int
     resting: str
+    api_n: int
+    api_rate: float
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Sizes:
@@ -64,6 +66,8 @@ class Sizes:
             quotes_n=number("QUOTES_N", 1_000_000, 20_000),
             live_n=number("LIVE_N", 5_000, 300),
             resting=env.get("RESTING", "10,100,1000" if quick else "10,100,1000,10000"),
+            api_n=number("API_N", 5_000, 300),
+            api_rate=float(env.get("API_RATE", 200)),
         )
 
 
@@ -95,6 +99,23 @@ def live_path(sizes: Sizes) -> dict[str, Any]:
     return result
 
 
+def api_load(sizes: Sizes) -> dict[str, Any]:
+    """`ordergate serve` under HTTP load, durable as live and without its fsyncs, each in a
+    child of its own (the server's thread and the engine's state die with it)."""
+    def once(*flags: str) -> dict[str, Any]:
+        run = run_process([sys.executable, "-m", "ordergate.bench.api_load",
+                           "--n", str(sizes.api_n), "--paced-n", str(max(100, sizes.api_n // 2)),
+                           "--rate", str(sizes.api_rate), *flags])
+        result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+        return result
+
+    result = once()
+    unsynced = once("--no-fsync")
+    result["without_fsync"] = {key: unsynced[key] for key in (
+        "throughput", "paced", "every_client_id_once", "durable")}
+    return result
+
+
 def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, Any]:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "nautilus_side_by_side": lambda: side_by_side(work, repo, sizes.nautilus_n,
@@ -104,6 +125,7 @@ def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, An
         "resting_orders": lambda: resting_orders(sizes),
         "quote_loading": lambda: quote_loading(work, sizes.quotes_n, sizes.repeat),
         "live_path": lambda: live_path(sizes),
+        "api_load": lambda: api_load(sizes),
     }
     report: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
