@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -157,8 +158,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         slug = DEFAULT_SLUG.get(exc.status_code, "bad-request")
         detail = exc.detail if isinstance(exc.detail, str) else slug.replace("-", " ")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(app, request.url.path))
         return problem_response(exc.status_code, problem_body(exc.status_code, slug, detail),
-                                dict(exc.headers or {}))
+                                headers)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -171,6 +175,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+
+
+def _allowed(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at `path`. Starlette's 405 names only the methods of
+    the first route whose path matched (`Allow: POST` on /v1/orders, which GET serves
+    too); RFC 9110 wants them all. Found by schemathesis."""
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 class CrashGuard:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from ordergate.server.app import ServerState
 
 _ENTRY_PROBLEMS = (400, 401, 403, 409, 413, 415, 422, 429, 500)
+_STATE_FILTER: dict[str, Any] = {
+    "enum": ["open", "all", *(status.value.lower() for status in OrderStatus)],
+    "description": "open (not finished), all, or one order state; any case"}
+_CURSOR: dict[str, Any] = {"pattern": "^[A-Za-z0-9_-]+$",
+                           "description": "a `next_cursor` this server gave out"}
 _VERDICTS = {201: (VerdictAnswer, "Admitted: the order as the journal has it"),
              200: (VerdictAnswer, "Refused by a handler (admitted: false): the verdict")}
 
@@ -112,10 +117,13 @@ def install(app: FastAPI, state: ServerState) -> None:
              responses=answers({200: (OrderPage, "A page, newest first")},
                                401, 403, 422, 429, 500),
              openapi_extra=secured("read"))
-    async def list_orders(request: Request, state_: str | None = Query(None, alias="state"),
+    async def list_orders(request: Request,
+                          state_: str | None = Query(None, alias="state",
+                                                     json_schema_extra=_STATE_FILTER),
                           symbol: str | None = None, account: str | None = None,
                           limit: int = Query(100, ge=1, le=1000),
-                          cursor: str | None = None) -> Response:
+                          cursor: str | None = Query(None, json_schema_extra=_CURSOR)
+                          ) -> Response:
         """Newest first; `next_cursor` asks for the page after this one. `state` is
         `open`, `all` or an order state."""
         principal(request, "read")

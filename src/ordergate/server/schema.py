@@ -28,8 +28,12 @@ from ordergate.venues.circuit_breaker import BreakerState
 MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 """What `str(Decimal)` writes for a finite amount: digits, a fraction, an exponent
 (`1E-8`), possibly negative (a realized loss)."""
-AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,18})?$"
-"""A request amount as a client should write it: a plain decimal, at most 18 places."""
+AMOUNT_PATTERN = r"^([1-9][0-9]{0,14}(\.[0-9]{1,18})?|0\.[0-9]{0,17}[1-9]0*)$"
+"""A request amount as a client should write it: a plain decimal greater than 0 and
+below 10^15 (`limits.MAX_AMOUNT`), at most 18 significant places."""
+REASON_PATTERN = r"^[ -~]*[!-~][ -~]*$"
+"""Printable ASCII, not only spaces. (Other printable Unicode is accepted too; control
+and format characters are not, which a JSON Schema pattern cannot say portably.)"""
 IDENTIFIER_PATTERN = r"^[!-~]+$"
 """Printable ASCII without spaces (`domain/signal.is_identifier`)."""
 
@@ -86,12 +90,14 @@ class OrderRequest(_Closed):
     stop_loss: Amount | None = None
     take_profit: Amount | None = None
     strategy_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                    pattern=IDENTIFIER_PATTERN)
+                                    pattern=IDENTIFIER_PATTERN,
+                                    description="default (absent or null): `http`")
 
 
 class TradingStateRequest(_Closed):
     state: TradingState
-    reason: str = Field(min_length=1, max_length=500, description="printable text, audited")
+    reason: str = Field(min_length=1, max_length=500, pattern=REASON_PATTERN,
+                        description="printable text, audited with the token's name")
 
 
 # ------------------------------------------------------------------ responses
