@@ -8,7 +8,7 @@ take (`live.py`), so two decisions never interleave. Reads (an order, the positi
 health, metrics) take no lock: they run between the engine's awaits on the same loop and
 see a state some decision has left, and health must answer while a decision is stuck.
 
-Scopes: `read` for orders, positions (and metrics unless `server.metrics_scope` is
+Scopes: `read` for orders, positions, accounts (and metrics unless `server.metrics_scope` is
 `open`); `trade` for signals, orders and cancels; `admin` for the kill switch. Health
 needs no token. Every error is problem+json (`problems.py`); an unexpected exception is
 a 500 problem, and is reported to the engine's supervisor (`system_error` audit line,
@@ -34,7 +34,7 @@ from ordergate.config import ServerSettings
 from ordergate.domain.signal import SignalParseError, decode_json_object, is_identifier
 from ordergate.domain.values import TradingState
 from ordergate.engine import Engine
-from ordergate.server import openapi, routes_orders, views
+from ordergate.server import accounts, openapi, routes_orders, views
 from ordergate.server.auth import Authenticator, Principal
 from ordergate.server.health import health_view
 from ordergate.server.idempotency import Idempotency
@@ -43,7 +43,9 @@ from ordergate.server.openapi import answers, body, secured
 from ordergate.server.problems import (
     DEFAULT_SLUG, PROBLEM_JSON, Problem, encode, problem_body, problem_response,
 )
-from ordergate.server.schema import Health, Positions, TradingStateAnswer, TradingStateRequest
+from ordergate.server.schema import (
+    Account, Health, Positions, TradingStateAnswer, TradingStateRequest,
+)
 from ordergate.server.wire import invalid, json_response, read_body
 
 MAX_REASON = 500
@@ -78,6 +80,20 @@ def build_app(state: ServerState) -> FastAPI:
     async def positions(request: Request) -> Response:
         principal(request, "read")
         return json_response(200, {"positions": views.positions_view(engine)})
+
+    @app.get("/v1/accounts/{account_id}", response_model=None,
+             responses=answers({200: (Account, "Balances as each venue reports them, and "
+                                      "exposure from working orders, per venue")},
+                               401, 403, 404, 422, 429, 500),
+             openapi_extra=secured("read"))
+    async def account(request: Request, account_id: str) -> Response:
+        """An account known from config or from its positions and working orders; the
+        venues are asked for its balances (`accounts.py`)."""
+        principal(request, "read")
+        if not accounts.known_account(engine, account_id):
+            raise Problem(404, "not-found", "no such account: not in reconciliation.accounts, "
+                          "and no position or working order")
+        return json_response(200, await accounts.account_view(engine, account_id))
 
     @app.post("/v1/trading-state", response_model=None,
               responses=answers({200: (TradingStateAnswer, "The kill switch, moved")},
