@@ -54,6 +54,6 @@ class RequestLimits:
             return
         wait = (1 - bucket.tokens) / bucket.rate
         retry_after = max(1, math.ceil(wait))
-        raise Problem(429, "rate-limited", f"the token {name!r} may make "
-                      f"{bucket.rate:g} requests a second (burst {bucket.capacity:g}); "
+        raise Problem(429, "rate-limited", f"the token {name!r} is limited to "
+                      f"{bucket.rate:g} requests/s (burst {bucket.capacity:g}); "
                       f"retry in {retry_after} s", headers={"Retry-After": str(retry_after)})
