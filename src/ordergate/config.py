@@ -275,6 +275,18 @@ class TokenSettings(Settings):
     scope: Scope = "read"
     """`read` (orders, positions, metrics), `trade` (signals, orders, cancels) or `admin`
     (also the kill switch)."""
+    requests_per_s: float | None = Field(default=None, gt=0, le=1_000_000)
+    """This token's sustained request rate over HTTP (`server/rate_limit.py`); beyond it
+    a request is refused with 429 and `Retry-After`. None: no limit. Health is exempt."""
+    burst: int | None = Field(default=None, ge=1, le=1_000_000)
+    """Requests that may come at once after a quiet spell; default: one second's worth of
+    `requests_per_s` (at least 1)."""
+
+    @model_validator(mode="after")
+    def _burst_needs_a_rate(self) -> TokenSettings:
+        if self.burst is not None and self.requests_per_s is None:
+            raise ValueError(f"server.tokens {self.name!r}: burst without requests_per_s")
+        return self
 
 
 class ServerSettings(Settings):

@@ -108,3 +108,12 @@ def test_positions_are_listed_with_money_as_strings(served):
     assert [(p["account"], p["venue"], p["symbol"]) for p in positions] == [("main", "sim", "BTC/USDT")]
     assert Decimal(positions[0]["quantity"]) == Decimal("0.01")
     assert all(isinstance(positions[0][k], str) for k in ("quantity", "average_entry", "realized_pnl"))
+
+
+def test_a_null_strategy_id_is_the_default_as_every_other_null_optional_field(served):
+    # Found by schemathesis: `price: null` was read as "no price", `strategy_id: null`
+    # was refused as "not a valid string".
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "null-1"},
+                   json=order(strategy_id=None, price=None, stop_loss=None))
+    assert r.status_code == 201, r.text
+    assert r.json()["order"]["strategy_id"] == "http"

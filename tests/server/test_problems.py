@@ -74,6 +74,16 @@ def test_unknown_paths_and_methods_are_problems_too(served):
     assert body["field"] == "limit"
 
 
+def test_a_405_allows_every_method_the_path_serves_not_only_the_first_routes(served):
+    # Found by schemathesis: Starlette answered `Allow: POST` on /v1/orders.
+    for path, allowed in (("/v1/orders", "GET, POST"),
+                          ("/v1/orders/og-1", "DELETE, GET"),
+                          ("/v1/positions", "GET")):
+        r = httpx.request("PATCH", f"{served.url}{path}", headers=READ)
+        _is_problem(r, 405)
+        assert r.headers["allow"] == allowed, path
+
+
 def test_an_unexpected_exception_is_a_500_problem_audited_counted_and_halting(served, monkeypatch):
     def broken(engine):
         raise RuntimeError("secret-internal-detail")

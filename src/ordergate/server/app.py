@@ -1,4 +1,6 @@
-"""The HTTP API's routes (FastAPI), over one running engine.
+"""The HTTP API's application (FastAPI), over one running engine: the routes of the
+engine's state (positions, accounts, kill switch, health, metrics) here, order entry and
+order reads in `routes_orders.py`, the OpenAPI document's declarations in `openapi.py`.
 
 Every decision (a signal, a direct order, a cancel, a kill-switch move) is taken under
 the engine's one-decision lock, the same `turn` the ticker and the signal-file reader
@@ -6,7 +8,7 @@ take (`live.py`), so two decisions never interleave. Reads (an order, the positi
 health, metrics) take no lock: they run between the engine's awaits on the same loop and
 see a state some decision has left, and health must answer while a decision is stuck.
 
-Scopes: `read` for orders, positions (and metrics unless `server.metrics_scope` is
+Scopes: `read` for orders, positions, accounts (and metrics unless `server.metrics_scope` is
 `open`); `trade` for signals, orders and cancels; `admin` for the kill switch. Health
 needs no token. Every error is problem+json (`problems.py`); an unexpected exception is
 a 500 problem, and is reported to the engine's supervisor (`system_error` audit line,
@@ -17,40 +19,37 @@ the kill switch), never swallowed and never shown to the client.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordergate.config import ServerSettings
-from ordergate.domain.order import OrderStatus
-from ordergate.domain.signal import (
-    SignalParseError, decode_json_object, is_identifier, parse_signal_mapping,
-)
+from ordergate.domain.signal import SignalParseError, decode_json_object, is_identifier
 from ordergate.domain.values import TradingState
 from ordergate.engine import Engine
-from ordergate.pipeline.client_order_id import client_order_id_for
-from ordergate.server import views
+from ordergate.server import accounts, openapi, routes_orders, views
 from ordergate.server.auth import Authenticator, Principal
-from ordergate.server.direct_order import order_signal
 from ordergate.server.health import health_view
-from ordergate.server.idempotency import (
-    Answer, Idempotency, fingerprint, fingerprint_bytes, parse_key,
-)
+from ordergate.server.idempotency import Idempotency
 from ordergate.server.limits import BodyLimit
+from ordergate.server.openapi import answers, body, secured
 from ordergate.server.problems import (
     DEFAULT_SLUG, PROBLEM_JSON, Problem, encode, problem_body, problem_response,
 )
+from ordergate.server.schema import (
+    Account, Health, Positions, TradingStateAnswer, TradingStateRequest,
+)
+from ordergate.server.wire import invalid, json_response, read_body
 
 MAX_REASON = 500
+_READ_PROBLEMS = (401, 403, 429, 500)
 
 
 @dataclass(slots=True)
@@ -65,135 +64,48 @@ class ServerState:
 
 def build_app(state: ServerState) -> FastAPI:
     engine, turn, auth = state.engine, state.turn, state.auth
-    app = FastAPI(title="ordergate", version="1", docs_url=None, redoc_url=None)
+    app = FastAPI(title="ordergate", version="1", docs_url=None, redoc_url=None,
+                  description="An order execution engine's HTTP API. Money is a decimal "
+                  "string; every error is application/problem+json (RFC 9457).")
 
     def principal(request: Request, scope: str) -> Principal:
         return auth.authenticate(request.headers.get("authorization"), scope)
 
-    async def decide_signal(request: Request, owner: str, key: str, print_: str,
-                            decide: Callable[[], Awaitable[Answer]], scope: str,
-                            reused: tuple[str, str]) -> Response:
-        answer, replayed = await state.idempotency.once(scope, owner, key, print_, decide,
-                                                        reused)
-        return _answer(answer, replayed)
+    routes_orders.install(app, state)
 
-    async def invalid(error: SignalParseError) -> Problem:
-        engine.reject_invalid(error)  # audited and counted as a bad signal line is
-        return _invalid(error)
-
-    @app.post("/v1/signals", status_code=201)
-    async def post_signal(request: Request) -> Response:
-        """A signal (the JSON of a signal line) through the chain; its intent key is its
-        client order ID, so posting it again replays the first answer."""
-        principal(request, "trade")
-        raw = await _body(request)
-        try:
-            signal = parse_signal_mapping(decode_json_object(raw))
-        except SignalParseError as error:
-            async with turn:
-                raise await invalid(error) from None
-        key = client_order_id_for(signal.strategy_id, signal.account_id, signal.signal_id)
-
-        async def decide() -> Answer:
-            return views.verdict_answer(engine, signal, await engine.submit(signal))
-
-        return await decide_signal(
-            request, "", key, fingerprint(signal.model_dump(mode="json")), decide, "signal",
-            ("signal-id-reused", f"signal {signal.signal_id!r} was already received with "
-             "different contents; a new signal needs a new signal_id"))
-
-    @app.post("/v1/orders", status_code=201)
-    async def post_order(request: Request) -> Response:
-        """A direct order with an Idempotency-Key (required)."""
-        who = principal(request, "trade")
-        key = parse_key(request.headers.get("idempotency-key"))
-        raw = await _body(request)
-        parsed: dict[str, Any] | SignalParseError
-        try:
-            parsed = decode_json_object(raw)
-            print_ = fingerprint(parsed)
-        except SignalParseError as error:
-            parsed, print_ = error, fingerprint_bytes(raw)
-
-        async def decide() -> Answer:
-            if isinstance(parsed, SignalParseError):
-                raise await invalid(parsed)
-            try:
-                signal = order_signal(parsed, who.name, key, engine.clock.now())
-            except SignalParseError as error:
-                raise await invalid(error) from None
-            return views.verdict_answer(engine, signal, await engine.submit(signal))
-
-        return await decide_signal(
-            request, who.name, key, print_, decide, "order",
-            ("idempotency-key-reused", "this Idempotency-Key was used for a different "
-             "request; use a new key for a new order"))
-
-    @app.get("/v1/orders")
-    async def list_orders(request: Request, state_: str | None = Query(None, alias="state"),
-                          symbol: str | None = None, account: str | None = None,
-                          limit: int = Query(100, ge=1, le=1000),
-                          cursor: str | None = None) -> Response:
-        """Newest first; `next_cursor` asks for the page after this one."""
-        principal(request, "read")
-        open_only, status = False, None
-        if state_ is not None and state_.lower() != "all":
-            if state_.lower() == "open":
-                open_only = True
-            elif state_.upper() in OrderStatus.__members__:
-                status = state_.upper()
-            else:
-                raise Problem(422, "invalid", "state must be open, all or an order state "
-                              f"({', '.join(OrderStatus.__members__)})", field="state")
-        rows = engine.journal.list_orders(open_only=open_only, status=status, symbol=symbol,
-                                          account_id=account, before=_cursor(cursor),
-                                          limit=limit)
-        next_cursor = _make_cursor(rows[-1]["rowid"]) if len(rows) == limit else None
-        return _json(200, {"orders": [views.order_summary(r) for r in rows],
-                           "next_cursor": next_cursor})
-
-    def find(order_id: str) -> str:
-        if engine.journal.order(order_id) is not None:
-            return order_id
-        found = engine.journal.client_order_id_for_venue_id(order_id)
-        if found is None:
-            raise Problem(404, "not-found", "no order has this client or venue order ID")
-        return found
-
-    @app.get("/v1/orders/{order_id}")
-    async def get_order(request: Request, order_id: str) -> Response:
-        """By client order ID or venue order ID."""
-        principal(request, "read")
-        return _json(200, views.order_view(engine.journal, find(order_id)))
-
-    @app.delete("/v1/orders/{order_id}")
-    async def cancel_order(request: Request, order_id: str) -> Response:
-        """Cancel; idempotent. 200 once cancelled (again: the same 200), 202 while the
-        venue has not confirmed, 409 for an order that filled or ended otherwise."""
-        who = principal(request, "trade")
-        client_order_id = find(order_id)
-        async with turn:
-            view = views.order_view(engine.journal, client_order_id)
-            assert view is not None
-            if not view["finished"]:
-                await engine.cancel(client_order_id, f"cancel requested over HTTP by {who.name}")
-                view = views.order_view(engine.journal, client_order_id)
-                assert view is not None
-        return _cancel_answer(view)
-
-    @app.get("/v1/positions")
+    @app.get("/v1/positions", response_model=None,
+             responses=answers({200: (Positions, "Every position, by account, venue, "
+                                      "symbol")}, *_READ_PROBLEMS),
+             openapi_extra=secured("read"))
     async def positions(request: Request) -> Response:
         principal(request, "read")
-        return _json(200, {"positions": views.positions_view(engine)})
+        return json_response(200, {"positions": views.positions_view(engine)})
 
-    @app.post("/v1/trading-state")
+    @app.get("/v1/accounts/{account_id}", response_model=None,
+             responses=answers({200: (Account, "Balances as each venue reports them, and "
+                                      "exposure from working orders, per venue")},
+                               401, 403, 404, 422, 429, 500),
+             openapi_extra=secured("read"))
+    async def account(request: Request, account_id: str) -> Response:
+        """An account known from config or from its positions and working orders; the
+        venues are asked for its balances (`accounts.py`)."""
+        principal(request, "read")
+        if not accounts.known_account(engine, account_id):
+            raise Problem(404, "not-found", "no such account: not in reconciliation.accounts, "
+                          "and no position or working order")
+        return json_response(200, await accounts.account_view(engine, account_id))
+
+    @app.post("/v1/trading-state", response_model=None,
+              responses=answers({200: (TradingStateAnswer, "The kill switch, moved")},
+                                400, 401, 403, 413, 415, 422, 429, 500),
+              openapi_extra=secured("admin", body(TradingStateRequest)))
     async def trading_state(request: Request) -> Response:
         """The kill switch; audited with the token's name and the reason given."""
         who = principal(request, "admin")
         try:
-            body = decode_json_object(await _body(request))
+            body = decode_json_object(await read_body(request))
         except SignalParseError as error:
-            raise _invalid(error) from None
+            raise invalid(error) from None
         target, reason = body.get("state"), body.get("reason")
         if not isinstance(target, str):
             raise Problem(422, "invalid", "state is required: ACTIVE, REDUCING or HALTED",
@@ -213,24 +125,35 @@ def build_app(state: ServerState) -> FastAPI:
             previous = engine.risk.trading_state
             engine.set_trading_state(wanted, reason.strip(), by=who.name)
             await engine.settle()
-        return _json(200, {"state": engine.risk.trading_state.value,
-                           "previous": previous.value, "changed": previous is not wanted,
-                           "by": who.name})
+        return json_response(200, {"state": engine.risk.trading_state.value,
+                                   "previous": previous.value,
+                                   "changed": previous is not wanted, "by": who.name})
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", response_model=None,
+             responses={**answers({200: (Health, "ok or degraded")}, 500),
+                        **answers({503: (Health, "failing: the control loop is not "
+                                         "running or the journal not writable")})},
+             openapi_extra={"security": []})
     async def health() -> Response:
         """No token needed: for load balancers and supervisors. 503 when the control loop
         is not running or the journal cannot be written."""
         body = health_view(engine, state.ticker)
-        return _json(503 if body["status"] == "failing" else 200, body)
+        return json_response(503 if body["status"] == "failing" else 200, body)
 
-    @app.get("/metrics")
+    metrics_security = ({"security": []} if state.settings.metrics_scope == "open"
+                        else secured("read"))
+
+    @app.get("/metrics", response_model=None,
+             responses=answers({200: (None, "Prometheus text format")}, *_READ_PROBLEMS,
+                               media="text/plain"),
+             openapi_extra=metrics_security)
     async def metrics(request: Request) -> Response:
         if state.settings.metrics_scope != "open":
             principal(request, "read")
         return Response(engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     _install_error_handlers(app)
+    openapi.install(app)
 
     async def crashed(where: str, exc: Exception) -> None:
         engine.supervisor.crashed(f"server {where}", exc)
@@ -242,69 +165,6 @@ def build_app(state: ServerState) -> FastAPI:
     return app
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(encode(body), status_code=status, headers=headers,
-                    media_type=PROBLEM_JSON if status >= 400 else "application/json")
-
-
-def _answer(answer: Answer, replayed: bool) -> Response:
-    status, body = answer
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    order_id = body.get("client_order_id")
-    if status == 201 and isinstance(order_id, str):
-        headers["Location"] = f"/v1/orders/{order_id}"
-    return _json(status, body, headers)
-
-
-def _cancel_answer(view: dict[str, Any]) -> Response:
-    state = view["state"]
-    if state == "CANCELLED":
-        return _json(200, view)
-    if state == "CANCEL_PENDING":
-        return _json(202, view)
-    if state == "FILLED":
-        return problem_response(409, problem_body(
-            409, "order-filled", f"order {view['client_order_id']} is filled: there is "
-            "nothing left to cancel", state=state, order=view))
-    if view["finished"]:
-        return problem_response(409, problem_body(
-            409, "order-finished", f"order {view['client_order_id']} is {state}: it is not "
-            "working and cannot be cancelled", state=state, order=view))
-    return problem_response(409, problem_body(
-        409, "not-cancellable", f"order {view['client_order_id']} is {state}; its cancel "
-        "could not be sent now (see the audit log); try again", state=state, order=view))
-
-
-def _invalid(error: SignalParseError) -> Problem:
-    return Problem(422, "invalid", f"{error.field}: {error.reason}", field=error.field)
-
-
-async def _body(request: Request) -> bytes:
-    """The request body (already bounded by `BodyLimit`), which must be JSON."""
-    content_type = request.headers.get("content-type", "application/json")
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise Problem(415, "unsupported-media-type",
-                      f"send Content-Type: application/json, not {media[:64]!r}")
-    return await request.body()
-
-
-def _make_cursor(rowid: int) -> str:
-    return base64.urlsafe_b64encode(f"r{rowid}".encode()).decode().rstrip("=")
-
-
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text[:1] == "r" and text[1:].isdigit():
-            return int(text[1:])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise Problem(422, "invalid", "cursor is not one this server gave out", field="cursor")
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
@@ -314,8 +174,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         slug = DEFAULT_SLUG.get(exc.status_code, "bad-request")
         detail = exc.detail if isinstance(exc.detail, str) else slug.replace("-", " ")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(app, request.url.path))
         return problem_response(exc.status_code, problem_body(exc.status_code, slug, detail),
-                                dict(exc.headers or {}))
+                                headers)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -328,6 +191,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+
+
+def _allowed(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at `path`. Starlette's 405 names only the methods of
+    the first route whose path matched (`Allow: POST` on /v1/orders, which GET serves
+    too); RFC 9110 wants them all. Found by schemathesis."""
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 class CrashGuard:

@@ -4,9 +4,10 @@ Tokens come from environment variables named in `[[server.tokens]]` (never from 
 file), each with a name and a scope; scopes are ordered `read` < `trade` < `admin`. A
 presented token is compared with every configured one by `hmac.compare_digest`, all of
 them every time, so neither the answer's timing nor its content tells how close a guess
-was or which token it resembled. No token: 401; an unknown one: 401; a known one with too
-low a scope: 403. Token values live only in this module's `_Token` objects, whose `repr`
-hides them, and are never logged, audited or echoed: the audit names the token's `name`.
+was or which token it resembled. No token: 401; an unknown one: 401; a known one beyond
+its `requests_per_s`: 429 (`rate_limit.py`); with too low a scope: 403. Token values
+live only in this module's `_Token` objects, whose `repr` hides them, and are never
+logged, audited or echoed: the audit names the token's `name`.
 
 With no tokens configured the server runs only on a loopback address (`serve.py` refuses
 anything else) and every request acts as `local`, an admin: the same trust as a process
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ordergate.config import SCOPES, ServerSettings
 from ordergate.server.problems import Problem
+from ordergate.server.rate_limit import RequestLimits
 
 
 class TokenSetupError(ValueError):
@@ -48,7 +50,9 @@ class _Token:
 
 
 class Authenticator:
-    def __init__(self, settings: ServerSettings, environ: Mapping[str, str]) -> None:
+    def __init__(self, settings: ServerSettings, environ: Mapping[str, str],
+                 limits: RequestLimits | None = None) -> None:
+        self.limits = limits or RequestLimits()
         tokens = []
         for entry in settings.tokens:
             value = environ.get(entry.env, "")
@@ -58,6 +62,8 @@ class Authenticator:
             # Stripped as the presented token is: a trailing newline from a secrets file
             # must not make the token unusable.
             tokens.append(_Token(Principal(entry.name, entry.scope), value.strip().encode()))
+            if entry.requests_per_s is not None:
+                self.limits.limit(entry.name, entry.requests_per_s, entry.burst)
         self._tokens = tuple(tokens)
 
     @property
@@ -65,8 +71,8 @@ class Authenticator:
         return bool(self._tokens)
 
     def authenticate(self, authorization: str | None, scope: str) -> Principal:
-        """The principal behind an `Authorization` header, if it may act at `scope`;
-        otherwise raises the 401 or 403 `Problem`."""
+        """The principal behind an `Authorization` header, if it may act at `scope` and
+        is within its request rate; otherwise raises the 401, 429 or 403 `Problem`."""
         if not self._tokens:
             return LOCAL
         if not authorization:
@@ -83,6 +89,7 @@ class Authenticator:
                 found = token.principal
         if found is None:
             raise Problem(401, "unauthorized", "the token is not known", headers=_CHALLENGE)
+        self.limits.admit(found.name)  # 429 before 403: a refused request is still a request
         if not found.allows(scope):
             raise Problem(403, "forbidden", f"this needs scope {scope!r}; the token "
                           f"{found.name!r} has {found.scope!r}")

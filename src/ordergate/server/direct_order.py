@@ -43,7 +43,8 @@ def order_signal(body: dict[str, Any], owner: str, key: str,
         if body.get(name) is None:
             raise SignalParseError(name, "Field required")
     mapping = {_AS_SIGNAL[name]: value for name, value in body.items()}
-    mapping.setdefault("strategy_id", DEFAULT_STRATEGY)
+    if mapping.get("strategy_id") is None:  # null is "not given", as for every optional field
+        mapping["strategy_id"] = DEFAULT_STRATEGY
     mapping["signal_id"] = signal_id_for(owner, key)
     mapping["ts"] = now.isoformat()
     try:

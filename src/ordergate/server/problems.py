@@ -36,12 +36,14 @@ TITLES: dict[str, str] = {
     "body-too-large": "The request body is too large",
     "unsupported-media-type": "The request body must be JSON",
     "invalid": "The request body is not valid",
+    "rate-limited": "Too many requests for this token",
     "internal-error": "An unexpected error occurred",
 }
 
 DEFAULT_SLUG = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
                 405: "method-not-allowed", 413: "body-too-large",
-                415: "unsupported-media-type", 422: "invalid", 500: "internal-error"}
+                415: "unsupported-media-type", 422: "invalid", 429: "rate-limited",
+                500: "internal-error"}
 
 
 def problem_body(status: int, slug: str, detail: str, **extra: Any) -> dict[str, Any]:
