@@ -41,6 +41,8 @@ from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.server import views
 from ordergate.server.auth import Authenticator, Principal
 from ordergate.server.direct_order import order_signal
+from ordergate.server.event_hub import EventHub
+from ordergate.server.event_stream import event_routes
 from ordergate.server.health import health_view
 from ordergate.server.idempotency import (
     Answer, Idempotency, fingerprint, fingerprint_bytes, parse_key,
@@ -61,6 +63,7 @@ class ServerState:
     idempotency: Idempotency
     settings: ServerSettings
     ticker: asyncio.Task[None] | None = field(default=None)
+    events: EventHub | None = field(default=None)
 
 
 def build_app(state: ServerState) -> FastAPI:
@@ -230,6 +233,7 @@ def build_app(state: ServerState) -> FastAPI:
             principal(request, "read")
         return Response(engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(event_routes(state))
     _install_error_handlers(app)
 
     async def crashed(where: str, exc: Exception) -> None:

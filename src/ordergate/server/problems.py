@@ -37,6 +37,7 @@ TITLES: dict[str, str] = {
     "unsupported-media-type": "The request body must be JSON",
     "invalid": "The request body is not valid",
     "internal-error": "An unexpected error occurred",
+    "unavailable": "The service is not available now",
 }
 
 DEFAULT_SLUG = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
