@@ -149,6 +149,7 @@ class EventHub:
         engine.bus.subscribe(OrderPlaced, lambda e: self._learn(
             e.client_order_id, e.account_id, e.symbol))
         engine.audit.observers.append(self.publish)
+        self._stop = stop
         self._closer: asyncio.Task[None] | None = None
         if stop is not None:
             self._closer = asyncio.get_running_loop().create_task(self._close_on(stop))
@@ -158,14 +159,12 @@ class EventHub:
         """The ID of the newest line (one below the first, before any line)."""
         return self._ring.next_id - 1
 
-    @property
-    def first_retained(self) -> int:
-        return self._ring.first_id
-
     def publish(self, lines: list[str]) -> None:
         """The audit log's observer: number and keep `lines`, then wake the streams (and
         end those that fell behind). Never waits, never raises for a client."""
         ring = self._ring
+        if not self.closed and self._stop is not None and self._stop.is_set():
+            self.close()  # stopping, and the closer has not run yet: the journal may be shut
         if self.closed:
             return
         for line in lines:
