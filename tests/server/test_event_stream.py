@@ -129,6 +129,13 @@ def test_a_bad_filter_or_last_event_id_is_a_422_naming_it(served, query, header,
     assert r.json()["field"] == field
 
 
+def test_the_openapi_document_describes_the_stream_as_text_event_stream(served):
+    doc = httpx.get(f"{served.url}/openapi.json")
+    assert doc.status_code == 200
+    assert list(doc.json()["paths"]["/v1/events"]["get"]["responses"]["200"]["content"]) == [
+        "text/event-stream"]
+
+
 # -- a resume that cannot be exact says so ---------------------------------------------
 
 def test_a_last_event_id_no_longer_retained_gets_a_gap_notice_then_the_oldest_kept(small):

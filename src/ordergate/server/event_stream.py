@@ -45,17 +45,20 @@ MEDIA_TYPE = "text/event-stream"
 FILTERS = ("account", "symbol", "event")
 MAX_VALUE = 128
 _KEEPALIVE = b": keepalive\n\n"
-_STREAM_DOC = {200: {"description": "Server-Sent Events: each audit line as `id:` and "
-                     "`data:`; named events `gap`, `overflow`, `shutdown`.",
-                     "content": {MEDIA_TYPE: {}}}}
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Server-Sent Events: each audit line as `id:` and `data:`; named events "
+                   "`gap`, `overflow`, `shutdown`.",
+    "content": {MEDIA_TYPE: {}}}}
 
 
 def event_routes(state: ServerState) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/v1/events", responses=_STREAM_DOC)  # type: ignore[arg-type]
+    @router.get("/v1/events", status_code=200, response_class=EventStream,
+                responses=_STREAM_DOC)
     async def events(request: Request) -> Response:
-        """The live event stream (module docstring): resume with `Last-Event-ID`."""
+        """The audit log's lines as they are written, as Server-Sent Events; reconnect
+        with `Last-Event-ID` to resume. Filters: account, symbol, event."""
         state.auth.authenticate(request.headers.get("authorization"), "read")
         filter_ = parse_filter(request.query_params)
         after = parse_last_event_id(request.headers.get("last-event-id"))
