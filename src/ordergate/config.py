@@ -289,6 +289,20 @@ class TokenSettings(Settings):
         return self
 
 
+class EventStreamSettings(Settings):
+    """`[server.events]`: the live event stream, `GET /v1/events` (`server/event_hub.py`)."""
+
+    retention: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Audit lines kept in memory (a ring) for clients that reconnect with `Last-Event-ID`:
+    one whose next line is older than these is told so (`event: gap`)."""
+    client_buffer: int = Field(default=1_000, ge=1, le=1_000_000)
+    """How many lines one client may fall behind the newest before it is sent
+    `event: overflow` and disconnected; the engine never waits for a client."""
+    heartbeat_s: float = Field(default=15.0, gt=0, le=3600)
+    """A `: keepalive` comment after this long without a line, so proxies and load
+    balancers keep an idle stream open (and a vanished client is noticed)."""
+
+
 class ServerSettings(Settings):
     """`ordergate serve`: the HTTP API (`server/`)."""
 
@@ -307,6 +321,7 @@ class ServerSettings(Settings):
     signal ID) for replay; older ones are purged, and a request with such a key is new."""
     metrics_scope: Literal["open", "read"] = "read"
     """`GET /metrics` needs a `read` token, or (`open`) none, for a scraper on loopback."""
+    events: EventStreamSettings = EventStreamSettings()
 
     @model_validator(mode="after")
     def _distinct_tokens(self) -> ServerSettings:

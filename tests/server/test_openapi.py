@@ -57,7 +57,8 @@ def test_every_route_but_health_declares_its_scope_and_its_problems(served):
         "GET /v1/positions": [{"bearer": ["read"]}],
         "GET /v1/accounts/{account_id}": [{"bearer": ["read"]}],
         "POST /v1/trading-state": [{"bearer": ["admin"]}],
-        "GET /v1/health": [], "GET /metrics": [{"bearer": ["read"]}]}
+        "GET /v1/health": [], "GET /metrics": [{"bearer": ["read"]}],
+        "GET /v1/events": [{"bearer": ["read"]}]}
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 

@@ -4,10 +4,13 @@ the variable values of a traceback.
 Operators read it with `tail` and `grep`: a control character from a venue's error text
 (an ANSI escape), a right-to-left override in an unknown field name, or a look-alike
 letter must arrive escaped (`\\u202e`), never as the raw character. JSON decoding gives
-the original text back."""
+the original text back. Observers (the live event stream) get exactly the file's lines,
+once they are in it."""
 
 
+import inspect
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from ordergate.bus import EventBus
 from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings
 from ordergate.events import ReconciliationDrift, SignalInvalid, SystemError
+from ordergate.subscribers import audit_log
 from ordergate.subscribers.audit_log import AuditLog
 
 T0 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -92,3 +96,24 @@ def test_an_exception_logged_to_the_audit_sink_shows_no_variable_values(tmp_path
     text = path.read_text()
     assert "something failed" in text and "RuntimeError" in text
     assert SECRET not in text
+
+
+def test_observers_get_each_batch_as_the_file_has_it_once_it_is_written(audit):
+    bus, log = audit
+    seen: list[tuple[list[str], bytes]] = []
+    log.observers.append(lambda lines: seen.append((list(lines), log.path.read_bytes())))
+    bus.publish(SignalInvalid(T0, "quantity", "Input should be greater than 0", "s-1", 3))
+    bus.publish(SignalInvalid(T0, "side", "caf\u00e9", "s-2", 4))
+    assert seen == []  # nothing is observed before it is written
+    log.flush()
+    log.flush()  # nothing new: nothing observed
+    [(lines, on_disk)] = seen
+    assert "\n".join(lines).encode() + b"\n" == on_disk == log.path.read_bytes()
+    assert [json.loads(line)["signal_id"] for line in lines] == ["s-1", "s-2"]
+
+
+def test_every_event_name_the_log_writes_is_in_event_names():
+    source = inspect.getsource(audit_log)
+    written = set(re.findall(r'self\._write\([^,]+, "([a-z_]+)"', source))
+    written |= set(re.findall(r'Position(?:Opened|Changed|Closed): "([a-z_]+)"', source))
+    assert written == audit_log.EVENT_NAMES

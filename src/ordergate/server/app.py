@@ -36,6 +36,8 @@ from ordergate.domain.values import TradingState
 from ordergate.engine import Engine
 from ordergate.server import accounts, openapi, routes_orders, views
 from ordergate.server.auth import Authenticator, Principal
+from ordergate.server.event_hub import EventHub
+from ordergate.server.event_stream import event_routes
 from ordergate.server.health import health_view
 from ordergate.server.idempotency import Idempotency
 from ordergate.server.limits import BodyLimit
@@ -60,6 +62,7 @@ class ServerState:
     idempotency: Idempotency
     settings: ServerSettings
     ticker: asyncio.Task[None] | None = field(default=None)
+    events: EventHub | None = field(default=None)
 
 
 def build_app(state: ServerState) -> FastAPI:
@@ -152,6 +155,7 @@ def build_app(state: ServerState) -> FastAPI:
             principal(request, "read")
         return Response(engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(event_routes(state))
     _install_error_handlers(app)
     openapi.install(app)
 

@@ -38,6 +38,7 @@ TITLES: dict[str, str] = {
     "invalid": "The request body is not valid",
     "rate-limited": "Too many requests for this token",
     "internal-error": "An unexpected error occurred",
+    "unavailable": "The service is not available now",
 }
 
 DEFAULT_SLUG = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",

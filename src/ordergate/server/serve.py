@@ -37,6 +37,7 @@ from ordergate.engine import Engine
 from ordergate.live import feed_signals, report_unfinished, tick_loop
 from ordergate.server.app import ServerState, build_app
 from ordergate.server.auth import Authenticator, TokenSetupError, is_loopback
+from ordergate.server.event_hub import EventHub
 from ordergate.server.idempotency import Idempotency
 
 _GRACE_S = 10.0
@@ -102,6 +103,7 @@ async def serve(config: EngineConfig, source: Path | None = None,
     idempotency = Idempotency(engine.journal, engine.clock, settings.idempotency_retention_s,
                               turn)
     state = ServerState(engine, turn, auth, idempotency, settings)
+    state.events = EventHub(engine, settings.events, stop)  # ends its streams on stop
     server = _Server(uvicorn.Config(
         build_app(state), log_level="warning", access_log=False, lifespan="off",
         server_header=False, timeout_graceful_shutdown=int(_GRACE_S)))

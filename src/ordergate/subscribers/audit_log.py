@@ -12,6 +12,10 @@ orjson (compact JSON, keys in the order above), and the lines go to loguru in ba
 one call per decision where a decision must be on disk when it ends (live, a durable
 journal), one per `batch_lines` in a replay, where loguru's per-call cost (about 50 µs)
 would otherwise be paid per signal.
+
+`observers` get each batch's lines once it is written, as written: the live event stream
+(`server/event_hub.py`) serves exactly the file's lines without formatting them again.
+With none (replays, `ordergate run`) a flush costs one test of an empty list more.
 """
 
 from __future__ import annotations
@@ -47,6 +51,15 @@ DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 p
 # that is not plain printable ASCII is encoded again by the standard library with every
 # non-ASCII character escaped (JSON leaves DEL, 0x7f, as it is: escaped here too). Same
 # compact separators both ways, so a line's bytes do not depend on the path it took.
+EVENT_NAMES = frozenset({
+    "signal_received", "signal_invalid", "handler_verdict", "order_transition", "fill",
+    "order_unresolved", "order_open_at_shutdown", "slippage_exceeded", "position_opened",
+    "position_changed", "position_closed", "instrument_inferred", "venue_circuit",
+    "system_error", "venue_error", "venue_disabled", "reconciliation_drift", "trading_state",
+    "order_adopted", "position_adopted", "instrument_rules_changed", "venue_clock_resynced",
+})
+"""Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
+so a misspelt name is refused instead of matching nothing, quietly, forever."""
 _escaping = json.JSONEncoder(ensure_ascii=True, default=str, separators=(",", ":")).encode
 _dumps = orjson.dumps
 
@@ -74,6 +87,11 @@ class AuditLog:
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
         self._buffer: list[str] = []
+        self.observers: list[Callable[[list[str]], None]] = []
+        """Called with every batch of encoded lines (no newlines) once loguru has written
+        it, in file order; must not raise or keep the engine waiting, and must not change
+        the list. A batch whose write failed is not observed: what the stream shows is in
+        the file."""
         self._synced: tuple[int, int] | None = None  # (fd, inode) of the file fsync'ed last
         self._last_ts: Any = None
         self._last_iso = ""
@@ -161,9 +179,11 @@ class AuditLog:
         The engine flushes after every signal and every tick, so a line waits at most
         for the decision it belongs to; a batch that holds a warning goes out at WARNING."""
         if self._buffer:
-            lines, self._buffer = "\n".join(self._buffer), []
-            (self._warning if self._warned else self._info)(lines)
+            lines, self._buffer = self._buffer, []
+            (self._warning if self._warned else self._info)("\n".join(lines))
             self._warned = False
+            for observer in self.observers:
+                observer(lines)
 
     def _signal(self, e: TradingSignalGenerated) -> None:
         size = e.quantity if e.quantity is not None else "auto-sized"
