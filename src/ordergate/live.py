@@ -159,15 +159,20 @@ async def feed_signals(engine: Engine, fd: int, stop: asyncio.Event, turn: async
             await engine.submit(signal)
 
 
-async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Event | None = None) -> Engine:
-    """Run until the input ends or a signal asks us to stop. Returns the closed engine."""
-    stop = stop or asyncio.Event()
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stop`: an orderly shutdown, not an interrupted decision."""
     loop = asyncio.get_running_loop()
     for sig in (signals.SIGINT, signals.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
+
+
+async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Event | None = None) -> Engine:
+    """Run until the input ends or a signal asks us to stop. Returns the closed engine."""
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
     engine = Engine(config, WallClock())
     fd = os.open(source, os.O_RDONLY) if source is not None else sys.stdin.fileno()
     turn = asyncio.Lock()  # one decision at a time (module docstring)

@@ -83,37 +83,34 @@ def resting_orders(sizes: Sizes) -> dict[str, Any]:
     return {"available": True, **result}
 
 
-def live_path(sizes: Sizes) -> dict[str, Any]:
-    """In a child of its own: run_live installs signal handlers and a loguru sink, and
-    its figures should not carry this process's heap."""
+def _durable_and_not(module: str, args: list[str], kept: tuple[str, ...]) -> dict[str, Any]:
+    """`module`'s JSON durable as live, with the `kept` keys of a second run without the
+    fsyncs before each send (`--no-fsync`) beside it: the disk's share apart from ours.
+    Each run in a child of its own (signal handlers, loguru sinks, a server's thread and
+    its heap die with it)."""
     def once(*flags: str) -> dict[str, Any]:
-        run = run_process([sys.executable, "-m", "ordergate.bench.live_path",
-                           "--signals", str(sizes.live_n), *flags])
+        run = run_process([sys.executable, "-m", module, *args, *flags])
         result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
         return result
 
     result = once()
     unsynced = once("--no-fsync")
-    result["without_fsync"] = {key: unsynced[key] for key in (
-        "to_engine_submit_us", "to_venue_request_us", "to_decision_end_us", "durable")}
+    result["without_fsync"] = {key: unsynced[key] for key in (*kept, "durable")}
     return result
+
+
+def live_path(sizes: Sizes) -> dict[str, Any]:
+    return _durable_and_not("ordergate.bench.live_path", ["--signals", str(sizes.live_n)],
+                            ("to_engine_submit_us", "to_venue_request_us", "to_decision_end_us"))
 
 
 def api_load(sizes: Sizes) -> dict[str, Any]:
-    """`ordergate serve` under HTTP load, durable as live and without its fsyncs, each in a
-    child of its own (the server's thread and the engine's state die with it)."""
-    def once(*flags: str) -> dict[str, Any]:
-        run = run_process([sys.executable, "-m", "ordergate.bench.api_load",
-                           "--n", str(sizes.api_n), "--paced-n", str(max(100, sizes.api_n // 2)),
-                           "--rate", str(sizes.api_rate), *flags])
-        result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-        return result
-
-    result = once()
-    unsynced = once("--no-fsync")
-    result["without_fsync"] = {key: unsynced[key] for key in (
-        "throughput", "paced", "every_client_id_once", "durable")}
-    return result
+    """`ordergate serve` under HTTP load."""
+    return _durable_and_not(
+        "ordergate.bench.api_load",
+        ["--n", str(sizes.api_n), "--paced-n", str(max(100, sizes.api_n // 2)),
+         "--rate", str(sizes.api_rate)],
+        ("throughput", "paced", "every_client_id_once"))
 
 
 def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, Any]:

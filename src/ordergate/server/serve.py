@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal as signals
 import socket
 import sys
 from collections.abc import Callable, Generator, Mapping
@@ -34,7 +33,7 @@ import uvicorn
 from ordergate.clock import WallClock
 from ordergate.config import EngineConfig
 from ordergate.engine import Engine
-from ordergate.live import feed_signals, report_unfinished, tick_loop
+from ordergate.live import feed_signals, report_unfinished, stop_on_signals, tick_loop
 from ordergate.server.app import ServerState, build_app
 from ordergate.server.auth import Authenticator, TokenSetupError, is_loopback
 from ordergate.server.event_hub import EventHub
@@ -92,12 +91,7 @@ async def serve(config: EngineConfig, source: Path | None = None,
                          "trade; add tokens or bind to 127.0.0.1")
     sock = _bind(settings.host, settings.port)
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signals.SIGINT, signals.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
-            pass
+    stop_on_signals(stop)
     engine = Engine(config, WallClock())
     turn = asyncio.Lock()  # one decision at a time (live.py)
     idempotency = Idempotency(engine.journal, engine.clock, settings.idempotency_retention_s,
