@@ -211,5 +211,5 @@ def _cursor(cursor: str | None) -> int | None:
         if text[:1] == "r" and text[1:].isdigit():
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
+        pass  # not silent: every undecodable cursor is the 422 below
     raise Problem(422, "invalid", "cursor is not one this server gave out", field="cursor")
