@@ -67,7 +67,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     market = MarketData.load(market_path)
     start = market.first_ts() or datetime(1970, 1, 1, tzinfo=UTC)
     clock = SimulatedClock(start)
-    horizon = _last_quote_ts(market, start) + timedelta(seconds=config.validator.max_clock_skew_s)
+    horizon = (market.last_ts() or start) + timedelta(seconds=config.validator.max_clock_skew_s)
     config = config.model_copy(update={"audit": AuditSettings(
         path=out_dir / "audit.jsonl", rotation=None, retention=None)})
     engine = Engine(config, clock, market=market, journal_path=out_dir / "journal.sqlite",
@@ -107,15 +107,10 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     return ReplayResult(summary, out_dir, wall, latencies)
 
 
-def _last_quote_ts(market: MarketData, default: datetime) -> datetime:
-    ends = [series[-1].ts for symbol in market.symbols if (series := market.series(symbol))]
-    return max(ends, default=default)
-
-
 async def _settle(engine: Engine, clock: SimulatedClock, market: MarketData) -> None:
     """After the last signal, let time run on so working orders meet the remaining quotes
     and the reconciler's timeouts fire, as they would have live."""
-    last = _last_quote_ts(market, clock.now())
+    last = market.last_ts() or clock.now()
     settings = engine.config.reconciler
     deadline = max(last, clock.now() + timedelta(seconds=settings.fill_timeout_s + 2 * settings.poll_interval_s))
     while engine.reconciler.followed_count and clock.now() < deadline:

@@ -85,24 +85,15 @@ class MarketData:
         from ordergate.venues.quote_files import load_quotes
         return cls.of_series(load_quotes(Path(path)))
 
-    from_csv = load  # the name the configuration and older callers use
-
     @property
     def symbols(self) -> list[str]:
         return sorted(self._series)
 
     def series(self, symbol: str) -> Sequence[Quote]:
-        """Every quote of `symbol`, oldest first (indexable, `len`; iterating builds
-        every quote, so prefer `quote(symbol, index)` over a long stretch)."""
+        """Every quote of `symbol`, oldest first (indexable, `len`; a quote read from a
+        file is built when it is first reached, a block at a time)."""
         found = self._series.get(symbol)
         return _SeriesView(found) if found is not None else []
-
-    def quote(self, symbol: str, index: int) -> Quote:
-        return self._series[symbol][index]
-
-    def count(self, symbol: str) -> int:
-        found = self._series.get(symbol)
-        return len(found) if found is not None else 0
 
     def index_at(self, symbol: str, ts: datetime) -> int:
         """Index of the last quote at or before `ts`, or -1 if there is none yet."""

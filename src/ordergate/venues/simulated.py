@@ -79,7 +79,7 @@ class SimulatedVenue:
         self._s = settings
         self._clock = clock
         if market is None and settings.market_data is not None:
-            market = MarketData.from_csv(settings.market_data)
+            market = MarketData.load(settings.market_data)
         self.market = market or MarketData([])
         self._on_inferred = on_inferred
         self._latency = timedelta(milliseconds=settings.ack_latency_ms)
