@@ -24,6 +24,7 @@ def test_health_shows_venues_journal_and_trading_state(served):
     sim = body["venues"]["sim"]
     assert sim["enabled"] is True and sim["instruments_loaded"] == 3
     assert sim["breaker"] is None  # the simulated venue has no circuit breaker
+    assert sim["rate_limit"] is None  # nor a request budget
 
 
 def test_a_halted_engine_is_still_healthy_it_is_an_operators_choice(served):

@@ -108,6 +108,10 @@ def test_positions_are_listed_with_money_as_strings(served):
     assert [(p["account"], p["venue"], p["symbol"]) for p in positions] == [("main", "sim", "BTC/USDT")]
     assert Decimal(positions[0]["quantity"]) == Decimal("0.01")
     assert all(isinstance(positions[0][k], str) for k in ("quantity", "average_entry", "realized_pnl"))
+    # derived money: plain decimals to 8 places, never an exponent ("0E-8") for a client to trip on
+    for key in ("average_entry", "realized_pnl"):
+        whole, _, places = positions[0][key].partition(".")
+        assert whole.lstrip("-").isdigit() and len(places) == 8, positions[0][key]
 
 
 def test_a_null_strategy_id_is_the_default_as_every_other_null_optional_field(served):

@@ -91,6 +91,16 @@ def test_a_refused_request_spends_nothing():
     limits.admit("bot")
 
 
+def test_each_refusal_is_told_by_name():
+    refused: list[str] = []
+    limits = RequestLimits(Clock(), on_refused=refused.append)
+    limits.limit("bot", requests_per_s=1, burst=1)
+    limits.admit("bot")
+    for _ in range(2):
+        _refused(limits, "bot")
+    assert refused == ["bot", "bot"]
+
+
 def test_a_name_without_a_limit_is_never_held_back():
     limits = RequestLimits(Clock())
     limits.limit("bot", requests_per_s=1, burst=1)
@@ -118,6 +128,8 @@ def test_over_http_a_token_beyond_its_rate_gets_429_and_the_others_do_not(tmp_pa
         assert r.json()["type"] == "/problems/rate-limited"
         assert 1 <= int(r.headers["retry-after"]) <= 5
         assert TOKENS["OG_TEST_READ"] not in r.text
+        metrics = httpx.get(f"{url}/metrics", headers=TRADE).text
+        assert 'ordergate_http_rate_limited_total{token="slow-reader"} 1.0' in metrics
         # the trader has no limit; health and the document need no token and are exempt
         assert httpx.get(f"{url}/v1/positions", headers=TRADE).status_code == 200
         assert all(httpx.get(f"{url}/v1/health").status_code == 200 for _ in range(20))

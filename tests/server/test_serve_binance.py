@@ -82,3 +82,7 @@ def test_a_signal_a_resting_order_and_its_cancel_at_binance(binance_served):
     binance = health["venues"]["binance"]
     assert binance["breaker"] == "closed" and binance["last_success_at"] is not None
     assert binance["instruments_loaded"] > 0
+    # its request budget: three requests spent a moment ago, of a burst of ten
+    budget = binance["rate_limit"]
+    assert budget["configured_rate_per_s"] == budget["rate_per_s"] > 0
+    assert 0 <= budget["tokens"] < budget["burst"] and budget["blocked_until"] is None

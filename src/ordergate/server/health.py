@@ -6,6 +6,11 @@ loop is not running (nothing polls, cancels or reconciles behind the API) or the
 cannot be written (no order may be sent). `degraded` (200): a venue is disabled or its
 circuit is not closed. The kill switch is shown, not judged: HALTED is an operator's
 choice, not a fault.
+
+Each guarded venue's `rate_limit` is its headroom: the rate in force (lower than the
+configured one after the venue answered "too many requests"), the tokens a request may
+take now, and until when a venue's ban blocks every request. An operator reads there why
+orders queue before the venue sees them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,13 @@ def _iso(ts: datetime | None) -> str | None:
     return None if ts is None else ts.isoformat()
 
 
+def _headroom(venue: GuardedVenue) -> dict[str, Any]:
+    limiter = venue.limiter
+    return {"configured_rate_per_s": limiter.configured_rate_per_s,
+            "rate_per_s": limiter.rate_per_s, "burst": limiter.settings.burst,
+            "tokens": round(limiter.tokens, 3), "blocked_until": _iso(limiter.blocked_until)}
+
+
 def health_view(engine: Engine, ticker: asyncio.Task[None] | None) -> dict[str, Any]:
     alive = ticker is not None and not ticker.done()
     interval = engine.config.reconciler.poll_interval_s
@@ -33,13 +45,15 @@ def health_view(engine: Engine, ticker: asyncio.Task[None] | None) -> dict[str, 
             "enabled": enabled,
             "disabled_reason": None if enabled else engine.market.venue_disabled_reason(name),
             "instruments_loaded": len(engine.market.instruments.get(name, {})),
-            "breaker": None, "consecutive_failures": None, "last_success_at": None}
+            "breaker": None, "consecutive_failures": None, "last_success_at": None,
+            "rate_limit": None}
         if isinstance(venue, GuardedVenue):
             breaker = venue.breaker
             entry.update(breaker=breaker.state.value,
                          consecutive_failures=breaker.consecutive_failures,
                          last_success_at=_iso(breaker.last_success_at),
-                         retry_at=_iso(breaker.retry_at))
+                         retry_at=_iso(breaker.retry_at),
+                         rate_limit=_headroom(venue))
             degraded |= breaker.state.value != "closed"
         degraded |= not enabled
         venues[name] = entry

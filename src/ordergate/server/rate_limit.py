@@ -7,7 +7,9 @@ refused at once (a server does not queue a client's excess) with 429 problem+jso
 `Retry-After`: the whole seconds until a request would pass again, at least 1
 (RFC 9110 delta-seconds). Every request a token makes is counted, one its scope does not
 allow included; an unknown token is not (it is 401 before any bucket is looked at).
-Health and the OpenAPI document need no token and are never limited.
+Health and the OpenAPI document need no token and are never limited. Each refusal is
+told to `on_refused` with the token's name (`ordergate_http_rate_limited_total{token}`):
+a client being throttled is an operator's question, not only the client's.
 
 Time is `time.monotonic` (injectable): a wall-clock jump neither refills nor drains a
 bucket. One process, one event loop: no lock needed.
@@ -32,8 +34,10 @@ class _Bucket:
 
 
 class RequestLimits:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 on_refused: Callable[[str], None] | None = None) -> None:
         self._clock = clock
+        self.on_refused = on_refused
         self._buckets: dict[str, _Bucket] = {}
 
     def limit(self, name: str, requests_per_s: float, burst: int | None = None) -> None:
@@ -54,6 +58,8 @@ class RequestLimits:
             return
         wait = (1 - bucket.tokens) / bucket.rate
         retry_after = max(1, math.ceil(wait))
+        if self.on_refused is not None:
+            self.on_refused(name)
         raise Problem(429, "rate-limited", f"the token {name!r} is limited to "
                       f"{bucket.rate:g} requests/s (burst {bucket.capacity:g}); "
                       f"retry in {retry_after} s", headers={"Retry-After": str(retry_after)})

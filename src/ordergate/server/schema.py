@@ -227,6 +227,16 @@ class JournalHealth(_Closed):
     writable: bool
 
 
+class RateLimitHealth(_Closed):
+    """A guarded venue's request budget now (`venues/rate_limiter.py`)."""
+
+    configured_rate_per_s: float | None = Field(description="null: no limit (simulated)")
+    rate_per_s: float | None = Field(description="in force now; lower after penalties")
+    burst: int
+    tokens: float = Field(description="requests that may be sent now without waiting")
+    blocked_until: Timestamp | None = Field(description="a venue's ban in force until")
+
+
 class VenueHealth(_Closed):
     enabled: bool
     disabled_reason: str | None
@@ -235,6 +245,7 @@ class VenueHealth(_Closed):
     consecutive_failures: int | None
     last_success_at: Timestamp | None
     retry_at: Timestamp | None = None
+    rate_limit: RateLimitHealth | None = None
 
 
 class Health(_Closed):

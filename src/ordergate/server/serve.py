@@ -29,9 +29,10 @@ from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 
 import uvicorn
+from prometheus_client import Counter
 
 from ordergate.clock import WallClock
-from ordergate.config import EngineConfig
+from ordergate.config import EngineConfig, ServerSettings
 from ordergate.engine import Engine
 from ordergate.live import feed_signals, report_unfinished, stop_on_signals, tick_loop
 from ordergate.server.app import ServerState, build_app
@@ -74,6 +75,17 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _count_refusals(auth: Authenticator, engine: Engine, settings: ServerSettings) -> None:
+    """`ordergate_http_rate_limited_total{token}`, every limited token's series from the
+    start (at 0): labels come from config, never from a request."""
+    refused = Counter("ordergate_http_rate_limited", "Requests refused with 429, per token",
+                      ["token"], registry=engine.metrics.registry)
+    for entry in settings.tokens:
+        if entry.requests_per_s is not None:
+            refused.labels(entry.name)
+    auth.limits.on_refused = lambda name: refused.labels(name).inc()
+
+
 async def serve(config: EngineConfig, source: Path | None = None,
                 stop: asyncio.Event | None = None, *,
                 environ: Mapping[str, str] | None = None,
@@ -93,6 +105,7 @@ async def serve(config: EngineConfig, source: Path | None = None,
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     engine = Engine(config, WallClock())
+    _count_refusals(auth, engine, settings)
     turn = asyncio.Lock()  # one decision at a time (live.py)
     idempotency = Idempotency(engine.journal, engine.clock, settings.idempotency_retention_s,
                               turn)

@@ -18,6 +18,7 @@ from ordergate.engine import Engine
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.chain import Outcome
 from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.subscribers.audit_log import DISPLAY
 from ordergate.pipeline.reasons import ReasonCode
 from ordergate.server.problems import problem_body
 
@@ -70,9 +71,11 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def positions_view(engine: Engine) -> list[dict[str, Any]]:
+    """Derived money (the average entry, realized PnL) to 8 places, as the audit log shows
+    it: an average of fills is a long division (50000.000999000999000999...)."""
     return [{"account": p.account_id, "venue": p.venue, "symbol": p.symbol,
-             "quantity": str(p.quantity), "average_entry": str(p.average_entry),
-             "realized_pnl": str(p.realized_pnl),
+             "quantity": str(p.quantity), "average_entry": f"{p.average_entry.quantize(DISPLAY):f}",
+             "realized_pnl": f"{p.realized_pnl.quantize(DISPLAY):f}",
              "fees": {c: str(a) for c, a in sorted(p.fees.items())}}
             for _, p in sorted(engine.positions.positions.items())]
 
