@@ -426,3 +426,22 @@ def test_an_idempotent_answer_survives_a_reopen_until_it_is_older_than_asked(pat
         assert journal.idempotent_answer("order", "bot", "k-1", t0 - timedelta(days=1)) is None
     finally:
         journal.close()
+
+
+def test_one_orders_transitions_fills_and_venue_id_lookup_use_an_index_not_a_scan(journal):
+    """The HTTP API reads these for every answer: a scan would cost more with every order
+    the journal has ever held."""
+    journal.insert_order(_order())
+    journal.record_fill(_fill())
+    journal.commit()
+    statements: list[str] = []
+    journal._db.set_trace_callback(statements.append)
+    journal.transitions("c-1")
+    journal.fills("c-1")
+    journal.client_order_id_for_venue_id("v-1")
+    journal._db.set_trace_callback(None)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 3
+    for sql in reads:
+        plan = " ".join(row[-1] for row in journal._db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "INDEX" in plan and not plan.startswith("SCAN"), (sql, plan)

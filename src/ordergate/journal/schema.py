@@ -20,11 +20,16 @@ key that names the request (an `Idempotency-Key` header of `POST /v1/orders`, sc
 the token's name, or a signal's intent key for `POST /v1/signals`), with a fingerprint of
 the payload so that a key reused for another request is refused. In the journal, so a
 restart between a request and its retry still replays the first answer.
+
+v5 indexes what is looked up one order at a time: an order's transitions and fills (the
+HTTP API's answer to every signal and order, `GET /v1/orders/{id}`, recovery) and an
+order by its venue order ID. Without them each lookup scanned the whole table, so an
+answer's cost grew with every order the journal had ever seen.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -122,5 +127,10 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (scope, owner, key)
     );
     CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+    """,
+    5: """
+    CREATE INDEX transitions_by_order ON transitions (client_order_id, seq);
+    CREATE INDEX fills_by_order ON fills (client_order_id);
+    CREATE INDEX orders_by_venue_id ON orders (venue_order_id);
     """,
 }
