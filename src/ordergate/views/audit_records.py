@@ -124,7 +124,11 @@ def follow(path: Path, *, poll_s: float = POLL_S, stop: threading.Event | None =
                     yield from reader.read_to_end()
                     yield from reader.rest()  # the old file's last line never ended
                     reader.close()
-                    reader = _Reader(new)
+                    old_inode, reader = reader.inode, _Reader(new)
+                    for between in rotated_since(path, old_inode, reader.inode):
+                        yield Notice(f"{path} was rotated more than once between two reads: "
+                                     f"reading {between.name}")
+                        yield from read_lines(between)
                     yield Notice(f"{path} was rotated: following the new file")
                     continue
             elif switched == "truncated":
@@ -182,6 +186,26 @@ def _open(path: Path) -> BinaryIO | None:
         return open(path, "rb")
     except FileNotFoundError:
         return None
+
+
+def rotated_since(path: Path, old: int, new: int) -> list[Path]:
+    """The files loguru rotated out after the file `old` (an inode) and before `new`, the
+    one now at `path`: more than one rotation between two polls (a tiny `rotation` size,
+    a burst of lines) leaves files we never opened. loguru names a rotated file
+    `{stem}.{time}{suffix}`, which sorts in time order; a compressed one cannot be read
+    here, and one that is gone is gone (retention)."""
+    rotated: list[tuple[str, Path, int]] = []
+    for candidate in path.parent.glob(f"{path.stem}.*{path.suffix}"):
+        try:
+            inode = candidate.stat().st_ino
+        except FileNotFoundError:
+            continue
+        rotated.append((candidate.name, candidate, inode))
+    rotated.sort()
+    names = [name for name, _, inode in rotated if inode == old]
+    if not names:
+        return []
+    return [p for name, p, inode in rotated if name > names[0] and inode not in (old, new)]
 
 
 def _switched(path: Path, reader: _Reader) -> str:
