@@ -103,6 +103,22 @@ def test_symbol_matches_lines_with_the_field_and_the_lines_of_signals_on_it():
     assert _shown(symbols=["SOL/USDT"]) == [0]
 
 
+def test_a_signal_id_received_again_for_another_symbol_is_about_the_new_one():
+    again = [
+        _line(20, "signal_received", "s-1", None, None, "received",
+              "sell 2 SOL/USDT market on sim", strategy_id="momo", account_id="hedge"),
+        _line(20, "handler_verdict", "s-1", None, "executor", "deny", "duplicate",
+              code="DUPLICATE_SIGNAL"),
+        _line(21, "order_transition", "s-1", ORDER, None, "CANCELLED", "the first order",
+              from_status="FILLED"),
+    ]
+    for filters, expected in [({"symbols": ["SOL/USDT"]}, [0, 9, 10]),
+                              ({"symbols": ["BTC/USDT"]}, [1, 2, 3, 6, 7, 8, 11]),
+                              ({"accounts": ["hedge"]}, [4, 5, 9, 10])]:
+        matcher = Matcher(Criteria.build(**filters))
+        assert [i for i, f in enumerate(STORY + again) if matcher(f)] == expected, filters
+
+
 def test_since_and_until_are_inclusive_on_the_engines_ts():
     assert _shown(since="2026-01-02T00:00:09Z") == [6, 7, 8]
     assert _shown(until="2026-01-02T00:00:05Z") == [0, 1, 2, 3]

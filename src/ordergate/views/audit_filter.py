@@ -4,11 +4,13 @@ test, with what it has learnt from the lines read so far).
 Why the matcher learns: not every line names everything it belongs to. A position line
 carries the client order ID but no signal ID; only the signal's `signal_received` line
 names its account, and no field of it names the symbol. So, reading in file order, the
-matcher remembers each order's signal (from the lines that carry both IDs) and each
-signal's account and symbol; `--signal demo-1` then also matches the position lines of
-demo-1's order, and `--account main` the handlers' verdicts on main's signals. The maps
-hold one entry per signal or order of the log (tens of bytes each), built only when a
-filter needs them.
+matcher remembers each order's signal (from the lines that carry both IDs), each
+signal's account and symbol (from its latest `signal_received`: a signal ID can be
+received again, for another symbol, and be refused as a duplicate) and each order's
+(what its signal said when the order was made); `--signal demo-1` then also matches the
+position lines of demo-1's order, and `--account main` the handlers' verdicts on main's
+signals. The maps hold one entry per signal or order of the log (tens of bytes each);
+accounts and symbols are learnt only when a filter needs them.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ class Matcher:
     order_signal: dict[str, str] = field(default_factory=dict)
     signal_account: dict[str, str] = field(default_factory=dict)
     signal_symbol: dict[str, str] = field(default_factory=dict)
+    order_account: dict[str, str] = field(default_factory=dict)
+    order_symbol: dict[str, str] = field(default_factory=dict)
     _last_ts: str = ""
     _last_moment: datetime | None = None
     _learn: bool = field(init=False, default=False)
@@ -109,8 +113,9 @@ class Matcher:
                 self.order_signal.setdefault(order, signal)
             else:
                 signal = self.order_signal.get(order)
-        if self._learn and signal is not None:
-            self._learn_from(fields, signal)
+        account = symbol = None
+        if self._learn:
+            account, symbol = self._learn_from(fields, signal, order)
         if c.events and _text(fields, "event") not in c.events:
             return False
         if c.decisions and (_text(fields, "decision") or "").lower() not in c.decisions:
@@ -119,11 +124,9 @@ class Matcher:
             return False
         if c.signals and signal not in c.signals:
             return False
-        if c.accounts and (_text(fields, "account_id") or self.signal_account.get(
-                signal or "")) not in c.accounts:
+        if c.accounts and account not in c.accounts:
             return False
-        if c.symbols and (_text(fields, "symbol") or self.signal_symbol.get(
-                signal or "")) not in c.symbols:
+        if c.symbols and symbol not in c.symbols:
             return False
         if c.since is not None or c.until is not None:
             moment = self._moment(_text(fields, "ts"))
@@ -140,14 +143,29 @@ class Matcher:
         return _text(fields, "signal_id") or self.order_signal.get(
             _text(fields, "client_order_id") or "")
 
-    def _learn_from(self, fields: Mapping[str, Any], signal: str) -> None:
+    def _learn_from(self, fields: Mapping[str, Any], signal: str | None,
+                    order: str | None) -> tuple[str | None, str | None]:
+        """The record's account and symbol: its own fields, else its order's, else its
+        signal's. A signal ID received again (a resend, or a reuse the executor refuses
+        as a duplicate) starts again from its new line; an order keeps what its signal
+        said when the order was made."""
         account, symbol = _text(fields, "account_id"), _text(fields, "symbol")
-        if symbol is None and _text(fields, "event") == "signal_received":
-            symbol = received_symbol(_text(fields, "reason") or "")
-        if account is not None:
-            self.signal_account.setdefault(signal, account)
-        if symbol is not None:
-            self.signal_symbol.setdefault(signal, symbol)
+        if signal is not None and _text(fields, "event") == "signal_received":
+            symbol = symbol or received_symbol(_text(fields, "reason") or "")
+            if account is not None:
+                self.signal_account[signal] = account
+            if symbol is not None:
+                self.signal_symbol[signal] = symbol
+        if order is not None:
+            if order not in self.order_symbol and signal is not None:
+                self.order_account[order] = account or self.signal_account.get(signal, "")
+                self.order_symbol[order] = symbol or self.signal_symbol.get(signal, "")
+            account = account or self.order_account.get(order) or None
+            symbol = symbol or self.order_symbol.get(order) or None
+        if signal is not None:
+            account = account or self.signal_account.get(signal)
+            symbol = symbol or self.signal_symbol.get(signal)
+        return account, symbol
 
     def _moment(self, ts: str | None) -> datetime | None:
         if ts is None:
