@@ -129,7 +129,7 @@ def narrate_order(view: dict[str, Any]) -> list[str]:
         lines.append(printable(f"  {moment.isoformat() if moment else '?'}  {text}"))
     fills = len(g("fills") or [])
     average = g("average_price")
-    money = (f"filled {plain(g('filled_quantity'))} of {g('quantity')} in {fills} "
+    money = (f"filled {g('filled_quantity')} of {g('quantity')} in {fills} "
              f"fill{'s' * (fills != 1)} at average {plain(average)}" if average
              else f"no fill of {g('quantity')}")
     fees = ", ".join(f"{plain(v)} {c}" for c, v in (g("fees") or {}).items())
