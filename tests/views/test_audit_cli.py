@@ -58,6 +58,11 @@ def test_a_bad_time_exits_2(demo_log, args, message):
     assert result.exit_code == 2 and message in result.stderr
 
 
+def test_from_end_without_follow_exits_2(demo_log):
+    result = _tail(demo_log, "--from-end")
+    assert result.exit_code == 2 and "--from-end goes with --follow" in result.stderr
+
+
 def test_a_missing_file_or_a_directory_exits_2(tmp_path):
     missing = _tail(tmp_path / "nope.jsonl")
     assert missing.exit_code == 2 and "no such file" in missing.stderr

@@ -92,6 +92,8 @@ def tail_command(
                                   since=since, until=until)
     except CriteriaError as exc:
         raise _fail(str(exc)) from None
+    if from_end and not follow_:
+        raise _fail("--from-end goes with --follow (without it there is nothing to wait for)")
     if path.is_dir():
         raise _fail(f"{path} is a directory: give the audit log inside it (audit.jsonl)")
     if not follow_ and not path.exists():
