@@ -14,9 +14,11 @@ from loguru import logger
 
 from ordergate.config import ConfigError, EngineConfig, load_config
 from ordergate.replay.harness import ReplayResult, replay
+from ordergate.views.audit_cli import audit_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="ordergate: signals in; orders, fills and positions out.")
+app.add_typer(audit_app, name="audit")
 
 
 def _quiet_loguru() -> None:
