@@ -232,3 +232,61 @@ def test_a_busy_dashboard_is_kept_as_a_screenshot(served, page, artifacts):
     path = artifacts / "dashboard.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _health(venue: dict, status: str = "degraded") -> dict:
+    return {"status": status, "trading_state": "ACTIVE",
+            "control_loop": {"alive": status != "failing", "last_tick_at": None,
+                             "poll_interval_s": 1.0},
+            "journal": {"writable": True}, "venues": {"binance": venue}}
+
+
+def _serve_health(page: Page, body: dict, status: int = 200) -> None:
+    page.route(re.compile(r".*/v1/health$"), lambda route: route.fulfill(
+        status=status, headers={"Content-Type": "application/json"}, body=json.dumps(body)))
+
+
+def test_a_failing_engine_and_an_open_breaker_are_shown_as_such(served, page):
+    _serve_health(page, _health({
+        "enabled": False, "disabled_reason": "<b>load_instruments failed</b>",
+        "instruments_loaded": 0, "breaker": "open", "consecutive_failures": 5,
+        "last_success_at": "2026-01-02T00:09:58+00:00", "retry_at": "2026-01-02T00:10:30+00:00"},
+        "failing"), status=503)
+    connect(page, served, READ_TOKEN)
+    expect(page.locator("#health-status")).to_have_text("health: failing")
+    expect(page.locator("#loop")).to_contain_text("NOT RUNNING")
+    venue = page.locator("#venues tbody tr").first
+    expect(venue).to_contain_text("no: <b>load_instruments failed</b>")
+    expect(venue).to_contain_text("open")
+    expect(venue).to_contain_text("00:09:58")
+    expect(venue).to_contain_text("not reported")  # this health has no rate_limit
+
+
+def test_rate_limit_headroom_is_shown_when_health_reports_it(served, page):
+    _serve_health(page, _health({
+        "enabled": True, "disabled_reason": None, "instruments_loaded": 3, "breaker": "closed",
+        "consecutive_failures": 0, "last_success_at": "2026-01-02T00:10:00+00:00",
+        "retry_at": None, "rate_limit": {"configured_rate_per_s": 10.0, "rate_per_s": 5.0,
+                                         "burst": 20, "tokens": 4.5,
+                                         "blocked_until": "2026-01-02T00:11:00+00:00",
+                                         "weight_used": 7}}))
+    connect(page, served, READ_TOKEN)
+    cell = page.locator("#venues tbody tr td").nth(5)
+    expect(cell).to_contain_text("4.5/20")
+    expect(cell).to_contain_text("5/s (of 10/s)")  # JSON numbers, as the browser prints them
+    expect(cell).to_contain_text("blocked until 00:11:00")
+    expect(cell).to_contain_text("weight_used: 7")  # a key the page does not know: shown as is
+    assert cell.locator("meter").get_attribute("value") == "0.225"
+
+
+def test_derived_amounts_are_rounded_to_eight_places_from_their_text(served, page):
+    page.goto(f"{served.url}/")
+    cases = {"50000.0029102890531197039977": "50000.00291029",
+             "-0.009999980009964121595339570540": "-0.00999998",
+             "0.000000005": "0.00000001", "-0.000000004": "0.00000000",
+             "99999999.999999999": "100000000.00000000", "0E-8": "0.00000000",
+             "1.5E+3": "1500", "42": "42", "0.10": "0.10", "not a number": "not a number",
+             "123456789012345678901234567.123456789": "123456789012345678901234567.12345679"}
+    got = page.evaluate("""(texts) => texts.map(
+        (t) => window.ordergateDashboard.roundDecimal(t, 8))""", list(cases))
+    assert dict(zip(cases, got)) == cases

@@ -328,9 +328,37 @@ function renderPositions(positions) {
     const fees = Object.entries(p.fees || {}).map(([c, a]) => `${a} ${c}`).join(", ");
     return row([p.account, p.venue, p.symbol,
       { text: p.quantity, attrs: { class: "num", "data-sign": sign(p.quantity) } },
-      num(p.average_entry),
-      { text: pnl, attrs: { class: "num", "data-sign": sign(pnl) } }, fees || "–"]);
+      derived(p.average_entry), derived(pnl, { "data-sign": sign(roundDecimal(pnl, DERIVED_PLACES)) }), fees || "–"]);
   }), "no position", 7);
+}
+
+// A derived amount (an average entry, a realized PnL) as the audit log shows it: rounded
+// half-up to `places` decimals, from its text through BigInt, never through a float. The
+// API gives such amounts at full precision (28 digits); the exact text stays in the title.
+function roundDecimal(text, places) {
+  const m = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(String(text).trim());
+  if (!m) return String(text);
+  const frac = m[3] || "";
+  let digits = m[2] + frac;
+  let scale = frac.length - Number(m[4] || 0);
+  if (scale < 0) { digits += "0".repeat(-scale); scale = 0; }
+  if (scale > places) {
+    const divisor = 10n ** BigInt(scale - places);
+    let q = BigInt(digits) / divisor;
+    if (2n * (BigInt(digits) % divisor) >= divisor) q += 1n;
+    digits = q.toString();
+    scale = places;
+  }
+  digits = digits.padStart(scale + 1, "0");
+  const whole = digits.slice(0, digits.length - scale).replace(/^0+(?=\d)/, "");
+  const negative = m[1] === "-" && /[1-9]/.test(digits);
+  return `${negative ? "-" : ""}${whole}${scale ? `.${digits.slice(digits.length - scale)}` : ""}`;
+}
+
+const DERIVED_PLACES = 8;
+
+function derived(text, attrs) {
+  return { text: roundDecimal(text, DERIVED_PLACES), attrs: { class: "num", title: String(text), ...(attrs || {}) } };
 }
 
 // The sign of a decimal string, read from its text (never through a float).
@@ -557,7 +585,7 @@ function main() {
   if (token()) connect();
 }
 
-// For the browser tests: the stream parser, to be fed chunks split anywhere.
-window.ordergateDashboard = { SseParser };
+// For the browser tests: the stream parser (to be fed chunks split anywhere), the rounding.
+window.ordergateDashboard = { SseParser, roundDecimal };
 
 document.addEventListener("DOMContentLoaded", main);
