@@ -49,6 +49,7 @@ from ordergate.server.schema import (
     Account, Health, Positions, TradingStateAnswer, TradingStateRequest,
 )
 from ordergate.server.wire import invalid, json_response, read_body
+from ordergate.views.dashboard.routes import dashboard_routes
 
 MAX_REASON = 500
 _READ_PROBLEMS = (401, 403, 429, 500)
@@ -156,6 +157,7 @@ def build_app(state: ServerState) -> FastAPI:
         return Response(engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(event_routes(state))
+    app.include_router(dashboard_routes())
     _install_error_handlers(app)
     openapi.install(app)
 
