@@ -19,8 +19,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module, not session: Playwright's sync API keeps an event loop running in this
+    # thread while it lives, and every later test calling `asyncio.run` would fail.
     if not CHROMIUM.exists():
         why = (f"{CHROMIUM} is missing: install Debian's chromium package "
                "(apt-get install chromium) to run the dashboard's browser tests")
