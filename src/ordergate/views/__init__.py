@@ -1,0 +1,1 @@
+"""What people look at: the audit viewer, the replay report, the live dashboard."""
