@@ -137,7 +137,10 @@ def fills(data: ReportData) -> Chart:
             figure.add_trace(go.Scatter(
                 x=[chart_time(t) for t in kept.times], y=_floats(kept.prices), mode="markers",
                 name=f"{side} fill", legendgroup=side, showlegend=row == 1,
-                marker={"symbol": marker, "color": colour, "size": 8, "line": {"width": 0}},
+                marker={"symbol": marker, "color": colour, "line": {"width": 0},
+                        # many fills: smaller and see-through, so the price shows between
+                        "size": 8 if len(kept.times) <= 300 else 5,
+                        "opacity": 1 if len(kept.times) <= 300 else 0.5},
                 text=[f"{side} {q} @ {p}" for q, p in zip(kept.quantities, kept.prices)],
                 hovertemplate="%{x}<br>%{text}<extra></extra>"), row=row, col=1)
         figure.update_yaxes(title_text=f"price ({quote_currency(symbol)})", row=row, col=1)
