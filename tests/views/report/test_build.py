@@ -5,7 +5,12 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from ordergate.views.report import ledger as ledger_module
 from ordergate.views.report.build import build
+from ordergate.views.report.charts import fills as fills_chart
+from ordergate.views.report.timeline import GRID_POINTS
 
 EIGHT = Decimal("0.00000001")
 
@@ -67,3 +72,14 @@ def test_turnover_is_the_sum_of_fill_notionals(demo_run: Path) -> None:
         expected = sum((Decimal(r["price"]) * Decimal(r["quantity"]) for r in csv.DictReader(handle)),
                        Decimal(0))
     assert build(demo_run).ledger.turnover == {"USDT": expected}
+
+
+def test_what_is_drawn_is_bounded_however_many_fills(demo_run: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ledger_module, "MAX_FILL_POINTS", 10)
+    data = build(demo_run)
+    assert len(data.ledger.grid) <= GRID_POINTS
+    for (symbol, side), kept in data.ledger.fills.items():
+        assert kept.total > 10 and kept.stride > 1, (symbol, side)
+        assert len(kept.times) <= 10 and len(kept.times) == -(-kept.total // kept.stride)
+    assert "1 in" in fills_chart(data).caption

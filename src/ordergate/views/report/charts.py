@@ -49,7 +49,7 @@ def _style(figure: go.Figure, *, height: int, x_title: str | None,
         template="plotly_white", height=height, font={"size": 13},
         margin={"l": 90, "r": 30, "t": 40, "b": 70},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "font": {"size": 13},
-                "traceorder": "normal"},
+                "traceorder": "normal", "itemsizing": "constant"},
         hovermode="closest")
     figure.update_xaxes(automargin=True)
     figure.update_yaxes(automargin=True)
@@ -115,7 +115,7 @@ def fills(data: ReportData) -> Chart:
     ledger = data.ledger
     title = "Fills over the price, per symbol"
     symbols = sorted({symbol for symbol, _ in ledger.fills})
-    thinned = [f"{s} {side}: every {p.stride}th of {p.total}"
+    thinned = [f"{s} {side}s, 1 in {p.stride} of {p.total}"
                for (s, side), p in sorted(ledger.fills.items()) if p.stride > 1]
     caption = ("Each fill at its price and time (buys ▲, sells ▼) over the mid of the quotes "
                "(sampled). " + (f"Thinned for drawing: {'; '.join(thinned)}." if thinned else ""))
