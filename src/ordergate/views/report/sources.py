@@ -85,8 +85,13 @@ def _market_from_manifest(out_dir: Path) -> tuple[Path, str | None]:
 
 def open_journal(path: Path) -> sqlite3.Connection:
     """The journal, read-only (a report never changes a replay's record)."""
+    wal = path.with_name(path.name + "-wal")
+    # immutable: no -shm or -wal is created beside a finished replay's journal; not when a
+    # WAL holds pages (a run that stopped uncleanly), which only a normal open reads
+    finished = not wal.exists() or wal.stat().st_size == 0
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if finished else ''}",
+                             uri=True)
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
         raise ReportError(f"{path}: not a readable journal: {exc}") from None
