@@ -1,4 +1,4 @@
-"""The `ordergate` command: replay, demo (and, with real venues, run)."""
+"""The `ordergate` command: replay, demo, report (and, with real venues, run)."""
 
 from __future__ import annotations
 
@@ -57,10 +57,33 @@ def replay_command(
     market: Annotated[Path, typer.Option(help="Quotes, CSV or Parquet (by suffix): ts,symbol,bid,ask,bid_size,ask_size.", exists=True, dir_okay=False)],
     config: Annotated[Path | None, typer.Option(help="Engine configuration (TOML).")] = None,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("out"),
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html.")] = False,
 ) -> None:
     """Replay recorded signals against recorded quotes through the live pipeline."""
     result = _run_replay(signals, market, _config(config), out)
     typer.echo(json.dumps(result.summary, indent=2, sort_keys=True))
+    if report:  # on stderr: stdout stays the summary's JSON
+        typer.echo(f"report: {_write_report(out, None)}", err=True)
+
+
+def _write_report(out: Path, market: Path | None) -> Path:
+    from ordergate.views.report import ReportError, write_report
+
+    try:
+        return write_report(out, market)
+    except ReportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Argument(help="A replay's output directory.")],
+    market: Annotated[Path | None, typer.Option(help="The quotes file the replay ran against; default: from OUT/manifest.json.")] = None,
+) -> None:
+    """Write OUT/report.html (summary, PnL, positions, fills, slippage, refusals) from a
+    replay's files; one self-contained file to open in a browser."""
+    typer.echo(_write_report(out, market))
 
 
 @app.command("demo")
@@ -73,7 +96,9 @@ def demo_command(
             resources.as_file(data / "demo_quotes.csv") as quotes, \
             resources.as_file(data / "demo.toml") as config_path:
         result = _run_replay(signals, quotes, _config(config_path), out)
+        report = _write_report(out, quotes)
     typer.echo(describe(result))
+    typer.echo(f"Report (open in a browser): {report}")
 
 
 @app.command("run")

@@ -80,6 +80,16 @@ def test_two_runs_over_the_same_input_are_byte_identical(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
+
+def test_the_manifest_names_the_inputs_for_the_report(tmp_path):
+    args = ["replay", "--signals", str(DATA / "demo_signals.jsonl"), "--market",
+            str(DATA / "demo_quotes.csv"), "--config", str(DATA / "demo.toml"), "--out", str(tmp_path)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest == {"signals": str((DATA / "demo_signals.jsonl").resolve()),
+                        "market": str((DATA / "demo_quotes.csv").resolve()),
+                        "market_bytes": (DATA / "demo_quotes.csv").stat().st_size}
+
 async def test_malformed_lines_are_counted_audited_with_their_line_number_and_skipped(tmp_path):
     quotes = tmp_path / "q.csv"
     quotes.write_text(quotes_csv(make_quotes(DEMO_SYMBOLS[:1], 30, seed=1)))

@@ -8,7 +8,8 @@ the tolerance ahead.
 
 Outputs in the run directory, all byte-for-byte repeatable for the same inputs:
 `audit.jsonl`, `fills.csv` and `summary.json`; wall-clock timings go to `timings.json`,
-kept apart because they are not. A malformed line is counted, audited with its line
+kept apart because they are not, and where the inputs were to `manifest.json` (the report
+reads the quotes again from there for its marks, rather than the replay sampling them). A malformed line is counted, audited with its line
 number and reason, and the replay goes on.
 """
 
@@ -100,6 +101,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
         await engine.close()
     wall = time.perf_counter() - began
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    _write_manifest(out_dir / "manifest.json", signals, market_path)
     (out_dir / "timings.json").write_text(json.dumps(
         {"wall_seconds": round(wall, 3), "signals": summary["signals_total"],
          "signals_per_second": round(summary["signals_total"] / wall, 1) if wall else None},
@@ -126,6 +128,13 @@ def _summarise(engine: Engine) -> dict[str, Any]:
     summary = engine.summary.as_dict(engine.positions, duplicates)
     summary["orders_working"] = len(engine.ledger.live_orders())
     return summary
+
+
+def _write_manifest(path: Path, signals: Path, market_path: Path) -> None:
+    """The inputs' absolute paths, and the quotes' size to tell a file changed since."""
+    market = market_path.resolve()
+    path.write_text(json.dumps({"signals": str(signals.resolve()), "market": str(market),
+                                "market_bytes": market.stat().st_size}, indent=2) + "\n")
 
 
 def _write_fills(engine: Engine, path: Path) -> None:
