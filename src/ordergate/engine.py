@@ -70,7 +70,7 @@ class Engine:
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s,
                                   on_drift=self._drifted)
         if self.journal.durable:  # live: what led to a send is on disk before it leaves
-            self.ledger.before_send.append(self.audit.sync)
+            self.ledger.before_send.append(self.audit.flush_for_sync)
         self.venues = venues if venues is not None else {
             name: guard_venue(
                 build_venue(name, settings, clock, market=market, on_inferred=self._inferred,

@@ -141,7 +141,7 @@ class Recovery:
         young = self._clock.now() - order.created_at <= self._max_age
         if self._policy == "resubmit" and young and state == "ACTIVE":
             self._ledger.journal.mark_resent(order.client_order_id, self._clock.now())
-            self._ledger.commit_before_send()
+            await self._ledger.commit_before_send()
             report = await self._executor.submit(venue, order)
             if report is not None:
                 await self._reconciler.sync(venue, order, report)

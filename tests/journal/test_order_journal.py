@@ -238,18 +238,20 @@ def test_fills_are_listed_per_order_and_in_recording_order(journal):
 # ---------------------------------------------------------------- durability
 
 
-def test_durable_mode_commits_at_commit_before_send(path, journal):
+def test_durable_mode_commits_for_a_barrier_and_hands_over_the_wal_to_fsync(path, journal):
     assert journal.durable
     journal.insert_order(_order())
     assert _count(path, "orders") == 0  # not yet visible to anyone else
-    journal.commit_before_send()
+    fd = journal.commit_for_sync()
     assert _count(path, "orders") == 1
+    assert os.readlink(f"/proc/self/fd/{fd}") == f"{path}-wal"
 
 
 def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkeypatch):
-    """Before a send and under a stored HTTP answer the WAL is fsync'ed; the commit that
-    ends a decision is not (the next barrier covers it; a power loss before that is
-    recovered from the venue)."""
+    """A commit is fsync'ed; the commit that ends a decision is not (the next barrier
+    covers it; a power loss before that is recovered from the venue); a barrier's commit
+    hands the WAL to its caller (the ledger before a send, the HTTP API's stored answer),
+    which fsyncs it with the audit log off the loop."""
     assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     synced: list[str] = []
@@ -257,20 +259,19 @@ def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkey
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(
         f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
     journal.insert_order(_order())
-    journal.commit_before_send()
+    journal.commit()  # a commit of its own (a recovery's adoption): synced at once
     assert synced == [f"{journal.path}-wal"]
     journal.record_fill(_fill())
-    journal.commit_if_durable()
+    journal.commit_if_durable()  # the end of a decision: not
     assert len(synced) == 1
-    journal.store_idempotent_answer("orders", "bot", "k-1", "f", 201, "{}", T0)
-    assert len(synced) == 2
+    wal = journal.store_idempotent_answer("orders", "bot", "k-1", "f", 201, "{}", T0)
+    assert wal is not None and _count(journal.path, "idempotency_keys") == 1  # the caller fsyncs
 
 
-def test_batch_mode_does_not_commit_before_send(path):
+def test_batch_mode_has_nothing_to_fsync(path):
     journal = OrderJournal(path, durable=False, batch_size=100)
     journal.insert_order(_order())
-    journal.commit_before_send()
-    assert _count(path, "orders") == 0
+    assert journal.commit_for_sync() is None
     journal.close()
     assert _count(path, "orders") == 1
 

@@ -1,7 +1,8 @@
 """`OrderJournal`: orders, transitions and fills in SQLite (WAL).
 
-Write-before-send: the executor inserts the order and calls `commit_before_send()`,
-which, in durable mode, commits and fsyncs the WAL before the request leaves.
+Write-before-send: the executor inserts the order and calls the ledger's
+`commit_before_send()`, which, in durable mode, commits (`commit_for_sync`) and fsyncs
+the WAL, with the audit log, before the request leaves (`journal/barrier.py`).
 
 Durable mode fsyncs at barriers, not at every commit (`synchronous=NORMAL`, and an fsync
 of the WAL file where a commit must survive a power loss): before a send, and under an
@@ -211,12 +212,6 @@ class OrderJournal:
                          (ts.isoformat(), client_order_id))
         self._wrote()
 
-    def commit_before_send(self) -> None:
-        """The write-before-send barrier: durable mode commits now; batch mode lets the
-        batch carry on (the insert still precedes the send in the same transaction)."""
-        if self.durable:
-            self.commit()
-
     def commit_if_durable(self) -> None:
         """After a decision: in durable mode every venue answer and fill is committed as it
         arrives (per decision), without an fsync (the next barrier makes it durable, see
@@ -226,29 +221,43 @@ class OrderJournal:
 
     def commit(self, *, sync: bool = True) -> None:
         """Commit what is held; in durable mode also fsync the WAL, unless `sync` is False."""
-        self._write_held()
         began = time.perf_counter()
-        self._db.execute("COMMIT")
-        if sync and self.durable:
-            self._sync_wal()
+        if sync:
+            fd = self.commit_for_sync()
+            if fd is not None:
+                os.fsync(fd)
+        else:
+            self._commit_unsynced()
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - began)
+
+    def commit_for_sync(self) -> int | None:
+        """Commit what is held, without an fsync, and return the WAL's descriptor for the
+        caller to fsync (with the audit log's, off the loop: `journal/barrier.py`) before
+        relying on it; None in batch mode, or with no WAL file (nothing waits in one)."""
+        self._commit_unsynced()
+        return self.wal_fd() if self.durable else None
+
+    def _commit_unsynced(self) -> None:
+        self._write_held()
+        self._db.execute("COMMIT")
         self._db.execute("BEGIN")
         self._pending = 0
 
-    def _sync_wal(self) -> None:
-        """fsync the WAL file: every commit written to it so far survives a power loss, as
-        `synchronous=FULL` would make each. (No WAL file: nothing is waiting in one.)"""
+    def wal_fd(self) -> int | None:
+        """A descriptor of the WAL file: fsync'ed, every commit written to it so far
+        survives a power loss, as `synchronous=FULL` would make each. It stays open until
+        the WAL is replaced or the journal closes."""
         wal = f"{self.path}-wal"
         try:
             inode = os.stat(wal).st_ino
         except FileNotFoundError:
-            return
+            return None
         if self._wal is None or self._wal[1] != inode:
             if self._wal is not None:
                 os.close(self._wal[0])
             self._wal = (os.open(wal, os.O_RDONLY), inode)
-        os.fsync(self._wal[0])
+        return self._wal[0]
 
     def _wrote(self, statements: int = 1) -> None:
         self._pending += statements
@@ -358,13 +367,14 @@ class OrderJournal:
         return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
 
     def store_idempotent_answer(self, scope: str, owner: str, key: str, fingerprint: str,
-                                status: int, body: str, ts: datetime) -> None:
-        """Keep an answer for replay and commit it: it must be on disk before the client
-        reads it, or a retry after a crash would not find it. Replaces an expired one."""
+                                status: int, body: str, ts: datetime) -> int | None:
+        """Keep an answer for replay and commit it, returning the WAL's descriptor
+        (`commit_for_sync`): the caller fsyncs it before the client reads the answer, or
+        a retry after a power loss would not find it. Replaces an expired one."""
         self._write_held()
         self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
                          (scope, owner, key, fingerprint, status, body, _sortable(ts)))
-        self.commit()
+        return self.commit_for_sync()
 
     def purge_idempotency_keys(self, older_than: datetime) -> int:
         """Forget answers stored before `older_than`; returns how many."""

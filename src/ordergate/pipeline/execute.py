@@ -88,7 +88,7 @@ class Executor:
             return Verdict.admit(f"order {order.client_order_id} not sent: {order.status}")
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
                           + (f" @ {price}" if price is not None else " at market"))
-        ledger.commit_before_send()
+        await ledger.commit_before_send()
         ctx.report = await self.submit(venue, order)
         return Verdict.admit(f"order {order.client_order_id} sent: {order.status}")
 

@@ -20,6 +20,7 @@ not grow with history.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from ordergate.events import (
     OrderTransitioned,
     ReconciliationDrift,
 )
+from ordergate.journal.barrier import fsync_together
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.venues.base import OrderReport, TradeReport
 
@@ -61,10 +63,10 @@ class OrderLedger:
         self._orders: dict[str, Order] = {}
         self._finished: deque[tuple[datetime, str]] = deque()
         self.working = WorkingOrders()
-        self.before_send: list[Callable[[], None]] = []
-        """Run before every send's journal commit: the engine flushes (and fsyncs) the
-        audit lines of the decision here, so they are on disk before the request leaves,
-        as the order is."""
+        self.before_send: list[Callable[[], int | None]] = []
+        """Run before every send's journal commit: the engine flushes the audit lines of
+        the decision here and returns the audit file's descriptor, fsync'ed with the
+        journal's WAL, so the lines are on disk before the request leaves, as the order is."""
 
     # ------------------------------------------------------------------ lookup
 
@@ -81,11 +83,19 @@ class OrderLedger:
         """Publish an order event that changes no state (an unresolved order, slippage)."""
         self._bus.publish(event)
 
-    def commit_before_send(self) -> None:
-        """The write-before-send barrier: the decision's audit lines, then the journal."""
-        for barrier in self.before_send:
-            barrier()
-        self.journal.commit_before_send()
+    async def commit_before_send(self) -> None:
+        """The write-before-send barrier: the decision's audit lines written, the journal
+        committed, then both fsync'ed together off the loop (durable mode; a replay's
+        batch carries on, the insert still before the send in its transaction)."""
+        fds = [fd for flush in self.before_send if (fd := flush()) is not None]
+        journal = self.journal
+        if not journal.durable:
+            return
+        began = time.perf_counter()
+        wal = journal.commit_for_sync()
+        await fsync_together(fds if wal is None else [*fds, wal])
+        if journal.on_commit is not None:
+            journal.on_commit(time.perf_counter() - began)
 
     def open(self, order: Order) -> bool:
         """Journal a new order intent. False: this client order ID already exists."""

@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from ordergate.clock import Clock
+from ordergate.journal.barrier import fsync_together
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.server.problems import Problem
 
@@ -106,9 +107,10 @@ class Idempotency:
                     answer = (problem.status, problem.body)
                 status, body = answer
                 if status < 500:
-                    journal.store_idempotent_answer(scope, owner, key, print_, status,
-                                                    orjson.dumps(body).decode(),
-                                                    self._clock.now())
+                    wal = journal.store_idempotent_answer(scope, owner, key, print_, status,
+                                                          orjson.dumps(body).decode(),
+                                                          self._clock.now())
+                    await fsync_together([] if wal is None else [wal])
             return answer, False
         finally:
             self._in_flight.discard(name)

@@ -134,25 +134,28 @@ class AuditLog:
             os.close(self._synced[0])
             self._synced = None
 
-    def sync(self) -> None:
-        """Flush, then fsync the file: the barrier before an order leaves (live runs).
+    def flush_for_sync(self) -> int | None:
+        """Flush, and return the descriptor to fsync for the lines to be durable (None:
+        nothing written yet): the barrier before an order leaves (live runs), fsync'ed
+        together with the journal's WAL (`journal/barrier.py`).
 
         The journal commits (and fsyncs) an order before its request is sent; the lines of
         the decision that led to it (the signal received, each handler's verdict, the
         send) must be on disk by then as well, or a kill during the send leaves an order
         and its fills that no audit line explains. loguru writes each batch through to
         the OS (line-buffered); fsync on a descriptor of our own covers the same file
-        (fsync is per file, not per descriptor), reopened when rotation made a new one."""
+        (fsync is per file, not per descriptor), reopened when rotation made a new one,
+        and open until the next call."""
         self.flush()
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
-            return  # nothing written yet: nothing to make durable
+            return None  # nothing written yet: nothing to make durable
         if self._synced is None or self._synced[1] != inode:
             if self._synced is not None:
                 os.close(self._synced[0])
             self._synced = (os.open(self.path, os.O_RDONLY), inode)
-        os.fsync(self._synced[0])
+        return self._synced[0]
 
     def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
                handler: str | None, decision: str, reason: str, warn: bool = False,
