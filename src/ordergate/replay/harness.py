@@ -7,10 +7,11 @@ the validator judges the signal against it, as live: FUTURE_SIGNAL when it is mo
 the tolerance ahead.
 
 Outputs in the run directory, all byte-for-byte repeatable for the same inputs:
-`audit.jsonl`, `fills.csv` and `summary.json`; wall-clock timings go to `timings.json`,
-kept apart because they are not, and where the inputs were to `manifest.json` (the report
-reads the quotes again from there for its marks, rather than the replay sampling them). A malformed line is counted, audited with its line
-number and reason, and the replay goes on.
+`audit.jsonl`, `fills.csv` and `summary.json`; wall-clock timings go to `timings.json`
+and where the inputs were to `manifest.json`, kept apart because they are not (the report
+reads the quotes again from there for its marks, rather than the replay sampling them). A
+malformed line is counted, audited with its line number and reason, and the replay goes
+on.
 """
 
 from __future__ import annotations
