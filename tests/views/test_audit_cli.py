@@ -2,36 +2,20 @@
 asked (exit 2, saying why), shows malformed lines for what they are and counts them,
 gives `jq` the file's own bytes, and with --follow shows a new record within a second."""
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ordergate.cli import app
-from ordergate.config import load_config
-from ordergate.replay.harness import replay
 
 ORDERGATE = Path(sys.executable).parent / "ordergate"
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def demo_log(tmp_path_factory):
-    """The bundled demo's audit log: every kind of verdict, partial fills, expiries."""
-    out = tmp_path_factory.mktemp("demo")
-    data = resources.files("ordergate") / "data"
-    with resources.as_file(data / "demo_signals.jsonl") as signals, \
-            resources.as_file(data / "demo_quotes.csv") as quotes, \
-            resources.as_file(data / "demo.toml") as config:
-        asyncio.run(replay(signals, quotes, load_config(config), out))
-    return out / "audit.jsonl"
 
 
 def _records(path):

@@ -2,30 +2,14 @@
 each handler's verdict with its reason, the order's transitions with theirs, each fill,
 the position change — and how it ended; an unknown ID is exit 1 with a clear message."""
 
-import asyncio
 import json
 from decimal import Decimal
-from importlib import resources
 
-import pytest
 from typer.testing import CliRunner
 
 from ordergate.cli import app
-from ordergate.config import load_config
-from ordergate.replay.harness import replay
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def demo_log(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    data = resources.files("ordergate") / "data"
-    with resources.as_file(data / "demo_signals.jsonl") as signals, \
-            resources.as_file(data / "demo_quotes.csv") as quotes, \
-            resources.as_file(data / "demo.toml") as config:
-        asyncio.run(replay(signals, quotes, load_config(config), out))
-    return out / "audit.jsonl"
 
 
 def _records(path):

@@ -5,27 +5,15 @@ how it ended; by client order ID or by signal ID. A refused signal has no order 
 and the token is never printed."""
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from ordergate.cli import app
-from ordergate.testing.served import READ, TOKENS, TRADE, Served, signal, start
+from ordergate.testing.served import READ, TOKENS, TRADE, signal
 
 runner = CliRunner()
 READ_TOKEN = TOKENS["OG_TEST_READ"]
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    server = start(tmp_path)
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def _explain(*args, env=None):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from ordergate.testing.served import Served, start
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[3]
@@ -36,15 +35,6 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    server = start(tmp_path)
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The fixture of the HTTP tests: a real server (`ordergate.testing.served`) per test."""
+"""Fixtures shared across the suite: a real server (`ordergate.testing.served`) per test, for
+the HTTP API, the audit viewer's `--server` and the dashboard."""
 
 from collections.abc import Iterator
 from pathlib import Path
