@@ -55,7 +55,7 @@ def render(data: ReportData) -> str:
     files = data.files
     head = (f"<h1>Replay report: {escape(files.out_dir.name or str(files.out_dir))}</h1>\n"
             f'<p class="meta">Replay clock {escape(chart_time(data.span[0]))} to '
-            f"{escape(chart_time(data.span[1]))} UTC; {summary.get('signals_total', 0)} signals. "
+            f"{escape(chart_time(data.span[1]))} UTC; {_n(summary.get('signals_total', 0))} signals. "
             f"Quotes: <code>{escape(str(files.market))}</code>.</p>\n")
     warnings = "".join(f'<p class="warn">{escape(w)}</p>\n' for w in files.warnings)
     body = [head, warnings, '<div class="tables">', _signals_table(summary),
@@ -95,6 +95,16 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(CENTS):,f}"
 
 
+def _n(count: Any) -> str:
+    """A count with thousands separators: 1,000,000 reads at a glance, 1000000 does not."""
+    return f"{int(count):,}"
+
+
+def _exact(amount: Any) -> str:
+    """Money as the summary holds it, every place kept, with thousands separators."""
+    return f"{Decimal(str(amount)):,f}"
+
+
 def _counts(values: Any) -> str:
     if not isinstance(values, dict) or not values:
         return "none"
@@ -105,30 +115,30 @@ def _signals_table(summary: dict[str, Any]) -> str:
     total = int(summary.get("signals_total", 0))
     invalid = int(summary.get("signals_invalid", 0))
     refused = int(summary.get("signals_rejected", 0))
-    rows = [("signals", str(total)), ("admitted (sent to a venue)", str(total - invalid - refused)),
-            ("refused by a handler", str(refused))]
-    rows += [(f"  {code}", str(n)) for code, n in (summary.get("rejections_by_code") or {}).items()]
-    rows.append(("invalid input", str(invalid)))
-    rows += [(f"  field {field}", str(n))
+    rows = [("signals", _n(total)), ("admitted (sent to a venue)", _n(total - invalid - refused)),
+            ("refused by a handler", _n(refused))]
+    rows += [(f"  {code}", _n(n)) for code, n in (summary.get("rejections_by_code") or {}).items()]
+    rows.append(("invalid input", _n(invalid)))
+    rows += [(f"  field {field}", _n(n))
              for field, n in (summary.get("invalid_by_field") or {}).items()]
     return _table("Signals and verdicts", rows)
 
 
 def _orders_table(data: ReportData) -> str:
     summary = data.summary
-    rows = [("orders sent", str(summary.get("orders_submitted", 0)))]
-    rows += [(f"  ended {status.lower()}", str(n)) for status, n in data.journal.outcomes.items()]
-    rows += [("ever partially filled", str(summary.get("orders_partially_filled", 0))),
-             ("still working at the end", str(summary.get("orders_working", 0))),
-             ("unresolved", str(summary.get("orders_unresolved", 0))),
-             ("fills", str(data.ledger.fill_count))]
+    rows = [("orders sent", _n(summary.get("orders_submitted", 0)))]
+    rows += [(f"  ended {status.lower()}", _n(n)) for status, n in data.journal.outcomes.items()]
+    rows += [("ever partially filled", _n(summary.get("orders_partially_filled", 0))),
+             ("still working at the end", _n(summary.get("orders_working", 0))),
+             ("unresolved", _n(summary.get("orders_unresolved", 0))),
+             ("fills", _n(data.ledger.fill_count))]
     return _table("Orders by outcome", rows)
 
 
 def _money_table(data: ReportData) -> str:
     ledger = data.ledger
-    rows = [("realized PnL (gross of fees)", str(data.summary.get("realized_pnl", "0")))]
-    rows += [(f"fees in {currency}", amount) for currency, amount in
+    rows = [("realized PnL (gross of fees)", _exact(data.summary.get("realized_pnl", "0")))]
+    rows += [(f"fees in {currency}", _exact(amount)) for currency, amount in
              (data.summary.get("fees") or {}).items()] or [("fees", "none")]
     drawdowns = data.drawdowns()
     for currency in ledger.equity:
