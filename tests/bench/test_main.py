@@ -121,7 +121,9 @@ def test_the_api_under_load_sends_one_order_per_signal_however_often_it_is_poste
         assert run["every_client_id_once"] is True
         throughput = run["throughput"]
         assert throughput["distinct_signals"] < throughput["requests"]  # some were posted again
-        assert set(throughput["statuses"]) <= {"200", "201"}
+        # a repeat that arrives while its first is still being decided is 409 ("in flight,
+        # retry later"), as the idempotency rules say; never a 4xx or 5xx otherwise
+        assert set(throughput["statuses"]) <= {"200", "201", "409"}
         assert 0 < throughput["latency_ms"]["p50"] <= throughput["latency_ms"]["p99"]
     assert section["durable"] is True and section["without_fsync"]["durable"] is False
     assert section["venue_orders"] == (section["throughput"]["distinct_signals"]

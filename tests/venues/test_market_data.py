@@ -123,3 +123,22 @@ def test_only_a_few_blocks_of_quotes_are_held_as_objects(tmp_path: Path) -> None
 def test_an_empty_file_is_an_empty_market(tmp_path: Path) -> None:
     market = MarketData.load(write(tmp_path))
     assert market.symbols == [] and market.first_ts() is None and market.quote_at("BTC/USDT", T0) is None
+
+
+def test_a_csv_read_a_block_at_a_time_is_the_same_market_and_names_a_bad_line_late_in_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ordergate.venues.quote_files as quote_files
+
+    rows = [f"{(T0 + timedelta(seconds=i)).isoformat()},{'BTC/USDT' if i % 3 else 'ETH/USDT'},"
+            f"{100 + i}.25,{101 + i}.5,0.{i + 1},{i + 2}" for i in range(400)]
+    path = write(tmp_path, *reversed(rows))  # out of time order: the sort spans blocks
+    whole = MarketData.load(path)
+    monkeypatch.setattr(quote_files, "_CSV_BLOCK", 512)  # ~10 lines a block: 40 blocks
+    blocks = MarketData.load(path)
+    assert blocks.symbols == whole.symbols == ["BTC/USDT", "ETH/USDT"]
+    for symbol in whole.symbols:
+        assert list(blocks.series(symbol)) == list(whole.series(symbol))
+    assert [q.ts for q in blocks.series("ETH/USDT")][:2] == [T0, T0 + timedelta(seconds=3)]
+    bad = write(tmp_path, *rows[:350], "2026-01-01T00:10:00Z,BTC/USDT,1,NaN,3,4", *rows[350:])
+    with pytest.raises(MarketDataError, match=r"quotes.csv:352: .*ask is NaN"):
+        MarketData.load(bad)

@@ -32,22 +32,38 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TIME = pa.timestamp("us", tz="UTC")
 BLOCK = 1024
 """Quotes built together when a replay reaches them (a few blocks are kept)."""
+_CSV_BLOCK = 4 << 20
+"""Bytes of CSV parsed and checked at a time."""
+_TYPES = {"ts": _TIME, "symbol": pa.dictionary(pa.int32(), pa.string()), "bid": pa.string(),
+          "ask": pa.string(), "bid_size": pa.string(), "ask_size": pa.string()}
+"""Each column's type when a file has no quotes (no block to take it from)."""
 
 
 def load_quotes(path: Path) -> dict[str, QuoteSeries]:
     """Each symbol's quotes from `path`, oldest first; quotes with the same timestamp keep
-    the file's order. Raises `MarketDataError` naming the line (CSV) or row (Parquet)."""
-    table = _read_parquet(path) if path.suffix.lower() == ".parquet" else _read_csv(path)
-    columns: dict[str, Any] = {"symbol": table["symbol"].cast(pa.string())}
-    columns["ts"] = _times(path, table)
-    for name in _AMOUNTS:
-        columns[name] = _amounts(path, table, name)
-    codes = pc.dictionary_encode(columns["symbol"]).combine_chunks()
-    keys = pa.table({"symbol": codes.indices, "ts": columns["ts"].cast(pa.int64())})
+    the file's order. Raises `MarketDataError` naming the line (CSV) or row (Parquet).
+
+    A CSV is read and checked a block at a time, so its text is never held whole: what
+    stays is the compact columns (times, symbol codes, the amounts' text). Read whole,
+    2.16M quotes peaked at 449 MB of RSS for 111 MB kept."""
+    if path.suffix.lower() == ".parquet":
+        table = _read_parquet(path)
+        columns: dict[str, Any] = {"symbol": pc.dictionary_encode(table["symbol"].cast(pa.string())),
+                                   "ts": _times(path, table)}
+        for name in _AMOUNTS:
+            columns[name] = _amounts(path, table, name)
+        del table
+    else:
+        columns = _read_csv_columns(path)
+    codes = columns.pop("symbol").unify_dictionaries().combine_chunks()
+    keys = pa.table({"symbol": codes.indices, "ts": columns.pop("ts").cast(pa.int64())})
     # a stable sort on two integer keys; the text columns are not moved, only indexed
     order = pc.sort_indices(keys, sort_keys=[("symbol", "ascending"), ("ts", "ascending")])
-    times = _int64s(keys["ts"].take(order))
-    amounts = [columns[name].combine_chunks() for name in _AMOUNTS]
+    sorted_times = keys["ts"].take(order)
+    del keys
+    amounts = []
+    for name in _AMOUNTS:  # one column's chunks and its copy at a time, not all four
+        amounts.append(columns.pop(name).combine_chunks())
     counts = pc.value_counts(codes.indices).to_pylist()
     size = {int(row["values"]): int(row["counts"]) for row in counts}
     names = codes.dictionary.to_pylist()
@@ -55,17 +71,19 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
     start = 0
     for code in range(len(names)):  # the sort put symbol codes in this order
         count = size.get(code, 0)
-        series[str(names[code])] = ColumnQuotes(str(names[code]), times[start:start + count],
+        series[str(names[code])] = ColumnQuotes(str(names[code]),
+                                                _int64s(sorted_times.slice(start, count)),
                                                 order.slice(start, count), amounts)
         start += count
     return series
 
 
 def _int64s(values: pa.Array | pa.ChunkedArray) -> array[int]:
-    """An int64 Arrow array as a Python `array` (one copy of its buffer, no int objects)."""
+    """An int64 Arrow array as a Python `array` (one copy of its buffer, no int objects,
+    no intermediate `bytes`)."""
     flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     result: array[int] = array("q")
-    result.frombytes(flat.buffers()[1].to_pybytes()[flat.offset * 8:(flat.offset + len(flat)) * 8])
+    result.frombytes(memoryview(flat.buffers()[1])[flat.offset * 8:(flat.offset + len(flat)) * 8])
     return result
 
 
@@ -108,7 +126,9 @@ class ColumnQuotes:
         return block
 
 
-def _read_csv(path: Path) -> pa.Table:
+def _read_csv_columns(path: Path) -> dict[str, Any]:
+    """The CSV's columns, each block checked and made compact as it is read: `ts` as
+    times, `symbol` dictionary-encoded, the amounts as checked text."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
@@ -119,10 +139,20 @@ def _read_csv(path: Path) -> pa.Table:
         raise MarketDataError(f"{path}: missing column(s) {sorted(missing)}")
     options = pa_csv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS},
                                     include_columns=list(COLUMNS), strings_can_be_null=False)
+    chunks: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     try:
-        return pa_csv.read_csv(path, convert_options=options)
+        with pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=_CSV_BLOCK),
+                             convert_options=options) as reader:
+            for batch in reader:
+                block = pa.Table.from_batches([batch])
+                chunks["ts"].extend(_times(path, block).chunks)
+                chunks["symbol"].append(pc.dictionary_encode(block["symbol"]).combine_chunks())
+                for name in _AMOUNTS:
+                    chunks[name].extend(_amounts(path, block, name).chunks)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _first_bad_line(path) or MarketDataError(f"{path}: {exc}") from None
+    return {name: pa.chunked_array(parts, type=_TYPES[name] if not parts else None)
+            for name, parts in chunks.items()}
 
 
 def _read_parquet(path: Path) -> pa.Table:
