@@ -25,6 +25,7 @@ from ordergate.server.problems import Problem
 
 PAGE = "page.html"
 ASSETS = {"dashboard.js": "text/javascript; charset=utf-8",
+          "sse.js": "text/javascript; charset=utf-8",
           "dashboard.css": "text/css; charset=utf-8"}
 """What `/dashboard/{name}` serves: these names only, never a path into the package."""
 HEADERS = {
