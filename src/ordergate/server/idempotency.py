@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from ordergate.clock import Clock
-from ordergate.journal.barrier import fsync_together
+from ordergate.journal.barrier import fsync_aside
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.server.problems import Problem
 
@@ -89,15 +89,18 @@ class Idempotency:
         the key with another payload. A `Problem` raised by `decide` is an answer too."""
         name = (scope, owner, key)
         journal, now = self._journal, self._clock.now()
-        stored = journal.idempotent_answer(scope, owner, key, now - self._retention)
-        if stored is not None:
-            return self._replay(stored, print_, reused), True
+        # In flight first: until its answer is on disk a request stays in flight, even
+        # once the answer is stored (the fsync comes after the lock is released).
         if name in self._in_flight:
             raise Problem(409, "idempotency-key-in-use", "a request with this key is still "
                           "being processed; retry after it has answered",
                           headers={"Retry-After": "1"})
+        stored = journal.idempotent_answer(scope, owner, key, now - self._retention)
+        if stored is not None:
+            return self._replay(stored, print_, reused), True
         self._in_flight.add(name)
         try:
+            wal = None
             async with self._turn:
                 # Stored while we waited for the lock? Not by another request (it would
                 # have been in flight), but an expired key may have been purged: fine.
@@ -110,7 +113,11 @@ class Idempotency:
                     wal = journal.store_idempotent_answer(scope, owner, key, print_, status,
                                                           orjson.dumps(body).decode(),
                                                           self._clock.now())
-                    await fsync_together([] if wal is None else [wal])
+            # The answer's fsync outside the lock: the next decision goes on meanwhile
+            # (its own barrier fsyncs the same WAL again, covering this answer too); only
+            # this client waits for the disk before it reads the answer.
+            if wal is not None:
+                await fsync_aside(wal)
             return answer, False
         finally:
             self._in_flight.discard(name)
