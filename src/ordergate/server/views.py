@@ -46,7 +46,7 @@ def order_view(journal: OrderJournal, client_order_id: str) -> dict[str, Any] | 
         "account": row["account_id"], "venue": row["venue"], "symbol": row["symbol"],
         "side": row["side"], "type": row["order_type"], "quantity": row["quantity"],
         "price": row["price"], "time_in_force": row["time_in_force"],
-        "expires_at": row["expires_at"], "state": row["status"],
+        "post_only": bool(row["post_only"]), "expires_at": row["expires_at"], "state": row["status"],
         "finished": row["status"] in TERMINAL,
         "filled_quantity": str(filled),
         "average_price": str(notional / filled) if filled else None,

@@ -24,7 +24,9 @@ from ordergate.domain.values import Liquidity, OrderType, Side
 from ordergate.venues.base import OrderReport, TradeReport, VenueUnavailable
 
 SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
+ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT,
+               # ccxt's word for Binance's LIMIT_MAKER: a post-only limit order
+               "limit_maker": OrderType.LIMIT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ def order_report(raw: Mapping[str, Any], client_order_id: str, symbol: str,
         side=SIDES.get(str(raw.get("side") or "")),
         order_type=ORDER_TYPES.get(str(raw.get("type") or "")),
         price=(exact_.get("price", dec_or_none(raw.get("price")))
-               if raw.get("type") == "limit" else None),
+               if ORDER_TYPES.get(str(raw.get("type") or "")) is OrderType.LIMIT else None),
     )
 
 
