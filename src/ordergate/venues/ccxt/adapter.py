@@ -45,6 +45,7 @@ from ordergate.venues.base import (
     OrderRejected,
     OrderReport,
     OrderRequest,
+    PostOnlyUnsupported,
     Ticker,
     TradeReport,
     UnknownSymbol,
@@ -68,6 +69,7 @@ from ordergate.venues.ccxt.translation import (
     dec_or_none,
     order_report,
     plain,
+    supports_post_only,
     timestamp,
     trade_report,
     trade_sort_key,
@@ -237,6 +239,10 @@ class CcxtVenue:
             # reconciler cancels it at `expires_at` (also after a restart, on recovery).
             gtd = request.time_in_force is TimeInForce.GTD
             if request.post_only:
+                if not supports_post_only(self._exchange.features, self.settings.market_type):
+                    raise PostOnlyUnsupported(
+                        f"{self.name}: ccxt's {self.settings.exchange} does not support "
+                        f"post-only {self.settings.market_type} orders; not sent")
                 # ccxt's unified flag: on Binance spot the order goes out as LIMIT_MAKER,
                 # which takes no timeInForce (it rests until filled or cancelled).
                 params["postOnly"] = True

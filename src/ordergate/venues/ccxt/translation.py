@@ -52,6 +52,25 @@ BINANCE_ORDER_FIELDS = OrderInfoFields(
 )
 
 
+def supports_post_only(features: Mapping[str, Any] | None, market_type: str) -> bool:
+    """Does the exchange take ccxt's unified `postOnly` for this market type? ccxt's
+    `features` say (`createOrder.timeInForce.PO`: spot under "spot", linear futures under
+    "future"/"swap" then "linear"). Where they do not say yes, the flag could be dropped
+    on the way and the order fill as taker, so the adapter refuses it instead."""
+    features = features or {}
+    section = features.get(market_type)
+    if market_type != "spot":
+        section = ((section or {}).get("linear")
+                   or (features.get("swap") or {}).get("linear"))
+    if not isinstance(section, Mapping):
+        return False
+    create = section.get("createOrder")
+    if not isinstance(create, Mapping):
+        return False
+    tif = create.get("timeInForce")
+    return isinstance(tif, Mapping) and tif.get("PO") is True
+
+
 def instrument_from_market(venue: str, symbol: str, market: Mapping[str, Any]) -> Instrument | None:
     """A ccxt market's rules; None when it has no step-size precision to round to."""
     precision = market.get("precision") or {}
