@@ -118,8 +118,8 @@ class OrderLedger:
             self.working.update(order)
         self.journal.record_transition(order, step)
         publish = self._bus.publish
-        publish(OrderTransitioned(now, order.client_order_id, order.signal_id, step.from_status, to, reason,
-                                  code))
+        publish(OrderTransitioned(now, order.client_order_id, order.signal_id, step.from_status,
+                                  to, reason, code))
         if to is S.SUBMITTED:
             publish(OrderPlaced(now, order.client_order_id, order.signal_id, order.account_id,
                                 order.venue, order.symbol, order.side, order.order_type,
