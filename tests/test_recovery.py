@@ -62,13 +62,17 @@ async def test_fills_that_happened_while_down_are_picked_up_on_start(tmp_path):
             await engine.close()
 
 
-def _orphan(tmp_path, status: str = "SUBMITTED") -> str:
+def _orphan(tmp_path, status: str = "SUBMITTED", order_type: str = "market",
+            price: str | None = None, post_only: bool = False) -> str:
     """An order journaled as sent, whose send never happened (killed in between)."""
     with sqlite3.connect(tmp_path / "journal.sqlite") as db:
         db.execute(
-            "INSERT INTO orders VALUES ('og-orphan','sig-x','momo','main','sim','BTC/USDT','buy',"
-            "'market','0.010',NULL,'GTC','42005',NULL,'2026-01-02T00:00:00+00:00',?,NULL,'0',"
-            "'2026-01-02T00:00:00+00:00')", (status,))
+            "INSERT INTO orders (client_order_id, signal_id, strategy_id, account_id, venue,"
+            " symbol, side, order_type, quantity, price, time_in_force, expected_price,"
+            " expires_at, created_at, status, venue_order_id, filled_quantity, updated_at,"
+            " post_only) VALUES ('og-orphan','sig-x','momo','main','sim','BTC/USDT','buy',"
+            "?,'0.010',?,'GTC','42005',NULL,'2026-01-02T00:00:00+00:00',?,NULL,'0',"
+            "'2026-01-02T00:00:00+00:00',?)", (order_type, price, status, int(post_only)))
     return "og-orphan"
 
 
@@ -79,12 +83,13 @@ async def _tick(engine: Engine, clock, seconds: int) -> None:
 
 
 @asynccontextmanager
-async def _restarted_with_orphan(tmp_path, update: dict | None = None, down_for_s: float = 0):
+async def _restarted_with_orphan(tmp_path, update: dict | None = None, down_for_s: float = 0,
+                                 **orphan):
     """A journal holding one order sent just before a kill, and an engine restarted on it
     `down_for_s` later; yields the scenario, the engine and the recovered order."""
     async with Scenario(tmp_path, quotes=QUOTES) as s:
         pass
-    client_order_id = _orphan(tmp_path)
+    client_order_id = _orphan(tmp_path, **orphan)
     s.clock.advance(down_for_s)
     engine = _restart(s, update)
     await engine.start()
@@ -127,6 +132,37 @@ async def test_resubmit_policy_sends_it_once_with_the_same_client_order_id(tmp_p
         # Sent at 11 s into a 0.004 touch: a market order takes it and the rest expires.
         assert order.status is S.EXPIRED and order.filled_quantity == D("0.004")
         assert s.venue.orders_per_client_id == {order.client_order_id: 1}
+
+
+async def test_a_post_only_order_resent_after_a_restart_is_still_post_only(tmp_path):
+    # Journaled as a post-only buy at 42010, the ask when it was made; resent after the
+    # restart into a touch of 41990: still post-only, so the venue refuses it rather than
+    # filling it as taker.
+    async with _restarted_with_orphan(tmp_path, RESUBMIT, order_type="limit", price="42010",
+                                      post_only=True) as (s, engine, order):
+        assert order.post_only
+        await _tick(engine, s.clock, 12)
+        journal = engine.ledger.journal
+        fills = journal.fills(order.client_order_id)
+    assert order.status is S.REJECTED and fills == []
+    assert order.transitions[-1].reason.startswith("POST_ONLY_WOULD_TAKE")
+    assert s.venue.orders_per_client_id == {}
+
+
+async def test_a_post_only_order_that_rests_after_a_restart_is_resent_once_as_post_only(tmp_path):
+    sent = []
+    async with _restarted_with_orphan(tmp_path, RESUBMIT, order_type="limit", price="41000",
+                                      post_only=True) as (s, engine, order):
+        original = s.venue.place_order
+
+        async def spy(request):
+            sent.append(request)
+            return await original(request)
+
+        s.venue.place_order = spy
+        await _tick(engine, s.clock, 12)
+    assert order.status is S.ACCEPTED
+    assert [(r.client_order_id, r.post_only) for r in sent] == [(order.client_order_id, True)]
 
 
 def _halt(s: Scenario, engine: Engine) -> None:

@@ -84,6 +84,9 @@ class OrderTransitioned(Event):
     from_status: OrderStatus
     to_status: OrderStatus
     reason: str
+    code: str = ""
+    """A `ReasonCode` when the change has one (a post-only order the venue refused as
+    taker: POST_ONLY_WOULD_TAKE); empty otherwise."""
 
 
 @record

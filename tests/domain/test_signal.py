@@ -524,6 +524,17 @@ def test_error_message_is_field_then_reason():
     assert str(info.value) == f"quantity: {info.value.reason}"
 
 
+@pytest.mark.parametrize("fragment", ['"post_only": "true"', '"post_only": 1', '"post_only": 0',
+                                      '"post_only": "yes"', '"post_only": null',
+                                      '"post_only": "false"'])
+def test_post_only_is_a_json_boolean_and_nothing_that_looks_like_one(fragment):
+    # Read loosely, "false" or 0 could be taken for false by one producer and true by
+    # another; a flag that decides whether an order may take liquidity is exact.
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line(fragment))
+    assert info.value.field == "post_only"
+
+
 def test_signal_is_immutable():
     signal = parse_signal_json(_line())
     with pytest.raises(ValidationError):
@@ -575,6 +586,15 @@ def test_minimal_signal_gets_documented_defaults():
     assert signal.strength == 1.0
     assert signal.confluence_score == 0.0
     assert signal.expires_at is None
+    assert signal.post_only is False
+
+
+@pytest.mark.parametrize(("fragment", "expected"), [('"post_only": true', True),
+                                                    ('"post_only": false', False)])
+def test_post_only_is_read_from_a_json_boolean(fragment, expected):
+    signal = parse_signal_json(_raw_line('"order_type": "limit", "limit_price": "100", '
+                                         + fragment))
+    assert signal.post_only is expected
 
 
 def test_full_signal_round_trips_every_field():

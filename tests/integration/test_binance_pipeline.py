@@ -840,3 +840,34 @@ async def test_resend_waits_out_the_request_window_plus_the_allowed_clock_skew(m
     assert outcome.order is not None
     assert h.emu.client_order_id_counts() == {cid("late-3"): 1}, answer
     assert h.venue_held(cid("late-3")) == h.position() == D("0.00999")
+
+
+# ---------------------------------------------------------------- post-only
+
+
+async def test_a_post_only_buy_at_the_ask_is_rejected_by_binance_with_its_code_sent_once(h: Harness) -> None:
+    outcome = await h.submit("po-take", order_type="limit", limit_price=D("50001.00"),
+                             post_only=True)
+    order = outcome.order
+    assert order is not None and order.status is S.REJECTED
+    for _ in range(5):  # the reconciler's rounds send nothing more
+        await h.advance(1)
+    assert h.order_posts() == [400], "one LIMIT_MAKER request, refused, never resent"
+    assert h.emu.orders_by_client_id(cid("po-take")) == [] and h.position() == 0
+    (rejected,) = [l for l in h.audit("po-take") if l.get("decision") == "REJECTED"]
+    assert rejected["code"] == "POST_ONLY_WOULD_TAKE"
+    assert "Order would immediately match and take" in rejected["reason"]
+
+
+async def test_a_post_only_order_rests_at_binance_as_limit_maker_and_fills_as_maker(h: Harness) -> None:
+    outcome = await h.submit("po-rest", order_type="limit", limit_price=D("49500.00"),
+                             quantity=D("0.3"), post_only=True)
+    order = outcome.order
+    assert order is not None and order.status is S.ACCEPTED
+    (sent,) = h.emu.orders_by_client_id(cid("po-rest"))
+    assert sent.type == "LIMIT_MAKER"
+    h.emu.trade_against_resting("BTCUSDT", "49400.00", "0.3")
+    await h.advance(0.1)
+    assert status(order) is S.FILLED and order.average_price == D("49500")
+    fills = h.engine.ledger.journal.fills(order.client_order_id)
+    assert [f["liquidity"] for f in fills] == ["maker"]

@@ -423,6 +423,68 @@ def test_a_journal_with_neither_orders_nor_adoptions_is_empty_and_one_with_eithe
         other.close()
 
 
+# ---------------------------------------------------------------- post-only (v6)
+
+
+def _v5_journal_with_an_open_order(path):
+    """A journal as ordergate wrote it at schema v5, before post-only existed: one order
+    working at the venue."""
+    from ordergate.journal.schema import MIGRATIONS
+
+    db = sqlite3.connect(path)
+    db.executescript(";".join(MIGRATIONS[v] for v in range(1, 6)))
+    db.execute("INSERT INTO meta VALUES ('schema_version', '5')")
+    db.execute("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               ("c-old", "sig-old", "st", "main", "sim", "BTC/USDT", "buy", "limit", "0.5",
+                "100.25", "GTC", "100.3", None, T0.isoformat(), "ACCEPTED", "sim-1", "0",
+                T0.isoformat()))
+    db.commit()
+    db.close()
+
+
+def test_a_v5_journal_migrates_to_v6_and_its_orders_are_not_post_only(path):
+    from ordergate.recovery import order_from_row
+
+    _v5_journal_with_an_open_order(path)
+    journal = OrderJournal(path)
+    try:
+        assert journal.schema_version == SCHEMA_VERSION >= 6
+        (row,) = journal.open_orders()
+        assert row["client_order_id"] == "c-old" and row["post_only"] == 0
+        assert order_from_row(row, []).post_only is False
+        assert journal.insert_order(_order("c-new", post_only=True, time_in_force=TimeInForce.GTC,
+                                           expires_at=None))
+        journal.commit()
+    finally:
+        journal.close()
+    reopened = OrderJournal(path)  # migrated once: the second open keeps both as they were
+    try:
+        rows = {r["client_order_id"]: r for r in reopened.open_orders()}
+        assert {cid: r["post_only"] for cid, r in rows.items()} == {"c-old": 0, "c-new": 1}
+        assert order_from_row(rows["c-new"], []).post_only is True
+    finally:
+        reopened.close()
+
+
+def test_post_only_survives_a_restart_in_the_order_row(path):
+    from ordergate.recovery import order_from_row
+
+    journal = OrderJournal(path)
+    try:
+        journal.insert_order(_order("c-po", post_only=True))
+        journal.insert_order(_order("c-plain"))
+        journal.commit()
+    finally:
+        journal.close()
+    reopened = OrderJournal(path)
+    try:
+        flags = {r["client_order_id"]: order_from_row(r, []).post_only
+                 for r in reopened.open_orders()}
+    finally:
+        reopened.close()
+    assert flags == {"c-po": True, "c-plain": False}
+
+
 # ---------------------------------------------------------------- idempotency keys (v4)
 
 

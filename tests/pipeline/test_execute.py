@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from ordergate.domain.order import OrderStatus as S
+from ordergate.domain.values import Side
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.testing.chaos_venue import Chaos, ChaosVenue
@@ -149,3 +150,88 @@ async def test_order_below_min_notional_after_rounding_is_denied_before_sending(
         outcome = await s.submit(quantity=D("0.0059"), stop_loss=D("990"), take_profit=D("1100"))
     assert outcome.code is R.BELOW_MIN_NOTIONAL
     assert s.venue.orders_per_client_id == {}
+
+
+# ---------------------------------------------------------------- post-only
+
+
+def _post_only_buy(**overrides):
+    return {"order_type": "limit", "limit_price": D("42001"), "post_only": True, **overrides}
+
+
+async def test_a_post_only_order_that_would_take_ends_rejected_with_its_code_never_resent(tmp_path):
+    sent = []
+    async with Scenario(tmp_path) as s:  # the touch: 42000 / 42001
+        original = s.venue.place_order
+
+        async def spy(request):
+            sent.append(request)
+            return await original(request)
+
+        s.venue.place_order = spy
+        outcome = await s.submit(**_post_only_buy())  # a buy at the ask
+        order = outcome.order
+        assert order is not None and order.status is S.REJECTED
+        for _ in range(30):  # the reconciler's rounds: nothing brings it back
+            await s.advance(1)
+        again = await s.submit(**_post_only_buy())  # the same signal, published twice
+        lines = s.audit()
+        journal = s.engine.ledger.journal
+        fills = journal.fills(order.client_order_id)
+        row = journal.order(order.client_order_id)
+    assert [r.post_only for r in sent] == [True], "sent once, as post-only, never again"
+    assert s.venue.orders_per_client_id == {}, "the venue refused it whole: no order exists"
+    assert order.status is S.REJECTED and order.filled_quantity == 0 and fills == []
+    assert order.transitions[-1].reason.startswith("POST_ONLY_WOULD_TAKE: ")
+    assert row["status"] == "REJECTED" and row["post_only"] == 1
+    rejected = [l for l in lines if l["event"] == "order_transition" and l["decision"] == "REJECTED"]
+    assert [(l["code"], l["client_order_id"]) for l in rejected] == [
+        ("POST_ONLY_WOULD_TAKE", order.client_order_id)]
+    assert not [l for l in lines if l["event"] == "fill"]
+    assert again.code is R.DUPLICATE_SIGNAL
+    assert s.engine.positions.quantity("main", "sim", "BTC/USDT") == 0
+
+
+async def test_a_post_only_sell_at_the_bid_is_rejected_not_filled(tmp_path):
+    venue = {"balances": {"main": {"USDT": D("100000"), "BTC": D("1")}}}
+    async with Scenario(tmp_path, venue=venue) as s:
+        outcome = await s.submit(side="sell", order_type="limit", limit_price=D("42000"),
+                                 stop_loss=D("43000"), take_profit=D("39000"), post_only=True)
+    assert outcome.order is not None and outcome.order.status is S.REJECTED
+    assert outcome.order.transitions[-1].reason.startswith("POST_ONLY_WOULD_TAKE")
+    assert outcome.order.filled_quantity == 0 and s.venue.orders_per_client_id == {}
+
+
+async def test_any_other_venue_refusal_of_a_post_only_order_keeps_the_venues_words(tmp_path):
+    async with Scenario(tmp_path) as s:
+        s.venue.faults.inject("place", Fault.REJECT)
+        outcome = await s.submit(**_post_only_buy(limit_price=D("41500")))
+        lines = s.audit()
+    assert outcome.order is not None and outcome.order.status is S.REJECTED
+    assert outcome.order.transitions[-1].reason == "venue rejected: OrderRejected: simulated reject"
+    rejected = [l for l in lines if l["event"] == "order_transition" and l["decision"] == "REJECTED"]
+    assert len(rejected) == 1 and "code" not in rejected[0]
+
+
+@pytest.mark.parametrize("tif", ["GTC", "GTD"])
+async def test_a_post_only_order_that_rests_is_working_and_fills_as_maker_at_its_price(tmp_path, tif):
+    from datetime import timedelta
+
+    from ordergate.testing.scenario import T0
+
+    quotes = [quote(0, "42000", "42001", "5"), quote(10, "41400", "41500", "5")]
+    expiry = {"expires_at": T0 + timedelta(minutes=5)} if tif == "GTD" else {}
+    async with Scenario(tmp_path, quotes=quotes) as s:
+        outcome = await s.submit(**_post_only_buy(limit_price=D("41500"), time_in_force=tif,
+                                                  **expiry))
+        order = outcome.order
+        assert order is not None and order.status is S.ACCEPTED
+        assert order.post_only
+        # A working order like any limit: what risk counts as exposure.
+        working = s.engine.ledger.working.quantity(("main", "sim", "BTC/USDT"), Side.BUY)
+        assert working == D("0.010")
+        await s.advance(11)
+        fills = s.engine.ledger.journal.fills(order.client_order_id)
+    assert order.status is S.FILLED
+    assert [(f["liquidity"], f["price"], f["quantity"]) for f in fills] == [
+        ("maker", "41500.00", "0.010")]

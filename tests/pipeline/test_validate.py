@@ -26,6 +26,11 @@ from ordergate.testing.scenario import T0, Scenario
         ({"ts": T0 - timedelta(minutes=5)}, R.STALE_SIGNAL, "ts"),
         ({"ts": T0 - timedelta(seconds=10), "expires_at": T0 - timedelta(seconds=1)},
          R.EXPIRED_SIGNAL, "expires_at"),
+        ({"post_only": True}, R.POST_ONLY_CONFLICT, "post_only: only a limit order"),
+        ({"order_type": "limit", "limit_price": Decimal("41500"), "post_only": True,
+          "time_in_force": "IOC"}, R.POST_ONLY_CONFLICT, "post_only: a post-only order rests"),
+        ({"order_type": "limit", "limit_price": Decimal("41500"), "post_only": True,
+          "time_in_force": "FOK"}, R.POST_ONLY_CONFLICT, "cannot be FOK"),
     ],
 )
 async def test_validator_refuses_with_a_reason_that_names_the_problem(tmp_path, overrides, code, mentions):

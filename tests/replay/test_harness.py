@@ -170,3 +170,54 @@ def test_any_generated_input_keeps_positions_equal_to_fills_and_ids_unique(tmp_p
     config = load_config(DATA / "demo.toml")
     asyncio.run(replay(tmp / "s.jsonl", tmp / "q.csv", config, tmp / "out"))
     _check_invariants(tmp / "out")
+
+
+def _post_only_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    """A touch of 42000 / 42001 that dips to 41400 / 41500 at 20 s and comes back; post-only
+    signals that would take (both sides), one that rests and fills in the dip, two that
+    could not rest, and a plain market order beside them."""
+    quotes = tmp_path / "po_quotes.csv"
+    rows = ["ts,symbol,bid,ask,bid_size,ask_size"]
+    for second in range(0, 61, 5):
+        bid, ask = ("41400.00", "41500.00") if second == 20 else ("42000.00", "42001.00")
+        rows.append(f"2026-01-02T00:00:{second:02d}.000Z,BTC/USDT,{bid},{ask},1.0000,1.0000"
+                    if second < 60 else f"2026-01-02T00:01:00.000Z,BTC/USDT,{bid},{ask},1.0000,1.0000")
+    quotes.write_text("\n".join(rows) + "\n")
+    base = {"strategy_id": "maker", "account_id": "main", "venue": "sim", "symbol": "BTC/USDT",
+            "quantity": "0.01"}
+    buy = {"side": "buy", "stop_loss": "41000", "take_profit": "45000"}
+    sell = {"side": "sell", "stop_loss": "43000", "take_profit": "39000"}
+    lines = [
+        {"signal_id": "po-take-buy", "ts": "2026-01-02T00:00:06Z", **buy, "order_type": "limit",
+         "limit_price": "42001.00", "post_only": True},
+        {"signal_id": "po-take-sell", "ts": "2026-01-02T00:00:07Z", **sell,
+         "order_type": "limit", "limit_price": "42000.00", "post_only": True},
+        {"signal_id": "po-rest", "ts": "2026-01-02T00:00:08Z", **buy, "order_type": "limit",
+         "limit_price": "41500.00", "post_only": True},
+        {"signal_id": "po-market", "ts": "2026-01-02T00:00:09Z", **buy, "post_only": True},
+        {"signal_id": "po-ioc", "ts": "2026-01-02T00:00:10Z", **buy, "order_type": "limit",
+         "limit_price": "41500.00", "time_in_force": "IOC", "post_only": True},
+        {"signal_id": "plain", "ts": "2026-01-02T00:00:11Z", **buy},
+    ]
+    signals = tmp_path / "po_signals.jsonl"
+    signals.write_text("".join(json.dumps({**base, **line}) + "\n" for line in lines))
+    return signals, quotes
+
+
+async def test_a_replay_with_post_only_signals_is_byte_identical_and_never_takes_with_them(tmp_path):
+    signals, quotes = _post_only_inputs(tmp_path)
+    runs = [await replay(signals, quotes, load_config(None), tmp_path / run) for run in ("a", "b")]
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    summary = _check_invariants(tmp_path / "a")
+    assert runs[0].summary == summary
+    assert summary["rejections_by_code"] == {"POST_ONLY_CONFLICT": 2, "POST_ONLY_WOULD_TAKE": 2}
+    assert summary["orders_rejected"] == 2 and summary["orders_filled"] == 2
+    audit = [json.loads(l) for l in (tmp_path / "a" / "audit.jsonl").read_text().splitlines()]
+    refused = sorted((l["signal_id"], l["code"]) for l in audit if l.get("code", "").startswith("POST_ONLY"))
+    assert refused == [("po-ioc", "POST_ONLY_CONFLICT"), ("po-market", "POST_ONLY_CONFLICT"),
+                       ("po-take-buy", "POST_ONLY_WOULD_TAKE"), ("po-take-sell", "POST_ONLY_WOULD_TAKE")]
+    fills = {l["signal_id"]: l["reason"] for l in audit if l["event"] == "fill"}
+    assert set(fills) == {"po-rest", "plain"}
+    assert fills["po-rest"] == "buy 0.0100 BTC/USDT @ 41500.00 (maker)"
+    assert fills["plain"].endswith("(taker)")  # the market order beside them takes

@@ -121,3 +121,48 @@ def test_a_null_strategy_id_is_the_default_as_every_other_null_optional_field(se
                    json=order(strategy_id=None, price=None, stop_loss=None))
     assert r.status_code == 201, r.text
     assert r.json()["order"]["strategy_id"] == "http"
+
+
+# ---------------------------------------------------------------- post-only
+
+
+def _post(served, key: str, **fields) -> httpx.Response:
+    return httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": key},
+                      json=order(**fields))
+
+
+def test_post_only_that_is_not_a_json_boolean_is_422_naming_it(served):
+    for value in ("true", 1, None):
+        r = _post(served, f"po-bad-{value}", type="limit", price="42000", post_only=value)
+        assert r.status_code == 422 and r.json()["field"] == "post_only", r.text
+
+
+def test_a_post_only_market_order_is_refused_naming_post_only(served):
+    r = _post(served, "po-mkt", post_only=True)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["admitted"], body["handler"], body["code"]) == (False, "validator",
+                                                                 "POST_ONLY_CONFLICT")
+    assert body["reason"].startswith("post_only: ") and body["order"] is None
+
+
+def test_a_post_only_order_that_would_take_ends_rejected_with_its_code_and_shows_post_only(served):
+    paid = Decimal(_filled(served, "po-ref")["average_price"])  # at or above the ask
+    price = (paid * Decimal("1.01")).quantize(Decimal("0.01"))
+    r = _post(served, "po-take", type="limit", price=str(price), post_only=True)
+    assert r.status_code == 201, r.text
+    cid = r.json()["order"]["client_order_id"]
+    view = httpx.get(f"{served.url}/v1/orders/{cid}", headers=READ).json()
+    assert (view["state"], view["post_only"], view["filled_quantity"]) == ("REJECTED", True, "0")
+    assert view["fills"] == []
+    assert view["transitions"][-1]["reason"].startswith("POST_ONLY_WOULD_TAKE: ")
+
+
+def test_a_resting_post_only_order_shows_post_only_and_a_plain_one_does_not(served):
+    r = _post(served, "po-rest", type="limit", price="42000", post_only=True)
+    assert r.status_code == 201, r.text
+    resting = r.json()["order"]
+    assert (resting["state"], resting["post_only"]) == ("ACCEPTED", True)
+    plain = httpx.get(f"{served.url}/v1/orders/{_filled(served, 'po-plain')['client_order_id']}",
+                      headers=READ).json()
+    assert plain["post_only"] is False

@@ -390,6 +390,37 @@ async def test_ioc_and_fok(emu: BinanceEmulator, http: aiohttp.ClientSession) ->
     assert emu.balances()["USDT"][1] == D(0)
 
 
+async def test_limit_maker_with_a_time_in_force_is_1106(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT_MAKER",
+                                timeInForce="GTC", price="49000.00", quantity="0.1")
+    assert (status, body["code"]) == (400, -1106) and "timeInForce" in body["msg"]
+    assert emu.orders == []
+
+
+@pytest.mark.parametrize(("side", "price"), [("BUY", "50001.00"), ("BUY", "50500.00"),
+                                             ("SELL", "49999.00"), ("SELL", "49000.00")])
+async def test_limit_maker_that_would_take_is_2010_and_never_exists(
+        emu: BinanceEmulator, http: aiohttp.ClientSession, side: str, price: str) -> None:
+    before = emu.balances()
+    status, body = await _order(http, emu, symbol="BTCUSDT", side=side, type="LIMIT_MAKER",
+                                price=price, quantity="0.1", newClientOrderId="mk-1")
+    assert (status, body) == (400, {"code": -2010, "msg": "Order would immediately match and take."})
+    assert emu.orders == [] and emu.trades == [] and emu.balances() == before
+    assert emu.client_order_id_counts() == {}
+
+
+async def test_limit_maker_that_rests_is_a_limit_order_filled_as_maker(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="LIMIT_MAKER",
+                           price="50000.00", quantity="0.2", newOrderRespType="FULL")
+    assert (body["status"], body["type"], body["fills"]) == ("NEW", "LIMIT_MAKER", [])
+    assert emu.balances()["USDT"][1] == D("0.2") * D("50000.00")  # locked like a LIMIT
+    trades = emu.trade_against_resting("BTCUSDT", "49990.00", "1")
+    assert [(t.price, t.qty, t.is_maker) for t in trades] == [(D("50000.00"), D("0.2"), True)]
+    _, after = await _private(http, emu, "GET", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": body["orderId"]})
+    assert (after["status"], after["type"]) == ("FILLED", "LIMIT_MAKER")
+    assert emu.balances()["USDT"] == (D("1000000") - D("0.2") * D("50000.00"), D(0))
+
+
 async def test_new_order_resp_types(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     _, ack = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
                           newOrderRespType="ACK")

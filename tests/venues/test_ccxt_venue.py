@@ -33,6 +33,8 @@ from ordergate.venues.base import (
     OrderNotFound,
     OrderRejected,
     OrderRequest,
+    PostOnlyUnsupported,
+    PostOnlyWouldTake,
     RateLimited,
     UnknownSymbol,
     VenueAdapter,
@@ -41,6 +43,7 @@ from ordergate.venues.base import (
     VenueUnavailable,
 )
 from ordergate.venues.ccxt.errors import FilterRejected
+from ordergate.venues.ccxt.translation import supports_post_only
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
 D = Decimal
@@ -748,3 +751,85 @@ async def test_simulated_time_is_used_when_venue_gives_none(venue: CcxtVenue) ->
     report = await venue.place_order(market("ts-1", Side.BUY, "0.01"))
     assert report.ts.tzinfo is not None
     assert abs(report.ts - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------- post-only
+
+
+def post_only(cid: str, side: Side, qty: str, price: str,
+              tif: TimeInForce = TimeInForce.GTC) -> OrderRequest:
+    return replace(limit(cid, side, qty, price, tif), post_only=True)
+
+
+async def test_a_post_only_sell_at_the_bid_is_post_only_would_take_and_nothing_is_placed(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    before = emu.balances()
+    with pytest.raises(PostOnlyWouldTake) as info:
+        await venue.place_order(post_only("po-1", Side.SELL, "0.1", "49999.00"))
+    assert "Order would immediately match and take" in str(info.value)
+    assert not info.value.retryable and not info.value.ambiguous
+    assert emu.client_order_id_counts() == {} and emu.balances() == before
+
+
+async def test_the_same_refusal_of_an_order_that_is_not_post_only_is_a_plain_rejection(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    # ccxt raises OrderImmediatelyFillable for "would trigger immediately" too: only a
+    # post-only request's refusal is read as POST_ONLY_WOULD_TAKE.
+    emu.fail_next("POST", "/api/v3/order", 400,
+                  body='{"code":-2010,"msg":"Order would immediately match and take."}')
+    with pytest.raises(OrderRejected) as info:
+        await venue.place_order(limit("plain-1", Side.BUY, "0.1", "49000.00"))
+    assert not isinstance(info.value, PostOnlyWouldTake)
+
+
+async def test_a_post_only_order_goes_out_as_limit_maker_and_reads_back_as_a_limit(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    report = await venue.place_order(post_only("po-2", Side.BUY, "0.3", "49500.00"))
+    assert report.status is OrderStatus.ACCEPTED
+    (sent,) = emu.orders_by_client_id("po-2")
+    assert (sent.type, sent.time_in_force) == ("LIMIT_MAKER", "GTC")
+    # What a cold start adopts from: the order's type and price, though ccxt calls it
+    # "limit_maker".
+    (listed,) = await venue.fetch_open_orders(BTC)
+    assert (listed.order_type, listed.price) == (OrderType.LIMIT, D("49500.00"))
+    emu.trade_against_resting("BTCUSDT", "49400.00", "5")
+    fills = await venue.fetch_fills(BTC, "po-2")
+    assert [(f.price, f.quantity, f.liquidity) for f in fills] == [
+        (D("49500.00"), D("0.3"), Liquidity.MAKER)]
+
+
+async def test_a_post_only_market_order_is_refused_before_sending(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    with pytest.raises(OrderRejected, match="only a limit order can be post-only"):
+        await venue.place_order(replace(market("po-m", Side.BUY, "0.01"), post_only=True))
+    assert emu.client_order_id_counts() == {}
+
+
+async def test_an_exchange_without_post_only_refuses_it_unsent_rather_than_drop_the_flag(
+        venue: CcxtVenue, emu: BinanceEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ccxt's features say which exchanges take postOnly (34 of its spot exchanges do not):
+    # an exchange that ignored the flag would fill the order as taker.
+    monkeypatch.setattr(venue._exchange, "features", {"spot": {"createOrder": {
+        "timeInForce": {"IOC": True, "FOK": True, "PO": False}}}})
+    with pytest.raises(PostOnlyUnsupported, match="does not support post-only"):
+        await venue.place_order(post_only("po-3", Side.BUY, "0.1", "49500.00"))
+    assert emu.client_order_id_counts() == {}
+
+
+@pytest.mark.parametrize(("features", "market_type", "expected"), [
+    ({"spot": {"createOrder": {"timeInForce": {"PO": True}}}}, "spot", True),
+    ({"spot": {"createOrder": {"timeInForce": {"PO": False}}}}, "spot", False),
+    ({"spot": {"createOrder": None}}, "spot", False),
+    (None, "spot", False),
+    ({"swap": {"linear": {"createOrder": {"timeInForce": {"PO": True}}}}}, "future", True),
+    ({"future": {"linear": {"createOrder": {"timeInForce": {"PO": True}}}}}, "future", True),
+    ({"spot": {"createOrder": {"timeInForce": {"PO": True}}}}, "future", False),
+])
+def test_post_only_support_is_read_from_ccxts_features(features, market_type, expected) -> None:
+    assert supports_post_only(features, market_type) is expected
+
+
+def test_binance_spot_in_this_ccxt_takes_post_only() -> None:
+    import ccxt
+
+    assert supports_post_only(ccxt.binance().features, "spot")

@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from ordergate.domain.order import OrderStatus
-from ordergate.domain.values import Liquidity, OrderType, TimeInForce
+from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
 from ordergate.testing.conformance import HARNESSES, READS, FaultKind, Operation, VenueHarness
 from ordergate.venues.base import (
     Balance,
@@ -25,6 +25,8 @@ from ordergate.venues.base import (
     OrderNotFound,
     OrderRejected,
     OrderReport,
+    PostOnlyUnsupported,
+    PostOnlyWouldTake,
     RateLimited,
     TradeReport,
     UnknownSymbol,
@@ -140,6 +142,58 @@ async def test_a_rejected_order_may_be_sent_again_under_the_same_id(venue: Venue
     report = await place_resting(venue, "again-1")
     assert report.client_order_id == "again-1"
     assert venue.orders_at_venue("again-1") == 1
+
+
+# ---------------------------------------------------------------- post-only
+
+
+async def test_a_post_only_order_that_would_take_is_rejected_and_nothing_fills(
+    venue: VenueHarness,
+) -> None:
+    # A buy at the ask: as a plain GTC limit it would take at once.
+    request = replace(venue.too_big("po-take-1", TimeInForce.GTC), post_only=True)
+    assert request.side is Side.BUY and request.order_type is OrderType.LIMIT
+    balances = await venue.adapter.fetch_balances(venue.account_id)
+    expected = PostOnlyWouldTake if venue.capabilities.post_only_orders else PostOnlyUnsupported
+    with pytest.raises(expected) as info:
+        await venue.adapter.place_order(request)
+    assert isinstance(info.value, OrderRejected)
+    assert not info.value.retryable and not info.value.ambiguous
+    assert venue.orders_at_venue("po-take-1") == 0
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
+    assert await venue.adapter.fetch_balances(venue.account_id) == balances, "nothing locked"
+    missing = OrderNotFound if venue.capabilities.finds_unknown_orders_by_client_id else VenueError
+    with pytest.raises(missing):
+        await venue.adapter.fetch_order(venue.symbol, "po-take-1")
+
+
+async def test_a_post_only_order_refused_as_taker_is_refused_again_not_filled(
+    venue: VenueHarness,
+) -> None:
+    # Sending the same post-only order again (a caller that retries anyway) cannot turn it
+    # into a taker fill: the book has not moved, the venue refuses it the same way.
+    request = replace(venue.too_big("po-take-2", TimeInForce.GTC), post_only=True)
+    for _ in range(2):
+        with pytest.raises(OrderRejected):
+            await venue.adapter.place_order(request)
+    assert venue.orders_at_venue("po-take-2") == 0
+
+
+async def test_a_post_only_order_that_rests_fills_as_maker(venue: VenueHarness) -> None:
+    if not venue.capabilities.post_only_orders:
+        pytest.skip(f"{venue.name} has no post-only orders (refusal tested above)")
+    request = replace(venue.resting("po-rest-1"), post_only=True)
+    placed = await venue.adapter.place_order(request)
+    assert placed.status is S.ACCEPTED and placed.filled_quantity == 0
+    listed = await venue.adapter.fetch_open_orders(venue.symbol)
+    assert [r.venue_order_id for r in listed] == [placed.venue_order_id]
+    await venue.fill_resting(placed)
+    report = await venue.adapter.fetch_order(venue.symbol, "po-rest-1")
+    assert report.status is S.FILLED and report.filled_quantity == request.quantity
+    fills = await venue.adapter.fetch_fills(venue.symbol, "po-rest-1")
+    assert_fills_consistent(report, fills)
+    assert {f.liquidity for f in fills} == {Liquidity.MAKER}
+    assert {f.price for f in fills} == {request.price}, "a maker fills at its own price"
 
 
 # ---------------------------------------------------------------- injected failures

@@ -27,6 +27,7 @@ from ordergate.venues.base import (
     OrderNotFound,
     OrderRejected,
     OrderRequest,
+    PostOnlyWouldTake,
     RateLimited,
     UnknownSymbol,
     VenueAdapter,
@@ -706,3 +707,31 @@ async def test_scheduled_tick_refresh(emu: PolymarketEmulator, env: None) -> Non
         assert instrument is not None and instrument.tick_size == Decimal("0.001")
     finally:
         await adapter.close()
+
+
+# ------------------------------------------------------------------ post-only
+
+
+@pytest.mark.parametrize("tif", [TimeInForce.IOC, TimeInForce.FOK])
+async def test_a_post_only_order_that_cannot_rest_is_refused_before_sending(
+    venue: PolymarketVenue, emu: PolymarketEmulator, tif: TimeInForce
+) -> None:
+    # py-clob-client would raise a bare Exception for it; it is refused as an order instead.
+    with pytest.raises(OrderRejected, match="post-only order is GTC or GTD"):
+        await venue.place_order(dataclasses.replace(req("po-ioc", tif=tif), post_only=True))
+    assert emu.post_order_attempts == 0
+
+
+async def test_a_post_only_sell_at_the_bid_is_post_only_would_take_and_may_be_sent_later(
+    venue: PolymarketVenue, emu: PolymarketEmulator, account: EmuAccount
+) -> None:
+    emu.set_book(YES, bids=[("0.45", "100")], asks=[("0.55", "100")])
+    order = dataclasses.replace(req("po-sell", side=Side.SELL, price="0.45"), post_only=True)
+    with pytest.raises(PostOnlyWouldTake, match="crosses book") as info:
+        await venue.place_order(order)
+    assert not info.value.retryable and not info.value.ambiguous
+    assert emu.orders_of(account.api_key) == []
+    # Nothing was placed, so the same order is free to go once the book has moved.
+    emu.set_book(YES, bids=[("0.40", "100")], asks=[("0.55", "100")])
+    report = await venue.place_order(order)
+    assert report.status is OrderStatus.ACCEPTED and len(emu.orders_of(account.api_key)) == 1

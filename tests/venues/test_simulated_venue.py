@@ -1,10 +1,13 @@
 """Spec: the simulated venue behaves like a real one: filters, Binance-style duplicate
 IDs, matching against recorded quotes, and the failures real venues produce."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ordergate.clock import SimulatedClock
 from ordergate.domain.order import OrderStatus
@@ -15,6 +18,7 @@ from ordergate.venues.base import (
     OrderNotFound,
     OrderRejected,
     OrderRequest,
+    PostOnlyWouldTake,
     RateLimited,
     UnknownSymbol,
     VenueAdapter,
@@ -60,9 +64,10 @@ async def make_venue(quotes=TAPE, start=T0, on_inferred=None, **settings):
 
 
 def req(cid="c-1", side=Side.BUY, order_type=OrderType.LIMIT, quantity="1", price="99.00",
-        tif=TimeInForce.GTC, expires_at=None, symbol=SYMBOL, account="main"):
+        tif=TimeInForce.GTC, expires_at=None, symbol=SYMBOL, account="main", post_only=False):
     return OrderRequest(cid, account, symbol, side, order_type, D(quantity),
-                        None if price is None else D(price), tif, expires_at)
+                        None if price is None else D(price), tif, expires_at,
+                        post_only=post_only)
 
 
 def market(cid="c-1", side=Side.BUY, quantity="1", tif=TimeInForce.GTC, **kw):
@@ -864,3 +869,93 @@ async def test_per_client_id_counts_are_forgotten_with_the_history_but_a_duplica
     clock.advance_to(at(120))
     await venue.place_order(market(cid="late", quantity="0.1"))
     assert venue.orders_per_client_id == {"twice": 2, "late": 1}  # bounded by the history
+
+
+# ---------------------------------------------------------------- post-only
+
+
+@pytest.mark.parametrize(("side", "price"), [(Side.BUY, "100.10"), (Side.BUY, "101.00"),
+                                             (Side.SELL, "100.00"), (Side.SELL, "99.00")],
+                         ids=["buy-at-ask", "buy-above-ask", "sell-at-bid", "sell-below-bid"])
+async def test_a_post_only_order_that_would_take_is_refused_and_never_exists(venue, side, price):
+    before = await venue.fetch_balances("main")
+    with pytest.raises(PostOnlyWouldTake, match="would immediately match and take") as info:
+        await venue.place_order(req(side=side, price=price, post_only=True))
+    assert not info.value.retryable and not info.value.ambiguous
+    with pytest.raises(OrderNotFound):
+        await venue.fetch_order(SYMBOL, "c-1")
+    assert await venue.fetch_balances("main") == before
+    assert venue.orders_per_client_id == {}
+    assert await venue.fetch_open_orders() == []
+
+
+@pytest.mark.parametrize("request_", [req(order_type=OrderType.MARKET, price=None, post_only=True),
+                                      req(tif=TimeInForce.IOC, price="99.50", post_only=True),
+                                      req(tif=TimeInForce.FOK, price="99.50", post_only=True)],
+                         ids=["market", "ioc", "fok"])
+async def test_a_post_only_order_that_could_not_rest_is_refused_as_such(venue, request_):
+    with pytest.raises(OrderRejected, match="post-only needs a limit order that can rest") as info:
+        await venue.place_order(request_)
+    assert not isinstance(info.value, PostOnlyWouldTake)
+    assert venue.orders_per_client_id == {}
+
+
+async def test_a_post_only_order_judged_on_the_touch_in_force_when_it_arrives():
+    # Sent at 9.5 s with 1 s of latency: it arrives at 10.5 s, when the ask is 99.20. A buy
+    # at 99.50 would take there, so it is refused, though the touch it was sent on (100.10)
+    # was above it.
+    venue, clock = await make_venue(ack_latency_ms=1000)
+    clock.advance_to(at(9.5))
+    with pytest.raises(PostOnlyWouldTake):
+        await venue.place_order(req(price="99.50", post_only=True))
+
+
+async def test_a_post_only_order_that_rests_fills_only_as_maker_at_its_price(venue, clock):
+    report = await venue.place_order(req(price="99.50", quantity="1", post_only=True))
+    assert report.status is S.ACCEPTED and report.filled_quantity == 0
+    await move_to(venue, clock, 20)  # asks 99.20 x 0.5, then 98.50 x 5, cross it
+    trades = await venue.fetch_fills(SYMBOL, "c-1")
+    assert (await venue.fetch_order(SYMBOL, "c-1")).status is S.FILLED
+    assert [(t.price, t.liquidity) for t in trades] == [(D("99.50"), Liquidity.MAKER)] * 2
+
+
+_PRICES = st.integers(min_value=9_000, max_value=11_000).map(lambda cents: D(cents) / 100)
+
+
+@st.composite
+def _tape(draw):
+    """A touch (bid below ask), then later quotes anywhere around it."""
+    quotes = []
+    for n in range(draw(st.integers(min_value=1, max_value=6))):
+        bid = draw(_PRICES)
+        ask = bid + draw(st.integers(min_value=1, max_value=50)) * D("0.01")
+        size = draw(st.sampled_from(["0.3", "1", "5"]))
+        quotes.append(quote(n * 10, str(bid), str(ask), size, size))
+    return quotes
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tape=_tape(), side=st.sampled_from([Side.BUY, Side.SELL]), price=_PRICES)
+def test_property_a_post_only_order_never_produces_a_taker_fill(tape, side, price):
+    """Over any touch and any quotes after it: a post-only order is refused exactly when it
+    would take on arrival, and every fill of one that rests is a maker fill at its price."""
+
+    async def scenario():
+        venue, clock = await make_venue(quotes=tape, balances={"main": {"USDT": D("1000000"),
+                                                                        "BTC": D("100")}})
+        first = tape[0]
+        would_take = first.ask <= price if side is Side.BUY else first.bid >= price
+        try:
+            await venue.place_order(req(side=side, price=str(price), post_only=True))
+        except PostOnlyWouldTake:
+            assert would_take
+            assert venue.orders_per_client_id == {}
+            return
+        assert not would_take, "an order that would take was let through"
+        clock.advance_to(at(len(tape) * 10))
+        venue.advance()
+        for trade in await venue.fetch_fills(SYMBOL, "c-1"):
+            assert trade.liquidity is Liquidity.MAKER
+            assert trade.price == price
+
+    asyncio.run(scenario())

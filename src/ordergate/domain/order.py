@@ -110,6 +110,8 @@ class Order:
     created_at: datetime
     expected_price: Decimal | None = None
     expires_at: datetime | None = None
+    post_only: bool = False
+    """The venue must refuse the order rather than fill any of it as taker."""
     status: OrderStatus = OrderStatus.PENDING
     venue_order_id: str | None = None
     filled_quantity: Decimal = ZERO

@@ -31,6 +31,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     model_validator,
 )
@@ -172,6 +173,11 @@ class TradingSignalGenerated(BaseModel):
     stop_loss: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     take_profit: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: StrictBool = False
+    """Rest or be refused: the venue must reject the order rather than let any of it take
+    liquidity. A JSON `true`/`false` only (`"true"`, `1` are refused: a flag read loosely
+    could let a taker fill through). Only for a limit order that may rest (GTC, GTD): the
+    validator refuses it with a market order or IOC/FOK (POST_ONLY_CONFLICT)."""
     strength: float = Field(default=1.0, ge=0, le=1)
     confluence_score: float = Field(default=0.0, ge=0, le=MAX_SCORE)
     expires_at: datetime | None = None

@@ -132,7 +132,7 @@ class OrderJournal:
             str(order.quantity), _opt(order.price), order.time_in_force,
             _opt(order.expected_price), _opt_ts(order.expires_at),
             created, order.status, order.venue_order_id,
-            str(order.filled_quantity), created,
+            str(order.filled_quantity), created, int(order.post_only),
         ]
         self._wrote()
         return True
@@ -176,7 +176,7 @@ class OrderJournal:
         """Hand SQLite what is held, one statement per table; before a commit or a read."""
         db = self._db
         if self._new_orders:
-            db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            self._new_orders.values())
             self._new_orders = {}
         if self._order_updates:

@@ -25,11 +25,14 @@ v5 indexes what is looked up one order at a time: an order's transitions and fil
 HTTP API's answer to every signal and order, `GET /v1/orders/{id}`, recovery) and an
 order by its venue order ID. Without them each lookup scanned the whole table, so an
 answer's cost grew with every order the journal had ever seen.
+
+v6 adds `orders.post_only` (0 or 1, default 0 for every order journaled before it): a
+post-only order resent after a restart must still be post-only, or it could fill as taker.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -132,5 +135,8 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX transitions_by_order ON transitions (client_order_id, seq);
     CREATE INDEX fills_by_order ON fills (client_order_id);
     CREATE INDEX orders_by_venue_id ON orders (venue_order_id);
+    """,
+    6: """
+    ALTER TABLE orders ADD COLUMN post_only INTEGER NOT NULL DEFAULT 0;
     """,
 }

@@ -35,6 +35,8 @@ from ordergate.venues.base import (
     OrderNotFound,
     OrderReport,
     OrderRequest,
+    PostOnlyUnsupported,
+    PostOnlyWouldTake,
     RateLimited,
     VenueAdapter,
     VenueError,
@@ -75,6 +77,7 @@ class Executor:
             signal.signal_id, signal.strategy_id, signal.account_id, signal.venue, signal.symbol,
             signal.side, signal.order_type, quantity, price, signal.time_in_force,
             self._clock.now(), expected_price=expected, expires_at=signal.expires_at,
+            post_only=signal.post_only,
         )
         ledger = self._ledger
         if not ledger.open(order):
@@ -135,7 +138,8 @@ class Executor:
             except VenueError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 if not exc.retryable:
-                    self._ledger.transition(order, OrderStatus.REJECTED, f"venue rejected: {last_error}")
+                    reason, code = _rejection(exc, last_error)
+                    self._ledger.transition(order, OrderStatus.REJECTED, reason, code)
                     return None
                 if exc.ambiguous:
                     found = await self.lookup(venue, order)
@@ -216,4 +220,18 @@ class Executor:
 def _request(order: Order) -> OrderRequest:
     return OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
                         order.order_type, order.quantity, order.price, order.time_in_force,
-                        order.expires_at, order.venue_order_id)
+                        order.expires_at, order.venue_order_id, order.post_only)
+
+
+def _rejection(exc: VenueError, error: str) -> tuple[str, str]:
+    """The REJECTED transition's reason and reason code ("" when the refusal has none).
+    A coded reason also leads with its code (`POST_ONLY_WOULD_TAKE: ...`): the journal
+    keeps reasons, not codes, and the API's order view shows its transitions."""
+    if isinstance(exc, PostOnlyWouldTake):
+        return (f"{R.POST_ONLY_WOULD_TAKE}: the post-only order would have taken liquidity; "
+                f"the venue refused it, nothing filled, not resent: {error}",
+                R.POST_ONLY_WOULD_TAKE)
+    if isinstance(exc, PostOnlyUnsupported):
+        return (f"{R.POST_ONLY_UNSUPPORTED}: refused before sending: {error}",
+                R.POST_ONLY_UNSUPPORTED)
+    return f"venue rejected: {error}", ""

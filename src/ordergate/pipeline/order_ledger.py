@@ -111,14 +111,15 @@ class OrderLedger:
         self._orders[order.client_order_id] = order
         self.working.update(order)
 
-    def transition(self, order: Order, to: OrderStatus, reason: str) -> None:
+    def transition(self, order: Order, to: OrderStatus, reason: str, code: str = "") -> None:
         now = self._clock.now()
         step = order.transition(to, now, reason)
         if to.is_terminal:  # what is working moves here and with each fill (apply_trade)
             self.working.update(order)
         self.journal.record_transition(order, step)
         publish = self._bus.publish
-        publish(OrderTransitioned(now, order.client_order_id, order.signal_id, step.from_status, to, reason))
+        publish(OrderTransitioned(now, order.client_order_id, order.signal_id, step.from_status,
+                                  to, reason, code))
         if to is S.SUBMITTED:
             publish(OrderPlaced(now, order.client_order_id, order.signal_id, order.account_id,
                                 order.venue, order.symbol, order.side, order.order_type,

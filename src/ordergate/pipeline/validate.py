@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ordergate.config import ValidatorSettings
-from ordergate.domain.values import OrderType, Side
+from ordergate.domain.values import OrderType, Side, TimeInForce
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.venues.guarded import GuardedVenue
@@ -69,6 +69,9 @@ class Validator:
         assert instrument is not None
         if signal.order_type is OrderType.LIMIT and signal.limit_price is None:
             return Verdict.deny(R.MISSING_LIMIT_PRICE, "limit_price: required for a limit order")
+        if signal.post_only and (problem := _post_only_problem(signal.order_type,
+                                                               signal.time_in_force)):
+            return Verdict.deny(R.POST_ONLY_CONFLICT, f"post_only: {problem}")
         if signal.limit_price is not None and (problem := instrument.price_problem(signal.limit_price)):
             return Verdict.deny(R.PRICE_OUT_OF_LIMITS, f"limit_price: {problem}")
         if signal.quantity is not None and (problem := instrument.quantity_problem(signal.quantity)):
@@ -89,3 +92,17 @@ class Validator:
                     f"the entry {entry} for a {signal.side}",
                 )
         return Verdict.admit(f"{signal.symbol} listed at {signal.venue}; fields within limits")
+
+
+def _post_only_problem(order_type: OrderType, time_in_force: TimeInForce) -> str | None:
+    """Why a post-only order cannot be what the signal asks: a post-only order rests or is
+    refused, so it is a limit order whose time in force lets it rest. A market order can
+    only take; IOC and FOK cancel whatever does not fill at once, so with post-only they
+    could never trade at all (ccxt refuses both, Binance has no such order). Refused
+    rather than quietly turned into a GTC order the strategy did not ask for."""
+    if order_type is not OrderType.LIMIT:
+        return f"only a limit order can be post-only, not a {order_type} order"
+    if time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        return (f"a post-only order rests until it fills, so it cannot be {time_in_force} "
+                "(use GTC or GTD)")
+    return None

@@ -70,6 +70,7 @@ class SignalRequest(_Closed):
     stop_loss: Amount | None = None
     take_profit: Amount | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
     strength: float = Field(default=1.0, ge=0, le=1)
     confluence_score: float = Field(default=0.0, ge=0, le=1_000_000)
     expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
@@ -84,6 +85,9 @@ class OrderRequest(_Closed):
     quantity: Amount
     price: Amount | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = Field(default=False, description=(
+        "limit orders with GTC or GTD only: the venue refuses the order "
+        "(POST_ONLY_WOULD_TAKE) rather than fill any of it as taker"))
     account: str = _identifier(64)
     venue: str = _identifier(64)
     expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
@@ -149,6 +153,7 @@ class OrderView(_Closed):
     quantity: Money
     price: Money | None
     time_in_force: TimeInForce
+    post_only: bool
     expires_at: Timestamp | None
     state: OrderStatus
     finished: bool

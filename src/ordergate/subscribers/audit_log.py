@@ -206,6 +206,10 @@ class AuditLog:
         self._write(e.ts, "handler_verdict", e.signal_id, None, e.handler, "deny", e.reason, code=e.code)
 
     def _transition(self, e: OrderTransitioned) -> None:
+        if e.code:  # a coded refusal (POST_ONLY_WOULD_TAKE): greppable as a denial's code
+            self._write(e.ts, "order_transition", e.signal_id, e.client_order_id, None,
+                        e.to_status, e.reason, from_status=e.from_status, code=e.code)
+            return
         self._write(e.ts, "order_transition", e.signal_id, e.client_order_id, None,
                     e.to_status, e.reason, from_status=e.from_status)
 

@@ -56,6 +56,8 @@ class RunSummary:
             counts["orders_cancelled"] += 1
         elif to is S.REJECTED:
             counts["orders_rejected"] += 1
+            if event.code:  # a venue refusal with a code (POST_ONLY_WOULD_TAKE)
+                self.rejections[event.code] += 1
         elif to is S.EXPIRED:
             counts["orders_expired"] += 1
         elif to is S.FAILED:

@@ -7,7 +7,10 @@ What it models, deterministically:
   limit orders fill what crosses and the rest rests OPEN until `trade_against_resting` or
   a new book (`set_book`) fills it;
 - Binance's filters (PRICE_FILTER, LOT_SIZE, NOTIONAL) and refusals (-2010 insufficient
-  balance, "Duplicate order sent." while an order with that client order ID is open);
+  balance, "Duplicate order sent." while an order with that client order ID is open,
+  "Order would immediately match and take." for a LIMIT_MAKER that would trade as taker);
+- LIMIT_MAKER (Binance's post-only limit): no timeInForce, refused whole if it would match
+  on arrival, otherwise a LIMIT order that rests and fills as maker;
 - balances locked, debited and credited, with commission (in BNB, discounted, when the
   account pays its fees in BNB);
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
@@ -31,6 +34,8 @@ _EIGHT = Decimal("0.00000001")
 Level = tuple[Decimal, Decimal]
 
 BNB = "BNB"
+LIMIT_TYPES = ("LIMIT", "LIMIT_MAKER")
+"""Order types with a limit price that rest and lock funds."""
 BNB_DISCOUNT = Decimal("0.25")  # Binance spot: commission paid in BNB costs 25% less
 
 
@@ -121,7 +126,7 @@ class EmulatedOrder:
     client_order_id: str
     symbol: str
     side: str  # BUY / SELL
-    type: str  # LIMIT / MARKET
+    type: str  # LIMIT / LIMIT_MAKER / MARKET
     time_in_force: str
     price: Decimal
     orig_qty: Decimal
@@ -325,7 +330,7 @@ class BinanceMarket:
         otype = required(params, "type").upper()
         if side not in ("BUY", "SELL"):
             raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'side'.")
-        if otype not in ("MARKET", "LIMIT"):
+        if otype not in ("MARKET", *LIMIT_TYPES):
             raise BinanceApiError(400, -1116, "Invalid orderType.")
         if "quoteOrderQty" in params:
             raise BinanceApiError(400, -1128, "quoteOrderQty is not supported by this emulator.")
@@ -337,6 +342,12 @@ class BinanceMarket:
             if tif not in ("GTC", "IOC", "FOK"):
                 raise BinanceApiError(400, -1115, "Invalid timeInForce.")
             price = decimal_param(params, "price")
+        elif otype == "LIMIT_MAKER":
+            # A LIMIT order that is rejected if it would trade as taker; it has no
+            # timeInForce (it rests until filled or cancelled).
+            if "timeInForce" in params:
+                raise BinanceApiError(400, -1106, "Parameter 'timeInForce' sent when not required.")
+            price = decimal_param(params, "price")
         elif "price" in params or "timeInForce" in params:
             raise BinanceApiError(400, -1106, "Parameter 'price' sent when not required.")
         order_id = self._last_order_id.get(symbol, 0) + 1
@@ -346,12 +357,12 @@ class BinanceMarket:
 
         # Filters, in Binance's order.
         off_tick = (price - spec.min_price) % spec.tick_size != 0
-        if otype == "LIMIT" and (price < spec.min_price or price > spec.max_price or off_tick):
+        if otype in LIMIT_TYPES and (price < spec.min_price or price > spec.max_price or off_tick):
             raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
         if qty < spec.min_qty or qty > spec.max_qty or (qty - spec.min_qty) % spec.step_size != 0:
             raise BinanceApiError(400, -1013, "Filter failure: LOT_SIZE")
         book = self.books[symbol]
-        reference = price if otype == "LIMIT" else _reference_price(book, side)
+        reference = price if otype in LIMIT_TYPES else _reference_price(book, side)
         if reference is not None and qty * reference < spec.min_notional:
             raise BinanceApiError(400, -1013, "Filter failure: NOTIONAL")
         # A reused client order ID is refused only while the first order is still open.
@@ -360,13 +371,16 @@ class BinanceMarket:
 
         # Balance check: what the order can consume.
         if side == "BUY":
-            need = qty * price if otype == "LIMIT" else _market_buy_cost(book, qty)
+            need = qty * price if otype in LIMIT_TYPES else _market_buy_cost(book, qty)
             if self.free.get(spec.quote, ZERO) < need:
                 raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
         else:
             need = qty
             if self.free.get(spec.base, ZERO) < need:
                 raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
+        if otype == "LIMIT_MAKER" and _would_take(book, side, price):
+            # Refused whole, before any order exists: nothing is placed, locked or filled.
+            raise BinanceApiError(400, -2010, "Order would immediately match and take.")
 
         now = self._now()
         order = EmulatedOrder(
@@ -377,13 +391,13 @@ class BinanceMarket:
         self._last_order_id[symbol] = order_id
         self.orders[(symbol, order_id)] = order
         self.client_id_counts[cid] = self.client_id_counts.get(cid, 0) + 1
-        if otype == "LIMIT":
+        if otype in LIMIT_TYPES:
             lock_asset = spec.quote if side == "BUY" else spec.base
             order.locked = qty * price if side == "BUY" else qty
             self._move(lock_asset, order.locked, to_locked=True)
 
         levels = book.asks if side == "BUY" else book.bids
-        limit = price if otype == "LIMIT" else None
+        limit = price if otype in LIMIT_TYPES else None
 
         def crosses(level_price: Decimal) -> bool:
             if limit is None:
@@ -440,7 +454,7 @@ class BinanceMarket:
         rate = spec.maker_fee if is_maker else spec.taker_fee
         commission, commission_asset = self._commission(spec, order.side, price, qty, quote_qty, rate)
         if order.side == "BUY":
-            if order.type == "LIMIT":
+            if order.type in LIMIT_TYPES:
                 release = qty * order.price
                 order.locked -= release
                 self.locked[spec.quote] = self.locked.get(spec.quote, ZERO) - release
@@ -449,7 +463,7 @@ class BinanceMarket:
                 self.free[spec.quote] = self.free.get(spec.quote, ZERO) - quote_qty
             self.free[spec.base] = self.free.get(spec.base, ZERO) + qty
         else:
-            if order.type == "LIMIT":
+            if order.type in LIMIT_TYPES:
                 order.locked -= qty
                 self.locked[spec.base] = self.locked.get(spec.base, ZERO) - qty
             else:
@@ -534,6 +548,14 @@ def decimal_param(params: Mapping[str, str], name: str) -> Decimal:
     if not value.is_finite() or value < 0:
         raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'.")
     return value
+
+
+def _would_take(book: Book, side: str, price: Decimal) -> bool:
+    """A buy at or above the best ask, a sell at or below the best bid: it would match at
+    once, as taker."""
+    if side == "BUY":
+        return bool(book.asks) and book.asks[0][0] <= price
+    return bool(book.bids) and book.bids[0][0] >= price
 
 
 def _reference_price(book: Book, side: str) -> Decimal | None:

@@ -9,7 +9,8 @@ venue-agnostic specification needs:
 - `taking(cid)`: an order that takes liquidity and fills at once (a market order, or a
   marketable FOK limit order where the venue has no market orders);
 - `rejected(cid)`: an order the venue refuses (below the minimum size);
-- `too_big(cid, tif)`: a marketable IOC/FOK limit order larger than the liquidity at its price;
+- `too_big(cid, tif)`: a marketable IOC/FOK limit order larger than the liquidity at its price
+  (with `post_only` and GTC: a post-only order that would take);
 - `fill_resting(report, partially=...)`: another participant trades against a resting order;
 - `inject(kind, operation)`: make the next call of one operation fail in one way;
 - `orders_at_venue(cid)`: how many venue orders carry a client order ID (for "exactly one");
@@ -63,6 +64,10 @@ class Capabilities:
     order_ids_before_send: bool = False
     """`prepare_order` knows the venue order ID before the send (Polymarket: the hash of
     the signed order); elsewhere it answers None and the venue assigns the ID."""
+    post_only_orders: bool = True
+    """The venue has post-only limit orders (refused rather than filled as taker). Without
+    them the adapter refuses a post-only request with `PostOnlyUnsupported`, unsent. The
+    simulated venue, Binance (LIMIT_MAKER) and Polymarket (`postOnly`) all have them."""
 
 
 @dataclass(slots=True)

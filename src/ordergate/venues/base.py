@@ -72,6 +72,20 @@ class InsufficientFunds(OrderRejected):
     pass
 
 
+class PostOnlyWouldTake(OrderRejected):
+    """A post-only order that would have taken liquidity at once (a buy at or above the
+    best ask, a sell at or below the best bid): the venue refused it instead of filling
+    it as taker (Binance -2010 "Order would immediately match and take."). Nothing was
+    placed. Final: sending it again at the same price can only be refused again, or,
+    after the book moved, fill at a price the strategy did not ask for; the executor
+    never resends it."""
+
+
+class PostOnlyUnsupported(OrderRejected):
+    """The adapter's venue has no post-only orders: refused before anything is sent, so
+    a post-only intent never goes out as an order that could take."""
+
+
 class AuthenticationFailed(FatalVenueError):
     pass
 
@@ -112,6 +126,10 @@ class OrderRequest:
     known before the send (Polymarket); None elsewhere. An adapter that has to build the
     order again (after a restart) must send one with this ID or refuse to send at all, so
     that what the journal names is what the venue gets."""
+    post_only: bool = False
+    """Limit orders only: refused by the venue (`PostOnlyWouldTake`) rather than filled as
+    taker, in part or in full. An adapter whose venue cannot honour it refuses the
+    request before sending anything."""
 
 
 @record

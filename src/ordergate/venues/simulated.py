@@ -11,7 +11,8 @@ best price first, by arrival within a price; buys before sells.
 Orders become effective `ack_latency_ms` after they are sent, in simulated time.
 Rejections mirror a real venue's: price off the tick, quantity off the lot or below the
 minimum, notional below the minimum, insufficient balance, a client order ID that is
-already open.
+already open, and a post-only order that would take at the touch in force on arrival
+(`PostOnlyWouldTake`; one that rests fills as maker, like any resting order).
 
 Funds: as on Binance, an order that rests locks what it can still consume until it is
 done: a buy, price x remaining quantity of the quote; on spot rules (`allow_short` off) a
@@ -39,7 +40,7 @@ from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
 from ordergate.venues.base import (
     Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
-    OrderReport, OrderRequest, RateLimited, Ticker, TradeReport, UnknownSymbol,
+    OrderReport, OrderRequest, PostOnlyWouldTake, RateLimited, Ticker, TradeReport, UnknownSymbol,
     VenueHealth, VenueTimeout, VenueUnavailable,
 )
 from ordergate.venues.faults import Fault, FaultPlan
@@ -162,6 +163,8 @@ class SimulatedVenue:
         if quote is None:
             raise OrderRejected(f"no market for {request.symbol} yet")
         self._check_funds(instrument, request, quote)
+        if request.post_only:
+            self._check_post_only(request, quote)
         self._seq += 1
         order = _SimOrder(f"{self.name}-{self._seq}", request, effective, updated=effective)
         self._orders[order.venue_order_id] = order
@@ -198,6 +201,24 @@ class SimulatedVenue:
                 raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
         elif not self._s.allow_short and self._free(account, instrument.base) < request.quantity:
             raise InsufficientFunds(f"Account has insufficient balance: {instrument.base}")
+
+    @staticmethod
+    def _check_post_only(request: OrderRequest, quote: Quote) -> None:
+        """A post-only order that would take (a buy at or above the ask, a sell at or
+        below the bid, in force when it arrives) is refused and never exists, as Binance
+        refuses a LIMIT_MAKER (-2010): no order, no fill, nothing locked."""
+        if request.order_type is not OrderType.LIMIT or request.time_in_force in (
+                TimeInForce.IOC, TimeInForce.FOK):
+            raise OrderRejected(f"post-only needs a limit order that can rest, not "
+                                f"{request.order_type} {request.time_in_force}")
+        assert request.price is not None  # `_check_filters` refused a limit without one
+        if (quote.ask <= request.price if request.side is Side.BUY
+                else quote.bid >= request.price):
+            touch = quote.ask if request.side is Side.BUY else quote.bid
+            raise PostOnlyWouldTake(
+                f"Order would immediately match and take: post-only {request.side} at "
+                f"{request.price} against the {'ask' if request.side is Side.BUY else 'bid'} "
+                f"{touch}")
 
     def _free(self, account: str, currency: str) -> Decimal:
         total = self._balances.get(account, {}).get(currency, ZERO)

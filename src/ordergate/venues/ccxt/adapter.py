@@ -45,6 +45,7 @@ from ordergate.venues.base import (
     OrderRejected,
     OrderReport,
     OrderRequest,
+    PostOnlyUnsupported,
     Ticker,
     TradeReport,
     UnknownSymbol,
@@ -68,6 +69,7 @@ from ordergate.venues.ccxt.translation import (
     dec_or_none,
     order_report,
     plain,
+    supports_post_only,
     timestamp,
     trade_report,
     trade_sort_key,
@@ -236,12 +238,24 @@ class CcxtVenue:
             # Spot venues have no good-till-date: the order rests as GTC and the engine's
             # reconciler cancels it at `expires_at` (also after a restart, on recovery).
             gtd = request.time_in_force is TimeInForce.GTD
-            params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
+            if request.post_only:
+                if not supports_post_only(self._exchange.features, self.settings.market_type):
+                    raise PostOnlyUnsupported(
+                        f"{self.name}: ccxt's {self.settings.exchange} does not support "
+                        f"post-only {self.settings.market_type} orders; not sent")
+                # ccxt's unified flag: on Binance spot the order goes out as LIMIT_MAKER,
+                # which takes no timeInForce (it rests until filled or cancelled).
+                params["postOnly"] = True
+            else:
+                params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
+        elif request.post_only:
+            raise OrderRejected(f"{self.name}: only a limit order can be post-only")
         # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
         try:
             raw = await self._call("place_order", lambda: self._exchange.create_order(
                 request.symbol, request.order_type.value, request.side.value,
-                plain(request.quantity), price, params), placing=True)
+                plain(request.quantity), price, params), placing=True,
+                post_only=request.post_only)
         except FilterRejected as rejected:
             await self._markets.reload_after(request.symbol, rejected)
             raise
@@ -388,7 +402,7 @@ class CcxtVenue:
     # ------------------------------------------------------------ calls and errors
 
     async def _call(self, op: str, call: Callable[[], Awaitable[Any]], *,
-                    placing: bool = False) -> Any:
+                    placing: bool = False, post_only: bool = False) -> Any:
         """One ccxt call; its failure becomes one of our `VenueError`s (`errors.py`).
 
         ccxt's exception is never attached to ours: its message holds the request URL (a
@@ -402,11 +416,11 @@ class CcxtVenue:
             try:
                 return await call()
             except ccxt_errors.InvalidNonce as exc:
-                error = self._map_error(exc, op, placing=placing)
+                error = self._map_error(exc, op, placing=placing, post_only=post_only)
                 if resynced or not self._exchange.has.get("fetchTime"):
                     break
             except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
-                error = self._map_error(exc, op, placing=placing)
+                error = self._map_error(exc, op, placing=placing, post_only=post_only)
                 break
             # The venue refused the request's timestamp (Binance -1021): it was not
             # processed, so sending it again cannot duplicate anything. Measure the clock
@@ -429,9 +443,11 @@ class CcxtVenue:
                                       f"{op} refused: {refused}"))
         return True
 
-    def _map_error(self, exc: BaseException, op: str, *, placing: bool = False) -> VenueError:
+    def _map_error(self, exc: BaseException, op: str, *, placing: bool = False,
+                   post_only: bool = False) -> VenueError:
         text = f"{self.name} {op}: {type(exc).__name__}: {self._redact(str(exc))}"
-        return map_error(exc, text, placing=placing, retry_after=self._retry_after)
+        return map_error(exc, text, placing=placing, post_only=post_only,
+                         retry_after=self._retry_after)
 
     def _retry_after(self) -> float | None:
         headers = getattr(self._exchange, "last_response_headers", None) or {}

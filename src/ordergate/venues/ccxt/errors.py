@@ -34,6 +34,7 @@ from ordergate.venues.base import (
     InsufficientFunds,
     OrderNotFound,
     OrderRejected,
+    PostOnlyWouldTake,
     RateLimited,
     UnknownSymbol,
     VenueError,
@@ -60,14 +61,19 @@ class FilterRejected(OrderRejected):
 
 
 def map_error(exc: BaseException, text: str, *, placing: bool,
-              retry_after: Callable[[], float | None]) -> VenueError:
+              retry_after: Callable[[], float | None], post_only: bool = False) -> VenueError:
     """Every ccxt (and transport) failure into the taxonomy of `venues.base`.
 
     `text` is the (already redacted) message of the error to build. Most specific class
     first. While placing, anything that may have happened after the request was written
     (timeout, dropped connection, 5xx, unreadable answer) is ambiguous: `VenueTimeout`.
     On reads, the same failures are `VenueUnavailable` (or `VenueTimeout`), never "not
-    found"."""
+    found".
+
+    A post-only order (`post_only`) that the venue refuses because it would match at once
+    is `PostOnlyWouldTake`: ccxt raises `OrderImmediatelyFillable` for it (Binance -2010
+    "Order would immediately match and take."). That class also covers a stop that would
+    trigger at once, so it is read as post-only's refusal only for a post-only request."""
     E = ccxt_errors
     if isinstance(exc, E.RequestTimeout | asyncio.TimeoutError | TimeoutError):
         return VenueTimeout(text)
@@ -88,6 +94,8 @@ def map_error(exc: BaseException, text: str, *, placing: bool,
         return DuplicateClientOrderId(text)
     if isinstance(exc, E.OrderNotFound) and not placing:
         return OrderNotFound(text)
+    if placing and post_only and isinstance(exc, E.OrderImmediatelyFillable):
+        return PostOnlyWouldTake(text)
     if placing and (name := rule_filter_failure(exc)) is not None:
         return FilterRejected(text, name)
     if isinstance(exc, E.InvalidOrder | E.BadRequest | E.OperationRejected):

@@ -24,7 +24,9 @@ from ordergate.domain.values import Liquidity, OrderType, Side
 from ordergate.venues.base import OrderReport, TradeReport, VenueUnavailable
 
 SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
+ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT,
+               # ccxt's word for Binance's LIMIT_MAKER: a post-only limit order
+               "limit_maker": OrderType.LIMIT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,25 @@ BINANCE_ORDER_FIELDS = OrderInfoFields(
               "FILLED": "closed", "CANCELED": "canceled", "PENDING_CANCEL": "canceling",
               "REJECTED": "rejected", "EXPIRED": "expired", "EXPIRED_IN_MATCH": "expired"},
 )
+
+
+def supports_post_only(features: Mapping[str, Any] | None, market_type: str) -> bool:
+    """Does the exchange take ccxt's unified `postOnly` for this market type? ccxt's
+    `features` say (`createOrder.timeInForce.PO`: spot under "spot", linear futures under
+    "future"/"swap" then "linear"). Where they do not say yes, the flag could be dropped
+    on the way and the order fill as taker, so the adapter refuses it instead."""
+    features = features or {}
+    section = features.get(market_type)
+    if market_type != "spot":
+        section = ((section or {}).get("linear")
+                   or (features.get("swap") or {}).get("linear"))
+    if not isinstance(section, Mapping):
+        return False
+    create = section.get("createOrder")
+    if not isinstance(create, Mapping):
+        return False
+    tif = create.get("timeInForce")
+    return isinstance(tif, Mapping) and tif.get("PO") is True
 
 
 def instrument_from_market(venue: str, symbol: str, market: Mapping[str, Any]) -> Instrument | None:
@@ -113,7 +134,7 @@ def order_report(raw: Mapping[str, Any], client_order_id: str, symbol: str,
         side=SIDES.get(str(raw.get("side") or "")),
         order_type=ORDER_TYPES.get(str(raw.get("type") or "")),
         price=(exact_.get("price", dec_or_none(raw.get("price")))
-               if raw.get("type") == "limit" else None),
+               if ORDER_TYPES.get(str(raw.get("type") or "")) is OrderType.LIMIT else None),
     )
 
 

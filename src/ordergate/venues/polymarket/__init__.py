@@ -24,6 +24,8 @@ Orders
     engine must send a marketable limit with FOK or IOC instead. An FOK/FAK order the
     venue kills for lack of liquidity (it answers 400) is reported as EXPIRED, not
     raised. A partially filled FAK's killed remainder is reported as EXPIRED too.
+    Post-only (`OrderRequest.post_only`, GTC or GTD only) is sent as the CLOB's `postOnly`;
+    the venue's "invalid post-only order: order crosses book" is `PostOnlyWouldTake`.
 
 Client order IDs, and restarts
     Polymarket has no client order ID field. The order's `salt` is derived from the

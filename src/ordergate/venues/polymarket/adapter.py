@@ -162,6 +162,10 @@ class PolymarketVenue:
         clob_type = _TIF_TO_CLOB.get(request.time_in_force)
         if clob_type is None:  # pragma: no cover - every TimeInForce is mapped
             raise OrderRejected(f"{self.name}: unsupported time in force {request.time_in_force}")
+        if request.post_only and clob_type not in (ClobOrderType.GTC, ClobOrderType.GTD):
+            # py-clob-client raises a bare Exception for it; refuse before anything is sent.
+            raise OrderRejected(f"{self.name}: a post-only order is GTC or GTD, not "
+                                f"{request.time_in_force}")
         expiration_of(self.name, request)  # refuse a GTD without expiry before any network call
         tick = await self.markets.fresh_tick(request.symbol)
         neg_risk = await self.markets.neg_risk_of(request.symbol)
@@ -186,6 +190,7 @@ class PolymarketVenue:
             time_in_force=request.time_in_force,
             body=signed,
             clob_order_type=clob_type,
+            post_only=request.post_only,
         )
 
     def _track(self, tracked: Tracked) -> None:
@@ -256,7 +261,8 @@ class PolymarketVenue:
         try:
             response = await self._call(
                 f"place {request.client_order_id}",
-                partial(self._client.post_order, tracked.body, tracked.clob_order_type),
+                partial(self._client.post_order, tracked.body, tracked.clob_order_type,
+                        tracked.post_only),
                 placing=True,
             )
         except VenueTimeout as exc:

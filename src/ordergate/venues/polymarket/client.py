@@ -30,6 +30,7 @@ from ordergate.venues.base import (
     FatalVenueError,
     InsufficientFunds,
     OrderRejected,
+    PostOnlyWouldTake,
     RateLimited,
     UnknownSymbol,
     VenueError,
@@ -131,6 +132,10 @@ class ClobCaller:
             return InsufficientFunds(f"{text}: {msg}")
         if status == 404 or "market not found" in low or "invalid token id" in low:
             return UnknownSymbol(f"{text}: {msg}")
+        if placing and "post-only" in low and "cross" in low:
+            # "invalid post-only order: order crosses book": Polymarket has no error codes,
+            # its words are all there is to tell this refusal from the others.
+            return PostOnlyWouldTake(f"{text}: {msg}")
         return OrderRejected(f"{text}: HTTP {status}: {msg}")
 
     def shutdown(self) -> None:

@@ -57,6 +57,7 @@ class Tracked:
     time_in_force: TimeInForce
     body: Any = None  # the SignedOrder, to re-send identical bytes
     clob_order_type: str = ClobOrderType.GTC
+    post_only: bool = False  # sent with `postOnly`: the venue refuses it rather than take
     acknowledged: bool = False  # the venue answered the placement (yes or no)
     maybe_placed: bool = False  # an earlier attempt's outcome is unknown
     cancel_requested: bool = False
