@@ -12,8 +12,10 @@ it survives the process being killed (the OS has it), is made durable by the nex
 barrier (fsync is per file, and the WAL is appended to in order), and if a power loss
 takes it first, restart recovery asks the venue about every order the journal still has
 open and applies what it finds, as after a kill between a send and its answer. That
-saves one fsync of the three or four a live decision cost. In replay mode writes are batched: committed every `batch_size` statements and
-on close, which is what keeps a million-signal backtest fast.
+saves one fsync of the three or four a live decision cost.
+
+In replay mode writes are batched: committed every `batch_size` statements and on close,
+which is what keeps a million-signal backtest fast.
 
 Writes are held in memory and go to SQLite with `executemany` when the journal commits
 (or before any read): one statement per table per commit, not one per row, and an order

@@ -85,8 +85,8 @@ class OrderLedger:
 
     async def commit_before_send(self) -> None:
         """The write-before-send barrier: the decision's audit lines written, the journal
-        committed, then both fsync'ed together off the loop (durable mode; a replay's
-        batch carries on, the insert still before the send in its transaction)."""
+        committed, then both fsync'ed at once (`journal/barrier.py`; durable mode: a
+        replay's batch carries on, the insert still before the send in its transaction)."""
         fds = [fd for flush in self.before_send if (fd := flush()) is not None]
         journal = self.journal
         if not journal.durable:
