@@ -39,6 +39,10 @@ class EngineMarket:
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     disabled_reasons: dict[str, str] = field(default_factory=dict)
     _equity: dict[tuple[str, str, str], _CachedEquity] = field(default_factory=dict)
+    marks: dict[tuple[str, str], tuple[Decimal, datetime]] = field(default_factory=dict)
+    """The last mid seen per (venue, symbol) and when: what the HTTP API values positions
+    at (with its age), without a venue call per read: a read must not spend a venue's
+    rate limit."""
 
     def venue(self, name: str) -> VenueAdapter | None:
         return self.venues.get(name)
@@ -54,10 +58,13 @@ class EngineMarket:
 
     async def reference_price(self, venue: str, symbol: str) -> Decimal | None:
         try:
-            return (await self.venues[venue].fetch_ticker(symbol)).mid
+            mid = (await self.venues[venue].fetch_ticker(symbol)).mid
         except VenueError:
             return None  # no answer is no reference: the risk manager refuses, audited
             # (NO_REFERENCE_PRICE); an outage is the breaker's and the supervisor's to tell
+        if mid is not None:
+            self.marks[venue, symbol] = (mid, self.clock.now())
+        return mid
 
     async def equity(self, account_id: str, venue: str, currency: str) -> Decimal | None:
         key, now = (account_id, venue, currency), self.clock.now()

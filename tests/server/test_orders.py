@@ -114,6 +114,22 @@ def test_positions_are_listed_with_money_as_strings(served):
         assert whole.lstrip("-").isdigit() and len(places) == 8, positions[0][key]
 
 
+def test_a_position_is_valued_at_the_last_mid_the_engine_saw_with_its_time(served):
+    _filled(served)
+    [position] = httpx.get(f"{served.url}/v1/positions", headers=READ).json()["positions"]
+    mark, entry, held = (Decimal(position[k]) for k in ("mark", "average_entry", "quantity"))
+    assert mark > 0 and position["marked_at"] is not None
+    assert Decimal(position["unrealized_pnl"]) == ((mark - entry) * held).quantize(Decimal("1E-8"))
+
+
+def test_before_any_mid_was_seen_a_position_has_no_mark_rather_than_a_made_up_one(served):
+    _filled(served)
+    served.on_loop(served.engine.market.marks.clear)  # as after a restart: positions, no mid
+    [position] = httpx.get(f"{served.url}/v1/positions", headers=READ).json()["positions"]
+    assert position["mark"] is None and position["marked_at"] is None
+    assert position["unrealized_pnl"] is None and Decimal(position["quantity"]) != 0
+
+
 def test_a_null_strategy_id_is_the_default_as_every_other_null_optional_field(served):
     # Found by schemathesis: `price: null` was read as "no price", `strategy_id: null`
     # was refused as "not a valid string".

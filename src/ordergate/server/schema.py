@@ -208,6 +208,10 @@ class Position(_Closed):
     quantity: Money
     average_entry: Money
     realized_pnl: Money
+    mark: Money | None = Field(description="the last mid the engine saw for the symbol "
+                               "(a signal's reference price); null before any")
+    marked_at: Timestamp | None
+    unrealized_pnl: Money | None = Field(description="(mark - average_entry) * quantity")
     fees: dict[str, Money]
 
 

@@ -72,13 +72,29 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def positions_view(engine: Engine) -> list[dict[str, Any]]:
-    """Derived money (the average entry, realized PnL) to 8 places, as the audit log shows
-    it: an average of fills is a long division (50000.000999000999000999...)."""
-    return [{"account": p.account_id, "venue": p.venue, "symbol": p.symbol,
-             "quantity": str(p.quantity), "average_entry": f"{p.average_entry.quantize(DISPLAY):f}",
-             "realized_pnl": f"{p.realized_pnl.quantize(DISPLAY):f}",
-             "fees": {c: str(a) for c, a in sorted(p.fees.items())}}
-            for _, p in sorted(engine.positions.positions.items())]
+    """Derived money (the average entry, realized and unrealized PnL) to 8 places, as the
+    audit log shows it: an average of fills is a long division (50000.000999000999...).
+
+    Unrealized PnL is at the last mid the engine saw for the symbol (`EngineMarket.marks`:
+    each signal's reference price), given with `marked_at` so its age is plain; null
+    before any was seen. No venue is called for it."""
+    marks = engine.market.marks
+    views = []
+    for _, p in sorted(engine.positions.positions.items()):
+        seen = marks.get((p.venue, p.symbol))
+        views.append({
+            "account": p.account_id, "venue": p.venue, "symbol": p.symbol,
+            "quantity": str(p.quantity), "average_entry": _derived(p.average_entry),
+            "realized_pnl": _derived(p.realized_pnl),
+            "mark": None if seen is None else str(seen[0]),
+            "marked_at": None if seen is None else seen[1].isoformat(),
+            "unrealized_pnl": None if seen is None else _derived(p.unrealized_pnl(seen[0])),
+            "fees": {c: str(a) for c, a in sorted(p.fees.items())}})
+    return views
+
+
+def _derived(amount: Decimal) -> str:
+    return f"{amount.quantize(DISPLAY):f}"
 
 
 def verdict_answer(engine: Engine, signal: TradingSignalGenerated,

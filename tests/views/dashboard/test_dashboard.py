@@ -156,6 +156,13 @@ def test_fills_and_positions_appear_as_they_happen(served, page):
     position = page.locator("#positions tbody tr").first
     expect(position).to_contain_text("BTC/USDT")
     expect(position).to_contain_text("0.01")
+    # valued at the last mid the engine saw, as the API gives it
+    [api] = httpx.get(f"{served.url}/v1/positions",
+                      headers={"Authorization": f"Bearer {READ_TOKEN}"}).json()["positions"]
+    cells = position.locator("td")
+    expect(cells.nth(6)).to_have_text(api["mark"])
+    expect(cells.nth(7)).to_have_text(api["unrealized_pnl"])
+    assert (cells.nth(7).get_attribute("title") or "").startswith("last seen")
 
 
 def test_history_retained_by_the_server_is_shown_when_the_page_opens(served, page):

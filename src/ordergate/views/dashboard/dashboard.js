@@ -208,10 +208,16 @@ function renderPositions(positions) {
   fillBody("positions", sorted.map((p) => {
     const pnl = String(p.realized_pnl);
     const fees = Object.entries(p.fees || {}).map(([c, a]) => `${a} ${c}`).join(", ");
+    const marked = p.marked_at ? `last seen ${clock(p.marked_at)}` : "no mid seen yet";
+    const open = p.unrealized_pnl === null || p.unrealized_pnl === undefined ? null
+      : String(p.unrealized_pnl);
     return row([p.account, p.venue, p.symbol,
       { text: p.quantity, attrs: { class: "num", "data-sign": sign(p.quantity) } },
-      derived(p.average_entry), derived(pnl, { "data-sign": sign(roundDecimal(pnl, DERIVED_PLACES)) }), fees || "–"]);
-  }), "no position", 7);
+      derived(p.average_entry), derived(pnl, { "data-sign": sign(roundDecimal(pnl, DERIVED_PLACES)) }),
+      { text: p.mark === null || p.mark === undefined ? "–" : p.mark, attrs: { class: "num", title: marked } },
+      open === null ? num(null) : derived(open, { "data-sign": sign(roundDecimal(open, DERIVED_PLACES)), title: marked }),
+      fees || "–"]);
+  }), "no position", 9);
 }
 
 // A derived amount (an average entry, a realized PnL) as the audit log shows it: rounded
