@@ -254,7 +254,7 @@ class OrderJournal:
         try:
             inode = os.stat(wal).st_ino
         except FileNotFoundError:
-            return None
+            return None  # no WAL file: every commit is in the database file already
         if self._wal is None or self._wal[1] != inode:
             if self._wal is not None:
                 os.close(self._wal[0])

@@ -174,7 +174,8 @@ class Matcher:
             try:
                 moment = datetime.fromisoformat(ts)
             except ValueError:
-                return None
+                return None  # no time to compare: --since/--until pass it by, and the
+                # line itself is shown as it is (its ts is the engine's own field)
             self._last_ts = ts
             self._last_moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return self._last_moment

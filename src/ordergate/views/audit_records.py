@@ -185,7 +185,7 @@ def _open(path: Path) -> BinaryIO | None:
     try:
         return open(path, "rb")
     except FileNotFoundError:
-        return None
+        return None  # not there (yet): `follow` says it waits, `read_lines` callers say no file
 
 
 def rotated_since(path: Path, old: int, new: int) -> list[Path]:
@@ -199,7 +199,7 @@ def rotated_since(path: Path, old: int, new: int) -> list[Path]:
         try:
             inode = candidate.stat().st_ino
         except FileNotFoundError:
-            continue
+            continue  # removed by retention between listing and looking: nothing to read
         rotated.append((candidate.name, candidate, inode))
     rotated.sort()
     names = [name for name, _, inode in rotated if inode == old]

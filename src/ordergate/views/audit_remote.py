@@ -143,4 +143,5 @@ def _moment(ts: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(ts))
     except ValueError:
-        return None
+        return None  # a time the server wrote that does not read: the step is still told,
+        # last, with "?" for its time
