@@ -52,7 +52,9 @@ class Engine:
                  venues: dict[str, VenueAdapter] | None = None,
                  market: MarketData | None = None,
                  journal_path: Path | None = None, audit_path: Path | None = None,
-                 durable: bool | None = None) -> None:
+                 durable: bool | None = None, deferred_indexes: bool = False) -> None:
+        """`deferred_indexes`: a backtest's journal builds its lookup indexes at close
+        (`OrderJournal`); nothing else differs from live."""
         self.config, self.clock = config, clock
         self.bus = bus = EventBus()
         self.positions = PositionTracker(bus)
@@ -66,7 +68,7 @@ class Engine:
         self.supervisor = Supervisor(bus, clock, self._disable_venue)
         bus.subscribe(SystemError, self._on_system_error)
         self.journal = OrderJournal(journal_path or j.path, durable=durable,
-                                    batch_size=j.batch_size)
+                                    batch_size=j.batch_size, deferred_indexes=deferred_indexes)
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s,
                                   on_drift=self._drifted)
         if self.journal.durable:  # live: what led to a send is on disk before it leaves

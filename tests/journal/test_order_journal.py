@@ -524,3 +524,27 @@ def test_one_orders_transitions_fills_and_venue_id_lookup_use_an_index_not_a_sca
     for sql in reads:
         plan = " ".join(row[-1] for row in journal._db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "INDEX" in plan and not plan.startswith("SCAN"), (sql, plan)
+
+
+def _indexes(path):
+    other = sqlite3.connect(path)
+    try:
+        return {r[0] for r in other.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    finally:
+        other.close()
+
+
+def test_a_backtests_journal_builds_its_lookup_indexes_at_close_not_on_every_insert(path):
+    from ordergate.journal.schema import LOOKUP_INDEXES
+
+    OrderJournal(path).close()  # an existing journal, with the indexes
+    assert set(LOOKUP_INDEXES) <= _indexes(path)
+    journal = OrderJournal(path, durable=False, deferred_indexes=True)
+    assert not set(LOOKUP_INDEXES) & _indexes(path)  # none kept up to date while it runs
+    journal.insert_order(_order())
+    journal.record_fill(_fill())
+    journal.close()
+    assert set(LOOKUP_INDEXES) <= _indexes(path)
+    reopened = OrderJournal(path)
+    assert [f["trade_id"] for f in reopened.fills("c-1")] == ["t-1"]
+    reopened.close()

@@ -32,6 +32,13 @@ post-only order resent after a restart must still be post-only, or it could fill
 
 from __future__ import annotations
 
+LOOKUP_INDEXES: dict[str, str] = {
+    "transitions_by_order": "transitions (client_order_id, seq)",
+    "fills_by_order": "fills (client_order_id)",
+    "orders_by_venue_id": "orders (venue_order_id)",
+}
+"""v5's indexes, by name: what `OrderJournal(deferred_indexes=True)` builds at close."""
+
 SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, str] = {
@@ -131,11 +138,7 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
     """,
-    5: """
-    CREATE INDEX transitions_by_order ON transitions (client_order_id, seq);
-    CREATE INDEX fills_by_order ON fills (client_order_id);
-    CREATE INDEX orders_by_venue_id ON orders (venue_order_id);
-    """,
+    5: "".join(f"CREATE INDEX {name} ON {on};\n" for name, on in LOOKUP_INDEXES.items()),
     6: """
     ALTER TABLE orders ADD COLUMN post_only INTEGER NOT NULL DEFAULT 0;
     """,

@@ -73,7 +73,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     config = config.model_copy(update={"audit": AuditSettings(
         path=out_dir / "audit.jsonl", rotation=None, retention=None)})
     engine = Engine(config, clock, market=market, journal_path=out_dir / "journal.sqlite",
-                    durable=False)
+                    durable=False, deferred_indexes=True)
     latencies: list[float] = []
     began = time.perf_counter()
     try:
