@@ -102,7 +102,7 @@ class Executor:
             return Verdict.admit(f"order {order.client_order_id} not sent: {order.status}")
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
                           + (f" @ {price}" if price is not None else " at market")
-                          + (f", triggered at {trigger}" if trigger is not None else ""))
+                          + (f" once the price reaches {trigger}" if trigger is not None else ""))
         await ledger.commit_before_send()
         ctx.report = await self.submit(venue, order)
         return Verdict.admit(f"order {order.client_order_id} sent: {order.status}")
