@@ -323,3 +323,25 @@ async def test_a_trigger_is_rounded_to_the_tick_away_from_the_market(tmp_path):
     assert sell.order is not None and sell.order.trigger_price == D("41500.00")
     assert sell.order.price == D("41400.01")  # a sell's limit rounds up, as for any limit
 
+
+
+@pytest.mark.parametrize("phase", ["prepare_order", "place_order"])
+async def test_a_venue_without_stop_orders_refuses_one_unsent_with_its_code(tmp_path, phase):
+    # Polymarket refuses while preparing (it signs before the send): the order never left,
+    # so it ends FAILED; a ccxt exchange refuses while placing: REJECTED. Both carry the code.
+    from ordergate.venues.base import StopOrdersUnsupported
+
+    async with Scenario(tmp_path) as s:
+        async def refuse(request):
+            raise StopOrdersUnsupported("venue: no stop orders here; not sent")
+
+        setattr(s.venue, phase, refuse)
+        outcome = await s.submit(order_type="stop_market", trigger_price=D("42500"))
+        lines = s.audit()
+    order = outcome.order
+    expected = S.FAILED if phase == "prepare_order" else S.REJECTED
+    assert order is not None and order.status is expected
+    assert order.transitions[-1].reason.startswith("STOP_ORDERS_UNSUPPORTED: refused before sending")
+    final = [l for l in lines if l["event"] == "order_transition" and l["decision"] == expected]
+    assert [l["code"] for l in final] == ["STOP_ORDERS_UNSUPPORTED"]
+    assert s.venue.orders_per_client_id == {}

@@ -124,6 +124,10 @@ class Executor:
                 return True
             except VenueError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
+                reason, code = _rejection(exc, last_error)
+                if code:  # a coded refusal while preparing (a venue without stop orders)
+                    self._ledger.transition(order, OrderStatus.FAILED, reason, code)
+                    return False
                 if not exc.retryable or attempt == self._s.max_attempts:
                     break
                 delays = delays or self._pacer.delays()
