@@ -270,6 +270,9 @@ class BinanceMarket:
         self._last_trade_id: dict[str, int] = {}
         self.last_prices: dict[str, Decimal] = {}
         """Per symbol, the price of its latest trade: what triggers stop orders."""
+        self._waiting: dict[str, list[EmulatedOrder]] = {}
+        """Per symbol, the stops not yet triggered, oldest first: what a trade checks,
+        rather than every order the account ever placed."""
         self.update_id = 1
         self.pay_fees_in_bnb = False
         """The account's "use BNB to pay for fees" setting (Binance's BNB burn)."""
@@ -444,6 +447,7 @@ class BinanceMarket:
             order.locked = qty * (price if otype in PRICED_TYPES else stop_price) if side == "BUY" else qty
             self._move(lock_asset, order.locked, to_locked=True)
         if otype in STOP_TYPES:
+            self._waiting.setdefault(symbol, []).append(order)
             return order, []  # waits for its trigger
         fills = self._execute(order)
         self._trigger_stops(symbol)  # its trades moved the last price: stops may trigger
@@ -488,12 +492,13 @@ class BinanceMarket:
         """Trigger the waiting stops the last price has reached, oldest first, and execute
         each; its trades move the last price, which may trigger the next."""
         trades: list[EmulatedTrade] = []
-        while (last := self.last_price(symbol)) is not None:
-            due = next((o for o in self.orders.values()
-                        if o.symbol == symbol and o.is_open and not o.working
-                        and is_triggered(o.type, o.side, o.stop_price, last)), None)
+        waiting = self._waiting.get(symbol)
+        while waiting and (last := self.last_price(symbol)) is not None:
+            due = next((o for o in waiting
+                        if is_triggered(o.type, o.side, o.stop_price, last)), None)
             if due is None:
                 break
+            waiting.remove(due)
             due.working = True
             due.working_time_ms = due.update_time_ms = self._now()
             if due.type in STOP_MARKET_TYPES and due.locked > 0:  # it pays at market now
@@ -595,6 +600,8 @@ class BinanceMarket:
     def _close(self, order: EmulatedOrder, status: str) -> None:
         """Move an order to a final status and release whatever it still had locked."""
         spec = self.symbols[order.symbol]
+        if not order.working:  # a stop cancelled before its trigger
+            self._waiting[order.symbol].remove(order)
         if order.locked > 0:
             asset = spec.quote if order.side == "BUY" else spec.base
             self._move(asset, order.locked, to_locked=False)
