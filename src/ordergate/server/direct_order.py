@@ -2,11 +2,11 @@
 
 The body names the order the way a trader does (`symbol, side, type, quantity, price,
 time_in_force, account, venue`, optionally `expires_at`, `stop_loss`, `take_profit`,
-`strategy_id`, `post_only`, `trigger_price`); it becomes a `TradingSignalGenerated` validated by the same
-boundary as a signal line. Its signal ID is derived from the token's name and the Idempotency-Key
-(`http-` and 32 hex digits), so its client order ID is derived from them too: a retry,
-even after a restart or once its stored answer has expired, can only ever name the same
-order, which the executor refuses to send twice. A field the signal parser refuses is
+`strategy_id`, `post_only`, `trigger_price`); it becomes a `TradingSignalGenerated`
+validated by the same boundary as a signal line. Its signal ID is derived from the token's
+name and the Idempotency-Key (`http-` and 32 hex digits), so its client order ID is
+derived from them too: a retry, even after a restart or once its stored answer has
+expired, can only ever name the same order, which the executor refuses to send twice. A field the signal parser refuses is
 named as the order spells it (`price`, not `limit_price`).
 """
 

@@ -444,7 +444,8 @@ class BinanceMarket:
         self.client_id_counts[cid] = self.client_id_counts.get(cid, 0) + 1
         if otype in PRICED_TYPES or otype in STOP_TYPES:
             lock_asset = spec.quote if side == "BUY" else spec.base
-            order.locked = qty * (price if otype in PRICED_TYPES else stop_price) if side == "BUY" else qty
+            at = price if otype in PRICED_TYPES else stop_price  # a STOP_LOSS buy: its stop
+            order.locked = qty * at if side == "BUY" else qty
             self._move(lock_asset, order.locked, to_locked=True)
         if otype in STOP_TYPES:
             self._waiting.setdefault(symbol, []).append(order)

@@ -50,12 +50,13 @@ from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
 from ordergate.venues.base import (
     Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
-    OrderReport, OrderRequest, PostOnlyWouldTake, RateLimited, StopWouldTrigger, Ticker,
+    OrderReport, OrderRequest, RateLimited, Ticker,
     TradeReport, UnknownSymbol, VenueHealth, VenueTimeout, VenueUnavailable,
 )
 from ordergate.venues.faults import Fault, FaultPlan
 from ordergate.venues.market_data import MarketData, Quote
 from ordergate.venues.sim_book import RestingBook
+from ordergate.venues.sim_rules import check_filters, check_post_only, check_trigger
 from ordergate.venues.sim_settings import InstrumentSpec as InstrumentSpec
 from ordergate.venues.sim_settings import SimulatedVenueSettings as SimulatedVenueSettings
 
@@ -168,16 +169,16 @@ class SimulatedVenue:
         instrument = self._instruments.get(request.symbol)
         if instrument is None:
             raise UnknownSymbol(f"unknown symbol {request.symbol}")
-        self._check_filters(instrument, request)
+        check_filters(instrument, request)
         effective = self._clock.now() + self._latency
         quote = self.market.quote_at(request.symbol, effective)
         if quote is None:
             raise OrderRejected(f"no market for {request.symbol} yet")
         self._check_funds(instrument, request, quote)
         if request.post_only:
-            self._check_post_only(request, quote)
+            check_post_only(request, quote)
         if request.order_type.is_stop:
-            self._check_trigger(request, quote)
+            check_trigger(request, quote)
         self._seq += 1
         order = _SimOrder(f"{self.name}-{self._seq}", request, effective, updated=effective)
         self._orders[order.venue_order_id] = order
@@ -191,29 +192,6 @@ class SimulatedVenue:
         if order.status.is_terminal:
             self._finish(order)
         return order
-
-    def _check_filters(self, instrument: Instrument, request: OrderRequest) -> None:
-        if not instrument.is_on_lot(request.quantity):
-            raise OrderRejected(f"Filter failure: LOT_SIZE ({request.quantity} not a multiple of {instrument.lot_size})")
-        if problem := instrument.quantity_problem(request.quantity):
-            raise OrderRejected(f"Filter failure: LOT_SIZE ({problem})")
-        order_type = request.order_type
-        if order_type.is_stop:
-            trigger = request.trigger_price
-            if trigger is None or not instrument.is_on_tick(trigger):
-                raise OrderRejected(f"Filter failure: PRICE_FILTER (stop price {trigger} not "
-                                    f"on tick {instrument.tick_size})")
-            if order_type is OrderType.STOP_MARKET and request.price is not None:
-                raise OrderRejected("a stop_market order takes no limit price")
-        elif request.trigger_price is not None:
-            raise OrderRejected(f"a {order_type} order takes no trigger price")
-        if order_type.has_limit_price and (
-                request.price is None or not instrument.is_on_tick(request.price)):
-            raise OrderRejected(f"Filter failure: PRICE_FILTER ({request.price} not on tick {instrument.tick_size})")
-        # Notional at the limit price, or a stop_market's trigger (where it will execute).
-        at = request.price if order_type.has_limit_price else request.trigger_price
-        if at is not None and (problem := instrument.notional_problem(request.quantity, at)):
-            raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
 
     def _check_funds(self, instrument: Instrument, request: OrderRequest, quote: Quote) -> None:
         market_price = self._market_price(instrument, request.side, quote)
@@ -229,37 +207,6 @@ class SimulatedVenue:
                 raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
         elif not self._s.allow_short and self._free(account, instrument.base) < request.quantity:
             raise InsufficientFunds(f"Account has insufficient balance: {instrument.base}")
-
-    @staticmethod
-    def _check_post_only(request: OrderRequest, quote: Quote) -> None:
-        """A post-only order that would take (a buy at or above the ask, a sell at or
-        below the bid, in force when it arrives) is refused and never exists, as Binance
-        refuses a LIMIT_MAKER (-2010): no order, no fill, nothing locked."""
-        if request.order_type is not OrderType.LIMIT or request.time_in_force in (
-                TimeInForce.IOC, TimeInForce.FOK):
-            raise OrderRejected(f"post-only needs a limit order that can rest, not "
-                                f"{request.order_type} {request.time_in_force}")
-        assert request.price is not None  # `_check_filters` refused a limit without one
-        if (quote.ask <= request.price if request.side is Side.BUY
-                else quote.bid >= request.price):
-            touch = quote.ask if request.side is Side.BUY else quote.bid
-            raise PostOnlyWouldTake(
-                f"Order would immediately match and take: post-only {request.side} at "
-                f"{request.price} against the {'ask' if request.side is Side.BUY else 'bid'} "
-                f"{touch}")
-
-    @staticmethod
-    def _check_trigger(request: OrderRequest, quote: Quote) -> None:
-        """A stop whose trigger the touch in force on arrival has reached (a buy stop's ask
-        at or above it, a sell stop's bid at or below it) is refused and never exists, as
-        Binance refuses one (-2010 "Stop price would trigger immediately.")."""
-        trigger = request.trigger_price
-        assert trigger is not None  # `_check_filters` refused a stop without one
-        buying = request.side is Side.BUY
-        if quote.ask >= trigger if buying else quote.bid <= trigger:
-            raise StopWouldTrigger(
-                f"Stop price would trigger immediately: {request.side} stop at {trigger} "
-                f"against the {'ask' if buying else 'bid'} {quote.ask if buying else quote.bid}")
 
     def _arm(self, order: _SimOrder, instrument: Instrument) -> None:
         """Rest an accepted stop, untriggered, locking what it may consume."""
