@@ -127,3 +127,15 @@ async def test_the_clock_skew_tolerance_is_configurable_down_to_zero(tmp_path):
         now = await s.submit(signal_id="s-2", ts=T0)
     assert ahead.code is R.FUTURE_SIGNAL
     assert now.admitted
+
+
+async def test_a_trigger_beyond_the_instruments_price_limits_is_refused_naming_it(tmp_path):
+    from ordergate.venues.simulated import InstrumentSpec
+
+    capped = InstrumentSpec(symbol="BTC/USDT", tick_size=Decimal("0.01"),
+                            lot_size=Decimal("0.001"), min_notional=Decimal("10"),
+                            max_price=Decimal("42400"))
+    async with Scenario(tmp_path, venue={"instruments": [capped]}) as s:
+        outcome = await s.submit(order_type="stop_market", trigger_price=Decimal("42500"))
+    assert (outcome.handler, outcome.code) == ("validator", R.PRICE_OUT_OF_LIMITS)
+    assert outcome.reason == "trigger_price: price 42500 above maximum 42400"
