@@ -10,6 +10,7 @@ import pytest
 
 from ordergate.config import RecoverySettings
 from ordergate.domain.order import OrderStatus as S
+from ordergate.domain.values import OrderType
 from ordergate.engine import Engine
 from ordergate.testing.scenario import Scenario, quote
 from ordergate.venues.faults import Fault
@@ -63,16 +64,18 @@ async def test_fills_that_happened_while_down_are_picked_up_on_start(tmp_path):
 
 
 def _orphan(tmp_path, status: str = "SUBMITTED", order_type: str = "market",
-            price: str | None = None, post_only: bool = False) -> str:
+            price: str | None = None, post_only: bool = False, trigger_price: str | None = None,
+            side: str = "buy") -> str:
     """An order journaled as sent, whose send never happened (killed in between)."""
     with sqlite3.connect(tmp_path / "journal.sqlite") as db:
         db.execute(
             "INSERT INTO orders (client_order_id, signal_id, strategy_id, account_id, venue,"
             " symbol, side, order_type, quantity, price, time_in_force, expected_price,"
             " expires_at, created_at, status, venue_order_id, filled_quantity, updated_at,"
-            " post_only) VALUES ('og-orphan','sig-x','momo','main','sim','BTC/USDT','buy',"
-            "?,'0.010',?,'GTC','42005',NULL,'2026-01-02T00:00:00+00:00',?,NULL,'0',"
-            "'2026-01-02T00:00:00+00:00',?)", (order_type, price, status, int(post_only)))
+            " post_only, trigger_price) VALUES ('og-orphan','sig-x','momo','main','sim',"
+            "'BTC/USDT',?,?,'0.010',?,'GTC','42005',NULL,'2026-01-02T00:00:00+00:00',?,NULL,"
+            "'0','2026-01-02T00:00:00+00:00',?,?)",
+            (side, order_type, price, status, int(post_only), trigger_price))
     return "og-orphan"
 
 
@@ -163,6 +166,39 @@ async def test_a_post_only_order_that_rests_after_a_restart_is_resent_once_as_po
         await _tick(engine, s.clock, 12)
     assert order.status is S.ACCEPTED
     assert [(r.client_order_id, r.post_only) for r in sent] == [(order.client_order_id, True)]
+
+
+async def test_a_stop_resent_after_a_restart_keeps_its_trigger_and_waits_for_it(tmp_path):
+    # A buy stop at 42100 journaled as sent, killed before the send: resent once after the
+    # restart, still a stop at 42100, so it waits (asks 41990, 41985) instead of buying.
+    sent = []
+    async with _restarted_with_orphan(tmp_path, RESUBMIT, order_type="stop_market",
+                                      trigger_price="42100") as (s, engine, order):
+        assert (order.order_type, order.trigger_price) == (OrderType.STOP_MARKET, D("42100"))
+        original = s.venue.place_order
+
+        async def spy(request):
+            sent.append(request)
+            return await original(request)
+
+        s.venue.place_order = spy
+        await _tick(engine, s.clock, 25)
+        fills = engine.ledger.journal.fills(order.client_order_id)
+    assert [(r.order_type, r.trigger_price) for r in sent] == [(OrderType.STOP_MARKET, D("42100"))]
+    assert order.status is S.ACCEPTED and fills == []
+
+
+async def test_a_stop_limit_resent_after_a_restart_triggers_at_its_trigger_as_a_limit(tmp_path):
+    # A sell stop at 41975, limit 41960: resent into bids of 41980 it waits; the bid of
+    # 41970 at 20 s triggers it, and as a sell limit at 41960 it takes that bid.
+    async with _restarted_with_orphan(tmp_path, RESUBMIT, order_type="stop_limit", side="sell",
+                                      price="41960", trigger_price="41975") as (s, engine, order):
+        await _tick(engine, s.clock, 12)
+        assert order.status is S.ACCEPTED and order.filled_quantity == 0
+        await _tick(engine, s.clock, 10)
+        fills = engine.ledger.journal.fills(order.client_order_id)
+    assert order.status is S.FILLED
+    assert [(f["price"], f["liquidity"]) for f in fills] == [("41970", "taker")]
 
 
 def _halt(s: Scenario, engine: Engine) -> None:

@@ -61,7 +61,7 @@ def order_from_row(row: dict[str, Any], fills: list[Fill]) -> Order:
         datetime.fromisoformat(row["created_at"]), expected_price=dec("expected_price"),
         expires_at=datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None,
         status=S(row["status"]), venue_order_id=row["venue_order_id"],
-        post_only=bool(row["post_only"]),
+        post_only=bool(row["post_only"]), trigger_price=dec("trigger_price"),
     )
     for fill in fills:  # filled quantity is re-derived from the journaled fills
         order.add_execution(fill.price, fill.quantity, fill.fee, fill.fee_currency)

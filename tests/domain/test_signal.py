@@ -619,3 +619,29 @@ def test_mapping_parser_is_the_same_boundary():
     with pytest.raises(SignalParseError) as info:
         parse_signal_mapping(_fields(quantity=Decimal("NaN")))
     assert info.value.field == "quantity"
+
+
+@pytest.mark.parametrize("fragment", ['"trigger_price": 1.5e400', '"trigger_price": "abc"',
+                                      '"trigger_price": "0"', '"trigger_price": "-42000"',
+                                      '"trigger_price": true', '"trigger_price": "NaN"',
+                                      '"trigger_price": "42000.123456789012345678901"'])
+def test_a_trigger_price_is_a_positive_exact_decimal_and_nothing_else(fragment):
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line('"order_type": "stop_market", ' + fragment))
+    assert info.value.field == "trigger_price"
+
+
+@pytest.mark.parametrize("order_type", ["stop_market", "stop_limit"])
+def test_a_stop_signal_keeps_its_type_and_exact_trigger(order_type):
+    limit = '"limit_price": "42100.50", ' if order_type == "stop_limit" else ""
+    signal = parse_signal_json(_raw_line(f'"order_type": "{order_type}", {limit}'
+                                         '"trigger_price": "42000.10"'))
+    assert signal.order_type is OrderType(order_type) and signal.order_type.is_stop
+    assert signal.trigger_price == Decimal("42000.10")
+    assert str(signal.trigger_price) == "42000.10"
+
+
+def test_an_unknown_order_type_is_refused_naming_the_field():
+    with pytest.raises(SignalParseError) as info:
+        parse_signal_json(_raw_line('"order_type": "stop"'))
+    assert info.value.field == "order_type"

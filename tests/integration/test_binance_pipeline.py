@@ -871,3 +871,41 @@ async def test_a_post_only_order_rests_at_binance_as_limit_maker_and_fills_as_ma
     assert status(order) is S.FILLED and order.average_price == D("49500")
     fills = h.engine.ledger.journal.fills(order.client_order_id)
     assert [f["liquidity"] for f in fills] == ["maker"]
+
+
+# ---------------------------------------------------------------- stop orders
+# The emulator's book is 49999.00 / 50001.00: the engine's reference (the mid) is 50000.
+
+
+async def test_a_buy_stop_rests_at_binance_as_stop_loss_and_buys_at_market_once_triggered(
+        h: Harness) -> None:
+    outcome = await h.submit("st-rest", order_type="stop_market", trigger_price=D("50500.00"))
+    order = outcome.order
+    assert order is not None and order.status is S.ACCEPTED
+    (sent,) = h.emu.orders_by_client_id(cid("st-rest"))
+    assert (sent.type, sent.stop_price, sent.working) == ("STOP_LOSS", D("50500.00"), False)
+    await h.advance(1)
+    assert status(order) is S.ACCEPTED and order.filled_quantity == 0
+    h.emu.trade_against_resting("BTCUSDT", "50500.00", "1")  # the last price reaches it
+    await h.advance(0.1)
+    assert status(order) is S.FILLED and order.average_price == D("50001")
+    fills = h.engine.ledger.journal.fills(order.client_order_id)
+    assert [(f["price"], f["liquidity"]) for f in fills] == [("50001.00000000", "taker")]
+    assert h.position() == D("0.01") - D("0.00001")  # less the commission, in BTC
+
+
+async def test_a_stop_binance_finds_already_triggered_is_rejected_with_its_code_sent_once(
+        h: Harness) -> None:
+    # A market buy prints at 50001: Binance's last price is now above the engine's mid
+    # (50000), so a buy stop at 50000.50 passes risk but would trigger at once there.
+    assert (await h.submit("st-before")).order is not None
+    outcome = await h.submit("st-now", order_type="stop_market", trigger_price=D("50000.50"))
+    order = outcome.order
+    assert order is not None and order.status is S.REJECTED
+    for _ in range(5):
+        await h.advance(1)
+    assert h.order_posts() == [200, 400], "one stop request, refused, never resent"
+    assert h.emu.orders_by_client_id(cid("st-now")) == []
+    (rejected,) = [l for l in h.audit("st-now") if l.get("decision") == "REJECTED"]
+    assert rejected["code"] == "STOP_WOULD_TRIGGER"
+    assert "Stop price would trigger immediately" in rejected["reason"]

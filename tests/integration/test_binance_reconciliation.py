@@ -137,6 +137,32 @@ async def test_cold_start_adopts_the_accounts_btc_and_a_resting_order_placed_els
     assert emu.client_order_id_counts() == {"by-hand-1": 1}
 
 
+async def test_cold_start_adopts_a_resting_stop_placed_elsewhere_as_a_stop_with_its_trigger(
+        emu: BinanceEmulator, make_engine: MakeEngine) -> None:
+    settings = CcxtVenueSettings(name="binance", exchange="binance", api_key_env=KEY_ENV,
+                                 secret_env=SECRET_ENV, api_url=emu.base_url, timeout_s=1.0)
+    other = CcxtVenue(settings, SimulatedClock(datetime.now(UTC)))
+    try:
+        await other.load_instruments()
+        await other.place_order(OrderRequest(
+            "by-hand-stop", "main", BTC, Side.SELL, OrderType.STOP_LIMIT, D("0.1"),
+            D("49400.00"), TimeInForce.GTC, trigger_price=D("49500.00")))
+    finally:
+        await other.close()
+    engine = await make_engine()
+    order = engine.ledger.get("by-hand-stop")
+    assert order is not None and order.status is S.ACCEPTED
+    assert (order.order_type, order.trigger_price, order.price, order.side) == (
+        OrderType.STOP_LIMIT, D("49500.00"), D("49400.00"), Side.SELL)
+    row = engine.journal.order("by-hand-stop")
+    assert row is not None and D(row["trigger_price"]) == D("49500")  # Binance's own string
+    # Triggered at the venue, it is followed like our own: filled, the position follows.
+    emu.trade_against_resting("BTCUSDT", "49500.00", "1")
+    await _tick(engine, 1)
+    assert order.status is S.FILLED
+    assert engine.positions.quantity("main", "binance", BTC) == _venue_btc(emu) == D("1.9")
+
+
 async def test_a_warm_restart_after_trading_keeps_positions_equal_to_the_venues(
         emu: BinanceEmulator, make_engine: MakeEngine) -> None:
     first = await make_engine()

@@ -485,6 +485,51 @@ def test_post_only_survives_a_restart_in_the_order_row(path):
     assert flags == {"c-po": True, "c-plain": False}
 
 
+# ---------------------------------------------------------------- stop orders (v7)
+
+
+def _v6_journal_with_an_open_order(path):
+    """A journal as ordergate wrote it at schema v6, before stop orders: one working order."""
+    from ordergate.journal.schema import MIGRATIONS
+
+    db = sqlite3.connect(path)
+    db.executescript(";".join(MIGRATIONS[v] for v in range(1, 7)))
+    db.execute("INSERT INTO meta VALUES ('schema_version', '6')")
+    db.execute("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               ("c-old", "sig-old", "st", "main", "sim", "BTC/USDT", "buy", "limit", "0.5",
+                "100.25", "GTC", "100.3", None, T0.isoformat(), "ACCEPTED", "sim-1", "0",
+                T0.isoformat(), 1))
+    db.commit()
+    db.close()
+
+
+def test_a_v6_journal_migrates_to_v7_and_its_orders_have_no_trigger(path):
+    from ordergate.recovery import order_from_row
+
+    _v6_journal_with_an_open_order(path)
+    journal = OrderJournal(path)
+    try:
+        assert journal.schema_version == SCHEMA_VERSION == 7
+        (row,) = journal.open_orders()
+        assert row["client_order_id"] == "c-old" and row["trigger_price"] is None
+        old = order_from_row(row, [])
+        assert (old.trigger_price, old.post_only, old.order_type) == (None, True, OrderType.LIMIT)
+        assert journal.insert_order(_order("c-new", order_type=OrderType.STOP_LIMIT,
+                                           trigger_price=Decimal("99.50")))
+        journal.commit()
+    finally:
+        journal.close()
+    reopened = OrderJournal(path)  # migrated once: the second open keeps both as they were
+    try:
+        rows = {r["client_order_id"]: r for r in reopened.open_orders()}
+        assert {cid: r["trigger_price"] for cid, r in rows.items()} == {
+            "c-old": None, "c-new": "99.50"}
+        new = order_from_row(rows["c-new"], [])
+        assert (new.order_type, new.trigger_price) == (OrderType.STOP_LIMIT, Decimal("99.50"))
+    finally:
+        reopened.close()
+
+
 # ---------------------------------------------------------------- idempotency keys (v4)
 
 

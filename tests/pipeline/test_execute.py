@@ -235,3 +235,113 @@ async def test_a_post_only_order_that_rests_is_working_and_fills_as_maker_at_its
     assert order.status is S.FILLED
     assert [(f["liquidity"], f["price"], f["quantity"]) for f in fills] == [
         ("maker", "41500.00", "0.010")]
+
+
+# ---------------------------------------------------------------- stop orders
+
+
+def _rising(*later):
+    """The touch 42000 / 42001 (size 5), then the given (seconds, bid, ask) quotes."""
+    return [quote(0, "42000", "42001", "5"), *(quote(t, b, a, "5") for t, b, a in later)]
+
+
+async def test_a_stop_that_the_venue_finds_already_triggered_is_rejected_with_its_code(tmp_path):
+    # The reference (the mid) is 42000.50, so risk admits a buy stop at 42000.75; the
+    # venue's ask 42001 has already reached it: refused, never resent.
+    sent = []
+    async with Scenario(tmp_path) as s:
+        original = s.venue.place_order
+
+        async def spy(request):
+            sent.append(request)
+            return await original(request)
+
+        s.venue.place_order = spy
+        outcome = await s.submit(order_type="stop_market", trigger_price=D("42000.75"))
+        for _ in range(5):
+            await s.advance(1)
+        lines = s.audit()
+    order = outcome.order
+    assert order is not None and order.status is S.REJECTED and order.filled_quantity == 0
+    assert [r.trigger_price for r in sent] == [D("42000.75")], "sent once, never again"
+    assert order.transitions[-1].reason.startswith("STOP_WOULD_TRIGGER: ")
+    rejected = [l for l in lines if l["event"] == "order_transition" and l["decision"] == "REJECTED"]
+    assert [l["code"] for l in rejected] == ["STOP_WOULD_TRIGGER"]
+    assert s.venue.orders_per_client_id == {}
+
+
+async def test_a_stop_market_rests_untriggered_then_fills_at_market_once_reached(tmp_path):
+    quotes = _rising((10, "42200", "42201"), (20, "42600", "42601"))
+    async with Scenario(tmp_path, quotes=quotes) as s:
+        outcome = await s.submit(order_type="stop_market", trigger_price=D("42500"),
+                                 stop_loss=D("41500"), take_profit=D("45000"))
+        order = outcome.order
+        assert order is not None and order.status is S.ACCEPTED
+        assert order.price is None and order.trigger_price == D("42500")
+        assert order.expected_price == D("42500")  # slippage is measured from the trigger
+        await s.advance(11)
+        assert order.status is S.ACCEPTED and order.filled_quantity == 0  # 42201 < 42500
+        await s.advance(10)
+        fills = s.engine.ledger.journal.fills(order.client_order_id)
+        row = s.engine.ledger.journal.order(order.client_order_id)
+        lines = s.audit()
+    assert order.status is S.FILLED
+    assert [(f["price"], f["liquidity"]) for f in fills] == [("42601.00", "taker")]
+    assert row["trigger_price"] == "42500.00" and row["order_type"] == "stop_market"
+    submitted = [l for l in lines if l["event"] == "order_transition" and l["decision"] == "SUBMITTED"]
+    assert submitted[0]["reason"] == "sending 0.010 BTC/USDT at market once the price reaches 42500.00"
+    received = [l for l in lines if l["event"] == "signal_received"]
+    assert received[0]["reason"].endswith("triggered at 42500 stop_market on sim")
+
+
+async def test_a_stop_limit_becomes_a_limit_at_its_price_when_triggered(tmp_path):
+    venue = {"balances": {"main": {"USDT": D("100000"), "BTC": D("1")}}}
+    quotes = _rising((10, "41500", "41501"), (20, "41700", "41701"))
+    async with Scenario(tmp_path, quotes=quotes, venue=venue) as s:
+        outcome = await s.submit(side="sell", order_type="stop_limit", trigger_price=D("41600"),
+                                 limit_price=D("41650"), stop_loss=D("42500"),
+                                 take_profit=D("39000"))
+        order = outcome.order
+        assert order is not None and order.status is S.ACCEPTED
+        await s.advance(11)  # bid 41500 <= 41600 triggers it: a sell at 41650 rests
+        assert order.status is S.ACCEPTED and order.filled_quantity == 0
+        await s.advance(10)  # bid 41700 crosses it
+        fills = s.engine.ledger.journal.fills(order.client_order_id)
+    assert order.status is S.FILLED
+    assert [(f["price"], f["liquidity"]) for f in fills] == [("41650.00", "maker")]
+
+
+async def test_a_trigger_is_rounded_to_the_tick_away_from_the_market(tmp_path):
+    venue = {"balances": {"main": {"USDT": D("100000"), "BTC": D("1")}}}
+    async with Scenario(tmp_path, venue=venue) as s:
+        buy = await s.submit(signal_id="b", order_type="stop_market",
+                             trigger_price=D("42500.001"))
+        sell = await s.submit(signal_id="s", side="sell", order_type="stop_limit",
+                              trigger_price=D("41500.009"), limit_price=D("41400.009"),
+                              stop_loss=D("42500"), take_profit=D("38000"))
+    assert buy.order is not None and buy.order.trigger_price == D("42500.01")
+    assert sell.order is not None and sell.order.trigger_price == D("41500.00")
+    assert sell.order.price == D("41400.01")  # a sell's limit rounds up, as for any limit
+
+
+
+@pytest.mark.parametrize("phase", ["prepare_order", "place_order"])
+async def test_a_venue_without_stop_orders_refuses_one_unsent_with_its_code(tmp_path, phase):
+    # Polymarket refuses while preparing (it signs before the send): the order never left,
+    # so it ends FAILED; a ccxt exchange refuses while placing: REJECTED. Both carry the code.
+    from ordergate.venues.base import StopOrdersUnsupported
+
+    async with Scenario(tmp_path) as s:
+        async def refuse(request):
+            raise StopOrdersUnsupported("venue: no stop orders here; not sent")
+
+        setattr(s.venue, phase, refuse)
+        outcome = await s.submit(order_type="stop_market", trigger_price=D("42500"))
+        lines = s.audit()
+    order = outcome.order
+    expected = S.FAILED if phase == "prepare_order" else S.REJECTED
+    assert order is not None and order.status is expected
+    assert order.transitions[-1].reason.startswith("STOP_ORDERS_UNSUPPORTED: refused before sending")
+    final = [l for l in lines if l["event"] == "order_transition" and l["decision"] == expected]
+    assert [l["code"] for l in final] == ["STOP_ORDERS_UNSUPPORTED"]
+    assert s.venue.orders_per_client_id == {}

@@ -50,6 +50,35 @@ async def test_unfilled_remainder_is_cancelled_after_the_fill_timeout(tmp_path):
     assert [t.to_status for t in order.transitions][-2:] == [S.CANCEL_PENDING, S.CANCELLED]
 
 
+async def test_an_untriggered_stop_is_not_cancelled_by_the_fill_timeout_but_at_its_deadline(
+        tmp_path):
+    # The same 3 s timeout that cancels the resting limit above leaves a stop waiting for
+    # its trigger; its own deadline (expires_at) still cancels it.
+    from datetime import timedelta
+
+    from ordergate.testing.scenario import T0
+
+    async with Scenario(tmp_path, quotes=[quote(0, "42000", "42010", "5")],
+                        config={"reconciler": {"fill_timeout_s": 3}}) as s:
+        waiting = await s.submit(signal_id="wait", order_type="stop_market",
+                                 trigger_price=D("42500"))
+        dated = await s.submit(signal_id="dated", order_type="stop_market",
+                               trigger_price=D("42500"), expires_at=T0 + timedelta(seconds=8))
+        for _ in range(6):
+            await s.advance(1)
+        assert waiting.order is not None and waiting.order.status is S.ACCEPTED
+        assert dated.order is not None and dated.order.status is S.ACCEPTED
+        for _ in range(4):
+            await s.advance(1)
+        lines = s.audit()
+    assert waiting.order.status is S.ACCEPTED
+    assert dated.order.status is S.CANCELLED
+    assert "good-till-date" in dated.order.transitions[-2].reason
+    follows = [l["reason"] for l in lines
+               if l["event"] == "handler_verdict" and l["handler"] == "reconciler"]
+    assert all(r.endswith("(a stop waits: no fill timeout)") for r in follows)
+
+
 async def test_leave_policy_keeps_the_remainder_working(tmp_path):
     async with Scenario(tmp_path, quotes=[quote(0, "42000", "42010", "5")],
                         config={"reconciler": {"fill_timeout_s": 1, "remainder_policy": "leave"}}) as s:

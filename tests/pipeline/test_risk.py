@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ordergate.domain.values import TradingState
+from ordergate.domain.values import Side, TradingState
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.testing.scenario import Scenario, quote
 
@@ -339,3 +339,69 @@ async def test_an_order_is_admitted_with_the_reason_saying_so_when_the_free_equi
     assert outcome.admitted
     [why] = [l["reason"] for l in s.audit() if l["signal_id"] == "blind" and l["handler"] == "risk"]
     assert "the free equity could not be checked" in why
+
+
+# ---------------------------------------------------------------- stop orders
+
+
+@pytest.mark.parametrize(("side", "trigger", "where"), [
+    ("buy", "42000.50", "above"), ("buy", "41900", "above"),
+    ("sell", "42000.50", "below"), ("sell", "42100", "below")],
+    ids=["buy-at-reference", "buy-below", "sell-at-reference", "sell-above"])
+@pytest.mark.parametrize("order_type", ["stop_market", "stop_limit"])
+async def test_a_stop_whose_trigger_is_already_crossed_is_refused_unsent(tmp_path, side, trigger,
+                                                                        where, order_type):
+    # The touch is 42000 / 42001: the reference (the mid) is 42000.50.
+    exits = ({"stop_loss": D("40000"), "take_profit": D("46000")} if side == "buy"
+             else {"stop_loss": D("44000"), "take_profit": D("38000")})
+    limit = {"limit_price": D(trigger)} if order_type == "stop_limit" else {}
+    async with Scenario(tmp_path) as s:
+        outcome = await s.submit(side=side, order_type=order_type, trigger_price=D(trigger),
+                                 **limit, **exits)
+    assert (outcome.handler, outcome.code) == ("risk", R.TRIGGER_WRONG_SIDE)
+    assert outcome.reason.startswith(f"trigger_price: {D(trigger)} must be {where} the "
+                                     "reference price 42000.5")
+    assert s.venue.orders_per_client_id == {}
+
+
+async def test_a_trigger_outside_the_price_band_is_a_fat_finger(tmp_path):
+    async with Scenario(tmp_path) as s:
+        outcome = await s.submit(order_type="stop_market", trigger_price=D("45000"),
+                                 stop_loss=D("44000"), take_profit=D("48000"))
+    assert outcome.code is R.PRICE_BAND
+    assert outcome.reason.startswith("trigger_price: 45000 is ")
+
+
+async def test_a_stop_market_is_sized_and_checked_at_its_trigger(tmp_path):
+    # No quantity: sized so that trigger -> stop_loss risks 1% of 100000 (the default),
+    # and refused for reward:risk measured from the trigger, not from the reference.
+    async with Scenario(tmp_path) as s:
+        poor = await s.submit(signal_id="poor", order_type="stop_market",
+                              trigger_price=D("43000"), stop_loss=D("42500"),
+                              take_profit=D("43500"))
+        sized = await s.submit(signal_id="sized", order_type="stop_market", quantity=None,
+                               trigger_price=D("43000"), stop_loss=D("42000"),
+                               take_profit=D("45000"))
+    assert poor.code is R.REWARD_RISK_TOO_LOW  # 500 / 500 from the trigger
+    assert sized.admitted and sized.order is not None
+    risk = s.engine.config.risk
+    expected = min(D("100000") * risk.risk_per_trade / D("1000"),
+                   risk.max_order_notional / D("43000"), D("100000") / D("43000"))
+    assert sized.order.quantity == expected.quantize(D("0.001"), rounding="ROUND_FLOOR")
+
+
+async def test_a_working_stop_counts_as_exposure_at_its_trigger_or_limit(tmp_path):
+    async with Scenario(tmp_path) as s:
+        market_stop = await s.submit(signal_id="sm", order_type="stop_market",
+                                     trigger_price=D("42500"), quantity=D("0.5"))
+        limit_stop = await s.submit(signal_id="sl", order_type="stop_limit",
+                                    trigger_price=D("42500"), limit_price=D("42600"),
+                                    quantity=D("0.25"))
+        key = ("main", "sim", "BTC/USDT")
+        working = s.engine.ledger.working
+        exposure = s.engine.market.exposure("main", "sim", "BTC/USDT")
+        committed = s.engine.market.committed("main", "sim", "USDT")
+    assert market_stop.admitted and limit_stop.admitted
+    assert exposure.working_buy == D("0.75") and exposure.is_open
+    assert working.quantity(key, Side.BUY) == D("0.75")
+    assert committed == D("0.5") * D("42500") + D("0.25") * D("42600")

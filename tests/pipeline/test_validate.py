@@ -31,6 +31,24 @@ from ordergate.testing.scenario import T0, Scenario
           "time_in_force": "IOC"}, R.POST_ONLY_CONFLICT, "post_only: a post-only order rests"),
         ({"order_type": "limit", "limit_price": Decimal("41500"), "post_only": True,
           "time_in_force": "FOK"}, R.POST_ONLY_CONFLICT, "cannot be FOK"),
+        ({"order_type": "stop_market"}, R.MISSING_TRIGGER_PRICE, "trigger_price: required"),
+        ({"order_type": "stop_limit", "limit_price": Decimal("42600")},
+         R.MISSING_TRIGGER_PRICE, "trigger_price: required for a stop_limit"),
+        ({"order_type": "stop_limit", "trigger_price": Decimal("42500")},
+         R.MISSING_LIMIT_PRICE, "limit_price: required for a stop_limit"),
+        ({"order_type": "stop_market", "trigger_price": Decimal("42500"),
+          "limit_price": Decimal("42600")}, R.TRIGGER_PRICE_CONFLICT, "limit_price: a stop_market"),
+        ({"trigger_price": Decimal("42500")}, R.TRIGGER_PRICE_CONFLICT,
+         "trigger_price: only a stop order"),
+        ({"order_type": "limit", "limit_price": Decimal("41500"),
+          "trigger_price": Decimal("42500")}, R.TRIGGER_PRICE_CONFLICT, "not a limit order"),
+        ({"order_type": "stop_limit", "trigger_price": Decimal("42500"),
+          "limit_price": Decimal("42600"), "post_only": True}, R.POST_ONLY_CONFLICT,
+         "post_only: only a limit order can be post-only, not a stop_limit"),
+        ({"order_type": "stop_market", "trigger_price": Decimal("42500"), "post_only": True},
+         R.POST_ONLY_CONFLICT, "not a stop_market"),
+        ({"order_type": "stop_market", "side": "sell", "trigger_price": Decimal("41500"),
+          "stop_loss": Decimal("41000")}, R.STOP_LOSS_WRONG_SIDE, "the entry 41500"),
     ],
 )
 async def test_validator_refuses_with_a_reason_that_names_the_problem(tmp_path, overrides, code, mentions):
@@ -109,3 +127,15 @@ async def test_the_clock_skew_tolerance_is_configurable_down_to_zero(tmp_path):
         now = await s.submit(signal_id="s-2", ts=T0)
     assert ahead.code is R.FUTURE_SIGNAL
     assert now.admitted
+
+
+async def test_a_trigger_beyond_the_instruments_price_limits_is_refused_naming_it(tmp_path):
+    from ordergate.venues.simulated import InstrumentSpec
+
+    capped = InstrumentSpec(symbol="BTC/USDT", tick_size=Decimal("0.01"),
+                            lot_size=Decimal("0.001"), min_notional=Decimal("10"),
+                            max_price=Decimal("42400"))
+    async with Scenario(tmp_path, venue={"instruments": [capped]}) as s:
+        outcome = await s.submit(order_type="stop_market", trigger_price=Decimal("42500"))
+    assert (outcome.handler, outcome.code) == ("validator", R.PRICE_OUT_OF_LIMITS)
+    assert outcome.reason == "trigger_price: price 42500 above maximum 42400"

@@ -221,3 +221,64 @@ async def test_a_replay_with_post_only_signals_is_byte_identical_and_never_takes
     assert set(fills) == {"po-rest", "plain"}
     assert fills["po-rest"] == "buy 0.0100 BTC/USDT @ 41500.00 (maker)"
     assert fills["plain"].endswith("(taker)")  # the market order beside them takes
+
+
+def _stop_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    """A touch of 42000 / 42001 that jumps to 42600 / 42601 at 20 s, is back at 25 s and
+    drops to 41400 / 41401 at 40 s; buy and sell stops that trigger on those moves, one that
+    never triggers, and three that are refused (no trigger, trigger below the market, one
+    the venue finds already reached)."""
+    quotes = tmp_path / "st_quotes.csv"
+    touch = {20: ("42600.00", "42601.00"), 40: ("41400.00", "41401.00")}
+    rows = ["ts,symbol,bid,ask,bid_size,ask_size"]
+    for second in range(0, 61, 5):
+        bid, ask = touch.get(second, ("42000.00", "42001.00"))
+        stamp = f"00:{second:02d}" if second < 60 else "01:00"
+        rows.append(f"2026-01-02T00:{stamp}.000Z,BTC/USDT,{bid},{ask},1.0000,1.0000")
+    quotes.write_text("\n".join(rows) + "\n")
+    base = {"strategy_id": "stops", "account_id": "main", "venue": "sim", "symbol": "BTC/USDT",
+            "quantity": "0.01"}
+    buy = {"side": "buy", "stop_loss": "41000", "take_profit": "45000"}
+    sell = {"side": "sell", "stop_loss": "43000", "take_profit": "35000"}
+    lines = [
+        {"signal_id": "st-buy-market", "ts": "2026-01-02T00:00:06Z", **buy,
+         "order_type": "stop_market", "trigger_price": "42500.00"},
+        {"signal_id": "st-buy-limit", "ts": "2026-01-02T00:00:07Z", **buy,
+         "order_type": "stop_limit", "trigger_price": "42500.00", "limit_price": "42550.00"},
+        {"signal_id": "st-sell-market", "ts": "2026-01-02T00:00:08Z", **sell,
+         "order_type": "stop_market", "trigger_price": "41500.00"},
+        {"signal_id": "st-never", "ts": "2026-01-02T00:00:09Z", **sell,
+         "order_type": "stop_market", "trigger_price": "40000.00"},
+        {"signal_id": "st-no-trigger", "ts": "2026-01-02T00:00:10Z", **buy,
+         "order_type": "stop_market"},
+        {"signal_id": "st-wrong-side", "ts": "2026-01-02T00:00:11Z", **buy,
+         "order_type": "stop_market", "trigger_price": "41900.00"},
+        {"signal_id": "st-at-once", "ts": "2026-01-02T00:00:12Z", **buy,
+         "order_type": "stop_market", "trigger_price": "42000.75"},
+    ]
+    signals = tmp_path / "st_signals.jsonl"
+    signals.write_text("".join(json.dumps({**base, **line}) + "\n" for line in lines))
+    return signals, quotes
+
+
+async def test_a_replay_with_stop_signals_is_byte_identical_and_fills_each_only_once_triggered(
+        tmp_path):
+    signals, quotes = _stop_inputs(tmp_path)
+    runs = [await replay(signals, quotes, load_config(None), tmp_path / run) for run in ("a", "b")]
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    summary = _check_invariants(tmp_path / "a")
+    assert runs[0].summary == summary
+    assert summary["rejections_by_code"] == {"MISSING_TRIGGER_PRICE": 1, "STOP_WOULD_TRIGGER": 1,
+                                             "TRIGGER_WRONG_SIDE": 1}
+    audit = [json.loads(l) for l in (tmp_path / "a" / "audit.jsonl").read_text().splitlines()]
+    fills = {l["signal_id"]: (l["ts"], l["reason"]) for l in audit if l["event"] == "fill"}
+    assert set(fills) == {"st-buy-market", "st-buy-limit", "st-sell-market"}
+    ts, reason = fills["st-buy-market"]
+    assert ts.startswith("2026-01-02T00:00:20") and reason.endswith("(taker)")
+    # Triggered at 20 s as a buy limit at 42550 under the ask of 42601: it rested, and the
+    # ask of 42001 at 25 s filled it at its price.
+    assert fills["st-buy-limit"] == ("2026-01-02T00:00:25+00:00",
+                                     "buy 0.0100 BTC/USDT @ 42550.00 (maker)")
+    ts, reason = fills["st-sell-market"]
+    assert ts.startswith("2026-01-02T00:00:40") and reason.endswith("(taker)")

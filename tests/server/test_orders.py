@@ -182,3 +182,44 @@ def test_a_resting_post_only_order_shows_post_only_and_a_plain_one_does_not(serv
     plain = httpx.get(f"{served.url}/v1/orders/{_filled(served, 'po-plain')['client_order_id']}",
                       headers=READ).json()
     assert plain["post_only"] is False
+
+
+# ---------------------------------------------------------------- stop orders
+
+
+def test_a_trigger_price_that_is_not_an_exact_decimal_is_422_naming_it(served):
+    for value in ("4.3e4x", True, "-44000"):
+        r = _post(served, f"st-bad-{value}", type="stop_market", trigger_price=value)
+        assert r.status_code == 422 and r.json()["field"] == "trigger_price", r.text
+
+
+def test_a_stop_without_its_trigger_is_refused_naming_trigger_price(served):
+    r = _post(served, "st-none", type="stop_market")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["admitted"], body["handler"], body["code"]) == (False, "validator",
+                                                                 "MISSING_TRIGGER_PRICE")
+    assert body["reason"].startswith("trigger_price: ") and body["order"] is None
+
+
+def test_a_buy_stop_below_the_market_is_refused_as_on_the_wrong_side(served):
+    r = _post(served, "st-low", type="stop_market", trigger_price="41000")
+    body = r.json()
+    assert (body["admitted"], body["handler"], body["code"]) == (False, "risk",
+                                                                 "TRIGGER_WRONG_SIDE")
+    assert body["reason"].startswith("trigger_price: 41000 must be above the reference price")
+
+
+def test_a_resting_stop_shows_its_type_and_trigger_and_a_plain_order_none(served):
+    r = _post(served, "st-rest", type="stop_limit", trigger_price="44000", price="44100")
+    assert r.status_code == 201, r.text
+    placed = r.json()["order"]
+    view = httpx.get(f"{served.url}/v1/orders/{placed['client_order_id']}", headers=READ).json()
+    for shown in (placed, view):
+        assert (shown["state"], shown["type"], shown["trigger_price"], shown["price"],
+                shown["filled_quantity"]) == ("ACCEPTED", "stop_limit", "44000.00", "44100.00", "0")
+    plain = httpx.get(f"{served.url}/v1/orders/{_filled(served, 'st-plain')['client_order_id']}",
+                      headers=READ).json()
+    assert plain["trigger_price"] is None
+    cancelled = httpx.delete(f"{served.url}/v1/orders/{placed['client_order_id']}", headers=TRADE)
+    assert cancelled.status_code in (200, 202), cancelled.text

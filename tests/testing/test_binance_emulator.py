@@ -421,6 +421,102 @@ async def test_limit_maker_that_rests_is_a_limit_order_filled_as_maker(emu: Bina
     assert emu.balances()["USDT"] == (D("1000000") - D("0.2") * D("50000.00"), D(0))
 
 
+# ---------------------------------------------------------------- stop orders
+# The default book is 49999.00 / 50001.00: before any trade the last price is the mid, 50000.
+
+
+@pytest.mark.parametrize(("params", "code", "words"), [
+    ({"type": "STOP_LOSS"}, -1102, "'stopPrice'"),
+    ({"type": "STOP_LOSS_LIMIT", "stopPrice": "49000.00", "price": "48900.00"}, -1102,
+     "'timeInForce'"),
+    ({"type": "TAKE_PROFIT_LIMIT", "stopPrice": "49000.00", "timeInForce": "GTC"}, -1102,
+     "'price'"),
+    ({"type": "STOP_LOSS", "stopPrice": "49000.00", "price": "48900.00"}, -1106, "'price'"),
+    ({"type": "LIMIT", "stopPrice": "49000.00", "price": "48900.00", "timeInForce": "GTC"},
+     -1106, "'stopPrice'"),
+    ({"type": "STOP_LOSS", "stopPrice": "49000.005"}, -1013, "PRICE_FILTER"),
+], ids=["no-stop-price", "limit-without-tif", "limit-without-price", "market-with-price",
+        "limit-with-stop-price", "stop-off-tick"])
+async def test_a_malformed_stop_order_is_refused_as_binance_refuses_it(
+        emu: BinanceEmulator, http: aiohttp.ClientSession, params: dict[str, str], code: int,
+        words: str) -> None:
+    status, body = await _order(http, emu, symbol="BTCUSDT", side="SELL", quantity="0.1", **params)
+    assert (status, body["code"]) == (400, code) and words in body["msg"]
+    assert emu.orders == []
+
+
+@pytest.mark.parametrize(("otype", "side", "stop"), [
+    ("STOP_LOSS", "BUY", "50000.00"), ("STOP_LOSS", "BUY", "49500.00"),
+    ("STOP_LOSS_LIMIT", "SELL", "50000.00"), ("STOP_LOSS", "SELL", "50500.00"),
+    ("TAKE_PROFIT", "BUY", "50500.00"), ("TAKE_PROFIT_LIMIT", "SELL", "49500.00")])
+async def test_a_stop_that_would_trigger_immediately_is_2010_and_never_exists(
+        emu: BinanceEmulator, http: aiohttp.ClientSession, otype: str, side: str, stop: str) -> None:
+    before = emu.balances()
+    limit = {"price": stop, "timeInForce": "GTC"} if otype.endswith("_LIMIT") else {}
+    status, body = await _order(http, emu, symbol="BTCUSDT", side=side, type=otype,
+                                stopPrice=stop, quantity="0.1", **limit)
+    assert (status, body) == (400, {"code": -2010, "msg": "Stop price would trigger immediately."})
+    assert emu.orders == [] and emu.trades == [] and emu.balances() == before
+
+
+async def test_a_stop_loss_waits_unworking_and_locked_then_sells_at_market_once_the_last_price_falls_to_it(
+        emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="SELL", type="STOP_LOSS",
+                           stopPrice="49500.00", quantity="0.3", newOrderRespType="FULL")
+    assert (body["status"], body["type"], body["stopPrice"], body["fills"]) == (
+        "NEW", "STOP_LOSS", "49500.00000000", [])
+    assert emu.balances()["BTC"] == (D("9.7"), D("0.3"))
+    assert emu.trade_against_resting("BTCUSDT", "49600.00", "1") == []  # not reached
+    query = {"symbol": "BTCUSDT", "orderId": body["orderId"]}
+    _, waiting = await _private(http, emu, "GET", "/api/v3/order", query)
+    assert (waiting["status"], waiting["isWorking"], waiting["workingTime"]) == ("NEW", False, -1)
+    trades = emu.trade_against_resting("BTCUSDT", "49500.00", "1")  # the last price reaches it
+    assert [(t.price, t.qty, t.is_maker) for t in trades] == [(D("49999.00"), D("0.3"), False)]
+    _, after = await _private(http, emu, "GET", "/api/v3/order", query)
+    assert (after["status"], after["isWorking"], after["executedQty"]) == ("FILLED", True, "0.30000000")
+    assert emu.balances()["BTC"] == (D("9.7"), D(0))
+
+
+async def test_a_triggered_stop_loss_limit_rests_as_a_limit_and_fills_as_maker(
+        emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # A buy stop at 50500 with a limit of 50000: triggered by a print at 50600, it does not
+    # reach the ask of 50001, so it rests as a LIMIT buy at 50000 until a seller comes.
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="STOP_LOSS_LIMIT",
+                           stopPrice="50500.00", price="50000.00", timeInForce="GTC",
+                           quantity="0.2")
+    assert emu.balances()["USDT"][1] == D("0.2") * D("50000.00")
+    assert emu.trade_against_resting("BTCUSDT", "50600.00", "1") == []
+    query = {"symbol": "BTCUSDT", "orderId": body["orderId"]}
+    _, working = await _private(http, emu, "GET", "/api/v3/order", query)
+    assert (working["status"], working["isWorking"]) == ("NEW", True)
+    trades = emu.trade_against_resting("BTCUSDT", "49990.00", "1")
+    assert [(t.price, t.qty, t.is_maker) for t in trades] == [(D("50000.00"), D("0.2"), True)]
+    assert emu.balances()["USDT"] == (D("1000000") - D("0.2") * D("50000.00"), D(0))
+
+
+async def test_a_take_profit_sell_triggers_on_a_rise_and_its_trade_ids_continue_per_symbol(
+        emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.1")
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="SELL", type="TAKE_PROFIT",
+                           stopPrice="50400.00", quantity="0.1")
+    assert emu.trade_against_resting("BTCUSDT", "50300.00", "1") == []
+    trades = emu.trade_against_resting("BTCUSDT", "50400.00", "1")
+    assert [(t.trade_id, t.side, t.is_maker) for t in trades] == [(2, "SELL", False)]
+    assert {o.order_id: o.status for o in emu.orders} == {1: "FILLED", 2: "FILLED"}
+
+
+async def test_a_cancelled_stop_releases_its_lock_and_never_triggers(
+        emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    _, body = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="STOP_LOSS",
+                           stopPrice="50500.00", quantity="0.1")
+    assert emu.balances()["USDT"][1] == D("5050.00")
+    status, _ = await _private(http, emu, "DELETE", "/api/v3/order",
+                               {"symbol": "BTCUSDT", "orderId": body["orderId"]})
+    assert status == 200 and emu.balances()["USDT"] == (D("1000000"), D(0))
+    assert emu.trade_against_resting("BTCUSDT", "50600.00", "1") == []
+    assert emu.trades == []
+
+
 async def test_new_order_resp_types(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     _, ack = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01",
                           newOrderRespType="ACK")

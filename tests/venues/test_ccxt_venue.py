@@ -36,6 +36,8 @@ from ordergate.venues.base import (
     PostOnlyUnsupported,
     PostOnlyWouldTake,
     RateLimited,
+    StopOrdersUnsupported,
+    StopWouldTrigger,
     UnknownSymbol,
     VenueAdapter,
     VenueError,
@@ -43,7 +45,7 @@ from ordergate.venues.base import (
     VenueUnavailable,
 )
 from ordergate.venues.ccxt.errors import FilterRejected
-from ordergate.venues.ccxt.translation import supports_post_only
+from ordergate.venues.ccxt.translation import supports_post_only, supports_stops
 from ordergate.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
 
 D = Decimal
@@ -833,3 +835,107 @@ def test_binance_spot_in_this_ccxt_takes_post_only() -> None:
     import ccxt
 
     assert supports_post_only(ccxt.binance().features, "spot")
+
+
+# ---------------------------------------------------------------- stop orders
+# The emulator's default book is 49999.00 / 50001.00; its last price, before any trade, 50000.
+
+
+def stop(cid: str, side: Side, qty: str, trigger: str, price: str | None = None,
+         tif: TimeInForce = TimeInForce.GTC) -> OrderRequest:
+    kind = OrderType.STOP_MARKET if price is None else OrderType.STOP_LIMIT
+    return OrderRequest(cid, "main", BTC, side, kind, D(qty), None if price is None else D(price),
+                        tif, trigger_price=D(trigger))
+
+
+@pytest.mark.parametrize(("request_", "binance_type"), [
+    (stop("st-1", Side.SELL, "0.1", "49500.00"), "STOP_LOSS"),
+    (stop("st-2", Side.BUY, "0.1", "50500.00", "50600.00"), "STOP_LOSS_LIMIT"),
+], ids=["stop_market", "stop_limit"])
+async def test_a_stop_goes_out_as_binances_stop_loss_and_reads_back_as_the_same_stop(
+        venue: CcxtVenue, emu: BinanceEmulator, request_: OrderRequest, binance_type: str) -> None:
+    report = await venue.place_order(request_)
+    assert report.status is OrderStatus.ACCEPTED and report.filled_quantity == 0
+    (sent,) = emu.orders_by_client_id(request_.client_order_id)
+    assert (sent.type, sent.stop_price, sent.working) == (binance_type, request_.trigger_price, False)
+    assert sent.time_in_force == "GTC"
+    # What a cold start adopts from: ccxt says "market" / "limit" with a triggerPrice.
+    (listed,) = await venue.fetch_open_orders(BTC)
+    assert (listed.order_type, listed.trigger_price, listed.price) == (
+        request_.order_type, request_.trigger_price, request_.price)
+    fetched = await venue.fetch_order(BTC, request_.client_order_id)
+    assert (fetched.order_type, fetched.trigger_price) == (request_.order_type, request_.trigger_price)
+
+
+async def test_a_stop_market_fills_at_market_once_the_last_price_reaches_it(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    await venue.place_order(stop("st-3", Side.SELL, "0.3", "49500.00"))
+    emu.trade_against_resting("BTCUSDT", "49600.00", "1")
+    assert (await venue.fetch_order(BTC, "st-3")).status is OrderStatus.ACCEPTED
+    emu.trade_against_resting("BTCUSDT", "49500.00", "1")
+    report = await venue.fetch_order(BTC, "st-3")
+    fills = await venue.fetch_fills(BTC, "st-3")
+    assert (report.status, report.order_type) == (OrderStatus.FILLED, OrderType.STOP_MARKET)
+    assert [(f.price, f.quantity, f.liquidity) for f in fills] == [
+        (D("49999.00"), D("0.3"), Liquidity.TAKER)]
+
+
+async def test_a_stop_that_would_trigger_immediately_is_stop_would_trigger_and_nothing_is_placed(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    before = emu.balances()
+    with pytest.raises(StopWouldTrigger) as info:
+        await venue.place_order(stop("st-4", Side.BUY, "0.1", "49900.00"))
+    assert "Stop price would trigger immediately" in str(info.value)
+    assert not info.value.retryable and not info.value.ambiguous
+    assert emu.client_order_id_counts() == {} and emu.balances() == before
+
+
+async def test_the_same_refusal_of_a_post_only_order_is_not_a_stop_refusal(
+        venue: CcxtVenue, emu: BinanceEmulator) -> None:
+    emu.fail_next("POST", "/api/v3/order", 400,
+                  body='{"code":-2010,"msg":"Stop price would trigger immediately."}')
+    with pytest.raises(OrderRejected) as info:
+        await venue.place_order(limit("plain-2", Side.BUY, "0.1", "49000.00"))
+    assert not isinstance(info.value, StopWouldTrigger)
+
+
+@pytest.mark.parametrize(("request_", "match"), [
+    (stop("st-5", Side.SELL, "0.1", "49500.005"), "not on tick"),
+    (replace(stop("st-6", Side.SELL, "0.1", "49500.00"), price=D("49400.00")),
+     "takes no limit price"),
+    (replace(limit("st-7", Side.BUY, "0.1", "49000.00"), trigger_price=D("50500.00")),
+     "takes no trigger price"),
+    (replace(stop("st-8", Side.BUY, "0.1", "50500.00", "50600.00"), post_only=True),
+     "only a limit order can be post-only"),
+], ids=["trigger-off-tick", "stop-market-with-price", "limit-with-trigger", "post-only-stop"])
+async def test_a_malformed_stop_is_refused_before_sending(
+        venue: CcxtVenue, emu: BinanceEmulator, request_: OrderRequest, match: str) -> None:
+    with pytest.raises(OrderRejected, match=match):
+        await venue.place_order(request_)
+    assert emu.client_order_id_counts() == {}
+
+
+async def test_an_exchange_without_trigger_orders_refuses_a_stop_unsent(
+        venue: CcxtVenue, emu: BinanceEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(venue._exchange, "features", {"spot": {"createOrder": {
+        "triggerPrice": False}}})
+    with pytest.raises(StopOrdersUnsupported, match="does not support stop"):
+        await venue.place_order(stop("st-9", Side.SELL, "0.1", "49500.00"))
+    assert emu.client_order_id_counts() == {}
+
+
+@pytest.mark.parametrize(("features", "market_type", "expected"), [
+    ({"spot": {"createOrder": {"triggerPrice": True}}}, "spot", True),
+    ({"spot": {"createOrder": {"triggerPrice": False}}}, "spot", False),
+    ({"spot": {"createOrder": {}}}, "spot", False),
+    (None, "spot", False),
+    ({"swap": {"linear": {"createOrder": {"triggerPrice": True}}}}, "future", True),
+])
+def test_stop_support_is_read_from_ccxts_features(features, market_type, expected) -> None:
+    assert supports_stops(features, market_type) is expected
+
+
+def test_binance_spot_in_this_ccxt_takes_trigger_orders() -> None:
+    import ccxt
+
+    assert supports_stops(ccxt.binance().features, "spot")

@@ -28,6 +28,8 @@ from ordergate.venues.base import (
     PostOnlyUnsupported,
     PostOnlyWouldTake,
     RateLimited,
+    StopOrdersUnsupported,
+    StopWouldTrigger,
     TradeReport,
     UnknownSymbol,
     VenueAdapter,
@@ -194,6 +196,84 @@ async def test_a_post_only_order_that_rests_fills_as_maker(venue: VenueHarness) 
     assert_fills_consistent(report, fills)
     assert {f.liquidity for f in fills} == {Liquidity.MAKER}
     assert {f.price for f in fills} == {request.price}, "a maker fills at its own price"
+
+
+# ---------------------------------------------------------------- stop orders
+
+STOPS = pytest.mark.parametrize("order_type", [OrderType.STOP_MARKET, OrderType.STOP_LIMIT],
+                                ids=["stop_market", "stop_limit"])
+
+
+def _needs_stops(venue: VenueHarness) -> None:
+    if not venue.capabilities.stop_orders:
+        pytest.skip(f"{venue.name} has no stop orders (refusal tested below)")
+
+
+@STOPS
+async def test_a_venue_without_stop_orders_refuses_one_unsent(
+    venue: VenueHarness, order_type: OrderType,
+) -> None:
+    if venue.capabilities.stop_orders:
+        pytest.skip(f"{venue.name} has stop orders")
+    balances = await venue.adapter.fetch_balances(venue.account_id)
+    with pytest.raises(StopOrdersUnsupported) as info:
+        await venue.adapter.place_order(venue.stop("st-none", order_type))
+    assert not info.value.retryable and not info.value.ambiguous
+    assert venue.orders_at_venue("st-none") == 0
+    assert await venue.adapter.fetch_balances(venue.account_id) == balances
+
+
+@STOPS
+async def test_a_stop_that_would_trigger_at_once_is_refused_and_nothing_is_placed(
+    venue: VenueHarness, order_type: OrderType,
+) -> None:
+    _needs_stops(venue)
+    balances = await venue.adapter.fetch_balances(venue.account_id)
+    with pytest.raises(StopWouldTrigger) as info:
+        await venue.adapter.place_order(venue.stop("st-now", order_type, crossed=True))
+    assert not info.value.retryable and not info.value.ambiguous
+    assert venue.orders_at_venue("st-now") == 0
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
+    assert await venue.adapter.fetch_balances(venue.account_id) == balances, "nothing locked"
+
+
+@STOPS
+async def test_a_stop_whose_trigger_is_not_reached_rests_unfilled_and_can_be_cancelled(
+    venue: VenueHarness, order_type: OrderType,
+) -> None:
+    _needs_stops(venue)
+    request = venue.stop("st-wait", order_type)
+    placed = await venue.adapter.place_order(request)
+    assert placed.status is S.ACCEPTED and placed.filled_quantity == 0
+    (listed,) = await venue.adapter.fetch_open_orders(venue.symbol)
+    assert (listed.client_order_id, listed.order_type, listed.trigger_price, listed.price) == (
+        "st-wait", order_type, request.trigger_price, request.price)
+    assert await venue.adapter.fetch_fills(venue.symbol, "st-wait") == []
+    cancelled = await venue.adapter.cancel_order(venue.symbol, "st-wait", placed.venue_order_id)
+    assert cancelled.status is S.CANCELLED and cancelled.filled_quantity == 0
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
+    await venue.cross_trigger()  # a cancelled stop never triggers
+    assert await venue.adapter.fetch_fills(venue.symbol, "st-wait") == []
+    assert venue.orders_at_venue("st-wait") == 1
+
+
+@STOPS
+async def test_a_stop_fills_once_the_market_crosses_its_trigger(
+    venue: VenueHarness, order_type: OrderType,
+) -> None:
+    _needs_stops(venue)
+    request = venue.stop("st-fire", order_type)
+    await venue.adapter.place_order(request)
+    await venue.cross_trigger()
+    report = await venue.adapter.fetch_order(venue.symbol, "st-fire")
+    assert report.status is S.FILLED and report.filled_quantity == request.quantity
+    assert (report.order_type, report.trigger_price) == (order_type, request.trigger_price)
+    fills = await venue.adapter.fetch_fills(venue.symbol, "st-fire")
+    assert_fills_consistent(report, fills)
+    assert {f.liquidity for f in fills} == {Liquidity.TAKER}, "triggered, it took the book"
+    if request.price is not None:
+        assert all(f.price <= request.price for f in fills), "never above a buy's limit"
+    assert await venue.adapter.fetch_open_orders(venue.symbol) == []
 
 
 # ---------------------------------------------------------------- injected failures

@@ -28,6 +28,7 @@ from ordergate.venues.base import (
     OrderRejected,
     OrderRequest,
     PostOnlyWouldTake,
+    StopOrdersUnsupported,
     RateLimited,
     UnknownSymbol,
     VenueAdapter,
@@ -735,3 +736,21 @@ async def test_a_post_only_sell_at_the_bid_is_post_only_would_take_and_may_be_se
     emu.set_book(YES, bids=[("0.40", "100")], asks=[("0.55", "100")])
     report = await venue.place_order(order)
     assert report.status is OrderStatus.ACCEPTED and len(emu.orders_of(account.api_key)) == 1
+
+
+# ------------------------------------------------------------------ stop orders
+
+
+@pytest.mark.parametrize(("order_type", "price"), [(OrderType.STOP_MARKET, None),
+                                                   (OrderType.STOP_LIMIT, "0.60")])
+async def test_a_stop_order_is_refused_unsigned_and_unsent_the_clob_has_none(
+    venue: PolymarketVenue, emu: PolymarketEmulator, account: EmuAccount,
+    order_type: OrderType, price: str | None,
+) -> None:
+    order = dataclasses.replace(req("stop-1", price=price, order_type=order_type),
+                                trigger_price=Decimal("0.58"))
+    for call in (venue.prepare_order, venue.place_order):
+        with pytest.raises(StopOrdersUnsupported, match="has no stop orders") as info:
+            await call(order)
+        assert not info.value.retryable and not info.value.ambiguous
+    assert emu.post_order_attempts == 0 and emu.orders_of(account.api_key) == []

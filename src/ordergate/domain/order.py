@@ -112,6 +112,8 @@ class Order:
     expires_at: datetime | None = None
     post_only: bool = False
     """The venue must refuse the order rather than fill any of it as taker."""
+    trigger_price: Decimal | None = None
+    """A stop order's trigger, rounded to the tick (away from the market); None otherwise."""
     status: OrderStatus = OrderStatus.PENDING
     venue_order_id: str | None = None
     filled_quantity: Decimal = ZERO

@@ -41,7 +41,7 @@ from ordergate.domain.values import OrderType, Side, TimeInForce
 from ordergate.limits import MAX_AMOUNT, MAX_DECIMAL_PLACES
 
 IDENTIFIER_FIELDS = ("signal_id", "strategy_id", "account_id", "venue", "symbol")
-AMOUNT_FIELDS = ("quantity", "limit_price", "stop_loss", "take_profit")
+AMOUNT_FIELDS = ("quantity", "limit_price", "stop_loss", "take_profit", "trigger_price")
 SCORE_FIELDS = ("strength", "confluence_score")
 MAX_SCORE = float(MAX_AMOUNT)
 
@@ -172,6 +172,10 @@ class TradingSignalGenerated(BaseModel):
     limit_price: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     stop_loss: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     take_profit: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    trigger_price: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    """The price at which a stop order (`stop_market`, `stop_limit`) stops resting and
+    executes: a buy stop once the market rises to it, a sell stop once it falls to it.
+    Required for a stop, refused on any other order type (TRIGGER_PRICE_CONFLICT)."""
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: StrictBool = False
     """Rest or be refused: the venue must reject the order rather than let any of it take

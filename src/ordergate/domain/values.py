@@ -25,8 +25,31 @@ class Side(StrEnum):
 
 
 class OrderType(StrEnum):
+    """MARKET and LIMIT execute on arrival; the two stops rest at the venue untriggered
+    until the market reaches their `trigger_price` (a buy stop when the price rises to
+    it, a sell stop when it falls to it), then execute as a market order (STOP_MARKET) or
+    as a limit order at their `limit_price` (STOP_LIMIT)."""
+
     MARKET = "market"
     LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+
+    @property
+    def is_stop(self) -> bool:
+        """Rests untriggered until the market reaches its trigger price."""
+        return self is OrderType.STOP_MARKET or self is OrderType.STOP_LIMIT
+
+    @property
+    def has_limit_price(self) -> bool:
+        """Carries a limit price (LIMIT, and STOP_LIMIT once triggered)."""
+        return self is OrderType.LIMIT or self is OrderType.STOP_LIMIT
+
+    @property
+    def executes_at_market(self) -> bool:
+        """Takes whatever the book offers when it executes (MARKET, STOP_MARKET once
+        triggered): IOC against the touch, what it cannot fill expires."""
+        return self is OrderType.MARKET or self is OrderType.STOP_MARKET
 
 
 class TimeInForce(StrEnum):

@@ -144,6 +144,7 @@ class OrderJournal:
             _opt(order.expected_price), _opt_ts(order.expires_at),
             created, order.status, order.venue_order_id,
             str(order.filled_quantity), created, int(order.post_only),
+            _opt(order.trigger_price),
         ]
         self._wrote()
         return True
@@ -187,7 +188,7 @@ class OrderJournal:
         """Hand SQLite what is held, one statement per table; before a commit or a read."""
         db = self._db
         if self._new_orders:
-            db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            self._new_orders.values())
             self._new_orders = {}
         if self._order_updates:

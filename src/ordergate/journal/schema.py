@@ -28,6 +28,10 @@ answer's cost grew with every order the journal had ever seen.
 
 v6 adds `orders.post_only` (0 or 1, default 0 for every order journaled before it): a
 post-only order resent after a restart must still be post-only, or it could fill as taker.
+
+v7 adds `orders.trigger_price` (a decimal string; NULL for every order that is not a stop,
+so for every order journaled before it): a stop recovered after a restart, or resent,
+must keep its trigger, or it would go out as an order that executes at once.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ LOOKUP_INDEXES: dict[str, str] = {
 }
 """v5's indexes, by name: what `OrderJournal(deferred_indexes=True)` builds at close."""
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -141,5 +145,8 @@ MIGRATIONS: dict[int, str] = {
     5: "".join(f"CREATE INDEX {name} ON {on};\n" for name, on in LOOKUP_INDEXES.items()),
     6: """
     ALTER TABLE orders ADD COLUMN post_only INTEGER NOT NULL DEFAULT 0;
+    """,
+    7: """
+    ALTER TABLE orders ADD COLUMN trigger_price TEXT;
     """,
 }

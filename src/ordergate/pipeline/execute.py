@@ -38,6 +38,8 @@ from ordergate.venues.base import (
     PostOnlyUnsupported,
     PostOnlyWouldTake,
     RateLimited,
+    StopOrdersUnsupported,
+    StopWouldTrigger,
     VenueAdapter,
     VenueError,
 )
@@ -64,11 +66,20 @@ class Executor:
         quantity = instrument.round_quantity(ctx.quantity or signal.quantity or ZERO)
         if problem := instrument.quantity_problem(quantity):
             return Verdict.deny(R.BELOW_MIN_QUANTITY, f"after rounding to lot {instrument.lot_size}: {problem}")
-        price = None
-        if signal.order_type is OrderType.LIMIT:
+        price = trigger = None
+        if signal.order_type.has_limit_price:
             assert signal.limit_price is not None
             price = instrument.round_price(signal.limit_price, signal.side)
-        expected = price if price is not None else ctx.reference_price
+        if signal.order_type.is_stop:
+            assert signal.trigger_price is not None  # the validator refused a stop without
+            # Away from the market (a buy stop's up, a sell stop's down): never a trigger
+            # nearer than asked, which could fire earlier, or at once.
+            trigger = instrument.round_price(signal.trigger_price, signal.side.opposite)
+        # What the order is expected to execute at: its limit price, a stop_market's
+        # trigger, or a market order's reference. Its notional is checked there, and
+        # exposure counts a working order's notional at it.
+        expected = (price if price is not None else trigger if trigger is not None
+                    else ctx.reference_price)
         if expected is not None and (problem := instrument.notional_problem(quantity, expected)):
             return Verdict.deny(R.BELOW_MIN_NOTIONAL, problem)
 
@@ -77,7 +88,7 @@ class Executor:
             signal.signal_id, signal.strategy_id, signal.account_id, signal.venue, signal.symbol,
             signal.side, signal.order_type, quantity, price, signal.time_in_force,
             self._clock.now(), expected_price=expected, expires_at=signal.expires_at,
-            post_only=signal.post_only,
+            post_only=signal.post_only, trigger_price=trigger,
         )
         ledger = self._ledger
         if not ledger.open(order):
@@ -90,7 +101,8 @@ class Executor:
         if not await self.prepare(venue, order):
             return Verdict.admit(f"order {order.client_order_id} not sent: {order.status}")
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
-                          + (f" @ {price}" if price is not None else " at market"))
+                          + (f" @ {price}" if price is not None else " at market")
+                          + (f" once the price reaches {trigger}" if trigger is not None else ""))
         await ledger.commit_before_send()
         ctx.report = await self.submit(venue, order)
         return Verdict.admit(f"order {order.client_order_id} sent: {order.status}")
@@ -112,6 +124,10 @@ class Executor:
                 return True
             except VenueError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
+                reason, code = _rejection(exc, last_error)
+                if code:  # a coded refusal while preparing (a venue without stop orders)
+                    self._ledger.transition(order, OrderStatus.FAILED, reason, code)
+                    return False
                 if not exc.retryable or attempt == self._s.max_attempts:
                     break
                 delays = delays or self._pacer.delays()
@@ -220,7 +236,8 @@ class Executor:
 def _request(order: Order) -> OrderRequest:
     return OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
                         order.order_type, order.quantity, order.price, order.time_in_force,
-                        order.expires_at, order.venue_order_id, order.post_only)
+                        order.expires_at, order.venue_order_id, order.post_only,
+                        order.trigger_price)
 
 
 def _rejection(exc: VenueError, error: str) -> tuple[str, str]:
@@ -234,4 +251,11 @@ def _rejection(exc: VenueError, error: str) -> tuple[str, str]:
     if isinstance(exc, PostOnlyUnsupported):
         return (f"{R.POST_ONLY_UNSUPPORTED}: refused before sending: {error}",
                 R.POST_ONLY_UNSUPPORTED)
+    if isinstance(exc, StopWouldTrigger):
+        return (f"{R.STOP_WOULD_TRIGGER}: the market had already crossed the stop's trigger; "
+                f"the venue refused it, nothing filled, not resent: {error}",
+                R.STOP_WOULD_TRIGGER)
+    if isinstance(exc, StopOrdersUnsupported):
+        return (f"{R.STOP_ORDERS_UNSUPPORTED}: refused before sending: {error}",
+                R.STOP_ORDERS_UNSUPPORTED)
     return f"venue rejected: {error}", ""

@@ -5,7 +5,10 @@ status), checks slippage against the expected price, and for an order still work
 keeps following it on `poll()`: fetching its status and trades every `poll_interval_s`
 and, after `fill_timeout_s`, applying the remainder policy (cancel it, or leave it
 working). An order past its good-till-date (`expires_at`) is cancelled at the venue the
-same way, whether or not the venue knows GTD. Unresolved orders (SUBMITTED, answer
+same way, whether or not the venue knows GTD. A stop order is exempt from the fill
+timeout: it is meant to wait, unfilled, until the market reaches its trigger (a
+protective stop cancelled a minute after it was placed would protect nothing); it is
+followed until it ends, and cancelled only at `expires_at` or when asked. Unresolved orders (SUBMITTED, answer
 unknown) are looked up the same way until the venue answers.
 
 Nothing here fails silently. A venue call that fails is reported to the `Troubles` it
@@ -80,6 +83,9 @@ class Reconciler:
         if order.status.is_terminal:
             return Verdict.admit(self._summary(order))
         self.follow(venue, order)
+        if order.order_type.is_stop:
+            return Verdict.admit(f"{self._summary(order)}; following until it triggers and ends "
+                                 "(a stop waits: no fill timeout)")
         return Verdict.admit(f"{self._summary(order)}; following for {self._s.fill_timeout_s}s")
 
     def follow(self, venue: VenueAdapter, order: Order, on_absent: AbsentHandler | None = None,
@@ -156,7 +162,8 @@ class Reconciler:
         if order.expires_at is not None and now >= order.expires_at:
             await self.cancel(venue, order, f"good-till-date {order.expires_at.isoformat()} "
                               f"passed: cancelling remainder {order.remaining_quantity}")
-        elif now >= followed.deadline and self._s.remainder_policy == "cancel":
+        elif (now >= followed.deadline and self._s.remainder_policy == "cancel"
+              and not order.order_type.is_stop):
             await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
                               f"cancelling remainder {order.remaining_quantity}")
             if order.status.is_working and order.status is not S.CANCEL_PENDING:

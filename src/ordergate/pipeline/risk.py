@@ -55,12 +55,21 @@ class RiskManager:
         if reference is None or reference <= 0:
             return Verdict.deny(R.NO_REFERENCE_PRICE, f"no reference price for {signal.symbol}")
         ctx.reference_price = reference
-        entry = signal.limit_price if signal.limit_price is not None else reference
-        if signal.limit_price is not None:
-            deviation = abs(signal.limit_price - reference) / reference
+        trigger = signal.trigger_price
+        if trigger is not None and (refusal := _trigger_side(signal.side, trigger, reference)):
+            return refusal
+        # What the order executes at, for sizing and notional: its limit price; a
+        # stop_market's trigger (it fills at market once the market is there); else the
+        # reference.
+        entry = (signal.limit_price if signal.limit_price is not None
+                 else trigger if trigger is not None else reference)
+        for name, price in (("limit_price", signal.limit_price), ("trigger_price", trigger)):
+            if price is None:
+                continue
+            deviation = abs(price - reference) / reference
             if deviation > self._s.price_band:
                 return Verdict.deny(
-                    R.PRICE_BAND, f"limit_price: {signal.limit_price} is {deviation:.2%} from the "
+                    R.PRICE_BAND, f"{name}: {price} is {deviation:.2%} from the "
                     f"reference {reference}; band {self._s.price_band:.2%}"
                 )
 
@@ -197,6 +206,19 @@ class _FreeEquity(NamedTuple):
             return f"{self.currency} equity {self.equity}"
         return (f"{self.currency} equity free after working orders {self.free} "
                 f"(equity {self.equity}, working buys {self.committed})")
+
+
+def _trigger_side(side: Side, trigger: Decimal, reference: Decimal) -> Verdict | None:
+    """A buy stop triggers when the price rises to its trigger, a sell stop when it falls
+    to it, so the trigger must be beyond the reference price on that side. One already
+    crossed would fire at once: a different order from the one asked for (a market buy
+    now, not a breakout buy), so it is refused rather than sent."""
+    if (trigger > reference) if side is Side.BUY else (trigger < reference):
+        return None
+    return Verdict.deny(
+        R.TRIGGER_WRONG_SIDE,
+        f"trigger_price: {trigger} must be {'above' if side is Side.BUY else 'below'} the "
+        f"reference price {reference} for a {side} stop; it would trigger at once")
 
 
 _CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})

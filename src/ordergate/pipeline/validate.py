@@ -7,6 +7,7 @@ what needs the engine's knowledge: the venue, the instrument's limits, the clock
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from ordergate.config import ValidatorSettings
 from ordergate.domain.values import OrderType, Side, TimeInForce
@@ -67,16 +68,24 @@ class Validator:
     def _check_prices(self, ctx: SignalContext) -> Verdict:
         signal, instrument = ctx.signal, ctx.instrument
         assert instrument is not None
-        if signal.order_type is OrderType.LIMIT and signal.limit_price is None:
-            return Verdict.deny(R.MISSING_LIMIT_PRICE, "limit_price: required for a limit order")
+        order_type = signal.order_type
+        if order_type.has_limit_price and signal.limit_price is None:
+            return Verdict.deny(R.MISSING_LIMIT_PRICE,
+                                f"limit_price: required for a {order_type} order")
+        if (refusal := _trigger_problem(order_type, signal.trigger_price, signal.limit_price)):
+            return Verdict.deny(*refusal)
         if signal.post_only and (problem := _post_only_problem(signal.order_type,
                                                                signal.time_in_force)):
             return Verdict.deny(R.POST_ONLY_CONFLICT, f"post_only: {problem}")
         if signal.limit_price is not None and (problem := instrument.price_problem(signal.limit_price)):
             return Verdict.deny(R.PRICE_OUT_OF_LIMITS, f"limit_price: {problem}")
+        if signal.trigger_price is not None and (
+                problem := instrument.price_problem(signal.trigger_price)):
+            return Verdict.deny(R.PRICE_OUT_OF_LIMITS, f"trigger_price: {problem}")
         if signal.quantity is not None and (problem := instrument.quantity_problem(signal.quantity)):
             return Verdict.deny(R.QUANTITY_OUT_OF_LIMITS, f"quantity: {problem}")
-        entry = signal.limit_price
+        # A stop_market order's entry is its trigger: it executes once the market is there.
+        entry = signal.limit_price if signal.limit_price is not None else signal.trigger_price
         if entry is not None:
             buying = signal.side is Side.BUY
             if signal.stop_loss is not None and (signal.stop_loss < entry) != buying:
@@ -92,6 +101,25 @@ class Validator:
                     f"the entry {entry} for a {signal.side}",
                 )
         return Verdict.admit(f"{signal.symbol} listed at {signal.venue}; fields within limits")
+
+
+def _trigger_problem(order_type: OrderType, trigger: Decimal | None,
+                     limit: Decimal | None) -> tuple[R, str] | None:
+    """A stop needs its trigger; nothing else may carry one (an order that was meant as a
+    stop would otherwise go out executing at once). A stop_market has no limit price: a
+    limit price on it would be silently ignored, so it is refused (use stop_limit).
+    Which side of the market the trigger is on needs the reference price: risk checks it
+    (TRIGGER_WRONG_SIDE)."""
+    if order_type.is_stop:
+        if trigger is None:
+            return R.MISSING_TRIGGER_PRICE, f"trigger_price: required for a {order_type} order"
+        if order_type is OrderType.STOP_MARKET and limit is not None:
+            return (R.TRIGGER_PRICE_CONFLICT, "limit_price: a stop_market order executes at "
+                    "market once triggered; use stop_limit for a limit price")
+    elif trigger is not None:
+        return (R.TRIGGER_PRICE_CONFLICT, f"trigger_price: only a stop order (stop_market, "
+                f"stop_limit) has a trigger price, not a {order_type} order")
+    return None
 
 
 def _post_only_problem(order_type: OrderType, time_in_force: TimeInForce) -> str | None:

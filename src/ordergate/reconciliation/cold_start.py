@@ -116,7 +116,8 @@ class ColdStart:
             client_id, f"adopted:{client_id}", "adopted", self._s.accounts[0], name,
             report.symbol, side, report.order_type or OrderType.LIMIT,
             report.filled_quantity + report.remaining_quantity, report.price, TimeInForce.GTC,
-            self._clock.now(), venue_order_id=report.venue_order_id)
+            self._clock.now(), venue_order_id=report.venue_order_id,
+            trigger_price=report.trigger_price)
 
     async def _adopt_balances(self, name: str, venue: VenueAdapter) -> None:
         instruments = self._instruments.get(name, {})

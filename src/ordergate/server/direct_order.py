@@ -2,11 +2,11 @@
 
 The body names the order the way a trader does (`symbol, side, type, quantity, price,
 time_in_force, account, venue`, optionally `expires_at`, `stop_loss`, `take_profit`,
-`strategy_id`, `post_only`); it becomes a `TradingSignalGenerated` validated by the same
-boundary as a signal line. Its signal ID is derived from the token's name and the Idempotency-Key
-(`http-` and 32 hex digits), so its client order ID is derived from them too: a retry,
-even after a restart or once its stored answer has expired, can only ever name the same
-order, which the executor refuses to send twice. A field the signal parser refuses is
+`strategy_id`, `post_only`, `trigger_price`); it becomes a `TradingSignalGenerated`
+validated by the same boundary as a signal line. Its signal ID is derived from the token's
+name and the Idempotency-Key (`http-` and 32 hex digits), so its client order ID is
+derived from them too: a retry, even after a restart or once its stored answer has
+expired, can only ever name the same order, which the executor refuses to send twice. A field the signal parser refuses is
 named as the order spells it (`price`, not `limit_price`).
 """
 
@@ -23,7 +23,8 @@ _AS_SIGNAL = {"symbol": "symbol", "side": "side", "type": "order_type",
               "quantity": "quantity", "price": "limit_price", "time_in_force": "time_in_force",
               "account": "account_id", "venue": "venue", "expires_at": "expires_at",
               "stop_loss": "stop_loss", "take_profit": "take_profit",
-              "strategy_id": "strategy_id", "post_only": "post_only"}
+              "strategy_id": "strategy_id", "post_only": "post_only",
+              "trigger_price": "trigger_price"}
 _AS_ORDER = {signal: order for order, signal in _AS_SIGNAL.items()}
 REQUIRED = ("symbol", "side", "quantity", "account", "venue")
 

@@ -69,6 +69,7 @@ class SignalRequest(_Closed):
     limit_price: Amount | None = None
     stop_loss: Amount | None = None
     take_profit: Amount | None = None
+    trigger_price: Amount | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     strength: float = Field(default=1.0, ge=0, le=1)
@@ -84,6 +85,9 @@ class OrderRequest(_Closed):
     type: OrderType = OrderType.MARKET
     quantity: Amount
     price: Amount | None = None
+    trigger_price: Amount | None = Field(default=None, description=(
+        "stop_market and stop_limit only (required there): the order rests untriggered "
+        "until the market reaches it (a buy stop above the market, a sell stop below)"))
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = Field(default=False, description=(
         "limit orders with GTC or GTD only: the venue refuses the order "
@@ -154,6 +158,7 @@ class OrderView(_Closed):
     price: Money | None
     time_in_force: TimeInForce
     post_only: bool
+    trigger_price: Money | None
     expires_at: Timestamp | None
     state: OrderStatus
     finished: bool

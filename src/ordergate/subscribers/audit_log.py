@@ -191,6 +191,8 @@ class AuditLog:
     def _signal(self, e: TradingSignalGenerated) -> None:
         size = e.quantity if e.quantity is not None else "auto-sized"
         at = f" @ {e.limit_price}" if e.limit_price is not None else ""
+        if e.trigger_price is not None:
+            at += f" triggered at {e.trigger_price}"
         self._write(self._clock.now(), "signal_received", e.signal_id, None, None, "received",
                     f"{e.side} {size} {e.symbol}{at} {e.order_type} on {e.venue}",
                     strategy_id=e.strategy_id, account_id=e.account_id, signal_ts=e.ts.isoformat())

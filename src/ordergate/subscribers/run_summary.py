@@ -62,6 +62,8 @@ class RunSummary:
             counts["orders_expired"] += 1
         elif to is S.FAILED:
             counts["orders_failed"] += 1
+            if event.code:  # refused unsent, with a code (STOP_ORDERS_UNSUPPORTED)
+                self.rejections[event.code] += 1
 
     def _fill(self, event: OrderFilled) -> None:
         self.counts["fills"] += 1

@@ -527,7 +527,8 @@ class BinanceEmulator:
             "quoteAssetPrecision": 8,
             "baseCommissionPrecision": 8,
             "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
+                           "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
             "icebergAllowed": True,
             "ocoAllowed": True,
             "otoAllowed": True,
@@ -642,7 +643,8 @@ class BinanceEmulator:
                 full = order.to_json()
                 for key in ("time", "updateTime", "isWorking", "stopPrice", "icebergQty",
                             "origQuoteOrderQty"):
-                    full.pop(key, None)
+                    if not (key == "stopPrice" and order.stop_price):  # a stop shows its own
+                        full.pop(key, None)
                 body |= full
             if resp_type == "FULL":
                 body["fills"] = [{"price": fmt(t.price), "qty": fmt(t.qty),

@@ -11,6 +11,13 @@ What it models, deterministically:
   "Order would immediately match and take." for a LIMIT_MAKER that would trade as taker);
 - LIMIT_MAKER (Binance's post-only limit): no timeInForce, refused whole if it would match
   on arrival, otherwise a LIMIT order that rests and fills as maker;
+- stop orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT, `binance_stops`):
+  triggered by the symbol's last price, which is the price of its latest trade (ours, or
+  another participant's, `trade_against_resting`; the book's mid before any trade). One
+  whose stopPrice is already reached is refused (-2010 "Stop price would trigger
+  immediately."); otherwise it waits NEW, `isWorking` false, locking what it may consume,
+  and once triggered executes as a MARKET or a LIMIT order (whose own trades move the last
+  price and may trigger further stops, as on the venue);
 - balances locked, debited and credited, with commission (in BNB, discounted, when the
   account pays its fees in BNB);
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
@@ -28,6 +35,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ordergate.testing.binance_stops import (
+    STOP_LIMIT_TYPES,
+    STOP_MARKET_TYPES,
+    STOP_TYPES,
+    is_triggered,
+)
+
 ZERO = Decimal(0)
 _EIGHT = Decimal("0.00000001")
 
@@ -36,6 +50,10 @@ Level = tuple[Decimal, Decimal]
 BNB = "BNB"
 LIMIT_TYPES = ("LIMIT", "LIMIT_MAKER")
 """Order types with a limit price that rest and lock funds."""
+PRICED_TYPES = LIMIT_TYPES + STOP_LIMIT_TYPES
+"""Order types with a limit price: what they lock is released at it as they fill."""
+MARKET_LIKE = ("MARKET", *STOP_MARKET_TYPES)
+"""Order types that execute at market: what the book cannot fill expires."""
 BNB_DISCOUNT = Decimal("0.25")  # Binance spot: commission paid in BNB costs 25% less
 
 
@@ -126,7 +144,7 @@ class EmulatedOrder:
     client_order_id: str
     symbol: str
     side: str  # BUY / SELL
-    type: str  # LIMIT / LIMIT_MAKER / MARKET
+    type: str  # LIMIT / LIMIT_MAKER / MARKET / STOP_LOSS(_LIMIT) / TAKE_PROFIT(_LIMIT)
     time_in_force: str
     price: Decimal
     orig_qty: Decimal
@@ -137,6 +155,9 @@ class EmulatedOrder:
     update_time_ms: int = 0
     locked: Decimal = ZERO  # still reserved for this order (quote for a buy, base for a sell)
     trade_ids: list[int] = field(default_factory=list)
+    stop_price: Decimal = ZERO  # a stop order's trigger; zero otherwise, as Binance shows it
+    working: bool = True  # False while a stop order waits for its trigger (`isWorking`)
+    working_time_ms: int = -1  # when it started working (placed, or triggered); -1 until then
 
     @property
     def is_open(self) -> bool:
@@ -160,12 +181,12 @@ class EmulatedOrder:
             "timeInForce": self.time_in_force,
             "type": self.type,
             "side": self.side,
-            "stopPrice": fmt(ZERO),
+            "stopPrice": fmt(self.stop_price),
             "icebergQty": fmt(ZERO),
             "time": self.time_ms,
             "updateTime": self.update_time_ms or self.time_ms,
-            "isWorking": True,
-            "workingTime": self.time_ms,
+            "isWorking": self.working,
+            "workingTime": self.working_time_ms if self.working else -1,
             "origQuoteOrderQty": fmt(ZERO),
             "selfTradePreventionMode": "EXPIRE_MAKER",
         }
@@ -247,6 +268,11 @@ class BinanceMarket:
         self.client_id_counts: dict[str, int] = {}
         self._last_order_id: dict[str, int] = {}
         self._last_trade_id: dict[str, int] = {}
+        self.last_prices: dict[str, Decimal] = {}
+        """Per symbol, the price of its latest trade: what triggers stop orders."""
+        self._waiting: dict[str, list[EmulatedOrder]] = {}
+        """Per symbol, the stops not yet triggered, oldest first: what a trade checks,
+        rather than every order the account ever placed."""
         self.update_id = 1
         self.pay_fees_in_bnb = False
         """The account's "use BNB to pay for fees" setting (Binance's BNB burn)."""
@@ -271,7 +297,8 @@ class BinanceMarket:
         self.spec(symbol)
         self.books[symbol] = Book(bids, asks)
         self.update_id += 1
-        return self._match_resting_against_book(symbol)
+        trades = self._match_resting_against_book(symbol)
+        return trades + self._trigger_stops(symbol)
 
     def trade_against_resting(self, symbol: str, price: Decimal, qty: Decimal) -> list[EmulatedTrade]:
         self.spec(symbol)
@@ -287,7 +314,8 @@ class BinanceMarket:
             trades.append(self._fill(order, order.price, take, is_maker=True))
             left -= take
             self._finish_if_done(order)
-        return trades
+        self.last_prices[symbol] = price  # the market traded there, with us or without
+        return trades + self._trigger_stops(symbol)
 
     # ------------------------------------------------------------ balances
 
@@ -318,7 +346,14 @@ class BinanceMarket:
         return matches[-1] if matches else None
 
     def resting(self, symbol: str) -> list[EmulatedOrder]:
-        return [o for o in self.orders.values() if o.symbol == symbol and o.is_open]
+        """The open orders that are in the book (not the stops still waiting for their
+        trigger)."""
+        return [o for o in self.orders.values()
+                if o.symbol == symbol and o.is_open and o.working]
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The symbol's latest trade price; before any trade, the book's mid."""
+        return self.last_prices.get(symbol) or self._mid(symbol)
 
     def cancel(self, order: EmulatedOrder) -> None:
         self._close(order, "CANCELED")
@@ -330,14 +365,18 @@ class BinanceMarket:
         otype = required(params, "type").upper()
         if side not in ("BUY", "SELL"):
             raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'side'.")
-        if otype not in ("MARKET", *LIMIT_TYPES):
+        if otype not in ("MARKET", *LIMIT_TYPES, *STOP_TYPES):
             raise BinanceApiError(400, -1116, "Invalid orderType.")
         if "quoteOrderQty" in params:
             raise BinanceApiError(400, -1128, "quoteOrderQty is not supported by this emulator.")
         qty = decimal_param(params, "quantity")
         tif = ""
-        price = ZERO
-        if otype == "LIMIT":
+        price = stop_price = ZERO
+        if otype in STOP_TYPES:
+            stop_price = decimal_param(params, "stopPrice")
+        elif "stopPrice" in params:
+            raise BinanceApiError(400, -1106, "Parameter 'stopPrice' sent when not required.")
+        if otype in ("LIMIT", *STOP_LIMIT_TYPES):
             tif = required(params, "timeInForce").upper()
             if tif not in ("GTC", "IOC", "FOK"):
                 raise BinanceApiError(400, -1115, "Invalid timeInForce.")
@@ -356,13 +395,19 @@ class BinanceMarket:
             raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
 
         # Filters, in Binance's order.
-        off_tick = (price - spec.min_price) % spec.tick_size != 0
-        if otype in LIMIT_TYPES and (price < spec.min_price or price > spec.max_price or off_tick):
+        def off_filter(value: Decimal) -> bool:
+            return (value < spec.min_price or value > spec.max_price
+                    or (value - spec.min_price) % spec.tick_size != 0)
+
+        if otype in PRICED_TYPES and off_filter(price):
+            raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
+        if otype in STOP_TYPES and off_filter(stop_price):
             raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
         if qty < spec.min_qty or qty > spec.max_qty or (qty - spec.min_qty) % spec.step_size != 0:
             raise BinanceApiError(400, -1013, "Filter failure: LOT_SIZE")
         book = self.books[symbol]
-        reference = price if otype in LIMIT_TYPES else _reference_price(book, side)
+        reference = (price if otype in PRICED_TYPES else stop_price if otype in STOP_TYPES
+                     else _reference_price(book, side))
         if reference is not None and qty * reference < spec.min_notional:
             raise BinanceApiError(400, -1013, "Filter failure: NOTIONAL")
         # A reused client order ID is refused only while the first order is still open.
@@ -371,7 +416,8 @@ class BinanceMarket:
 
         # Balance check: what the order can consume.
         if side == "BUY":
-            need = qty * price if otype in LIMIT_TYPES else _market_buy_cost(book, qty)
+            need = (qty * price if otype in PRICED_TYPES else qty * stop_price
+                    if otype in STOP_TYPES else _market_buy_cost(book, qty))
             if self.free.get(spec.quote, ZERO) < need:
                 raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
         else:
@@ -381,23 +427,42 @@ class BinanceMarket:
         if otype == "LIMIT_MAKER" and _would_take(book, side, price):
             # Refused whole, before any order exists: nothing is placed, locked or filled.
             raise BinanceApiError(400, -2010, "Order would immediately match and take.")
+        last = self.last_price(symbol)
+        if otype in STOP_TYPES and last is not None and is_triggered(otype, side, stop_price, last):
+            # Refused whole: a stop that fired on arrival would be another order.
+            raise BinanceApiError(400, -2010, "Stop price would trigger immediately.")
 
         now = self._now()
         order = EmulatedOrder(
             order_id=order_id, client_order_id=cid, symbol=symbol, side=side,
             type=otype, time_in_force=tif or "GTC", price=price, orig_qty=qty, time_ms=now,
-            update_time_ms=now,
+            update_time_ms=now, stop_price=stop_price, working=otype not in STOP_TYPES,
+            working_time_ms=-1 if otype in STOP_TYPES else now,
         )
         self._last_order_id[symbol] = order_id
         self.orders[(symbol, order_id)] = order
         self.client_id_counts[cid] = self.client_id_counts.get(cid, 0) + 1
-        if otype in LIMIT_TYPES:
+        if otype in PRICED_TYPES or otype in STOP_TYPES:
             lock_asset = spec.quote if side == "BUY" else spec.base
-            order.locked = qty * price if side == "BUY" else qty
+            at = price if otype in PRICED_TYPES else stop_price  # a STOP_LOSS buy: its stop
+            order.locked = qty * at if side == "BUY" else qty
             self._move(lock_asset, order.locked, to_locked=True)
+        if otype in STOP_TYPES:
+            self._waiting.setdefault(symbol, []).append(order)
+            return order, []  # waits for its trigger
+        fills = self._execute(order)
+        self._trigger_stops(symbol)  # its trades moved the last price: stops may trigger
+        return order, fills
 
+    def _execute(self, order: EmulatedOrder) -> list[EmulatedTrade]:
+        """Match a working order against the book on arrival (or on being triggered):
+        what crosses trades as taker, the rest rests (a limit) or expires (a market
+        order, IOC, FOK)."""
+        book = self.books[order.symbol]
+        side, otype, qty = order.side, order.type, order.remaining
+        tif = "" if otype in MARKET_LIKE else order.time_in_force
         levels = book.asks if side == "BUY" else book.bids
-        limit = price if otype in LIMIT_TYPES else None
+        limit = order.price if otype in PRICED_TYPES else None
 
         def crosses(level_price: Decimal) -> bool:
             if limit is None:
@@ -408,7 +473,7 @@ class BinanceMarket:
             available = sum((lv[1] for lv in levels if crosses(lv[0])), ZERO)
             if available < qty:
                 self._close(order, "EXPIRED")
-                return order, []
+                return []
         fills: list[EmulatedTrade] = []
         for level in levels:
             if order.remaining <= 0 or not crosses(level[0]):
@@ -420,9 +485,30 @@ class BinanceMarket:
         self.update_id += 1
         if order.remaining <= 0:
             self._close(order, "FILLED")
-        elif otype == "MARKET" or tif in ("IOC", "FOK"):
+        elif otype in MARKET_LIKE or tif in ("IOC", "FOK"):
             self._close(order, "EXPIRED")
-        return order, fills
+        return fills
+
+    def _trigger_stops(self, symbol: str) -> list[EmulatedTrade]:
+        """Trigger the waiting stops the last price has reached, oldest first, and execute
+        each; its trades move the last price, which may trigger the next."""
+        trades: list[EmulatedTrade] = []
+        waiting = self._waiting.get(symbol)
+        while waiting and (last := self.last_price(symbol)) is not None:
+            due = next((o for o in waiting
+                        if is_triggered(o.type, o.side, o.stop_price, last)), None)
+            if due is None:
+                break
+            waiting.remove(due)
+            due.working = True
+            due.working_time_ms = due.update_time_ms = self._now()
+            if due.type in STOP_MARKET_TYPES and due.locked > 0:  # it pays at market now
+                spec = self.symbols[symbol]
+                self._move(spec.quote if due.side == "BUY" else spec.base, due.locked,
+                           to_locked=False)
+                due.locked = ZERO
+            trades.extend(self._execute(due))
+        return trades
 
     # ------------------------------------------------------------ matching
 
@@ -454,7 +540,7 @@ class BinanceMarket:
         rate = spec.maker_fee if is_maker else spec.taker_fee
         commission, commission_asset = self._commission(spec, order.side, price, qty, quote_qty, rate)
         if order.side == "BUY":
-            if order.type in LIMIT_TYPES:
+            if order.type in PRICED_TYPES:
                 release = qty * order.price
                 order.locked -= release
                 self.locked[spec.quote] = self.locked.get(spec.quote, ZERO) - release
@@ -463,7 +549,7 @@ class BinanceMarket:
                 self.free[spec.quote] = self.free.get(spec.quote, ZERO) - quote_qty
             self.free[spec.base] = self.free.get(spec.base, ZERO) + qty
         else:
-            if order.type in LIMIT_TYPES:
+            if order.type in PRICED_TYPES:
                 order.locked -= qty
                 self.locked[spec.base] = self.locked.get(spec.base, ZERO) - qty
             else:
@@ -480,6 +566,7 @@ class BinanceMarket:
             commission_asset=commission_asset, time_ms=now, is_maker=is_maker,
         )
         self.trades.append(trade)
+        self.last_prices[order.symbol] = price
         order.executed_qty += qty
         order.cummulative_quote_qty += quote_qty
         order.trade_ids.append(trade.trade_id)
@@ -514,6 +601,8 @@ class BinanceMarket:
     def _close(self, order: EmulatedOrder, status: str) -> None:
         """Move an order to a final status and release whatever it still had locked."""
         spec = self.symbols[order.symbol]
+        if not order.working:  # a stop cancelled before its trigger
+            self._waiting[order.symbol].remove(order)
         if order.locked > 0:
             asset = spec.quote if order.side == "BUY" else spec.base
             self._move(asset, order.locked, to_locked=False)

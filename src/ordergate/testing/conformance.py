@@ -12,6 +12,9 @@ venue-agnostic specification needs:
 - `too_big(cid, tif)`: a marketable IOC/FOK limit order larger than the liquidity at its price
   (with `post_only` and GTC: a post-only order that would take);
 - `fill_resting(report, partially=...)`: another participant trades against a resting order;
+- `stop(cid, order_type, crossed=...)`: a buy stop (stop_market or stop_limit) whose trigger
+  is above the market, or (`crossed`) already reached by it;
+- `cross_trigger()`: the market rises through that trigger (a trade, or a quote, there);
 - `inject(kind, operation)`: make the next call of one operation fail in one way;
 - `orders_at_venue(cid)`: how many venue orders carry a client order ID (for "exactly one");
 - `capabilities`: where adapters legitimately differ.
@@ -68,6 +71,9 @@ class Capabilities:
     """The venue has post-only limit orders (refused rather than filled as taker). Without
     them the adapter refuses a post-only request with `PostOnlyUnsupported`, unsent. The
     simulated venue, Binance (LIMIT_MAKER) and Polymarket (`postOnly`) all have them."""
+    stop_orders: bool = True
+    """The venue has native stop orders (stop_market, stop_limit). Without them the
+    adapter refuses a stop with `StopOrdersUnsupported`, unsent: Polymarket's CLOB."""
 
 
 @dataclass(slots=True)
@@ -87,6 +93,18 @@ class VenueHarness:
     _inject: Callable[[FaultKind, Operation], None]
     _count: Callable[[str], int]
     capabilities: Capabilities = field(default_factory=Capabilities)
+    _stop: Callable[[str, OrderType, bool], OrderRequest] | None = None
+    _cross_trigger: Callable[[], Awaitable[None]] | None = None
+
+    def stop(self, cid: str, order_type: OrderType, *, crossed: bool = False) -> OrderRequest:
+        """A buy stop whose trigger the market has not reached (or, `crossed`, has)."""
+        assert self._stop is not None, f"{self.name} harness has no stop orders"
+        return self._stop(cid, order_type, crossed)
+
+    async def cross_trigger(self) -> None:
+        """The market rises through the trigger of `stop(...)` and stays there."""
+        assert self._cross_trigger is not None, f"{self.name} harness cannot move its market"
+        await self._cross_trigger()
 
     def resting(self, cid: str) -> OrderRequest:
         return self._resting(cid)
@@ -116,9 +134,22 @@ class VenueHarness:
 
 
 def _request(cid: str, account: str, symbol: str, side: Side, order_type: OrderType,
-             qty: str, price: str | None, tif: TimeInForce = TimeInForce.GTC) -> OrderRequest:
+             qty: str, price: str | None, tif: TimeInForce = TimeInForce.GTC,
+             trigger: str | None = None) -> OrderRequest:
     return OrderRequest(cid, account, symbol, side, order_type, D(qty),
-                        None if price is None else D(price), tif)
+                        None if price is None else D(price), tif,
+                        trigger_price=None if trigger is None else D(trigger))
+
+
+def _stop_maker(account: str, symbol: str, qty: str, trigger: str, crossed_trigger: str,
+                limit: str) -> Callable[[str, OrderType, bool], OrderRequest]:
+    """Buy stops: at `trigger` (above the market) or `crossed_trigger` (reached by it); a
+    stop_limit's limit at `limit`, above the trigger, so that it fills once triggered."""
+    def stop(cid: str, order_type: OrderType, crossed: bool) -> OrderRequest:
+        price = limit if order_type is OrderType.STOP_LIMIT else None
+        return _request(cid, account, symbol, Side.BUY, order_type, qty, price,
+                        trigger=crossed_trigger if crossed else trigger)
+    return stop
 
 
 # ---------------------------------------------------------------- simulated
@@ -170,6 +201,14 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
         clock.advance_to(back.ts)
         venue.advance()
 
+    async def cross_trigger() -> None:
+        # A quote whose ask is above the stop's trigger (42100), then it stays there.
+        now = clock.now()
+        quotes = [x for s in venue.market.symbols for x in venue.market.series(s)]
+        venue.market = MarketData([*quotes, q(now + timedelta(seconds=1), "42109.00", "42110.00")])
+        clock.advance_to(now + timedelta(seconds=1))
+        venue.advance()
+
     sim_faults = {"timeout_after_accept": Fault.TIMEOUT_AFTER_ACCEPT, "reject": Fault.REJECT,
                   "unavailable": Fault.UNAVAILABLE, "rate_limited": Fault.RATE_LIMITED,
                   "timeout": Fault.TIMEOUT_BEFORE_ACCEPT}
@@ -185,7 +224,9 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
         yield VenueHarness(
             "simulated", venue, SIM_SYMBOL, "main", "sim-999999", "NOPE/USDT",
             rest, too_big, take, reject, fill, inject,
-            lambda cid: venue.orders_per_client_id.get(cid, 0))
+            lambda cid: venue.orders_per_client_id.get(cid, 0),
+            _stop=_stop_maker("main", SIM_SYMBOL, "0.01", "42100.00", ask, "42150.00"),
+            _cross_trigger=cross_trigger)
     finally:
         await venue.close()
 
@@ -241,6 +282,9 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5, slow_s
             qty = D("0.01") if partially else report.remaining_quantity
             emu.trade_against_resting(market_id, rest_price, qty)
 
+        async def cross_trigger() -> None:  # a print at the trigger: the last price reaches it
+            emu.trade_against_resting(market_id, "50500.00", "1")
+
         routes: dict[Operation, tuple[str, str]] = {
             "place_order": ("POST", "/api/v3/order"),
             "cancel_order": ("DELETE", "/api/v3/order"),
@@ -267,7 +311,10 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5, slow_s
         yield VenueHarness(
             "ccxt-binance", venue, symbol, "main", "987654321", "NOPE/USDT",
             rest, too_big, take, reject, fill, inject,
-            lambda cid: emu.client_order_id_counts().get(cid, 0))
+            lambda cid: emu.client_order_id_counts().get(cid, 0),
+            # Before any trade the last price is the book's mid, 50000.00.
+            _stop=_stop_maker("main", symbol, "0.01", "50500.00", "50000.00", "50600.00"),
+            _cross_trigger=cross_trigger)
     finally:
         if venue is not None:
             await venue.close()
@@ -368,7 +415,8 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             "polymarket", venue, PM_YES, "pm-1", "0x" + "00" * 32, "424242",
             rest, too_big, take, reject, fill, inject, count,
             Capabilities(market_orders=False, finds_unknown_orders_by_client_id=False,
-                         order_ids_before_send=True))
+                         order_ids_before_send=True, stop_orders=False),
+            _stop=_stop_maker("pm-1", PM_YES, "10", "0.60", "0.55", "0.65"))
     finally:
         if venue is not None:
             await venue.close()

@@ -86,6 +86,19 @@ class PostOnlyUnsupported(OrderRejected):
     a post-only intent never goes out as an order that could take."""
 
 
+class StopWouldTrigger(OrderRejected):
+    """A stop order whose trigger the market has already crossed when it arrived: it would
+    fire at once, which is a market or limit order now, not the stop that was asked for.
+    The venue refused it (Binance -2010 "Stop price would trigger immediately."); nothing
+    was placed. Final: the executor never resends it."""
+
+
+class StopOrdersUnsupported(OrderRejected):
+    """The adapter's venue has no native stop orders (Polymarket's CLOB; a ccxt exchange
+    whose `features` list no trigger price): refused before anything is sent, so a stop
+    never goes out as an order that executes at once."""
+
+
 class AuthenticationFailed(FatalVenueError):
     pass
 
@@ -130,6 +143,10 @@ class OrderRequest:
     """Limit orders only: refused by the venue (`PostOnlyWouldTake`) rather than filled as
     taker, in part or in full. An adapter whose venue cannot honour it refuses the
     request before sending anything."""
+    trigger_price: Decimal | None = None
+    """Stop orders only (STOP_MARKET, STOP_LIMIT): the order rests untriggered until the
+    market reaches it, then executes at market or as a limit at `price`. An adapter whose
+    venue has no native stop orders refuses the request (`StopOrdersUnsupported`)."""
 
 
 @record
@@ -153,6 +170,8 @@ class OrderReport:
     price: Decimal | None = None
     """What the order is, when the venue says: a cold start adopts open orders it has no
     journal record of from these (`reconciliation/cold_start.py`)."""
+    trigger_price: Decimal | None = None
+    """A stop order's trigger, when the venue says (Binance's `stopPrice`)."""
 
 
 @record

@@ -12,6 +12,12 @@ the top. The stale entries are counted and the heap is rebuilt when they outnumb
 live ones, so what the book holds stays bounded by twice what rests, even for a strategy
 that places and cancels far-dated orders all day.
 
+The same structure holds the untriggered stop orders (`RestingBook(by_trigger=True)`),
+keyed by trigger price instead: buy stops lowest trigger first, sell stops highest first.
+A quote triggers the buy stops at or below its ask and the sell stops at or above its bid:
+again a prefix of each side, so a quote reads only the stops it triggers (and one more
+per side), however many wait further away.
+
 The book only indexes; filling, expiring and releasing funds stay with the venue, so the
 rules of a fill are written once.
 """
@@ -49,7 +55,8 @@ both sides sort best first."""
 
 
 class RestingBook(Generic[OrderT]):
-    def __init__(self) -> None:
+    def __init__(self, *, by_trigger: bool = False) -> None:
+        self._by_trigger = by_trigger
         self._bids: SortedList[_Key] = SortedList()
         self._asks: SortedList[_Key] = SortedList()
         self._by_arrival: dict[int, OrderT] = {}   # arrival -> order, in arrival order
@@ -76,10 +83,12 @@ class RestingBook(Generic[OrderT]):
         return len(self._bids) + len(self._asks) + len(self._expiries)
 
     def add(self, order: OrderT) -> None:
-        """Rest a limit order behind everything already at its price."""
+        """Rest a limit order behind everything already at its price (a stop behind
+        everything at its trigger)."""
         request = order.request
-        if request.price is None:
-            raise ValueError(f"order {order.venue_order_id}: only a limit order rests")
+        if (request.trigger_price if self._by_trigger else request.price) is None:
+            raise ValueError(f"order {order.venue_order_id}: only a "
+                             f"{'stop' if self._by_trigger else 'limit'} order rests here")
         if order.venue_order_id in self._arrival_of:
             raise ValueError(f"order {order.venue_order_id} already rests")
         self._arrivals += 1
@@ -107,7 +116,15 @@ class RestingBook(Generic[OrderT]):
     def crossed_by(self, bid: Decimal, ask: Decimal) -> list[OrderT]:
         """The orders a quote crosses, best price first and by arrival within a price:
         the buys at or above `ask`, then the sells at or below `bid`. A list, so the caller
-        can remove what fills while it goes through them."""
+        can remove what fills while it goes through them.
+
+        In a book of stops: the buy stops whose trigger is at or below `ask`, lowest
+        trigger first, then the sell stops whose trigger is at or above `bid`, highest
+        first (by arrival within a trigger)."""
+        if self._by_trigger:
+            crossed = self._prefix(self._bids, ask)
+            crossed.extend(self._prefix(self._asks, bid.copy_negate()))
+            return crossed
         crossed = self._prefix(self._bids, ask.copy_negate())
         crossed.extend(self._prefix(self._asks, bid))
         return crossed
@@ -150,8 +167,11 @@ class RestingBook(Generic[OrderT]):
     def _side(self, request: OrderRequest) -> SortedList[_Key]:
         return self._bids if request.side is Side.BUY else self._asks
 
-    @staticmethod
-    def _key(request: OrderRequest, arrival: int) -> _Key:
+    def _key(self, request: OrderRequest, arrival: int) -> _Key:
+        if self._by_trigger:  # buy stops lowest trigger first, sell stops highest first
+            trigger = request.trigger_price
+            assert trigger is not None  # `add` rests stops only
+            return (trigger if request.side is Side.BUY else trigger.copy_negate(), arrival)
         price = request.price
         assert price is not None  # `add` rests limit orders only
         return (price.copy_negate() if request.side is Side.BUY else price, arrival)

@@ -14,6 +14,16 @@ minimum, notional below the minimum, insufficient balance, a client order ID tha
 already open, and a post-only order that would take at the touch in force on arrival
 (`PostOnlyWouldTake`; one that rests fills as maker, like any resting order).
 
+Stop orders (STOP_MARKET, STOP_LIMIT) are native: one whose trigger the touch in force on
+arrival has already reached (a buy stop's ask at or above it, a sell stop's bid at or
+below it) is refused (`StopWouldTrigger`) and never exists; otherwise it waits ACCEPTED,
+untriggered, in a book of stops ordered by trigger (`sim_book`), so a quote reads only the
+stops it triggers. The first later quote whose ask reaches a buy stop's trigger (whose bid
+reaches a sell stop's) triggers it, and it executes on that quote as the order it becomes:
+a stop_market as a market order (the touch plus slippage, as taker, up to the quoted
+size, the rest expiring), a stop_limit as a limit order at its price (taking what
+crosses, resting for the rest, subject to its time in force).
+
 Funds: as on Binance, an order that rests locks what it can still consume until it is
 done: a buy, price x remaining quantity of the quote; on spot rules (`allow_short` off) a
 sell, its remaining base quantity. The lock shrinks with each fill (recomputed from the
@@ -40,12 +50,13 @@ from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
 from ordergate.venues.base import (
     Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
-    OrderReport, OrderRequest, PostOnlyWouldTake, RateLimited, Ticker, TradeReport, UnknownSymbol,
-    VenueHealth, VenueTimeout, VenueUnavailable,
+    OrderReport, OrderRequest, RateLimited, Ticker,
+    TradeReport, UnknownSymbol, VenueHealth, VenueTimeout, VenueUnavailable,
 )
 from ordergate.venues.faults import Fault, FaultPlan
 from ordergate.venues.market_data import MarketData, Quote
 from ordergate.venues.sim_book import RestingBook
+from ordergate.venues.sim_rules import check_filters, check_post_only, check_trigger
 from ordergate.venues.sim_settings import InstrumentSpec as InstrumentSpec
 from ordergate.venues.sim_settings import SimulatedVenueSettings as SimulatedVenueSettings
 
@@ -98,6 +109,7 @@ class SimulatedVenue:
         order is kept for good (the evidence of a duplicate), so memory stays bounded by
         what the history holds, not by every order ever placed."""
         self._books: dict[str, RestingBook[_SimOrder]] = {}  # symbol -> resting orders
+        self._stops: dict[str, RestingBook[_SimOrder]] = {}  # symbol -> untriggered stops
         self._cursor: dict[str, int] = {}                 # symbol -> last quote index matched
         self._finished: deque[tuple[datetime, str]] = deque()
         self._seq = 0
@@ -157,35 +169,29 @@ class SimulatedVenue:
         instrument = self._instruments.get(request.symbol)
         if instrument is None:
             raise UnknownSymbol(f"unknown symbol {request.symbol}")
-        self._check_filters(instrument, request)
+        check_filters(instrument, request)
         effective = self._clock.now() + self._latency
         quote = self.market.quote_at(request.symbol, effective)
         if quote is None:
             raise OrderRejected(f"no market for {request.symbol} yet")
         self._check_funds(instrument, request, quote)
         if request.post_only:
-            self._check_post_only(request, quote)
+            check_post_only(request, quote)
+        if request.order_type.is_stop:
+            check_trigger(request, quote)
         self._seq += 1
         order = _SimOrder(f"{self.name}-{self._seq}", request, effective, updated=effective)
         self._orders[order.venue_order_id] = order
         self._by_client[request.client_order_id] = order
         count = self.orders_per_client_id.get(request.client_order_id, 0)
         self.orders_per_client_id[request.client_order_id] = count + 1
+        if request.order_type.is_stop:
+            self._arm(order, instrument)
+            return order
         self._take(order, instrument, quote)
         if order.status.is_terminal:
             self._finish(order)
         return order
-
-    def _check_filters(self, instrument: Instrument, request: OrderRequest) -> None:
-        if not instrument.is_on_lot(request.quantity):
-            raise OrderRejected(f"Filter failure: LOT_SIZE ({request.quantity} not a multiple of {instrument.lot_size})")
-        if problem := instrument.quantity_problem(request.quantity):
-            raise OrderRejected(f"Filter failure: LOT_SIZE ({problem})")
-        if request.order_type is OrderType.LIMIT:
-            if request.price is None or not instrument.is_on_tick(request.price):
-                raise OrderRejected(f"Filter failure: PRICE_FILTER ({request.price} not on tick {instrument.tick_size})")
-            if problem := instrument.notional_problem(request.quantity, request.price):
-                raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
 
     def _check_funds(self, instrument: Instrument, request: OrderRequest, quote: Quote) -> None:
         market_price = self._market_price(instrument, request.side, quote)
@@ -195,30 +201,43 @@ class SimulatedVenue:
             raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
         account = request.account_id
         if request.side is Side.BUY:
-            price = request.price or market_price
+            price = request.price or request.trigger_price or market_price
             needed = request.quantity * price * (1 + self._s.taker_fee)
             if self._free(account, instrument.quote) < needed:
                 raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
         elif not self._s.allow_short and self._free(account, instrument.base) < request.quantity:
             raise InsufficientFunds(f"Account has insufficient balance: {instrument.base}")
 
-    @staticmethod
-    def _check_post_only(request: OrderRequest, quote: Quote) -> None:
-        """A post-only order that would take (a buy at or above the ask, a sell at or
-        below the bid, in force when it arrives) is refused and never exists, as Binance
-        refuses a LIMIT_MAKER (-2010): no order, no fill, nothing locked."""
-        if request.order_type is not OrderType.LIMIT or request.time_in_force in (
-                TimeInForce.IOC, TimeInForce.FOK):
-            raise OrderRejected(f"post-only needs a limit order that can rest, not "
-                                f"{request.order_type} {request.time_in_force}")
-        assert request.price is not None  # `_check_filters` refused a limit without one
-        if (quote.ask <= request.price if request.side is Side.BUY
-                else quote.bid >= request.price):
-            touch = quote.ask if request.side is Side.BUY else quote.bid
-            raise PostOnlyWouldTake(
-                f"Order would immediately match and take: post-only {request.side} at "
-                f"{request.price} against the {'ask' if request.side is Side.BUY else 'bid'} "
-                f"{touch}")
+    def _arm(self, order: _SimOrder, instrument: Instrument) -> None:
+        """Rest an accepted stop, untriggered, locking what it may consume."""
+        symbol = order.request.symbol
+        stops = self._stops.get(symbol)
+        if stops is None:
+            stops = self._stops[symbol] = RestingBook(by_trigger=True)
+        self._start_cursor(symbol, order.active_from)
+        stops.add(order)
+        self._lock(order, instrument)
+
+    def _start_cursor(self, symbol: str, active_from: datetime) -> None:
+        """Nothing rests or waits here since the cursor last moved: start it now."""
+        if not self._books.get(symbol) and not self._stops.get(symbol):
+            self._cursor[symbol] = self.market.index_at(symbol, active_from)
+
+    def _trigger(self, stops: RestingBook[_SimOrder], instrument: Instrument,
+                 quote: Quote) -> None:
+        """Execute the stops this quote triggers, on this quote, as the order each becomes
+        (market or limit). Their lock is released first; a stop_limit that rests locks
+        again at its price."""
+        for order in stops.crossed_by(quote.bid, quote.ask):
+            if order.active_from >= quote.ts:  # the arrival quote was checked on acceptance
+                continue
+            stops.remove(order)
+            if order.locked:
+                self._release(order, ZERO)
+            order.active_from = order.updated = quote.ts
+            self._take(order, instrument, quote)
+            if order.status.is_terminal:
+                self._finish(order)
 
     def _free(self, account: str, currency: str) -> Decimal:
         total = self._balances.get(account, {}).get(currency, ZERO)
@@ -230,7 +249,7 @@ class SimulatedVenue:
         buying = request.side is Side.BUY
         touch, size = (quote.ask, quote.ask_size) if buying else (quote.bid, quote.bid_size)
         price: Decimal | None
-        if request.order_type is OrderType.MARKET:
+        if request.order_type.executes_at_market:
             price = self._market_price(instrument, request.side, quote)
         else:
             assert request.price is not None
@@ -244,22 +263,23 @@ class SimulatedVenue:
             self._execute(order, instrument, price, quantity, Liquidity.TAKER, order.active_from)
         if order.remaining == 0:
             order.status = S.FILLED
-        elif request.order_type is OrderType.MARKET or request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        elif request.order_type.executes_at_market or request.time_in_force in (
+                TimeInForce.IOC, TimeInForce.FOK):
             order.status = S.EXPIRED
         else:
             book = self._books.get(request.symbol)
             if book is None:
                 book = self._books[request.symbol] = RestingBook()
-            if not book:  # nothing rested here since the cursor last moved: start it now
-                self._cursor[request.symbol] = self.market.index_at(request.symbol, order.active_from)
+            self._start_cursor(request.symbol, order.active_from)
             book.add(order)
             self._lock(order, instrument)
 
     # ------------------------------------------------------------------ reservations
 
     def _reservation(self, order: _SimOrder) -> Decimal:
-        """What a resting order can still consume: its cost for a buy, its base for a sell."""
-        price = order.request.price
+        """What a resting order can still consume: its cost for a buy (at its limit price,
+        or an untriggered stop_market's trigger), its base for a sell."""
+        price = order.request.price or order.request.trigger_price
         assert price is not None
         return price * order.remaining if order.request.side is Side.BUY else order.remaining
 
@@ -322,15 +342,26 @@ class SimulatedVenue:
         At each quote the GTD orders due by its time expire first (one due at the quote's
         time does not trade on it), then the orders it crosses fill. One due before it is
         even effective could never trade: it expires there too, not at the end of the call,
-        which leaves the same state."""
+        which leaves the same state.
+
+        Stops come first at each quote: the ones it triggers execute on it (a stop_limit
+        that rests then waits for the next quote, as any order resting since this one)."""
         now = self._clock.now()
-        for symbol, book in self._books.items():
-            if not book:
-                continue
+        books, stops_of = self._books, self._stops
+        symbols = [s for s, book in books.items() if book]
+        symbols += [s for s, stops in stops_of.items() if stops and not books.get(s)]
+        for symbol in symbols:
             series = self.market.series(symbol)
             start, end = self._cursor.get(symbol, -1) + 1, self.market.index_at(symbol, now) + 1
             instrument = self._instruments[symbol]
+            stops = stops_of.get(symbol)
             for quote in series[start:end]:
+                if stops:
+                    self._expire(stops.expired(quote.ts))
+                    self._trigger(stops, instrument, quote)
+                book = books.get(symbol)
+                if not book:
+                    continue
                 self._expire(book.expired(quote.ts))
                 for order in book.crossed_by(quote.bid, quote.ask):
                     if order.active_from < quote.ts:  # the arrival quote was used by _take
@@ -339,13 +370,16 @@ class SimulatedVenue:
                             book.remove(order)
                             self._finish(order)
             self._cursor[symbol] = max(end - 1, self._cursor.get(symbol, -1))
-            self._expire(book.expired(now))  # GTD orders expire on time without a quote too
+            for held in (books.get(symbol), stops):  # GTD orders expire on time without a quote too
+                if held:
+                    self._expire(held.expired(now))
 
     @property
     def orders_examined(self) -> int:
         """Resting orders matching has looked at so far, all symbols (`RestingBook.examined`):
         the per-quote work, counted, for the resting-order benchmark and its tests."""
-        return sum(book.examined for book in self._books.values())
+        return (sum(book.examined for book in self._books.values())
+                + sum(stops.examined for stops in self._stops.values()))
 
     def _expire(self, orders: list[_SimOrder]) -> None:
         for order in orders:  # already out of the book
@@ -371,9 +405,10 @@ class SimulatedVenue:
         if not order.status.is_terminal:
             order.status = S.CANCELLED
             order.updated = self._clock.now()
-            book = self._books.get(order.request.symbol)
-            if book is not None:
-                book.remove(order)
+            for held in (self._books.get(order.request.symbol),
+                         self._stops.get(order.request.symbol)):
+                if held is not None and held.remove(order):
+                    break
             self._finish(order)
         return self._report(order)
 
@@ -386,7 +421,8 @@ class SimulatedVenue:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         self._fault("fetch_open_orders")
         self.advance()
-        return [self._report(o) for book in self._books.values() for o in book
+        return [self._report(o) for held in (self._books, self._stops)
+                for book in held.values() for o in book
                 if symbol is None or o.request.symbol == symbol]
 
     async def fetch_fills(self, symbol: str, client_order_id: str,
@@ -445,7 +481,8 @@ class SimulatedVenue:
         return OrderReport(request.client_order_id, order.venue_order_id, request.symbol,
                            order.status, order.filled, order.remaining, average,
                            order.updated or order.active_from, side=request.side,
-                           order_type=request.order_type, price=request.price)
+                           order_type=request.order_type, price=request.price,
+                           trigger_price=request.trigger_price)
 
     def _finish(self, order: _SimOrder) -> None:
         if order.locked:

@@ -46,6 +46,7 @@ from ordergate.venues.base import (
     OrderReport,
     OrderRequest,
     PostOnlyUnsupported,
+    StopOrdersUnsupported,
     Ticker,
     TradeReport,
     UnknownSymbol,
@@ -70,6 +71,7 @@ from ordergate.venues.ccxt.translation import (
     order_report,
     plain,
     supports_post_only,
+    supports_stops,
     timestamp,
     trade_report,
     trade_sort_key,
@@ -227,9 +229,16 @@ class CcxtVenue:
             raise UnknownSymbol(f"{self.name}: unknown symbol {request.symbol!r}")
         params: dict[str, Any] = {self._create_id_param: request.client_order_id}
         price: str | None = None
-        if request.order_type is OrderType.LIMIT:
+        order_type = request.order_type
+        if order_type.is_stop:
+            self._stop_params(request, instrument, params)
+        elif request.trigger_price is not None:
+            raise OrderRejected(f"{self.name}: a {order_type} order takes no trigger price")
+        if request.post_only and order_type is not OrderType.LIMIT:
+            raise OrderRejected(f"{self.name}: only a limit order can be post-only")
+        if order_type.has_limit_price:
             if request.price is None:
-                raise OrderRejected(f"{self.name}: a limit order needs a price")
+                raise OrderRejected(f"{self.name}: a {order_type} order needs a price")
             if not instrument.is_on_tick(request.price):
                 # ccxt would round it to the *nearest* tick (a buy could go up): refuse instead.
                 raise OrderRejected(
@@ -248,14 +257,15 @@ class CcxtVenue:
                 params["postOnly"] = True
             else:
                 params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
-        elif request.post_only:
-            raise OrderRejected(f"{self.name}: only a limit order can be post-only")
+        # ccxt's unified types are market and limit; a stop is one of them with a
+        # `triggerPrice` (Binance spot: STOP_LOSS, STOP_LOSS_LIMIT).
+        unified = "limit" if order_type.has_limit_price else "market"
         # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
         try:
             raw = await self._call("place_order", lambda: self._exchange.create_order(
-                request.symbol, request.order_type.value, request.side.value,
+                request.symbol, unified, request.side.value,
                 plain(request.quantity), price, params), placing=True,
-                post_only=request.post_only)
+                post_only=request.post_only, stop=order_type.is_stop)
         except FilterRejected as rejected:
             await self._markets.reload_after(request.symbol, rejected)
             raise
@@ -265,6 +275,28 @@ class CcxtVenue:
                 f"{self.name} place_order {request.client_order_id}: answer without an order id; "
                 "outcome unknown, look the order up by client order ID")
         return self._order_report(raw, request.client_order_id, request.symbol)
+
+    def _stop_params(self, request: OrderRequest, instrument: Instrument,
+                     params: dict[str, Any]) -> None:
+        """A native stop: ccxt's unified `triggerPrice`. On Binance spot ccxt sends it as
+        STOP_LOSS (market) or STOP_LOSS_LIMIT with `stopPrice`, which Binance triggers
+        for a buy when the last price rises to it and for a sell when it falls to it: the
+        stop asked for, as the engine only sends buy stops above the market and sell stops
+        below. Refused unsent where ccxt's features list no trigger orders."""
+        if not supports_stops(self._exchange.features, self.settings.market_type):
+            raise StopOrdersUnsupported(
+                f"{self.name}: ccxt's {self.settings.exchange} does not support stop "
+                f"{self.settings.market_type} orders; not sent")
+        trigger = request.trigger_price
+        if trigger is None:
+            raise OrderRejected(f"{self.name}: a {request.order_type} order needs a trigger price")
+        if not instrument.is_on_tick(trigger):
+            # ccxt would round it to the nearest tick (nearer the market): refuse instead.
+            raise OrderRejected(
+                f"{self.name}: trigger price {trigger} is not on tick {instrument.tick_size}")
+        if request.order_type is OrderType.STOP_MARKET and request.price is not None:
+            raise OrderRejected(f"{self.name}: a stop_market order takes no limit price")
+        params["triggerPrice"] = plain(trigger)
 
     async def cancel_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
@@ -402,7 +434,7 @@ class CcxtVenue:
     # ------------------------------------------------------------ calls and errors
 
     async def _call(self, op: str, call: Callable[[], Awaitable[Any]], *,
-                    placing: bool = False, post_only: bool = False) -> Any:
+                    placing: bool = False, post_only: bool = False, stop: bool = False) -> Any:
         """One ccxt call; its failure becomes one of our `VenueError`s (`errors.py`).
 
         ccxt's exception is never attached to ours: its message holds the request URL (a
@@ -416,11 +448,11 @@ class CcxtVenue:
             try:
                 return await call()
             except ccxt_errors.InvalidNonce as exc:
-                error = self._map_error(exc, op, placing=placing, post_only=post_only)
+                error = self._map_error(exc, op, placing=placing, post_only=post_only, stop=stop)
                 if resynced or not self._exchange.has.get("fetchTime"):
                     break
             except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
-                error = self._map_error(exc, op, placing=placing, post_only=post_only)
+                error = self._map_error(exc, op, placing=placing, post_only=post_only, stop=stop)
                 break
             # The venue refused the request's timestamp (Binance -1021): it was not
             # processed, so sending it again cannot duplicate anything. Measure the clock
@@ -444,9 +476,9 @@ class CcxtVenue:
         return True
 
     def _map_error(self, exc: BaseException, op: str, *, placing: bool = False,
-                   post_only: bool = False) -> VenueError:
+                   post_only: bool = False, stop: bool = False) -> VenueError:
         text = f"{self.name} {op}: {type(exc).__name__}: {self._redact(str(exc))}"
-        return map_error(exc, text, placing=placing, post_only=post_only,
+        return map_error(exc, text, placing=placing, post_only=post_only, stop=stop,
                          retry_after=self._retry_after)
 
     def _retry_after(self) -> float | None:

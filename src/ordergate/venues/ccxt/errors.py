@@ -36,6 +36,7 @@ from ordergate.venues.base import (
     OrderRejected,
     PostOnlyWouldTake,
     RateLimited,
+    StopWouldTrigger,
     UnknownSymbol,
     VenueError,
     VenueTimeout,
@@ -61,7 +62,8 @@ class FilterRejected(OrderRejected):
 
 
 def map_error(exc: BaseException, text: str, *, placing: bool,
-              retry_after: Callable[[], float | None], post_only: bool = False) -> VenueError:
+              retry_after: Callable[[], float | None], post_only: bool = False,
+              stop: bool = False) -> VenueError:
     """Every ccxt (and transport) failure into the taxonomy of `venues.base`.
 
     `text` is the (already redacted) message of the error to build. Most specific class
@@ -73,7 +75,9 @@ def map_error(exc: BaseException, text: str, *, placing: bool,
     A post-only order (`post_only`) that the venue refuses because it would match at once
     is `PostOnlyWouldTake`: ccxt raises `OrderImmediatelyFillable` for it (Binance -2010
     "Order would immediately match and take."). That class also covers a stop that would
-    trigger at once, so it is read as post-only's refusal only for a post-only request."""
+    trigger at once, so it is read as post-only's refusal only for a post-only request,
+    and as `StopWouldTrigger` only for a stop request (`stop`: Binance -2010 "Stop price
+    would trigger immediately.")."""
     E = ccxt_errors
     if isinstance(exc, E.RequestTimeout | asyncio.TimeoutError | TimeoutError):
         return VenueTimeout(text)
@@ -96,6 +100,8 @@ def map_error(exc: BaseException, text: str, *, placing: bool,
         return OrderNotFound(text)
     if placing and post_only and isinstance(exc, E.OrderImmediatelyFillable):
         return PostOnlyWouldTake(text)
+    if placing and stop and isinstance(exc, E.OrderImmediatelyFillable):
+        return StopWouldTrigger(text)
     if placing and (name := rule_filter_failure(exc)) is not None:
         return FilterRejected(text, name)
     if isinstance(exc, E.InvalidOrder | E.BadRequest | E.OperationRejected):

@@ -26,7 +26,13 @@ from ordergate.venues.base import OrderReport, TradeReport, VenueUnavailable
 SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 ORDER_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT,
                # ccxt's word for Binance's LIMIT_MAKER: a post-only limit order
-               "limit_maker": OrderType.LIMIT}
+               "limit_maker": OrderType.LIMIT,
+               # Binance's trigger orders, as older ccxt versions name them (newer ones say
+               # market or limit, with a `triggerPrice`): a take-profit triggers the other
+               # way, but rests and fills like a stop, which is what following it needs.
+               "stop_loss": OrderType.STOP_MARKET, "take_profit": OrderType.STOP_MARKET,
+               "stop_loss_limit": OrderType.STOP_LIMIT, "take_profit_limit": OrderType.STOP_LIMIT}
+_AS_STOP = {OrderType.MARKET: OrderType.STOP_MARKET, OrderType.LIMIT: OrderType.STOP_LIMIT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,8 @@ class OrderInfoFields:
     price: str
     status: str
     statuses: Mapping[str, str]
+    trigger: str = ""
+    """A trigger order's stop price ("" where the venue has none)."""
 
 
 BINANCE_ORDER_FIELDS = OrderInfoFields(
@@ -49,6 +57,7 @@ BINANCE_ORDER_FIELDS = OrderInfoFields(
     statuses={"NEW": "open", "PENDING_NEW": "open", "PARTIALLY_FILLED": "open",
               "FILLED": "closed", "CANCELED": "canceled", "PENDING_CANCEL": "canceling",
               "REJECTED": "rejected", "EXPIRED": "expired", "EXPIRED_IN_MATCH": "expired"},
+    trigger="stopPrice",
 )
 
 
@@ -57,18 +66,33 @@ def supports_post_only(features: Mapping[str, Any] | None, market_type: str) -> 
     `features` say (`createOrder.timeInForce.PO`: spot under "spot", linear futures under
     "future"/"swap" then "linear"). Where they do not say yes, the flag could be dropped
     on the way and the order fill as taker, so the adapter refuses it instead."""
+    create = _create_order_features(features, market_type)
+    if create is None:
+        return False
+    tif = create.get("timeInForce")
+    return isinstance(tif, Mapping) and tif.get("PO") is True
+
+
+def supports_stops(features: Mapping[str, Any] | None, market_type: str) -> bool:
+    """Does the exchange take ccxt's unified `triggerPrice` (a native stop order) for this
+    market type? ccxt's `features` say (`createOrder.triggerPrice`). Where they do not,
+    the parameter could be dropped and the stop go out as an order that executes at once,
+    so the adapter refuses it instead."""
+    create = _create_order_features(features, market_type)
+    return create is not None and create.get("triggerPrice") is True
+
+
+def _create_order_features(features: Mapping[str, Any] | None,
+                           market_type: str) -> Mapping[str, Any] | None:
     features = features or {}
     section = features.get(market_type)
     if market_type != "spot":
         section = ((section or {}).get("linear")
                    or (features.get("swap") or {}).get("linear"))
     if not isinstance(section, Mapping):
-        return False
+        return None
     create = section.get("createOrder")
-    if not isinstance(create, Mapping):
-        return False
-    tif = create.get("timeInForce")
-    return isinstance(tif, Mapping) and tif.get("PO") is True
+    return create if isinstance(create, Mapping) else None
 
 
 def instrument_from_market(venue: str, symbol: str, market: Mapping[str, Any]) -> Instrument | None:
@@ -119,6 +143,12 @@ def order_report(raw: Mapping[str, Any], client_order_id: str, symbol: str,
         raw.get("status") or "")
     status = status_of(status_word, filled)
     venue_id = raw.get("id")
+    order_type = ORDER_TYPES.get(str(raw.get("type") or ""))
+    trigger = exact_.get("trigger", dec_or_none(raw.get("triggerPrice")))
+    if trigger is not None and trigger > 0:  # ccxt: market or limit, with a trigger price
+        order_type = _AS_STOP.get(order_type, order_type) if order_type is not None else None
+    else:
+        trigger = None
     return OrderReport(
         # Ours when we know it: a Binance cancel answer's clientOrderId is the cancel's.
         client_order_id=client_order_id or str(raw.get("clientOrderId") or ""),
@@ -132,9 +162,10 @@ def order_report(raw: Mapping[str, Any], client_order_id: str, symbol: str,
                      or raw.get("timestamp"), now),
         reason=(venue_status or status_word) if status is OrderStatus.REJECTED else "",
         side=SIDES.get(str(raw.get("side") or "")),
-        order_type=ORDER_TYPES.get(str(raw.get("type") or "")),
+        order_type=order_type,
         price=(exact_.get("price", dec_or_none(raw.get("price")))
-               if ORDER_TYPES.get(str(raw.get("type") or "")) is OrderType.LIMIT else None),
+               if order_type is not None and order_type.has_limit_price else None),
+        trigger_price=trigger if order_type is not None and order_type.is_stop else None,
     )
 
 
@@ -148,7 +179,10 @@ def _venue_numbers(raw: Mapping[str, Any], fields: OrderInfoFields | None) -> di
         return {}
     found: dict[str, Decimal] = {}
     for name, key in (("amount", fields.amount), ("filled", fields.filled),
-                      ("cost", fields.cost), ("price", fields.price)):
+                      ("cost", fields.cost), ("price", fields.price),
+                      ("trigger", fields.trigger)):
+        if not key:
+            continue
         value = dec_or_none(info.get(key)) if isinstance(info.get(key), str) else None
         if value is not None and value >= 0:
             found[name] = value

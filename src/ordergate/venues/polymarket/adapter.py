@@ -31,6 +31,7 @@ from ordergate.venues.base import (
     OrderRejected,
     OrderReport,
     OrderRequest,
+    StopOrdersUnsupported,
     Ticker,
     TradeReport,
     VenueError,
@@ -154,6 +155,11 @@ class PolymarketVenue:
         return salt_for(self._address, client_order_id)
 
     async def _prepare(self, request: OrderRequest) -> Tracked:
+        if request.order_type.is_stop:
+            # The CLOB has no trigger orders: refused before anything is signed or sent.
+            raise StopOrdersUnsupported(
+                f"{self.name}: Polymarket's CLOB has no stop orders ({request.order_type}); "
+                "not sent")
         if request.order_type is not OrderType.LIMIT:
             raise OrderRejected(
                 f"{self.name}: market orders are not supported; send a marketable limit "
