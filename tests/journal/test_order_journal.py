@@ -426,20 +426,25 @@ def test_a_journal_with_neither_orders_nor_adoptions_is_empty_and_one_with_eithe
 # ---------------------------------------------------------------- post-only (v6)
 
 
-def _v5_journal_with_an_open_order(path):
-    """A journal as ordergate wrote it at schema v5, before post-only existed: one order
-    working at the venue."""
+def _old_journal_with_an_open_order(path, version: int, *newer_columns: object) -> None:
+    """A journal as ordergate wrote it at schema `version`: one order working at the venue,
+    with the v1 columns and then `newer_columns` (v6's post_only, ...)."""
     from ordergate.journal.schema import MIGRATIONS
 
+    row = ("c-old", "sig-old", "st", "main", "sim", "BTC/USDT", "buy", "limit", "0.5",
+           "100.25", "GTC", "100.3", None, T0.isoformat(), "ACCEPTED", "sim-1", "0",
+           T0.isoformat(), *newer_columns)
     db = sqlite3.connect(path)
-    db.executescript(";".join(MIGRATIONS[v] for v in range(1, 6)))
-    db.execute("INSERT INTO meta VALUES ('schema_version', '5')")
-    db.execute("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               ("c-old", "sig-old", "st", "main", "sim", "BTC/USDT", "buy", "limit", "0.5",
-                "100.25", "GTC", "100.3", None, T0.isoformat(), "ACCEPTED", "sim-1", "0",
-                T0.isoformat()))
+    db.executescript(";".join(MIGRATIONS[v] for v in range(1, version + 1)))
+    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(version),))
+    db.execute(f"INSERT INTO orders VALUES ({','.join('?' * len(row))})", row)
     db.commit()
     db.close()
+
+
+def _v5_journal_with_an_open_order(path):
+    """Before post-only existed."""
+    _old_journal_with_an_open_order(path, 5)
 
 
 def test_a_v5_journal_migrates_to_v6_and_its_orders_are_not_post_only(path):
@@ -489,18 +494,8 @@ def test_post_only_survives_a_restart_in_the_order_row(path):
 
 
 def _v6_journal_with_an_open_order(path):
-    """A journal as ordergate wrote it at schema v6, before stop orders: one working order."""
-    from ordergate.journal.schema import MIGRATIONS
-
-    db = sqlite3.connect(path)
-    db.executescript(";".join(MIGRATIONS[v] for v in range(1, 7)))
-    db.execute("INSERT INTO meta VALUES ('schema_version', '6')")
-    db.execute("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               ("c-old", "sig-old", "st", "main", "sim", "BTC/USDT", "buy", "limit", "0.5",
-                "100.25", "GTC", "100.3", None, T0.isoformat(), "ACCEPTED", "sim-1", "0",
-                T0.isoformat(), 1))
-    db.commit()
-    db.close()
+    """Before stop orders: a post-only order."""
+    _old_journal_with_an_open_order(path, 6, 1)
 
 
 def test_a_v6_journal_migrates_to_v7_and_its_orders_have_no_trigger(path):
