@@ -8,8 +8,9 @@ working). An order past its good-till-date (`expires_at`) is cancelled at the ve
 same way, whether or not the venue knows GTD. A stop order is exempt from the fill
 timeout: it is meant to wait, unfilled, until the market reaches its trigger (a
 protective stop cancelled a minute after it was placed would protect nothing); it is
-followed until it ends, and cancelled only at `expires_at` or when asked. Unresolved orders (SUBMITTED, answer
-unknown) are looked up the same way until the venue answers.
+followed until it ends, and cancelled only at `expires_at` or when asked (a triggered
+stop_limit resting for the rest waits the same way). Unresolved orders (SUBMITTED,
+answer unknown) are looked up the same way until the venue answers.
 
 Nothing here fails silently. A venue call that fails is reported to the `Troubles` it
 was given (the engine's supervisor: once per episode, not once per poll), and an
