@@ -32,7 +32,7 @@ from ordergate.clock import Clock
 from ordergate.config import RecoverySettings
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus
-from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
+from ordergate.domain.values import Liquidity, OrderRole, OrderType, Side, TimeInForce
 from ordergate.events import OrderUnresolved
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
@@ -62,6 +62,8 @@ def order_from_row(row: dict[str, Any], fills: list[Fill]) -> Order:
         expires_at=datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None,
         status=S(row["status"]), venue_order_id=row["venue_order_id"],
         post_only=bool(row["post_only"]), trigger_price=dec("trigger_price"),
+        parent_id=row["parent_id"], role=OrderRole(row["role"]), leg=int(row["leg"]),
+        reduce_only=bool(row["reduce_only"]),
     )
     for fill in fills:  # filled quantity is re-derived from the journaled fills
         order.add_execution(fill.price, fill.quantity, fill.fee, fill.fee_currency)

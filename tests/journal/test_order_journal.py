@@ -504,7 +504,7 @@ def test_a_v6_journal_migrates_to_v7_and_its_orders_have_no_trigger(path):
     _v6_journal_with_an_open_order(path)
     journal = OrderJournal(path)
     try:
-        assert journal.schema_version == SCHEMA_VERSION == 7
+        assert journal.schema_version == SCHEMA_VERSION >= 7
         (row,) = journal.open_orders()
         assert row["client_order_id"] == "c-old" and row["trigger_price"] is None
         old = order_from_row(row, [])
@@ -523,6 +523,66 @@ def test_a_v6_journal_migrates_to_v7_and_its_orders_have_no_trigger(path):
         assert (new.order_type, new.trigger_price) == (OrderType.STOP_LIMIT, Decimal("99.50"))
     finally:
         reopened.close()
+
+
+# ---------------------------------------------------------------- lineage and parents (v8)
+
+
+def test_a_v7_journal_migrates_to_v8_and_its_orders_are_a_signals_own(path):
+    from ordergate.domain.values import OrderRole
+    from ordergate.recovery import order_from_row
+
+    _old_journal_with_an_open_order(path, 7, 0, None)
+    journal = OrderJournal(path)
+    try:
+        assert journal.schema_version == SCHEMA_VERSION >= 8
+        (row,) = journal.open_orders()
+        old = order_from_row(row, [])
+        assert (old.parent_id, old.role, old.leg, old.reduce_only) == (
+            None, OrderRole.PRIMARY, 0, False)
+        assert journal.active_parents("bracket") == []
+    finally:
+        journal.close()
+
+
+def test_an_orders_lineage_and_its_parent_survive_a_restart(path):
+    from ordergate.domain.values import OrderRole
+    from ordergate.recovery import order_from_row
+
+    journal = OrderJournal(path)
+    try:
+        journal.insert_order(_order("c-entry"))
+        assert journal.insert_parent("c-entry", "bracket", "sig-c-entry", '{"stop_loss": "90"}', T0)
+        assert not journal.insert_parent("c-entry", "bracket", "sig-c-entry", "{}", T0)  # once
+        journal.insert_order(_order("c-sl", parent_id="c-entry", role=OrderRole.STOP_LOSS, leg=2,
+                                    reduce_only=True, side=Side.SELL))
+        journal.commit()
+    finally:
+        journal.close()
+    reopened = OrderJournal(path)
+    try:
+        (parent,) = reopened.active_parents("bracket")
+        assert (parent["parent_id"], parent["spec"]) == ("c-entry", '{"stop_loss": "90"}')
+        (child,) = reopened.children("c-entry")
+        exit_ = order_from_row(child, [])
+        assert (exit_.parent_id, exit_.role, exit_.leg, exit_.reduce_only) == (
+            "c-entry", OrderRole.STOP_LOSS, 2, True)
+        reopened.set_parent_status("c-entry", "done", T0 + timedelta(seconds=1))
+        assert reopened.active_parents("bracket") == []
+        assert reopened.parent("c-entry")["status"] == "done"
+    finally:
+        reopened.close()
+
+
+def test_child_client_order_ids_are_derived_and_distinct_per_role_and_leg():
+    from ordergate.pipeline.client_order_id import child_client_order_id
+
+    ids = {child_client_order_id("og-entry", role, leg)
+           for role in ("stop_loss", "take_profit", "amendment") for leg in range(3)}
+    assert len(ids) == 9
+    assert child_client_order_id("og-entry", "stop_loss", 1) == child_client_order_id(
+        "og-entry", "stop_loss", 1)
+    assert all(len(i) == 32 and i.isalnum() for i in ids)
 
 
 # ---------------------------------------------------------------- idempotency keys (v4)

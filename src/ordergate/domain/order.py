@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from ordergate.domain.values import ZERO, OrderType, Side, TimeInForce
+from ordergate.domain.values import ZERO, OrderRole, OrderType, Side, TimeInForce
 from ordergate.records import record
 
 
@@ -114,6 +114,17 @@ class Order:
     """The venue must refuse the order rather than fill any of it as taker."""
     trigger_price: Decimal | None = None
     """A stop order's trigger, rounded to the tick (away from the market); None otherwise."""
+    parent_id: str | None = None
+    """Lineage: the order or algorithm this one was derived from (a bracket's entry for its
+    exits, the amended order for its replacement, a TWAP parent for its slices); None for
+    a signal's own order."""
+    role: OrderRole = OrderRole.PRIMARY
+    leg: int = 0
+    """Which one of its parent's children: the amendment number, the slice number, or an
+    exit's version (an exit resized as its entry fills is a new order, a new leg)."""
+    reduce_only: bool = False
+    """Must never grow or flip the position (a bracket's exits): sized from the position
+    and the fills recorded, and re-sized, never sent larger."""
     status: OrderStatus = OrderStatus.PENDING
     venue_order_id: str | None = None
     filled_quantity: Decimal = ZERO

@@ -78,6 +78,22 @@ class TradingState(StrEnum):
             raise ValueError(f"trading state must be one of {names}, got {value!r}") from None
 
 
+class OrderRole(StrEnum):
+    """What an order is to the intent it serves (its lineage, journaled with it).
+
+    PRIMARY: the one order a signal (or a direct order) asked for. The others are
+    derived from a parent order or algorithm, with a client order ID derived from the
+    parent's and a leg number (`pipeline/client_order_id.py`), so a restart derives the
+    same IDs: STOP_LOSS and TAKE_PROFIT, a bracket's reduce-only exits; AMENDMENT, the
+    replacement of an amended order; SLICE, one child of an execution algorithm (TWAP)."""
+
+    PRIMARY = "primary"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    AMENDMENT = "amendment"
+    SLICE = "slice"
+
+
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"

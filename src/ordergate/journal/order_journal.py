@@ -47,6 +47,9 @@ _FILL_COLUMNS = frozenset({"venue", "trade_id", "client_order_id", "account_id",
                            "price", "quantity", "fee", "fee_currency", "liquidity", "ts"})
 
 
+_ORDER_PLACEHOLDERS = ",".join("?" * 24)
+
+
 class JournalUnreadable(RuntimeError):
     pass
 
@@ -144,7 +147,8 @@ class OrderJournal:
             _opt(order.expected_price), _opt_ts(order.expires_at),
             created, order.status, order.venue_order_id,
             str(order.filled_quantity), created, int(order.post_only),
-            _opt(order.trigger_price),
+            _opt(order.trigger_price), order.parent_id, order.role, order.leg,
+            int(order.reduce_only),
         ]
         self._wrote()
         return True
@@ -188,7 +192,7 @@ class OrderJournal:
         """Hand SQLite what is held, one statement per table; before a commit or a read."""
         db = self._db
         if self._new_orders:
-            db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            db.executemany(f"INSERT INTO orders VALUES ({_ORDER_PLACEHOLDERS})",
                            self._new_orders.values())
             self._new_orders = {}
         if self._order_updates:
@@ -366,6 +370,38 @@ class OrderJournal:
             params.append(before)
         sql = "SELECT rowid, * FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
         return self._rows(sql + " ORDER BY rowid DESC LIMIT ?", (*params, limit))
+
+    def children(self, parent_id: str) -> list[dict[str, Any]]:
+        """The orders derived from `parent_id` (v8), oldest first."""
+        return self._rows("SELECT * FROM orders WHERE parent_id=? ORDER BY rowid", (parent_id,))
+
+    # ------------------------------------------------------------------ parents (v8)
+
+    def insert_parent(self, parent_id: str, kind: str, signal_id: str, spec: str,
+                      ts: datetime) -> bool:
+        """Record a bracket or an algorithm (`spec`: its JSON) as `active`. False if
+        `parent_id` is already journaled (a replayed signal finds its parent there)."""
+        self._write_held()
+        iso = ts.isoformat()
+        cursor = self._db.execute("INSERT OR IGNORE INTO parents VALUES (?,?,?,?,?,?,?)",
+                                  (parent_id, kind, signal_id, spec, "active", iso, iso))
+        self._wrote()
+        return bool(cursor.rowcount)
+
+    def set_parent_status(self, parent_id: str, status: str, ts: datetime) -> None:
+        self._write_held()
+        self._db.execute("UPDATE parents SET status=?, updated_at=? WHERE parent_id=?",
+                         (status, ts.isoformat(), parent_id))
+        self._wrote()
+
+    def parent(self, parent_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM parents WHERE parent_id=?", (parent_id,))
+        return rows[0] if rows else None
+
+    def active_parents(self, kind: str) -> list[dict[str, Any]]:
+        """The brackets or algorithms not yet finished: what a restart carries on."""
+        return self._rows("SELECT * FROM parents WHERE kind=? AND status='active'"
+                          " ORDER BY created_at, parent_id", (kind,))
 
     # ------------------------------------------------------------------ idempotency (v4)
 

@@ -32,6 +32,14 @@ post-only order resent after a restart must still be post-only, or it could fill
 v7 adds `orders.trigger_price` (a decimal string; NULL for every order that is not a stop,
 so for every order journaled before it): a stop recovered after a restart, or resent,
 must keep its trigger, or it would go out as an order that executes at once.
+
+v8 adds lineage and parents. `orders.parent_id`, `role`, `leg` and `reduce_only` say what
+an order was derived from (a bracket's exits from their entry, an amendment from the
+order it replaces, a TWAP slice from its parent); every order journaled before is a
+signal's own (`primary`, leg 0, not reduce-only). `parents` holds what is not an order
+but has to survive a restart to be carried on: a bracket (the entry's stop-loss and
+take-profit, to place and re-size its exits) or an execution algorithm (its schedule),
+with its specification as JSON and a status (`active` until it has nothing left to do).
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ LOOKUP_INDEXES: dict[str, str] = {
 }
 """v5's indexes, by name: what `OrderJournal(deferred_indexes=True)` builds at close."""
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -148,5 +156,22 @@ MIGRATIONS: dict[int, str] = {
     """,
     7: """
     ALTER TABLE orders ADD COLUMN trigger_price TEXT;
+    """,
+    8: """
+    ALTER TABLE orders ADD COLUMN parent_id TEXT;
+    ALTER TABLE orders ADD COLUMN role TEXT NOT NULL DEFAULT 'primary';
+    ALTER TABLE orders ADD COLUMN leg INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE orders ADD COLUMN reduce_only INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX orders_by_parent ON orders (parent_id) WHERE parent_id IS NOT NULL;
+    CREATE TABLE parents (
+        parent_id       TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        signal_id       TEXT NOT NULL,
+        spec            TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX parents_active ON parents (kind) WHERE status = 'active';
     """,
 }
