@@ -155,3 +155,22 @@ async def test_late_fill_of_a_cancelled_order_still_reaches_the_position(tmp_pat
         assert s.engine.ledger.apply_trade(order, _trade(order, "late", "0.002", "41900"))
     assert order.status is S.CANCELLED and order.filled_quantity == D("0.002")
     assert s.engine.positions.quantity("main", "sim", "BTC/USDT") == D("0.002")
+
+
+async def test_a_stop_whose_cancel_answer_was_lost_is_asked_again_at_the_next_poll(tmp_path):
+    """A stop is exempt from the fill timeout, so no timeout would ever ask again: a lost
+    cancel answer left it CANCEL_PENDING for good, working at the venue."""
+    from ordergate.testing.scenario import Scenario
+    from ordergate.venues.faults import Fault
+
+    async with Scenario(tmp_path) as s:
+        stop = (await s.submit(order_type="stop_market", side="sell", trigger_price="41500",
+                               stop_loss=None, take_profit=None)).order
+        assert stop is not None and stop.status.value == "ACCEPTED"
+        s.venue.faults.inject("cancel", Fault.TIMEOUT_BEFORE_ACCEPT)
+        await s.engine.cancel(stop.client_order_id, "operator")
+        assert stop.status.value == "CANCEL_PENDING"
+        await s.advance(1)
+        assert stop.status.value == "CANCELLED"
+        reasons = [line["reason"] for line in s.audit() if line["client_order_id"] == stop.client_order_id]
+        assert "venue reports CANCELLED" in reasons[-1]

@@ -82,7 +82,9 @@ def test_a_signal_a_resting_order_and_its_cancel_at_binance(binance_served):
     binance = health["venues"]["binance"]
     assert binance["breaker"] == "closed" and binance["last_success_at"] is not None
     assert binance["instruments_loaded"] > 0
-    # its request budget: three requests spent a moment ago, of a burst of ten
+    # its request budget, within its bounds (how much of it has refilled since the requests
+    # above depends on how long they took: a loaded machine takes over a second, and the
+    # bucket is full again; the spending itself is tested in tests/venues)
     budget = binance["rate_limit"]
     assert budget["configured_rate_per_s"] == budget["rate_per_s"] > 0
-    assert 0 <= budget["tokens"] < budget["burst"] and budget["blocked_until"] is None
+    assert 0 <= budget["tokens"] <= budget["burst"] and budget["blocked_until"] is None

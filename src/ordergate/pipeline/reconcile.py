@@ -9,7 +9,9 @@ same way, whether or not the venue knows GTD. A stop order is exempt from the fi
 timeout: it is meant to wait, unfilled, until the market reaches its trigger (a
 protective stop cancelled a minute after it was placed would protect nothing); it is
 followed until it ends, and cancelled only at `expires_at` or when asked (a triggered
-stop_limit resting for the rest waits the same way). Unresolved orders (SUBMITTED,
+stop_limit resting for the rest waits the same way), and so is a reduce-only exit of a
+bracket (its take-profit limit waits for its price as the stop waits for its trigger).
+Unresolved orders (SUBMITTED,
 answer unknown) are looked up the same way until the venue answers.
 
 Nothing here fails silently. A venue call that fails is reported to the `Troubles` it
@@ -160,11 +162,17 @@ class Reconciler:
         await self.sync(venue, order, report)
         if not order.status.is_working:
             return
+        if order.status is S.CANCEL_PENDING:
+            # The cancel went out and its answer was lost, and the venue still has the
+            # order working: ask again now. Waiting for a timeout would never come for an
+            # order exempt from it (a stop, an exit): it would stay CANCEL_PENDING for good.
+            await self.cancel(venue, order, "the cancel's answer was lost: asking again")
+            return
         if order.expires_at is not None and now >= order.expires_at:
             await self.cancel(venue, order, f"good-till-date {order.expires_at.isoformat()} "
                               f"passed: cancelling remainder {order.remaining_quantity}")
         elif (now >= followed.deadline and self._s.remainder_policy == "cancel"
-              and not order.order_type.is_stop):
+              and not order.order_type.is_stop and not order.reduce_only):
             await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
                               f"cancelling remainder {order.remaining_quantity}")
             if order.status.is_working and order.status is not S.CANCEL_PENDING:
