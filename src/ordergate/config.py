@@ -162,6 +162,18 @@ class ExecutorSettings(Settings):
     """Seed of the retry jitter; set it for reproducible backtests with injected faults."""
 
 
+class BracketSettings(Settings):
+    """`[brackets]`: protective exits placed at the venue for a filled entry."""
+
+    protect: bool = False
+    """A signal's default for `protect`: with true, every signal with a `stop_loss` or a
+    `take_profit` (and no `protect = false` of its own) is entered as a bracket."""
+    exits_when_halted: bool = True
+    """HALTED sends no entry; exits (reduce-only) are still placed and re-sized for what
+    fills, so a position that filled while halting is not left unprotected at the venue.
+    False: nothing at all leaves while HALTED, exits included."""
+
+
 class ReconcilerSettings(Settings):
     fill_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """How long a working order is followed before the remainder policy applies."""
@@ -356,6 +368,7 @@ class EngineConfig(Settings):
     risk: RiskSettings = RiskSettings()
     executor: ExecutorSettings = ExecutorSettings()
     reconciler: ReconcilerSettings = ReconcilerSettings()
+    brackets: BracketSettings = BracketSettings()
     journal: JournalSettings = JournalSettings()
     recovery: RecoverySettings = RecoverySettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from ordergate.algorithms.bracket_manager import BracketManager
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import EngineConfig
@@ -100,6 +101,10 @@ class Engine:
         self.reconciler = Reconciler(config.reconciler, self.ledger, clock, ex.lookup_attempts,
                                      ex.resend_after_s + ex.clock_skew_margin_s,
                                      troubles=self.supervisor)
+        self.brackets = BracketManager(
+            config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
+            self.venues, self._instrument, lambda: self.risk.trading_state, self._drifted)
+        self.executor.on_open.append(self.brackets.opened)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
@@ -144,6 +149,7 @@ class Engine:
         self.cold_start.restore()
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues)
+        self.brackets.restore()  # adjusted (missing exits placed) at the settle below
         if cold and self.config.reconciliation.cold_start == "adopt":
             await self.cold_start.adopt(self._enabled_venues())
         await self.reconcile()
@@ -166,6 +172,7 @@ class Engine:
         order = self.ledger.get(client_order_id)
         if order is None or order.status.is_terminal or order.venue not in self.venues:
             return False
+        self.brackets.release(client_order_id, reason)  # an exit: its bracket stops placing
         await self.reconciler.cancel(self.venues[order.venue], order, reason)
         await self._settle()
         return True
@@ -188,7 +195,10 @@ class Engine:
         """REDUCING: cancel every working order a fill of which could grow or flip its
         position (`risk.beyond_reduce_only` says which); one still being sent is
         cancelled at a later tick, once the venue has it."""
-        for order, reason in beyond_reduce_only(self.ledger.live_orders(), self.positions.quantity):
+        # A bracket's exits are left working: they only reduce, and the pair (one cancels the
+        # other) would otherwise be counted twice against the position it protects.
+        live = [o for o in self.ledger.live_orders() if not o.reduce_only]
+        for order, reason in beyond_reduce_only(live, self.positions.quantity):
             venue = self.venues.get(order.venue)
             if venue is not None:
                 await self.reconciler.cancel(venue, order, reason)
@@ -294,8 +304,15 @@ class Engine:
     async def _settle(self) -> None:
         """The end of a decision: subscribers done, audit lines written, journal committed
         (durable mode). Audit first: a kill between the two repeats a line on the next
-        start (recovery sees the order again) instead of losing it."""
+        start (recovery sees the order again) instead of losing it. Brackets answer the
+        decision's fills first (their exits are part of it), supervised like a tick step."""
         await self.bus.drain()
+        if self.brackets.pending:
+            try:
+                await self.brackets.run()
+            except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
+                self.supervisor.crashed("brackets", exc)
+            await self.bus.drain()
         self.audit.end_of_decision()
         self.journal.commit_if_durable()
 
@@ -327,6 +344,9 @@ class Engine:
         rules = self.market.instruments.get(event.venue)
         if rules is not None:
             rules[event.symbol] = event.new
+
+    def _instrument(self, venue: str, symbol: str) -> Instrument | None:
+        return self.market.instruments.get(venue, {}).get(symbol)
 
     def _schedule_refresh(self, name: str) -> None:
         settings = self.config.venues.get(name)

@@ -14,7 +14,7 @@ from ordergate.domain.fill import Fill
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
-from ordergate.domain.values import OrderType, Side, TradingState
+from ordergate.domain.values import BracketAction, OrderRole, OrderType, Side, TradingState
 from ordergate.records import record
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
     "PositionOpened", "PositionChanged", "PositionClosed", "InstrumentInferred",
     "VenueCircuitChanged", "SystemError", "ReconciliationDrift", "TradingStateChanged",
     "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
-    "InstrumentRulesChanged", "VenueClockResynced",
+    "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
 ]
 
 
@@ -339,3 +339,19 @@ class VenueClockResynced(Event):
     venue: str
     offset_ms: int
     reason: str
+
+
+@record
+class BracketChanged(Event):
+    """A bracket moved: its entry's exits were placed, re-sized, cancelled, or could not be
+    placed (`algorithms/bracket_manager.py`). `entry_id` is the entry's client order ID
+    (the bracket's name in the journal); `client_order_id` the exit concerned, if any;
+    `quantity` what the exits protect after the change."""
+
+    entry_id: str
+    signal_id: str
+    action: BracketAction
+    reason: str
+    role: OrderRole | None = None
+    client_order_id: str | None = None
+    quantity: Decimal | None = None

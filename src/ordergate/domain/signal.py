@@ -172,6 +172,10 @@ class TradingSignalGenerated(BaseModel):
     limit_price: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     stop_loss: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     take_profit: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    protect: StrictBool | None = None
+    """Place `stop_loss` and `take_profit` at the venue as the entry fills: a bracket of
+    reduce-only exits, one-cancels-the-other (`algorithms/bracket.py`). None: as
+    `brackets.protect` in config says (off by default). A JSON `true`/`false` only."""
     trigger_price: Decimal | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     """The price at which a stop order (`stop_market`, `stop_limit`) stops resting and
     executes: a buy stop once the market rises to it, a sell stop once it falls to it.

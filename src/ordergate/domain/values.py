@@ -94,6 +94,19 @@ class OrderRole(StrEnum):
     SLICE = "slice"
 
 
+class BracketAction(StrEnum):
+    """What happened to a bracket (an entry with its protective exits), as audited."""
+
+    OPENED = "opened"              # journaled with its entry, before the entry was sent
+    EXIT_PLACED = "exit_placed"    # an exit sent for what the entry has filled
+    EXIT_CANCELLED = "exit_cancelled"  # re-sized (the entry filled more, the other exit
+    #                                    filled) or no longer needed (one-cancels-the-other)
+    UNPROTECTED = "unprotected"    # an exit could not be placed: the position is naked
+    OVERFILLED = "overfilled"      # the exits filled more than the entry: drift
+    RELINKED = "relinked"          # found again in the journal at a restart
+    FINISHED = "finished"          # nothing left to protect
+
+
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from enum import Enum
 
@@ -59,6 +59,10 @@ class Executor:
         self._clock = clock
         self._pacer = RetryPacer(clock, settings.backoff_base_s, settings.backoff_cap_s,
                                  settings.jitter_seed)
+        self.on_open: list[Callable[[SignalContext, Order], None]] = []
+        """Told of each signal's order once it is journaled and before it is sent, so what
+        must survive with it (a bracket's record, `algorithms/bracket_manager.py`) is in
+        the same commit as the order, ahead of the send."""
 
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal, instrument, venue = ctx.signal, ctx.instrument, ctx.venue
@@ -98,6 +102,8 @@ class Executor:
                 f"order {order.client_order_id} for this signal already exists ({status}); not sent again",
             )
         ctx.order = order
+        for opened in self.on_open:
+            opened(ctx, order)
         if not await self.prepare(venue, order):
             return Verdict.admit(f"order {order.client_order_id} not sent: {order.status}")
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"

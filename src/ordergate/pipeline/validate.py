@@ -74,6 +74,14 @@ class Validator:
                                 f"limit_price: required for a {order_type} order")
         if (refusal := _trigger_problem(order_type, signal.trigger_price, signal.limit_price)):
             return Verdict.deny(*refusal)
+        if signal.protect and signal.stop_loss is None and signal.take_profit is None:
+            return Verdict.deny(R.PROTECT_WITHOUT_EXITS, "protect: true needs a stop_loss or a "
+                                "take_profit to place at the venue; neither is given")
+        for name, exit_price in (("stop_loss", signal.stop_loss), ("take_profit", signal.take_profit)):
+            if signal.protect and exit_price is not None and (
+                    problem := instrument.price_problem(exit_price)):
+                return Verdict.deny(R.PRICE_OUT_OF_LIMITS, f"{name}: {problem} (an exit placed at "
+                                    "the venue must be a price it accepts)")
         if signal.post_only and (problem := _post_only_problem(signal.order_type,
                                                                signal.time_in_force)):
             return Verdict.deny(R.POST_ONLY_CONFLICT, f"post_only: {problem}")

@@ -41,7 +41,8 @@ from ordergate.events import (
     SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCallRecovered, VenueCircuitChanged, VenueDisabled,
 )
-from ordergate.events import InstrumentRulesChanged, VenueClockResynced
+from ordergate.domain.values import BracketAction
+from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -57,6 +58,7 @@ EVENT_NAMES = frozenset({
     "position_changed", "position_closed", "instrument_inferred", "venue_circuit",
     "system_error", "venue_error", "venue_disabled", "reconciliation_drift", "trading_state",
     "order_adopted", "position_adopted", "instrument_rules_changed", "venue_clock_resynced",
+    "bracket",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -123,6 +125,7 @@ class AuditLog:
             VenueDisabled: self._venue_disabled,
             InstrumentRulesChanged: self._rules_changed,
             VenueClockResynced: self._clock_resynced,
+            BracketChanged: self._bracket,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -287,6 +290,19 @@ class AuditLog:
                     f"{e.detail} (ours: {e.ours}; {e.venue}: {e.venues})", warn=True,
                     venue=e.venue, account_id=e.account_id, subject=e.subject, ours=e.ours,
                     venues=e.venues)
+
+    def _bracket(self, e: BracketChanged) -> None:
+        """Lineage: `entry_id` on every line, the exit's own ID (and role) where one is
+        concerned, so `audit explain` of the signal shows entry -> exits."""
+        details: dict[str, object] = {"entry_id": e.entry_id}
+        if e.role is not None:
+            details["role"] = e.role
+        if e.quantity is not None:
+            details["protected"] = e.quantity
+        self._write(e.ts, "bracket", e.signal_id, e.client_order_id or e.entry_id, "brackets",
+                    e.action, e.reason,
+                    warn=e.action in (BracketAction.UNPROTECTED, BracketAction.OVERFILLED),
+                    **details)
 
     def _trading_state(self, e: TradingStateChanged) -> None:
         self._write(e.ts, "trading_state", None, None, "risk", e.to_state,

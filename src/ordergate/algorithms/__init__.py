@@ -1,0 +1,1 @@
+"""Orders that carry on after the decision that made them: contingent orders and execution algorithms."""

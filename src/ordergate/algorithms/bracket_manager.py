@@ -1,0 +1,338 @@
+"""`BracketManager`: places, re-sizes and cancels a bracket's exits as its entry fills.
+
+A signal with `stop_loss` and/or `take_profit` and `protect` (or `brackets.protect` in
+config) is entered as a bracket. Its record (`parents`, kind `bracket`, named by the
+entry's client order ID) is journaled with the entry, before the entry is sent: a kill
+at any later moment finds it, so a filled entry is never left without its exits.
+
+Exits are ordinary orders with a lineage (`parent_id` = the entry, role STOP_LOSS or
+TAKE_PROFIT, `leg` = 1, 2, ... as they are re-sized), reduce-only, journaled before they
+are sent and followed by the reconciler like any order, with client order IDs derived
+from the entry's, so a restart derives the same ones and never sends a leg twice. The
+sizing rule and why it never lets the exits grow the position: `bracket.py`.
+
+One-cancels-the-other is ordergate's, on every venue: ccxt exposes no unified OCO, and
+the simulated venue and Polymarket have none. What that costs: between one exit's fill
+and the other's cancel there is one reaction (the next poll); a venue that fills both
+inside it overfills, which is reported as drift (`bracket_overfill`), by policy halting.
+
+Driven by the engine at the end of each decision (`run`), after the fills and ends of
+the orders it watches have been applied (it learns of them from the bus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+from ordergate.algorithms.bracket import (
+    EXIT_ROLES, Bracket, exit_order_type, parse_spec, spec_json,
+)
+from ordergate.bus import EventBus
+from ordergate.clock import Clock
+from ordergate.config import BracketSettings
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import Order, OrderStatus
+from ordergate.domain.values import ZERO, BracketAction, OrderRole, OrderType, TimeInForce, TradingState
+from ordergate.events import BracketChanged, OrderFilled, OrderTransitioned, ReconciliationDrift
+from ordergate.events import TradingStateChanged
+from ordergate.journal.rows import order_with_fills
+from ordergate.pipeline.chain import SignalContext
+from ordergate.pipeline.client_order_id import child_client_order_id
+from ordergate.pipeline.execute import Executor
+from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.pipeline.reconcile import Reconciler
+from ordergate.venues.base import VenueAdapter
+
+S = OrderStatus
+KIND = "bracket"
+_ROUNDS = 4  # adjustments per decision: a cancel's answer can change what is open
+
+
+class BracketManager:
+    def __init__(self, settings: BracketSettings, ledger: OrderLedger, executor: Executor,
+                 reconciler: Reconciler, bus: EventBus, clock: Clock,
+                 venues: Mapping[str, VenueAdapter],
+                 instrument: Callable[[str, str], Instrument | None],
+                 trading_state: Callable[[], TradingState],
+                 on_drift: Callable[[ReconciliationDrift], None]) -> None:
+        self._s = settings
+        self._ledger, self._executor, self._reconciler = ledger, executor, reconciler
+        self._bus, self._clock, self._venues = bus, clock, venues
+        self._instrument, self._trading_state, self._on_drift = instrument, trading_state, on_drift
+        self._active: dict[str, Bracket] = {}
+        self._by_exit: dict[str, str] = {}  # exit's client order ID -> its entry's
+        self._dirty: dict[str, None] = {}   # entries to adjust, in the order they changed
+        self._market_now: set[str] = set()  # stop-loss crossed already: exit at market
+        self._overfilled: set[str] = set()
+        bus.subscribe(OrderFilled, self._filled)
+        bus.subscribe(OrderTransitioned, self._transitioned)
+        bus.subscribe(TradingStateChanged, self._state_changed)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def pending(self) -> bool:
+        """Something changed that a bracket must answer (`run`)."""
+        return bool(self._dirty)
+
+    def get(self, entry_id: str) -> Bracket | None:
+        return self._active.get(entry_id)
+
+    def active(self) -> list[Bracket]:
+        return list(self._active.values())
+
+    def is_exit(self, client_order_id: str) -> bool:
+        return client_order_id in self._by_exit
+
+    # ------------------------------------------------------------------ opening
+
+    def opened(self, ctx: SignalContext, order: Order) -> None:
+        """The executor journaled a signal's order and has not sent it yet: if the signal
+        asks for protection, journal the bracket now, in the same commit as the entry."""
+        signal = ctx.signal
+        protect = signal.protect if signal.protect is not None else self._s.protect
+        if (not protect or order.role is not OrderRole.PRIMARY
+                or (signal.stop_loss is None and signal.take_profit is None)):
+            return
+        now = self._clock.now()
+        entry_id = order.client_order_id
+        if not self._ledger.journal.insert_parent(entry_id, KIND, order.signal_id,
+                                                  spec_json(signal.stop_loss, signal.take_profit),
+                                                  now):
+            return
+        bracket = Bracket(order, signal.stop_loss, signal.take_profit)
+        self._active[entry_id] = bracket
+        exits = ", ".join(f"{role} at {price}" for role, price in bracket.prices().items())
+        self._publish(bracket, BracketAction.OPENED,
+                      f"exits placed as the entry fills, reduce-only, one cancels the other: {exits}",
+                      quantity=ZERO)
+
+    def restore(self) -> int:
+        """At start, after restart recovery: every bracket the journal has not seen finish,
+        with its entry and exit legs (the ledger's, where recovery follows them, or as
+        journaled), adjusted at the next `run`: a filled entry whose exits were never
+        placed gets them then. Returns how many."""
+        journal = self._ledger.journal
+        for row in journal.active_parents(KIND):
+            entry_id = str(row["parent_id"])
+            entry = self._ledger.get(entry_id) or order_with_fills(journal, entry_id)
+            if entry is None:  # cannot happen with a journal ordergate wrote; never guessed at
+                continue
+            stop_loss, take_profit = parse_spec(str(row["spec"]))
+            bracket = Bracket(entry, stop_loss, take_profit)
+            for child in journal.children(entry_id):
+                cid = str(child["client_order_id"])
+                leg = self._ledger.get(cid) or order_with_fills(journal, cid)
+                if leg is not None and leg.role in EXIT_ROLES:
+                    bracket.add_leg(leg)
+                    self._by_exit[cid] = entry_id
+            self._active[entry_id] = bracket
+            self._dirty[entry_id] = None
+            working = len(bracket.working_exits())
+            self._publish(bracket, BracketAction.RELINKED,
+                          f"found in the journal at start: entry {entry.status}, filled "
+                          f"{entry.filled_quantity}; exits filled {bracket.exits_filled()}, "
+                          f"{working} working", quantity=max(bracket.open_quantity(), ZERO))
+        return len(self._active)
+
+    def release(self, client_order_id: str, reason: str) -> bool:
+        """An operator cancels an exit: the bracket stops placing any (the other exit is
+        cancelled at the next `run`, as nothing is protected any more). True if
+        `client_order_id` was an exit of an active bracket."""
+        entry_id = self._by_exit.get(client_order_id)
+        bracket = self._active.get(entry_id) if entry_id is not None else None
+        if bracket is None:
+            return False
+        bracket.released = True
+        self._dirty[bracket.entry_id] = None
+        self._publish(bracket, BracketAction.UNPROTECTED,
+                      f"exit {client_order_id} cancelled by request ({reason}): this bracket "
+                      "places no more exits and cancels the other", quantity=ZERO)
+        return True
+
+    # ------------------------------------------------------------------ what changed
+
+    def _entry_of(self, client_order_id: str) -> str | None:
+        if client_order_id in self._active:
+            return client_order_id
+        return self._by_exit.get(client_order_id)
+
+    def _filled(self, event: OrderFilled) -> None:
+        if (entry_id := self._entry_of(event.fill.client_order_id)) is not None:
+            self._dirty[entry_id] = None
+
+    def _transitioned(self, event: OrderTransitioned) -> None:
+        if not event.to_status.is_terminal and event.to_status is not S.ACCEPTED:
+            return
+        if (entry_id := self._entry_of(event.client_order_id)) is not None:
+            self._dirty[entry_id] = None
+            if event.code == R.STOP_WOULD_TRIGGER and event.client_order_id in self._by_exit:
+                self._market_now.add(entry_id)
+
+    def _state_changed(self, _: TradingStateChanged) -> None:
+        for entry_id in self._active:  # what waited for the kill switch is looked at again
+            self._dirty[entry_id] = None
+
+    # ------------------------------------------------------------------ adjusting
+
+    async def run(self) -> None:
+        """Bring every changed bracket's exits in line with what is open."""
+        for _ in range(_ROUNDS):
+            if not self._dirty:
+                return
+            dirty, self._dirty = list(self._dirty), {}
+            for entry_id in dirty:
+                bracket = self._active.get(entry_id)
+                if bracket is not None:
+                    await self._adjust(bracket)
+
+    async def _adjust(self, bracket: Bracket) -> None:
+        venue = self._venues.get(bracket.entry.venue)
+        if venue is None:
+            return
+        for role, price in bracket.prices().items():
+            # Measured again for each exit: placing the one before may have filled at once.
+            open_quantity = bracket.open_quantity()
+            if open_quantity < 0:
+                self._overfill(bracket, -open_quantity)
+            target = ZERO if bracket.released else max(open_quantity, ZERO)
+            leg = bracket.current(role)
+            if leg is not None and not leg.status.is_terminal:
+                if leg.status in (S.PENDING, S.SUBMITTED, S.CANCEL_PENDING):
+                    continue  # the venue's answer first: never a second leg beside one in doubt
+                if leg.remaining_quantity == target:
+                    continue
+                await self._cancel(bracket, leg, target, venue)
+                if leg.status.is_terminal:  # its fills are counted: size again from them
+                    self._dirty[bracket.entry_id] = None
+                return
+            if target > 0 and bracket.refused_at.get(role) != target and self._may_send():
+                await self._place(bracket, role, price, target, venue)
+        if bracket.is_finished() or (bracket.released and not bracket.working_exits()):
+            self._finish(bracket)
+
+    async def _cancel(self, bracket: Bracket, leg: Order, target: Decimal,
+                      venue: VenueAdapter) -> None:
+        why = ("nothing left to protect" if target == 0 else
+               f"re-sizing: {target} is open now, this exit works for {leg.remaining_quantity}")
+        await self._reconciler.cancel(venue, leg, f"bracket {bracket.entry_id}: {why}")
+        self._publish(bracket, BracketAction.EXIT_CANCELLED,
+                      f"{leg.role} exit {leg.status} ({why}); filled {leg.filled_quantity}",
+                      role=leg.role, client_order_id=leg.client_order_id,
+                      quantity=max(bracket.open_quantity(), ZERO))
+
+    async def _place(self, bracket: Bracket, role: OrderRole, price: Decimal, target: Decimal,
+                     venue: VenueAdapter) -> None:
+        entry = bracket.entry
+        instrument = self._instrument(entry.venue, entry.symbol)
+        if instrument is None:
+            return
+        side = entry.side.opposite
+        quantity = instrument.round_quantity(target)
+        market_now = role is OrderRole.STOP_LOSS and bracket.entry_id in self._market_now
+        order_type = exit_order_type(role, market_now)
+        limit = instrument.round_price(price, side) if order_type is OrderType.LIMIT else None
+        trigger = (instrument.round_price(price, side.opposite)
+                   if order_type is OrderType.STOP_MARKET else None)
+        problem = instrument.quantity_problem(quantity) or instrument.notional_problem(
+            quantity, limit or trigger or price)
+        if problem:
+            bracket.refused_at[role] = target
+            self._publish(bracket, BracketAction.UNPROTECTED,
+                          f"{target} is open but no {role} exit can be placed for it: {problem}",
+                          role=role, quantity=target)
+            return
+        leg_number = bracket.next_leg(role)
+        order = Order(
+            child_client_order_id(entry.client_order_id, role, leg_number), entry.signal_id,
+            entry.strategy_id, entry.account_id, entry.venue, entry.symbol, side, order_type,
+            quantity, limit, TimeInForce.GTC, self._clock.now(),
+            expected_price=limit or trigger, trigger_price=trigger,
+            parent_id=entry.client_order_id, role=role, leg=leg_number, reduce_only=True)
+        ledger = self._ledger
+        if not ledger.open(order):  # journaled before (cannot be: legs come from the journal)
+            found = ledger.get(order.client_order_id) or order_with_fills(
+                ledger.journal, order.client_order_id)
+            if found is not None:
+                bracket.add_leg(found)
+                self._by_exit[found.client_order_id] = bracket.entry_id
+            return
+        bracket.add_leg(order)
+        self._by_exit[order.client_order_id] = bracket.entry_id
+        at = (f"at market (the stop-loss {price} was already crossed)" if market_now else
+              f"stop at {trigger}" if trigger is not None else f"limit at {limit}")
+        self._publish(bracket, BracketAction.EXIT_PLACED,
+                      f"{role} leg {leg_number}: {side} {quantity} {at}, reduce-only, for the "
+                      f"{target} the entry has filled and no exit has closed",
+                      role=role, client_order_id=order.client_order_id, quantity=target)
+        if not await self._executor.prepare(venue, order):
+            self._refused(bracket, order, target)
+            return
+        ledger.transition(order, S.SUBMITTED, f"sending the {role} exit of {entry.client_order_id}:"
+                          f" {side} {quantity} {at}")
+        await ledger.commit_before_send()
+        report = await self._executor.submit(venue, order)
+        if report is not None:
+            await self._reconciler.sync(venue, order, report)
+        if not order.status.is_terminal:
+            self._reconciler.follow(venue, order)
+        elif order.status in (S.REJECTED, S.FAILED):
+            self._refused(bracket, order, target)
+
+    def _refused(self, bracket: Bracket, order: Order, target: Decimal) -> None:
+        """An exit the venue refused (or that could not be sent): the position is not
+        protected by it; not tried again until the open quantity changes."""
+        last = order.transitions[-1].reason if order.transitions else str(order.status)
+        if last.startswith(R.STOP_WOULD_TRIGGER):
+            self._market_now.add(bracket.entry_id)
+            self._dirty[bracket.entry_id] = None  # closed at market at once
+            return
+        bracket.refused_at[order.role] = target
+        self._publish(bracket, BracketAction.UNPROTECTED,
+                      f"{order.role} exit {order.client_order_id} {order.status}: {last}; "
+                      f"{target} open is not protected by a {order.role}",
+                      role=order.role, client_order_id=order.client_order_id, quantity=target)
+
+    def _may_send(self) -> bool:
+        """Exits only ever reduce: sent while REDUCING, and while HALTED unless config says
+        nothing at all may leave then."""
+        return self._trading_state() is not TradingState.HALTED or self._s.exits_when_halted
+
+    def _overfill(self, bracket: Bracket, excess: Decimal) -> None:
+        if bracket.entry_id in self._overfilled:
+            return
+        self._overfilled.add(bracket.entry_id)
+        entry = bracket.entry
+        detail = (f"the exits of bracket {bracket.entry_id} filled {bracket.exits_filled()} where "
+                  f"the entry filled {entry.filled_quantity}: {excess} beyond the position (the "
+                  "venue filled both exits before the other could be cancelled)")
+        self._publish(bracket, BracketAction.OVERFILLED, detail, quantity=ZERO)
+        self._on_drift(ReconciliationDrift(
+            self._clock.now(), entry.venue, entry.account_id, "bracket_overfill",
+            bracket.entry_id, str(entry.filled_quantity), str(bracket.exits_filled()), detail))
+
+    def _finish(self, bracket: Bracket) -> None:
+        entry = bracket.entry
+        now = self._clock.now()
+        self._ledger.journal.set_parent_status(bracket.entry_id, "done", now)
+        del self._active[bracket.entry_id]
+        for legs in bracket.legs.values():
+            for leg in legs:
+                self._by_exit.pop(leg.client_order_id, None)
+        self._market_now.discard(bracket.entry_id)
+        self._overfilled.discard(bracket.entry_id)
+        closed = {role: sum((leg.filled_quantity for leg in legs), ZERO)
+                  for role, legs in bracket.legs.items()}
+        how = ", ".join(f"{role} filled {q}" for role, q in closed.items()) or "no exit placed"
+        self._publish(bracket, BracketAction.FINISHED,
+                      f"entry {entry.status}, filled {entry.filled_quantity}; {how}",
+                      quantity=ZERO)
+
+    def _publish(self, bracket: Bracket, action: BracketAction, reason: str, *,
+                 role: OrderRole | None = None, client_order_id: str | None = None,
+                 quantity: Decimal | None = None) -> None:
+        self._bus.publish(BracketChanged(
+            self._clock.now(), bracket.entry_id, bracket.entry.signal_id, action, reason, role,
+            client_order_id, quantity))
