@@ -1,0 +1,1 @@
+"""Execution algorithms: a parent order carried out as journaled child orders."""
