@@ -16,7 +16,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from datetime import datetime
 from enum import Enum
 
@@ -59,6 +60,10 @@ class Executor:
         self._clock = clock
         self._pacer = RetryPacer(clock, settings.backoff_base_s, settings.backoff_cap_s,
                                  settings.jitter_seed)
+        self.algorithm: Callable[[SignalContext, Decimal, Decimal | None, Decimal | None],
+                                 Awaitable[Verdict]] | None = None
+        """Carries out a signal with an `algorithm` (the engine's TWAP runner) instead of
+        sending one order: given the rounded quantity, limit price and expected price."""
 
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal, instrument, venue = ctx.signal, ctx.instrument, ctx.venue
@@ -82,6 +87,11 @@ class Executor:
                     else ctx.reference_price)
         if expected is not None and (problem := instrument.notional_problem(quantity, expected)):
             return Verdict.deny(R.BELOW_MIN_NOTIONAL, problem)
+        if signal.algorithm is not None:
+            if self.algorithm is None:
+                return Verdict.deny(R.ALGORITHM_CONFLICT, "algorithm: no runner for "
+                                    f"{signal.algorithm.name} in this pipeline")
+            return await self.algorithm(ctx, quantity, price, expected)
 
         order = Order(
             client_order_id_for(signal.strategy_id, signal.account_id, signal.signal_id),
