@@ -41,6 +41,7 @@ from ordergate.subscribers.metrics import Metrics
 from ordergate.subscribers.positions import PositionTracker
 from ordergate.subscribers.run_summary import RunSummary
 from ordergate.supervision import Supervisor
+from ordergate.algorithms.twap_runner import TwapRunner
 from ordergate.venues.base import VenueAdapter, VenueError
 from ordergate.venues.market_data import MarketData
 from ordergate.venues.registry import build_venue
@@ -105,6 +106,9 @@ class Engine:
             config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
             self.venues, self._instrument, lambda: self.risk.trading_state, self._drifted)
         self.executor.on_open.append(self.brackets.opened)
+        self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,
+                               clock, lambda: self.risk.trading_state, self.positions.quantity)
+        self.executor.algorithm = self.twap.start
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
@@ -125,7 +129,7 @@ class Engine:
         """When the control loop last finished a tick (the HTTP health check shows it)."""
         self._reconcile_due: datetime | None = None
         self._tick_steps = (self._advance_simulated, self._refresh_due_instruments,
-                            self.reconciler.poll, self._enforce_trading_state,
+                            self.reconciler.poll, self._enforce_trading_state, self.twap.run_due,
                             self._reconcile_if_due)
         bus.subscribe(InstrumentRulesChanged, self._rules_changed)
 
@@ -150,6 +154,7 @@ class Engine:
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues)
         self.brackets.restore()  # adjusted (missing exits placed) at the settle below
+        self.twap.resume()  # after recovery: the slices it follows are never sent again
         if cold and self.config.reconciliation.cold_start == "adopt":
             await self.cold_start.adopt(self._enabled_venues())
         await self.reconcile()
@@ -168,7 +173,12 @@ class Engine:
 
     async def cancel(self, client_order_id: str, reason: str = "cancel requested") -> bool:
         """Cancel one of our orders at its venue; safe to call again (and on an order that
-        has just filled: the venue's answer decides). False: no such working order."""
+        has just filled: the venue's answer decides). False: no such working order.
+        A TWAP parent's ID cancels the parent as a whole (no further slice, the working
+        ones cancelled)."""
+        if await self.twap.cancel(client_order_id, reason):
+            await self._settle()
+            return True
         order = self.ledger.get(client_order_id)
         if order is None or order.status.is_terminal or order.venue not in self.venues:
             return False

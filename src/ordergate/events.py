@@ -25,6 +25,7 @@ __all__ = [
     "VenueCircuitChanged", "SystemError", "ReconciliationDrift", "TradingStateChanged",
     "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
+    "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
 ]
 
 
@@ -355,3 +356,58 @@ class BracketChanged(Event):
     role: OrderRole | None = None
     client_order_id: str | None = None
     quantity: Decimal | None = None
+
+
+# ---------------------------------------------------------------- execution algorithms
+
+
+@record
+class AlgorithmStarted(Event):
+    """A signal with an `algorithm` became a parent (`parent_id`, the client order ID its
+    single order would have had) with an explicit schedule: `slices` child orders over
+    `duration_s`. The schedule itself is journaled with the parent."""
+
+    parent_id: str
+    signal_id: str
+    algorithm: str
+    quantity: Decimal
+    slices: int
+    duration_s: Decimal
+    cap: Decimal | None
+    reason: str
+
+
+@record
+class SliceSent(Event):
+    """Slice `leg` of `parent_id` journaled and sent as `client_order_id`."""
+
+    parent_id: str
+    signal_id: str
+    client_order_id: str
+    leg: int
+    quantity: Decimal
+    status: OrderStatus
+
+
+@record
+class AlgorithmWaiting(Event):
+    """A due slice was not sent, and why (the kill switch HALTED, REDUCING and the slice
+    would grow the position); published once per pause, not at every tick."""
+
+    parent_id: str
+    signal_id: str
+    leg: int
+    reason: str
+
+
+@record
+class AlgorithmFinished(Event):
+    """The parent is over: `completed` (every slice sent and ended) or `cancelled`;
+    `filled_quantity` is what its slices filled together."""
+
+    parent_id: str
+    signal_id: str
+    status: str
+    quantity: Decimal
+    filled_quantity: Decimal
+    reason: str

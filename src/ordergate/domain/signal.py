@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ordergate.domain.values import OrderType, Side, TimeInForce
+from ordergate.domain.algorithm import AlgorithmSpec
 from ordergate.limits import MAX_AMOUNT, MAX_DECIMAL_PLACES
 
 IDENTIFIER_FIELDS = ("signal_id", "strategy_id", "account_id", "venue", "symbol")
@@ -189,6 +190,12 @@ class TradingSignalGenerated(BaseModel):
     strength: float = Field(default=1.0, ge=0, le=1)
     confluence_score: float = Field(default=0.0, ge=0, le=MAX_SCORE)
     expires_at: datetime | None = None
+
+    # ---- execution algorithm (TWAP): a block of its own, kept apart from the exits
+    algorithm: AlgorithmSpec | None = None
+    """Carry the order out over time instead of at once: `{"name": "twap", "duration_s":
+    600, "slices": 10}` sends ten child orders a minute apart (`algorithm.py`). The
+    validator refuses it with a stop order or post_only (ALGORITHM_CONFLICT)."""
 
     @model_validator(mode="before")
     @classmethod

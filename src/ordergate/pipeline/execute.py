@@ -16,8 +16,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 
 from ordergate.clock import Clock
@@ -63,6 +64,10 @@ class Executor:
         """Told of each signal's order once it is journaled and before it is sent, so what
         must survive with it (a bracket's record, `algorithms/bracket_manager.py`) is in
         the same commit as the order, ahead of the send."""
+        self.algorithm: Callable[[SignalContext, Decimal, Decimal | None, Decimal | None],
+                                 Awaitable[Verdict]] | None = None
+        """Carries out a signal with an `algorithm` (the engine's TWAP runner) instead of
+        sending one order: given the rounded quantity, limit price and expected price."""
 
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal, instrument, venue = ctx.signal, ctx.instrument, ctx.venue
@@ -86,6 +91,11 @@ class Executor:
                     else ctx.reference_price)
         if expected is not None and (problem := instrument.notional_problem(quantity, expected)):
             return Verdict.deny(R.BELOW_MIN_NOTIONAL, problem)
+        if signal.algorithm is not None:
+            if self.algorithm is None:
+                return Verdict.deny(R.ALGORITHM_CONFLICT, "algorithm: no runner for "
+                                    f"{signal.algorithm.name} in this pipeline")
+            return await self.algorithm(ctx, quantity, price, expected)
 
         order = Order(
             client_order_id_for(signal.strategy_id, signal.account_id, signal.signal_id),

@@ -175,7 +175,8 @@ class Reconciler:
               and not order.order_type.is_stop and not order.reduce_only):
             await self.cancel(venue, order, f"unfilled after {self._s.fill_timeout_s}s: "
                               f"cancelling remainder {order.remaining_quantity}")
-            if order.status.is_working and order.status is not S.CANCEL_PENDING:
+            after: OrderStatus = order.status  # changed by the cancel (mypy narrowed it)
+            if after.is_working and after is not S.CANCEL_PENDING:
                 # The venue refused the cancel: ask again after another timeout, not per poll.
                 followed.deadline = now + timedelta(seconds=self._s.fill_timeout_s)
 

@@ -85,6 +85,10 @@ class Validator:
         if signal.post_only and (problem := _post_only_problem(signal.order_type,
                                                                signal.time_in_force)):
             return Verdict.deny(R.POST_ONLY_CONFLICT, f"post_only: {problem}")
+        if signal.algorithm is not None and (problem := _algorithm_problem(
+                order_type, signal.time_in_force, signal.post_only,
+                signal.algorithm.limit_price_cap, bool(signal.protect))):
+            return Verdict.deny(R.ALGORITHM_CONFLICT, f"algorithm: {problem}")
         if signal.limit_price is not None and (problem := instrument.price_problem(signal.limit_price)):
             return Verdict.deny(R.PRICE_OUT_OF_LIMITS, f"limit_price: {problem}")
         if signal.trigger_price is not None and (
@@ -141,4 +145,29 @@ def _post_only_problem(order_type: OrderType, time_in_force: TimeInForce) -> str
     if time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
         return (f"a post-only order rests until it fills, so it cannot be {time_in_force} "
                 "(use GTC or GTD)")
+    return None
+
+
+def _algorithm_problem(order_type: OrderType, time_in_force: TimeInForce, post_only: bool,
+                       cap: Decimal | None, protect: bool = False) -> str | None:
+    """Why a TWAP cannot carry out this order. Its slices are market orders, or limit IOC
+    orders at a price cap (a limit order's own limit price is its cap), sent on a fixed
+    schedule: a stop would need a trigger watched per slice, post-only slices could
+    never take what the schedule is due to execute, and the signal's own time in force
+    has no meaning for slices that are IOC by construction (IOC/FOK ask for "at once",
+    not "over time"; `expires_at` does not end a schedule yet). A bracket around a TWAP
+    (exits for what the slices fill) is not built yet: refused rather than run unprotected."""
+    if protect:
+        return ("protect: exits for a TWAP's slices are not built yet; send the TWAP without "
+                "protect, or protect a single order")
+    if order_type not in (OrderType.MARKET, OrderType.LIMIT):
+        return f"a TWAP carries out a market or limit order, not a {order_type} order"
+    if post_only:
+        return "a TWAP slice takes liquidity on its schedule, so it cannot be post_only"
+    if time_in_force is not TimeInForce.GTC:
+        return (f"a TWAP's slices are IOC by construction; the signal's time_in_force must "
+                f"be GTC (the default), not {time_in_force}")
+    if order_type is OrderType.LIMIT and cap is not None:
+        return ("limit_price_cap: a limit order's limit_price is already the slices' cap; "
+                "give one or the other")
     return None

@@ -169,6 +169,12 @@ def install(app: FastAPI, state: ServerState) -> None:
         """Cancel; idempotent. 200 once cancelled (again: the same 200), 202 while the
         venue has not confirmed, 409 for an order that filled or ended otherwise."""
         who = principal(request, "trade")
+        if (parent := engine.journal.parent(order_id)) is not None:  # a TWAP as a whole
+            async with turn:
+                await engine.cancel(order_id, f"cancel requested over HTTP by {who.name}")
+            parent = engine.journal.parent(order_id) or parent
+            return json_response(200, {"parent_id": order_id, "kind": parent["kind"],
+                                       "status": parent["status"]})
         client_order_id = find(order_id)
         async with turn:
             view = views.order_view(engine.journal, client_order_id)

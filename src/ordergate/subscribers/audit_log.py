@@ -43,6 +43,7 @@ from ordergate.events import (
 )
 from ordergate.domain.values import BracketAction
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
+from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -59,6 +60,7 @@ EVENT_NAMES = frozenset({
     "system_error", "venue_error", "venue_disabled", "reconciliation_drift", "trading_state",
     "order_adopted", "position_adopted", "instrument_rules_changed", "venue_clock_resynced",
     "bracket",
+    "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -126,6 +128,10 @@ class AuditLog:
             InstrumentRulesChanged: self._rules_changed,
             VenueClockResynced: self._clock_resynced,
             BracketChanged: self._bracket,
+            AlgorithmStarted: self._algorithm_started,
+            SliceSent: self._slice_sent,
+            AlgorithmWaiting: self._algorithm_waiting,
+            AlgorithmFinished: self._algorithm_finished,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -340,3 +346,26 @@ class AuditLog:
         self._write(e.ts, "venue_clock_resynced", None, None, "venue", "resynced",
                     f"{e.venue}: our clock is {abs(e.offset_ms)} ms {ahead} the venue's; "
                     f"{e.reason}", warn=True, venue=e.venue, offset_ms=e.offset_ms)
+
+    # ------------------------------------------------------------ execution algorithms:
+    # every line names the parent, and a slice's line its leg: parent -> slices lineage.
+
+    def _algorithm_started(self, e: AlgorithmStarted) -> None:
+        self._write(e.ts, "algorithm_started", e.signal_id, e.parent_id, "executor", "started",
+                    e.reason, algorithm=e.algorithm, quantity=str(e.quantity),
+                    slices=e.slices, duration_s=str(e.duration_s),
+                    cap=None if e.cap is None else str(e.cap))
+
+    def _slice_sent(self, e: SliceSent) -> None:
+        self._write(e.ts, "slice_sent", e.signal_id, e.client_order_id, "algorithm",
+                    e.status.value, f"slice {e.leg} of {e.parent_id}: {e.quantity}",
+                    parent_id=e.parent_id, leg=e.leg, quantity=str(e.quantity))
+
+    def _algorithm_waiting(self, e: AlgorithmWaiting) -> None:
+        self._write(e.ts, "algorithm_waiting", e.signal_id, e.parent_id, "algorithm",
+                    "waiting", f"slice {e.leg} due, not sent: {e.reason}", leg=e.leg)
+
+    def _algorithm_finished(self, e: AlgorithmFinished) -> None:
+        self._write(e.ts, "algorithm_finished", e.signal_id, e.parent_id, "algorithm",
+                    e.status, f"{e.reason}; filled {e.filled_quantity} of {e.quantity}",
+                    quantity=str(e.quantity), filled_quantity=str(e.filled_quantity))
