@@ -106,3 +106,21 @@ async def test_concurrent_posts_of_one_signal_make_one_order(served):
     assert list(_venue_orders(served).values()) == [1]
     r = httpx.get(f"{served.url}/v1/orders", headers=READ)
     assert len(r.json()["orders"]) == 1
+
+
+def test_a_protected_signals_entry_shows_its_exits_and_each_exit_its_lineage(served):
+    r = httpx.post(f"{served.url}/v1/signals", headers=TRADE, json=signal("br-1", protect=True))
+    assert r.status_code == 201, r.text
+    entry = r.json()["order"]
+    assert (entry["parent_id"], entry["role"], entry["leg"], entry["reduce_only"]) == (
+        None, "primary", 0, False)
+    view = httpx.get(f"{served.url}/v1/orders/{entry['client_order_id']}", headers=READ).json()
+    children = {c["role"]: c for c in view["children"]}
+    assert set(children) == {"stop_loss", "take_profit"}
+    assert all((c["leg"], c["state"]) == (1, "ACCEPTED") for c in children.values())
+    stop = httpx.get(f"{served.url}/v1/orders/{children['stop_loss']['client_order_id']}",
+                     headers=READ).json()
+    assert (stop["parent_id"], stop["role"], stop["leg"], stop["reduce_only"]) == (
+        entry["client_order_id"], "stop_loss", 1, True)
+    assert (stop["type"], stop["side"], stop["quantity"]) == ("stop_market", "sell", "0.0100")
+    assert stop["children"] == []

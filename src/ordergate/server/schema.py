@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.domain.order import OrderStatus
-from ordergate.domain.values import OrderType, Side, TimeInForce, TradingState
+from ordergate.domain.values import OrderRole, OrderType, Side, TimeInForce, TradingState
 from ordergate.pipeline.reasons import ReasonCode
 from ordergate.venues.circuit_breaker import BreakerState
 
@@ -141,9 +141,20 @@ class Transition(BaseModel):
     reason: str
 
 
+class Child(_Closed):
+    """An order derived from this one (`OrderView.children`)."""
+
+    client_order_id: str
+    role: OrderRole
+    leg: int
+    state: OrderStatus
+
+
 class OrderView(_Closed):
     """An order as the journal has it: state, fills, average price, fees per currency,
-    every transition with its reason."""
+    every transition with its reason, and its lineage: what it was derived from
+    (`parent_id`, `role`, `leg`) and what was derived from it (`children`: a bracket
+    entry's exits)."""
 
     client_order_id: str
     venue_order_id: str | None
@@ -160,6 +171,11 @@ class OrderView(_Closed):
     post_only: bool
     trigger_price: Money | None
     expires_at: Timestamp | None
+    parent_id: str | None
+    role: OrderRole
+    leg: int
+    reduce_only: bool
+    children: list[Child]
     state: OrderStatus
     finished: bool
     filled_quantity: Money

@@ -48,6 +48,11 @@ def order_view(journal: OrderJournal, client_order_id: str) -> dict[str, Any] | 
         "price": row["price"], "time_in_force": row["time_in_force"],
         "post_only": bool(row["post_only"]), "trigger_price": row["trigger_price"],
         "expires_at": row["expires_at"],
+        "parent_id": row["parent_id"], "role": row["role"], "leg": row["leg"],
+        "reduce_only": bool(row["reduce_only"]),
+        "children": [{"client_order_id": c["client_order_id"], "role": c["role"],
+                      "leg": c["leg"], "state": c["status"]}
+                     for c in journal.children(client_order_id)],
         "state": row["status"],
         "finished": row["status"] in TERMINAL,
         "filled_quantity": str(filled),
