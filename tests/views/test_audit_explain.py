@@ -123,3 +123,23 @@ def test_malformed_lines_do_not_stop_the_story_and_are_mentioned(demo_log, tmp_p
     assert result.exit_code == 0
     assert result.stdout.startswith(f"Signal {signal}")
     assert "2 malformed line(s)" in result.stderr
+
+
+async def test_a_bracket_tells_entry_then_each_exit_with_its_own_fills_not_their_sum(tmp_path):
+    """An exit sells what the entry bought: one total of both would describe neither."""
+    from ordergate.testing.scenario import Scenario, quote
+
+    quotes = [quote(0, "42000", "42001", "5"), quote(5, "45001", "45002", "5")]
+    async with Scenario(tmp_path, quotes) as s:
+        entry = (await s.submit(protect=True)).order
+        await s.advance(6)
+        await s.advance(1)
+        s.engine.audit.flush()
+    result = _explain("s-1", tmp_path / "audit.jsonl")
+    assert result.exit_code == 0, result.output
+    story = result.output
+    assert "bracket opened" in story and "bracket finished" in story
+    outcome = story.strip().splitlines()[-1]
+    assert outcome.startswith(f"Outcome: order {entry.client_order_id} FILLED: filled 0.010 in 1 fill")
+    assert "then order" in outcome and "FILLED: filled 0.010 in 1 fill at average 45000" in outcome
+    assert "CANCELLED: no fill" in outcome and "filled 0.020" not in outcome

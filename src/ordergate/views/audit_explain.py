@@ -133,12 +133,44 @@ def _sentence(f: Mapping[str, Any], orders_named: set[str]) -> str:
     return f"{event} {decision}{who}: {reason}"
 
 
+@dataclass(slots=True)
+class _OrderOutcome:
+    """One order's end, from its lines: its last state and its own fills."""
+
+    state: str = ""
+    filled: Decimal = Decimal(0)
+    notional: Decimal = Decimal(0)
+    fills: int = 0
+    unreadable: int = 0
+    fees: dict[str, Decimal] = field(default_factory=dict)
+
+    def add_fill(self, f: Mapping[str, Any]) -> None:
+        self.fills += 1
+        try:
+            quantity, price = Decimal(str(f["quantity"])), Decimal(str(f["price"]))
+            fee = Decimal(str(f.get("fee") or 0))
+        except (KeyError, InvalidOperation):
+            self.unreadable += 1
+            return
+        self.filled += quantity
+        self.notional += quantity * price
+        if fee:
+            currency = str(f.get("fee_currency"))
+            self.fees[currency] = self.fees.get(currency, Decimal(0)) + fee
+
+    def money(self) -> str:
+        fills = self.fills
+        return (f"filled {self.filled} in {fills} fill{'s' * (fills != 1)} at average "
+                f"{plain(self.notional / self.filled)}" if self.filled else "no fill")
+
+
 def _outcome(records: Iterable[Record]) -> str:
+    """How the signal ended: its order (the first one its lines name), with its own fills
+    and fees; then any order derived from it (a bracket's exits, a TWAP's slices), each
+    with its own, since an exit sells what the entry bought and adding the two would
+    describe neither."""
     invalid = denied = None
-    last_state: str | None = None
-    order: str | None = None
-    filled, notional, fills, unreadable = Decimal(0), Decimal(0), 0, 0
-    fees: dict[str, Decimal] = {}
+    orders: dict[str, _OrderOutcome] = {}
     for record in records:
         f = record.fields or {}
         event = f.get("event")
@@ -147,27 +179,23 @@ def _outcome(records: Iterable[Record]) -> str:
         elif event == "handler_verdict" and f.get("decision") == "deny":
             denied = f
         elif event == "order_transition":
-            last_state, order = str(f.get("decision")), str(f.get("client_order_id"))
+            cid = str(f.get("client_order_id"))
+            orders.setdefault(cid, _OrderOutcome()).state = str(f.get("decision"))
         elif event == "fill":
-            fills += 1
-            try:
-                quantity, price = Decimal(str(f["quantity"])), Decimal(str(f["price"]))
-                fee = Decimal(str(f.get("fee") or 0))
-            except (KeyError, InvalidOperation):
-                unreadable += 1
-                continue
-            filled += quantity
-            notional += quantity * price
-            if fee:
-                currency = str(f.get("fee_currency"))
+            orders.setdefault(str(f.get("client_order_id")), _OrderOutcome()).add_fill(f)
+    if orders:
+        (order, first), *derived = orders.items()
+        fees: dict[str, Decimal] = {}
+        for outcome in orders.values():
+            for currency, fee in outcome.fees.items():
                 fees[currency] = fees.get(currency, Decimal(0)) + fee
-    if order is not None:
-        money = (f"filled {filled} in {fills} fill{'s' * (fills != 1)} at average "
-                 f"{plain(notional / filled)}" if filled else "no fill")
         fee_text = ", ".join(f"{plain(v)} {c}" for c, v in sorted(fees.items()))
+        unreadable = sum(outcome.unreadable for outcome in orders.values())
         bad = f"; {unreadable} fill line(s) with unreadable amounts" if unreadable else ""
         again = (f" (then sent again and denied: {denied.get('code')})" if denied else "")
-        return (f"Outcome: order {order} {last_state}: {money}"
+        then = "".join(f"; then order {cid} {o.state or 'unknown'}: {o.money()}"
+                       for cid, o in derived)
+        return (f"Outcome: order {order} {first.state or 'unknown'}: {first.money()}{then}"
                 f"{'; fees ' + fee_text if fee_text else ''}{bad}{again}.")
     if invalid is not None:
         return f"Outcome: invalid input ({invalid.get('field')}): nothing was sent."
