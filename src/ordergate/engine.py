@@ -8,6 +8,7 @@ venue); only the clock and the venue adapters differ.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from ordergate.algorithms.bracket_manager import BracketManager
@@ -24,6 +25,7 @@ from ordergate.events import (
 )
 from ordergate.events import InstrumentRulesChanged
 from ordergate.journal.order_journal import OrderJournal
+from ordergate.pipeline.amend import AmendOutcome, Amender
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
@@ -106,6 +108,8 @@ class Engine:
             config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
             self.venues, self._instrument, lambda: self.risk.trading_state, self._drifted)
         self.executor.on_open.append(self.brackets.opened)
+        self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
+                               self._instrument, lambda: self.risk.trading_state)
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,
                                clock, lambda: self.risk.trading_state, self.positions.quantity)
         self.executor.algorithm = self.twap.start
@@ -186,6 +190,22 @@ class Engine:
         await self.reconciler.cancel(self.venues[order.venue], order, reason)
         await self._settle()
         return True
+
+    async def amend(self, client_order_id: str, quantity: Decimal | None = None,
+                    price: Decimal | None = None) -> AmendOutcome:
+        """Change a working order's total quantity and/or limit price: an explicit, journaled
+        cancel-then-replace (`pipeline/amend.py`). The outcome names the new leg, or why
+        nothing changed (a `ReasonCode`; the order is as it was)."""
+        order = self.ledger.get(client_order_id)
+        venue = self.venues.get(order.venue) if order is not None else None
+        if order is None or venue is None:
+            status = self.journal.order_status(client_order_id)
+            why = (f"order {client_order_id} is {status}: only a working order can be amended"
+                   if status else f"no order {client_order_id}")
+            return AmendOutcome(False, ReasonCode.AMEND_NOT_WORKING, why, None)
+        outcome = await self.amender.amend(venue, order, quantity, price)
+        await self._settle()
+        return outcome
 
     def set_trading_state(self, state: TradingState | str, reason: str, by: str = "") -> None:
         """Move the kill switch (ACTIVE, REDUCING, HALTED); audited when it changes.
@@ -317,12 +337,13 @@ class Engine:
         start (recovery sees the order again) instead of losing it. Brackets answer the
         decision's fills first (their exits are part of it), supervised like a tick step."""
         await self.bus.drain()
-        if self.brackets.pending:
-            try:
-                await self.brackets.run()
-            except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
-                self.supervisor.crashed("brackets", exc)
-            await self.bus.drain()
+        for name, follower in (("amend", self.amender), ("brackets", self.brackets)):
+            if follower.pending:
+                try:
+                    await follower.run()
+                except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
+                    self.supervisor.crashed(name, exc)
+                await self.bus.drain()
         self.audit.end_of_decision()
         self.journal.commit_if_durable()
 

@@ -26,6 +26,7 @@ __all__ = [
     "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
+    "OrderUpdated", "OrderModifyRejected",
 ]
 
 
@@ -410,4 +411,32 @@ class AlgorithmFinished(Event):
     status: str
     quantity: Decimal
     filled_quantity: Decimal
+    reason: str
+
+
+# ---------------------------------------------------------------- amend
+
+
+@record
+class OrderUpdated(Event):
+    """An amend took effect: `client_order_id` was cancelled and `new_client_order_id`
+    (its next leg, `role` amendment) sent for what is left of the new total `quantity`
+    at `price`."""
+
+    client_order_id: str
+    new_client_order_id: str
+    signal_id: str
+    quantity: Decimal
+    price: Decimal | None
+    reason: str
+
+
+@record
+class OrderModifyRejected(Event):
+    """An amend did not take effect, and why (`code`, a `ReasonCode`): the order is as it
+    was, or ended on its own (filled before its cancel)."""
+
+    client_order_id: str
+    signal_id: str
+    code: str
     reason: str

@@ -31,6 +31,7 @@ PATH_TO = {
     S.PARTIALLY_FILLED: [S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED],
     S.FILLED: [S.SUBMITTED, S.FILLED],
     S.CANCEL_PENDING: [S.SUBMITTED, S.ACCEPTED, S.CANCEL_PENDING],
+    S.PENDING_UPDATE: [S.SUBMITTED, S.ACCEPTED, S.PENDING_UPDATE],
     S.CANCELLED: [S.SUBMITTED, S.CANCELLED],
     S.REJECTED: [S.SUBMITTED, S.REJECTED],
     S.EXPIRED: [S.SUBMITTED, S.EXPIRED],
@@ -99,7 +100,7 @@ def test_terminal_set_is_exactly_the_five_final_outcomes():
 
 
 def test_working_statuses_are_live_and_not_terminal():
-    assert WORKING == {S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING}
+    assert WORKING == {S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING, S.PENDING_UPDATE}
     assert all(s.is_working and not s.is_terminal for s in WORKING)
     assert not S.PENDING.is_working and not S.SUBMITTED.is_working
 

@@ -54,6 +54,7 @@ def test_every_route_but_health_declares_its_scope_and_its_problems(served):
         "GET /v1/orders": [{"bearer": ["read"]}],
         "GET /v1/orders/{order_id}": [{"bearer": ["read"]}],
         "DELETE /v1/orders/{order_id}": [{"bearer": ["trade"]}],
+        "PATCH /v1/orders/{order_id}": [{"bearer": ["trade"]}],
         "GET /v1/positions": [{"bearer": ["read"]}],
         "GET /v1/accounts/{account_id}": [{"bearer": ["read"]}],
         "POST /v1/trading-state": [{"bearer": ["admin"]}],

@@ -27,6 +27,7 @@ class OrderStatus(StrEnum):
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
     CANCEL_PENDING = "CANCEL_PENDING"
+    PENDING_UPDATE = "PENDING_UPDATE"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
@@ -54,10 +55,18 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
          S.CANCEL_PENDING, S.FAILED}
     ),
     # Working at the venue. The venue can cancel or expire it on its own (GTD, IOC).
-    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED}),
+    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED,
+                           S.PENDING_UPDATE}),
     # A second partial fill is a self-transition.
     S.PARTIALLY_FILLED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED}
+        {S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED, S.PENDING_UPDATE}
+    ),
+    # An amend was asked for (`pipeline/amend.py`): the order is being replaced by a new
+    # leg, by cancelling it first. Fills can still arrive (the order filled while the
+    # amend was decided); the cancel's request moves it on; a venue that ends it (GTD)
+    # ends it; given up, it is working again.
+    S.PENDING_UPDATE: frozenset(
+        {S.CANCEL_PENDING, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED, S.ACCEPTED}
     ),
     # A cancel was requested. Fills can still arrive (the order filled while the cancel
     # travelled); a refused cancel returns the order to working.
@@ -71,7 +80,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.FAILED: frozenset(),
 }
 TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
-WORKING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING})
+WORKING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING, S.PENDING_UPDATE})
 for _status in OrderStatus:
     _status.is_terminal = _status in TERMINAL
     _status.is_working = _status in WORKING

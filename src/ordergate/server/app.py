@@ -34,7 +34,7 @@ from ordergate.config import ServerSettings
 from ordergate.domain.signal import SignalParseError, decode_json_object, is_identifier
 from ordergate.domain.values import TradingState
 from ordergate.engine import Engine
-from ordergate.server import accounts, openapi, routes_orders, views
+from ordergate.server import accounts, openapi, routes_amend, routes_orders, views
 from ordergate.server.auth import Authenticator, Principal
 from ordergate.server.event_hub import EventHub
 from ordergate.server.event_stream import event_routes
@@ -76,6 +76,7 @@ def build_app(state: ServerState) -> FastAPI:
         return auth.authenticate(request.headers.get("authorization"), scope)
 
     routes_orders.install(app, state)
+    routes_amend.install(app, state)
 
     @app.get("/v1/positions", response_model=None,
              responses=answers({200: (Positions, "Every position, by account, venue, "

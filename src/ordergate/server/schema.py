@@ -77,6 +77,14 @@ class SignalRequest(_Closed):
     expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
 
 
+class AmendRequest(_Closed):
+    """`PATCH /v1/orders/{id}`: the new total quantity (what every leg together is to fill)
+    and/or the new limit price; at least one."""
+
+    quantity: Amount | None = None
+    price: Amount | None = None
+
+
 class OrderRequest(_Closed):
     """A direct order, as a trader names it; it becomes a signal (`direct_order.py`)."""
 
@@ -216,6 +224,19 @@ class VerdictAnswer(_Closed):
     admitted: bool
     signal_id: str
     handler: str
+    code: ReasonCode | None
+    reason: str
+    client_order_id: str | None
+    order: OrderView | None
+
+
+class AmendAnswer(_Closed):
+    """An amend's outcome: `amended` with the new leg as `order` (`pending`: sent once the
+    venue confirms the old leg's cancel, `order` is then the old leg), or not, with the
+    reason code and reason, and the order as it stands."""
+
+    amended: bool
+    pending: bool
     code: ReasonCode | None
     reason: str
     client_order_id: str | None

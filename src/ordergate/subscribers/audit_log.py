@@ -43,6 +43,7 @@ from ordergate.events import (
 )
 from ordergate.domain.values import BracketAction
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
+from ordergate.events import OrderModifyRejected, OrderUpdated
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
 
 _instances = itertools.count()
@@ -61,6 +62,7 @@ EVENT_NAMES = frozenset({
     "order_adopted", "position_adopted", "instrument_rules_changed", "venue_clock_resynced",
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
+    "order_updated", "order_modify_rejected",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -132,6 +134,8 @@ class AuditLog:
             SliceSent: self._slice_sent,
             AlgorithmWaiting: self._algorithm_waiting,
             AlgorithmFinished: self._algorithm_finished,
+            OrderUpdated: self._order_updated,
+            OrderModifyRejected: self._modify_rejected,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -369,3 +373,14 @@ class AuditLog:
         self._write(e.ts, "algorithm_finished", e.signal_id, e.parent_id, "algorithm",
                     e.status, f"{e.reason}; filled {e.filled_quantity} of {e.quantity}",
                     quantity=str(e.quantity), filled_quantity=str(e.filled_quantity))
+
+    # ------------------------------------------------------------ amend: old leg -> new leg
+
+    def _order_updated(self, e: OrderUpdated) -> None:
+        self._write(e.ts, "order_updated", e.signal_id, e.client_order_id, "amend", "replaced",
+                    e.reason, new_client_order_id=e.new_client_order_id,
+                    quantity=str(e.quantity), price=None if e.price is None else str(e.price))
+
+    def _modify_rejected(self, e: OrderModifyRejected) -> None:
+        self._write(e.ts, "order_modify_rejected", e.signal_id, e.client_order_id, "amend",
+                    "rejected", e.reason, code=e.code)

@@ -1,0 +1,230 @@
+"""`Amender`: change a working order's quantity or price, as an explicit, journaled
+cancel-then-replace.
+
+Every venue gets the same path, so every venue gets the same guarantees (ccxt's own
+`edit_order` is a non-atomic cancel plus create on most exchanges, and is never called
+blind; a venue's native replace, Binance's `cancelReplace`, is not used yet):
+
+1. Checked first, the order left as it is when refused (a `ReasonCode`, an
+   `OrderModifyRejected`): it must be working and not managed by a bracket or a TWAP;
+   the new price and the rest of the new quantity must pass the instrument's rules;
+   HALTED amends nothing, REDUCING never grows an order.
+2. The order moves to PENDING_UPDATE (journaled, with what is asked), then its cancel is
+   sent; the venue's answer, fills first, decides. Filled meanwhile: the amend is too
+   late (AMEND_TOO_LATE). Cancel refused: the order is working again, unchanged.
+3. Cancelled: the replacement, the next leg of the lineage (`role` amendment, `parent_id`
+   the signal's own order, `leg` 1, 2, ..., a client order ID derived from the root's and
+   the leg), is sized from *recorded* fills: the new total minus what every leg has
+   filled, so a fill that raced the amend never lets the total filled pass what was
+   intended. Journaled and committed before it is sent, sent and followed like any order.
+4. The cancel's answer not known (a timeout): the replacement waits for it (`run`, at the
+   end of each decision), and is never sent while the old leg may still be working.
+
+The amended total is the intent: an amend of an amend counts the fills of every leg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from ordergate.bus import EventBus
+from ordergate.clock import Clock
+from ordergate.domain.instrument import Instrument
+from ordergate.domain.order import Order, OrderStatus
+from ordergate.domain.values import ZERO, OrderRole, TradingState
+from ordergate.events import OrderModifyRejected, OrderTransitioned, OrderUpdated
+from ordergate.journal.rows import order_with_fills
+from ordergate.pipeline.client_order_id import child_client_order_id
+from ordergate.pipeline.execute import Executor
+from ordergate.pipeline.order_ledger import OrderLedger
+from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.pipeline.reconcile import Reconciler
+from ordergate.venues.base import VenueAdapter
+
+S = OrderStatus
+_MANAGED = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT, OrderRole.SLICE)
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOutcome:
+    """`done`: the replacement was sent (`order` is it) or waits for the old leg's cancel
+    (`pending`); otherwise `code` says why not and `order` is the order as it stands."""
+
+    done: bool
+    code: R | None
+    reason: str
+    order: Order | None
+    pending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    old: Order
+    venue: VenueAdapter
+    total: Decimal
+    price: Decimal | None
+
+
+class Amender:
+    def __init__(self, ledger: OrderLedger, executor: Executor, reconciler: Reconciler,
+                 bus: EventBus, clock: Clock,
+                 instrument: Callable[[str, str], Instrument | None],
+                 trading_state: Callable[[], TradingState]) -> None:
+        self._ledger, self._executor, self._reconciler = ledger, executor, reconciler
+        self._bus, self._clock = bus, clock
+        self._instrument, self._trading_state = instrument, trading_state
+        self._waiting: dict[str, _Asked] = {}  # old leg's ID -> the amend its cancel holds up
+        self._ready: list[str] = []
+        bus.subscribe(OrderTransitioned, self._transitioned)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._ready)
+
+    async def amend(self, venue: VenueAdapter, order: Order, quantity: Decimal | None,
+                    price: Decimal | None) -> AmendOutcome:
+        legs = self._legs(order)
+        filled = sum((leg.filled_quantity for leg in legs), ZERO)
+        intended = filled - order.filled_quantity + order.quantity  # the lineage's total
+        refused = self._check(order, legs, quantity, price, filled, intended)
+        if isinstance(refused, AmendOutcome):
+            return refused
+        total, new_price = refused
+        asked = _Asked(order, venue, total, new_price)
+        self._ledger.transition(order, S.PENDING_UPDATE, f"amend asked: total {total}"
+                                + (f" @ {new_price}" if new_price is not None else "")
+                                + f" (was {intended}" + (f" @ {order.price}" if order.price
+                                                         is not None else "") + "); cancelling "
+                                "this leg first, then the rest is sent as the next leg")
+        await self._reconciler.cancel(venue, order, "amending: cancelling this leg to replace it")
+        return await self._after_cancel(asked)
+
+    async def run(self) -> None:
+        """Send the replacements whose old leg's cancel has now been answered."""
+        ready, self._ready = self._ready, []
+        for client_order_id in ready:
+            asked = self._waiting.pop(client_order_id, None)
+            if asked is not None:
+                await self._after_cancel(asked)
+
+    # ------------------------------------------------------------------ steps
+
+    def _check(self, order: Order, legs: list[Order], quantity: Decimal | None,
+               price: Decimal | None, filled: Decimal,
+               intended: Decimal) -> AmendOutcome | tuple[Decimal, Decimal | None]:
+        def no(code: R, why: str) -> AmendOutcome:
+            self._bus.publish(OrderModifyRejected(self._clock.now(), order.client_order_id,
+                                                  order.signal_id, code, why))
+            return AmendOutcome(False, code, why, order)
+
+        if order.status not in (S.ACCEPTED, S.PARTIALLY_FILLED):
+            return no(R.AMEND_NOT_WORKING, f"order {order.client_order_id} is {order.status}: "
+                      "only an order working at its venue can be amended")
+        if order.role in _MANAGED or order.reduce_only:
+            return no(R.AMEND_NOT_AMENDABLE, f"order {order.client_order_id} is a {order.role} "
+                      "managed by its bracket or algorithm, which sizes it")
+        state = self._trading_state()
+        if state is TradingState.HALTED:
+            return no(R.TRADING_HALTED, "trading state is HALTED: nothing is amended")
+        instrument = self._instrument(order.venue, order.symbol)
+        if instrument is None:
+            return no(R.AMEND_INVALID, f"{order.symbol} is not listed at {order.venue} now")
+        if price is not None and not order.order_type.has_limit_price:
+            return no(R.AMEND_INVALID, f"price: a {order.order_type} order has no limit price")
+        total = intended if quantity is None else instrument.round_quantity(quantity)
+        new_price = order.price if price is None else instrument.round_price(price, order.side)
+        if total == intended and new_price == order.price:
+            return no(R.AMEND_NOTHING_TO_CHANGE, f"quantity {total} and price {new_price} are "
+                      "what the order already has")
+        if total <= filled:
+            return no(R.AMEND_BELOW_FILLED, f"quantity: {total} is not more than the {filled} "
+                      "already filled; cancel the order instead")
+        if state is TradingState.REDUCING and total > intended:
+            return no(R.REDUCE_ONLY, "trading state is REDUCING: an amend may not grow an order")
+        rest = total - filled
+        expected = new_price if new_price is not None else order.expected_price
+        problem = instrument.quantity_problem(rest) or (
+            instrument.notional_problem(rest, expected) if expected is not None else None)
+        if problem:
+            return no(R.AMEND_INVALID, f"the {rest} left to send after rounding: {problem}")
+        return total, new_price
+
+    async def _after_cancel(self, asked: _Asked) -> AmendOutcome:
+        old = asked.old
+        if old.status is S.FILLED:
+            why = (f"order {old.client_order_id} filled ({old.filled_quantity}) before its "
+                   "cancel: nothing is left to amend")
+            self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
+                                                  old.signal_id, R.AMEND_TOO_LATE, why))
+            return AmendOutcome(False, R.AMEND_TOO_LATE, why, old)
+        if old.status.is_working and old.status is not S.CANCEL_PENDING:
+            why = f"the venue refused the cancel: order {old.client_order_id} works unchanged"
+            self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
+                                                  old.signal_id, R.AMEND_REFUSED_BY_VENUE, why))
+            return AmendOutcome(False, R.AMEND_REFUSED_BY_VENUE, why, old)
+        if not old.status.is_terminal:  # the cancel's answer is not known yet
+            self._waiting[old.client_order_id] = asked
+            return AmendOutcome(True, None, f"order {old.client_order_id} is {old.status}: the "
+                                "replacement is sent once the venue confirms the cancel", old,
+                                pending=True)
+        legs = self._legs(old)
+        rest = asked.total - sum((leg.filled_quantity for leg in legs), ZERO)
+        if rest <= 0:  # fills that raced the cancel made up the new total
+            why = f"fills that raced the cancel reached the new total {asked.total}: nothing to send"
+            self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
+                                                  old.signal_id, R.AMEND_TOO_LATE, why))
+            return AmendOutcome(False, R.AMEND_TOO_LATE, why, old)
+        return await self._replace(asked, legs, rest)
+
+    async def _replace(self, asked: _Asked, legs: list[Order], rest: Decimal) -> AmendOutcome:
+        old, venue = asked.old, asked.venue
+        root = legs[0]
+        leg = max(leg.leg for leg in legs) + 1
+        new = replace(
+            old, client_order_id=child_client_order_id(root.client_order_id, OrderRole.AMENDMENT, leg),
+            quantity=rest, price=asked.price, created_at=self._clock.now(),
+            expected_price=asked.price if asked.price is not None else old.expected_price,
+            parent_id=root.client_order_id, role=OrderRole.AMENDMENT, leg=leg,
+            status=S.PENDING, venue_order_id=None, filled_quantity=ZERO, filled_notional=ZERO,
+            fees={}, transitions=[])
+        ledger = self._ledger
+        if not ledger.open(new):  # cannot be: the leg number follows the journal's legs
+            return AmendOutcome(False, R.AMEND_INVALID, f"leg {new.client_order_id} exists", old)
+        if not await self._executor.prepare(venue, new):
+            return AmendOutcome(False, R.AMEND_INVALID, f"the replacement could not be prepared: "
+                                f"{new.transitions[-1].reason}", new)
+        at = f" @ {asked.price}" if asked.price is not None else ""
+        ledger.transition(new, S.SUBMITTED, f"amendment {leg} of {root.client_order_id}: sending "
+                          f"{rest}{at}, the rest of the new total {asked.total}")
+        await ledger.commit_before_send()
+        report = await self._executor.submit(venue, new)
+        if report is not None:
+            await self._reconciler.sync(venue, new, report)
+        if not new.status.is_terminal:
+            self._reconciler.follow(venue, new)
+        self._bus.publish(OrderUpdated(
+            self._clock.now(), old.client_order_id, new.client_order_id, old.signal_id,
+            asked.total, asked.price, f"replaced by amendment {leg}: {rest}{at} sent "
+            f"({new.status}); {asked.total - rest} filled before"))
+        return AmendOutcome(True, None, f"order {new.client_order_id} {new.status}", new)
+
+    def _legs(self, order: Order) -> list[Order]:
+        """The lineage `order` belongs to: the signal's own order, then its amendments by leg."""
+        journal = self._ledger.journal
+        root_id = order.parent_id if order.role is OrderRole.AMENDMENT else order.client_order_id
+        assert root_id is not None
+        root = self._ledger.get(root_id) or order_with_fills(journal, root_id)
+        legs = [root] if root is not None else []
+        for row in journal.children(root_id):
+            if row["role"] == OrderRole.AMENDMENT:
+                cid = str(row["client_order_id"])
+                leg = self._ledger.get(cid) or order_with_fills(journal, cid)
+                if leg is not None:
+                    legs.append(leg)
+        return sorted(legs, key=lambda o: o.leg) or [order]
+
+    def _transitioned(self, event: OrderTransitioned) -> None:
+        if event.client_order_id in self._waiting and event.to_status.is_terminal:
+            self._ready.append(event.client_order_id)
