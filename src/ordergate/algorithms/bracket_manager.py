@@ -39,6 +39,7 @@ from ordergate.events import TradingStateChanged
 from ordergate.journal.rows import order_with_fills
 from ordergate.pipeline.chain import SignalContext
 from ordergate.pipeline.client_order_id import child_client_order_id
+from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
@@ -270,15 +271,10 @@ class BracketManager:
         if not await self._executor.prepare(venue, order):
             self._refused(bracket, order, target)
             return
-        ledger.transition(order, S.SUBMITTED, f"sending the {role} exit of {entry.client_order_id}:"
-                          f" {side} {quantity} {at}")
-        await ledger.commit_before_send()
-        report = await self._executor.submit(venue, order)
-        if report is not None:
-            await self._reconciler.sync(venue, order, report)
-        if not order.status.is_terminal:
-            self._reconciler.follow(venue, order)
-        elif order.status in (S.REJECTED, S.FAILED):
+        await send_derived(ledger, self._executor, self._reconciler, venue, order,
+                           f"sending the {role} exit of {entry.client_order_id}: {side} "
+                           f"{quantity} {at}")
+        if order.status in (S.REJECTED, S.FAILED):
             self._refused(bracket, order, target)
 
     def _refused(self, bracket: Bracket, order: Order, target: Decimal) -> None:

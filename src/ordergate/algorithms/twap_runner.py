@@ -36,6 +36,7 @@ from ordergate.domain.values import ZERO, OrderRole, OrderType, Side, TimeInForc
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
 from ordergate.pipeline.chain import SignalContext, Verdict
 from ordergate.pipeline.client_order_id import child_client_order_id, client_order_id_for
+from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
@@ -221,15 +222,9 @@ class TwapRunner:
         if not ledger.open(order):  # journaled before a restart: recovery follows it
             return
         if await self._executor.prepare(venue, order):
-            ledger.transition(order, OrderStatus.SUBMITTED,
-                              f"slice {part.leg} of {run.parent_id}: sending {part.quantity} "
-                              f"{order.symbol}" + ("" if price is None else f" @ {price} IOC"))
-            await ledger.commit_before_send()
-            report = await self._executor.submit(venue, order)
-            if report is not None:
-                await self._reconciler.sync(venue, order, report)
-            if not order.status.is_terminal:
-                self._reconciler.follow(venue, order)
+            await send_derived(ledger, self._executor, self._reconciler, venue, order,
+                               f"slice {part.leg} of {run.parent_id}: sending {part.quantity} "
+                               f"{order.symbol}" + ("" if price is None else f" @ {price} IOC"))
         self._bus.publish(SliceSent(self._clock.now(), run.parent_id, run.signal_id,
                                     order.client_order_id, part.leg, part.quantity, order.status))
 

@@ -37,6 +37,7 @@ from ordergate.domain.values import ZERO, OrderRole, TradingState
 from ordergate.events import OrderModifyRejected, OrderTransitioned, OrderUpdated
 from ordergate.journal.rows import order_with_fills
 from ordergate.pipeline.client_order_id import child_client_order_id
+from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
@@ -196,14 +197,9 @@ class Amender:
             return AmendOutcome(False, R.AMEND_INVALID, f"the replacement could not be prepared: "
                                 f"{new.transitions[-1].reason}", new)
         at = f" @ {asked.price}" if asked.price is not None else ""
-        ledger.transition(new, S.SUBMITTED, f"amendment {leg} of {root.client_order_id}: sending "
-                          f"{rest}{at}, the rest of the new total {asked.total}")
-        await ledger.commit_before_send()
-        report = await self._executor.submit(venue, new)
-        if report is not None:
-            await self._reconciler.sync(venue, new, report)
-        if not new.status.is_terminal:
-            self._reconciler.follow(venue, new)
+        await send_derived(ledger, self._executor, self._reconciler, venue, new,
+                           f"amendment {leg} of {root.client_order_id}: sending {rest}{at}, "
+                           f"the rest of the new total {asked.total}")
         self._bus.publish(OrderUpdated(
             self._clock.now(), old.client_order_id, new.client_order_id, old.signal_id,
             asked.total, asked.price, f"replaced by amendment {leg}: {rest}{at} sent "
