@@ -124,3 +124,79 @@ async def test_a_brackets_exit_is_not_amended_by_hand(tmp_path):
         exit_id = s.engine.journal.children(entry.client_order_id)[0]["client_order_id"]
         outcome = await s.engine.amend(exit_id, quantity=D("0.005"))
         assert outcome.code is R.AMEND_NOT_AMENDABLE
+
+
+# ---------------------------------------------------------------- the invariant
+
+import asyncio  # noqa: E402 - the property's own imports, kept with it
+import os  # noqa: E402
+import random  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EXAMPLES = os.environ.get("AMEND_EXAMPLES")  # a bigger random run: AMEND_EXAMPLES=500
+
+
+def _walk(seed: int, n: int = 60):
+    rng = random.Random(seed)
+    mid, out = D(42000), []
+    for t in range(n):
+        mid += D(rng.choice((-20, -10, -5, 0, 5, 10, 20)))
+        size = str(D(rng.choice((1, 2, 3, 5))) / 1000)
+        out.append(quote(t, str(mid - D("0.5")), str(mid + D("0.5")), size, ask_size=size))
+    return out
+
+
+def _lineage_filled(s, root) -> Decimal:
+    """What the root and every amendment leg have filled, as the journal records it."""
+    rows = s.engine.journal.children(root.client_order_id)
+    return root.filled_quantity + sum((D(r["filled_quantity"]) for r in rows), D(0))
+
+
+AMEND = st.tuples(st.integers(1, 4), st.one_of(st.none(), st.integers(2, 30)),
+                  st.one_of(st.none(), st.integers(-20, 20)), st.booleans())
+
+
+@settings(max_examples=int(EXAMPLES or 25), derandomize=EXAMPLES is None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), lots=st.integers(3, 20), amends=st.lists(AMEND, max_size=6))
+def test_an_amended_orders_legs_never_fill_more_than_the_last_total_asked(seed, lots, amends):
+    """Random amends (size up or down, price moved) while the order fills in parts, some
+    fills unseen when the amend is asked (the venue ran ahead of the engine's poll): the
+    legs together never fill more than the total the last accepted amend asked for, and
+    no leg is ever sent twice."""
+    async def run() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = {"validator": {"max_signal_age_s": 10_000},
+                      "reconciler": {"fill_timeout_s": 10_000}}
+            async with Scenario(Path(tmp), _walk(seed), config=config) as s:
+                root = (await s.submit(order_type="limit", limit_price=D("42000"),
+                                       quantity=D(lots) / 1000, stop_loss=D("40000"),
+                                       take_profit=D("45000"))).order
+                assert root is not None
+                intended = root.quantity
+                working = root
+                for wait, total, move, unseen in amends:
+                    s.clock.advance(wait)
+                    if unseen:
+                        s.venue.advance()  # fills the engine learns of only from the cancel
+                    else:
+                        await s.engine.tick()
+                    quantity = None if total is None else D(total) / 1000
+                    price = None if move is None else D(42000 + move)
+                    outcome = await s.engine.amend(working.client_order_id, quantity, price)
+                    if outcome.done and not outcome.pending:
+                        assert quantity is None or outcome.order.quantity <= quantity
+                        intended = quantity if quantity is not None else intended
+                        working = outcome.order
+                    assert _lineage_filled(s, root) <= intended
+                await s.advance(30)
+                total_filled = _lineage_filled(s, root)
+                assert total_filled <= intended, f"{total_filled} filled, {intended} asked"
+                twice = {c: n for c, n in s.venue.orders_per_client_id.items() if n > 1}
+                assert not twice
+
+    asyncio.run(run())
