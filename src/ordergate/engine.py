@@ -337,13 +337,14 @@ class Engine:
         start (recovery sees the order again) instead of losing it. Brackets answer the
         decision's fills first (their exits are part of it), supervised like a tick step."""
         await self.bus.drain()
-        for name, follower in (("amend", self.amender), ("brackets", self.brackets)):
-            if follower.pending:
-                try:
-                    await follower.run()
-                except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
-                    self.supervisor.crashed(name, exc)
-                await self.bus.drain()
+        if self.amender.pending or self.brackets.pending:  # rarely: no tuple per decision
+            for name, follower in (("amend", self.amender), ("brackets", self.brackets)):
+                if follower.pending:
+                    try:
+                        await follower.run()
+                    except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
+                        self.supervisor.crashed(name, exc)
+                    await self.bus.drain()
         self.audit.end_of_decision()
         self.journal.commit_if_durable()
 

@@ -161,11 +161,14 @@ class BracketManager:
         return self._by_exit.get(client_order_id)
 
     def _filled(self, event: OrderFilled) -> None:
+        if not self._active:  # every order's events come here: nothing to do without a bracket
+            return
         if (entry_id := self._entry_of(event.fill.client_order_id)) is not None:
             self._dirty[entry_id] = None
 
     def _transitioned(self, event: OrderTransitioned) -> None:
-        if not event.to_status.is_terminal and event.to_status is not S.ACCEPTED:
+        if not self._active or (not event.to_status.is_terminal
+                                and event.to_status is not S.ACCEPTED):
             return
         if (entry_id := self._entry_of(event.client_order_id)) is not None:
             self._dirty[entry_id] = None
