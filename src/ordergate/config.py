@@ -172,6 +172,11 @@ class BracketSettings(Settings):
     """HALTED sends no entry; exits (reduce-only) are still placed and re-sized for what
     fills, so a position that filled while halting is not left unprotected at the venue.
     False: nothing at all leaves while HALTED, exits included."""
+    exit_retry_s: float = Field(default=5.0, gt=0, le=MAX_DURATION_S)
+    """An exit that could not be sent (FAILED: no answer until the executor's submit
+    deadline, the venue unreachable) is tried again this long after, as a new leg; until
+    then a stop-loss holds its take-profit back. One the venue answered with a refusal
+    (REJECTED: funds, filters) is not tried again until the open quantity changes."""
 
 
 class ReconcilerSettings(Settings):

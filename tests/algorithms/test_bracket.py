@@ -11,9 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ordergate.domain.order import OrderStatus as S
-from ordergate.domain.values import OrderRole
+from ordergate.domain.values import OrderRole, OrderType
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.testing.scenario import Scenario, quote
+from ordergate.venues.base import OrderRejected, VenueTimeout
 
 D = Decimal
 MARGIN = {"allow_short": True, "balances": {"main": {"USDT": D("100000")}}}
@@ -132,18 +133,65 @@ async def test_both_exits_filling_before_one_can_cancel_the_other_is_drift_not_s
         assert entry.client_order_id in drift[0]["subject"]
 
 
-async def test_on_a_spot_account_the_stop_is_placed_first_and_the_unplaceable_target_is_audited(tmp_path):
-    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
+async def test_on_a_spot_account_only_the_stop_rests_and_the_missing_target_is_audited(tmp_path):
+    """A spot account reserves the base for each resting sell: a take-profit beside the
+    stop would rest on BTC another position holds (here: 1 BTC the account had before),
+    starve that position's own stop, and could fill together with this one's."""
+    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("1")}}}
     async with Scenario(tmp_path, venue=spot) as s:
         entry = (await s.submit(protect=True)).order
         rows = {r["role"]: r for r in _exits(s, entry.client_order_id).values()}
-        assert rows["stop_loss"]["status"] == "ACCEPTED"
-        assert rows["take_profit"]["status"] == "REJECTED"
+        assert set(rows) == {"stop_loss"} and rows["stop_loss"]["status"] == "ACCEPTED"
         unprotected = [l for l in _bracket_lines(s) if l["decision"] == "unprotected"]
-        assert len(unprotected) == 1 and "take_profit" in unprotected[0]["reason"]
-        assert "insufficient balance" in unprotected[0]["reason"]
-        await s.advance(2)  # not retried on every tick while nothing changed
+        assert len(unprotected) == 1 and unprotected[0]["role"] == "take_profit"
+        assert "on a spot account" in unprotected[0]["reason"]
+        await s.advance(2)  # not audited again on every tick while nothing changed
         assert len([l for l in _bracket_lines(s) if l["decision"] == "unprotected"]) == 1
+
+
+async def test_on_a_spot_account_a_refused_stop_lets_the_target_rest_instead(tmp_path):
+    """Some exit beats none: a stop the venue refuses at this size (here stop orders are
+    refused outright) leaves the take-profit to rest alone."""
+    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
+    async with Scenario(tmp_path, venue=spot) as s:
+        place = s.venue.place_order
+
+        async def refuse_stops(request):
+            if request.order_type is OrderType.STOP_MARKET:
+                raise OrderRejected("stop orders are disabled for this symbol")
+            return await place(request)
+
+        s.venue.place_order = refuse_stops
+        entry = (await s.submit(protect=True)).order
+        rows = {r["role"]: r["status"] for r in _exits(s, entry.client_order_id).values()}
+        assert rows == {"stop_loss": "REJECTED", "take_profit": "ACCEPTED"}
+
+
+async def test_on_a_spot_account_a_stop_that_could_not_be_sent_holds_the_take_profit_back(tmp_path):
+    """Found by the crash test: a take-profit placed while the stop-loss was in doubt took
+    the base asset, and the stop was then refused for funds: the position kept the exit
+    that does not limit the loss. The stop is tried again; the target waits for it."""
+    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
+    async with Scenario(tmp_path, venue=spot) as s:
+        place, down = s.venue.place_order, {"stops": True}
+
+        async def stops_time_out(request):
+            if request.order_type is OrderType.STOP_MARKET and down["stops"]:
+                raise VenueTimeout("no answer")
+            return await place(request)
+
+        s.venue.place_order = stops_time_out
+        entry = (await s.submit(protect=True)).order
+        legs = lambda: sorted((r["role"], r["leg"], r["status"])  # noqa: E731
+                              for r in _exits(s, entry.client_order_id).values())
+        assert legs() == [("stop_loss", 1, "FAILED")]  # and no take-profit beside it
+        unprotected = [l for l in _bracket_lines(s) if l["decision"] == "unprotected"]
+        assert "tried again at" in unprotected[-1]["reason"]
+        down["stops"] = False
+        await s.advance(6)  # `exit_retry_s` (5 s) later: a new stop leg, and it rests alone
+        assert legs() == [("stop_loss", 1, "FAILED"), ("stop_loss", 2, "ACCEPTED")]
+        await s.advance(6)
+        assert len(legs()) == 2
 
 
 async def test_a_restart_after_the_entry_filled_and_before_the_exits_were_placed_places_them(tmp_path):

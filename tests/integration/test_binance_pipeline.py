@@ -909,3 +909,28 @@ async def test_a_stop_binance_finds_already_triggered_is_rejected_with_its_code_
     (rejected,) = [l for l in h.audit("st-now") if l.get("decision") == "REJECTED"]
     assert rejected["code"] == "STOP_WOULD_TRIGGER"
     assert "Stop price would trigger immediately" in rejected["reason"]
+
+
+# ---------------------------------------------------------------- brackets on a spot account
+
+
+async def test_a_spot_bracket_stop_sells_what_the_buy_delivered_net_of_the_btc_commission(
+        h: Harness) -> None:
+    """Binance spot takes a buy's commission out of the BTC bought: an exit sized by the
+    gross fill asks to sell BTC the account does not hold and is refused for funds (found
+    by the crash test's bracket plan). The stop works for the delivered quantity, to the lot."""
+    h.emu.set_balance("BTC", 0)
+    outcome = await h.submit("br-net", quantity=D("0.03919"), stop_loss=D("47000"),
+                             take_profit=D("57000"), protect=True)
+    entry = outcome.order
+    assert entry is not None and status(entry) is S.FILLED
+    assert h.venue_held(cid("br-net")) == D("0.03915081")  # 0.1% less, in BTC
+    rows = {r["role"]: r for r in h.engine.journal.children(entry.client_order_id)}
+    stop = rows["stop_loss"]
+    assert (stop["status"], stop["order_type"], stop["quantity"]) == ("ACCEPTED", "stop_market", "0.03915")
+    (sent,) = h.emu.orders_by_client_id(stop["client_order_id"])
+    assert (sent.type, sent.orig_qty, sent.stop_price) == ("STOP_LOSS", D("0.03915"), D("47000.00"))
+    # On spot the take-profit does not rest beside it (the stop holds the BTC): audited.
+    assert set(rows) == {"stop_loss"}
+    assert any(l["decision"] == "unprotected" and l["role"] == "take_profit"
+               for l in h.audit("br-net") if l["event"] == "bracket")

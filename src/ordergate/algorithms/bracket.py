@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from ordergate.domain.order import Order
-from ordergate.domain.values import ZERO, OrderRole, OrderType
+from ordergate.domain.values import ZERO, OrderRole, OrderType, Side
 
 EXIT_ROLES = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 
@@ -36,6 +37,8 @@ class Bracket:
     refused_at: dict[OrderRole, Decimal] = field(default_factory=dict)
     """The open quantity at which an exit of this role was last refused or found below
     the venue's minimum: not tried again until the open quantity changes."""
+    retry_at: dict[OrderRole, datetime] = field(default_factory=dict)
+    """When an exit of this role that could not be sent (FAILED) is tried again."""
     released: bool = False
     """An operator cancelled an exit: the bracket places nothing more."""
 
@@ -55,10 +58,21 @@ class Bracket:
     def exits_filled(self) -> Decimal:
         return sum((leg.filled_quantity for legs in self.legs.values() for leg in legs), ZERO)
 
+    def entry_holding(self) -> Decimal:
+        """What the entry's fills put in the account: for a buy whose commission the venue
+        took in the base asset (Binance spot without BNB: 0.1% of the BTC bought), that
+        much less than it filled. An exit sized by the gross fill would sell more than the
+        account holds and be refused for funds, leaving the position unprotected. The base
+        asset is the symbol's part before "/" (ccxt's and the simulated venue's form)."""
+        entry = self.entry
+        if entry.side is Side.BUY and entry.fees:
+            return entry.filled_quantity - entry.fees.get(entry.symbol.partition("/")[0], ZERO)
+        return entry.filled_quantity
+
     def open_quantity(self) -> Decimal:
         """What the exits must protect now: negative when they have filled more than the
-        entry (an overfill)."""
-        return self.entry.filled_quantity - self.exits_filled()
+        entry holds (an overfill)."""
+        return self.entry_holding() - self.exits_filled()
 
     def current(self, role: OrderRole) -> Order | None:
         legs = self.legs.get(role)

@@ -23,6 +23,7 @@ the orders it watches have been applied (it learns of them from the bus).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ordergate.algorithms.bracket import (
@@ -44,6 +45,7 @@ from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.pipeline.reconcile import Reconciler
+from ordergate.venues.account_kind import sells_lock_holdings
 from ordergate.venues.base import VenueAdapter
 
 S = OrderStatus
@@ -67,6 +69,7 @@ class BracketManager:
         self._dirty: dict[str, None] = {}   # entries to adjust, in the order they changed
         self._market_now: set[str] = set()  # stop-loss crossed already: exit at market
         self._overfilled: set[str] = set()
+        self._next_retry: datetime | None = None  # the earliest `Bracket.retry_at`
         bus.subscribe(OrderFilled, self._filled)
         bus.subscribe(OrderTransitioned, self._transitioned)
         bus.subscribe(TradingStateChanged, self._state_changed)
@@ -75,8 +78,10 @@ class BracketManager:
 
     @property
     def pending(self) -> bool:
-        """Something changed that a bracket must answer (`run`)."""
-        return bool(self._dirty)
+        """Something changed that a bracket must answer (`run`), or an exit that could not
+        be sent is due to be tried again."""
+        return bool(self._dirty) or (self._next_retry is not None
+                                     and self._clock.now() >= self._next_retry)
 
     def get(self, entry_id: str) -> Bracket | None:
         return self._active.get(entry_id)
@@ -183,6 +188,8 @@ class BracketManager:
 
     async def run(self) -> None:
         """Bring every changed bracket's exits in line with what is open."""
+        if self._next_retry is not None and self._clock.now() >= self._next_retry:
+            self._due_retries()
         for _ in range(_ROUNDS):
             if not self._dirty:
                 return
@@ -196,12 +203,15 @@ class BracketManager:
         venue = self._venues.get(bracket.entry.venue)
         if venue is None:
             return
+        instrument = self._instrument(bracket.entry.venue, bracket.entry.symbol)
         for role, price in bracket.prices().items():
             # Measured again for each exit: placing the one before may have filled at once.
             open_quantity = bracket.open_quantity()
             if open_quantity < 0:
                 self._overfill(bracket, -open_quantity)
             target = ZERO if bracket.released else max(open_quantity, ZERO)
+            if instrument is not None:  # whole lots, down: a fee's dust is never oversold
+                target = instrument.round_quantity(target)
             leg = bracket.current(role)
             if leg is not None and not leg.status.is_terminal:
                 if leg.status in (S.PENDING, S.SUBMITTED, S.CANCEL_PENDING):
@@ -212,10 +222,52 @@ class BracketManager:
                 if leg.status.is_terminal:  # its fills are counted: size again from them
                     self._dirty[bracket.entry_id] = None
                 return
+            if role is OrderRole.TAKE_PROFIT and (self._stop_loss_due(bracket, target)
+                                                  or self._stop_holds_it(bracket, target, venue)):
+                continue
+            if role in bracket.retry_at and bracket.retry_at[role] > self._clock.now():
+                continue
             if target > 0 and bracket.refused_at.get(role) != target and self._may_send():
                 await self._place(bracket, role, price, target, venue)
         if bracket.is_finished() or (bracket.released and not bracket.working_exits()):
             self._finish(bracket)
+
+    @staticmethod
+    def _stop_loss_due(bracket: Bracket, target: Decimal) -> bool:
+        """The stop-loss is still to be placed, or its answer is awaited: the take-profit
+        waits for it. On a spot account the first exit locks the base asset and the second
+        is refused for funds, so the one that rests must be the stop, the exit that
+        limits the loss; a take-profit placed while the stop is in doubt (a restart that
+        has not resolved it yet) would take its place. A stop that cannot be placed at
+        this size (refused) lets the take-profit go ahead: some exit beats none."""
+        if bracket.stop_loss is None or target <= 0:
+            return False
+        stop = bracket.current(OrderRole.STOP_LOSS)
+        if stop is not None and stop.status in (S.PENDING, S.SUBMITTED):
+            return True
+        if OrderRole.STOP_LOSS in bracket.retry_at:  # could not be sent: tried again soon
+            return True
+        return ((stop is None or stop.status.is_terminal)
+                and bracket.refused_at.get(OrderRole.STOP_LOSS) != target)
+
+    def _stop_holds_it(self, bracket: Bracket, target: Decimal, venue: VenueAdapter) -> bool:
+        """On a spot account a take-profit never rests beside a working stop-loss: the
+        stop reserves what the bracket holds, so the target could only rest on the
+        holdings of another position (which the stop then could not get) and both could
+        fill. Audited once per open quantity; one-cancels-the-other with both resting
+        needs the venue's native OCO."""
+        stop = bracket.current(OrderRole.STOP_LOSS)
+        if (target <= 0 or stop is None or stop.status.is_terminal
+                or not sells_lock_holdings(venue, bracket.entry.symbol)):
+            return False
+        if bracket.refused_at.get(OrderRole.TAKE_PROFIT) != target:
+            bracket.refused_at[OrderRole.TAKE_PROFIT] = target
+            self._publish(bracket, BracketAction.UNPROTECTED,
+                          f"take_profit not placed: on a spot account the stop-loss "
+                          f"{stop.client_order_id} holds the {target} open, and a second exit "
+                          "beside it would rest on holdings that are not this bracket's",
+                          role=OrderRole.TAKE_PROFIT, quantity=target)
+        return True
 
     async def _cancel(self, bracket: Bracket, leg: Order, target: Decimal,
                       venue: VenueAdapter) -> None:
@@ -288,11 +340,30 @@ class BracketManager:
             self._market_now.add(bracket.entry_id)
             self._dirty[bracket.entry_id] = None  # closed at market at once
             return
-        bracket.refused_at[order.role] = target
+        again = ""
+        if order.status is S.FAILED:  # never answered: worth another leg later
+            at = self._clock.now() + timedelta(seconds=self._s.exit_retry_s)
+            bracket.retry_at[order.role] = at
+            self._next_retry = at if self._next_retry is None else min(self._next_retry, at)
+            again = f"; tried again at {at.isoformat()}"
+        else:
+            bracket.refused_at[order.role] = target
         self._publish(bracket, BracketAction.UNPROTECTED,
                       f"{order.role} exit {order.client_order_id} {order.status}: {last}; "
-                      f"{target} open is not protected by a {order.role}",
+                      f"{target} open is not protected by a {order.role}{again}",
                       role=order.role, client_order_id=order.client_order_id, quantity=target)
+
+    def _due_retries(self) -> None:
+        """Exits whose retry time has come are looked at again; the next time is kept."""
+        now, later = self._clock.now(), None
+        for bracket in self._active.values():
+            for role, at in list(bracket.retry_at.items()):
+                if at <= now:
+                    del bracket.retry_at[role]
+                    self._dirty[bracket.entry_id] = None
+                else:
+                    later = at if later is None else min(later, at)
+        self._next_retry = later
 
     def _may_send(self) -> bool:
         """Exits only ever reduce: sent while REDUCING, and while HALTED unless config says

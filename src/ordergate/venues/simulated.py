@@ -447,6 +447,10 @@ class SimulatedVenue:
             raise VenueUnavailable(f"no quote for {symbol} yet")
         return Ticker(symbol, quote.bid, quote.ask, quote.ts)
 
+    def sells_lock_holdings(self, symbol: str) -> bool:
+        """Spot rules (`allow_short` off): a resting sell reserves the base it sells."""
+        return not self._s.allow_short
+
     async def health(self) -> VenueHealth:
         return VenueHealth(self.name, not self.faults.down, "outage injected" if self.faults.down else "")
 

@@ -406,6 +406,12 @@ class CcxtVenue:
         return Ticker(symbol=symbol, bid=bid, ask=ask,
                       ts=timestamp(raw.get("timestamp"), self._clock.now()))
 
+    def sells_lock_holdings(self, symbol: str) -> bool:
+        """A spot market's resting sell reserves the base asset (ccxt's `market["spot"]`);
+        a symbol not loaded yet is taken as spot."""
+        market = (self._exchange.markets or {}).get(symbol) or {}
+        return market.get("spot", True) is not False
+
     async def health(self) -> VenueHealth:
         try:
             if self._exchange.has.get("fetchTime"):

@@ -507,6 +507,10 @@ class PolymarketVenue:
             raise NoQuote(f"{self.name}: the book of {symbol} has no {' and no '.join(empty)}")
         return Ticker(symbol=symbol, bid=max(bids), ask=min(asks), ts=self._clock.now())
 
+    def sells_lock_holdings(self, symbol: str) -> bool:
+        """Outcome tokens are held: a resting sell reserves the tokens it sells."""
+        return True
+
     async def health(self) -> VenueHealth:
         try:
             await self._call("server time", self._client.get_server_time)
