@@ -31,6 +31,7 @@ from ordergate.testing.binance_emulator import (
     SymbolSpec,
 )
 from ordergate.testing.binance_market import fmt
+from ordergate.testing.binance_faults import Fault
 
 D = Decimal
 
@@ -535,6 +536,17 @@ async def test_status_fault_answers_without_processing(emu: BinanceEmulator, htt
     assert status == 503 and emu.orders == []
     status, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
     assert status == 200 and len(emu.orders) == 1
+
+
+async def test_a_fault_with_skip_lets_that_many_matching_requests_through_first(
+        emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # The crash test holds a bracket's first exit, the order request after its entry's.
+    fault = emu.inject_fault(Fault.from_json({"method": "POST", "path": "/api/v3/order",
+                                              "kind": "status", "status": 503, "skip": 1}))
+    first, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    second, _ = await _order(http, emu, symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    assert (first, second) == (200, 503) and len(emu.orders) == 1
+    assert (fault.hits, fault.skip, fault.to_json()["skip"]) == (1, 0, 0)
 
 
 async def test_429_carries_retry_after(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:

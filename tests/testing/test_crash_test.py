@@ -278,6 +278,20 @@ def test_an_order_request_that_lands_after_the_restart_asked_for_it_is_adopted(
     assert report["ok"], result.stderr[-3000:]
 
 
+def test_kills_between_a_protected_entry_s_fill_and_its_exits_leave_every_entry_covered_once(
+        tmp_path: Path) -> None:
+    """The bracket plan: killed right after the entry's fill, while its answer is late, or
+    while its first exit's request is held at the venue. Every restart must place each
+    missing stop-loss once (never a second beside one that landed late) and the final
+    check finds every filled entry covered by its stop before the market is moved."""
+    result, report = _crash_test(tmp_path, "--kills", "4", "--seed", "3", "--plans", "bracket_exits")
+    assert report["kills_by_moment"].get("before_exits", 0) >= 2, report["kills_by_moment"]
+    assert report["brackets"] >= 3
+    assert (report["exits_over_position"], report["unprotected_entries"]) == (0, 0), (
+        result.stderr[-3000:])
+    assert report["ok"] and result.returncode == 0, result.stderr[-3000:]
+
+
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     result = subprocess.run([str(SCRIPT), "--plans", "mid_lunch"], capture_output=True,
                             text=True, timeout=60, check=False)

@@ -381,6 +381,9 @@ class BinanceEmulator:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.count -= 1
                     fault.hits += 1
                     return fault

@@ -28,7 +28,10 @@ class Fault:
     `detached` (for a delay before processing): the request, once received, is processed
     when the delay is over even if the client has hung up meanwhile, as a real venue's
     matching engine executes a request its gateway has already taken in. Without it the
-    client hanging up cancels the request (it never reached the venue)."""
+    client hanging up cancels the request (it never reached the venue).
+
+    `skip`: let this many matching requests through untouched first (the second order
+    request of a sequence, a bracket's first exit after its entry, is the one held)."""
 
     method: str
     path: str
@@ -40,6 +43,7 @@ class Fault:
     body: str | None = None
     after_processing: bool = True
     detached: bool = False
+    skip: int = 0
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -62,6 +66,7 @@ class Fault:
                 body=data.get("body"),
                 after_processing=bool(data.get("after_processing", kind == "delay")),
                 detached=bool(data.get("detached", False)),
+                skip=int(data.get("skip", 0)),
             )
         except KeyError as missing:
             raise ValueError(f"a fault needs {missing.args[0]!r}") from None
@@ -71,7 +76,7 @@ class Fault:
             "method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
             "delay_s": self.delay_s, "status": self.status, "retry_after": self.retry_after,
             "body": self.body, "after_processing": self.after_processing,
-            "detached": self.detached, "hits": self.hits,
+            "detached": self.detached, "skip": self.skip, "hits": self.hits,
         }
 
 

@@ -40,17 +40,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ordergate.testing.crash_brackets import brackets_at_venue, unprotected_entries
 from ordergate.testing.crash_procs import TERMINAL, FillKey, JournalSnapshot, fill_key
 
 BASE, QUOTE = "BTC", "USDT"
-MOMENTS = ("start_up", "before_send", "in_transit", "after_send_before_ack",
+MOMENTS = ("start_up", "before_exits", "before_send", "in_transit", "after_send_before_ack",
            "mid_partial_fill", "mid_cancel", "working", "idle")
 # The venue's word for each terminal journal status; FAILED and REJECTED have no order there.
 _VENUE_STATUS = {"FILLED": "FILLED", "CANCELLED": "CANCELED", "EXPIRED": "EXPIRED"}
@@ -179,12 +180,14 @@ def order_problem(order: Mapping[str, Any], venue_orders: list[Mapping[str, Any]
 
 
 def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: JournalSnapshot,
-            audit: AuditRecord, engine_position: Decimal | None) -> tuple[dict[str, Any], list[str]]:
+            audit: AuditRecord, engine_position: Decimal | None,
+            derived: Collection[str] = ()) -> tuple[dict[str, Any], list[str]]:
     """The verdict figures and, for a human, what each non-zero one is made of.
 
-    `signals` maps every signal ID fed (in any life) to its client order ID."""
+    `signals` maps every signal ID fed (in any life) to its client order ID; `derived` is
+    every other client order ID the engine may derive from them (a bracket's exits)."""
     problems: list[str] = []
-    ours = set(signals.values())
+    ours = set(signals.values()) | set(derived)
     counts: Mapping[str, int] = state["client_order_id_counts"]
     duplicates = sorted(cid for cid, n in counts.items() if n > 1)
     problems += [f"duplicate: {counts[cid]} venue orders for client order ID {cid}"
@@ -293,14 +296,18 @@ class InFlight:
 
 
 def classify_kill(journal: JournalSnapshot, state: Mapping[str, Any], in_flight: InFlight,
-                  ours: set[str]) -> str:
-    """The moment a kill hit, most specific first (see MOMENTS)."""
+                  ours: set[str], entries: Collection[str] = ()) -> str:
+    """The moment a kill hit, most specific first (see MOMENTS). `entries`: the client
+    order IDs of protected entries (brackets); one the venue filled whose stop-loss it
+    does not hold (yet) for what is open is `before_exits`."""
     venue: dict[str, Mapping[str, Any]] = {}
     for order in state["orders"]:
         if order["clientOrderId"] in ours:
             venue[order["clientOrderId"]] = order
     if not in_flight.signals_read:
         return "start_up"  # loading markets, recovering, reconciling: no signal taken yet
+    if unprotected_entries(brackets_at_venue(entries, state)):
+        return "before_exits"
     unfinished = journal.open_orders()
     if in_flight.deletes or any(
             venue.get(o["client_order_id"], {}).get("status") == "CANCELED" for o in unfinished):

@@ -13,6 +13,11 @@ A *plan* aims at one moment:
   and the kill lands before, during (a slow trade fetch) or after the engine saw it;
 - `mid_cancel`: the reconciler's cancel (fill timeout) is in flight: delayed before or
   after the venue processed it, sometimes with a fill racing it;
+- `bracket_exits`: a protected market buy (`protect`, a stop-loss and a take-profit) and
+  the kill between its fill and the placement of its exits: right after the venue filled
+  it, while its answer is delayed (the engine does not know it filled), or while the
+  first exit's request is held at the venue (dying with the connection, or executing
+  after the engine is dead); the restarted engine must place each exit once;
 - `random`: one to three signals of any kind, killed after a random delay (this also
   hits start-up and recovery).
 """
@@ -29,7 +34,7 @@ from typing import Any
 from ordergate.pipeline.client_order_id import client_order_id_for
 
 PLANS = ("before_send", "in_transit", "after_send_before_ack", "mid_partial_fill",
-         "mid_cancel", "random")
+         "mid_cancel", "bracket_exits", "random")
 STRATEGY, ACCOUNT, VENUE, SYMBOL, VENUE_SYMBOL = "crash", "main", "binance", "BTC/USDT", "BTCUSDT"
 LOT = Decimal("0.00001")
 MIN_QTY = Decimal("0.0002")  # 10 USDT at 50 000: above the 5 USDT minimum notional
@@ -37,6 +42,11 @@ MIN_QTY = Decimal("0.0002")  # 10 USDT at 50 000: above the 5 USDT minimum notio
 # walk several levels and fill in several trades. Resting orders never cross it.
 BOOK_BIDS = (("49999.00", "0.5"), ("49998.00", "1"), ("49990.00", "2"))
 BOOK_ASKS = (("50001.00", "0.5"), ("50002.00", "1"), ("50010.00", "2"))
+# Where a protected entry's exits go: far enough from the book that no life triggers them.
+# The final run moves the market through every stop-loss (`CRASH_BOOK`) so they finish.
+STOP_LOSS_BELOW, TAKE_PROFIT_ABOVE = Decimal(47000), Decimal(57000)  # reward:risk >= 1.5
+CRASH_PRICE = Decimal(44000)
+CRASH_BOOK = ((("44000.00", "1000"),), (("44001.00", "1000"),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,13 @@ class Signal:
     quantity: Decimal
     limit_price: Decimal | None = None
     ts: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    """Set together, with `protect`: the entry of a bracket (its exits are placed as it fills)."""
+
+    @property
+    def protected(self) -> bool:
+        return self.stop_loss is not None
 
     @property
     def client_order_id(self) -> str:
@@ -65,6 +82,9 @@ class Signal:
             "order_type": self.order_type, "quantity": str(self.quantity)}
         if self.limit_price is not None:
             fields |= {"limit_price": str(self.limit_price), "time_in_force": "GTC"}
+        if self.stop_loss is not None and self.take_profit is not None:
+            fields |= {"stop_loss": str(self.stop_loss), "take_profit": str(self.take_profit),
+                       "protect": True}
         return json.dumps(fields) + "\n"
 
 
@@ -75,7 +95,7 @@ class Plan:
     aim: str
     signals: list[Signal]
     faults: list[dict[str, Any]] = field(default_factory=list)
-    trigger: str = "delay"        # delay | post_hit | journal | venue_order | resting | delete_hit
+    trigger: str = "delay"        # delay | post_hit | journal | venue_order | venue_filled | resting | delete_hit
     delay_s: float = 0.0          # trigger "delay": kill this long after the start
     settle_s: float = 0.0         # after the trigger: wait this long, then kill
     partial_fill: bool = False    # on the trigger: another participant trades against ours
@@ -129,6 +149,12 @@ class SignalMaker:
     def crossing_buy(self) -> Signal:
         """Fills 0.5 at once and rests the rest: partially filled from its first answer."""
         return Signal(self._id(), "buy", "limit", self._qty("0.55", "0.7"), Decimal("50001.50"))
+
+    def bracket_buy(self) -> Signal:
+        """A market buy protected by a stop-loss and a take-profit, well away from the book."""
+        return Signal(self._id(), "buy", "market", self._qty("0.002", "0.05"),
+                      stop_loss=STOP_LOSS_BELOW - 10 * self.rng.randint(0, 100),
+                      take_profit=TAKE_PROFIT_ABOVE + 10 * self.rng.randint(0, 100))
 
     def any(self, free_btc: Decimal) -> Signal:
         pick = self.rng.random()
@@ -184,6 +210,19 @@ def make_plan(aim: str, rng: random.Random, maker: SignalMaker, free_btc: Decima
         target = maker.crossing_buy() if rng.random() < 0.25 else maker.resting_buy()
         return Plan(aim, [target], [fault], trigger="delete_hit",
                     partial_fill=rng.random() < 0.5, settle_s=u(0.0, 0.5))
+    if aim == "bracket_exits":
+        kind = rng.choice(("filled", "answer_late", "exit_held", "exit_held_detached"))
+        if kind == "filled":  # the kill races the exits' placement after the entry's answer
+            return Plan(aim, [maker.bracket_buy()], trigger="venue_filled", settle_s=u(0.0, 0.15))
+        if kind == "answer_late":  # filled at the venue; the engine never hears of it
+            return Plan(aim, [maker.bracket_buy()],
+                        [{"method": "POST", "path": "/api/v3/order", "kind": "delay",
+                          "delay_s": 2.0, "after_processing": True}],
+                        trigger="venue_filled", settle_s=u(0.0, 0.3))
+        # The entry goes through; the first exit's request is held before processing.
+        exit_held = {**_post_delay(u(0.5, 4.0), detached=kind == "exit_held_detached"), "skip": 1}
+        return Plan(aim, [maker.bracket_buy()], [exit_held], trigger="post_hit",
+                    settle_s=u(0.0, 0.2))
     if aim == "random":
         return Plan(aim, [maker.any(free_btc) for _ in range(rng.randint(1, 3))],
                     trigger="delay", delay_s=u(0.2, 3.0))

@@ -15,6 +15,14 @@ signal, runs until every order is finished (resting ones are cancelled by the
 reconciler's fill timeout), and stops at the end of its input. Then `crash_check`
 compares journal, audit logs and the engine's summary with the emulator.
 
+Brackets (the `bracket_exits` plan): their exits rest at stop-losses and take-profits
+far from the book, exempt from the fill timeout. After every kill the venue's records
+are checked for exits that outgrow what their entry left open (`crash_brackets`); the
+final run, once everything else is finished, checks that every filled entry is covered
+by its stop-loss, then moves the market through every stop-loss (another participant
+trades at `CRASH_PRICE` against a deep book), so the stops trigger and fill and the
+engine finishes its brackets before it stops.
+
 The last line on stdout is one JSON object: `kills`, `duplicate_orders`, `lost_fills`,
 `position_drift`, `signals_without_outcome` first, then the other figures (`crash_check`),
 the kills by moment (`start_up`: killed before the engine took a signal, i.e. while it
@@ -52,6 +60,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ordergate.testing.crash_brackets import (
+    brackets_at_venue,
+    exit_ids,
+    exits_over_position,
+    is_resting_exit,
+    unprotected_entries,
+)
 from ordergate.testing.crash_check import (
     InFlight,
     classify_kill,
@@ -71,6 +86,8 @@ from ordergate.testing.crash_procs import (
 from ordergate.testing.crash_scenarios import (
     BOOK_ASKS,
     BOOK_BIDS,
+    CRASH_BOOK,
+    CRASH_PRICE,
     PLANS,
     VENUE_SYMBOL,
     Plan,
@@ -140,6 +157,8 @@ class CrashTest:
         self.moments: list[str] = []
         self.start_s: list[float] = []  # per life: from the process start to its first signal
         self.late_until = 0.0  # a detached order request may execute until then
+        self.exit_problems: list[str] = []    # exits over position, seen after any kill
+        self.unprotected: list[str] = []      # filled entries without their stop, at the end
         self.schedule = schedule(options.plans, options.kills, options.seed)
         overrides = OVERRIDES | options.settings
         self.overrides = {env_name(k): v for k, v in overrides.items()}
@@ -162,6 +181,11 @@ class CrashTest:
         self.engine = EngineProcess(self.o.config, env, self.dir / "engine" / f"{life}.out",
                                     self.dir / "engine" / f"{life}.err")
         return self.engine
+
+    @property
+    def entries(self) -> list[str]:
+        """Client order IDs of the protected entries fed so far."""
+        return [s.client_order_id for s in self.signals.values() if s.protected]
 
     def _redeliveries(self, journal: JournalSnapshot) -> list[Signal]:
         acked = journal.signal_ids | self.refused
@@ -204,7 +228,10 @@ class CrashTest:
             for o in journal.orders.values())
         in_flight = self._in_flight(state, watch, killed_at, took_signal)
         moment = classify_kill(journal, state, in_flight,
-                               {s.client_order_id for s in self.signals.values()})
+                               {s.client_order_id for s in self.signals.values()},
+                               [s.client_order_id for s in plan.signals if s.protected])
+        self.exit_problems += [f"after kill {n + 1}: {p}" for p in
+                               exits_over_position(brackets_at_venue(self.entries, state))]
         self.emu.clear_faults()
         for signal_id, codes in audit.refused.items():
             if codes - {"DUPLICATE_SIGNAL"}:
@@ -241,6 +268,10 @@ class CrashTest:
                 break
             if plan.trigger == "venue_order" and any(
                     o["orderId"] not in before for o in state["orders"]):
+                break
+            if plan.trigger == "venue_filled" and any(
+                    o["clientOrderId"] in targets and o["status"] == "FILLED"
+                    for o in state["orders"]):
                 break
             if plan.trigger == "delete_hit" and watch.hit(state, "DELETE"):
                 if plan.partial_fill:
@@ -293,11 +324,17 @@ class CrashTest:
         engine = self._start("final")  # at once, like every restart: late originals may land
         engine.feed(s.line() for s in self.signals.values())
         deadline = time.monotonic() + FINAL_TIMEOUT_S
+        settled = False
         while time.monotonic() < deadline and engine.alive():
             # Done when every signal is decided, every order finished, and every order
-            # request the venue still held at the last kill has landed.
-            if time.monotonic() > self.late_until and self._finished(audit_path):
-                break
+            # request the venue still held at the last kill has landed. A bracket's exits
+            # rest until the market reaches them: once all else is done (`settled`), its
+            # protection is checked and the market moved through every stop-loss.
+            if time.monotonic() > self.late_until and self._finished(audit_path, settled):
+                if settled or not self.entries:
+                    break
+                settled = True
+                self._crash_market()
             time.sleep(0.1)
         code, out = engine.finish(timeout=30.0)
         try:
@@ -306,7 +343,17 @@ class CrashTest:
             return code, None
         return code, summary
 
-    def _finished(self, audit_path: Path) -> bool:
+    def _crash_market(self) -> None:
+        """Check every filled entry is covered by its stop-loss, then trade through them."""
+        state = self.emu.state()
+        brackets = brackets_at_venue(self.entries, state)
+        self.unprotected = unprotected_entries(brackets)
+        self.exit_problems += [f"before the market moved: {p}" for p in exits_over_position(brackets)]
+        bids, asks = CRASH_BOOK
+        self.emu.set_book(VENUE_SYMBOL, bids, asks)
+        self.emu.trade(VENUE_SYMBOL, str(CRASH_PRICE), "0.00001")  # the last price: stops trigger
+
+    def _finished(self, audit_path: Path, exits_too: bool = True) -> bool:
         decided: set[str] = set()
         if audit_path.exists():
             for text in audit_path.read_text(encoding="utf-8").splitlines():
@@ -317,7 +364,9 @@ class CrashTest:
                 if line.get("event") == "handler_verdict" and (
                         line.get("decision") == "deny" or line.get("handler") == "reconciler"):
                     decided.add(str(line["signal_id"]))
-        return decided >= set(self.signals) and not read_journal(self.journal_path).open_orders()
+        open_orders = read_journal(self.journal_path).open_orders()
+        return decided >= set(self.signals) and not [
+            o for o in open_orders if exits_too or not is_resting_exit(o)]
 
     # ------------------------------------------------------------ the whole test
 
@@ -334,7 +383,14 @@ class CrashTest:
         if summary is not None and code == 0:
             engine_position = Decimal(summary.get("positions", {}).get("BTC/USDT", "0"))
         result, problems = figures({i: s.client_order_id for i, s in self.signals.items()},
-                                   state, journal, audit, engine_position)
+                                   state, journal, audit, engine_position,
+                                   {cid for entry in self.entries for cid in exit_ids(entry)})
+        brackets = brackets_at_venue(self.entries, state)
+        self.exit_problems += [f"at the end: {p}" for p in exits_over_position(brackets)]
+        result |= {"exits_over_position": len(self.exit_problems),
+                   "unprotected_entries": len(self.unprotected),
+                   "brackets": sum(1 for b in brackets if b.entry_filled > 0)}
+        problems += self.exit_problems + [f"unprotected: {p}" for p in self.unprotected]
         if code != 0:
             problems.append(f"the final run exited with status {code}")
         (self.dir / "problems.txt").write_text("".join(p + "\n" for p in problems))
@@ -343,7 +399,8 @@ class CrashTest:
                 "slowest_start_s": round(max(self.start_s), 1) if self.start_s else None,
                 "final_run_exit": code, "seed": self.o.seed,
                 "elapsed_s": round(time.monotonic() - started, 1),
-                "ok": passed(result) and code == 0, "problems": problems}
+                "ok": passed(result) and code == 0 and not self.exit_problems
+                and not self.unprotected, "problems": problems}
 
 
 def schedule(plans: Sequence[str], kills: int, seed: int) -> list[str]:
