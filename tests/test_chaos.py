@@ -17,6 +17,11 @@ After every step:
 - a bracket's exit is never sent for more than its entry has filled, and the exits never
   fill more than the entry did unless drift (`bracket_overfill`) said so; an exit is the
   one order that may leave while HALTED (`brackets.exits_when_halted`);
+- an amended order's legs never fill more than the largest total its lineage was asked
+  for, and no two legs of one lineage ever work at the venue together (`amend_working`
+  amends a working order's total and price while fills, faults and kills race it; with
+  the amender sizing a replacement from the new total instead of from recorded fills,
+  the budget below fails within a few hundred runs);
 - no subscriber raised.
 And whenever the chaos stops (the `settle` rule, and at the end of every run): healed,
 given time, every order ends in a terminal state that agrees with the venue's (status
@@ -63,7 +68,8 @@ from hypothesis.stateful import (
 
 from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings, EngineConfig, config_from_mapping
-from ordergate.domain.order import TRANSITIONS, OrderStatus
+from ordergate.domain.order import TRANSITIONS, Order, OrderStatus
+from ordergate.domain.values import OrderRole
 from ordergate.engine import Engine
 from ordergate.events import ReconciliationDrift
 from ordergate.events import SystemError as EngineSystemError
@@ -141,6 +147,7 @@ class ChaosMachine(RuleBasedStateMachine):
         self.trading_state = "ACTIVE"
         self.recovering = False
         self.contradicted: set[str] = set()
+        self.amend_totals: dict[str, list[Decimal]] = {}  # root -> totals asked by amends
 
     # ------------------------------------------------------------------ plumbing
 
@@ -281,6 +288,42 @@ class ChaosMachine(RuleBasedStateMachine):
         self._submit(None, side, self._quantity(lots, False), bps,
                      bracket={"protect": True, "stop_loss": stop, "take_profit": target})
         Stats.counts["brackets"] += 1
+
+    @rule(index=st.integers(0, 99), lots=st.one_of(st.none(), LOTS),
+          bps=st.one_of(st.none(), st.integers(-30, 30)))
+    def amend_working(self, index: int, lots: int | None, bps: int | None) -> None:
+        """An operator amends a working order's total and/or price, while fills, faults and
+        kills race it: the lineage's legs must never fill more than was intended."""
+        assert self.engine is not None
+        if lots is None and bps is None:
+            return
+
+        def working() -> list[Order]:
+            assert self.engine is not None
+            return sorted((o for o in self.engine.ledger.live_orders()
+                           if o.status in (S.ACCEPTED, S.PARTIALLY_FILLED)
+                           and o.role in (OrderRole.PRIMARY, OrderRole.AMENDMENT)),
+                          key=lambda o: o.client_order_id)
+
+        if not working():  # something to amend: a limit just off the touch, larger than
+            # the quotes' sizes often are, so it rests and fills in parts as the walk comes
+            self._submit(None, "buy" if index % 2 else "sell",
+                         self._quantity(100 + 100 * (index % 5), False), -4 if index % 2 else 4)
+        if self.engine is None or not working():
+            return
+        order = working()[index % len(working())]
+        quantity = None if lots is None else self._quantity(lots, False)
+        price = None
+        if bps is not None and order.price is not None:
+            price = (order.price * (1 + D(bps) / 10_000)).quantize(TICK)
+        root = order.parent_id if order.role is OrderRole.AMENDMENT else order.client_order_id
+        assert root is not None
+        if quantity is not None:  # what is intended from now on, if the amend goes through
+            self.amend_totals.setdefault(root, []).append(quantity)
+        outcome = self.run(self.engine.amend(order.client_order_id, quantity, price))
+        Stats.counts["amends"] += 1
+        if outcome is not None:
+            Stats.counts["amended" if outcome.done else f"amend {outcome.code}"] += 1
 
     @rule(side=SIDES, bps=st.one_of(st.none(), st.integers(-30, 30)))
     def submit_sized_by_risk(self, side: str, bps: int | None) -> None:
@@ -426,6 +469,31 @@ class ChaosMachine(RuleBasedStateMachine):
             assert exits_filled <= entry_filled or entry_id in reported, (
                 f"the exits of {entry_id} filled {exits_filled} > the entry's {entry_filled}, "
                 "and no drift said so")
+        self._check_amends(filled)
+
+    def _check_amends(self, filled: Counter[str]) -> None:
+        """An amended order's legs never fill more than was intended (the largest total the
+        lineage was ever asked for: the old leg works for its own until its cancel lands),
+        and never is the replacement working at the venue beside the leg it replaces."""
+        assert self.reader is not None
+        if not self.amend_totals:
+            return
+        with self.sim.faults.suspended():
+            resting = {r.client_order_id for r in self.loop.run_until_complete(
+                self.sim.fetch_open_orders(SYMBOL))}
+        for root, totals in self.amend_totals.items():
+            rows = list(self.reader.execute(
+                "SELECT client_order_id, quantity FROM orders WHERE client_order_id=? OR "
+                "(parent_id=? AND role='amendment')", (root, root)))
+            if not rows:
+                continue
+            original = next((D(q) for cid, q in rows if cid == root), D(0))
+            legs_filled = sum((filled[cid] for cid, _ in rows), D(0))
+            assert legs_filled <= max([original, *totals]), (
+                f"the legs of {root} filled {legs_filled}, more than ever intended "
+                f"({original}, then {totals})")
+            working = sorted(cid for cid, _ in rows if cid in resting)
+            assert len(working) <= 1, f"legs of {root} working together at the venue: {working}"
 
     def _brackets(self) -> dict[str, tuple[Decimal, list[tuple[str, Decimal]], Decimal]]:
         """Per bracket (journaled): the entry's filled quantity, each exit leg's quantity,
@@ -437,7 +505,8 @@ class ChaosMachine(RuleBasedStateMachine):
         out: dict[str, tuple[Decimal, list[tuple[str, Decimal]], Decimal]] = {}
         for (entry_id,) in self.reader.execute("SELECT parent_id FROM parents WHERE kind='bracket'"):
             legs = [(cid, D(q)) for cid, q in self.reader.execute(
-                "SELECT client_order_id, quantity FROM orders WHERE parent_id=?", (entry_id,))]
+                "SELECT client_order_id, quantity FROM orders WHERE parent_id=? AND role IN "
+                "('stop_loss', 'take_profit')", (entry_id,))]
             out[entry_id] = (D(filled[entry_id]), legs, sum((D(filled[c]) for c, _ in legs), D(0)))
         return out
 

@@ -126,6 +126,18 @@ async def test_a_brackets_exit_is_not_amended_by_hand(tmp_path):
         assert outcome.code is R.AMEND_NOT_AMENDABLE
 
 
+
+async def test_a_working_bracket_entry_is_not_amended_its_exits_follow_its_own_fills(tmp_path):
+    """Found by the chaos machine: a replacement leg's fills would not be protected, and
+    the bracket could finish on the cancelled root while the replacement still works."""
+    async with Scenario(tmp_path) as s:
+        entry = (await s.submit(protect=True, order_type="limit", limit_price=D("41900"),
+                                time_in_force="GTC")).order
+        assert entry.status is S.ACCEPTED
+        outcome = await s.engine.amend(entry.client_order_id, price=D("41950"))
+        assert outcome.code is R.AMEND_NOT_AMENDABLE and "entry of a bracket" in outcome.reason
+        assert entry.status is S.ACCEPTED and s.engine.journal.children(entry.client_order_id) == []
+
 # ---------------------------------------------------------------- the invariant
 
 import asyncio  # noqa: E402 - the property's own imports, kept with it

@@ -126,6 +126,11 @@ class Amender:
         if order.role in _MANAGED or order.reduce_only:
             return no(R.AMEND_NOT_AMENDABLE, f"order {order.client_order_id} is a {order.role} "
                       "managed by its bracket or algorithm, which sizes it")
+        bracket = self._ledger.journal.parent(legs[0].client_order_id)
+        if bracket is not None and bracket["status"] == "active":
+            # Its exits follow this order's own fills: a replacement leg's would go unprotected.
+            return no(R.AMEND_NOT_AMENDABLE, f"order {order.client_order_id} is the entry of "
+                      "a bracket, whose exits follow its fills; cancel it and send a new signal")
         state = self._trading_state()
         if state is TradingState.HALTED:
             return no(R.TRADING_HALTED, "trading state is HALTED: nothing is amended")
