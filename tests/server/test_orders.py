@@ -238,3 +238,24 @@ def test_deleting_a_twap_parent_cancels_it_as_a_whole(served):
     assert first.status_code == again.status_code == 200, first.text
     assert first.json() == again.json() == {"parent_id": parent, "kind": "twap",
                                              "status": "cancelled"}
+
+
+def test_a_protected_direct_order_is_a_bracket_its_exits_shown_as_its_children(served):
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "br-direct"},
+                   json=order(stop_loss="1000", take_profit="1000000", protect=True))
+    assert r.status_code == 201, r.text
+    entry = r.json()["order"]
+    assert entry["state"] == "FILLED" and entry["role"] == "primary"
+    view = httpx.get(f"{served.url}/v1/orders/{entry['client_order_id']}", headers=READ).json()
+    children = {c["role"]: c for c in view["children"]}
+    assert set(children) == {"stop_loss", "take_profit"}
+    assert all(c["state"] == "ACCEPTED" for c in children.values())
+
+
+def test_protect_on_a_direct_order_must_be_a_json_boolean_and_needs_an_exit(served):
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "br-bad"},
+                   json=order(protect="yes", stop_loss="1000"))
+    assert r.status_code == 422 and r.json()["field"] == "protect", r.text
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "br-none"},
+                   json=order(protect=True))
+    assert r.status_code == 200 and r.json()["code"] == "PROTECT_WITHOUT_EXITS", r.text

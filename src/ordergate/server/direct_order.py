@@ -2,7 +2,7 @@
 
 The body names the order the way a trader does (`symbol, side, type, quantity, price,
 time_in_force, account, venue`, optionally `expires_at`, `stop_loss`, `take_profit`,
-`strategy_id`, `post_only`, `trigger_price`); it becomes a `TradingSignalGenerated`
+`strategy_id`, `post_only`, `trigger_price`, `protect`); it becomes a `TradingSignalGenerated`
 validated by the same boundary as a signal line. Its signal ID is derived from the token's
 name and the Idempotency-Key (`http-` and 32 hex digits), so its client order ID is
 derived from them too: a retry, even after a restart or once its stored answer has
@@ -24,7 +24,7 @@ _AS_SIGNAL = {"symbol": "symbol", "side": "side", "type": "order_type",
               "account": "account_id", "venue": "venue", "expires_at": "expires_at",
               "stop_loss": "stop_loss", "take_profit": "take_profit",
               "strategy_id": "strategy_id", "post_only": "post_only",
-              "trigger_price": "trigger_price"}
+              "trigger_price": "trigger_price", "protect": "protect"}
 _AS_ORDER = {signal: order for order, signal in _AS_SIGNAL.items()}
 REQUIRED = ("symbol", "side", "quantity", "account", "venue")
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ordergate.domain.algorithm import MAX_DURATION_S, MAX_SLICES
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import OrderRole, OrderType, Side, TimeInForce, TradingState
 from ordergate.pipeline.reasons import ReasonCode
@@ -54,6 +55,16 @@ class _Closed(BaseModel):
 # ------------------------------------------------------------------ requests
 
 
+class AlgorithmRequest(_Closed):
+    """How the order is carried out over time: TWAP, `slices` child orders evenly spaced
+    over `duration_s` seconds, market or limit IOC at `limit_price_cap`."""
+
+    name: Literal["twap"]
+    duration_s: float = Field(gt=0, le=float(MAX_DURATION_S))
+    slices: int = Field(ge=1, le=MAX_SLICES)
+    limit_price_cap: Amount | None = None
+
+
 class SignalRequest(_Closed):
     """A `TradingSignalGenerated`: the JSON of a signal line."""
 
@@ -72,6 +83,10 @@ class SignalRequest(_Closed):
     trigger_price: Amount | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
+    protect: bool | None = Field(default=None, description=(
+        "with stop_loss and/or take_profit: entered as a bracket, its reduce-only exits "
+        "placed at the venue as it fills (default: the config's brackets.protect)"))
+    algorithm: AlgorithmRequest | None = None
     strength: float = Field(default=1.0, ge=0, le=1)
     confluence_score: float = Field(default=0.0, ge=0, le=1_000_000)
     expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
@@ -105,6 +120,9 @@ class OrderRequest(_Closed):
     expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
     stop_loss: Amount | None = None
     take_profit: Amount | None = None
+    protect: bool | None = Field(default=None, description=(
+        "with stop_loss and/or take_profit: a bracket, its reduce-only exits placed at "
+        "the venue as the order fills (default: the config's brackets.protect)"))
     strategy_id: str | None = Field(default=None, min_length=1, max_length=64,
                                     pattern=IDENTIFIER_PATTERN,
                                     description="default (absent or null): `http`")
