@@ -53,6 +53,7 @@ def test_every_route_but_health_declares_its_scope_and_its_problems(served):
         "POST /v1/signals": [{"bearer": ["trade"]}], "POST /v1/orders": [{"bearer": ["trade"]}],
         "GET /v1/orders": [{"bearer": ["read"]}],
         "GET /v1/orders/{order_id}": [{"bearer": ["read"]}],
+        "GET /v1/parents/{parent_id}": [{"bearer": ["read"]}],
         "DELETE /v1/orders/{order_id}": [{"bearer": ["trade"]}],
         "PATCH /v1/orders/{order_id}": [{"bearer": ["trade"]}],
         "GET /v1/positions": [{"bearer": ["read"]}],

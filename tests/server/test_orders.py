@@ -230,9 +230,9 @@ def test_deleting_a_twap_parent_cancels_it_as_a_whole(served):
     from ordergate.testing.served import signal
     body = signal("twap-1", algorithm={"name": "twap", "duration_s": 3600, "slices": 4})
     r = httpx.post(f"{served.url}/v1/signals", headers=TRADE, json=body)
-    # Admitted, but the answer names no order: the parent is not one (yet: see the report).
-    assert r.status_code == 200 and r.json()["admitted"], r.text
+    assert r.status_code == 201 and r.json()["admitted"], r.text
     parent = client_order_id_for(body["strategy_id"], body["account_id"], "twap-1")
+    assert r.json()["parent"]["parent_id"] == parent and r.json()["order"] is None
     first = httpx.delete(f"{served.url}/v1/orders/{parent}", headers=TRADE)
     again = httpx.delete(f"{served.url}/v1/orders/{parent}", headers=TRADE)
     assert first.status_code == again.status_code == 200, first.text
@@ -259,3 +259,37 @@ def test_protect_on_a_direct_order_must_be_a_json_boolean_and_needs_an_exit(serv
     r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "br-none"},
                    json=order(protect=True))
     assert r.status_code == 200 and r.json()["code"] == "PROTECT_WITHOUT_EXITS", r.text
+
+
+def test_a_twap_signal_is_answered_with_its_parent_and_the_parent_lists_its_slices(served):
+    from ordergate.pipeline.client_order_id import client_order_id_for
+    from ordergate.testing.served import signal
+    body = signal("twap-2", quantity="0.04",
+                  algorithm={"name": "twap", "duration_s": 3600, "slices": 4})
+    r = httpx.post(f"{served.url}/v1/signals", headers=TRADE, json=body)
+    assert r.status_code == 201, r.text
+    answer = r.json()
+    parent_id = client_order_id_for(body["strategy_id"], body["account_id"], "twap-2")
+    assert (answer["client_order_id"], answer["order"]) == (None, None)
+    parent = answer["parent"]
+    assert (parent["parent_id"], parent["kind"], parent["status"]) == (parent_id, "twap", "active")
+    assert [s[1] for s in parent["spec"]["slices"]] == ["0.0100"] * 4  # the whole schedule
+    (first,) = parent["children"]  # slice 0 went at once; the rest wait for their time
+    assert (first["role"], first["leg"], first["state"], first["filled_quantity"]) == (
+        "slice", 0, "FILLED", "0.0100")
+    again = httpx.post(f"{served.url}/v1/signals", headers=TRADE, json=body)
+    assert again.json() == answer  # the first answer, replayed
+    shown = httpx.get(f"{served.url}/v1/parents/{parent_id}", headers=READ)
+    assert shown.status_code == 200 and shown.json()["children"] == parent["children"]
+    missing = httpx.get(f"{served.url}/v1/parents/og-nothing", headers=READ)
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/not-found"
+
+
+def test_a_brackets_parent_names_its_exit_legs(served):
+    r = httpx.post(f"{served.url}/v1/orders", headers={**TRADE, "Idempotency-Key": "br-parent"},
+                   json=order(stop_loss="1000", take_profit="1000000", protect=True))
+    entry = r.json()["order"]["client_order_id"]
+    parent = httpx.get(f"{served.url}/v1/parents/{entry}", headers=READ).json()
+    assert (parent["kind"], parent["status"], parent["spec"]) == (
+        "bracket", "active", {"stop_loss": "1000", "take_profit": "1000000"})
+    assert sorted(c["role"] for c in parent["children"]) == ["stop_loss", "take_profit"]

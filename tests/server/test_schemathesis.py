@@ -31,6 +31,7 @@ REQUEST_TIMEOUT_S = 5.0
 
 WITH_INPUT = ["POST /v1/signals", "POST /v1/orders", "GET /v1/orders",
               "GET /v1/orders/{order_id}", "DELETE /v1/orders/{order_id}",
+              "GET /v1/parents/{parent_id}",
               "PATCH /v1/orders/{order_id}",
               "GET /v1/accounts/{account_id}", "POST /v1/trading-state"]
 """Operations that take input: fuzzed with valid and with invalid requests."""

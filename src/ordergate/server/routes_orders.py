@@ -26,7 +26,7 @@ from ordergate.server.idempotency import Answer, fingerprint, fingerprint_bytes,
 from ordergate.server.openapi import IDEMPOTENCY_KEY, answers, body, secured
 from ordergate.server.problems import Problem, problem_body, problem_response
 from ordergate.server.schema import (
-    OrderPage, OrderRequest, OrderView, SignalRequest, VerdictAnswer,
+    OrderPage, OrderRequest, OrderView, ParentView, SignalRequest, VerdictAnswer,
 )
 from ordergate.server.wire import answer_response, invalid, json_response, read_body
 
@@ -158,6 +158,19 @@ def install(app: FastAPI, state: ServerState) -> None:
         """By client order ID or venue order ID."""
         principal(request, "read")
         return json_response(200, views.order_view(engine.journal, find(order_id)))
+
+    @app.get("/v1/parents/{parent_id}", response_model=None,
+             responses=answers({200: (ParentView, "The bracket or algorithm")},
+                               401, 403, 404, 422, 429, 500),
+             openapi_extra=secured("read"))
+    async def get_parent(request: Request, parent_id: str) -> Response:
+        """A bracket (named by its entry's client order ID) or a TWAP (by the ID its
+        signal derives): its spec, status and every child order with its fills."""
+        principal(request, "read")
+        view = views.parent_view(engine.journal, parent_id)
+        if view is None:
+            raise Problem(404, "not-found", "no bracket or algorithm has this ID")
+        return json_response(200, view)
 
     @app.delete("/v1/orders/{order_id}", response_model=None,
                 responses=answers({200: (OrderView, "Cancelled (again: the same answer)"),

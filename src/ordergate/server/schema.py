@@ -226,6 +226,10 @@ class OrderSummary(_Closed):
     price: Money | None
     filled_quantity: Money
     state: OrderStatus
+    parent_id: str | None
+    role: OrderRole
+    leg: int
+    reduce_only: bool
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -233,6 +237,32 @@ class OrderSummary(_Closed):
 class OrderPage(_Closed):
     orders: list[OrderSummary]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class ParentChild(_Closed):
+    """One order derived from a parent: a TWAP's slice, a bracket's exit leg."""
+
+    client_order_id: str
+    role: OrderRole
+    leg: int
+    state: OrderStatus
+    quantity: Money
+    filled_quantity: Money
+
+
+class ParentView(_Closed):
+    """A bracket or an algorithm (TWAP) as the journal has it: what it was asked (`spec`,
+    a TWAP's whole schedule), its status (active, done, cancelled) and its children."""
+
+    parent_id: str
+    kind: Literal["bracket", "twap"]
+    signal_id: str
+    status: Literal["active", "done", "cancelled"]
+    spec: dict[str, Any]
+    created_at: Timestamp
+    updated_at: Timestamp
+    children: list[ParentChild]
+    children_filled: Money = Field(description="what every child together has filled")
 
 
 class VerdictAnswer(_Closed):
@@ -246,6 +276,9 @@ class VerdictAnswer(_Closed):
     reason: str
     client_order_id: str | None
     order: OrderView | None
+    parent: ParentView | None = Field(default=None, description=(
+        "a signal carried out by an algorithm (TWAP): its parent, with the slices sent so "
+        "far; `client_order_id` and `order` are then null"))
 
 
 class AmendAnswer(_Closed):
@@ -357,4 +390,5 @@ class Account(_Closed):
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SignalRequest, OrderRequest, TradingStateRequest, ProblemDetails, OrderView, OrderPage,
+    ParentView,
     VerdictAnswer, Positions, TradingStateAnswer, Health, Account)

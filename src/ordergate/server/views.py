@@ -8,6 +8,7 @@ transition with its reason, and a restart rebuilds nothing here.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -74,6 +75,8 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
             "symbol": row["symbol"], "side": row["side"], "type": row["order_type"],
             "quantity": row["quantity"], "price": row["price"],
             "filled_quantity": row["filled_quantity"], "state": row["status"],
+            "parent_id": row["parent_id"], "role": row["role"], "leg": row["leg"],
+            "reduce_only": bool(row["reduce_only"]),
             "created_at": row["created_at"], "updated_at": row["updated_at"]}
 
 
@@ -124,7 +127,8 @@ def verdict_answer(engine: Engine, signal: TradingSignalGenerated,
     body: dict[str, Any] = {"admitted": outcome.admitted, "signal_id": signal_id,
                             "handler": outcome.handler,
                             "code": None if code is None else code.value,
-                            "reason": outcome.reason, "client_order_id": None, "order": None}
+                            "reason": outcome.reason, "client_order_id": None, "order": None,
+                            "parent": None}
     if order is None and code is ReasonCode.DUPLICATE_SIGNAL:
         order_id = client_order_id_for(signal.strategy_id, signal.account_id, signal_id)
         if engine.journal.order(order_id) is not None:
@@ -135,4 +139,32 @@ def verdict_answer(engine: Engine, signal: TradingSignalGenerated,
         body["client_order_id"] = order.client_order_id
         body["order"] = order_view(engine.journal, order.client_order_id)
         return (201 if outcome.admitted else 200), body
+    if outcome.admitted:  # carried out by an algorithm: the answer names its parent
+        parent = parent_view(engine.journal, client_order_id_for(
+            signal.strategy_id, signal.account_id, signal_id))
+        if parent is not None:
+            body["parent"] = parent
+            return 201, body
     return 200, body
+
+
+def parent_view(journal: OrderJournal, parent_id: str) -> dict[str, Any] | None:
+    """A bracket or an algorithm (TWAP) as the journal has it: what it was asked to do
+    (`spec`), its status, and every order derived from it with what each has filled, so
+    an operator reads parent -> slices (or entry -> exits) in one answer."""
+    row = journal.parent(parent_id)
+    if row is None:
+        return None
+    children, filled = [], ZERO
+    for child in journal.children(parent_id):
+        cid = str(child["client_order_id"])
+        done = sum((Decimal(f["quantity"]) for f in journal.fills(cid)), ZERO)
+        filled += done
+        children.append({"client_order_id": cid, "role": child["role"], "leg": child["leg"],
+                         "state": child["status"], "quantity": child["quantity"],
+                         "filled_quantity": str(done)})
+    return {"parent_id": parent_id, "kind": row["kind"], "signal_id": row["signal_id"],
+            "status": row["status"], "spec": json.loads(row["spec"]),
+            "created_at": row["created_at"], "updated_at": row["updated_at"],
+            "children": children, "children_filled": str(filled)}
+

@@ -297,3 +297,15 @@ def test_derived_amounts_are_rounded_to_eight_places_from_their_text(served, pag
     got = page.evaluate("""(texts) => texts.map(
         (t) => window.ordergateDashboard.roundDecimal(t, 8))""", list(cases))
     assert dict(zip(cases, got)) == cases
+
+
+def test_a_brackets_exits_show_their_lineage_naming_the_entry(served, page):
+    connect(page, served, READ_TOKEN)
+    entry = place(served, "br-dash", stop_loss="1000", take_profit="1000000", protect=True)
+    entry_id = entry["client_order_id"]
+    exits = page.locator(f"#orders tbody td[data-parent='{entry_id}']")
+    expect(exits).to_have_count(2)  # the stop and the take-profit, both working
+    expect(page.locator("#orders tbody td[data-role='stop_loss']")).to_have_text(
+        f"stop_loss 1 of …{entry_id[-6:]}")
+    assert page.locator("#orders tbody td[data-role='take_profit']").get_attribute(
+        "title") == f"parent {entry_id}"

@@ -194,12 +194,22 @@ function renderOrders(orders) {
       "data-order": o.client_order_id, title: `cancel ${o.client_order_id}` });
     cancel.addEventListener("click", () => cancelOrder(o.client_order_id, cancel));
     const tr = row([timeCell(o.created_at), o.account, o.venue, o.symbol,
-      { text: o.side, attrs: { "data-side": o.side } }, o.type, num(o.quantity),
+      { text: o.side, attrs: { "data-side": o.side } }, o.type, lineage(o), num(o.quantity),
       num(o.filled_quantity), num(o.price), { text: o.state, attrs: { "data-tone": tone(o.state) } },
       { text: o.client_order_id, attrs: { class: "id" } }, cancel]);
     tr.dataset.order = o.client_order_id;
     return tr;
-  }), "no working order", 12);
+  }), "no working order", 13);
+}
+
+// What an order is to the intent it serves: a signal's own order, or a bracket's exit, an
+// amendment or a TWAP slice of the order it names (its parent's ID, in full in the title).
+function lineage(o) {
+  if (!o.parent_id || o.role === "primary") {
+    return { text: o.reduce_only ? "primary, reduce-only" : "primary", attrs: { "data-role": "primary" } };
+  }
+  return { text: `${o.role} ${o.leg} of …${o.parent_id.slice(-6)}`,
+    attrs: { "data-role": o.role, "data-parent": o.parent_id, title: `parent ${o.parent_id}` } };
 }
 
 function renderPositions(positions) {
