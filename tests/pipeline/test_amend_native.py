@@ -8,6 +8,7 @@ Unhappy paths first."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -211,6 +212,11 @@ async def test_a_restart_before_the_replace_was_sent_unwinds_it_and_never_resend
             assert new.status is S.FAILED, "an amendment is never resent blindly"
             assert old2.status is S.ACCEPTED and old2.price == D("41900")
             assert s.venue.orders_per_client_id.get(new.client_order_id, 0) == 0
+            engine.audit.flush()
+            codes = [json.loads(line).get("code") for line in
+                     (s.tmp / "audit.jsonl").read_text().splitlines()
+                     if '"order_modify_rejected"' in line]
+            assert codes[-1] == "AMEND_INTERRUPTED"
             again = await engine.amend(old.client_order_id, price=D("41950"))
             assert again.done and again.order.status is S.ACCEPTED
         finally:

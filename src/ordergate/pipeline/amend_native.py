@@ -23,8 +23,9 @@ replacement after its cancel is confirmed.
    and the old leg is working again: `run`).
 
 A restart between the journal write and the answer (`restore`, after recovery has
-looked both legs up): a replacement still unresolved is waited for as in 5; one that
-never reached the venue leaves the old leg working again (AMEND_INTERRUPTED).
+looked both legs up): a replacement still unresolved is waited for as in 5 (recovery
+never resends an amendment); one that never reached the venue leaves the old leg
+working again (AMEND_INTERRUPTED).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class NativeAmender:
                  bus: EventBus, clock: Clock) -> None:
         self._ledger, self._executor, self._reconciler = ledger, executor, reconciler
         self._bus, self._clock = bus, clock
-        self._unresolved: dict[str, Asked] = {}  # replacement's ID -> the amend it answers
+        # replacement's ID -> the amend it answers, and the code if it never reaches the venue
+        self._unresolved: dict[str, tuple[Asked, R]] = {}
         self._ended: list[str] = []
         bus.subscribe(OrderTransitioned, self._transitioned)
 
@@ -104,12 +106,13 @@ class NativeAmender:
         again (a replacement that was placed ended with the old leg cancelled)."""
         ended, self._ended = self._ended, []
         for client_order_id in ended:
-            asked = self._unresolved.pop(client_order_id, None)
+            waited = self._unresolved.pop(client_order_id, None)
             new = self._ledger.get(client_order_id)
-            if asked is not None and new is not None and new.status in _NEVER_PLACED:
+            if waited is not None and new is not None and new.status in _NEVER_PLACED:
+                asked, code = waited
                 await self._look_up(asked.venue, asked.old)
-                self._old_back(asked, R.AMEND_REFUSED_BY_VENUE, f"the replacement "
-                               f"{client_order_id} never reached the venue ({new.status})")
+                self._old_back(asked, code, f"the replacement {client_order_id} never "
+                               f"reached the venue ({new.status})")
 
     def restore(self, venues: Mapping[str, VenueAdapter]) -> int:
         """After recovery: every leg still PENDING_UPDATE waits for its replacement's
@@ -124,7 +127,7 @@ class NativeAmender:
             later = [leg for leg in lineage(self._ledger, old) if leg.leg > old.leg]
             replacement = later[-1] if later else None
             if replacement is not None and not replacement.status.is_terminal:
-                self._unresolved[replacement.client_order_id] = asked  # its answer decides
+                self._unresolved[replacement.client_order_id] = (asked, R.AMEND_INTERRUPTED)
             elif replacement is None or replacement.status in _NEVER_PLACED:
                 self._old_back(asked, R.AMEND_INTERRUPTED, "a restart interrupted the amend "
                                "before its replacement reached the venue")
@@ -179,7 +182,7 @@ class NativeAmender:
                 await self._reconciler.cancel(venue, old, f"replaced by {new.client_order_id} "
                                               "(the replace's answer was lost): cancelling")
             return self._replaced(asked, new, rest)
-        self._unresolved[new.client_order_id] = asked
+        self._unresolved[new.client_order_id] = (asked, R.AMEND_REFUSED_BY_VENUE)
         self._reconciler.follow(venue, new)
         why = (f"the replace's answer was lost ({type(exc).__name__}: {exc}) and the venue "
                f"does not show {new.client_order_id} yet: never resent; followed until the "
