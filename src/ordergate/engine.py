@@ -157,6 +157,7 @@ class Engine:
         self.cold_start.restore()
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues)
+        self.amender.restore(self.venues)  # amends a restart interrupted: waited for or unwound
         self.brackets.restore()  # adjusted (missing exits placed) at the settle below
         self.twap.resume()  # after recovery: the slices it follows are never sent again
         if cold and self.config.reconciliation.cold_start == "adopt":
@@ -193,9 +194,10 @@ class Engine:
 
     async def amend(self, client_order_id: str, quantity: Decimal | None = None,
                     price: Decimal | None = None) -> AmendOutcome:
-        """Change a working order's total quantity and/or limit price: an explicit, journaled
-        cancel-then-replace (`pipeline/amend.py`). The outcome names the new leg, or why
-        nothing changed (a `ReasonCode`; the order is as it was)."""
+        """Change a working order's total quantity and/or limit price: the venue's atomic
+        replace where it has one and nothing of the leg has filled, an explicit, journaled
+        cancel-then-replace otherwise (`pipeline/amend.py`). The outcome names the new leg,
+        or why nothing changed (a `ReasonCode`; the order is as it was)."""
         order = self.ledger.get(client_order_id)
         venue = self.venues.get(order.venue) if order is not None else None
         if order is None or venue is None:

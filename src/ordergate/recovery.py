@@ -15,7 +15,9 @@ Polymarket has no client order ID, so a fresh adapter finds the order by that al
   send (its last journaled change plus the executor's `submit_deadline_s`), the policy
   decides: `fail` (the default) marks it FAILED; `resubmit` sends it again with the same
   client order ID if it is younger than `resubmit_max_age_s` and the kill switch is
-  ACTIVE (never while HALTED or REDUCING). Neither can create a second live order for one
+  ACTIVE (never while HALTED or REDUCING), and never an amendment (role `amendment`: it
+  was sized beside an old leg that may have filled since; it is FAILED, the old leg
+  working again, `amend_native.py`). Neither can create a second live order for one
   intent: every earlier send can no longer execute, and the venue holds none;
 - the venue cannot be asked (timeout, 5xx): the order stays as it is, unresolved, and
   the reconciler keeps asking. A transport error is never taken for "not found".
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta
 from ordergate.clock import Clock
 from ordergate.config import RecoverySettings
 from ordergate.domain.order import Order, OrderStatus
+from ordergate.domain.values import OrderRole
 from ordergate.events import OrderUnresolved
 from ordergate.journal.rows import fill_from_row, order_from_row
 from ordergate.pipeline.execute import Executor
@@ -112,6 +115,14 @@ class Recovery:
         """The venue never got the order, and no request of it can still land."""
         state = self._trading_state()
         young = self._clock.now() - order.created_at <= self._max_age
+        if order.role is OrderRole.AMENDMENT:
+            # An amendment was sized from its lineage's fills at the time, beside an old
+            # leg that may since have filled or still work (a native replace that never
+            # landed left it working): sent again blindly, it could fill past the total.
+            self._ledger.transition(order, S.FAILED, "recovered: the venue never received "
+                                    "this amendment; an amendment is never resent (its "
+                                    "old leg may have filled or still work): amend again")
+            return
         if self._policy == "resubmit" and young and state == "ACTIVE":
             self._ledger.journal.mark_resent(order.client_order_id, self._clock.now())
             await self._ledger.commit_before_send()

@@ -1,5 +1,9 @@
 """Amend: a working order's quantity or price changed by an explicit, journaled
-cancel-then-replace, its legs never filling more than the amended total."""
+cancel-then-replace, its legs never filling more than the amended total.
+
+The simulated venue here has no native replace (`native_replace` off), so every amend
+takes the explicit path; the native one is `test_amend_native.py`. The property at the
+end runs both."""
 
 from __future__ import annotations
 
@@ -8,10 +12,17 @@ from decimal import Decimal
 from ordergate.domain.order import OrderStatus as S
 from ordergate.domain.values import OrderRole
 from ordergate.pipeline.reasons import ReasonCode as R
-from ordergate.testing.scenario import Scenario, quote
+from ordergate.testing.scenario import Scenario as _Scenario
+from ordergate.testing.scenario import quote
 from ordergate.venues.faults import Fault
 
 D = Decimal
+
+
+def Scenario(tmp, quotes=None, **kwargs):  # noqa: N802 - the scenario, explicit amends only
+    return _Scenario(tmp, quotes, venue={"native_replace": False}, **kwargs)
+
+
 RESTING = {"order_type": "limit", "limit_price": D("41900"), "stop_loss": D("40000"),
            "take_profit": D("45000")}
 
@@ -174,17 +185,20 @@ AMEND = st.tuples(st.integers(1, 4), st.one_of(st.none(), st.integers(2, 30)),
 
 @settings(max_examples=int(EXAMPLES or 25), derandomize=EXAMPLES is None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), lots=st.integers(3, 20), amends=st.lists(AMEND, max_size=6))
-def test_an_amended_orders_legs_never_fill_more_than_the_last_total_asked(seed, lots, amends):
+@given(seed=st.integers(0, 10_000), lots=st.integers(3, 20), amends=st.lists(AMEND, max_size=6),
+       native=st.booleans())
+def test_an_amended_orders_legs_never_fill_more_than_the_last_total_asked(seed, lots, amends,
+                                                                          native):
     """Random amends (size up or down, price moved) while the order fills in parts, some
     fills unseen when the amend is asked (the venue ran ahead of the engine's poll): the
     legs together never fill more than the total the last accepted amend asked for, and
-    no leg is ever sent twice."""
+    no leg is ever sent twice. With the venue's native replace (`native`) or without."""
     async def run() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = {"validator": {"max_signal_age_s": 10_000},
                       "reconciler": {"fill_timeout_s": 10_000}}
-            async with Scenario(Path(tmp), _walk(seed), config=config) as s:
+            async with _Scenario(Path(tmp), _walk(seed), config=config,
+                                 venue={"native_replace": native}) as s:
                 root = (await s.submit(order_type="limit", limit_price=D("42000"),
                                        quantity=D(lots) / 1000, stop_loss=D("40000"),
                                        take_profit=D("45000"))).order

@@ -62,3 +62,15 @@ def test_an_amend_of_a_filled_order_says_why_not(served):
     answer = _patch(served, cid, "k-3", quantity="0.02").json()
     assert (answer["amended"], answer["code"]) == (False, "AMEND_NOT_WORKING")
     assert answer["order"]["state"] == "FILLED" or answer["order"] is None
+
+
+def test_a_native_replace_whose_replacement_the_venue_refuses_says_the_order_is_cancelled(served):
+    # The simulated venue replaces natively: it cancels the order, then refuses 3 BTC at
+    # 42000 (126000 USDT) against the account's 100000.
+    resting = _resting(served, "am-4")
+    cid = resting["client_order_id"]
+    answer = _patch(served, cid, "k-4", quantity="3").json()
+    assert (answer["amended"], answer["code"]) == (False, "AMEND_REPLACEMENT_REJECTED")
+    old = httpx.get(f"{served.url}/v1/orders/{cid}", headers=READ).json()
+    assert old["state"] == "CANCELLED"
+    assert [(c["leg"], c["state"]) for c in old["children"]] == [(1, "REJECTED")]

@@ -1,9 +1,11 @@
-"""`Amender`: change a working order's quantity or price, as an explicit, journaled
-cancel-then-replace.
+"""`Amender`: change a working order's quantity or price.
 
-Every venue gets the same path, so every venue gets the same guarantees (ccxt's own
+Where the venue has an atomic replace (`base.Replaceable`: Binance spot's
+`cancelReplace`, the simulated venue's) and nothing of the working leg has filled, the
+amend is that one request (`amend_native.py`). Everywhere else, and for a leg with
+fills, it is an explicit, journaled cancel-then-replace, described here (ccxt's own
 `edit_order` is a non-atomic cancel plus create on most exchanges, and is never called
-blind; a venue's native replace, Binance's `cancelReplace`, is not used yet):
+blind). Step 1 and the lineage are the same for both:
 
 1. Checked first, the order left as it is when refused (a `ReasonCode`, an
    `OrderModifyRejected`): it must be working and not managed by a bracket or a TWAP;
@@ -25,8 +27,7 @@ The amended total is the intent: an amend of an amend counts the fills of every 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from ordergate.bus import EventBus
@@ -35,37 +36,19 @@ from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import ZERO, OrderRole, TradingState
 from ordergate.events import OrderModifyRejected, OrderTransitioned, OrderUpdated
-from ordergate.journal.rows import order_with_fills
-from ordergate.pipeline.client_order_id import child_client_order_id
+from ordergate.pipeline.amend_legs import AmendOutcome, Asked, lineage, next_leg
+from ordergate.pipeline.amend_native import NativeAmender
 from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.pipeline.reconcile import Reconciler
-from ordergate.venues.base import VenueAdapter
+from ordergate.venues.base import VenueAdapter, replaceable
+
+__all__ = ["AmendOutcome", "Amender"]
 
 S = OrderStatus
 _MANAGED = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT, OrderRole.SLICE)
-
-
-@dataclass(frozen=True, slots=True)
-class AmendOutcome:
-    """`done`: the replacement was sent (`order` is it) or waits for the old leg's cancel
-    (`pending`); otherwise `code` says why not and `order` is the order as it stands."""
-
-    done: bool
-    code: R | None
-    reason: str
-    order: Order | None
-    pending: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Asked:
-    old: Order
-    venue: VenueAdapter
-    total: Decimal
-    price: Decimal | None
 
 
 class Amender:
@@ -76,13 +59,19 @@ class Amender:
         self._ledger, self._executor, self._reconciler = ledger, executor, reconciler
         self._bus, self._clock = bus, clock
         self._instrument, self._trading_state = instrument, trading_state
-        self._waiting: dict[str, _Asked] = {}  # old leg's ID -> the amend its cancel holds up
+        self._waiting: dict[str, Asked] = {}  # old leg's ID -> the amend its cancel holds up
         self._ready: list[str] = []
+        self._native = NativeAmender(ledger, executor, reconciler, bus, clock)
         bus.subscribe(OrderTransitioned, self._transitioned)
 
     @property
     def pending(self) -> bool:
-        return bool(self._ready)
+        return bool(self._ready) or self._native.pending
+
+    def restore(self, venues: Mapping[str, VenueAdapter]) -> int:
+        """At start, after recovery: finish or unwind the amends a restart interrupted
+        (`amend_native.NativeAmender.restore`). Returns how many legs it found."""
+        return self._native.restore(venues)
 
     async def amend(self, venue: VenueAdapter, order: Order, quantity: Decimal | None,
                     price: Decimal | None) -> AmendOutcome:
@@ -93,7 +82,10 @@ class Amender:
         if isinstance(refused, AmendOutcome):
             return refused
         total, new_price = refused
-        asked = _Asked(order, venue, total, new_price)
+        asked = Asked(order, venue, total, new_price)
+        native = replaceable(venue) if order.filled_quantity == 0 else None
+        if native is not None:  # the venue's atomic replace (`amend_native.py`)
+            return await self._native.amend(asked, legs, native, intended)
         self._ledger.transition(order, S.PENDING_UPDATE, f"amend asked: total {total}"
                                 + (f" @ {new_price}" if new_price is not None else "")
                                 + f" (was {intended}" + (f" @ {order.price}" if order.price
@@ -103,7 +95,9 @@ class Amender:
         return await self._after_cancel(asked)
 
     async def run(self) -> None:
-        """Send the replacements whose old leg's cancel has now been answered."""
+        """Send the replacements whose old leg's cancel has now been answered; unwind the
+        native amends whose replacement ended unplaced."""
+        await self._native.run()
         ready, self._ready = self._ready, []
         for client_order_id in ready:
             asked = self._waiting.pop(client_order_id, None)
@@ -157,7 +151,7 @@ class Amender:
             return no(R.AMEND_INVALID, f"the {rest} left to send after rounding: {problem}")
         return total, new_price
 
-    async def _after_cancel(self, asked: _Asked) -> AmendOutcome:
+    async def _after_cancel(self, asked: Asked) -> AmendOutcome:
         old = asked.old
         if old.status is S.FILLED:
             why = (f"order {old.client_order_id} filled ({old.filled_quantity}) before its "
@@ -184,17 +178,11 @@ class Amender:
             return AmendOutcome(False, R.AMEND_TOO_LATE, why, old)
         return await self._replace(asked, legs, rest)
 
-    async def _replace(self, asked: _Asked, legs: list[Order], rest: Decimal) -> AmendOutcome:
+    async def _replace(self, asked: Asked, legs: list[Order], rest: Decimal) -> AmendOutcome:
         old, venue = asked.old, asked.venue
         root = legs[0]
-        leg = max(leg.leg for leg in legs) + 1
-        new = replace(
-            old, client_order_id=child_client_order_id(root.client_order_id, OrderRole.AMENDMENT, leg),
-            quantity=rest, price=asked.price, created_at=self._clock.now(),
-            expected_price=asked.price if asked.price is not None else old.expected_price,
-            parent_id=root.client_order_id, role=OrderRole.AMENDMENT, leg=leg,
-            status=S.PENDING, venue_order_id=None, filled_quantity=ZERO, filled_notional=ZERO,
-            fees={}, transitions=[])
+        new = next_leg(asked, legs, rest, self._clock.now())
+        leg = new.leg
         ledger = self._ledger
         if not ledger.open(new):  # cannot be: the leg number follows the journal's legs
             return AmendOutcome(False, R.AMEND_INVALID, f"leg {new.client_order_id} exists", old)
@@ -212,19 +200,7 @@ class Amender:
         return AmendOutcome(True, None, f"order {new.client_order_id} {new.status}", new)
 
     def _legs(self, order: Order) -> list[Order]:
-        """The lineage `order` belongs to: the signal's own order, then its amendments by leg."""
-        journal = self._ledger.journal
-        root_id = order.parent_id if order.role is OrderRole.AMENDMENT else order.client_order_id
-        assert root_id is not None
-        root = self._ledger.get(root_id) or order_with_fills(journal, root_id)
-        legs = [root] if root is not None else []
-        for row in journal.children(root_id):
-            if row["role"] == OrderRole.AMENDMENT:
-                cid = str(row["client_order_id"])
-                leg = self._ledger.get(cid) or order_with_fills(journal, cid)
-                if leg is not None:
-                    legs.append(leg)
-        return sorted(legs, key=lambda o: o.leg) or [order]
+        return lineage(self._ledger, order)
 
     def _transitioned(self, event: OrderTransitioned) -> None:
         if event.client_order_id in self._waiting and event.to_status.is_terminal:

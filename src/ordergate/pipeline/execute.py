@@ -249,6 +249,11 @@ class Executor:
         self._ledger.publish(OrderUnresolved(self._clock.now(), order.client_order_id, order.signal_id, reason))
 
 
+def order_request(order: Order) -> OrderRequest:
+    """The request that sends `order` (a native replace sends its replacement so)."""
+    return _request(order)
+
+
 def _request(order: Order) -> OrderRequest:
     return OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
                         order.order_type, order.quantity, order.price, order.time_in_force,

@@ -60,5 +60,9 @@ class ReasonCode(StrEnum):
     AMEND_INVALID = "AMEND_INVALID"
     AMEND_TOO_LATE = "AMEND_TOO_LATE"
     AMEND_REFUSED_BY_VENUE = "AMEND_REFUSED_BY_VENUE"
+    AMEND_REPLACEMENT_REJECTED = "AMEND_REPLACEMENT_REJECTED"
+    """A native replace cancelled the order and the venue refused its replacement."""
+    AMEND_INTERRUPTED = "AMEND_INTERRUPTED"
+    """A restart came between an amend's journal write and its answer: unwound."""
     # engine
     INTERNAL_ERROR = "INTERNAL_ERROR"

@@ -44,7 +44,8 @@ from ordergate.supervision import RAISE_TROUBLES, Troubles
 from ordergate.venues.base import OrderNotFound, OrderReport, VenueAdapter, VenueError
 
 S = OrderStatus
-_RESTING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING})
+# PENDING_UPDATE: an order being amended works at its venue until the venue says otherwise.
+_RESTING = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING, S.PENDING_UPDATE})
 _IN_FLIGHT = frozenset({S.PENDING, S.SUBMITTED})
 Sides = tuple[Decimal, Decimal]  # (ours, the venue's)
 _Key = tuple[str, str, str | None, str]  # venue, kind, account, subject

@@ -7,7 +7,8 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
 - public market data (`/api/v3/ping`, `time`, `exchangeInfo`, `depth`, `ticker/24hr`,
   `ticker/bookTicker`) shaped like Binance's, filters included;
 - signed private endpoints (HMAC-SHA256, `X-MBX-APIKEY`, timestamp/recvWindow check):
-  `account`, `order` (POST/GET/DELETE), `openOrders`, `myTrades`;
+  `account`, `order` (POST/GET/DELETE), `order/cancelReplace`
+  (`binance_cancel_replace.py`), `openOrders`, `myTrades`;
 - Binance's own error JSON and HTTP statuses (-1013 filter failures, -2010 insufficient
   balance and "Duplicate order sent." while the first order with that client order ID is
   still open, -2013, -2011, -1121, -1022, -2014/-2015, -1021, -1102);
@@ -55,6 +56,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
+from ordergate.testing.binance_cancel_replace import CancelReplace
 from ordergate.testing.binance_faults import Fault, FaultKind, drop, status_response
 from ordergate.testing.binance_market import (
     DEFAULT_BALANCES,
@@ -119,6 +122,8 @@ class BinanceEmulator:
         self.market = BinanceMarket(symbols, books, balances, clock=self.server_time_ms)
         """The state and the matching model (`binance_market.py`); use it under the lock."""
         self._faults: list[Fault] = []
+        self.cancel_replace = CancelReplace(self)
+        """`POST /api/v3/order/cancelReplace` (`binance_cancel_replace.py`)."""
         self._requests: list[tuple[str, str, int]] = []
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -365,6 +370,7 @@ class BinanceEmulator:
         r.add_post("/api/v3/order", self._h_new_order)
         r.add_get("/api/v3/order", self._h_query_order)
         r.add_delete("/api/v3/order", self._h_cancel_order)
+        r.add_post(CANCEL_REPLACE_PATH, self.cancel_replace.handle)
         r.add_get("/api/v3/openOrders", self._h_open_orders)
         r.add_get("/api/v3/myTrades", self._h_my_trades)
         r.add_get("/_admin/state", self._h_admin_state)
@@ -637,24 +643,30 @@ class BinanceEmulator:
         with self._lock:
             order, fills = self.market.new_order(params)
             self._persist()
-            resp_type = params.get("newOrderRespType", "FULL" if order.type in ("MARKET", "LIMIT") else "ACK")
-            body: dict[str, Any] = {
-                "symbol": order.symbol, "orderId": order.order_id, "orderListId": -1,
-                "clientOrderId": order.client_order_id, "transactTime": order.time_ms,
-            }
-            if resp_type in ("RESULT", "FULL"):
-                full = order.to_json()
-                for key in ("time", "updateTime", "isWorking", "stopPrice", "icebergQty",
-                            "origQuoteOrderQty"):
-                    if not (key == "stopPrice" and order.stop_price):  # a stop shows its own
-                        full.pop(key, None)
-                body |= full
-            if resp_type == "FULL":
-                body["fills"] = [{"price": fmt(t.price), "qty": fmt(t.qty),
-                                  "commission": fmt(t.commission),
-                                  "commissionAsset": t.commission_asset,
-                                  "tradeId": t.trade_id} for t in fills]
-        return _json_response(body)
+            return _json_response(self.new_order_body(order, fills, params))
+
+    def new_order_body(self, order: EmulatedOrder, fills: Sequence[EmulatedTrade],
+                       params: Mapping[str, str]) -> dict[str, Any]:
+        """A new order's answer, in the `newOrderRespType` asked for (`cancelReplace`'s
+        `newOrderResponse` too)."""
+        resp_type = params.get("newOrderRespType", "FULL" if order.type in ("MARKET", "LIMIT") else "ACK")
+        body: dict[str, Any] = {
+            "symbol": order.symbol, "orderId": order.order_id, "orderListId": -1,
+            "clientOrderId": order.client_order_id, "transactTime": order.time_ms,
+        }
+        if resp_type in ("RESULT", "FULL"):
+            full = order.to_json()
+            for key in ("time", "updateTime", "isWorking", "stopPrice", "icebergQty",
+                        "origQuoteOrderQty"):
+                if not (key == "stopPrice" and order.stop_price):  # a stop shows its own
+                    full.pop(key, None)
+            body |= full
+        if resp_type == "FULL":
+            body["fills"] = [{"price": fmt(t.price), "qty": fmt(t.qty),
+                              "commission": fmt(t.commission),
+                              "commissionAsset": t.commission_asset,
+                              "tradeId": t.trade_id} for t in fills]
+        return body
 
     async def _h_query_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
@@ -672,14 +684,18 @@ class BinanceEmulator:
                 raise BinanceApiError(400, -2011, "Unknown order sent.")
             self.market.cancel(order)
             self._persist()
-            body = order.to_json()
-            for key in ("time", "updateTime", "isWorking", "workingTime", "stopPrice",
-                        "icebergQty", "origQuoteOrderQty"):
-                body.pop(key, None)
-            body["origClientOrderId"] = order.client_order_id
-            body["clientOrderId"] = params.get("newClientOrderId") or f"cancel{order.order_id}"
-            body["transactTime"] = self.server_time_ms()
-            return _json_response(body)
+            return _json_response(self.cancel_body(order, params.get("newClientOrderId")))
+
+    def cancel_body(self, order: EmulatedOrder, cancel_client_id: str | None) -> dict[str, Any]:
+        """A cancelled order's answer (`cancelReplace`'s `cancelResponse` too)."""
+        body = order.to_json()
+        for key in ("time", "updateTime", "isWorking", "workingTime", "stopPrice",
+                    "icebergQty", "origQuoteOrderQty"):
+            body.pop(key, None)
+        body["origClientOrderId"] = order.client_order_id
+        body["clientOrderId"] = cancel_client_id or f"cancel{order.order_id}"
+        body["transactTime"] = self.server_time_ms()
+        return body
 
     async def _h_open_orders(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)

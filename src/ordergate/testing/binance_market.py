@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from ordergate.testing.binance_stops import (
     STOP_LIMIT_TYPES,
@@ -243,6 +243,22 @@ class Book:
 # ---------------------------------------------------------------- the market
 
 
+class _NewOrder(NamedTuple):
+    """A new order's parameters, read and checked against the filters."""
+
+    symbol: str
+    spec: SymbolSpec
+    side: str
+    otype: str
+    qty: Decimal
+    tif: str
+    price: Decimal
+    stop_price: Decimal
+    cid: str
+    book: Book
+    order_id: int
+
+
 class BinanceMarket:
     """Symbols, books, one account, its orders and trades, and matching."""
 
@@ -358,7 +374,12 @@ class BinanceMarket:
     def cancel(self, order: EmulatedOrder) -> None:
         self._close(order, "CANCELED")
 
-    def new_order(self, params: Mapping[str, str]) -> tuple[EmulatedOrder, list[EmulatedTrade]]:
+    def check_new_order(self, params: Mapping[str, str]) -> None:
+        """The checks Binance makes of a new order before anything happens: parameters and
+        filters (`cancelReplace` makes them before its cancel). Raises `BinanceApiError`."""
+        self._parse_new(params)
+
+    def _parse_new(self, params: Mapping[str, str]) -> _NewOrder:
         symbol = required(params, "symbol")
         spec = self.spec(symbol)
         side = required(params, "side").upper()
@@ -410,6 +431,12 @@ class BinanceMarket:
                      else _reference_price(book, side))
         if reference is not None and qty * reference < spec.min_notional:
             raise BinanceApiError(400, -1013, "Filter failure: NOTIONAL")
+        return _NewOrder(symbol, spec, side, otype, qty, tif, price, stop_price, cid, book,
+                         order_id)
+
+    def new_order(self, params: Mapping[str, str]) -> tuple[EmulatedOrder, list[EmulatedTrade]]:
+        (symbol, spec, side, otype, qty, tif, price, stop_price, cid, book,
+         order_id) = self._parse_new(params)
         # A reused client order ID is refused only while the first order is still open.
         if any(o.client_order_id == cid and o.is_open for o in self.orders.values()):
             raise BinanceApiError(400, -2010, "Duplicate order sent.")

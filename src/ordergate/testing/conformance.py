@@ -48,7 +48,7 @@ an outage), `rate_limited` (429 or the venue's throttle) and `timeout` (no answe
 arm the next call of any operation."""
 
 Operation = Literal["place_order", "cancel_order", "fetch_order", "fetch_open_orders",
-                    "fetch_fills", "fetch_balances", "fetch_ticker", "health"]
+                    "fetch_fills", "fetch_balances", "fetch_ticker", "health", "replace_order"]
 
 READS: tuple[Operation, ...] = ("fetch_order", "fetch_open_orders", "fetch_fills",
                                 "fetch_balances", "fetch_ticker")
@@ -74,6 +74,9 @@ class Capabilities:
     stop_orders: bool = True
     """The venue has native stop orders (stop_market, stop_limit). Without them the
     adapter refuses a stop with `StopOrdersUnsupported`, unsent: Polymarket's CLOB."""
+    native_replace: bool = True
+    """The adapter is `Replaceable` (an atomic cancel-and-place: Binance spot's
+    cancelReplace, the simulated venue's). Polymarket's CLOB has none."""
 
 
 @dataclass(slots=True)
@@ -125,8 +128,9 @@ class VenueHarness:
 
     def inject(self, kind: FaultKind, operation: Operation = "place_order") -> None:
         """Make the next call of `operation` fail with `kind`."""
-        if kind in ("timeout_after_accept", "reject") and operation != "place_order":
-            raise ValueError(f"{kind} is a fault of place_order, not of {operation}")
+        if kind in ("timeout_after_accept", "reject") and operation not in (
+                "place_order", "replace_order"):
+            raise ValueError(f"{kind} is a fault of a send, not of {operation}")
         self._inject(kind, operation)
 
     def orders_at_venue(self, client_order_id: str) -> int:
@@ -212,7 +216,7 @@ async def simulated_harness() -> AsyncIterator[VenueHarness]:
     sim_faults = {"timeout_after_accept": Fault.TIMEOUT_AFTER_ACCEPT, "reject": Fault.REJECT,
                   "unavailable": Fault.UNAVAILABLE, "rate_limited": Fault.RATE_LIMITED,
                   "timeout": Fault.TIMEOUT_BEFORE_ACCEPT}
-    sim_ops = {"place_order": "place", "cancel_order": "cancel"}
+    sim_ops = {"place_order": "place", "cancel_order": "cancel", "replace_order": "replace"}
 
     def inject(kind: FaultKind, operation: Operation) -> None:
         if operation == "health":  # the simulated venue's health reads its outage switch
@@ -294,6 +298,7 @@ async def ccxt_binance_harness(setenv: SetEnv, *, timeout_s: float = 0.5, slow_s
             "fetch_balances": ("GET", "/api/v3/account"),
             "fetch_ticker": ("GET", "/api/v3/ticker/24hr"),
             "health": ("GET", "/api/v3/time"),
+            "replace_order": ("POST", "/api/v3/order/cancelReplace"),
         }
 
         def inject(kind: FaultKind, operation: Operation) -> None:
@@ -415,7 +420,7 @@ async def polymarket_harness(setenv: SetEnv, *, timeout_s: float = 0.5,
             "polymarket", venue, PM_YES, "pm-1", "0x" + "00" * 32, "424242",
             rest, too_big, take, reject, fill, inject, count,
             Capabilities(market_orders=False, finds_unknown_orders_by_client_id=False,
-                         order_ids_before_send=True, stop_orders=False),
+                         order_ids_before_send=True, stop_orders=False, native_replace=False),
             _stop=_stop_maker("pm-1", PM_YES, "10", "0.60", "0.55", "0.65"))
     finally:
         if venue is not None:

@@ -45,11 +45,14 @@ from ordergate.venues.base import (
     OrderReport,
     OrderRequest,
     RateLimited,
+    ReplaceReport,
+    ReplaceUnsupported,
     Ticker,
     TradeReport,
     VenueAdapter,
     VenueError,
     VenueHealth,
+    replaceable,
 )
 from ordergate.venues.circuit_breaker import (
     BreakerSettings,
@@ -180,6 +183,20 @@ class GuardedVenue:
     async def fetch_ticker(self, symbol: str) -> Ticker:
         return await self._guarded(lambda: self.inner.fetch_ticker(symbol),
                                    VenueMethod.FETCH_TICKER)
+
+    def supports_replace(self) -> bool:
+        """What it wraps can replace natively (`base.Replaceable`)."""
+        return replaceable(self.inner) is not None
+
+    async def replace_order(self, old_client_order_id: str, old_venue_order_id: str | None,
+                            request: OrderRequest) -> ReplaceReport:
+        """Guarded like a send: one token, breaker-checked, its outcome recorded."""
+        inner = replaceable(self.inner)
+        if inner is None:
+            raise ReplaceUnsupported(f"{self.name}: the venue has no native replace")
+        return await self._guarded(
+            lambda: inner.replace_order(old_client_order_id, old_venue_order_id, request),
+            VenueMethod.REPLACE_ORDER)
 
     async def health(self) -> VenueHealth:
         if self.breaker.state is not BreakerState.CLOSED:

@@ -20,6 +20,7 @@ class VenueMethod(StrEnum):
     FETCH_FILLS = "fetch_fills"
     FETCH_BALANCES = "fetch_balances"
     FETCH_TICKER = "fetch_ticker"
+    REPLACE_ORDER = "replace_order"
 
 
 class RequestOutcome(StrEnum):

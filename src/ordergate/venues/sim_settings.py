@@ -65,3 +65,7 @@ class SimulatedVenueSettings(BaseModel):
     """Let an account sell what it does not hold (a margin account). False: spot rules."""
     history_retention_s: float = Field(default=3_600.0, ge=0, le=MAX_DURATION_S)
     """Finished orders are forgotten after this long (lookups then answer not found)."""
+    native_replace: bool = True
+    """An amend of an unfilled order is one atomic replace, as on Binance spot
+    (`sim_replace.py`); False: the venue has none, and amends are an explicit
+    cancel-then-replace. Both paths can so be replayed on the same quotes."""

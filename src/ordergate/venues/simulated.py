@@ -50,12 +50,13 @@ from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
 from ordergate.venues.base import (
     Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
-    OrderReport, OrderRequest, RateLimited, Ticker,
+    OrderReport, OrderRequest, RateLimited, ReplaceReport, Ticker,
     TradeReport, UnknownSymbol, VenueHealth, VenueTimeout, VenueUnavailable,
 )
 from ordergate.venues.faults import Fault, FaultPlan
 from ordergate.venues.market_data import MarketData, Quote
 from ordergate.venues.sim_book import RestingBook
+from ordergate.venues.sim_replace import replace_order
 from ordergate.venues.sim_rules import check_filters, check_post_only, check_trigger
 from ordergate.venues.sim_settings import InstrumentSpec as InstrumentSpec
 from ordergate.venues.sim_settings import SimulatedVenueSettings as SimulatedVenueSettings
@@ -403,14 +404,26 @@ class SimulatedVenue:
         self.advance()
         order = self._find(client_order_id, venue_order_id)
         if not order.status.is_terminal:
-            order.status = S.CANCELLED
-            order.updated = self._clock.now()
-            for held in (self._books.get(order.request.symbol),
-                         self._stops.get(order.request.symbol)):
-                if held is not None and held.remove(order):
-                    break
-            self._finish(order)
+            self._cancel(order)
         return self._report(order)
+
+    def _cancel(self, order: _SimOrder) -> None:
+        order.status = S.CANCELLED
+        order.updated = self._clock.now()
+        for held in (self._books.get(order.request.symbol),
+                     self._stops.get(order.request.symbol)):
+            if held is not None and held.remove(order):
+                break
+        self._finish(order)
+
+    def supports_replace(self) -> bool:
+        """`native_replace` (on by default): a replay can run either amend path."""
+        return self._s.native_replace
+
+    async def replace_order(self, old_client_order_id: str, old_venue_order_id: str | None,
+                            request: OrderRequest) -> ReplaceReport:
+        """Binance's cancelReplace, emulated (`sim_replace.py`)."""
+        return replace_order(self, old_client_order_id, old_venue_order_id, request)
 
     async def fetch_order(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> OrderReport:

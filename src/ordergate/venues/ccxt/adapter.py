@@ -46,6 +46,7 @@ from ordergate.venues.base import (
     OrderReport,
     OrderRequest,
     PostOnlyUnsupported,
+    ReplaceReport,
     StopOrdersUnsupported,
     Ticker,
     TradeReport,
@@ -64,6 +65,7 @@ from ordergate.venues.ccxt.errors import (
     retry_after_seconds,
 )
 from ordergate.venues.ccxt.markets import Markets
+from ordergate.venues.ccxt.replace import replace_order, supports_native_replace
 from ordergate.venues.ccxt.translation import (
     BINANCE_ORDER_FIELDS,
     OrderInfoFields,
@@ -227,6 +229,26 @@ class CcxtVenue:
         instrument = self._markets.instruments.get(request.symbol)
         if instrument is None:
             raise UnknownSymbol(f"{self.name}: unknown symbol {request.symbol!r}")
+        unified, price, params = self._order_params(request, instrument)
+        try:
+            raw = await self._call("place_order", lambda: self._exchange.create_order(
+                request.symbol, unified, request.side.value,
+                plain(request.quantity), price, params), placing=True,
+                post_only=request.post_only, stop=request.order_type.is_stop)
+        except FilterRejected as rejected:
+            await self._markets.reload_after(request.symbol, rejected)
+            raise
+        if not isinstance(raw, Mapping) or raw.get("id") is None:
+            # A 200 whose body could not be read: the order may well exist (peers.md).
+            raise VenueTimeout(
+                f"{self.name} place_order {request.client_order_id}: answer without an order id; "
+                "outcome unknown, look the order up by client order ID")
+        return self._order_report(raw, request.client_order_id, request.symbol)
+
+    def _order_params(self, request: OrderRequest,
+                      instrument: Instrument) -> tuple[str, str | None, dict[str, Any]]:
+        """ccxt's unified type, the price and the params of `request` (a replace sends the
+        same, `replace.py`); refuses, unsent, what the venue could not take as asked."""
         params: dict[str, Any] = {self._create_id_param: request.client_order_id}
         price: str | None = None
         order_type = request.order_type
@@ -261,20 +283,7 @@ class CcxtVenue:
         # `triggerPrice` (Binance spot: STOP_LOSS, STOP_LOSS_LIMIT).
         unified = "limit" if order_type.has_limit_price else "market"
         # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
-        try:
-            raw = await self._call("place_order", lambda: self._exchange.create_order(
-                request.symbol, unified, request.side.value,
-                plain(request.quantity), price, params), placing=True,
-                post_only=request.post_only, stop=order_type.is_stop)
-        except FilterRejected as rejected:
-            await self._markets.reload_after(request.symbol, rejected)
-            raise
-        if not isinstance(raw, Mapping) or raw.get("id") is None:
-            # A 200 whose body could not be read: the order may well exist (peers.md).
-            raise VenueTimeout(
-                f"{self.name} place_order {request.client_order_id}: answer without an order id; "
-                "outcome unknown, look the order up by client order ID")
-        return self._order_report(raw, request.client_order_id, request.symbol)
+        return unified, price, params
 
     def _stop_params(self, request: OrderRequest, instrument: Instrument,
                      params: dict[str, Any]) -> None:
@@ -297,6 +306,16 @@ class CcxtVenue:
         if request.order_type is OrderType.STOP_MARKET and request.price is not None:
             raise OrderRejected(f"{self.name}: a stop_market order takes no limit price")
         params["triggerPrice"] = plain(trigger)
+
+    def supports_replace(self) -> bool:
+        """Binance spot only (`order/cancelReplace`): ccxt's `edit_order` is a non-atomic
+        cancel plus create on most other exchanges, and is never called there."""
+        return supports_native_replace(self.settings.exchange, self.settings.market_type)
+
+    async def replace_order(self, old_client_order_id: str, old_venue_order_id: str | None,
+                            request: OrderRequest) -> ReplaceReport:
+        """`base.Replaceable`, through ccxt's `edit_order` (`replace.py`)."""
+        return await replace_order(self, old_client_order_id, old_venue_order_id, request)
 
     async def cancel_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
@@ -457,6 +476,8 @@ class CcxtVenue:
                 error = self._map_error(exc, op, placing=placing, post_only=post_only, stop=stop)
                 if resynced or not self._exchange.has.get("fetchTime"):
                     break
+            except VenueError:
+                raise  # already ours (built by the call itself, `replace.py`): no ccxt in it
             except Exception as exc:  # noqa: BLE001 - every failure is mapped, none swallowed
                 error = self._map_error(exc, op, placing=placing, post_only=post_only, stop=stop)
                 break
