@@ -113,7 +113,7 @@ class Engine:
             {name: v.stops for name, v in config.venues.items()}, config.stops,
             config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
             self.venues, self._instrument, lambda: self.risk.trading_state,
-            self.positions.quantity, troubles=self.supervisor)
+            self.positions.quantity, troubles=self.supervisor, bracket_of=self.brackets.get)
         self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
                                self._instrument, lambda: self.risk.trading_state)
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,

@@ -44,13 +44,16 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Literal
 
+from ordergate.algorithms.bracket import Bracket
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import BracketSettings, StopSettings
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
-from ordergate.domain.values import OrderType, Side, TimeInForce, TradingState
-from ordergate.events import StopTriggered, TradingStateChanged
+from ordergate.domain.values import (
+    ZERO, BracketAction, OrderType, Side, TimeInForce, TradingState,
+)
+from ordergate.events import BracketChanged, StopTriggered, TradingStateChanged
 from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor, order_request
 from ordergate.pipeline.order_ledger import OrderLedger
@@ -111,12 +114,14 @@ class StopEmulator:
                  instrument: Callable[[str, str], Instrument | None],
                  trading_state: Callable[[], TradingState],
                  position: Callable[[str, str, str], Decimal],
-                 troubles: Troubles | None = None) -> None:
+                 troubles: Troubles | None = None,
+                 bracket_of: Callable[[str], Bracket | None] | None = None) -> None:
         self._modes, self._s, self._brackets = modes, settings, brackets
         self._ledger, self._executor, self._reconciler = ledger, executor, reconciler
         self._bus, self._clock, self._venues = bus, clock, venues
         self._instrument, self._trading_state, self._position = instrument, trading_state, position
         self._troubles = troubles or RAISE_TROUBLES
+        self._bracket_of = bracket_of
         self._emulates: dict[str, bool] = {}
         self._armed: dict[str, Order] = {}  # client order ID -> HELD order, in arming order
         self._waiting: set[str] = set()  # reduce-only stops told they wait (HALTED)
@@ -232,17 +237,68 @@ class StopEmulator:
             self._event(order, touch, ticker, "refused", None, reason, code)
             self._ledger.transition(order, S.CANCELLED, reason, code)
             return
+        if order.reduce_only and not await self._siblings_cleared(venue, order, at):
+            return
         request = self.request_for(order)
         if not await self._executor.prepare(venue, order):
+            self._exit_refused(order)
             return  # FAILED, with the reason (audited as its transition)
         if order.status is not S.HELD:  # cancelled while it was being prepared
             return
-        how = (f"a {request.time_in_force} limit at {request.price}"
+        how = (f"a limit at {request.price} ({request.time_in_force})"
                if request.order_type is OrderType.LIMIT else "a market order")
         self._event(order, touch, ticker, "sent", request.order_type, f"{at}: sent as {how}",
                     price=request.price)
         await send_derived(self._ledger, self._executor, self._reconciler, venue, order,
                            f"{at}: sending {order.remaining_quantity} {order.symbol} as {how}")
+        if order.status in (S.REJECTED, S.FAILED):
+            self._exit_refused(order)
+
+    async def _siblings_cleared(self, venue: VenueAdapter, order: Order, at: str) -> bool:
+        """A reduce-only stop (a bracket's stop-loss) that triggers first cancels the other
+        exits of its parent working at the venue: one cancels the other, before the send
+        rather than after the fill, as a resting take-profit can hold the very quantity
+        the stop must sell (a spot balance, Polymarket's tokens) and both filling would
+        overfill the position. False: not sent now. Still HELD and armed when a cancel's
+        answer is not in yet (asked again at the next tick); cancelled locally when a
+        sibling filled meanwhile, so the bracket re-sizes it to what is open."""
+        siblings = [o for o in self._ledger.live_orders()
+                    if o.parent_id == order.parent_id and o.reduce_only and o is not order
+                    and o.status is not S.HELD]
+        resized = False
+        for sibling in siblings:
+            filled = sibling.filled_quantity
+            await self._reconciler.cancel(venue, sibling, f"one cancels the other: "
+                                          f"{order.role} {order.client_order_id} {at}")
+            if not sibling.status.is_terminal:
+                self._armed[order.client_order_id] = order  # the next tick asks again
+                return False
+            resized = resized or sibling.filled_quantity != filled
+        if resized:
+            self._ledger.transition(order, S.CANCELLED, f"{at}, not sent: another exit of "
+                                    f"{order.parent_id} filled while it was cancelled; the "
+                                    "bracket re-sizes this one to what is open (cancelled "
+                                    "locally)")
+            return False
+        return True
+
+    def _exit_refused(self, order: Order) -> None:
+        """A bracket's exit refused when it triggered, as one refused when placed: not
+        placed again until its open quantity changes (or every tick would place, trigger
+        and lose another leg), and the position is said to be unprotected."""
+        if self._bracket_of is None or order.parent_id is None:
+            return
+        bracket = self._bracket_of(order.parent_id)
+        if bracket is None:
+            return
+        target = max(bracket.open_quantity(), ZERO)
+        bracket.refused_at[order.role] = target
+        last = order.transitions[-1].reason if order.transitions else str(order.status)
+        self._bus.publish(BracketChanged(
+            self._clock.now(), bracket.entry_id, order.signal_id, BracketAction.UNPROTECTED,
+            f"{order.role} exit {order.client_order_id} {order.status} when it triggered: "
+            f"{last}; {target} open is not protected by a {order.role}", order.role,
+            order.client_order_id, target))
 
     def _refusal(self, order: Order) -> tuple[str, str] | Literal["wait"] | None:
         """What the kill switch says to a triggered stop: None (send it), a refusal (code
