@@ -14,7 +14,9 @@ from ordergate.domain.fill import Fill
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
-from ordergate.domain.values import BracketAction, OrderRole, OrderType, Side, TradingState
+from ordergate.domain.values import (
+    BracketAction, OrderRole, OrderType, Side, StopOutcome, TradingState,
+)
 from ordergate.records import record
 
 __all__ = [
@@ -462,7 +464,7 @@ class StopTriggered(Event):
     trigger_price: Decimal
     reference: Decimal
     reference_ts: datetime
-    outcome: str
+    outcome: StopOutcome
     sent_as: OrderType | None
     price: Decimal | None
     reason: str

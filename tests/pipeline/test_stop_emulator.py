@@ -99,6 +99,7 @@ async def test_it_triggers_once_on_the_crossing_quote_and_is_sent_as_a_market_or
         assert order.status is S.FILLED and order.average_price == D("42100")
         (triggered,) = _lines(s, "stop_triggered")
         assert triggered["decision"] == "sent" and triggered["sent_as"] == "market"
+        assert s.engine.metrics.stops_triggered.labels("sim", "sent")._value.get() == 1
         assert triggered["trigger_price"] == "42100.00" and triggered["reference"] == "42100"
         sent = [line for line in _lines(s, "order_transition") if line["decision"] == "SUBMITTED"]
         assert len(sent) == 1 and sent[0]["reason"].startswith("triggered at 42100.00 (ask 42100")

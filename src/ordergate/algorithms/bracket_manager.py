@@ -258,6 +258,8 @@ class BracketManager:
         needs the venue's native OCO."""
         stop = bracket.current(OrderRole.STOP_LOSS)
         if (target <= 0 or stop is None or stop.status.is_terminal
+                or stop.status is S.HELD  # emulated: reserves nothing; cancels the target
+                # before it is sent (`pipeline/stop_emulator.py`)
                 or not sells_lock_holdings(venue, bracket.entry.symbol)):
             return False
         if bracket.refused_at.get(OrderRole.TAKE_PROFIT) != target:

@@ -51,7 +51,7 @@ from ordergate.config import BracketSettings, StopSettings
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import (
-    ZERO, BracketAction, OrderType, Side, TimeInForce, TradingState,
+    ZERO, BracketAction, OrderType, Side, StopOutcome, TimeInForce, TradingState,
 )
 from ordergate.events import BracketChanged, StopTriggered, TradingStateChanged
 from ordergate.pipeline.derived_send import send_derived
@@ -225,16 +225,17 @@ class StopEmulator:
         if refusal == "wait":
             if cid not in self._waiting:
                 self._waiting.add(cid)
-                self._event(order, touch, ticker, "waiting", None, f"{at}; trading state is "
-                            "HALTED and brackets.exits_when_halted is off: held, it triggers "
-                            "once trading resumes if its price is still crossed")
+                self._event(order, touch, ticker, StopOutcome.WAITING, None,
+                            f"{at}; trading state is HALTED and brackets.exits_when_halted is "
+                            "off: held, it triggers once trading resumes if its price is "
+                            "still crossed")
             return
         del self._armed[cid]  # before any await: one trigger, one send
         self._waiting.discard(cid)
         if refusal is not None:
             code, why = refusal
             reason = f"{code}: {at}, not sent: {why}"
-            self._event(order, touch, ticker, "refused", None, reason, code)
+            self._event(order, touch, ticker, StopOutcome.REFUSED, None, reason, code)
             self._ledger.transition(order, S.CANCELLED, reason, code)
             return
         if order.reduce_only and not await self._siblings_cleared(venue, order, at):
@@ -247,8 +248,8 @@ class StopEmulator:
             return
         how = (f"a limit at {request.price} ({request.time_in_force})"
                if request.order_type is OrderType.LIMIT else "a market order")
-        self._event(order, touch, ticker, "sent", request.order_type, f"{at}: sent as {how}",
-                    price=request.price)
+        self._event(order, touch, ticker, StopOutcome.SENT, request.order_type,
+                    f"{at}: sent as {how}", price=request.price)
         await send_derived(self._ledger, self._executor, self._reconciler, venue, order,
                            f"{at}: sending {order.remaining_quantity} {order.symbol} as {how}")
         if order.status in (S.REJECTED, S.FAILED):
@@ -320,7 +321,7 @@ class StopEmulator:
                 return R.REDUCE_ONLY, why
         return None
 
-    def _event(self, order: Order, touch: Decimal, ticker: Ticker, outcome: str,
+    def _event(self, order: Order, touch: Decimal, ticker: Ticker, outcome: StopOutcome,
                sent_as: OrderType | None, reason: str, code: str = "",
                price: Decimal | None = None) -> None:
         assert order.trigger_price is not None

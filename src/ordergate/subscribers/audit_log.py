@@ -41,7 +41,7 @@ from ordergate.events import (
     SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCallRecovered, VenueCircuitChanged, VenueDisabled,
 )
-from ordergate.domain.values import BracketAction
+from ordergate.domain.values import BracketAction, StopOutcome
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
 from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
@@ -400,4 +400,4 @@ class AuditLog:
         if e.code:
             details["code"] = e.code
         self._write(e.ts, "stop_triggered", e.signal_id, e.client_order_id, "stops",
-                    e.outcome, e.reason, warn=e.outcome != "sent", **details)
+                    e.outcome, e.reason, warn=e.outcome is not StopOutcome.SENT, **details)
