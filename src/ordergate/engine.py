@@ -113,7 +113,8 @@ class Engine:
             {name: v.stops for name, v in config.venues.items()}, config.stops,
             config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
             self.venues, self._instrument, lambda: self.risk.trading_state,
-            self.positions.quantity, troubles=self.supervisor, bracket_of=self.brackets.get)
+            self.positions.quantity, troubles=self.supervisor,
+            on_exit_refused=self.brackets.exit_refused)
         self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
                                self._instrument, lambda: self.risk.trading_state)
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,

@@ -135,4 +135,4 @@ async def test_a_stop_loss_the_venue_refuses_when_it_triggers_is_not_placed_agai
     assert world.emu.post_order_attempts == 2  # the entry, the stop once
     unprotected = [l for l in world_audit(world, 0)
                    if l["event"] == "bracket" and l["decision"] == "unprotected"]
-    assert len(unprotected) == 1 and "when it triggered" in unprotected[0]["reason"]
+    assert len(unprotected) == 1 and "not enough balance" in unprotected[0]["reason"]

@@ -349,3 +349,38 @@ def test_the_trigger_rule_reads_the_touch_the_order_would_execute_against():
     assert crossed(stop(Side.SELL), at("100.1", "100.5")) is None
     assert crossed(stop(Side.SELL), at("100", "100.5")) == D(100)
     assert crossed(stop(Side.SELL), at("99", "99.5")) == D(99)
+
+
+async def test_a_brackets_stop_loss_refused_when_it_triggers_is_not_placed_again_each_tick(
+        tmp_path):
+    from ordergate.venues.faults import Fault
+    quotes = [quote(0, "42000", "42001", "5"), quote(10, "40990", "41000", "5")]
+    async with Scenario(tmp_path, quotes, config=_config(), venue=MARGIN) as s:
+        entry = (await s.submit(protect=True, take_profit=None)).order
+        s.venue.faults.inject("place", Fault.REJECT)
+        for _ in range(5):
+            await s.advance(3)
+        legs = [(r["role"], r["leg"], r["status"])
+                for r in s.engine.journal.children(entry.client_order_id)]
+        assert legs == [("stop_loss", 1, "REJECTED")]
+        unprotected = [line for line in _lines(s, "bracket") if line["decision"] == "unprotected"]
+        assert len(unprotected) == 1 and "simulated reject" in unprotected[0]["reason"]
+
+
+async def test_a_brackets_stop_loss_that_could_not_be_sent_when_it_triggered_is_tried_again(
+        tmp_path):
+    from ordergate.venues.faults import Fault
+    quotes = [quote(0, "42000", "42001", "5"), quote(10, "40990", "41000", "5")]
+    config = _config(executor={"max_attempts": 2, "backoff_base_s": 0.01,
+                               "backoff_cap_s": 0.01})
+    async with Scenario(tmp_path, quotes, config=config, venue=MARGIN) as s:
+        entry = (await s.submit(protect=True, take_profit=None)).order
+        s.venue.faults.inject("place", Fault.UNAVAILABLE, times=2)  # every attempt of one send
+        await s.advance(10)
+        legs = [(r["leg"], r["status"]) for r in s.engine.journal.children(entry.client_order_id)]
+        assert legs == [(1, "FAILED")]
+        for _ in range(4):  # brackets.exit_retry_s (5 s) later: a new leg, held, triggered
+            await s.advance(2)
+        legs = [(r["leg"], r["status"]) for r in s.engine.journal.children(entry.client_order_id)]
+        assert legs == [(1, "FAILED"), (2, "FILLED")]
+        assert s.engine.positions.quantity("main", "sim", "BTC/USDT") == 0

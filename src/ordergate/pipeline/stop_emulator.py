@@ -44,16 +44,15 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Literal
 
-from ordergate.algorithms.bracket import Bracket
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import BracketSettings, StopSettings
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import (
-    ZERO, BracketAction, OrderType, Side, StopOutcome, TimeInForce, TradingState,
+    OrderType, Side, StopOutcome, TimeInForce, TradingState,
 )
-from ordergate.events import BracketChanged, StopTriggered, TradingStateChanged
+from ordergate.events import StopTriggered, TradingStateChanged
 from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor, order_request
 from ordergate.pipeline.order_ledger import OrderLedger
@@ -115,13 +114,13 @@ class StopEmulator:
                  trading_state: Callable[[], TradingState],
                  position: Callable[[str, str, str], Decimal],
                  troubles: Troubles | None = None,
-                 bracket_of: Callable[[str], Bracket | None] | None = None) -> None:
+                 on_exit_refused: Callable[[Order], None] | None = None) -> None:
         self._modes, self._s, self._brackets = modes, settings, brackets
         self._ledger, self._executor, self._reconciler = ledger, executor, reconciler
         self._bus, self._clock, self._venues = bus, clock, venues
         self._instrument, self._trading_state, self._position = instrument, trading_state, position
         self._troubles = troubles or RAISE_TROUBLES
-        self._bracket_of = bracket_of
+        self._on_exit_refused = on_exit_refused
         self._emulates: dict[str, bool] = {}
         self._armed: dict[str, Order] = {}  # client order ID -> HELD order, in arming order
         self._waiting: set[str] = set()  # reduce-only stops told they wait (HALTED)
@@ -284,22 +283,11 @@ class StopEmulator:
         return True
 
     def _exit_refused(self, order: Order) -> None:
-        """A bracket's exit refused when it triggered, as one refused when placed: not
-        placed again until its open quantity changes (or every tick would place, trigger
-        and lose another leg), and the position is said to be unprotected."""
-        if self._bracket_of is None or order.parent_id is None:
-            return
-        bracket = self._bracket_of(order.parent_id)
-        if bracket is None:
-            return
-        target = max(bracket.open_quantity(), ZERO)
-        bracket.refused_at[order.role] = target
-        last = order.transitions[-1].reason if order.transitions else str(order.status)
-        self._bus.publish(BracketChanged(
-            self._clock.now(), bracket.entry_id, order.signal_id, BracketAction.UNPROTECTED,
-            f"{order.role} exit {order.client_order_id} {order.status} when it triggered: "
-            f"{last}; {target} open is not protected by a {order.role}", order.role,
-            order.client_order_id, target))
+        """A bracket's exit refused (or not sent) when it triggered: the bracket answers
+        it as one refused when placed (not placed again at every tick; one that could not
+        be sent is tried again later), and says the position is unprotected."""
+        if order.parent_id is not None and self._on_exit_refused is not None:
+            self._on_exit_refused(order)
 
     def _refusal(self, order: Order) -> tuple[str, str] | Literal["wait"] | None:
         """What the kill switch says to a triggered stop: None (send it), a refusal (code
