@@ -204,6 +204,25 @@ async def test_a_restart_re_arms_a_held_stop_unsent_and_it_triggers_after(tmp_pa
         assert s.venue.orders_per_client_id == {cid: 1}
 
 
+async def test_a_stop_held_before_a_restart_that_made_stops_native_is_still_emulated(tmp_path):
+    async with Scenario(tmp_path, QUOTES, config=_config()) as s:
+        received = _record_sends(s)
+        cid = (await s.submit(**BUY_STOP)).order.client_order_id
+        native = s.config.model_copy(update={"venues": {"sim": s.config.venues["sim"].model_copy(
+            update={"stops": "native"})}})
+        engine = Engine(native, s.clock, venues={"sim": s.venue},
+                        journal_path=s.tmp / "journal.sqlite")
+        await engine.start()
+        try:
+            assert engine.ledger.get(cid).status is S.HELD and engine.stops.armed_count == 1
+            s.clock.advance(10)
+            await engine.tick()
+            assert [r.order_type for r in received] == [OrderType.MARKET]
+            assert engine.ledger.get(cid).status is S.FILLED
+        finally:
+            await engine.close()
+
+
 async def test_a_restart_under_the_resubmit_policy_never_sends_a_held_stop(tmp_path):
     config = _config(recovery={"absent_order_policy": "resubmit"})
     async with Scenario(tmp_path, QUOTES, config=config) as s:

@@ -152,8 +152,12 @@ class StopEmulator:
 
     def request_for(self, order: Order) -> OrderRequest:
         """The request for `order`: a stop its venue emulates goes out as what it becomes
-        once triggered; every other order as it stands."""
-        if not order.order_type.is_stop or not self.emulates(order.venue):
+        once triggered; every other order as it stands. A stop held here is sent as
+        emulated even if its venue's mode has changed since (a restart with new config)."""
+        if not order.order_type.is_stop:
+            return order_request(order)
+        held = order.status is S.HELD or any(t.from_status is S.HELD for t in order.transitions)
+        if not held and not self.emulates(order.venue):
             return order_request(order)
         venue = self._venues.get(order.venue)
         return triggered_request(
