@@ -17,8 +17,9 @@ async def send_derived(ledger: OrderLedger, executor: Executor, reconciler: Reco
     with `reason`, the barrier (journal and audit on disk), the send with its retries and
     lookups, the venue's answer applied, and followed until it ends. A stop its venue
     does not take natively is held instead (`executor.hold`): nothing is sent now."""
-    if executor.hold(order, f"held by ordergate until the price reaches "
-                     f"{order.trigger_price}; then {reason}"):
+    if order.order_type.is_stop and executor.hold(
+            order, f"held by ordergate until the price reaches {order.trigger_price}; "
+            f"then {reason}"):
         return
     ledger.transition(order, OrderStatus.SUBMITTED, reason)
     await ledger.commit_before_send()

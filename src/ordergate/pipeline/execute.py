@@ -134,8 +134,9 @@ class Executor:
         ctx.order = order
         for opened in self.on_open:
             opened(ctx, order)
-        if self.hold(order, f"held by ordergate until the price reaches {trigger}, then "
-                     f"{quantity} {signal.symbol} sent"):
+        if trigger is not None and self.hold(  # a stop only: no string built per order
+                order, f"held by ordergate until the price reaches {trigger}, then "
+                f"{quantity} {signal.symbol} sent"):
             return Verdict.admit(f"order {order.client_order_id} held: an emulated stop, sent "
                                  f"when the price reaches {trigger}")
         if not await self.prepare(venue, order):

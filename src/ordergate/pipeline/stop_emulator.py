@@ -88,7 +88,7 @@ def triggered_request(order: Order, *, takes_market: bool, protection: Decimal,
         return replace(request, order_type=OrderType.LIMIT, trigger_price=None, post_only=False)
     if takes_market:
         return replace(request, order_type=OrderType.MARKET, price=None, trigger_price=None,
-                               post_only=False)
+                       post_only=False)
     trigger = order.trigger_price
     assert trigger is not None
     factor = 1 + protection if order.side is Side.BUY else 1 - protection
@@ -100,7 +100,7 @@ def triggered_request(order: Order, *, takes_market: bool, protection: Decimal,
         if instrument.max_price is not None:
             price = min(price, instrument.max_price)
     return replace(request, order_type=OrderType.LIMIT, price=price, trigger_price=None,
-                           time_in_force=TimeInForce.IOC, expires_at=None, post_only=False)
+                   time_in_force=TimeInForce.IOC, expires_at=None, post_only=False)
 
 
 class StopEmulator:
