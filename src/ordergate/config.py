@@ -179,6 +179,15 @@ class BracketSettings(Settings):
     (REJECTED: funds, filters) is not tried again until the open quantity changes."""
 
 
+class StopSettings(Settings):
+    """`[stops]`: emulated stop orders (a venue's `stops`, `pipeline/stop_emulator.py`)."""
+
+    market_protection: Decimal = Field(default=Decimal("0.05"), gt=0, lt=1)
+    """A triggered stop_market on a venue without market orders (Polymarket) goes out as
+    an IOC limit this fraction beyond its trigger (a sell below, a buy above): it takes
+    what the book has down (up) to there, and never fills at any price whatever."""
+
+
 class ReconcilerSettings(Settings):
     fill_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     """How long a working order is followed before the remainder policy applies."""
@@ -362,6 +371,11 @@ class VenueSettings(BaseModel):
     instruments_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
     """How often the engine reloads the venue's instruments (tick, lot, minimums), so a
     venue that changes its rules while we run is rounded to the new ones."""
+    stops: Literal["native", "emulated", "auto"] = "auto"
+    """Stop orders (`pipeline/stop_emulator.py`): `native` sends them to the venue (one
+    without native stops refuses them, STOP_ORDERS_UNSUPPORTED); `emulated` has ordergate
+    hold them (HELD) and send a market or limit order when its reference price crosses
+    the trigger; `auto`, native where the adapter has native stops, emulated elsewhere."""
 
     def adapter_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -374,6 +388,7 @@ class EngineConfig(Settings):
     executor: ExecutorSettings = ExecutorSettings()
     reconciler: ReconcilerSettings = ReconcilerSettings()
     brackets: BracketSettings = BracketSettings()
+    stops: StopSettings = StopSettings()
     journal: JournalSettings = JournalSettings()
     recovery: RecoverySettings = RecoverySettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()

@@ -33,6 +33,7 @@ from ordergate.pipeline.reasons import ReasonCode
 from ordergate.pipeline.reconcile import Reconciler
 from ordergate.market import EngineMarket
 from ordergate.pipeline.risk import RiskManager, beyond_reduce_only
+from ordergate.pipeline.stop_emulator import StopEmulator
 from ordergate.pipeline.validate import Validator
 from ordergate.reconciliation.cold_start import ColdStart
 from ordergate.reconciliation.drift_check import DriftCheck
@@ -108,6 +109,12 @@ class Engine:
             config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
             self.venues, self._instrument, lambda: self.risk.trading_state, self._drifted)
         self.executor.on_open.append(self.brackets.opened)
+        self.stops = StopEmulator(  # holds the stops of venues that emulate them
+            {name: v.stops for name, v in config.venues.items()}, config.stops,
+            config.brackets, self.ledger, self.executor, self.reconciler, bus, clock,
+            self.venues, self._instrument, lambda: self.risk.trading_state,
+            self.positions.quantity, troubles=self.supervisor,
+            on_exit_refused=self.brackets.exit_refused)
         self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
                                self._instrument, lambda: self.risk.trading_state)
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,
@@ -132,7 +139,8 @@ class Engine:
         self.last_tick_at: datetime | None = None
         """When the control loop last finished a tick (the HTTP health check shows it)."""
         self._reconcile_due: datetime | None = None
-        self._tick_steps = (self._advance_simulated, self._refresh_due_instruments,
+        self._tick_steps = (self._advance_simulated, self.stops.check_triggers,
+                            self._refresh_due_instruments,
                             self.reconciler.poll, self._enforce_trading_state, self.twap.run_due,
                             self._reconcile_if_due)
         bus.subscribe(InstrumentRulesChanged, self._rules_changed)
@@ -158,6 +166,7 @@ class Engine:
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues)
         self.amender.restore(self.venues)  # amends a restart interrupted: waited for or unwound
+        self.stops.restore()  # held stops armed again: never sent, never looked up
         self.brackets.restore()  # adjusted (missing exits placed) at the settle below
         self.twap.resume()  # after recovery: the slices it follows are never sent again
         if cold and self.config.reconciliation.cold_start == "adopt":

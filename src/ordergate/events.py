@@ -14,7 +14,9 @@ from ordergate.domain.fill import Fill
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
-from ordergate.domain.values import BracketAction, OrderRole, OrderType, Side, TradingState
+from ordergate.domain.values import (
+    BracketAction, OrderRole, OrderType, Side, StopOutcome, TradingState,
+)
 from ordergate.records import record
 
 __all__ = [
@@ -26,7 +28,7 @@ __all__ = [
     "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
-    "OrderUpdated", "OrderModifyRejected",
+    "OrderUpdated", "OrderModifyRejected", "StopTriggered",
 ]
 
 
@@ -440,3 +442,30 @@ class OrderModifyRejected(Event):
     signal_id: str
     code: str
     reason: str
+
+
+# ---------------------------------------------------------------- emulated stops
+
+
+@record
+class StopTriggered(Event):
+    """A held (emulated) stop's reference price crossed its trigger
+    (`pipeline/stop_emulator.py`). `outcome`: `sent` (as `sent_as`, at `price` for a
+    limit), `refused` (the kill switch: cancelled, `code` says why), or `waiting` (an exit
+    while HALTED with `brackets.exits_when_halted` off: still held, published once per
+    pause). `reference` is the touch that crossed it (the ask for a buy, the bid for a
+    sell) and `reference_ts` that quote's time."""
+
+    client_order_id: str
+    signal_id: str
+    venue: str
+    symbol: str
+    side: Side
+    trigger_price: Decimal
+    reference: Decimal
+    reference_ts: datetime
+    outcome: StopOutcome
+    sent_as: OrderType | None
+    price: Decimal | None
+    reason: str
+    code: str = ""

@@ -21,6 +21,9 @@ Polymarket has no client order ID, so a fresh adapter finds the order by that al
   intent: every earlier send can no longer execute, and the venue holds none;
 - the venue cannot be asked (timeout, 5xx): the order stays as it is, unresolved, and
   the reconciler keeps asking. A transport error is never taken for "not found".
+A HELD order (an emulated stop, never sent) is not looked up at all: no venue has it,
+so "not found" would say nothing, and the absent-order policy must never fail or resend
+it. It is adopted as it stands and the stop emulator arms it again (`restore`).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class Recovery:
             fills = [fill_from_row(f) for f in journal.fills(row["client_order_id"])]
             order = order_from_row(row, fills)
             self._ledger.adopt(order)
+            if order.status is S.HELD:
+                continue  # ordergate's own, never sent: the stop emulator re-arms it
             venue = venues.get(order.venue)
             if venue is None:
                 self._unresolved(order, f"venue {order.venue!r} is no longer configured")

@@ -36,6 +36,7 @@ PATH_TO = {
     S.REJECTED: [S.SUBMITTED, S.REJECTED],
     S.EXPIRED: [S.SUBMITTED, S.EXPIRED],
     S.FAILED: [S.FAILED],
+    S.HELD: [S.HELD],
 }
 
 
@@ -105,8 +106,23 @@ def test_working_statuses_are_live_and_not_terminal():
     assert not S.PENDING.is_working and not S.SUBMITTED.is_working
 
 
-def test_pending_order_can_only_be_submitted_or_fail():
-    assert TRANSITIONS[S.PENDING] == {S.SUBMITTED, S.FAILED}
+def test_pending_order_can_only_be_submitted_held_or_fail():
+    assert TRANSITIONS[S.PENDING] == {S.SUBMITTED, S.FAILED, S.HELD}
+
+
+def test_a_held_stop_is_neither_working_at_a_venue_nor_finished():
+    # HELD: ordergate's own (an emulated stop): exposure and an open order, but no venue
+    # has it, so nothing may poll one for it or call it missing there.
+    assert not S.HELD.is_working and not S.HELD.is_terminal
+
+
+def test_a_held_stop_can_only_be_sent_cancelled_expired_or_failed():
+    # It was never sent, so it can never be ACCEPTED, filled or rejected by a venue, nor
+    # wait for a cancel's answer: a cancel of it is local and final.
+    assert TRANSITIONS[S.HELD] == {S.SUBMITTED, S.CANCELLED, S.EXPIRED, S.FAILED}
+    for target in (S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCEL_PENDING,
+                   S.PENDING_UPDATE, S.PENDING):
+        assert not _order_in(S.HELD).can_transition(target)
 
 
 def test_an_order_cannot_be_accepted_before_it_was_submitted(order):

@@ -282,3 +282,36 @@ async def test_a_replay_with_stop_signals_is_byte_identical_and_fills_each_only_
                                      "buy 0.0100 BTC/USDT @ 42550.00 (maker)")
     ts, reason = fills["st-sell-market"]
     assert ts.startswith("2026-01-02T00:00:40") and reason.endswith("(taker)")
+
+
+async def test_a_replay_with_emulated_stops_is_byte_identical_and_holds_each_until_triggered(
+        tmp_path):
+    """The same stop signals with the simulated venue set to emulate stops: every stop is
+    HELD by ordergate, sent once when the touch reaches its trigger (at a tick: the replay
+    ticks at each signal and every poll interval after the last one), never before."""
+    signals, quotes = _stop_inputs(tmp_path)
+    config = load_config(None)
+    config = config.model_copy(update={"venues": {
+        name: venue.model_copy(update={"stops": "emulated"})
+        for name, venue in config.venues.items()}})
+    runs = [await replay(signals, quotes, config, tmp_path / run) for run in ("a", "b")]
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    summary = _check_invariants(tmp_path / "a")
+    assert runs[0].summary == summary
+    assert summary["duplicate_client_order_ids"] == 0
+    audit = [json.loads(l) for l in (tmp_path / "a" / "audit.jsonl").read_text().splitlines()]
+    held = {l["signal_id"] for l in audit if l["event"] == "order_transition"
+            and l["decision"] == "HELD"}
+    # st-at-once is held too (the venue never sees it, so nothing refuses it): the touch
+    # is already past its trigger, and it triggers at the next tick.
+    assert held == {"st-buy-market", "st-buy-limit", "st-sell-market", "st-never", "st-at-once"}
+    triggered = {l["signal_id"]: (l["ts"], l["sent_as"]) for l in audit
+                 if l["event"] == "stop_triggered"}
+    assert triggered["st-buy-market"] == ("2026-01-02T00:00:20+00:00", "market")
+    assert triggered["st-buy-limit"] == ("2026-01-02T00:00:20+00:00", "limit")
+    assert triggered["st-sell-market"] == ("2026-01-02T00:00:40+00:00", "market")
+    assert "st-never" not in triggered
+    fills = {l["signal_id"] for l in audit if l["event"] == "fill"}
+    assert {"st-buy-market", "st-buy-limit", "st-sell-market"} <= fills
+    assert "st-never" not in fills

@@ -258,6 +258,8 @@ class BracketManager:
         needs the venue's native OCO."""
         stop = bracket.current(OrderRole.STOP_LOSS)
         if (target <= 0 or stop is None or stop.status.is_terminal
+                or stop.status is S.HELD  # emulated: reserves nothing; cancels the target
+                # before it is sent (`pipeline/stop_emulator.py`)
                 or not sells_lock_holdings(venue, bracket.entry.symbol)):
             return False
         if bracket.refused_at.get(OrderRole.TAKE_PROFIT) != target:
@@ -331,6 +333,15 @@ class BracketManager:
                            f"{quantity} {at}")
         if order.status in (S.REJECTED, S.FAILED):
             self._refused(bracket, order, target)
+
+    def exit_refused(self, order: Order) -> None:
+        """An exit sent later than it was placed (an emulated stop, sent when it triggered,
+        `pipeline/stop_emulator.py`) was refused or could not be sent: answered as one
+        refused when placed, so it is not placed again at every tick."""
+        entry_id = self._by_exit.get(order.client_order_id)
+        bracket = self._active.get(entry_id) if entry_id is not None else None
+        if bracket is not None:
+            self._refused(bracket, order, max(bracket.open_quantity(), ZERO))
 
     def _refused(self, bracket: Bracket, order: Order, target: Decimal) -> None:
         """An exit the venue refused (or that could not be sent): the position is not

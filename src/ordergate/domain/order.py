@@ -22,6 +22,11 @@ from ordergate.records import record
 
 class OrderStatus(StrEnum):
     PENDING = "PENDING"
+    HELD = "HELD"
+    """An emulated stop (`pipeline/stop_emulator.py`): ordergate's own, waiting for its
+    trigger, never sent. Not terminal (it counts as exposure, as an open order, as a
+    bracket's working exit) and not working (no venue has it: nothing polls the venue
+    for it, no fill timeout applies, reconciliation never expects to see it there)."""
     SUBMITTED = "SUBMITTED"
     ACCEPTED = "ACCEPTED"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -44,8 +49,14 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 # The legal transitions. Read a row as "from this status, the order may move to ...".
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    # Written to the journal, not yet sent. FAILED: it could not be sent at all.
-    S.PENDING: frozenset({S.SUBMITTED, S.FAILED}),
+    # Written to the journal, not yet sent. FAILED: it could not be sent at all. HELD:
+    # a stop the venue cannot take natively, kept by ordergate until its trigger.
+    S.PENDING: frozenset({S.SUBMITTED, S.FAILED, S.HELD}),
+    # An emulated stop, never sent. SUBMITTED: triggered, sent under this very client
+    # order ID (it was never sent before, so exactly-once holds). CANCELLED: a local
+    # cancel, no venue call (also a trigger the kill switch refuses). EXPIRED: its
+    # good-till-date passed while held. FAILED: triggered, but it could not be prepared.
+    S.HELD: frozenset({S.SUBMITTED, S.CANCELLED, S.EXPIRED, S.FAILED}),
     # Sent; the venue's answer may not be known yet (a timeout keeps it here).
     # A fill can be the first thing we hear (the acknowledgement was lost or is late);
     # an IOC/market order with no liquidity goes straight to EXPIRED; FAILED only after

@@ -107,6 +107,14 @@ class BracketAction(StrEnum):
     FINISHED = "finished"          # nothing left to protect
 
 
+class StopOutcome(StrEnum):
+    """What became of a held (emulated) stop whose trigger was crossed, as audited."""
+
+    SENT = "sent"          # sent to the venue as the market or limit order it becomes
+    REFUSED = "refused"    # the kill switch refused it: cancelled locally, with its code
+    WAITING = "waiting"    # a reduce-only exit while HALTED and exits may not leave: held
+
+
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"

@@ -15,7 +15,12 @@ async def send_derived(ledger: OrderLedger, executor: Executor, reconciler: Reco
                        venue: VenueAdapter, order: Order, reason: str) -> None:
     """`order` is journaled (`ledger.open`) and prepared (`executor.prepare`): SUBMITTED
     with `reason`, the barrier (journal and audit on disk), the send with its retries and
-    lookups, the venue's answer applied, and followed until it ends."""
+    lookups, the venue's answer applied, and followed until it ends. A stop its venue
+    does not take natively is held instead (`executor.hold`): nothing is sent now."""
+    if order.order_type.is_stop and executor.hold(
+            order, f"held by ordergate until the price reaches {order.trigger_price}; "
+            f"then {reason}"):
+        return
     ledger.transition(order, OrderStatus.SUBMITTED, reason)
     await ledger.commit_before_send()
     report = await executor.submit(venue, order)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 from ordergate.clock import Clock
 from ordergate.config import ExecutorSettings
@@ -51,6 +52,19 @@ class Lookup(Enum):
     UNKNOWN = "unknown"  # the venue could not be asked, or answered inconsistently
 
 
+class StopHolder(Protocol):
+    """Where the executor hands a stop the venue is not to get yet (the engine's
+    `StopEmulator`, `pipeline/stop_emulator.py`)."""
+
+    def holds(self, order: Order) -> bool:
+        """Is `order` (PENDING, journaled) a stop to hold rather than send?"""
+        ...
+
+    def hold(self, order: Order, reason: str) -> None:
+        """PENDING -> HELD, armed on the reference price; nothing is sent."""
+        ...
+
+
 class Executor:
     name = "executor"
 
@@ -68,6 +82,12 @@ class Executor:
                                  Awaitable[Verdict]] | None = None
         """Carries out a signal with an `algorithm` (the engine's TWAP runner) instead of
         sending one order: given the rounded quantity, limit price and expected price."""
+        self.holder: StopHolder | None = None
+        """Holds the stops the venue does not take natively (emulated stops), instead of
+        preparing and sending them; None: every stop is sent to its venue."""
+        self.request_for: Callable[[Order], OrderRequest] = order_request
+        """What is sent for an order: by default the order as it stands; the stop emulator
+        makes a triggered emulated stop's request (the market or limit order it becomes)."""
 
     async def handle(self, ctx: SignalContext) -> Verdict:
         signal, instrument, venue = ctx.signal, ctx.instrument, ctx.venue
@@ -114,6 +134,11 @@ class Executor:
         ctx.order = order
         for opened in self.on_open:
             opened(ctx, order)
+        if trigger is not None and self.hold(  # a stop only: no string built per order
+                order, f"held by ordergate until the price reaches {trigger}, then "
+                f"{quantity} {signal.symbol} sent"):
+            return Verdict.admit(f"order {order.client_order_id} held: an emulated stop, sent "
+                                 f"when the price reaches {trigger}")
         if not await self.prepare(venue, order):
             return Verdict.admit(f"order {order.client_order_id} not sent: {order.status}")
         ledger.transition(order, OrderStatus.SUBMITTED, f"sending {quantity} {signal.symbol}"
@@ -129,8 +154,14 @@ class Executor:
         journals it, so the commit before the send carries it and a restart can find the
         order by it. Preparing only reads, so every failure is unambiguous: a retryable
         one is retried like a send (same backoff, attempts and deadline); a fatal one, or
-        retries running out, leaves the order FAILED, never sent. False then."""
-        request = _request(order)
+        retries running out, leaves the order FAILED, never sent. False then.
+
+        An order about to be held (an emulated stop, still PENDING) is not prepared: it is
+        prepared when it triggers, as the order it then becomes."""
+        if order.status is OrderStatus.PENDING and self.holder is not None \
+                and self.holder.holds(order):
+            return True
+        request = self.request_for(order)
         delays: Iterator[float] | None = None  # the retry schedule, made on the first failure
         deadline = self._clock.now().timestamp() + self._s.submit_deadline_s
         last_error = "no attempt made"
@@ -157,7 +188,7 @@ class Executor:
     async def submit(self, venue: VenueAdapter, order: Order) -> OrderReport | None:
         """Send a journaled SUBMITTED order; return the venue's report, or None when the
         order was rejected, failed, or is unresolved (its status says which)."""
-        request = _request(order)
+        request = self.request_for(order)
         clock, delays = self._clock, self._pacer.delays()
         deadline = clock.now().timestamp() + self._s.submit_deadline_s
         last_error = "no attempt made"
@@ -194,6 +225,14 @@ class Executor:
             order, OrderStatus.FAILED, f"not accepted after {attempt} attempt(s): {last_error}"
         )
         return None
+
+    def hold(self, order: Order, reason: str) -> bool:
+        """Hold `order` instead of sending it, if it is a stop to emulate: True then (it is
+        HELD, nothing was sent)."""
+        if self.holder is None or not self.holder.holds(order):
+            return False
+        self.holder.hold(order, reason)
+        return True
 
     async def _wait_to_retry(self, exc: VenueError, delays: Iterator[float],
                              deadline: float) -> str | None:
@@ -250,11 +289,8 @@ class Executor:
 
 
 def order_request(order: Order) -> OrderRequest:
-    """The request that sends `order` (a native replace sends its replacement so)."""
-    return _request(order)
-
-
-def _request(order: Order) -> OrderRequest:
+    """The request for `order` as it stands (a stop with its trigger; a native replace
+    sends its replacement so)."""
     return OrderRequest(order.client_order_id, order.account_id, order.symbol, order.side,
                         order.order_type, order.quantity, order.price, order.time_in_force,
                         order.expires_at, order.venue_order_id, order.post_only,

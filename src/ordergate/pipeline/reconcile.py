@@ -12,7 +12,9 @@ followed until it ends, and cancelled only at `expires_at` or when asked (a trig
 stop_limit resting for the rest waits the same way), and so is a reduce-only exit of a
 bracket (its take-profit limit waits for its price as the stop waits for its trigger).
 Unresolved orders (SUBMITTED,
-answer unknown) are looked up the same way until the venue answers.
+answer unknown) are looked up the same way until the venue answers. A HELD order (an
+emulated stop, `stop_emulator.py`) is not at any venue: it is never followed or polled,
+and cancelling it is local (HELD -> CANCELLED, no venue call).
 
 Nothing here fails silently. A venue call that fails is reported to the `Troubles` it
 was given (the engine's supervisor: once per episode, not once per poll), and an
@@ -85,6 +87,9 @@ class Reconciler:
             await self.sync(venue, order, ctx.report)
         if order.status.is_terminal:
             return Verdict.admit(self._summary(order))
+        if order.status is S.HELD:
+            return Verdict.admit(f"order {order.client_order_id} HELD by ordergate until its "
+                                 "trigger: not at the venue, so not followed there")
         self.follow(venue, order)
         if order.order_type.is_stop:
             return Verdict.admit(f"{self._summary(order)}; following until it triggers and ends "
@@ -96,7 +101,10 @@ class Reconciler:
         """Follow an order to its end. An order still SUBMITTED that the venue keeps not
         finding is absent only once `request_window_s` has passed since its last possible
         send (`last_send`; by default now: every send happened before following began):
-        then `on_absent` decides (restart recovery's policy), or it is FAILED."""
+        then `on_absent` decides (restart recovery's policy), or it is FAILED. A HELD
+        order is not at the venue: not followed (the stop emulator has it)."""
+        if order.status is S.HELD:
+            return
         now = self._clock.now()
         deadline = now + timedelta(seconds=self._s.fill_timeout_s)
         self._followed[order.client_order_id] = _Followed(order, venue, deadline,
@@ -197,6 +205,10 @@ class Reconciler:
         its final report), and the venue's answer, fills first, decides the end state:
         a fill that beat the cancel makes it FILLED, not CANCELLED."""
         if order.status.is_terminal:
+            return
+        if order.status is S.HELD:  # never sent: ours to cancel, final, no venue call
+            self._ledger.transition(order, S.CANCELLED, f"{reason} (held by ordergate, never "
+                                    "sent: cancelled locally)")
             return
         if order.status is not S.CANCEL_PENDING:
             self._ledger.transition(order, S.CANCEL_PENDING, reason)

@@ -221,7 +221,7 @@ def _trigger_side(side: Side, trigger: Decimal, reference: Decimal) -> Verdict |
         f"reference price {reference} for a {side} stop; it would trigger at once")
 
 
-_CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+_CANCELLABLE = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.HELD})
 
 
 def beyond_reduce_only(orders: Iterable[Order], position: Callable[[str, str, str], Decimal]
@@ -230,8 +230,9 @@ def beyond_reduce_only(orders: Iterable[Order], position: Callable[[str, str, st
     symbol, reducing orders are kept oldest first while their remaining quantities fit in
     the position; every other order (one on the position's own side or on a flat symbol,
     or a reducing one beyond what is left of the position) could grow or flip it. Only
-    orders the venue has (ACCEPTED, PARTIALLY_FILLED) are named: one still being sent is
-    named at a later call, once it is."""
+    orders the venue has (ACCEPTED, PARTIALLY_FILLED), or ordergate holds (HELD, an
+    emulated stop: its cancel is local), are named: one still being sent is named at a
+    later call, once it is."""
     groups: dict[tuple[str, str, str], list[Order]] = {}
     for order in orders:
         if not order.status.is_terminal:

@@ -112,11 +112,12 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
 
 async def _settle(engine: Engine, clock: SimulatedClock, market: MarketData) -> None:
     """After the last signal, let time run on so working orders meet the remaining quotes
-    and the reconciler's timeouts fire, as they would have live."""
+    and the reconciler's timeouts fire, as they would have live; held (emulated) stops
+    are checked against those quotes the same way, tick by tick."""
     last = market.last_ts() or clock.now()
     settings = engine.config.reconciler
     deadline = max(last, clock.now() + timedelta(seconds=settings.fill_timeout_s + 2 * settings.poll_interval_s))
-    while engine.reconciler.followed_count and clock.now() < deadline:
+    while (engine.reconciler.followed_count or engine.stops.armed_count) and clock.now() < deadline:
         clock.advance(settings.poll_interval_s)
         await engine.tick()
     clock.advance_to(last)

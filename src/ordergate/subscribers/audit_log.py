@@ -41,9 +41,9 @@ from ordergate.events import (
     SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCallRecovered, VenueCircuitChanged, VenueDisabled,
 )
-from ordergate.domain.values import BracketAction
+from ordergate.domain.values import BracketAction, StopOutcome
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
-from ordergate.events import OrderModifyRejected, OrderUpdated
+from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
 
 _instances = itertools.count()
@@ -62,7 +62,7 @@ EVENT_NAMES = frozenset({
     "order_adopted", "position_adopted", "instrument_rules_changed", "venue_clock_resynced",
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
-    "order_updated", "order_modify_rejected",
+    "order_updated", "order_modify_rejected", "stop_triggered",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -136,6 +136,7 @@ class AuditLog:
             AlgorithmFinished: self._algorithm_finished,
             OrderUpdated: self._order_updated,
             OrderModifyRejected: self._modify_rejected,
+            StopTriggered: self._stop_triggered,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -384,3 +385,19 @@ class AuditLog:
     def _modify_rejected(self, e: OrderModifyRejected) -> None:
         self._write(e.ts, "order_modify_rejected", e.signal_id, e.client_order_id, "amend",
                     "rejected", e.reason, code=e.code)
+
+    # ------------------------------------------------------------ emulated stops
+
+    def _stop_triggered(self, e: StopTriggered) -> None:
+        details: dict[str, object] = {"venue": e.venue, "symbol": e.symbol, "side": e.side,
+                                      "trigger_price": str(e.trigger_price),
+                                      "reference": str(e.reference),
+                                      "reference_ts": e.reference_ts.isoformat()}
+        if e.sent_as is not None:
+            details["sent_as"] = e.sent_as
+        if e.price is not None:
+            details["price"] = str(e.price)
+        if e.code:
+            details["code"] = e.code
+        self._write(e.ts, "stop_triggered", e.signal_id, e.client_order_id, "stops",
+                    e.outcome, e.reason, warn=e.outcome is not StopOutcome.SENT, **details)

@@ -26,7 +26,7 @@ from ordergate.events import (
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
-from ordergate.events import InstrumentRulesChanged, VenueClockResynced
+from ordergate.events import InstrumentRulesChanged, StopTriggered, VenueClockResynced
 from ordergate.venues.request_timing import RequestOutcome, VenueMethod
 
 
@@ -103,6 +103,12 @@ class Metrics:
         self.venues_disabled = Counter("ordergate_venues_disabled", "Venues taken out of use",
                                        ["venue"], registry=r)
         bus.subscribe(VenueDisabled, lambda e: self.venues_disabled.labels(e.venue).inc())
+        self.stops_triggered = Counter(
+            "ordergate_stops_triggered", "Held (emulated) stops whose trigger was crossed, by "
+            "what became of them (sent, refused by the kill switch, waiting)",
+            ["venue", "outcome"], registry=r)
+        bus.subscribe(StopTriggered,
+                      lambda e: self.stops_triggered.labels(e.venue, e.outcome.value).inc())
 
         self.signal_to_request = Histogram(
             "ordergate_signal_to_request_seconds",

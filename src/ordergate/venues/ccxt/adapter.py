@@ -208,6 +208,11 @@ class CcxtVenue:
     def markets_stale(self) -> bool:
         return self._markets.stale()
 
+    def native_stop_orders(self) -> bool:
+        """ccxt's features list trigger orders for this market type (`supports_stops`);
+        where they do not, the engine can emulate stops (`venues/capabilities.py`)."""
+        return supports_stops(self._exchange.features, self.settings.market_type)
+
     async def _ensure_instruments(self) -> None:
         await self._markets.ensure()
 
@@ -292,7 +297,7 @@ class CcxtVenue:
         for a buy when the last price rises to it and for a sell when it falls to it: the
         stop asked for, as the engine only sends buy stops above the market and sell stops
         below. Refused unsent where ccxt's features list no trigger orders."""
-        if not supports_stops(self._exchange.features, self.settings.market_type):
+        if not self.native_stop_orders():
             raise StopOrdersUnsupported(
                 f"{self.name}: ccxt's {self.settings.exchange} does not support stop "
                 f"{self.settings.market_type} orders; not sent")

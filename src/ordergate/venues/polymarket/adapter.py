@@ -115,6 +115,14 @@ class PolymarketVenue:
         """The signer's public address."""
         return self._address
 
+    def native_stop_orders(self) -> bool:
+        """The CLOB has no trigger orders: stops are emulated (`venues/capabilities.py`)."""
+        return False
+
+    def market_orders(self) -> bool:
+        """No market orders either: a triggered stop_market goes out as an IOC limit."""
+        return False
+
     # ------------------------------------------------------------ instruments
 
     async def load_instruments(self) -> dict[str, Instrument]:
