@@ -65,3 +65,8 @@ class SimulatedVenueSettings(BaseModel):
     """Let an account sell what it does not hold (a margin account). False: spot rules."""
     history_retention_s: float = Field(default=3_600.0, ge=0, le=MAX_DURATION_S)
     """Finished orders are forgotten after this long (lookups then answer not found)."""
+    native_oco: bool = True
+    """One-cancels-the-other lists at the venue (`sim_oco`): a bracket's two exits sent as
+    one list, funds locked once, one leg's fill ending the other in the same matching
+    step. False: the venue has none (`OcoUnsupported`), and brackets emulate OCO with two
+    separate exits, as on a venue without it, so that path runs in replays too."""

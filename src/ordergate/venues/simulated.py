@@ -48,8 +48,9 @@ from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
+from ordergate.venues import sim_oco
 from ordergate.venues.base import (
-    Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
+    Balance, DuplicateClientOrderId, InsufficientFunds, OcoRequest, OrderNotFound, OrderRejected,
     OrderReport, OrderRequest, RateLimited, Ticker,
     TradeReport, UnknownSymbol, VenueHealth, VenueTimeout, VenueUnavailable,
 )
@@ -77,6 +78,8 @@ class _SimOrder:
     locked: Decimal = ZERO
     """Still reserved for this order while it rests, in `lock_currency`."""
     lock_currency: str = ""
+    oco: str | None = None
+    """The OCO list this order is a leg of (`sim_oco`), by its list client order ID."""
 
     @property
     def remaining(self) -> Decimal:
@@ -114,6 +117,7 @@ class SimulatedVenue:
         self._finished: deque[tuple[datetime, str]] = deque()
         self._seq = 0
         self._trade_seq = 0
+        self._oco_lists: dict[str, list[_SimOrder]] = {}  # list client order id -> its legs
 
     # ------------------------------------------------------------------ instruments
 
@@ -232,6 +236,8 @@ class SimulatedVenue:
             if order.active_from >= quote.ts:  # the arrival quote was checked on acceptance
                 continue
             stops.remove(order)
+            if order.oco is not None:  # the other leg ends before this one executes
+                sim_oco.end_others(self, order, S.EXPIRED, quote.ts)
             if order.locked:
                 self._release(order, ZERO)
             order.active_from = order.updated = quote.ts
@@ -335,6 +341,8 @@ class SimulatedVenue:
         sign = request.side.sign
         balances[instrument.base] = balances.get(instrument.base, ZERO) + sign * quantity
         balances[instrument.quote] = balances.get(instrument.quote, ZERO) - sign * notional - fee
+        if order.oco is not None:  # a leg's fill, even partial, ends the other at once
+            sim_oco.end_others(self, order, S.EXPIRED, ts)
 
     def advance(self) -> None:
         """Match resting orders against the quotes that arrived up to the clock's now.
@@ -410,7 +418,16 @@ class SimulatedVenue:
                 if held is not None and held.remove(order):
                     break
             self._finish(order)
+            if order.oco is not None:  # cancelling one leg cancels the list
+                sim_oco.end_others(self, order, S.CANCELLED, order.updated)
         return self._report(order)
+
+    def supports_oco(self) -> bool:
+        """Native OCO lists (`sim_oco`), unless `native_oco` is off."""
+        return self._s.native_oco
+
+    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
+        return sim_oco.place_oco(self, request)
 
     async def fetch_order(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> OrderReport:

@@ -41,6 +41,7 @@ from ordergate.venues.base import (
     Balance,
     FatalVenueError,
     NoQuote,
+    OcoRequest,
     OrderNotFound,
     OrderRejected,
     OrderReport,
@@ -56,6 +57,7 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
+from ordergate.venues.ccxt import oco
 from ordergate.venues.ccxt.errors import (
     FilterRejected,
     RedactingLogger,
@@ -297,6 +299,13 @@ class CcxtVenue:
         if request.order_type is OrderType.STOP_MARKET and request.price is not None:
             raise OrderRejected(f"{self.name}: a stop_market order takes no limit price")
         params["triggerPrice"] = plain(trigger)
+
+    def supports_oco(self) -> bool:
+        """Native OCO lists: Binance spot only (`oco.py`)."""
+        return oco.supports_oco(self)
+
+    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
+        return await oco.place_oco(self, request)
 
     async def cancel_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
