@@ -148,7 +148,8 @@ class BracketManager:
             self._publish(bracket, BracketAction.RELINKED,
                           f"found in the journal at start: entry {entry.status}, filled "
                           f"{entry.filled_quantity}; exits filled {bracket.exits_filled()}, "
-                          f"{working} working" + (f", legs of {lists} OCO list(s)" if lists else ""),
+                          f"{working} working"
+                          + (f", legs of {lists} OCO list(s)" if lists else ""),
                           quantity=max(bracket.open_quantity(), ZERO))
         return len(self._active)
 

@@ -153,8 +153,8 @@ class OcoExits:
                                            "working after the other leg filled")
                     else:
                         m._publish(bracket, BracketAction.EXIT_CANCELLED,
-                                   f"{leg.role} exit {leg.status} by the venue: the other leg "
-                                   "of its OCO list filled or triggered",
+                                   f"{leg.role} exit {leg.status} by the venue, with the "
+                                   "other leg of its OCO list (filled, triggered or cancelled)",
                                    role=leg.role, client_order_id=leg.client_order_id,
                                    quantity=target)
         elif all(leg.remaining_quantity == target for leg in legs):
@@ -179,7 +179,7 @@ class OcoExits:
         await m._reconciler.cancel(venue, leg, f"bracket {bracket.entry_id}: {why}")
         m._publish(bracket, BracketAction.EXIT_CANCELLED,
                    f"{leg.role} exit {leg.status} ({why}); filled {leg.filled_quantity}; "
-                   "the venue cancels the other leg of its OCO list with it",
+                   "one cancel ends its whole OCO list at the venue",
                    role=leg.role, client_order_id=leg.client_order_id, quantity=target)
 
     async def _read(self, venue: VenueAdapter, leg: Order) -> bool:

@@ -18,6 +18,8 @@ What it models, deterministically:
   immediately."); otherwise it waits NEW, `isWorking` false, locking what it may consume,
   and once triggered executes as a MARKET or a LIMIT order (whose own trades move the last
   price and may trigger further stops, as on the venue);
+- OCO order lists (`binance_oco`): a leg's fill or trigger ends the other leg, a cancel of
+  one cancels both, the funds locked once (`ListHook`);
 - balances locked, debited and credited, with commission (in BNB, discounted, when the
   account pays its fees in BNB);
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two

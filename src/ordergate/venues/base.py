@@ -362,13 +362,11 @@ class OcoCapable(Protocol):
 
 
 def oco_capable(venue: object) -> OcoCapable | None:
-    """`venue`, or the adapter it wraps at any depth, if its venue has native OCO lists.
-    The first `OcoCapable` in the chain answers: a guard (`GuardedVenue`) forwards to its
-    inner adapter under its own rate limit and breaker."""
-    for _ in range(8):  # a wrapper chain is a few deep; never loop on a cycle
-        if isinstance(venue, OcoCapable):
-            return venue if venue.supports_oco() else None
-        venue = getattr(venue, "inner", None)
-        if venue is None:
-            return None
+    """`venue`, if its venue has native OCO lists. Unlike `balance_scoped`, a wrapper is
+    not looked through: a list sent to the adapter under it would bypass the wrapper (a
+    guard's rate limit and breaker, a test's faults), so a wrapper offers OCO only by
+    forwarding it itself (`GuardedVenue` does, under its guards; one that does not hides
+    it, and brackets behind it emulate OCO)."""
+    if isinstance(venue, OcoCapable) and venue.supports_oco():
+        return venue
     return None

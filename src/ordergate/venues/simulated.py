@@ -24,6 +24,10 @@ a stop_market as a market order (the touch plus slippage, as taker, up to the qu
 size, the rest expiring), a stop_limit as a limit order at its price (taking what
 crosses, resting for the rest, subject to its time in force).
 
+OCO lists (`place_oco`, `sim_oco`; off with `native_oco`): a take-profit limit and a
+stop_market for the same quantity, the funds locked once for both, and a fill of either
+(even partial) or the stop's trigger ending the other in the same matching step.
+
 Funds: as on Binance, an order that rests locks what it can still consume until it is
 done: a buy, price x remaining quantity of the quote; on spot rules (`allow_short` off) a
 sell, its remaining base quantity. The lock shrinks with each fill (recomputed from the
