@@ -284,3 +284,43 @@ async def test_binance_list_answer_lost_is_found_by_its_legs_and_not_sent_again(
             rows["stop_loss"]["client_order_id"]: 1, rows["take_profit"]["client_order_id"]: 1}
     finally:
         await b.engine.close()
+
+
+# ---------------------------------------------------------------- simulated: partial fills, refusals
+
+
+async def test_a_partial_take_profit_ends_the_stop_and_a_whole_list_protects_the_rest(tmp_path: Path) -> None:
+    """The take-profit fills 0.004 of 0.010: the venue ends the stop (never both). The rest
+    of the take-profit protects one side only, so it is cancelled and a new list, both
+    legs, is placed for the 0.006 still open."""
+    quotes = [quote(0, "42000", "42001", "5"), quote(5, "45000", "45001", "0.004"),
+              quote(6, "42000", "42001", "5")]
+    async with Scenario(tmp_path, quotes, venue=SPOT) as s:
+        entry = (await s.submit(protect=True)).order
+        await s.advance(6.5)  # both quotes matched before the bracket answers
+        await s.advance(1)
+        rows = _exits(s.engine.journal, entry.client_order_id)
+        first, second = _by_role(rows, 1), _by_role(rows, 2)
+        assert (first["take_profit"]["filled_quantity"], first["stop_loss"]["status"]) == ("0.004", "EXPIRED")
+        assert first["take_profit"]["status"] == "CANCELLED"
+        assert {r["status"] for r in second.values()} == {"ACCEPTED"}
+        assert {r["quantity"] for r in second.values()} == {"0.006"}
+        assert s.engine.positions.quantity("main", "sim", "BTC/USDT") == D("0.006")
+
+
+async def test_a_list_the_venue_refuses_leaves_the_exits_to_ordergates_own_oco(tmp_path: Path) -> None:
+    """The entry fills where the bid is already below the stop-loss: the venue refuses a
+    list whose stop it has passed. The exits go the emulated way at that quantity: the
+    stop would trigger at once, so the position is closed at market, never left naked."""
+    quotes = [quote(0, "42010", "42011", "5"), quote(5, "40990", "42000", "5")]
+    async with Scenario(tmp_path, quotes, venue=SPOT) as s:
+        entry = (await s.submit(protect=True, order_type="limit", limit_price=D("42000"))).order
+        await s.advance(6)
+        await s.advance(1)
+        assert entry.status is S.FILLED
+        reasons = [l["reason"] for l in s.audit() if l["event"] == "bracket"]
+        assert any("OCO list refused" in r and "relationship of the prices" in r for r in reasons)
+        closed = [r for r in _exits(s.engine.journal, entry.client_order_id).values()
+                  if r["role"] == "stop_loss" and r["status"] == "FILLED"]
+        assert len(closed) == 1 and closed[0]["order_type"] == "market"
+        assert s.engine.positions.quantity("main", "sim", "BTC/USDT") == 0

@@ -248,7 +248,12 @@ class BracketManager:
             if role in bracket.retry_at and bracket.retry_at[role] > self._clock.now():
                 continue
             if target > 0 and bracket.refused_at.get(role) != target and self._may_send():
+                crossed = bracket.entry_id in self._market_now
                 await self._place(bracket, role, price, target, venue)
+                if not crossed and bracket.entry_id in self._market_now:
+                    # The stop was refused as already crossed: the position is closed at
+                    # market first, before a take-profit could lock what that sells.
+                    return
 
     @staticmethod
     def _stop_loss_due(bracket: Bracket, target: Decimal) -> bool:
