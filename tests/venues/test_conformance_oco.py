@@ -69,7 +69,12 @@ async def base_balance(venue: OcoHarness) -> tuple[Decimal, Decimal]:
 async def test_polymarket_has_no_native_oco(monkeypatch: pytest.MonkeyPatch) -> None:
     async with HARNESSES["polymarket"](monkeypatch.setenv) as harness:
         assert oco_capable(harness.adapter) is None
-        assert oco_capable(GuardedVenue.wrap(harness.adapter, WallClock())) is None
+        guarded = GuardedVenue.wrap(harness.adapter, WallClock())
+        assert oco_capable(guarded) is None and not guarded.supports_oco()
+        with pytest.raises(OcoUnsupported) as info:  # asked anyway: refused, nothing sent
+            await guarded.place_oco(replace(_any_request(), symbol=harness.symbol))
+        assert not info.value.retryable and not info.value.ambiguous
+        assert harness.orders_at_venue("a") == 0
 
 
 async def test_a_ccxt_exchange_without_order_lists_refuses_an_oco_unsent() -> None:
