@@ -114,11 +114,11 @@ async def test_an_entry_filling_in_three_parts_has_its_list_replaced_each_time(t
 
 
 async def test_with_native_oco_off_a_spot_account_is_left_without_its_take_profit(tmp_path: Path) -> None:
-    """The gap a list closes, for contrast: the same bracket with two separate exits."""
+    """The gap a list closes, for contrast: with two separate exits only the stop rests."""
     async with Scenario(tmp_path, venue={**SPOT, "native_oco": False}) as s:
         entry = (await s.submit(protect=True)).order
         rows = _by_role(_exits(s.engine.journal, entry.client_order_id))
-        assert (rows["stop_loss"]["status"], rows["take_profit"]["status"]) == ("ACCEPTED", "REJECTED")
+        assert set(rows) == {"stop_loss"} and rows["stop_loss"]["status"] == "ACCEPTED"
 
 
 # ---------------------------------------------------------------- ccxt + Binance emulator, spot
@@ -177,9 +177,9 @@ class Binance:
 async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BinanceEmulator]:
     monkeypatch.setenv(KEY_ENV, DEFAULT_API_KEY)
     monkeypatch.setenv(SECRET_ENV, DEFAULT_API_SECRET)
-    # A spot account with no BTC but what the entry buys (and the buyer's 0.1% commission,
-    # which Binance takes in the base: the exits are sized from the entry's fills).
-    async with BinanceEmulator(balances={"USDT": D(1000000), "BTC": D("0.00001")}) as emulator:
+    # A spot account with no BTC but what the entry buys, less the buyer's 0.1% commission
+    # Binance takes in the base: the exits are sized by what the entry delivered.
+    async with BinanceEmulator(balances={"USDT": D(1000000), "BTC": D(0)}) as emulator:
         yield emulator
 
 
@@ -203,7 +203,7 @@ async def test_binance_spot_holds_both_exits_as_one_order_list(emu: BinanceEmula
         stop, target = (_venue_leg(emu, rows[r]["client_order_id"]) for r in ("stop_loss", "take_profit"))
         assert (stop.type, target.type) == ("STOP_LOSS", "LIMIT_MAKER")
         assert stop.order_list_id == target.order_list_id >= 0
-        assert emu.balances()["BTC"] == (0, D("0.01"))  # locked once: free 0, locked 0.01
+        assert emu.balances()["BTC"] == (0, D("0.00999"))  # locked once, all of it
         assert b.requests("POST", OCO_PATH) == 1 and b.requests("POST", "/api/v3/order") == 1
     finally:
         await b.engine.close()
@@ -213,7 +213,7 @@ async def test_binance_take_profit_fills_and_the_venue_expires_the_stop(emu: Bin
     b = await _started(emu, tmp_path)
     try:
         entry = await b.submit("oco-2")
-        emu.trade_against_resting("BTCUSDT", "52000.00", "0.01")
+        emu.trade_against_resting("BTCUSDT", "52000.00", "0.00999")
         for _ in range(3):
             await b.advance()
         rows = _by_role(_exits(b.engine.journal, entry.client_order_id))
@@ -237,9 +237,10 @@ async def test_binance_entry_filling_in_three_parts_replaces_the_list_each_time(
         rows = _exits(b.engine.journal, entry.client_order_id)
         quantities = sorted((r["leg"], r["role"], r["quantity"], r["status"]) for r in rows.values())
         assert quantities == [
-            (1, "stop_loss", "0.00400", "CANCELLED"), (1, "take_profit", "0.00400", "CANCELLED"),
-            (2, "stop_loss", "0.00800", "CANCELLED"), (2, "take_profit", "0.00800", "CANCELLED"),
-            (3, "stop_loss", "0.01000", "ACCEPTED"), (3, "take_profit", "0.01000", "ACCEPTED")]
+            # net of the 0.1% commission in BTC, in whole lots (0.003996 -> 0.00399, ...)
+            (1, "stop_loss", "0.00399", "CANCELLED"), (1, "take_profit", "0.00399", "CANCELLED"),
+            (2, "stop_loss", "0.00799", "CANCELLED"), (2, "take_profit", "0.00799", "CANCELLED"),
+            (3, "stop_loss", "0.00999", "ACCEPTED"), (3, "take_profit", "0.00999", "ACCEPTED")]
         assert b.requests("POST", OCO_PATH) == 3
         assert b.requests("DELETE", "/api/v3/order") == 2  # one cancel per list replaced
     finally:
@@ -257,7 +258,7 @@ async def test_binance_restart_with_a_list_resting_relinks_it_and_sends_nothing_
         assert again.requests("POST", OCO_PATH) == 1
         relinked = [l for l in again.audit() if l.get("decision") == "relinked"]
         assert relinked and "1 OCO list" in relinked[-1]["reason"]
-        emu.trade_against_resting("BTCUSDT", "52000.00", "0.01")
+        emu.trade_against_resting("BTCUSDT", "52000.00", "0.00999")
         for _ in range(3):
             await again.advance()
         rows = _by_role(_exits(again.engine.journal, entry.client_order_id))

@@ -124,7 +124,11 @@ class OcoExits:
     # ------------------------------------------------------------------ adjusting
 
     def _target(self, bracket: Bracket) -> Decimal:
-        return ZERO if bracket.released else max(bracket.open_quantity(), ZERO)
+        """What the list must work for: the open quantity (net of a commission taken in
+        the base, `Bracket.entry_holding`) in whole lots, down, as for emulated exits."""
+        target = ZERO if bracket.released else max(bracket.open_quantity(), ZERO)
+        instrument = self._m._instrument(bracket.entry.venue, bracket.entry.symbol)
+        return target if instrument is None else instrument.round_quantity(target)
 
     async def adjust(self, bracket: Bracket, venue: VenueAdapter, capable: OcoCapable) -> None:
         m = self._m
@@ -133,6 +137,9 @@ class OcoExits:
         target = self._target(bracket)
         working = bracket.working_exits()
         if not working:
+            now = m._clock.now()
+            if any(bracket.retry_at.get(role, now) > now for role in (SL, TP)):
+                return  # a list that could not be sent: tried again at its time
             if target > 0 and m._may_send() and bracket.refused_at.get(SL) != target:
                 await self._place(bracket, target, venue, capable)
             return
@@ -315,6 +322,7 @@ class OcoExits:
         for order in legs:
             ledger.transition(order, S.FAILED, f"not accepted after {_SEND_ATTEMPTS} "
                               f"attempt(s): {last}")
+        m._refused(bracket, legs[1], target)  # audited unprotected, tried again later
 
     async def _resolve(self, venue: VenueAdapter, legs: tuple[Order, Order], why: str) -> None:
         """The list's outcome is unknown: each leg looked up by client order ID; what is not
