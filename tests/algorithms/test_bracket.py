@@ -4,6 +4,11 @@ and a restart finds them again. Run on the simulated venue through the whole eng
 The venue is a margin account here (the simulated venue's default, `allow_short`): a spot account locks the base asset
 for each resting sell, so two exits for the whole position cannot both rest there (the
 second is refused for funds, see the spot test below) — that needs a venue's native OCO.
+
+The simulated venue has native OCO lists by default (`native_oco`); the cases that
+specify ordergate's own one-cancels-the-other turn them off (`EMULATED`), as a venue
+without them is. The native lists are specified in test_bracket_oco.py; the property at
+the end holds on both.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ordergate.venues.base import OrderRejected, VenueTimeout
 
 D = Decimal
 MARGIN = {"allow_short": True, "balances": {"main": {"USDT": D("100000")}}}
+EMULATED = {**MARGIN, "native_oco": False}  # a venue without OCO lists: ordergate's own
 
 
 def _bracket_lines(scenario):
@@ -66,7 +72,7 @@ async def test_a_filled_market_entry_gets_a_stop_and_a_take_profit_for_its_quant
 
 async def test_take_profit_fills_and_the_stop_is_cancelled_leaving_the_position_flat(tmp_path):
     quotes = [quote(0, "42000", "42001", "5"), quote(5, "45001", "45002", "5")]
-    async with Scenario(tmp_path, quotes, venue=MARGIN) as s:
+    async with Scenario(tmp_path, quotes, venue=EMULATED) as s:
         entry = (await s.submit(protect=True)).order
         await s.advance(6)  # the take-profit's price is reached
         await s.advance(1)  # the reconciler's poll sees the fill: the stop is cancelled
@@ -105,7 +111,7 @@ async def test_an_entry_filling_in_three_parts_has_exits_resized_to_each_fill(tm
 
 async def test_a_partial_take_profit_reduces_the_stop_to_what_is_still_open(tmp_path):
     quotes = [quote(0, "42000", "42001", "5"), quote(5, "45000", "45001", "0.004")]
-    async with Scenario(tmp_path, quotes, venue=MARGIN) as s:
+    async with Scenario(tmp_path, quotes, venue=EMULATED) as s:
         entry = (await s.submit(protect=True)).order
         await s.advance(6)
         await s.advance(1)
@@ -122,7 +128,7 @@ async def test_both_exits_filling_before_one_can_cancel_the_other_is_drift_not_s
     reported as `bracket_overfill` drift, and the drift policy (halt) stops trading."""
     quotes = [quote(0, "42000", "42001", "5"), quote(5, "45001", "45002", "5"),
               quote(6, "40000", "40001", "5")]
-    async with Scenario(tmp_path, quotes, venue=MARGIN) as s:
+    async with Scenario(tmp_path, quotes, venue=EMULATED) as s:
         entry = (await s.submit(protect=True)).order
         await s.advance(7)
         await s.advance(1)
@@ -137,7 +143,8 @@ async def test_on_a_spot_account_only_the_stop_rests_and_the_missing_target_is_a
     """A spot account reserves the base for each resting sell: a take-profit beside the
     stop would rest on BTC another position holds (here: 1 BTC the account had before),
     starve that position's own stop, and could fill together with this one's."""
-    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("1")}}}
+    spot = {"allow_short": False, "native_oco": False,
+            "balances": {"main": {"USDT": D("100000"), "BTC": D("1")}}}
     async with Scenario(tmp_path, venue=spot) as s:
         entry = (await s.submit(protect=True)).order
         rows = {r["role"]: r for r in _exits(s, entry.client_order_id).values()}
@@ -152,7 +159,8 @@ async def test_on_a_spot_account_only_the_stop_rests_and_the_missing_target_is_a
 async def test_on_a_spot_account_a_refused_stop_lets_the_target_rest_instead(tmp_path):
     """Some exit beats none: a stop the venue refuses at this size (here stop orders are
     refused outright) leaves the take-profit to rest alone."""
-    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
+    spot = {"allow_short": False, "native_oco": False,
+            "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
     async with Scenario(tmp_path, venue=spot) as s:
         place = s.venue.place_order
 
@@ -171,7 +179,8 @@ async def test_on_a_spot_account_a_stop_that_could_not_be_sent_holds_the_take_pr
     """Found by the crash test: a take-profit placed while the stop-loss was in doubt took
     the base asset, and the stop was then refused for funds: the position kept the exit
     that does not limit the loss. The stop is tried again; the target waits for it."""
-    spot = {"allow_short": False, "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
+    spot = {"allow_short": False, "native_oco": False,
+            "balances": {"main": {"USDT": D("100000"), "BTC": D("0")}}}
     async with Scenario(tmp_path, venue=spot) as s:
         place, down = s.venue.place_order, {"stops": True}
 
@@ -269,18 +278,21 @@ def _walk(seed: int, n: int = 40):
 
 @settings(max_examples=int(EXAMPLES or 25), derandomize=EXAMPLES is None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), lots=st.integers(3, 20), limit=st.booleans())
+@given(seed=st.integers(0, 10_000), lots=st.integers(3, 20), limit=st.booleans(),
+       native=st.booleans())
 def test_no_exit_ever_works_for_more_than_is_open_and_the_position_never_flips_unreported(
-        seed, lots, limit):
+        seed, lots, limit, native):
     """After every tick (the bracket has answered what the tick filled): each working exit
     is for at most the open quantity (entry filled minus exits filled); and the position
-    is that open quantity, never below zero, unless an overfill was reported as drift."""
+    is that open quantity, never below zero, unless an overfill was reported as drift.
+    With the venue's native OCO (`native`) no overfill can happen at all."""
     async def run() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = {"validator": {"max_signal_age_s": 10_000},
                       "reconciliation": {"on_drift": "alert"},
                       "risk": {"min_reward_risk": "0"}}
-            async with Scenario(Path(tmp), _walk(seed), config=config, venue=MARGIN) as s:
+            venue = MARGIN if native else EMULATED
+            async with Scenario(Path(tmp), _walk(seed), config=config, venue=venue) as s:
                 fields = {"order_type": "limit", "limit_price": D("42000")} if limit else {}
                 outcome = await s.submit(protect=True, quantity=D(lots) / 1000,
                                          stop_loss=D("41000"), take_profit=D("43000"), **fields)
@@ -294,6 +306,7 @@ def test_no_exit_ever_works_for_more_than_is_open_and_the_position_never_flips_u
                     if bracket is None:
                         break
                     open_quantity = bracket.open_quantity()
+                    assert not (native and overfilled), "both legs of an OCO list filled"
                     if not overfilled:
                         assert open_quantity >= 0
                         assert _position(s) == open_quantity

@@ -918,7 +918,7 @@ async def test_a_spot_bracket_stop_sells_what_the_buy_delivered_net_of_the_btc_c
         h: Harness) -> None:
     """Binance spot takes a buy's commission out of the BTC bought: an exit sized by the
     gross fill asks to sell BTC the account does not hold and is refused for funds (found
-    by the crash test's bracket plan). The stop works for the delivered quantity, to the lot."""
+    by the crash test's bracket plan). The exits work for the delivered quantity, to the lot."""
     h.emu.set_balance("BTC", 0)
     outcome = await h.submit("br-net", quantity=D("0.03919"), stop_loss=D("47000"),
                              take_profit=D("57000"), protect=True)
@@ -930,7 +930,8 @@ async def test_a_spot_bracket_stop_sells_what_the_buy_delivered_net_of_the_btc_c
     assert (stop["status"], stop["order_type"], stop["quantity"]) == ("ACCEPTED", "stop_market", "0.03915")
     (sent,) = h.emu.orders_by_client_id(stop["client_order_id"])
     assert (sent.type, sent.orig_qty, sent.stop_price) == ("STOP_LOSS", D("0.03915"), D("47000.00"))
-    # On spot the take-profit does not rest beside it (the stop holds the BTC): audited.
-    assert set(rows) == {"stop_loss"}
-    assert any(l["decision"] == "unprotected" and l["role"] == "take_profit"
-               for l in h.audit("br-net") if l["event"] == "bracket")
+    # Both rest, as one OCO list (Binance locks the BTC once for it), for the same quantity.
+    target = rows["take_profit"]
+    assert (target["status"], target["quantity"]) == ("ACCEPTED", "0.03915")
+    (resting,) = h.emu.orders_by_client_id(target["client_order_id"])
+    assert resting.type == "LIMIT_MAKER"

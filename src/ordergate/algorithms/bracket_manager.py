@@ -11,10 +11,15 @@ are sent and followed by the reconciler like any order, with client order IDs de
 from the entry's, so a restart derives the same ones and never sends a leg twice. The
 sizing rule and why it never lets the exits grow the position: `bracket.py`.
 
-One-cancels-the-other is ordergate's, on every venue: ccxt exposes no unified OCO, and
-the simulated venue and Polymarket have none. What that costs: between one exit's fill
-and the other's cancel there is one reaction (the next poll); a venue that fills both
-inside it overfills, which is reported as drift (`bracket_overfill`), by policy halting.
+One-cancels-the-other is the venue's where it has native OCO lists (`OcoCapable`: the
+simulated venue unless `native_oco` is off, Binance spot through ccxt's raw
+`orderList/oco`) and both exits are wanted: both go as one list, the funds locked once
+(so a spot account holds both), and the venue ends the other leg when one fills or
+triggers, so both can never fill (`bracket_oco.py`). Elsewhere (Polymarket, other ccxt
+exchanges, a bracket with one exit, a list the venue refused) it is ordergate's own, with
+two separate exits. What that costs: between one exit's fill and the other's cancel
+there is one reaction (the next poll); a venue that fills both inside it overfills, which
+is reported as drift (`bracket_overfill`), by policy halting.
 
 Driven by the engine at the end of each decision (`run`), after the fills and ends of
 the orders it watches have been applied (it learns of them from the bus).
@@ -29,6 +34,7 @@ from decimal import Decimal
 from ordergate.algorithms.bracket import (
     EXIT_ROLES, Bracket, exit_order_type, parse_spec, spec_json,
 )
+from ordergate.algorithms.bracket_oco import OcoExits
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import BracketSettings
@@ -70,6 +76,7 @@ class BracketManager:
         self._market_now: set[str] = set()  # stop-loss crossed already: exit at market
         self._overfilled: set[str] = set()
         self._next_retry: datetime | None = None  # the earliest `Bracket.retry_at`
+        self._oco = OcoExits(self)  # the native-OCO path, where the venue has lists
         bus.subscribe(OrderFilled, self._filled)
         bus.subscribe(OrderTransitioned, self._transitioned)
         bus.subscribe(TradingStateChanged, self._state_changed)
@@ -137,10 +144,13 @@ class BracketManager:
             self._active[entry_id] = bracket
             self._dirty[entry_id] = None
             working = len(bracket.working_exits())
+            lists = self._oco.relink(bracket)
             self._publish(bracket, BracketAction.RELINKED,
                           f"found in the journal at start: entry {entry.status}, filled "
                           f"{entry.filled_quantity}; exits filled {bracket.exits_filled()}, "
-                          f"{working} working", quantity=max(bracket.open_quantity(), ZERO))
+                          f"{working} working"
+                          + (f", legs of {lists} OCO list(s)" if lists else ""),
+                          quantity=max(bracket.open_quantity(), ZERO))
         return len(self._active)
 
     def release(self, client_order_id: str, reason: str) -> bool:
@@ -203,6 +213,16 @@ class BracketManager:
         venue = self._venues.get(bracket.entry.venue)
         if venue is None:
             return
+        market_now = bracket.entry_id in self._market_now
+        if (capable := self._oco.capable(bracket, venue, market_now)) is not None:
+            await self._oco.adjust(bracket, venue, capable)
+        else:
+            await self._adjust_each(bracket, venue)
+        if bracket.is_finished() or (bracket.released and not bracket.working_exits()):
+            self._finish(bracket)
+
+    async def _adjust_each(self, bracket: Bracket, venue: VenueAdapter) -> None:
+        """OCO emulated: each exit its own order, re-sized by cancel and a new leg."""
         instrument = self._instrument(bracket.entry.venue, bracket.entry.symbol)
         for role, price in bracket.prices().items():
             # Measured again for each exit: placing the one before may have filled at once.
@@ -228,9 +248,12 @@ class BracketManager:
             if role in bracket.retry_at and bracket.retry_at[role] > self._clock.now():
                 continue
             if target > 0 and bracket.refused_at.get(role) != target and self._may_send():
+                crossed = bracket.entry_id in self._market_now
                 await self._place(bracket, role, price, target, venue)
-        if bracket.is_finished() or (bracket.released and not bracket.working_exits()):
-            self._finish(bracket)
+                if not crossed and bracket.entry_id in self._market_now:
+                    # The stop was refused as already crossed: the position is closed at
+                    # market first, before a take-profit could lock what that sells.
+                    return
 
     @staticmethod
     def _stop_loss_due(bracket: Bracket, target: Decimal) -> bool:
@@ -404,6 +427,7 @@ class BracketManager:
                 self._by_exit.pop(leg.client_order_id, None)
         self._market_now.discard(bracket.entry_id)
         self._overfilled.discard(bracket.entry_id)
+        self._oco.finished(bracket)
         closed = {role: sum((leg.filled_quantity for leg in legs), ZERO)
                   for role, legs in bracket.legs.items()}
         how = ", ".join(f"{role} filled {q}" for role, q in closed.items()) or "no exit placed"

@@ -8,7 +8,8 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
   `ticker/bookTicker`) shaped like Binance's, filters included;
 - signed private endpoints (HMAC-SHA256, `X-MBX-APIKEY`, timestamp/recvWindow check):
   `account`, `order` (POST/GET/DELETE), `order/cancelReplace`
-  (`binance_cancel_replace.py`), `openOrders`, `myTrades`;
+  (`binance_cancel_replace.py`), `openOrders`, `myTrades`, and OCO order lists
+  (`orderList/oco`, `orderList`: `binance_oco.py`);
 - Binance's own error JSON and HTTP statuses (-1013 filter failures, -2010 insufficient
   balance and "Duplicate order sent." while the first order with that client order ID is
   still open, -2013, -2011, -1121, -1022, -2014/-2015, -1021, -1102);
@@ -59,6 +60,8 @@ from aiohttp import web
 from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
 from ordergate.testing.binance_cancel_replace import CancelReplace
 from ordergate.testing.binance_faults import Fault, FaultKind, drop, status_response
+from ordergate.testing.binance_oco import OrderLists
+from ordergate.testing.binance_oco import add_routes as add_oco_routes
 from ordergate.testing.binance_market import (
     DEFAULT_BALANCES,
     DEFAULT_BOOKS,
@@ -121,6 +124,8 @@ class BinanceEmulator:
         what signed timestamps are judged by, what orders and trades are stamped with."""
         self.market = BinanceMarket(symbols, books, balances, clock=self.server_time_ms)
         """The state and the matching model (`binance_market.py`); use it under the lock."""
+        self.order_lists = OrderLists(self.market)
+        """OCO order lists (`binance_oco.py`), tying their legs in the market."""
         self._faults: list[Fault] = []
         self.cancel_replace = CancelReplace(self)
         """`POST /api/v3/order/cancelReplace` (`binance_cancel_replace.py`)."""
@@ -373,6 +378,7 @@ class BinanceEmulator:
         r.add_post(CANCEL_REPLACE_PATH, self.cancel_replace.handle)
         r.add_get("/api/v3/openOrders", self._h_open_orders)
         r.add_get("/api/v3/myTrades", self._h_my_trades)
+        add_oco_routes(self, r)  # POST /api/v3/orderList/oco, DELETE and GET /api/v3/orderList
         r.add_get("/_admin/state", self._h_admin_state)
         r.add_post("/_admin/faults", self._h_admin_add_fault)
         r.add_delete("/_admin/faults", self._h_admin_clear_faults)

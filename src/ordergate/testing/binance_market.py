@@ -18,6 +18,8 @@ What it models, deterministically:
   immediately."); otherwise it waits NEW, `isWorking` false, locking what it may consume,
   and once triggered executes as a MARKET or a LIMIT order (whose own trades move the last
   price and may trigger further stops, as on the venue);
+- OCO order lists (`binance_oco`): a leg's fill or trigger ends the other leg, a cancel of
+  one cancels both, the funds locked once (`ListHook`);
 - balances locked, debited and credited, with commission (in BNB, discounted, when the
   account pays its fees in BNB);
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
@@ -33,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ordergate.testing.binance_stops import (
     STOP_LIMIT_TYPES,
@@ -158,6 +160,7 @@ class EmulatedOrder:
     stop_price: Decimal = ZERO  # a stop order's trigger; zero otherwise, as Binance shows it
     working: bool = True  # False while a stop order waits for its trigger (`isWorking`)
     working_time_ms: int = -1  # when it started working (placed, or triggered); -1 until then
+    order_list_id: int = -1  # the order list (OCO, `binance_oco`) it is a leg of; -1: none
 
     @property
     def is_open(self) -> bool:
@@ -171,7 +174,7 @@ class EmulatedOrder:
         return {
             "symbol": self.symbol,
             "orderId": self.order_id,
-            "orderListId": -1,
+            "orderListId": self.order_list_id,
             "clientOrderId": self.client_order_id,
             "price": fmt(self.price),
             "origQty": fmt(self.orig_qty),
@@ -259,6 +262,18 @@ class _NewOrder(NamedTuple):
     order_id: int
 
 
+class ListHook(Protocol):
+    """Told of what happens to an order that is a leg of an order list (`binance_oco`), so
+    the list can end its other legs: a fill (even partial), a stop's trigger (before it
+    executes), a cancel."""
+
+    def filled(self, order: EmulatedOrder) -> None: ...
+
+    def triggered(self, order: EmulatedOrder) -> None: ...
+
+    def cancelled(self, order: EmulatedOrder) -> None: ...
+
+
 class BinanceMarket:
     """Symbols, books, one account, its orders and trades, and matching."""
 
@@ -292,6 +307,8 @@ class BinanceMarket:
         self.update_id = 1
         self.pay_fees_in_bnb = False
         """The account's "use BNB to pay for fees" setting (Binance's BNB burn)."""
+        self.list_hook: ListHook | None = None
+        """Order lists (`binance_oco`), told of their legs' fills, triggers and cancels."""
 
     # ------------------------------------------------------------ symbols and books
 
@@ -323,6 +340,8 @@ class BinanceMarket:
         for order in self.resting(symbol):
             if left <= 0:
                 break
+            if not order.is_open:  # ended by an order list while this loop ran
+                continue
             crosses = order.price >= price if order.side == "BUY" else order.price <= price
             if not crosses:
                 continue
@@ -373,6 +392,8 @@ class BinanceMarket:
 
     def cancel(self, order: EmulatedOrder) -> None:
         self._close(order, "CANCELED")
+        if order.order_list_id >= 0 and self.list_hook is not None:
+            self.list_hook.cancelled(order)  # cancelling a leg cancels the list
 
     def check_new_order(self, params: Mapping[str, str]) -> None:
         """The checks Binance makes of a new order before anything happens: parameters and
@@ -529,6 +550,8 @@ class BinanceMarket:
             waiting.remove(due)
             due.working = True
             due.working_time_ms = due.update_time_ms = self._now()
+            if due.order_list_id >= 0 and self.list_hook is not None:
+                self.list_hook.triggered(due)  # the other leg ends before this one executes
             if due.type in STOP_MARKET_TYPES and due.locked > 0:  # it pays at market now
                 spec = self.symbols[symbol]
                 self._move(spec.quote if due.side == "BUY" else spec.base, due.locked,
@@ -543,6 +566,8 @@ class BinanceMarket:
         book = self.books[symbol]
         trades: list[EmulatedTrade] = []
         for order in self.resting(symbol):
+            if not order.is_open:  # ended by an order list while this loop ran
+                continue
             levels = book.asks if order.side == "BUY" else book.bids
             for level in levels:
                 if order.remaining <= 0:
@@ -600,6 +625,8 @@ class BinanceMarket:
         order.update_time_ms = now
         if order.is_open and order.remaining > 0:
             order.status = "PARTIALLY_FILLED"
+        if order.order_list_id >= 0 and self.list_hook is not None:
+            self.list_hook.filled(order)  # a leg's fill, even partial, ends the other
         return trade
 
     def _commission(self, spec: SymbolSpec, side: str, price: Decimal, qty: Decimal,

@@ -16,8 +16,9 @@ A *plan* aims at one moment:
 - `bracket_exits`: a protected market buy (`protect`, a stop-loss and a take-profit) and
   the kill between its fill and the placement of its exits: right after the venue filled
   it, while its answer is delayed (the engine does not know it filled), or while the
-  first exit's request is held at the venue (dying with the connection, or executing
-  after the engine is dead); the restarted engine must place each exit once;
+  exits' request (on Binance spot one OCO list) is held at the venue (dying with the
+  connection, or executing after the engine is dead); the restarted engine must place
+  each exit once;
 - `random`: one to three signals of any kind, killed after a random delay (this also
   hits start-up and recovery).
 """
@@ -219,8 +220,10 @@ def make_plan(aim: str, rng: random.Random, maker: SignalMaker, free_btc: Decima
                         [{"method": "POST", "path": "/api/v3/order", "kind": "delay",
                           "delay_s": 2.0, "after_processing": True}],
                         trigger="venue_filled", settle_s=u(0.0, 0.3))
-        # The entry goes through; the first exit's request is held before processing.
-        exit_held = {**_post_delay(u(0.5, 4.0), detached=kind == "exit_held_detached"), "skip": 1}
+        # The entry goes through; the exits' request (Binance spot: one OCO list) is held
+        # before processing.
+        exit_held = {**_post_delay(u(0.5, 4.0), detached=kind == "exit_held_detached"),
+                     "path": "/api/v3/orderList/oco"}
         return Plan(aim, [maker.bracket_buy()], [exit_held], trigger="post_hit",
                     settle_s=u(0.0, 0.2))
     if aim == "random":

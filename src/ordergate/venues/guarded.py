@@ -42,6 +42,8 @@ from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.venues.base import (
     Balance,
+    OcoRequest,
+    OcoUnsupported,
     OrderReport,
     OrderRequest,
     RateLimited,
@@ -67,6 +69,7 @@ from ordergate.venues.rate_limiter import (
     TokenBucket,
     default_rate_limit,
 )
+from ordergate.venues.base import oco_capable
 from ordergate.venues.request_timing import RequestObserver, RequestOutcome, VenueMethod
 
 T = TypeVar("T")
@@ -153,6 +156,17 @@ class GuardedVenue:
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
         return await self._guarded(lambda: self.inner.place_order(request), VenueMethod.PLACE_ORDER)
+
+    def supports_oco(self) -> bool:
+        """The inner adapter's native OCO, behind these guards (`venues.base.OcoCapable`)."""
+        return oco_capable(self.inner) is not None
+
+    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
+        """Guarded and metered as one send (one request at the venue)."""
+        inner = oco_capable(self.inner)
+        if inner is None:
+            raise OcoUnsupported(f"{self.name}: the venue has no native OCO; not sent")
+        return await self._guarded(lambda: inner.place_oco(request), VenueMethod.PLACE_ORDER)
 
     async def cancel_order(self, symbol: str, client_order_id: str,
                            venue_order_id: str | None = None) -> OrderReport:

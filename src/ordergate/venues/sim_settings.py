@@ -69,3 +69,8 @@ class SimulatedVenueSettings(BaseModel):
     """An amend of an unfilled order is one atomic replace, as on Binance spot
     (`sim_replace.py`); False: the venue has none, and amends are an explicit
     cancel-then-replace. Both paths can so be replayed on the same quotes."""
+    native_oco: bool = True
+    """One-cancels-the-other lists at the venue (`sim_oco`): a bracket's two exits sent as
+    one list, funds locked once, one leg's fill ending the other in the same matching
+    step. False: the venue has none (`OcoUnsupported`), and brackets emulate OCO with two
+    separate exits, as on a venue without it, so that path runs in replays too."""

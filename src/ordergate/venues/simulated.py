@@ -24,6 +24,10 @@ a stop_market as a market order (the touch plus slippage, as taker, up to the qu
 size, the rest expiring), a stop_limit as a limit order at its price (taking what
 crosses, resting for the rest, subject to its time in force).
 
+OCO lists (`place_oco`, `sim_oco`; off with `native_oco`): a take-profit limit and a
+stop_market for the same quantity, the funds locked once for both, and a fill of either
+(even partial) or the stop's trigger ending the other in the same matching step.
+
 Funds: as on Binance, an order that rests locks what it can still consume until it is
 done: a buy, price x remaining quantity of the quote; on spot rules (`allow_short` off) a
 sell, its remaining base quantity. The lock shrinks with each fill (recomputed from the
@@ -48,9 +52,10 @@ from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
+from ordergate.venues import sim_oco
 from ordergate.venues.base import (
-    Balance, DuplicateClientOrderId, InsufficientFunds, OrderNotFound, OrderRejected,
-    OrderReport, OrderRequest, RateLimited, ReplaceReport, Ticker,
+    Balance, DuplicateClientOrderId, InsufficientFunds, OcoRequest, OrderNotFound,
+    OrderRejected, OrderReport, OrderRequest, RateLimited, ReplaceReport, Ticker,
     TradeReport, UnknownSymbol, VenueHealth, VenueTimeout, VenueUnavailable,
 )
 from ordergate.venues.faults import Fault, FaultPlan
@@ -78,6 +83,8 @@ class _SimOrder:
     locked: Decimal = ZERO
     """Still reserved for this order while it rests, in `lock_currency`."""
     lock_currency: str = ""
+    oco: str | None = None
+    """The OCO list this order is a leg of (`sim_oco`), by its list client order ID."""
 
     @property
     def remaining(self) -> Decimal:
@@ -115,6 +122,7 @@ class SimulatedVenue:
         self._finished: deque[tuple[datetime, str]] = deque()
         self._seq = 0
         self._trade_seq = 0
+        self._oco_lists: dict[str, list[_SimOrder]] = {}  # list client order id -> its legs
 
     # ------------------------------------------------------------------ instruments
 
@@ -233,6 +241,8 @@ class SimulatedVenue:
             if order.active_from >= quote.ts:  # the arrival quote was checked on acceptance
                 continue
             stops.remove(order)
+            if order.oco is not None:  # the other leg ends before this one executes
+                sim_oco.end_others(self, order, S.EXPIRED, quote.ts)
             if order.locked:
                 self._release(order, ZERO)
             order.active_from = order.updated = quote.ts
@@ -336,6 +346,8 @@ class SimulatedVenue:
         sign = request.side.sign
         balances[instrument.base] = balances.get(instrument.base, ZERO) + sign * quantity
         balances[instrument.quote] = balances.get(instrument.quote, ZERO) - sign * notional - fee
+        if order.oco is not None:  # a leg's fill, even partial, ends the other at once
+            sim_oco.end_others(self, order, S.EXPIRED, ts)
 
     def advance(self) -> None:
         """Match resting orders against the quotes that arrived up to the clock's now.
@@ -415,6 +427,8 @@ class SimulatedVenue:
             if held is not None and held.remove(order):
                 break
         self._finish(order)
+        if order.oco is not None:  # cancelling one leg cancels the list
+            sim_oco.end_others(self, order, S.CANCELLED, order.updated)
 
     def supports_replace(self) -> bool:
         """`native_replace` (on by default): a replay can run either amend path."""
@@ -424,6 +438,13 @@ class SimulatedVenue:
                             request: OrderRequest) -> ReplaceReport:
         """Binance's cancelReplace, emulated (`sim_replace.py`)."""
         return replace_order(self, old_client_order_id, old_venue_order_id, request)
+
+    def supports_oco(self) -> bool:
+        """Native OCO lists (`sim_oco`), unless `native_oco` is off."""
+        return self._s.native_oco
+
+    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
+        return sim_oco.place_oco(self, request)
 
     async def fetch_order(self, symbol: str, client_order_id: str,
                           venue_order_id: str | None = None) -> OrderReport:

@@ -41,6 +41,7 @@ from ordergate.venues.base import (
     Balance,
     FatalVenueError,
     NoQuote,
+    OcoRequest,
     OrderNotFound,
     OrderRejected,
     OrderReport,
@@ -57,6 +58,7 @@ from ordergate.venues.base import (
     VenueTimeout,
     VenueUnavailable,
 )
+from ordergate.venues.ccxt import oco
 from ordergate.venues.ccxt.errors import (
     FilterRejected,
     RedactingLogger,
@@ -321,6 +323,13 @@ class CcxtVenue:
                             request: OrderRequest) -> ReplaceReport:
         """`base.Replaceable`, through ccxt's `edit_order` (`replace.py`)."""
         return await replace_order(self, old_client_order_id, old_venue_order_id, request)
+
+    def supports_oco(self) -> bool:
+        """Native OCO lists: Binance spot only (`oco.py`)."""
+        return oco.supports_oco(self)
+
+    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
+        return await oco.place_oco(self, request)
 
     async def cancel_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
