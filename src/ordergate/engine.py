@@ -115,6 +115,7 @@ class Engine:
             self.venues, self._instrument, lambda: self.risk.trading_state,
             self.positions.quantity, troubles=self.supervisor,
             on_exit_refused=self.brackets.exit_refused)
+        self.brackets.stops_emulated = self.stops.emulates
         self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
                                self._instrument, lambda: self.risk.trading_state)
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,

@@ -76,6 +76,9 @@ class BracketManager:
         self._market_now: set[str] = set()  # stop-loss crossed already: exit at market
         self._overfilled: set[str] = set()
         self._next_retry: datetime | None = None  # the earliest `Bracket.retry_at`
+        self.stops_emulated: Callable[[str], bool] = lambda venue: False
+        """Does ordergate hold the stops of this venue (`StopEmulator.emulates`)? Then no
+        native OCO list: its stop leg would rest at the venue against the config."""
         self._oco = OcoExits(self)  # the native-OCO path, where the venue has lists
         bus.subscribe(OrderFilled, self._filled)
         bus.subscribe(OrderTransitioned, self._transitioned)

@@ -86,6 +86,8 @@ class OcoExits:
         """The venue's OCO, if this bracket's exits go as a list now (module docstring)."""
         if market_now or len(bracket.prices()) != 2:
             return None
+        if self._m.stops_emulated(bracket.entry.venue):
+            return None  # its stops are ordergate's (held): a list would rest one at the venue
         capable = oco_capable(venue)
         if capable is None:
             return None
