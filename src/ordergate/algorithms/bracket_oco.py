@@ -196,8 +196,8 @@ class OcoExits:
         venue could not answer (the reconciler, which follows the leg, asks again)."""
         try:
             report = await venue.fetch_order(leg.symbol, leg.client_order_id, leg.venue_order_id)
-        except VenueError:
-            return False
+        except VenueError:  # not silent: the guard counts and reports venue failures, and
+            return False    # the reconciler, which follows this leg, asks again at its poll
         await self._m._reconciler.sync(venue, leg, report)
         return True
 

@@ -209,8 +209,8 @@ class NativeAmender:
         try:
             report = await venue.fetch_order(order.symbol, order.client_order_id,
                                              order.venue_order_id)
-        except VenueError:
-            return
+        except VenueError:  # not silent: the guard counts and reports venue failures, and
+            return          # the leg stays followed by the reconciler, which asks again
         await self._reconciler.sync(venue, order, report)
 
     def _transitioned(self, event: OrderTransitioned) -> None:

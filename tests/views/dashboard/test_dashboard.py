@@ -309,3 +309,4 @@ def test_a_brackets_exits_show_their_lineage_naming_the_entry(served, page):
         f"stop_loss 1 of …{entry_id[-6:]}")
     assert page.locator("#orders tbody td[data-role='take_profit']").get_attribute(
         "title") == f"parent {entry_id}"
+    page.screenshot(path="tests-artifacts/dashboard-lineage.png", full_page=True)
