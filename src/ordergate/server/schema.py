@@ -224,6 +224,8 @@ class OrderSummary(_Closed):
     type: OrderType
     quantity: Money
     price: Money | None
+    trigger_price: Money | None = Field(description=(
+        "stop_market and stop_limit: the price that triggers the order; null otherwise"))
     filled_quantity: Money
     state: OrderStatus
     parent_id: str | None

@@ -74,6 +74,7 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
             "signal_id": row["signal_id"], "account": row["account_id"], "venue": row["venue"],
             "symbol": row["symbol"], "side": row["side"], "type": row["order_type"],
             "quantity": row["quantity"], "price": row["price"],
+            "trigger_price": row["trigger_price"],
             "filled_quantity": row["filled_quantity"], "state": row["status"],
             "parent_id": row["parent_id"], "role": row["role"], "leg": row["leg"],
             "reduce_only": bool(row["reduce_only"]),

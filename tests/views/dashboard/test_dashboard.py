@@ -309,4 +309,9 @@ def test_a_brackets_exits_show_their_lineage_naming_the_entry(served, page):
         f"stop_loss 1 of …{entry_id[-6:]}")
     assert page.locator("#orders tbody td[data-role='take_profit']").get_attribute(
         "title") == f"parent {entry_id}"
+    # the stop's price cell shows where it fires, not a dash; the take-profit its limit
+    stop_row = page.locator("#orders tbody tr", has=page.locator("td[data-role='stop_loss']"))
+    expect(stop_row.locator("td[data-trigger]")).to_have_text("stop 1000.00")
+    tp_row = page.locator("#orders tbody tr", has=page.locator("td[data-role='take_profit']"))
+    expect(tp_row.locator("td").nth(9)).to_have_text("1000000.00")
     page.screenshot(path="tests-artifacts/dashboard-lineage.png", full_page=True)

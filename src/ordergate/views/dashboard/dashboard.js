@@ -195,11 +195,21 @@ function renderOrders(orders) {
     cancel.addEventListener("click", () => cancelOrder(o.client_order_id, cancel));
     const tr = row([timeCell(o.created_at), o.account, o.venue, o.symbol,
       { text: o.side, attrs: { "data-side": o.side } }, o.type, lineage(o), num(o.quantity),
-      num(o.filled_quantity), num(o.price), { text: o.state, attrs: { "data-tone": tone(o.state) } },
+      num(o.filled_quantity), priceCell(o), { text: o.state, attrs: { "data-tone": tone(o.state) } },
       { text: o.client_order_id, attrs: { class: "id" } }, cancel]);
     tr.dataset.order = o.client_order_id;
     return tr;
   }), "no working order", 13);
+}
+
+// A stop's price is its trigger (and, for a stop_limit, the limit it then rests at): an
+// operator looking at a protective stop needs to see where it fires, not a dash.
+function priceCell(o) {
+  const trigger = o.trigger_price;
+  if (trigger === null || trigger === undefined) return num(o.price);
+  const limit = o.price === null || o.price === undefined ? "" : `${o.price} `;
+  return { text: `${limit}stop ${trigger}`, attrs: { class: "num", "data-trigger": String(trigger),
+    title: `triggers at ${trigger}` + (limit ? `, then a limit at ${o.price}` : ", then at market") } };
 }
 
 // What an order is to the intent it serves: a signal's own order, or a bracket's exit, an
