@@ -21,6 +21,9 @@ two separate exits. What that costs: between one exit's fill and the other's can
 there is one reaction (the next poll); a venue that fills both inside it overfills, which
 is reported as drift (`bracket_overfill`), by policy halting.
 
+The emulated path (each exit its own order) is `bracket_emulated.py`; this module keeps
+the brackets' state, learns from the bus, retries, detects overfills and audits.
+
 Driven by the engine at the end of each decision (`run`), after the fills and ends of
 the orders it watches have been applied (it learns of them from the bus).
 """
@@ -31,27 +34,23 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ordergate.algorithms.bracket import (
-    EXIT_ROLES, Bracket, exit_order_type, parse_spec, spec_json,
-)
+from ordergate.algorithms.bracket import EXIT_ROLES, Bracket, parse_spec, spec_json
+from ordergate.algorithms.bracket_emulated import EmulatedExits
 from ordergate.algorithms.bracket_oco import OcoExits
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import BracketSettings
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
-from ordergate.domain.values import ZERO, BracketAction, OrderRole, OrderType, TimeInForce, TradingState
+from ordergate.domain.values import ZERO, BracketAction, OrderRole, TradingState
 from ordergate.events import BracketChanged, OrderFilled, OrderTransitioned, ReconciliationDrift
 from ordergate.events import TradingStateChanged
 from ordergate.journal.rows import order_with_fills
 from ordergate.pipeline.chain import SignalContext
-from ordergate.pipeline.client_order_id import child_client_order_id
-from ordergate.pipeline.derived_send import send_derived
 from ordergate.pipeline.execute import Executor
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.pipeline.reconcile import Reconciler
-from ordergate.venues.account_kind import sells_lock_holdings
 from ordergate.venues.base import VenueAdapter
 
 S = OrderStatus
@@ -80,6 +79,7 @@ class BracketManager:
         """Does ordergate hold the stops of this venue (`StopEmulator.emulates`)? Then no
         native OCO list: its stop leg would rest at the venue against the config."""
         self._oco = OcoExits(self)  # the native-OCO path, where the venue has lists
+        self._each = EmulatedExits(self)  # everywhere else: each exit its own order
         bus.subscribe(OrderFilled, self._filled)
         bus.subscribe(OrderTransitioned, self._transitioned)
         bus.subscribe(TradingStateChanged, self._state_changed)
@@ -220,145 +220,9 @@ class BracketManager:
         if (capable := self._oco.capable(bracket, venue, market_now)) is not None:
             await self._oco.adjust(bracket, venue, capable)
         else:
-            await self._adjust_each(bracket, venue)
+            await self._each.adjust(bracket, venue)
         if bracket.is_finished() or (bracket.released and not bracket.working_exits()):
             self._finish(bracket)
-
-    async def _adjust_each(self, bracket: Bracket, venue: VenueAdapter) -> None:
-        """OCO emulated: each exit its own order, re-sized by cancel and a new leg."""
-        instrument = self._instrument(bracket.entry.venue, bracket.entry.symbol)
-        for role, price in bracket.prices().items():
-            # Measured again for each exit: placing the one before may have filled at once.
-            open_quantity = bracket.open_quantity()
-            if open_quantity < 0:
-                self._overfill(bracket, -open_quantity)
-            target = ZERO if bracket.released else max(open_quantity, ZERO)
-            if instrument is not None:  # whole lots, down: a fee's dust is never oversold
-                target = instrument.round_quantity(target)
-            leg = bracket.current(role)
-            if leg is not None and not leg.status.is_terminal:
-                if leg.status in (S.PENDING, S.SUBMITTED, S.CANCEL_PENDING):
-                    continue  # the venue's answer first: never a second leg beside one in doubt
-                if leg.remaining_quantity == target:
-                    continue
-                await self._cancel(bracket, leg, target, venue)
-                if leg.status.is_terminal:  # its fills are counted: size again from them
-                    self._dirty[bracket.entry_id] = None
-                return
-            if role is OrderRole.TAKE_PROFIT and (self._stop_loss_due(bracket, target)
-                                                  or self._stop_holds_it(bracket, target, venue)):
-                continue
-            if role in bracket.retry_at and bracket.retry_at[role] > self._clock.now():
-                continue
-            if target > 0 and bracket.refused_at.get(role) != target and self._may_send():
-                crossed = bracket.entry_id in self._market_now
-                await self._place(bracket, role, price, target, venue)
-                if not crossed and bracket.entry_id in self._market_now:
-                    # The stop was refused as already crossed: the position is closed at
-                    # market first, before a take-profit could lock what that sells.
-                    return
-
-    @staticmethod
-    def _stop_loss_due(bracket: Bracket, target: Decimal) -> bool:
-        """The stop-loss is still to be placed, or its answer is awaited: the take-profit
-        waits for it. On a spot account the first exit locks the base asset and the second
-        is refused for funds, so the one that rests must be the stop, the exit that
-        limits the loss; a take-profit placed while the stop is in doubt (a restart that
-        has not resolved it yet) would take its place. A stop that cannot be placed at
-        this size (refused) lets the take-profit go ahead: some exit beats none."""
-        if bracket.stop_loss is None or target <= 0:
-            return False
-        stop = bracket.current(OrderRole.STOP_LOSS)
-        if stop is not None and stop.status in (S.PENDING, S.SUBMITTED):
-            return True
-        if OrderRole.STOP_LOSS in bracket.retry_at:  # could not be sent: tried again soon
-            return True
-        return ((stop is None or stop.status.is_terminal)
-                and bracket.refused_at.get(OrderRole.STOP_LOSS) != target)
-
-    def _stop_holds_it(self, bracket: Bracket, target: Decimal, venue: VenueAdapter) -> bool:
-        """On a spot account a take-profit never rests beside a working stop-loss: the
-        stop reserves what the bracket holds, so the target could only rest on the
-        holdings of another position (which the stop then could not get) and both could
-        fill. Audited once per open quantity; one-cancels-the-other with both resting
-        needs the venue's native OCO."""
-        stop = bracket.current(OrderRole.STOP_LOSS)
-        if (target <= 0 or stop is None or stop.status.is_terminal
-                or stop.status is S.HELD  # emulated: reserves nothing; cancels the target
-                # before it is sent (`pipeline/stop_emulator.py`)
-                or not sells_lock_holdings(venue, bracket.entry.symbol)):
-            return False
-        if bracket.refused_at.get(OrderRole.TAKE_PROFIT) != target:
-            bracket.refused_at[OrderRole.TAKE_PROFIT] = target
-            self._publish(bracket, BracketAction.UNPROTECTED,
-                          f"take_profit not placed: on a spot account the stop-loss "
-                          f"{stop.client_order_id} holds the {target} open, and a second exit "
-                          "beside it would rest on holdings that are not this bracket's",
-                          role=OrderRole.TAKE_PROFIT, quantity=target)
-        return True
-
-    async def _cancel(self, bracket: Bracket, leg: Order, target: Decimal,
-                      venue: VenueAdapter) -> None:
-        why = ("nothing left to protect" if target == 0 else
-               f"re-sizing: {target} is open now, this exit works for {leg.remaining_quantity}")
-        await self._reconciler.cancel(venue, leg, f"bracket {bracket.entry_id}: {why}")
-        self._publish(bracket, BracketAction.EXIT_CANCELLED,
-                      f"{leg.role} exit {leg.status} ({why}); filled {leg.filled_quantity}",
-                      role=leg.role, client_order_id=leg.client_order_id,
-                      quantity=max(bracket.open_quantity(), ZERO))
-
-    async def _place(self, bracket: Bracket, role: OrderRole, price: Decimal, target: Decimal,
-                     venue: VenueAdapter) -> None:
-        entry = bracket.entry
-        instrument = self._instrument(entry.venue, entry.symbol)
-        if instrument is None:
-            return
-        side = entry.side.opposite
-        quantity = instrument.round_quantity(target)
-        market_now = role is OrderRole.STOP_LOSS and bracket.entry_id in self._market_now
-        order_type = exit_order_type(role, market_now)
-        limit = instrument.round_price(price, side) if order_type is OrderType.LIMIT else None
-        trigger = (instrument.round_price(price, side.opposite)
-                   if order_type is OrderType.STOP_MARKET else None)
-        problem = instrument.quantity_problem(quantity) or instrument.notional_problem(
-            quantity, limit or trigger or price)
-        if problem:
-            bracket.refused_at[role] = target
-            self._publish(bracket, BracketAction.UNPROTECTED,
-                          f"{target} is open but no {role} exit can be placed for it: {problem}",
-                          role=role, quantity=target)
-            return
-        leg_number = bracket.next_leg(role)
-        order = Order(
-            child_client_order_id(entry.client_order_id, role, leg_number), entry.signal_id,
-            entry.strategy_id, entry.account_id, entry.venue, entry.symbol, side, order_type,
-            quantity, limit, TimeInForce.GTC, self._clock.now(),
-            expected_price=limit or trigger, trigger_price=trigger,
-            parent_id=entry.client_order_id, role=role, leg=leg_number, reduce_only=True)
-        ledger = self._ledger
-        if not ledger.open(order):  # journaled before (cannot be: legs come from the journal)
-            found = ledger.get(order.client_order_id) or order_with_fills(
-                ledger.journal, order.client_order_id)
-            if found is not None:
-                bracket.add_leg(found)
-                self._by_exit[found.client_order_id] = bracket.entry_id
-            return
-        bracket.add_leg(order)
-        self._by_exit[order.client_order_id] = bracket.entry_id
-        at = (f"at market (the stop-loss {price} was already crossed)" if market_now else
-              f"stop at {trigger}" if trigger is not None else f"limit at {limit}")
-        self._publish(bracket, BracketAction.EXIT_PLACED,
-                      f"{role} leg {leg_number}: {side} {quantity} {at}, reduce-only, for the "
-                      f"{target} the entry has filled and no exit has closed",
-                      role=role, client_order_id=order.client_order_id, quantity=target)
-        if not await self._executor.prepare(venue, order):
-            self._refused(bracket, order, target)
-            return
-        await send_derived(ledger, self._executor, self._reconciler, venue, order,
-                           f"sending the {role} exit of {entry.client_order_id}: {side} "
-                           f"{quantity} {at}")
-        if order.status in (S.REJECTED, S.FAILED):
-            self._refused(bracket, order, target)
 
     def exit_refused(self, order: Order) -> None:
         """An exit sent later than it was placed (an emulated stop, sent when it triggered,
