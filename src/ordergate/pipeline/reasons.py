@@ -64,5 +64,9 @@ class ReasonCode(StrEnum):
     """A native replace cancelled the order and the venue refused its replacement."""
     AMEND_INTERRUPTED = "AMEND_INTERRUPTED"
     """A restart came between an amend's journal write and its answer: unwound."""
+    # allocation (a signal whose account names a group): nothing was sent
+    ALLOCATION_NO_ELIGIBLE_ACCOUNT = "ALLOCATION_NO_ELIGIBLE_ACCOUNT"
+    ALLOCATION_BELOW_MINIMUM = "ALLOCATION_BELOW_MINIMUM"
+    """Every account's share of the block was below the instrument's minimums."""
     # engine
     INTERNAL_ERROR = "INTERNAL_ERROR"
