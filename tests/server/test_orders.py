@@ -271,6 +271,9 @@ def test_a_twap_signal_is_answered_with_its_parent_and_the_parent_lists_its_slic
     answer = r.json()
     parent_id = client_order_id_for(body["strategy_id"], body["account_id"], "twap-2")
     assert (answer["client_order_id"], answer["order"]) == (None, None)
+    # the answer says what happens, not that there was "no order to follow"
+    assert answer["reason"] == ("no order yet: the twap sends its child orders on its "
+                                "schedule, each followed as it is sent")
     parent = answer["parent"]
     assert (parent["parent_id"], parent["kind"], parent["status"]) == (parent_id, "twap", "active")
     assert [s[1] for s in parent["spec"]["slices"]] == ["0.0100"] * 4  # the whole schedule

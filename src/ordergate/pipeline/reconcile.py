@@ -82,6 +82,12 @@ class Reconciler:
     async def handle(self, ctx: SignalContext) -> Verdict:
         order, venue = ctx.order, ctx.venue
         if order is None or venue is None:
+            # An algorithm's signal (a TWAP) has no order of its own now: its children are
+            # sent later and each followed then. Said so, as this is the signal's answer.
+            algorithm = ctx.signal.algorithm
+            if algorithm is not None:
+                return Verdict.admit(f"no order yet: the {algorithm.name} sends its child "
+                                     "orders on its schedule, each followed as it is sent")
             return Verdict.admit("no order to follow")
         if ctx.report is not None:
             await self.sync(venue, order, ctx.report)
