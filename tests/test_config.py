@@ -5,6 +5,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from ordergate.allocation.settings import AccountSettings
 from pydantic import ValidationError
 
 from ordergate.config import (
@@ -105,7 +107,8 @@ def test_unknown_or_duplicate_handler_is_refused(tmp_path, handlers, complaint):
 # Every number in every settings model, the venues' own included: where it sits in a
 # configuration mapping, and the key an error must name.
 
-SECTIONS = [name for name in EngineConfig.model_fields if name != "venues"]
+SECTIONS = [name for name in EngineConfig.model_fields
+            if name not in ("venues", "accounts", "groups")]  # tables of named sections
 CCXT = {"kind": "ccxt", "exchange": "binance", "account_id": "main"}
 POLYMARKET = {"kind": "polymarket", "account_id": "main"}
 INSTRUMENT = {"symbol": "BTC/USDT", "tick_size": "0.01", "lot_size": "0.001"}
@@ -137,6 +140,10 @@ def _placements():
             "kind": "simulated", "instruments": [{**INSTRUMENT, k: v}]}}}))
     places.append(("venues.v.balances.main.USDT", lambda v: {"venues": {"v": {
         "kind": "simulated", "balances": {"main": {"USDT": v}}}}}))
+    for key in _numeric(AccountSettings):
+        places.append((f"accounts.a.{key}", lambda v, k=key: {"accounts": {"a": {k: v}}}))
+    places.append(("groups.g.ratios.a", lambda v: {"accounts": {"a": {}}, "groups": {"g": {
+        "accounts": ["a"], "policy": "ratios", "ratios": {"a": v}}}}))
     places.append(("venues.v.instruments_refresh_s",
                    lambda v: {"venues": {"v": {**CCXT, "instruments_refresh_s": v}}}))
     return places
@@ -485,3 +492,8 @@ def test_paper_config_documents_every_key():
     missing += [f"venues.sim.{key}" for key in sorted(venue_keys)
                 if not re.search(rf"\b{key}\b", blocks.get("venues.sim", ""))]
     assert missing == []
+    text = (REPO / "config" / "paper.toml").read_text()
+    commented = text[text.index("# [accounts."):]  # examples: the paper engine has no groups
+    from ordergate.allocation.settings import GroupSettings
+    assert [key for key in [*AccountSettings.model_fields, *GroupSettings.model_fields]
+            if not re.search(rf"# {key} =", commented)] == []

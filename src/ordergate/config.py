@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 
+from ordergate.allocation.settings import AccountSettings, AllocationSettings, GroupSettings
 from ordergate.domain.values import TradingState
 from ordergate.limits import MAX_AMOUNT, MAX_DURATION_S
 from ordergate.venues.circuit_breaker import BreakerSettings
@@ -398,6 +399,27 @@ class EngineConfig(Settings):
     venues: dict[str, VenueSettings] = Field(
         default_factory=lambda: {"sim": VenueSettings(kind="simulated")}
     )
+    accounts: dict[str, AccountSettings] = Field(default_factory=dict)
+    """`[accounts.NAME]`: accounts a group's blocks may go to (`allocation/settings.py`)."""
+    groups: dict[str, GroupSettings] = Field(default_factory=dict)
+    """`[groups.NAME]`: a signal whose `account_id` names one is a block over its accounts."""
+    allocation: AllocationSettings = AllocationSettings()
+
+    @model_validator(mode="after")
+    def _groups_name_known_accounts(self) -> EngineConfig:
+        for name, account in self.accounts.items():
+            if account.venue is not None and account.venue not in self.venues:
+                raise ValueError(f"accounts.{name}.venue: {account.venue!r} is not a "
+                                 f"configured venue ({sorted(self.venues)})")
+        for name, group in self.groups.items():
+            if name in self.accounts:
+                raise ValueError(f"groups.{name}: also an account's name; a signal naming it "
+                                 "would be ambiguous")
+            unknown = [a for a in group.accounts if a not in self.accounts]
+            if unknown:
+                raise ValueError(f"groups.{name}.accounts: {unknown} not configured as "
+                                 "[accounts.NAME]")
+        return self
 
     @model_validator(mode="after")
     def _venue_settings_are_valid(self) -> EngineConfig:

@@ -12,6 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from ordergate.algorithms.bracket_manager import BracketManager
+from ordergate.allocation.blocks import BlockAllocator
+from ordergate.allocation.day_book import DayBook
+from ordergate.allocation.eligibility import AccountStatus
+from ordergate.allocation.standing import StandingReader
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.config import EngineConfig
@@ -121,6 +125,14 @@ class Engine:
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,
                                clock, lambda: self.risk.trading_state, self.positions.quantity)
         self.executor.algorithm = self.twap.start
+        self.days = DayBook(self.journal, clock, config.allocation.day_starts_at_utc_hour)
+        self.paused_accounts = {name for name, account in config.accounts.items()
+                                if account.status is AccountStatus.PAUSED}
+        self.blocks = BlockAllocator(
+            config.accounts, config.groups, self.journal, self.market,
+            StandingReader(self.market, self.positions.quantity, self.days,
+                           self.paused_accounts.__contains__),
+            self.days, bus, clock, self._run_child)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
@@ -170,6 +182,7 @@ class Engine:
         self.stops.restore()  # held stops armed again: never sent, never looked up
         self.brackets.restore()  # adjusted (missing exits placed) at the settle below
         self.twap.resume()  # after recovery: the slices it follows are never sent again
+        await self.blocks.resume()  # blocks a kill interrupted: the children not yet sent
         if cold and self.config.reconciliation.cold_start == "adopt":
             await self.cold_start.adopt(self._enabled_venues())
         await self.reconcile()
@@ -273,14 +286,27 @@ class Engine:
         """Run one signal through the chain. Never raises for a bad signal: the outcome
         (and the audit log) says what happened."""
         self.metrics.signal_in()
+        if self.blocks.is_block(signal):  # a group's: shared out, each child through the chain
+            self.bus.publish(signal)
+            try:
+                outcome = await self.blocks.submit(signal)
+            except Exception as exc:  # noqa: BLE001 - supervised, as a handler's crash is
+                outcome = self._decision_crashed(
+                    SignalContext(signal, self.clock.now(), self.market), exc)
+        else:
+            outcome, _ = await self._run_child(signal)
+        await self._settle()
+        return outcome
+
+    async def _run_child(self, signal: TradingSignalGenerated) -> tuple[Outcome, SignalContext]:
+        """One signal (or one child of a block) through the chain, a crash supervised."""
         self.bus.publish(signal)
         ctx = SignalContext(signal, self.clock.now(), self.market)
         try:
             outcome = await self.pipeline.process(ctx)
         except Exception as exc:  # noqa: BLE001 - a bug must not end the engine: supervised
             outcome = self._decision_crashed(ctx, exc)
-        await self._settle()
-        return outcome
+        return outcome, ctx
 
     def _decision_crashed(self, ctx: SignalContext, exc: Exception) -> Outcome:
         """A handler raised. The error is a `system_error` (and by policy halts trading);

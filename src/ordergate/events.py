@@ -28,7 +28,7 @@ __all__ = [
     "PositionAdopted", "OrderAdopted", "VenueCallFailed", "VenueCallRecovered", "VenueDisabled",
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
-    "OrderUpdated", "OrderModifyRejected", "StopTriggered",
+    "OrderUpdated", "OrderModifyRejected", "StopTriggered", "AllocationDecided",
 ]
 
 
@@ -469,3 +469,20 @@ class StopTriggered(Event):
     price: Decimal | None
     reason: str
     code: str = ""
+
+
+@record
+class AllocationDecided(Event):
+    """A block (a signal whose `account_id` names a group) was shared out, or refused:
+    `reason` names every account of the group with eligible or not and why, the policy
+    and each child's quantity (`allocation.allocator.Allocation.describe`)."""
+
+    signal_id: str
+    parent_id: str
+    group: str
+    policy: str
+    quantity: Decimal | None
+    children: tuple[tuple[str, Decimal | None], ...]
+    """(account, quantity) per child; None: sized by risk for that account."""
+    code: str | None
+    reason: str

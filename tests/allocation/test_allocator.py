@@ -57,11 +57,16 @@ def test_equity_is_pro_rata_to_equity():
     assert [c.quantity for c in run(P.EQUITY).children] == [D("0.060"), D("0.030"), D("0.010")]
 
 
-def test_an_account_of_unknown_equity_is_left_out_of_an_equity_split_and_says_why():
-    states = standings(c={"equity": None})
-    result = run(P.EQUITY, states=states)
+def test_an_account_of_unknown_equity_is_not_eligible_and_says_why():
+    result = run(P.EQUAL, states=standings(c={"equity": None}))
     assert [c.account for c in result.children] == ["a", "b"]
-    assert "c: not eligible (equity None: cannot be weighed)" in result.describe()
+    assert "c: not eligible (equity unknown" in result.describe()
+
+
+def test_an_account_without_equity_is_left_out_of_an_equity_split_and_says_why():
+    result = run(P.EQUITY, states=standings(c={"equity": D(0)}))
+    assert [c.account for c in result.children] == ["a", "b"]
+    assert "c: not eligible (equity 0: cannot be weighed)" in result.describe()
 
 
 def test_risk_budget_is_pro_rata_to_what_is_left_of_each_budget():

@@ -87,6 +87,8 @@ def judge(account: str, limits: AccountLimits, standing: Standing) -> Eligibilit
             return no("available margin unknown (the venue has not answered)")
         if margin < limits.min_available_margin:
             return no(f"margin {margin} < {limits.min_available_margin}")
+    if standing.equity is None:
+        return no("equity unknown (the venue has not answered, or a position has no mark)")
     drawdown = standing.drawdown()
     if drawdown is None:
         return no("no start-of-day equity to measure the day's drawdown against")

@@ -441,6 +441,16 @@ class OrderJournal:
             return False
         return os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
 
+    def write(self, sql: str, params: tuple[Any, ...]) -> None:
+        """One statement of a table this class does not own (`journal/account_days.py`),
+        in the same batch and commit as the orders."""
+        self._write_held()
+        self._db.execute(sql, params)
+        self._wrote()
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return self._rows(sql, params)
+
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         self._write_held()
         cursor = self._db.execute(sql, params)

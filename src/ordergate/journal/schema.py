@@ -40,6 +40,10 @@ signal's own (`primary`, leg 0, not reduce-only). `parents` holds what is not an
 but has to survive a restart to be carried on: a bracket (the entry's stop-loss and
 take-profit, to place and re-size its exits) or an execution algorithm (its schedule),
 with its specification as JSON and a status (`active` until it has nothing left to do).
+
+v9 adds `account_days`: per account and day (its start, UTC, as `allocation.day_starts_at_
+utc_hour` sets it) the equity the day began with and what the day's children of blocks
+risked, so a restart keeps the day's drawdown and risk budget instead of starting afresh.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ LOOKUP_INDEXES: dict[str, str] = {
 }
 """v5's indexes, by name: what `OrderJournal(deferred_indexes=True)` builds at close."""
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -173,5 +177,14 @@ MIGRATIONS: dict[int, str] = {
         updated_at      TEXT NOT NULL
     );
     CREATE INDEX parents_active ON parents (kind) WHERE status = 'active';
+    """,
+    9: """
+    CREATE TABLE account_days (
+        account_id      TEXT NOT NULL,
+        day             TEXT NOT NULL,
+        start_equity    TEXT NOT NULL,
+        risk_spent      TEXT NOT NULL,
+        PRIMARY KEY (account_id, day)
+    );
     """,
 }

@@ -45,6 +45,7 @@ from ordergate.domain.values import BracketAction, StopOutcome
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
 from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
+from ordergate.events import AllocationDecided
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -62,7 +63,7 @@ EVENT_NAMES = frozenset({
     "order_adopted", "position_adopted", "instrument_rules_changed", "venue_clock_resynced",
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
-    "order_updated", "order_modify_rejected", "stop_triggered",
+    "order_updated", "order_modify_rejected", "stop_triggered", "allocation_decided",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -137,6 +138,7 @@ class AuditLog:
             OrderUpdated: self._order_updated,
             OrderModifyRejected: self._modify_rejected,
             StopTriggered: self._stop_triggered,
+            AllocationDecided: self._allocation_decided,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -381,6 +383,13 @@ class AuditLog:
         self._write(e.ts, "order_updated", e.signal_id, e.client_order_id, "amend", "replaced",
                     e.reason, new_client_order_id=e.new_client_order_id,
                     quantity=str(e.quantity), price=None if e.price is None else str(e.price))
+
+    def _allocation_decided(self, e: AllocationDecided) -> None:
+        self._write(e.ts, "allocation_decided", e.signal_id, None, "allocator",
+                    "refused" if e.code else "allocated", e.reason, warn=e.code is not None,
+                    parent_id=e.parent_id, group=e.group, policy=e.policy, code=e.code,
+                    quantity=None if e.quantity is None else str(e.quantity),
+                    children=[[a, None if q is None else str(q)] for a, q in e.children])
 
     def _modify_rejected(self, e: OrderModifyRejected) -> None:
         self._write(e.ts, "order_modify_rejected", e.signal_id, e.client_order_id, "amend",

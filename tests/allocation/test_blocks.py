@@ -1,0 +1,209 @@
+"""Blocks through the engine on the simulated venue: one signal, several accounts.
+
+Each child is a real order for its own account at the venue (its own balance), through
+the whole chain; the decision is one `allocation_decided` audit line; a restart in the
+middle of a block sends the children not yet sent and never one twice.
+"""
+
+import json
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+from ordergate.allocation.blocks import BlockAllocator
+from ordergate.clock import SimulatedClock
+from ordergate.config import config_from_mapping
+from ordergate.engine import Engine
+from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.pipeline.reasons import ReasonCode as R
+from ordergate.testing.scenario import BTC, T0, make_signal, quote
+from ordergate.venues.guarded import unwrap
+from ordergate.venues.market_data import MarketData
+
+BALANCES = {"alpha": {"USDT": "60000"}, "beta": {"USDT": "30000"}, "gamma": {"USDT": "10000"}}
+
+
+def config(group: dict[str, Any] | None = None, accounts: dict[str, Any] | None = None,
+           balances: dict[str, Any] | None = None) -> Any:
+    return config_from_mapping({
+        "risk": {"max_order_notional": "1000000"},
+        "reconciliation": {"accounts": ["alpha", "beta", "gamma"]},
+        "venues": {"sim": {"kind": "simulated", "instruments": [BTC.model_dump()],
+                           "balances": balances or BALANCES}},
+        "accounts": accounts or {"alpha": {}, "beta": {}, "gamma": {}},
+        "groups": {"desk": group or {"accounts": ["alpha", "beta", "gamma"],
+                                     "policy": "equity"}}})
+
+
+def engine(tmp: Path, cfg: Any, clock: SimulatedClock | None = None) -> Engine:
+    clock = clock or SimulatedClock(T0)
+    return Engine(cfg, clock, market=MarketData([quote(0, "42000", "42001", "50")]),
+                  journal_path=tmp / "j.sqlite", audit_path=tmp / "a.jsonl")
+
+
+def block(**fields: Any) -> Any:
+    return make_signal(**{"account_id": "desk", "quantity": D("0.100"), **fields})
+
+
+def audit(tmp: Path, event: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in (tmp / "a.jsonl").read_text().splitlines()]
+    return [line for line in lines if line["event"] == event]
+
+
+async def test_a_block_with_no_eligible_account_is_refused_with_each_accounts_reason(tmp_path):
+    cfg = config(accounts={"alpha": {"status": "paused"},
+                           "beta": {"min_available_margin": "50000"}, "gamma": {"status": "paused"}})
+    e = engine(tmp_path, cfg)
+    try:
+        await e.start()
+        outcome = await e.submit(block())
+        assert (outcome.admitted, outcome.handler, outcome.code) == (
+            False, "allocator", R.ALLOCATION_NO_ELIGIBLE_ACCOUNT)
+        assert unwrap(e.venues["sim"]).orders_per_client_id == {}
+        e.audit.flush()
+        (line,) = audit(tmp_path, "allocation_decided")
+        assert line["decision"] == "refused" and line["code"] == "ALLOCATION_NO_ELIGIBLE_ACCOUNT"
+        assert "alpha: not eligible (paused)" in line["reason"]
+        assert "beta: not eligible (margin 30000 < 50000)" in line["reason"]
+        (rejected,) = [r for r in audit(tmp_path, "handler_verdict") if r["decision"] == "deny"]
+        assert rejected["handler"] == "allocator"
+    finally:
+        await e.close()
+
+
+async def test_an_equity_block_is_split_pro_rata_each_child_its_own_account_and_order(tmp_path):
+    e = engine(tmp_path, config())
+    try:
+        await e.start()
+        outcome = await e.submit(block())
+        assert outcome.admitted and outcome.handler == "allocator"
+        ids = {a: client_order_id_for("momo", a, "s-1") for a in ("alpha", "beta", "gamma")}
+        orders = {a: e.journal.order(cid) for a, cid in ids.items()}
+        assert {a: (o["account_id"], o["quantity"], o["status"]) for a, o in orders.items()} == {
+            "alpha": ("alpha", "0.060", "FILLED"), "beta": ("beta", "0.030", "FILLED"),
+            "gamma": ("gamma", "0.010", "FILLED")}
+        assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0.030")
+        sim = unwrap(e.venues["sim"])
+        assert sorted(sim.orders_per_client_id.values()) == [1, 1, 1]
+        balances = await sim.fetch_balances("gamma")
+        assert balances["BTC"].total == D("0.010")  # gamma's own balance took gamma's child
+        e.audit.flush()
+        (line,) = audit(tmp_path, "allocation_decided")
+        assert line["children"] == [["alpha", "0.060"], ["beta", "0.030"], ["gamma", "0.010"]]
+        assert line["policy"] == "equity" and line["decision"] == "allocated"
+    finally:
+        await e.close()
+
+
+async def test_the_same_block_again_is_a_duplicate_and_sends_nothing(tmp_path):
+    e = engine(tmp_path, config())
+    try:
+        await e.start()
+        await e.submit(block())
+        again = await e.submit(block())
+        assert (again.admitted, again.code) == (False, R.DUPLICATE_SIGNAL)
+        assert sorted(unwrap(e.venues["sim"]).orders_per_client_id.values()) == [1, 1, 1]
+    finally:
+        await e.close()
+
+
+async def test_a_child_refused_by_risk_does_not_stop_the_others(tmp_path):
+    cfg = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
+                        "ratios": {"alpha": "1", "beta": "9"}},
+                 balances={"alpha": {"USDT": "60000"}, "beta": {"USDT": "100"},
+                           "gamma": {"USDT": "0"}})
+    e = engine(tmp_path, cfg)
+    try:
+        await e.start()
+        outcome = await e.submit(block())
+        assert outcome.admitted
+        assert "beta refused INSUFFICIENT_EQUITY by risk" in outcome.reason
+        assert e.positions.quantity("alpha", "sim", "BTC/USDT") == D("0.010")
+        assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0")
+    finally:
+        await e.close()
+
+
+async def test_a_restart_mid_block_sends_the_missing_children_and_none_twice(tmp_path):
+    clock = SimulatedClock(T0)
+    e = engine(tmp_path, config(), clock)
+    sent: list[str] = []
+    try:
+        await e.start()
+        real = e.blocks._run_child
+
+        async def killed_after_first(child):
+            if sent:
+                raise KeyboardInterrupt  # the kill, after alpha's child was sent
+            sent.append(child.account_id)
+            return await real(child)
+
+        e.blocks._run_child = killed_after_first
+        try:
+            await e.submit(block())
+        except KeyboardInterrupt:
+            pass
+        e.journal.commit()
+    finally:
+        await e.close()
+    sim_before = unwrap(e.venues["sim"]).orders_per_client_id
+    assert list(sim_before.values()) == [1]
+    # a new life on the same journal and the same (simulated) venue
+    again = Engine(config(), clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
+                   audit_path=tmp_path / "a2.jsonl")
+    try:
+        await again.start()
+        counts = unwrap(again.venues["sim"]).orders_per_client_id
+        assert sorted(counts.values()) == [1, 1, 1]  # beta and gamma sent now, alpha not again
+        assert again.positions.quantity("alpha", "sim", "BTC/USDT") == D("0.060")
+        assert again.positions.quantity("gamma", "sim", "BTC/USDT") == D("0.010")
+        assert again.journal.active_parents("block") == []
+    finally:
+        await again.close()
+
+
+async def test_a_day_boundary_resets_the_drawdown_and_the_budget(tmp_path):
+    clock = SimulatedClock(T0)
+    cfg = config(group={"accounts": ["alpha"], "policy": "equal"},
+                 accounts={"alpha": {"daily_risk_budget": "25"}, "beta": {}, "gamma": {}})
+    e = engine(tmp_path, cfg, clock)
+    try:
+        await e.start()
+        first = await e.submit(block(quantity=D("0.010")))  # risks 0.010 x 1000 = 10
+        assert first.admitted
+        assert e.days.risk_spent("alpha") > 0
+        second = await e.submit(block(signal_id="s-2", quantity=D("0.020"), ts=clock.now()))
+        assert second.admitted  # 10 + 20 = 30: the budget is spent after this one
+        third = await e.submit(block(signal_id="s-3", quantity=D("0.010"), ts=clock.now()))
+        assert third.code is R.ALLOCATION_NO_ELIGIBLE_ACCOUNT
+        clock.advance(24 * 3600)  # the next day: a fresh budget
+        unwrap(e.venues["sim"]).market = MarketData([quote(24 * 3600, "42000", "42001", "50")])
+        fourth = await e.submit(block(signal_id="s-4", quantity=D("0.010"), ts=clock.now()))
+        assert fourth.admitted, fourth.reason
+    finally:
+        await e.close()
+
+
+def test_the_allocator_is_no_handler_of_the_chain():
+    assert BlockAllocator.name == "allocator"
+
+
+async def test_a_restart_keeps_the_days_spent_budget(tmp_path):
+    clock = SimulatedClock(T0)
+    cfg = config(group={"accounts": ["alpha"], "policy": "equal"},
+                 accounts={"alpha": {"daily_risk_budget": "15"}, "beta": {}, "gamma": {}})
+    e = engine(tmp_path, cfg, clock)
+    try:
+        await e.start()
+        assert (await e.submit(block(quantity=D("0.020")))).admitted  # risks about 20 > 15
+    finally:
+        await e.close()
+    again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
+                   audit_path=tmp_path / "a2.jsonl")
+    try:
+        await again.start()
+        refused = await again.submit(block(signal_id="s-2", quantity=D("0.010")))
+        assert refused.code is R.ALLOCATION_NO_ELIGIBLE_ACCOUNT
+        assert "alpha: not eligible (budget spent" in refused.reason
+    finally:
+        await again.close()
