@@ -104,7 +104,7 @@ STEPS = st.lists(st.tuples(st.integers(0, 5),
 @given(sides=st.lists(st.sampled_from([Side.BUY, Side.SELL]), min_size=6, max_size=6),
        symbols=st.lists(st.sampled_from(["BTC/USDT", "ETH/USDT"]), min_size=6, max_size=6),
        steps=STEPS)
-def test_totals_always_equal_the_remaining_quantity_of_the_orders_still_working(sides, symbols, steps):
+def test_totals_always_equal_what_working_orders_and_reservations_still_hold(sides, symbols, steps):
     # Six orders and six parents (parent i reserves on order i's side and symbol).
     working = WorkingOrders()
     orders = [_order(i, sides[i], "1", symbols[i]) for i in range(6)]

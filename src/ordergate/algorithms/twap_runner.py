@@ -29,11 +29,14 @@ Choices, and why:
   due at or after it is refused at admission (`SCHEDULE_PAST_EXPIRY`: truncating it
   would execute a quantity the strategy did not ask for, silently); one that runs past
   it anyway (a halt, a restart's shift) sends no slice at or after it, and the parent is
-  `expired` once its sent slices have ended. The slices carry the same `expires_at`, so
-  a slice still working then is cancelled by the reconciler exactly as a plain order
-  past its good-till-date is (also after a restart: it is in the slice's journal row).
-  The expiry is in the parent's journaled spec, so a restart after it expires the parent
-  without sending.
+  `expired` once its sent slices have ended (a parent whose every slice went before it
+  is `completed`: the expiry cut nothing off the schedule). The slices carry the same
+  `expires_at`, so a slice still working then is cancelled by the reconciler exactly as
+  a plain order past its good-till-date is, rather than by a cancel of the runner's own:
+  one rule for every order with a deadline, which holds after a restart without the
+  runner (the deadline is in the slice's journal row) and is the reconciler's to follow
+  up (a refused or lost cancel). The expiry is in the parent's journaled spec, so a
+  restart after it expires the parent at start, without sending.
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ class TwapRunner:
         how = "at market" if cap is None else f"limit IOC at the cap {cap}"
         reason = (f"TWAP of {len(slices)} slices over {algorithm.duration_s} s started as "
                   f"{parent_id}: {quantity} {signal.symbol} {how}" + (
-                      "" if expiry is None else f", none sent from {expiry.isoformat()}"))
+                      "" if expiry is None else f"; no slice sent from {expiry.isoformat()}"))
         self._bus.publish(AlgorithmStarted(now, parent_id, signal.signal_id, KIND, quantity,
                                            len(slices), algorithm.duration_s, cap, reason))
         await self._step(run)
@@ -197,7 +200,6 @@ class TwapRunner:
         False: no such active TWAP."""
         run = self._runs.pop(parent_id, None)
         journal = self._ledger.journal
-        self._ledger.working.release(parent_id)  # no further slice: nothing reserved
         if run is None:
             row = journal.parent(parent_id)
             if row is None or row["status"] != "active" or row["kind"] != KIND:
@@ -205,6 +207,7 @@ class TwapRunner:
             signal_id, quantity = row["signal_id"], Decimal(json.loads(row["spec"])["quantity"])
         else:
             signal_id, quantity = run.signal_id, Decimal(run.s("quantity"))
+        self._ledger.working.release(parent_id)  # no further slice: nothing reserved
         journal.set_parent_status(parent_id, "cancelled", self._clock.now())
         for child in journal.children(parent_id):
             order = self._ledger.get(child["client_order_id"])
