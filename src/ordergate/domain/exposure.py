@@ -11,6 +11,15 @@ answer is unknown, can fill) until it is terminal; its remaining quantity shrink
 each fill. `WorkingOrders` is kept up to date by the order ledger (the one place orders
 change) in O(1) per change and holds only orders that are working, so its memory is
 bounded by what is working, never by history.
+
+An algorithm's parent (a TWAP) will still send what it has not sent yet: that remainder
+is exposure as real as a resting order (it fills as its slices go out), so it counts
+too, as a *reservation* keyed by the parent's ID, which the algorithm's runner keeps up
+to date (`reserve` as its slices are sent, `release` when it ends). A slice, once
+journaled, is an order and counts as one; the runner takes its quantity off the
+reservation at the same moment, so nothing is counted twice or missed. Every check reads
+orders and reservations summed: to the risk of a fill, a sell resting at the venue and
+one a schedule will send in a minute are the same.
 """
 
 from __future__ import annotations
@@ -32,9 +41,9 @@ class SymbolExposure:
 
     position: Decimal
     working_buy: Decimal
-    """Remaining quantity of working buy orders."""
+    """Remaining quantity of working buy orders, and what buying parents will still send."""
     working_sell: Decimal
-    """Remaining quantity of working sell orders."""
+    """Remaining quantity of working sell orders, and what selling parents will still send."""
 
     @property
     def net(self) -> Decimal:
@@ -72,31 +81,65 @@ class _Counted:
 
 @dataclass(slots=True)
 class _Totals:
-    """One (account, venue, symbol)'s working orders, summed."""
+    """One (account, venue, symbol)'s working orders and reservations, summed."""
 
     buy: Decimal = ZERO
     sell: Decimal = ZERO
     buy_notional: Decimal = ZERO
-    orders: int = 0
+    members: int = 0
+    """Working orders and reservations counted here: at zero the key goes, exactly."""
 
 
 class WorkingOrders:
-    """Remaining quantity (and, for buys, notional) of every order not yet terminal.
+    """Remaining quantity (and, for buys, notional) of every order not yet terminal, plus
+    what active algorithm parents have reserved (their unsent remainder).
 
     `update(order)` after any change to an order's remaining quantity or to its
     terminality recomputes that order's contribution: what it counted before is replaced
     by what it counts now (its remaining quantity, or nothing once terminal), so no
     sequence of fills, cancels and late reports can make the totals drift from the
     orders themselves. One dictionary lookup per key and update: this runs on every
-    order of a backtest."""
+    order of a backtest. Reservations are replaced the same way (`reserve`), so their
+    memory is bounded by the parents active, and they drift no more than orders do."""
 
     def __init__(self) -> None:
         self._counted: dict[str, _Counted] = {}
+        self._reserved: dict[str, _Counted] = {}
         self._totals: dict[Key, _Totals] = {}
         self._keys_per_account: dict[str, set[tuple[str, str]]] = {}
 
     def __len__(self) -> int:
+        """Working orders (reservations are not orders: `reservations` counts them)."""
         return len(self._counted)
+
+    @property
+    def reservations(self) -> int:
+        return len(self._reserved)
+
+    def reserve(self, parent_id: str, key: Key, side: Side, quantity: Decimal,
+                notional: Decimal) -> None:
+        """What parent `parent_id` will still send on `key`: `quantity` (and, for a buy,
+        the `notional` it may spend: the quantity at its cap or expected price). Replaces
+        the parent's previous reservation; zero (or less) releases it."""
+        old = self._reserved.pop(parent_id, None)
+        if old is not None:
+            self._add(old, -1)
+        if quantity <= 0:
+            return
+        new = _Counted(key, side, quantity, notional if side is Side.BUY else ZERO)
+        self._reserved[parent_id] = new
+        self._add(new, 1)
+
+    def release(self, parent_id: str) -> None:
+        """The parent will send nothing more (finished, cancelled, expired)."""
+        old = self._reserved.pop(parent_id, None)
+        if old is not None:
+            self._add(old, -1)
+
+    def reserved(self, parent_id: str) -> Decimal:
+        """What `parent_id` has reserved now: zero once released."""
+        old = self._reserved.get(parent_id)
+        return ZERO if old is None else old.quantity
 
     def update(self, order: Order) -> None:
         old = self._counted.pop(order.client_order_id, None)
@@ -130,10 +173,11 @@ class WorkingOrders:
             totals.buy_notional += sign * counted.notional
         else:
             totals.sell += sign * counted.quantity
-        totals.orders += sign
-        if totals.orders:
+        totals.members += sign
+        if totals.members:
             return
-        # The last working order of this key went: exactly zero, whatever was summed.
+        # The last working order or reservation of this key went: exactly zero, whatever
+        # was summed.
         del self._totals[key]
         keys = self._keys_per_account[key[0]]
         keys.discard((key[1], key[2]))
@@ -154,7 +198,7 @@ class WorkingOrders:
         return ZERO if totals is None else totals.buy_notional
 
     def symbols(self, account_id: str) -> Iterator[tuple[str, str]]:
-        """(venue, symbol) pairs where the account has a working order."""
+        """(venue, symbol) pairs where the account has a working order or a reservation."""
         return iter(self._keys_per_account.get(account_id, ()))
 
 
@@ -178,15 +222,16 @@ class ExposureView:
         return SymbolExposure(position, totals.buy, totals.sell)
 
     def open_symbols(self, account_id: str) -> set[tuple[str, str]]:
-        """(venue, symbol) pairs where the account holds a position or has a working order:
-        what `max_open_positions` counts."""
+        """(venue, symbol) pairs where the account holds a position, has a working order or
+        a parent that will still send (a reservation): what `max_open_positions` counts."""
         return set(self._open_positions(account_id)).union(self._working.symbols(account_id))
 
     def committed(self, account_id: str, venue: str, quote_of: Callable[[str], str | None],
                   currency: str) -> Decimal:
         """What the account's working buys at `venue` may still spend in `currency`
-        (remaining quantity x limit price, or the expected price of a market order):
-        equity that is not free for a new order. `quote_of` names a symbol's quote."""
+        (remaining quantity x limit price, or the expected price of a market order), and
+        what its buying parents will still send (at their cap or expected price): equity
+        that is not free for a new order. `quote_of` names a symbol's quote."""
         total = ZERO
         for venue_name, symbol in self._working.symbols(account_id):
             if venue_name == venue and quote_of(symbol) == currency:

@@ -46,6 +46,8 @@ class ReasonCode(StrEnum):
     BELOW_MIN_QUANTITY = "BELOW_MIN_QUANTITY"
     BELOW_MIN_NOTIONAL = "BELOW_MIN_NOTIONAL"
     DUPLICATE_SIGNAL = "DUPLICATE_SIGNAL"
+    SCHEDULE_PAST_EXPIRY = "SCHEDULE_PAST_EXPIRY"
+    """A TWAP whose last slice would be due at or after the signal's `expires_at`."""
     VENUE_ERROR = "VENUE_ERROR"
     # venue answers (an order's REJECTED transition, not a handler's denial)
     POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
