@@ -405,7 +405,8 @@ class AlgorithmWaiting(Event):
 
 @record
 class AlgorithmFinished(Event):
-    """The parent is over: `completed` (every slice sent and ended) or `cancelled`;
+    """The parent is over: `completed` (every slice sent and ended), `cancelled`, or
+    `expired` (the signal's `expires_at` ended the schedule with slices unsent);
     `filled_quantity` is what its slices filled together."""
 
     parent_id: str

@@ -155,7 +155,7 @@ def _algorithm_problem(order_type: OrderType, time_in_force: TimeInForce, post_o
     schedule: a stop would need a trigger watched per slice, post-only slices could
     never take what the schedule is due to execute, and the signal's own time in force
     has no meaning for slices that are IOC by construction (IOC/FOK ask for "at once",
-    not "over time"; `expires_at` does not end a schedule yet). A bracket around a TWAP
+    not "over time"; the signal's `expires_at` is the schedule's deadline). A bracket around a TWAP
     (exits for what the slices fill) is not built yet: refused rather than run unprotected."""
     if protect:
         return ("protect: exits for a TWAP's slices are not built yet; send the TWAP without "

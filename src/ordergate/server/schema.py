@@ -253,13 +253,16 @@ class ParentChild(_Closed):
 
 
 class ParentView(_Closed):
-    """A bracket or an algorithm (TWAP) as the journal has it: what it was asked (`spec`,
-    a TWAP's whole schedule), its status (active, done, cancelled) and its children."""
+    """A bracket, an algorithm (TWAP) or a block over a group's accounts as the journal has
+    it: what it was asked (`spec`: a TWAP's whole schedule, a block's children), its status
+    and its children (a block's children are its accounts' orders, named in `spec`)."""
 
     parent_id: str
-    kind: Literal["bracket", "twap"]
+    kind: Literal["bracket", "twap", "block"]
     signal_id: str
-    status: Literal["active", "done", "cancelled"]
+    status: Literal["active", "done", "completed", "cancelled", "expired"] = Field(description=(
+        "active until it has nothing left to do; a bracket and a block end done, a TWAP "
+        "completed, cancelled or expired (its signal's expires_at ended the schedule)"))
     spec: dict[str, Any]
     created_at: Timestamp
     updated_at: Timestamp
