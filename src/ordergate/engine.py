@@ -132,7 +132,7 @@ class Engine:
             config.accounts, config.groups, self.journal, self.market,
             StandingReader(self.market, self.positions.quantity, self.days,
                            self.paused_accounts.__contains__),
-            self.days, bus, clock, self._run_child)
+            self.days, bus, clock, self._run_child, config.allocation.failover_fraction)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)

@@ -29,6 +29,7 @@ __all__ = [
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
     "OrderUpdated", "OrderModifyRejected", "StopTriggered", "AllocationDecided",
+    "AllocationFailover",
 ]
 
 
@@ -486,4 +487,18 @@ class AllocationDecided(Event):
     children: tuple[tuple[str, Decimal | None], ...]
     """(account, quantity) per child; None: sized by risk for that account."""
     code: str | None
+    reason: str
+
+
+@record
+class AllocationFailover(Event):
+    """A block's child failed where another account could succeed (funds, its venue):
+    re-routed to `to_account` for `quantity` (None: sized by its own risk), or, with
+    `to_account` None, not re-routed, and `reason` says why."""
+
+    signal_id: str
+    parent_id: str
+    from_account: str
+    to_account: str | None
+    quantity: Decimal | None
     reason: str

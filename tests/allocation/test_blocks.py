@@ -207,3 +207,125 @@ async def test_a_restart_keeps_the_days_spent_budget(tmp_path):
         assert "alpha: not eligible (budget spent" in refused.reason
     finally:
         await again.close()
+
+
+FAILOVER = {"accounts": ["alpha", "beta", "gamma"], "policy": "failover"}
+
+
+def failover_config(**risk: Any) -> Any:
+    cfg = config(group=FAILOVER, balances={"alpha": {"USDT": "100", "EUR": "1000000"},
+                                           "beta": {"USDT": "30000"},
+                                           "gamma": {"USDT": "10000"}})
+    return cfg.model_copy(update={"risk": cfg.risk.model_copy(update=risk)}) if risk else cfg
+
+
+async def test_a_child_the_risk_manager_finds_no_equity_for_fails_over_at_95_percent(tmp_path):
+    e = engine(tmp_path, failover_config())
+    try:
+        await e.start()
+        outcome = await e.submit(block())
+        assert outcome.admitted
+        assert "alpha refused INSUFFICIENT_EQUITY by risk" in outcome.reason
+        assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0.095")
+        assert e.positions.quantity("gamma", "sim", "BTC/USDT") == D("0")  # one re-route
+        e.audit.flush()
+        (line,) = audit(tmp_path, "allocation_failover")
+        assert (line["from_account"], line["to_account"], line["quantity"]) == (
+            "alpha", "beta", "0.095")
+        assert line["reason"].startswith("child of alpha failed (INSUFFICIENT_EQUITY")
+    finally:
+        await e.close()
+
+
+async def test_a_child_the_venue_rejects_for_funds_fails_over(tmp_path):
+    # risk sizes against EUR (plenty), the venue needs USDT (100): the venue refuses
+    e = engine(tmp_path, failover_config(equity_currency="EUR"))
+    try:
+        await e.start()
+        outcome = await e.submit(block())
+        alpha = e.journal.order(client_order_id_for("momo", "alpha", "s-1"))
+        assert alpha["status"] == "REJECTED"
+        assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0.095")
+        assert outcome.admitted
+    finally:
+        await e.close()
+
+
+async def test_a_child_refused_for_a_reason_any_account_meets_is_not_rerouted(tmp_path):
+    e = engine(tmp_path, config(group=FAILOVER))
+    try:
+        await e.start()
+        outcome = await e.submit(block(limit_price=D("30000"), order_type="limit",
+                                         stop_loss=D("29000"), take_profit=D("33000")))
+        assert (outcome.admitted, outcome.code) == (False, R.PRICE_BAND)
+        e.audit.flush()
+        assert audit(tmp_path, "allocation_failover") == []
+        assert unwrap(e.venues["sim"]).orders_per_client_id == {}
+    finally:
+        await e.close()
+
+
+async def test_a_child_whose_answer_is_unknown_is_never_rerouted(tmp_path):
+    from ordergate.venues.faults import Fault
+    cfg = config(group=FAILOVER)
+    cfg = cfg.model_copy(update={"executor": cfg.executor.model_copy(update={
+        "max_attempts": 1, "lookup_attempts": 1})})
+    e = engine(tmp_path, cfg)
+    try:
+        await e.start()
+        sim = unwrap(e.venues["sim"])
+        sim.faults.inject("place", Fault.TIMEOUT_AFTER_ACCEPT)
+        sim.faults.inject("fetch_order", Fault.UNAVAILABLE, times=5)
+        await e.submit(block())
+        e.audit.flush()
+        assert audit(tmp_path, "allocation_failover") == []
+        assert list(sim.orders_per_client_id) == [client_order_id_for("momo", "alpha", "s-1")]
+    finally:
+        await e.close()
+
+
+async def test_the_last_eligible_account_failing_is_audited_not_rerouted(tmp_path):
+    cfg = config(group={"accounts": ["alpha"], "policy": "failover"},
+                 balances={"alpha": {"USDT": "100"}, "beta": {}, "gamma": {}})
+    e = engine(tmp_path, cfg)
+    try:
+        await e.start()
+        outcome = await e.submit(block())
+        assert (outcome.admitted, outcome.code) == (False, R.INSUFFICIENT_EQUITY)
+        e.audit.flush()
+        (line,) = audit(tmp_path, "allocation_failover")
+        assert line["to_account"] is None and "no eligible account" in line["reason"]
+    finally:
+        await e.close()
+
+
+async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(tmp_path):
+    clock = SimulatedClock(T0)
+    cfg = failover_config(equity_currency="EUR")
+    e = engine(tmp_path, cfg, clock)
+    try:
+        await e.start()
+        real = e.blocks._run_child
+
+        async def killed_after_alpha(child):
+            outcome = await real(child)
+            e.journal.commit()  # alpha's REJECTED is on disk ...
+            raise KeyboardInterrupt  # ... and the kill comes before its failover is recorded
+
+        e.blocks._run_child = killed_after_alpha
+        try:
+            await e.submit(block())
+        except KeyboardInterrupt:
+            pass
+    finally:
+        await e.close()
+    again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
+                   audit_path=tmp_path / "a2.jsonl")
+    try:
+        await again.start()
+        assert again.positions.quantity("beta", "sim", "BTC/USDT") == D("0.095")
+        counts = unwrap(again.venues["sim"]).orders_per_client_id
+        assert counts.get(client_order_id_for("momo", "beta", "s-1")) == 1
+        assert counts.get(client_order_id_for("momo", "gamma", "s-1")) is None
+    finally:
+        await again.close()

@@ -14,18 +14,29 @@ Why it cannot send a child twice or lose one:
 - a kill between the journal write and the last child: at start (`resume`) every active
   block's children are taken from the journal; a child whose order is journaled is
   recovery's (followed like any order), one that is not is run through the chain now;
+- each child's state (`pending`, `sent`, `refused`, `failed`) is written to the block's
+  record after its decision, and a failover child is added to it (`pending`) before it
+  is sent: a restart never runs a child again that was refused, nor re-routes twice;
 - what a child risked (quantity x entry-to-stop distance) is added to its account's day
   (`DayBook`) when it is admitted, in the same commit as its order.
-Not yet: completion of a child's unfilled remainder and failover of a failed child to
-another account (issue 11, items 4 and 5): a child refused or failed is reported, its
-quantity is not sent elsewhere.
+
+Failover: a child that fails where another account could succeed (the venue refused it
+for funds, could not be reached, its circuit is open or it is disabled; the risk manager
+found no equity for it) is re-routed to the next account of the group, in its order,
+that was eligible when the block was judged and has no child of this block yet, at
+`allocation.failover_fraction` (95%) of its quantity, rounded down to the lot; audited
+as `allocation_failover`. A child whose outcome is unknown (sent, no answer yet) is never
+re-routed: it may still fill. Not yet: completion of a child's unfilled remainder after a
+cancel or an expiry (issue 11, item 4), and failover of a child that fails later than
+its own decision (a timeout resolved as not placed, a rejection after acceptance).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from ordergate.allocation.allocator import Allocation, allocate
 from ordergate.allocation.day_book import DayBook
@@ -35,8 +46,10 @@ from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.signal import TradingSignalGenerated
-from ordergate.events import AllocationDecided, SignalRejected
+from ordergate.domain.order import Order, OrderStatus
+from ordergate.events import AllocationDecided, AllocationFailover, SignalRejected
 from ordergate.journal.order_journal import OrderJournal
+from ordergate.journal.rows import order_with_fills
 from ordergate.market import EngineMarket
 from ordergate.pipeline.chain import Outcome, SignalContext
 from ordergate.pipeline.client_order_id import client_order_id_for
@@ -52,8 +65,10 @@ class BlockAllocator:
     def __init__(self, accounts: Mapping[str, AccountSettings],
                  groups: Mapping[str, GroupSettings], journal: OrderJournal,
                  market: EngineMarket, standings: StandingReader, days: DayBook,
-                 bus: EventBus, clock: Clock, run_child: RunChild) -> None:
+                 bus: EventBus, clock: Clock, run_child: RunChild,
+                 failover_fraction: Decimal = Decimal("0.95")) -> None:
         self._accounts, self._groups = accounts, groups
+        self._failover_fraction = failover_fraction
         self._journal, self._market, self._standings, self._days = journal, market, standings, days
         self._bus, self._clock, self._run_child = bus, clock, run_child
 
@@ -72,8 +87,8 @@ class BlockAllocator:
         found = self._journal.parent(parent_id)
         if found is not None:
             return self._refused(signal, R.DUPLICATE_SIGNAL, f"block {parent_id} for this "
-                                f"signal was allocated already ({found['status']}): not "
-                                "judged or split again")
+                                 f"signal was allocated already ({found['status']}): not "
+                                 "judged or split again")
         venues = {a: self.venue_of(a, signal.venue) for a in group.accounts}
         rules = self._rules(signal.symbol, set(venues.values()))
         if isinstance(rules, tuple):
@@ -88,15 +103,17 @@ class BlockAllocator:
         self._publish(signal, parent_id, decided)
         if decided.refused is not None:
             return self._refused(signal, decided.refused, decided.describe())
-        children: list[tuple[str, str, Decimal | None]] = (
-            [(c.account, venues[c.account], c.quantity) for c in decided.children]
-            or [(a, venues[a], None) for a in decided.sized_by_risk])
-        spec = {"group": group_name, "policy": decided.policy.value,
-                "signal": signal.model_dump(mode="json"),
-                "children": [[a, v, None if q is None else str(q)] for a, v, q in children]}
-        self._journal.insert_parent(parent_id, KIND, signal.signal_id,
-                                    json.dumps(spec, sort_keys=True), self._clock.now())
-        return await self._send(parent_id, signal, children)
+        sized: list[tuple[str, Decimal | None]] = [
+            (c.account, c.quantity) for c in decided.children] or [
+            (a, None) for a in decided.sized_by_risk]
+        spec: dict[str, Any] = {
+            "group": group_name, "policy": decided.policy.value, "lot": str(rules.lot_size),
+            "signal": signal.model_dump(mode="json"),
+            "eligible": [e.account for e in decided.accounts if e.eligible],
+            "children": [_child(a, venues[a], q) for a, q in sized]}
+        self._journal.insert_parent(parent_id, KIND, signal.signal_id, _dumps(spec),
+                                    self._clock.now())
+        return await self._carry_out(parent_id, signal, spec)
 
     async def resume(self) -> int:
         """At start, after recovery: finish every block a kill interrupted. Returns how many."""
@@ -104,30 +121,72 @@ class BlockAllocator:
         for row in rows:
             spec = json.loads(row["spec"])
             signal = TradingSignalGenerated.model_validate(spec["signal"])
-            children = [(a, v, None if q is None else Decimal(q)) for a, v, q in spec["children"]]
-            await self._send(row["parent_id"], signal, children, resumed=True)
+            await self._carry_out(row["parent_id"], signal, spec)
         return len(rows)
 
-    async def _send(self, parent_id: str, signal: TradingSignalGenerated,
-                    children: list[tuple[str, str, Decimal | None]],
-                    resumed: bool = False) -> Outcome:
+    async def _carry_out(self, parent_id: str, signal: TradingSignalGenerated,
+                         spec: dict[str, Any]) -> Outcome:
+        """Run every pending child (a failover adds one), recording each one's state."""
         results: list[tuple[str, Outcome]] = []
-        for account, venue, quantity in children:
+        children: list[dict[str, Any]] = spec["children"]
+        for child in children:  # grows while iterated: a failover child is run in turn
+            if child["state"] != PENDING:
+                continue
+            account = child["account"]
             cid = client_order_id_for(signal.strategy_id, account, signal.signal_id)
-            if resumed and self._journal.order(cid) is not None:
-                continue  # sent before the kill: recovery follows it
-            child = signal.model_copy(update={"account_id": account, "venue": venue,
-                                              "quantity": quantity})
-            outcome, ctx = await self._run_child(child)
+            quantity = None if child["quantity"] is None else Decimal(child["quantity"])
+            journaled = order_with_fills(self._journal, cid)
+            if journaled is not None:  # sent before a kill: recovery follows it now
+                steps = self._journal.transitions(cid)
+                failed = _order_failure(journaled, steps[-1]["reason"] if steps else "")
+                child["state"] = FAILED if failed else SENT
+                if failed:
+                    child["why"] = failed
+                    self._fail_over(parent_id, signal, spec, child, quantity, failed)
+                self._journal.set_parent_spec(parent_id, _dumps(spec), self._clock.now())
+                continue
+            outcome, ctx = await self._run_child(signal.model_copy(update={
+                "account_id": account, "venue": child["venue"], "quantity": quantity}))
             results.append((account, outcome))
             order = ctx.order
-            if outcome.admitted and order is not None and ctx.stop_loss is not None:
+            failed = _failure(outcome, order)
+            child["state"] = FAILED if failed else SENT if order is not None else REFUSED
+            if order is not None and not failed and ctx.stop_loss is not None:
                 entry = order.price or order.expected_price or ctx.reference_price
                 if entry is not None:
                     self._days.add_risk(account, order.quantity * abs(entry - ctx.stop_loss),
                                         None)
+            if failed:
+                child["why"] = failed
+                self._fail_over(parent_id, signal, spec, child, quantity, failed)
+            self._journal.set_parent_spec(parent_id, _dumps(spec), self._clock.now())
         self._journal.set_parent_status(parent_id, "done", self._clock.now())
         return _summary(parent_id, results)
+
+    def _fail_over(self, parent_id: str, signal: TradingSignalGenerated, spec: dict[str, Any],
+                   failed: dict[str, Any], quantity: Decimal | None, why: str) -> None:
+        """Add the failed child's re-route to the block's record (sent by `_carry_out`)."""
+        used = {c["account"] for c in spec["children"]}
+        target = next((a for a in spec["eligible"] if a not in used), None)
+        moved = None
+        if quantity is not None:
+            lot = Decimal(spec["lot"])
+            moved = (quantity * self._failover_fraction / lot).to_integral_value(
+                rounding=ROUND_FLOOR) * lot
+        if target is None or (moved is not None and moved <= 0):
+            reason = (f"child of {failed['account']} failed ({why}); no eligible account "
+                      "of the group is left to take it" if target is None else
+                      f"child of {failed['account']} failed ({why}); "
+                      f"{self._failover_fraction:.0%} of {quantity} is less than a lot")
+            target = None
+        else:
+            spec["children"].append({**_child(target, self.venue_of(target, signal.venue),
+                                              moved), "failover_of": failed["account"]})
+            reason = (f"child of {failed['account']} failed ({why}): re-routed to {target}, "
+                      + ("sized by its own risk" if moved is None else
+                         f"{moved} ({self._failover_fraction:.0%} of {quantity})"))
+        self._bus.publish(AllocationFailover(self._clock.now(), signal.signal_id, parent_id,
+                                             failed["account"], target, moved, reason))
 
     # ------------------------------------------------------------------ helpers
 
@@ -161,6 +220,43 @@ class BlockAllocator:
         self._bus.publish(SignalRejected(self._clock.now(), signal.signal_id, self.name,
                                          code.value, why))
         return Outcome(False, self.name, why, code, None)
+
+
+PENDING, SENT, REFUSED, FAILED = "pending", "sent", "refused", "failed"
+_FAIL_OVER_CODES = frozenset({R.INSUFFICIENT_EQUITY, R.NO_EQUITY, R.VENUE_DISABLED,
+                              R.VENUE_CIRCUIT_OPEN, R.VENUE_ERROR})
+"""Refusals another account could pass: its own equity, its own venue."""
+
+
+def _failure(outcome: Outcome, order: Order | None) -> str | None:
+    """Why this child failed where another account might not, or None (sent, refused for
+    a reason any account would meet, or not known yet: never re-routed then)."""
+    if order is None:
+        code = outcome.code
+        return f"{code}: {outcome.reason}" if code in _FAIL_OVER_CODES else None
+    return _order_failure(order)
+
+
+def _order_failure(order: Order, last_reason: str | None = None) -> str | None:
+    """A child whose order failed (never accepted) or was refused for funds: another
+    account may succeed. `last_reason`: the last transition's, for an order read back
+    from the journal (which holds its transitions apart)."""
+    last = last_reason if last_reason is not None else (
+        order.transitions[-1].reason if order.transitions else "")
+    if order.status is OrderStatus.FAILED:
+        return f"FAILED: {last}"
+    if order.status is OrderStatus.REJECTED and last.startswith(R.INSUFFICIENT_FUNDS):
+        return last
+    return None
+
+
+def _child(account: str, venue: str, quantity: Decimal | None) -> dict[str, Any]:
+    return {"account": account, "venue": venue, "state": PENDING,
+            "quantity": None if quantity is None else str(quantity)}
+
+
+def _dumps(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True)
 
 
 def _summary(parent_id: str, results: list[tuple[str, Outcome]]) -> Outcome:

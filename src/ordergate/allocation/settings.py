@@ -71,3 +71,6 @@ class AllocationSettings(_Section):
     day_starts_at_utc_hour: int = Field(default=0, ge=0, le=23)
     """When an account's day begins (start-of-day equity, the day's PnL and risk budget
     reset): this hour, UTC. Default midnight UTC."""
+    failover_fraction: Decimal = Field(default=Decimal("0.95"), gt=0, le=1)
+    """A failed child re-routed to another account goes at this fraction of its quantity
+    (rounded down to the lot): the other account was not sized for it."""

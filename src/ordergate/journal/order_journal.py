@@ -394,6 +394,14 @@ class OrderJournal:
                          (status, ts.isoformat(), parent_id))
         self._wrote()
 
+    def set_parent_spec(self, parent_id: str, spec: str, ts: datetime) -> None:
+        """A parent whose record grows as it is carried out (a block's children, each with
+        its state): written before what it records is sent."""
+        self._write_held()
+        self._db.execute("UPDATE parents SET spec=?, updated_at=? WHERE parent_id=?",
+                         (spec, ts.isoformat(), parent_id))
+        self._wrote()
+
     def parent(self, parent_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM parents WHERE parent_id=?", (parent_id,))
         return rows[0] if rows else None

@@ -34,6 +34,7 @@ from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.pipeline.retry import RetryPacer
 from ordergate.venues.base import (
     DuplicateClientOrderId,
+    InsufficientFunds,
     OrderNotFound,
     OrderReport,
     OrderRequest,
@@ -315,4 +316,6 @@ def _rejection(exc: VenueError, error: str) -> tuple[str, str]:
     if isinstance(exc, StopOrdersUnsupported):
         return (f"{R.STOP_ORDERS_UNSUPPORTED}: refused before sending: {error}",
                 R.STOP_ORDERS_UNSUPPORTED)
+    if isinstance(exc, InsufficientFunds):  # a block's child fails over on it (`allocation`)
+        return f"{R.INSUFFICIENT_FUNDS}: venue rejected: {error}", R.INSUFFICIENT_FUNDS
     return f"venue rejected: {error}", ""

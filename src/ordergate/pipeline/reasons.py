@@ -54,6 +54,8 @@ class ReasonCode(StrEnum):
     POST_ONLY_UNSUPPORTED = "POST_ONLY_UNSUPPORTED"
     STOP_WOULD_TRIGGER = "STOP_WOULD_TRIGGER"
     STOP_ORDERS_UNSUPPORTED = "STOP_ORDERS_UNSUPPORTED"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    """The venue refused the order for the account's balance."""
     # amend (`Engine.amend`, PATCH /v1/orders/{id}): the order is left as it was
     AMEND_NOT_WORKING = "AMEND_NOT_WORKING"
     AMEND_NOT_AMENDABLE = "AMEND_NOT_AMENDABLE"

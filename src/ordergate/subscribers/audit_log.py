@@ -45,7 +45,7 @@ from ordergate.domain.values import BracketAction, StopOutcome
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
 from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
-from ordergate.events import AllocationDecided
+from ordergate.events import AllocationDecided, AllocationFailover
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -64,6 +64,7 @@ EVENT_NAMES = frozenset({
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
     "order_updated", "order_modify_rejected", "stop_triggered", "allocation_decided",
+    "allocation_failover",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -139,6 +140,7 @@ class AuditLog:
             OrderModifyRejected: self._modify_rejected,
             StopTriggered: self._stop_triggered,
             AllocationDecided: self._allocation_decided,
+            AllocationFailover: self._allocation_failover,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -390,6 +392,13 @@ class AuditLog:
                     parent_id=e.parent_id, group=e.group, policy=e.policy, code=e.code,
                     quantity=None if e.quantity is None else str(e.quantity),
                     children=[[a, None if q is None else str(q)] for a, q in e.children])
+
+    def _allocation_failover(self, e: AllocationFailover) -> None:
+        self._write(e.ts, "allocation_failover", e.signal_id, None, "allocator",
+                    "rerouted" if e.to_account else "not_rerouted", e.reason, warn=True,
+                    parent_id=e.parent_id, from_account=e.from_account,
+                    to_account=e.to_account,
+                    quantity=None if e.quantity is None else str(e.quantity))
 
     def _modify_rejected(self, e: OrderModifyRejected) -> None:
         self._write(e.ts, "order_modify_rejected", e.signal_id, e.client_order_id, "amend",
