@@ -15,6 +15,7 @@ from ordergate.algorithms.bracket_manager import BracketManager
 from ordergate.allocation.blocks import BlockAllocator
 from ordergate.allocation.day_book import DayBook
 from ordergate.allocation.eligibility import AccountStatus
+from ordergate.allocation.pauses import Pauses
 from ordergate.allocation.standing import StandingReader
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
@@ -27,7 +28,7 @@ from ordergate.events import (
     InstrumentInferred, ReconciliationDrift, SignalInvalid, SignalRejected, SystemError,
     TradingStateChanged, VenueCircuitChanged, VenueDisabled,
 )
-from ordergate.events import InstrumentRulesChanged
+from ordergate.events import AccountStatusChanged, InstrumentRulesChanged
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.amend import AmendOutcome, Amender
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
@@ -126,13 +127,15 @@ class Engine:
                                clock, lambda: self.risk.trading_state, self.positions.quantity)
         self.executor.algorithm = self.twap.start
         self.days = DayBook(self.journal, clock, config.allocation.day_starts_at_utc_hour)
-        self.paused_accounts = {name for name, account in config.accounts.items()
-                                if account.status is AccountStatus.PAUSED}
+        self.pauses = Pauses([name for name, account in config.accounts.items()
+                              if account.status is AccountStatus.PAUSED], config.accounts,
+                             {name: group.accounts for name, group in config.groups.items()})
         self.blocks = BlockAllocator(
             config.accounts, config.groups, self.journal, self.market,
             StandingReader(self.market, self.positions.quantity, self.days,
-                           self.paused_accounts.__contains__),
-            self.days, bus, clock, self._run_child, config.allocation.failover_fraction)
+                           self.pauses.is_paused),
+            self.days, bus, clock, self._run_child, config.allocation.failover_fraction,
+            group_paused=self.pauses.groups.__contains__)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)
@@ -214,6 +217,30 @@ class Engine:
         await self.reconciler.cancel(self.venues[order.venue], order, reason)
         await self._settle()
         return True
+
+    async def set_account_status(self, name: str, status: AccountStatus | str, reason: str,
+                                 by: str = "", cancel_working: bool = False) -> tuple[str, ...]:
+        """Pause or resume an account or a group (`allocation/pauses.py`): paused, it takes
+        no new child of a block; `cancel_working` also cancels the working orders of the
+        accounts it covers. Audited (`account_status`) with `by` and `reason`, also when
+        nothing changed but orders were cancelled. Returns the orders cancelled. Raises
+        `KeyError` for a name config does not know, `ValueError` for another status."""
+        kind = self.pauses.kind(name)
+        if kind is None:
+            raise KeyError(name)
+        target = AccountStatus(status)
+        changed = self.pauses.set(name, target)
+        cancelled: list[str] = []
+        if cancel_working and target is AccountStatus.PAUSED:
+            members = set(self.pauses.members(name))
+            for order in list(self.ledger.live_orders()):
+                if order.account_id in members and await self.cancel(
+                        order.client_order_id, f"{kind} {name} paused: {reason}"):
+                    cancelled.append(order.client_order_id)
+        if changed or cancelled:
+            self.bus.publish(AccountStatusChanged(self.clock.now(), name, kind, target.value,
+                                                  reason, by, tuple(cancelled)))
+        return tuple(cancelled)
 
     async def amend(self, client_order_id: str, quantity: Decimal | None = None,
                     price: Decimal | None = None) -> AmendOutcome:

@@ -29,7 +29,7 @@ __all__ = [
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
     "OrderUpdated", "OrderModifyRejected", "StopTriggered", "AllocationDecided",
-    "AllocationFailover",
+    "AllocationFailover", "AccountStatusChanged",
 ]
 
 
@@ -502,3 +502,16 @@ class AllocationFailover(Event):
     to_account: str | None
     quantity: Decimal | None
     reason: str
+
+
+@record
+class AccountStatusChanged(Event):
+    """An account or a group (`kind`) was paused or resumed, by an operator (`by`) or at
+    start; `cancelled` names the working orders cancelled with the pause."""
+
+    name: str
+    kind: str
+    status: str
+    reason: str
+    by: str
+    cancelled: tuple[str, ...]

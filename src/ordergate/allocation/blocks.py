@@ -66,8 +66,10 @@ class BlockAllocator:
                  groups: Mapping[str, GroupSettings], journal: OrderJournal,
                  market: EngineMarket, standings: StandingReader, days: DayBook,
                  bus: EventBus, clock: Clock, run_child: RunChild,
-                 failover_fraction: Decimal = Decimal("0.95")) -> None:
+                 failover_fraction: Decimal = Decimal("0.95"),
+                 group_paused: Callable[[str], bool] = lambda name: False) -> None:
         self._accounts, self._groups = accounts, groups
+        self._group_paused = group_paused
         self._failover_fraction = failover_fraction
         self._journal, self._market, self._standings, self._days = journal, market, standings, days
         self._bus, self._clock, self._run_child = bus, clock, run_child
@@ -89,6 +91,9 @@ class BlockAllocator:
             return self._refused(signal, R.DUPLICATE_SIGNAL, f"block {parent_id} for this "
                                  f"signal was allocated already ({found['status']}): not "
                                  "judged or split again")
+        if self._group_paused(group_name):
+            return self._refused(signal, R.ALLOCATION_GROUP_PAUSED, f"group {group_name} is "
+                                 "paused: it takes no block until it is resumed")
         venues = {a: self.venue_of(a, signal.venue) for a in group.accounts}
         rules = self._rules(signal.symbol, set(venues.values()))
         if isinstance(rules, tuple):

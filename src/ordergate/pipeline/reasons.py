@@ -72,6 +72,7 @@ class ReasonCode(StrEnum):
     ALLOCATION_NO_ELIGIBLE_ACCOUNT = "ALLOCATION_NO_ELIGIBLE_ACCOUNT"
     ALLOCATION_BELOW_MINIMUM = "ALLOCATION_BELOW_MINIMUM"
     """Every account's share of the block was below the instrument's minimums."""
+    ALLOCATION_GROUP_PAUSED = "ALLOCATION_GROUP_PAUSED"
     ALLOCATION_RULES_DIFFER = "ALLOCATION_RULES_DIFFER"
     """The group's venues trade the symbol in lots that do not divide one another."""
     # engine

@@ -45,7 +45,7 @@ from ordergate.domain.values import BracketAction, StopOutcome
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
 from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
-from ordergate.events import AllocationDecided, AllocationFailover
+from ordergate.events import AccountStatusChanged, AllocationDecided, AllocationFailover
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -64,7 +64,7 @@ EVENT_NAMES = frozenset({
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
     "order_updated", "order_modify_rejected", "stop_triggered", "allocation_decided",
-    "allocation_failover",
+    "allocation_failover", "account_status",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -141,6 +141,7 @@ class AuditLog:
             StopTriggered: self._stop_triggered,
             AllocationDecided: self._allocation_decided,
             AllocationFailover: self._allocation_failover,
+            AccountStatusChanged: self._account_status,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -399,6 +400,11 @@ class AuditLog:
                     parent_id=e.parent_id, from_account=e.from_account,
                     to_account=e.to_account,
                     quantity=None if e.quantity is None else str(e.quantity))
+
+    def _account_status(self, e: AccountStatusChanged) -> None:
+        self._write(e.ts, "account_status", None, None, "allocator", e.status,
+                    f"{e.kind} {e.name} {e.status}: {e.reason}", warn=e.status == "paused",
+                    name=e.name, kind=e.kind, by=e.by, cancelled=list(e.cancelled))
 
     def _modify_rejected(self, e: OrderModifyRejected) -> None:
         self._write(e.ts, "order_modify_rejected", e.signal_id, e.client_order_id, "amend",
