@@ -134,7 +134,8 @@ class Engine:
             config.accounts, config.groups, self.journal, self.market,
             StandingReader(self.market, self.positions.quantity, self.days,
                            self.pauses.is_paused),
-            self.days, bus, clock, self._run_child, config.allocation.failover_fraction,
+            self.days, bus, clock, self._run_child, self.ledger.get,
+            config.allocation.completion, config.allocation.failover_fraction,
             group_paused=self.pauses.groups.__contains__)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
@@ -214,6 +215,7 @@ class Engine:
         if order is None or order.status.is_terminal or order.venue not in self.venues:
             return False
         self.brackets.release(client_order_id, reason)  # an exit: its bracket stops placing
+        self.blocks.release(client_order_id)  # a block's child: its remainder not completed
         await self.reconciler.cancel(self.venues[order.venue], order, reason)
         await self._settle()
         return True
@@ -402,8 +404,9 @@ class Engine:
         start (recovery sees the order again) instead of losing it. Brackets answer the
         decision's fills first (their exits are part of it), supervised like a tick step."""
         await self.bus.drain()
-        if self.amender.pending or self.brackets.pending:  # rarely: no tuple per decision
-            for name, follower in (("amend", self.amender), ("brackets", self.brackets)):
+        if self.amender.pending or self.brackets.pending or self.blocks.pending:  # rarely
+            for name, follower in (("amend", self.amender), ("brackets", self.brackets),
+                                   ("blocks", self.blocks)):
                 if follower.pending:
                     try:
                         await follower.run()

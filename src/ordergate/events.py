@@ -29,7 +29,7 @@ __all__ = [
     "InstrumentRulesChanged", "VenueClockResynced", "BracketChanged",
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
     "OrderUpdated", "OrderModifyRejected", "StopTriggered", "AllocationDecided",
-    "AllocationFailover", "AccountStatusChanged",
+    "AllocationFailover", "AccountStatusChanged", "AllocationCompletion",
 ]
 
 
@@ -515,3 +515,18 @@ class AccountStatusChanged(Event):
     reason: str
     by: str
     cancelled: tuple[str, ...]
+
+
+@record
+class AllocationCompletion(Event):
+    """A block's child ended (cancelled, expired) with part unfilled: completion order
+    `attempt` sent for `quantity` on `to_account`, or, with `to_account` None, not sent
+    and `reason` says why (attempts or time spent, or nothing left to complete)."""
+
+    signal_id: str
+    parent_id: str
+    ended_order_id: str
+    to_account: str | None
+    quantity: Decimal | None
+    attempt: int
+    reason: str

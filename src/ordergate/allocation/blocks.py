@@ -26,28 +26,44 @@ found no equity for it) is re-routed to the next account of the group, in its or
 that was eligible when the block was judged and has no child of this block yet, at
 `allocation.failover_fraction` (95%) of its quantity, rounded down to the lot; audited
 as `allocation_failover`. A child whose outcome is unknown (sent, no answer yet) is never
-re-routed: it may still fill. Not yet: completion of a child's unfilled remainder after a
-cancel or an expiry (issue 11, item 4), and failover of a child that fails later than
-its own decision (a timeout resolved as not placed, a rejection after acceptance).
+re-routed: it may still fill.
+
+Completion: a sent child that ends CANCELLED or EXPIRED with part of it unfilled (its
+fill timeout, an IOC without the liquidity; never one an operator cancelled) is followed
+by a completion order on the same account, a child of its own with a signal ID derived
+from the block's and the attempt, sized from the block's *recorded* fills and working
+orders (the block less what every child has filled and what the working ones may still
+fill, and no more than the ended child's shortfall), never from the original quantity;
+at most `allocation.completion.max_attempts`, none once the block is older than
+`completion.timeout_s`; each audited as `allocation_completion`. The block is `done` once
+every child has ended. Not yet: failover of a child that fails later than its own
+decision (a timeout resolved as not placed, a rejection after acceptance), and
+completion on another account.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from ordergate.allocation.allocator import Allocation, allocate
+from ordergate.allocation.children import (
+    FAILED, PENDING, REFUSED, SENT, child_order_id, completion_signal_id, dumps, failure,
+    new_child, order_failure, summary,
+)
 from ordergate.allocation.day_book import DayBook
-from ordergate.allocation.settings import AccountSettings, GroupSettings
+from ordergate.allocation.settings import AccountSettings, CompletionSettings, GroupSettings
 from ordergate.allocation.standing import StandingReader
 from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
-from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.domain.order import Order, OrderStatus
-from ordergate.events import AllocationDecided, AllocationFailover, SignalRejected
+from ordergate.domain.signal import TradingSignalGenerated
+from ordergate.events import AllocationCompletion, AllocationDecided, AllocationFailover
+from ordergate.events import OrderTransitioned, SignalRejected
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.journal.rows import order_with_fills
 from ordergate.market import EngineMarket
@@ -56,6 +72,7 @@ from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.pipeline.reasons import ReasonCode as R
 
 KIND = "block"
+ZERO = Decimal(0)
 RunChild = Callable[[TradingSignalGenerated], Awaitable[tuple[Outcome, SignalContext]]]
 
 
@@ -66,6 +83,7 @@ class BlockAllocator:
                  groups: Mapping[str, GroupSettings], journal: OrderJournal,
                  market: EngineMarket, standings: StandingReader, days: DayBook,
                  bus: EventBus, clock: Clock, run_child: RunChild,
+                 order: Callable[[str], Order | None], completion: CompletionSettings,
                  failover_fraction: Decimal = Decimal("0.95"),
                  group_paused: Callable[[str], bool] = lambda name: False) -> None:
         self._accounts, self._groups = accounts, groups
@@ -73,6 +91,11 @@ class BlockAllocator:
         self._failover_fraction = failover_fraction
         self._journal, self._market, self._standings, self._days = journal, market, standings, days
         self._bus, self._clock, self._run_child = bus, clock, run_child
+        self._order, self._completion = order, completion
+        self._blocks: dict[str, tuple[TradingSignalGenerated, dict[str, Any]]] = {}
+        self._by_order: dict[str, str] = {}  # a watched child's client order ID -> block
+        self._dirty: dict[str, None] = {}
+        bus.subscribe(OrderTransitioned, self._transitioned)
 
     def is_block(self, signal: TradingSignalGenerated) -> bool:
         return signal.account_id in self._groups
@@ -115,8 +138,10 @@ class BlockAllocator:
             "group": group_name, "policy": decided.policy.value, "lot": str(rules.lot_size),
             "signal": signal.model_dump(mode="json"),
             "eligible": [e.account for e in decided.accounts if e.eligible],
-            "children": [_child(a, venues[a], q) for a, q in sized]}
-        self._journal.insert_parent(parent_id, KIND, signal.signal_id, _dumps(spec),
+            "block": None if decided.block is None else str(decided.block),
+            "started": self._clock.now().isoformat(),
+            "children": [new_child(a, venues[a], q) for a, q in sized]}
+        self._journal.insert_parent(parent_id, KIND, signal.signal_id, dumps(spec),
                                     self._clock.now())
         return await self._carry_out(parent_id, signal, spec)
 
@@ -138,23 +163,27 @@ class BlockAllocator:
             if child["state"] != PENDING:
                 continue
             account = child["account"]
-            cid = client_order_id_for(signal.strategy_id, account, signal.signal_id)
+            cid = child_order_id(signal, child)
             quantity = None if child["quantity"] is None else Decimal(child["quantity"])
             journaled = order_with_fills(self._journal, cid)
             if journaled is not None:  # sent before a kill: recovery follows it now
                 steps = self._journal.transitions(cid)
-                failed = _order_failure(journaled, steps[-1]["reason"] if steps else "")
+                failed = order_failure(journaled, steps[-1]["reason"] if steps else "")
                 child["state"] = FAILED if failed else SENT
                 if failed:
                     child["why"] = failed
                     self._fail_over(parent_id, signal, spec, child, quantity, failed)
-                self._journal.set_parent_spec(parent_id, _dumps(spec), self._clock.now())
+                self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
                 continue
-            outcome, ctx = await self._run_child(signal.model_copy(update={
-                "account_id": account, "venue": child["venue"], "quantity": quantity}))
+            update: dict[str, Any] = {"account_id": account, "venue": child["venue"],
+                                      "quantity": quantity}
+            if "signal_id" in child:  # a completion: a decision of its own, made now
+                update.update(signal_id=child["signal_id"],
+                              ts=datetime.fromisoformat(child["ts"]))
+            outcome, ctx = await self._run_child(signal.model_copy(update=update))
             results.append((account, outcome))
             order = ctx.order
-            failed = _failure(outcome, order)
+            failed = failure(outcome, order)
             child["state"] = FAILED if failed else SENT if order is not None else REFUSED
             if order is not None and not failed and ctx.stop_loss is not None:
                 entry = order.price or order.expected_price or ctx.reference_price
@@ -164,9 +193,9 @@ class BlockAllocator:
             if failed:
                 child["why"] = failed
                 self._fail_over(parent_id, signal, spec, child, quantity, failed)
-            self._journal.set_parent_spec(parent_id, _dumps(spec), self._clock.now())
-        self._journal.set_parent_status(parent_id, "done", self._clock.now())
-        return _summary(parent_id, results)
+            self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
+        self._watch(parent_id, signal, spec)
+        return summary(parent_id, results)
 
     def _fail_over(self, parent_id: str, signal: TradingSignalGenerated, spec: dict[str, Any],
                    failed: dict[str, Any], quantity: Decimal | None, why: str) -> None:
@@ -185,13 +214,111 @@ class BlockAllocator:
                       f"{self._failover_fraction:.0%} of {quantity} is less than a lot")
             target = None
         else:
-            spec["children"].append({**_child(target, self.venue_of(target, signal.venue),
+            spec["children"].append({**new_child(target, self.venue_of(target, signal.venue),
                                               moved), "failover_of": failed["account"]})
             reason = (f"child of {failed['account']} failed ({why}): re-routed to {target}, "
                       + ("sized by its own risk" if moved is None else
                          f"{moved} ({self._failover_fraction:.0%} of {quantity})"))
         self._bus.publish(AllocationFailover(self._clock.now(), signal.signal_id, parent_id,
                                              failed["account"], target, moved, reason))
+
+    # ------------------------------------------------------------------ completion
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._dirty)
+
+    def release(self, client_order_id: str) -> None:
+        """An operator cancels a child: its remainder is not completed (a cancel asked for
+        is a decision, not a shortfall)."""
+        parent_id = self._by_order.get(client_order_id)
+        if parent_id is None:
+            return
+        signal, spec = self._blocks[parent_id]
+        for child in spec["children"]:
+            if child["state"] == SENT and child_order_id(signal, child) == client_order_id:
+                child["released"] = True  # in the record: a restart does not complete it
+        self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
+
+    def _transitioned(self, event: OrderTransitioned) -> None:
+        if event.to_status.is_terminal and (pid := self._by_order.get(event.client_order_id)):
+            self._dirty[pid] = None
+
+    def _watch(self, parent_id: str, signal: TradingSignalGenerated,
+               spec: dict[str, Any]) -> None:
+        """Follow the block's sent children until every one has ended; done then."""
+        self._blocks[parent_id] = (signal, spec)
+        for child in spec["children"]:
+            if child["state"] == SENT:
+                self._by_order[child_order_id(signal, child)] = parent_id
+        self._dirty[parent_id] = None
+
+    async def run(self) -> None:
+        """At the end of each decision and tick: complete what ended short, finish blocks
+        whose children have all ended."""
+        while self._dirty:
+            parent_id = next(iter(self._dirty))
+            del self._dirty[parent_id]
+            if parent_id in self._blocks:
+                await self._review(parent_id)
+
+    async def _review(self, parent_id: str) -> None:
+        signal, spec = self._blocks[parent_id]
+        orders = [(child, self._order(child_order_id(signal, child)))
+                  for child in spec["children"] if child["state"] == SENT]
+        working = [o for _, o in orders if o is not None and not o.status.is_terminal]
+        block = spec.get("block")
+        for child, order in orders:
+            if (order is None or not order.status.is_terminal or child.get("ended")
+                    or order.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)):
+                continue
+            child["ended"] = order.status.value
+            short = order.quantity - order.filled_quantity
+            if short <= 0 or block is None or child.get("released"):
+                continue
+            filled = sum((o.filled_quantity for _, o in orders if o is not None), ZERO)
+            room = Decimal(block) - filled - sum((o.remaining_quantity for o in working), ZERO)
+            self._complete(parent_id, signal, spec, child, order, min(short, room))
+        self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
+        if any(c["state"] == PENDING for c in spec["children"]):
+            await self._carry_out(parent_id, signal, spec)  # watches (and reviews) it again
+            return
+        if not working:
+            del self._blocks[parent_id]
+            for child, order in orders:
+                if order is not None:
+                    self._by_order.pop(order.client_order_id, None)
+            self._journal.set_parent_status(parent_id, "done", self._clock.now())
+
+    def _complete(self, parent_id: str, signal: TradingSignalGenerated, spec: dict[str, Any],
+                  ended: dict[str, Any], order: Order, due: Decimal) -> None:
+        """Add a completion child for what `order` left unfilled, if the bounds allow."""
+        lot = Decimal(spec["lot"])
+        due = (due / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
+        attempt = 1 + sum(1 for c in spec["children"] if "completion_of" in c)
+        started = datetime.fromisoformat(spec["started"])
+        now = self._clock.now()
+        short = order.quantity - order.filled_quantity
+        head = (f"child {order.client_order_id} of {ended['account']} {order.status} with "
+                f"{short} of {order.quantity} unfilled")
+        if due <= 0:
+            why, to = f"{head}; the block's other orders cover it: nothing to complete", None
+        elif attempt > self._completion.max_attempts:
+            why, to = f"{head}; {self._completion.max_attempts} completions made: no more", None
+        elif now > started + timedelta(seconds=self._completion.timeout_s):
+            why, to = (f"{head}; the block is older than completion.timeout_s "
+                       f"({self._completion.timeout_s} s): not completed"), None
+        else:
+            to = ended["account"]
+            spec["children"].append({
+                **new_child(to, ended["venue"], due), "completion_of": order.client_order_id,
+                "signal_id": completion_signal_id(signal.signal_id, attempt),
+                "ts": now.isoformat()})
+            why = (f"{head}: completion {attempt} of {due} sent for {to}, sized from the "
+                   "block's recorded fills and working orders")
+        self._bus.publish(AllocationCompletion(now, signal.signal_id, parent_id,
+                                               order.client_order_id, to, due if to else None,
+                                               attempt, why))
 
     # ------------------------------------------------------------------ helpers
 
@@ -225,56 +352,3 @@ class BlockAllocator:
         self._bus.publish(SignalRejected(self._clock.now(), signal.signal_id, self.name,
                                          code.value, why))
         return Outcome(False, self.name, why, code, None)
-
-
-PENDING, SENT, REFUSED, FAILED = "pending", "sent", "refused", "failed"
-_FAIL_OVER_CODES = frozenset({R.INSUFFICIENT_EQUITY, R.NO_EQUITY, R.VENUE_DISABLED,
-                              R.VENUE_CIRCUIT_OPEN, R.VENUE_ERROR})
-"""Refusals another account could pass: its own equity, its own venue."""
-
-
-def _failure(outcome: Outcome, order: Order | None) -> str | None:
-    """Why this child failed where another account might not, or None (sent, refused for
-    a reason any account would meet, or not known yet: never re-routed then)."""
-    if order is None:
-        code = outcome.code
-        return f"{code}: {outcome.reason}" if code in _FAIL_OVER_CODES else None
-    return _order_failure(order)
-
-
-def _order_failure(order: Order, last_reason: str | None = None) -> str | None:
-    """A child whose order failed (never accepted) or was refused for funds: another
-    account may succeed. `last_reason`: the last transition's, for an order read back
-    from the journal (which holds its transitions apart)."""
-    last = last_reason if last_reason is not None else (
-        order.transitions[-1].reason if order.transitions else "")
-    if order.status is OrderStatus.FAILED:
-        return f"FAILED: {last}"
-    if order.status is OrderStatus.REJECTED and last.startswith(R.INSUFFICIENT_FUNDS):
-        return last
-    return None
-
-
-def _child(account: str, venue: str, quantity: Decimal | None) -> dict[str, Any]:
-    return {"account": account, "venue": venue, "state": PENDING,
-            "quantity": None if quantity is None else str(quantity)}
-
-
-def _dumps(spec: dict[str, Any]) -> str:
-    return json.dumps(spec, sort_keys=True)
-
-
-def _summary(parent_id: str, results: list[tuple[str, Outcome]]) -> Outcome:
-    """The block's answer: admitted if any child was; each child's end in the reason."""
-    parts = []
-    for account, o in results:
-        if o.admitted and o.order is not None:
-            parts.append(f"{account} {o.order.quantity} {o.order.status}")
-        else:
-            parts.append(f"{account} refused {o.code} by {o.handler}")
-    admitted = [o for _, o in results if o.admitted]
-    reason = f"block {parent_id}: " + (", ".join(parts) or "every child was sent before")
-    if admitted:
-        return Outcome(True, "allocator", reason, None, admitted[0].order)
-    code = next((o.code for _, o in results if o.code is not None), None)
-    return Outcome(not results, "allocator", reason, code, None)

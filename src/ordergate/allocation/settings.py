@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ordergate.allocation.allocator import AllocationPolicy
 from ordergate.allocation.eligibility import AccountLimits, AccountStatus
-from ordergate.limits import MAX_AMOUNT
+from ordergate.limits import MAX_AMOUNT, MAX_DURATION_S
 
 
 class _Section(BaseModel):
@@ -67,6 +67,13 @@ class GroupSettings(_Section):
         return self
 
 
+class CompletionSettings(_Section):
+    max_attempts: int = Field(default=3, ge=0, le=100)
+    """Completion orders per block at most; 0: a child's unfilled remainder is left."""
+    timeout_s: float = Field(default=30.0, ge=0, le=MAX_DURATION_S)
+    """No completion is sent once the block is older than this."""
+
+
 class AllocationSettings(_Section):
     day_starts_at_utc_hour: int = Field(default=0, ge=0, le=23)
     """When an account's day begins (start-of-day equity, the day's PnL and risk budget
@@ -74,3 +81,7 @@ class AllocationSettings(_Section):
     failover_fraction: Decimal = Field(default=Decimal("0.95"), gt=0, le=1)
     """A failed child re-routed to another account goes at this fraction of its quantity
     (rounded down to the lot): the other account was not sized for it."""
+    completion: CompletionSettings = CompletionSettings()
+    """A child cancelled or expired with part of it unfilled (its fill timeout, an IOC
+    without the liquidity) is completed by another order for the rest, on the same
+    account, sized from the block's recorded fills and working orders."""

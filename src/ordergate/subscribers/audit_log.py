@@ -45,7 +45,8 @@ from ordergate.domain.values import BracketAction, StopOutcome
 from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockResynced
 from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
-from ordergate.events import AccountStatusChanged, AllocationDecided, AllocationFailover
+from ordergate.events import AccountStatusChanged, AllocationCompletion, AllocationDecided
+from ordergate.events import AllocationFailover
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -64,7 +65,7 @@ EVENT_NAMES = frozenset({
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
     "order_updated", "order_modify_rejected", "stop_triggered", "allocation_decided",
-    "allocation_failover", "account_status",
+    "allocation_failover", "account_status", "allocation_completion",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -142,6 +143,7 @@ class AuditLog:
             AllocationDecided: self._allocation_decided,
             AllocationFailover: self._allocation_failover,
             AccountStatusChanged: self._account_status,
+            AllocationCompletion: self._allocation_completion,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -399,6 +401,12 @@ class AuditLog:
                     "rerouted" if e.to_account else "not_rerouted", e.reason, warn=True,
                     parent_id=e.parent_id, from_account=e.from_account,
                     to_account=e.to_account,
+                    quantity=None if e.quantity is None else str(e.quantity))
+
+    def _allocation_completion(self, e: AllocationCompletion) -> None:
+        self._write(e.ts, "allocation_completion", e.signal_id, e.ended_order_id, "allocator",
+                    "completed" if e.to_account else "not_completed", e.reason,
+                    parent_id=e.parent_id, to_account=e.to_account, attempt=e.attempt,
                     quantity=None if e.quantity is None else str(e.quantity))
 
     def _account_status(self, e: AccountStatusChanged) -> None:
