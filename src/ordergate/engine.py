@@ -116,8 +116,11 @@ class Engine:
             self.positions.quantity, troubles=self.supervisor,
             on_exit_refused=self.brackets.exit_refused)
         self.brackets.stops_emulated = self.stops.emulates
-        self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
-                               self._instrument, lambda: self.risk.trading_state)
+        self.amender = Amender(  # an amend is checked for what it adds, as a signal is
+            self.ledger, self.executor, self.reconciler, bus, clock, self._instrument,
+            lambda: self.risk.trading_state,
+            risk=lambda order, instrument, rest, price, filled: self.risk.check_amend(
+                self.market, order, instrument, rest, price, filled))
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,
                                clock, lambda: self.risk.trading_state, self.positions.quantity)
         self.executor.algorithm = self.twap.start
