@@ -113,6 +113,7 @@ async def test_an_amend_too_late_because_the_order_filled_sends_nothing(tmp_path
         outcome = await s.engine.amend(old.client_order_id, quantity=D("0.02"))
         assert outcome.code is R.AMEND_TOO_LATE and old.status is S.FILLED
         assert s.engine.journal.children(old.client_order_id) == []
+        assert s.engine.journal.active_parents("amend") == []
 
 
 async def test_a_lost_cancel_answer_holds_the_replacement_until_the_venue_confirms(tmp_path):
@@ -122,11 +123,27 @@ async def test_a_lost_cancel_answer_holds_the_replacement_until_the_venue_confir
         outcome = await s.engine.amend(old.client_order_id, price=D("41950"))
         assert outcome.done and outcome.pending and old.status is S.CANCEL_PENDING
         assert s.engine.journal.children(old.client_order_id) == []  # nothing sent beside it
+        (ask,) = s.engine.journal.active_parents("amend")  # what a restart would finish
+        assert ask["parent_id"] == f"{old.client_order_id}/amend/1"
         await s.advance(1)  # the poll asks again; cancelled, the replacement goes out
         assert old.status is S.CANCELLED
         (row,) = s.engine.journal.children(old.client_order_id)
         assert (row["role"], row["leg"], row["price"], row["status"]) == (
             "amendment", 1, "41950.00", "ACCEPTED")
+        assert s.engine.journal.parent(ask["parent_id"])["status"] == "finished"
+
+
+async def test_a_refused_cancel_leaves_the_order_working_and_its_ask_can_be_made_again(tmp_path):
+    async with Scenario(tmp_path) as s:
+        old = (await s.submit(**RESTING)).order
+        s.venue.faults.inject("cancel", Fault.REJECT)
+        refused = await s.engine.amend(old.client_order_id, price=D("41950"))
+        assert refused.code is R.AMEND_REFUSED_BY_VENUE and old.status is S.ACCEPTED
+        assert s.engine.journal.active_parents("amend") == []
+        again = await s.engine.amend(old.client_order_id, price=D("41950"))
+        assert again.done and again.order.price == D("41950.00")
+        rows = [s.engine.journal.parent(f"{old.client_order_id}/amend/{n}") for n in (1, 2)]
+        assert [row["status"] for row in rows] == ["finished", "finished"]
 
 
 async def test_a_brackets_exit_is_not_amended_by_hand(tmp_path):
@@ -364,5 +381,7 @@ def test_an_amended_orders_legs_never_fill_more_than_the_last_total_asked(seed, 
                 assert total_filled <= intended, f"{total_filled} filled, {intended} asked"
                 twice = {c: n for c, n in s.venue.orders_per_client_id.items() if n > 1}
                 assert not twice
+                # Every explicit amend's ask ended with it: none is left for a restart.
+                assert s.engine.journal.active_parents("amend") == []
 
     asyncio.run(run())
