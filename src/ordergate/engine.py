@@ -169,7 +169,7 @@ class Engine:
         self.cold_start.restore()
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues)
-        self.amender.restore(self.venues)  # amends a restart interrupted: waited for or unwound
+        self.amender.restore(self.venues)  # amends a restart interrupted: finished or unwound
         self.stops.restore()  # held stops armed again: never sent, never looked up
         self.brackets.restore()  # adjusted (missing exits placed) at the settle below
         self.twap.resume()  # after recovery: the slices it follows are never sent again

@@ -124,13 +124,13 @@ async def test_a_lost_cancel_answer_holds_the_replacement_until_the_venue_confir
         assert outcome.done and outcome.pending and old.status is S.CANCEL_PENDING
         assert s.engine.journal.children(old.client_order_id) == []  # nothing sent beside it
         (ask,) = s.engine.journal.active_parents("amend")  # what a restart would finish
-        assert ask["parent_id"] == f"{old.client_order_id}/amend/1"
+        assert ask["parent_id"] == f"{old.client_order_id}-amend-1"
         await s.advance(1)  # the poll asks again; cancelled, the replacement goes out
         assert old.status is S.CANCELLED
         (row,) = s.engine.journal.children(old.client_order_id)
         assert (row["role"], row["leg"], row["price"], row["status"]) == (
             "amendment", 1, "41950.00", "ACCEPTED")
-        assert s.engine.journal.parent(ask["parent_id"])["status"] == "finished"
+        assert s.engine.journal.parent(ask["parent_id"])["status"] == "done"
 
 
 async def test_a_refused_cancel_leaves_the_order_working_and_its_ask_can_be_made_again(tmp_path):
@@ -142,8 +142,26 @@ async def test_a_refused_cancel_leaves_the_order_working_and_its_ask_can_be_made
         assert s.engine.journal.active_parents("amend") == []
         again = await s.engine.amend(old.client_order_id, price=D("41950"))
         assert again.done and again.order.price == D("41950.00")
-        rows = [s.engine.journal.parent(f"{old.client_order_id}/amend/{n}") for n in (1, 2)]
-        assert [row["status"] for row in rows] == ["finished", "finished"]
+        rows = [s.engine.journal.parent(f"{old.client_order_id}-amend-{n}") for n in (1, 2)]
+        assert [row["status"] for row in rows] == ["done", "done"]
+
+
+async def test_a_kill_switch_moved_while_the_cancel_was_unanswered_holds_the_replacement(tmp_path):
+    """The cancel's answer is lost; the operator halts (or reduces) before the venue
+    confirms: the old leg ends cancelled and no replacement leaves."""
+    for state, change, code in (("HALTED", {"price": D("41950")}, R.TRADING_HALTED),
+                                ("REDUCING", {"quantity": D("0.012")}, R.REDUCE_ONLY)):
+        async with Scenario(tmp_path / state) as s:
+            old = (await s.submit(**RESTING)).order
+            s.venue.faults.inject("cancel", Fault.TIMEOUT_BEFORE_ACCEPT)
+            outcome = await s.engine.amend(old.client_order_id, **change)
+            assert outcome.pending
+            s.engine.set_trading_state(state, "test")
+            await s.advance(1)
+            assert old.status is S.CANCELLED
+            assert s.engine.journal.children(old.client_order_id) == []
+            assert _lines(s, "order_modify_rejected")[-1]["code"] == code
+            assert s.engine.journal.active_parents("amend") == []
 
 
 async def test_a_brackets_exit_is_not_amended_by_hand(tmp_path):

@@ -101,8 +101,9 @@ class Amender:
                 continue  # recovery reported the venue missing; the ask waits for it
             explicit.add(cid)
             price = spec["price"]
-            asked = Asked(old, venue, Decimal(spec["total"]),
-                          None if price is None else Decimal(price), ask_id)
+            total = Decimal(spec["total"])
+            asked = Asked(old, venue, total, None if price is None else Decimal(price), ask_id,
+                          grows=total > Decimal(spec["was"]))
             if any(leg.leg >= int(spec["leg"]) for leg in self._legs(old)):
                 # The replacement was journaled: recovery follows it (never resent).
                 self._finish_ask(asked)
@@ -122,7 +123,7 @@ class Amender:
         if isinstance(refused, AmendOutcome):
             return refused
         total, new_price = refused
-        asked = Asked(order, venue, total, new_price)
+        asked = Asked(order, venue, total, new_price, grows=total > intended)
         native = replaceable(venue) if order.filled_quantity == 0 else None
         if native is not None:  # the venue's atomic replace (`amend_native.py`)
             return await self._native.amend(asked, legs, native, intended)
@@ -145,8 +146,8 @@ class Amender:
         old legs of interrupted amends that still work."""
         await self._native.run()
         recancel, self._recancel = self._recancel, []
-        for asked in recancel:
-            await self._cancel_again(asked)
+        for restored in recancel:
+            await self._cancel_again(restored)
         ready, self._ready = self._ready, []
         for client_order_id in ready:
             asked = self._waiting.pop(client_order_id, None)
@@ -227,7 +228,7 @@ class Amender:
 
     def _finish_ask(self, asked: Asked) -> None:
         if asked.ask_id is not None:
-            self._ledger.journal.set_parent_status(asked.ask_id, "finished", self._clock.now())
+            self._ledger.journal.set_parent_status(asked.ask_id, "done", self._clock.now())
 
     def _refuse(self, asked: Asked, code: R, why: str) -> AmendOutcome:
         old = asked.old
@@ -261,12 +262,15 @@ class Amender:
             self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
                                                   old.signal_id, R.AMEND_TOO_LATE, why))
             return AmendOutcome(False, R.AMEND_TOO_LATE, why, old)
-        if self._trading_state() is TradingState.HALTED:
-            why = (f"order {old.client_order_id} is cancelled, and trading state is HALTED "
-                   f"now: its replacement ({rest}) is not sent")
+        # The kill switch may have moved while the cancel was answered (or over a restart).
+        state = self._trading_state()
+        if state is TradingState.HALTED or (state is TradingState.REDUCING and asked.grows):
+            code = R.TRADING_HALTED if state is TradingState.HALTED else R.REDUCE_ONLY
+            why = (f"order {old.client_order_id} is cancelled, and trading state is {state} "
+                   f"now: its replacement ({rest}, growing the order: {asked.grows}) is not sent")
             self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
-                                                  old.signal_id, R.TRADING_HALTED, why))
-            return AmendOutcome(False, R.TRADING_HALTED, why, old)
+                                                  old.signal_id, code, why))
+            return AmendOutcome(False, code, why, old)
         return await self._replace(asked, legs, rest)
 
     async def _replace(self, asked: Asked, legs: list[Order], rest: Decimal) -> AmendOutcome:

@@ -53,6 +53,8 @@ class Asked:
     price: Decimal | None
     ask_id: str | None = None
     """The journal's record of an explicit amend's ask (`record_ask`); None for a native one."""
+    grows: bool = False
+    """The new total is more than the lineage's total was: what REDUCING forbids."""
 
 
 def lineage(ledger: OrderLedger, order: Order) -> list[Order]:
@@ -92,14 +94,14 @@ def next_leg(asked: Asked, legs: list[Order], rest: Decimal, now: datetime) -> O
 def record_ask(journal: OrderJournal, asked: Asked, was: Decimal, leg: int,
                now: datetime) -> str:
     """Journal an explicit amend's ask before its cancel is sent (a `parents` row, kind
-    `amend`, `active` until the amend ends): a restart between the cancel and the
-    replacement's journaling then knows what was asked (`Amender.restore`), and never has
-    to read it back from a transition's text. `leg` is the replacement's leg number: a
+    `amend`, `active` until the amend ends, then `done`): a restart between the cancel
+    and the replacement's journaling then knows what was asked (`Amender.restore`), and
+    never has to read it back from a transition's text. `leg` is the replacement's leg number: a
     journaled leg of that number means the replacement was journaled. Named by the old
     leg and a count, as one leg can be asked again after a refused cancel; never the name
     of an order (an order's ID names its bracket or algorithm in `parents`)."""
     old, n = asked.old, 1
-    while journal.parent(ask_id := f"{old.client_order_id}/amend/{n}") is not None:
+    while journal.parent(ask_id := f"{old.client_order_id}-amend-{n}") is not None:
         n += 1
     journal.insert_parent(ask_id, ASK_KIND, old.signal_id, json.dumps(
         {"order": old.client_order_id, "leg": leg, "total": str(asked.total),
