@@ -32,8 +32,13 @@ journaled is never sent again: recovery follows it). Filled: AMEND_TOO_LATE. Sti
 working (the cancel never left, or the venue had not applied it yet): its cancel is
 sent again and the amend goes on as in 2 to 4. Leaving it working instead would lose the
 amend whenever a cancel sent before the kill lands after the restart's lookup: the
-trader would have nothing working, the one outcome nobody asked for. No replacement
-leaves while HALTED (the old leg, if still working, works on unchanged).
+trader would have nothing working, the one outcome nobody asked for.
+
+The kill switch is asked again when the replacement is about to leave, as it may have
+moved while the cancel was answered or over a restart: none leaves while HALTED, none
+that grows the order while REDUCING (TRADING_HALTED, REDUCE_ONLY: the old leg ends
+cancelled). A restart under HALTED does not cancel an old leg that still works: it works
+on, unchanged.
 
 The amended total is the intent: an amend of an amend counts the fills of every leg.
 """
@@ -214,7 +219,9 @@ class Amender:
                    f"replacement may leave; order {old.client_order_id} works unchanged")
             self._ledger.transition(old, S.PARTIALLY_FILLED if old.filled_quantity > 0
                                     else S.ACCEPTED, why)
-            self._refuse(asked, R.TRADING_HALTED, why)
+            self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
+                                                  old.signal_id, R.TRADING_HALTED, why))
+            self._finish_ask(asked)
             return
         await self._reconciler.cancel(asked.venue, old, "a restart interrupted the amend of "
                                       "this leg: cancelling it again to finish the amend")
@@ -229,13 +236,6 @@ class Amender:
     def _finish_ask(self, asked: Asked) -> None:
         if asked.ask_id is not None:
             self._ledger.journal.set_parent_status(asked.ask_id, "done", self._clock.now())
-
-    def _refuse(self, asked: Asked, code: R, why: str) -> AmendOutcome:
-        old = asked.old
-        self._bus.publish(OrderModifyRejected(self._clock.now(), old.client_order_id,
-                                              old.signal_id, code, why))
-        self._finish_ask(asked)
-        return AmendOutcome(False, code, why, old)
 
     async def _decide(self, asked: Asked) -> AmendOutcome:
         old = asked.old
