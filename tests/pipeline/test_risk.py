@@ -552,3 +552,27 @@ async def test_amend_a_market_order_with_no_price_is_valued_at_the_reference():
 async def test_amend_growth_with_unknown_equity_is_admitted_and_says_so():
     verdict = await _check(_Market(equity_=None), _working(), "0.020")
     assert verdict.admitted and "could not be checked" in verdict.reason
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(side=st.sampled_from([Side.BUY, Side.SELL]),
+       position=st.integers(-30, 30), others=st.integers(0, 20), before=st.integers(1, 20),
+       cut=st.integers(0, 19), filled=st.integers(0, 40),
+       equity=st.one_of(st.none(), st.integers(-1000, 1000)))
+def test_amend_a_reduction_is_admitted_whatever_the_position_working_orders_or_equity(
+        side, position, others, before, cut, filled, equity):
+    """Less quantity at the same price, whatever else: admitted, and neither the equity
+    nor a reference price is read (a venue outage cannot block taking risk off)."""
+    rest = max(before - cut, 1)
+    lots = D("0.001")
+    working = D(others + before) * lots
+    market = _Market(equity_=None if equity is None else D(equity), reference=None,
+                     position=D(position) * lots,
+                     working_buy=working if side is Side.BUY else D(0),
+                     working_sell=working if side is Side.SELL else D(0),
+                     committed_=working * 100 if side is Side.BUY else D(0))
+    order = _working(side=side, quantity=str(D(before) * lots))
+    verdict = asyncio.run(_check(market, order, str(D(rest) * lots),
+                                 filled_notional=str(filled), max_order_notional=D("1")))
+    assert verdict.admitted, verdict.reason
+    assert market.asked == []
