@@ -121,8 +121,11 @@ class Engine:
             self.positions.quantity, troubles=self.supervisor,
             on_exit_refused=self.brackets.exit_refused)
         self.brackets.stops_emulated = self.stops.emulates
-        self.amender = Amender(self.ledger, self.executor, self.reconciler, bus, clock,
-                               self._instrument, lambda: self.risk.trading_state)
+        self.amender = Amender(  # an amend is checked for what it adds, as a signal is
+            self.ledger, self.executor, self.reconciler, bus, clock, self._instrument,
+            lambda: self.risk.trading_state,
+            risk=lambda order, instrument, rest, price, filled: self.risk.check_amend(
+                self.market, order, instrument, rest, price, filled))
         self.twap = TwapRunner(self.ledger, self.executor, self.reconciler, self.venues, bus,
                                clock, lambda: self.risk.trading_state, self.positions.quantity)
         self.executor.algorithm = self.twap.start
@@ -182,7 +185,7 @@ class Engine:
         self.cold_start.restore()
         self.recovery.rebuild_positions()
         await self.recovery.recover_orders(self.venues)
-        self.amender.restore(self.venues)  # amends a restart interrupted: waited for or unwound
+        self.amender.restore(self.venues)  # amends a restart interrupted: finished or unwound
         self.stops.restore()  # held stops armed again: never sent, never looked up
         self.brackets.restore()  # adjusted (missing exits placed) at the settle below
         self.twap.resume()  # after recovery: the slices it follows are never sent again

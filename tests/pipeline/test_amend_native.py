@@ -91,11 +91,13 @@ async def test_an_order_filled_before_the_replace_arrives_is_too_late(tmp_path):
 
 
 async def test_a_replacement_refused_after_the_cancel_leaves_the_order_cancelled(tmp_path):
-    # 3 BTC at 41900 is more than the account's 100000 USDT: the venue cancels the old
-    # leg and refuses the new one.
+    # The account spent its USDT elsewhere after the engine last read its equity (a read
+    # is cached for seconds): ordergate's risk check passes 0.5 BTC, the venue has the
+    # last word. It cancels the old leg and refuses the new one.
     async with Scenario(tmp_path) as s:
         old = (await s.submit(**RESTING)).order
-        outcome = await s.engine.amend(old.client_order_id, quantity=D("3"))
+        s.venue._balances["main"]["USDT"] = D("1000")
+        outcome = await s.engine.amend(old.client_order_id, quantity=D("0.5"))
         assert not outcome.done and outcome.code is R.AMEND_REPLACEMENT_REJECTED
         assert old.status is S.CANCELLED and old.filled_quantity == 0
         (new,) = s.engine.journal.children(old.client_order_id)

@@ -405,3 +405,174 @@ async def test_a_working_stop_counts_as_exposure_at_its_trigger_or_limit(tmp_pat
     assert exposure.working_buy == D("0.75") and exposure.is_open
     assert working.quantity(key, Side.BUY) == D("0.75")
     assert committed == D("0.5") * D("42500") + D("0.25") * D("42600")
+
+
+# ---------------------------------------------------------------- amends (`check_amend`)
+#
+# The amend asks before anything changes (`pipeline/amend.py`); end to end, on both
+# amend paths, in `test_amend.py`. Here the arithmetic, against a market whose position,
+# working orders and equity are set by hand, and which counts what it was asked.
+
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+from ordergate.config import RiskSettings  # noqa: E402
+from ordergate.domain.exposure import SymbolExposure  # noqa: E402
+from ordergate.domain.instrument import Instrument  # noqa: E402
+from ordergate.domain.order import Order, OrderStatus  # noqa: E402
+from ordergate.domain.values import OrderType, TimeInForce  # noqa: E402
+from ordergate.pipeline.risk import RiskManager  # noqa: E402
+
+INSTRUMENT = Instrument("sim", "BTC/USDT", "BTC", "USDT", D("0.01"), D("0.001"), D("0.001"))
+
+
+@dataclass
+class _Market:
+    equity_: Decimal | None = D("1000")
+    reference: Decimal | None = D("100")
+    position: Decimal = D(0)
+    working_buy: Decimal = D(0)
+    working_sell: Decimal = D(0)
+    committed_: Decimal = D(0)
+    asked: list[str] = field(default_factory=list)
+
+    async def reference_price(self, venue, symbol):
+        self.asked.append("reference")
+        return self.reference
+
+    async def equity(self, account_id, venue, currency):
+        self.asked.append("equity")
+        return self.equity_
+
+    def exposure(self, account_id, venue, symbol):
+        return SymbolExposure(self.position, self.working_buy, self.working_sell)
+
+    def committed(self, account_id, venue, currency):
+        return self.committed_
+
+
+def _working(side=Side.BUY, quantity="0.010", price: str | None = "100", filled="0",
+             order_type=OrderType.LIMIT, expected: str | None = None) -> Order:
+    return Order("c-1", "s-1", "st", "main", "sim", "BTC/USDT", side, order_type, D(quantity),
+                 None if price is None else D(price), TimeInForce.GTC,
+                 datetime(2026, 1, 1, tzinfo=UTC),
+                 expected_price=None if expected is None else D(expected),
+                 status=OrderStatus.ACCEPTED, filled_quantity=D(filled))
+
+
+async def _check(market, order, rest, price="keep", filled_notional="0", **risk):
+    manager = RiskManager(RiskSettings(**risk))
+    new_price = order.price if price == "keep" else (None if price is None else D(price))
+    return await manager.check_amend(market, order, INSTRUMENT, D(rest), new_price,
+                                     D(filled_notional))
+
+
+async def test_amend_a_buy_needs_free_equity_for_what_it_adds_to_its_own_commitment():
+    # This buy commits 1.0 of the 1.5 equity: 0.5 free. Growing it to 0.015 adds exactly
+    # 0.5; to 0.016, 0.6.
+    def market():
+        return _Market(equity_=D("1.5"), working_buy=D("0.010"), committed_=D("1.0"))
+
+    over = await _check(market(), _working(), "0.016")
+    assert over.code is R.INSUFFICIENT_EQUITY and "0.6" in over.reason
+    assert (await _check(market(), _working(), "0.015")).admitted
+    raised = await _check(market(), _working(), "0.010", price="105")  # 0.05 more: fits
+    assert raised.admitted
+    short = _Market(equity_=D("1.03"), working_buy=D("0.010"), committed_=D("1.0"))
+    raised_short = await _check(short, _working(), "0.010", price="105")  # 0.05 > 0.03
+    assert raised_short.code is R.INSUFFICIENT_EQUITY, "a buy's higher price commits more"
+
+
+async def test_amend_a_reduction_reads_no_equity_and_is_never_refused_for_it():
+    for equity in (D("-50"), None):
+        market = _Market(equity_=equity, working_buy=D("0.010"), committed_=D("1.0"))
+        verdict = await _check(market, _working(), "0.004")
+        assert verdict.admitted and "adds no exposure" in verdict.reason
+        assert market.asked == [], "neither equity nor a reference price was needed"
+
+
+async def test_amend_a_buy_covering_a_short_adds_only_what_goes_beyond_it():
+    # Short 0.010; this buy of 0.004 commits 0.4 of the 0.5 equity: 0.1 free.
+    def market():
+        return _Market(equity_=D("0.5"), position=D("-0.010"), working_buy=D("0.004"),
+                       committed_=D("0.4"))
+
+    covering = market()
+    assert (await _check(covering, _working(quantity="0.004"), "0.010")).admitted
+    assert covering.asked == []
+    assert (await _check(market(), _working(quantity="0.004"), "0.015")).admitted  # 0.1
+    beyond = await _check(market(), _working(quantity="0.004"), "0.016")  # 0.2 > 0.1
+    assert beyond.code is R.INSUFFICIENT_EQUITY
+
+
+async def test_amend_a_sell_adds_what_it_grows_beyond_the_position_less_other_sells():
+    # Long 0.010, another working sell of 0.004 and this one of 0.002: this one may take
+    # off 0.006 of the position before it adds a short.
+    def market():
+        return _Market(equity_=D("0.1"), position=D("0.010"), working_sell=D("0.006"))
+
+    sell = _working(side=Side.SELL, quantity="0.002")
+    within = market()
+    assert (await _check(within, sell, "0.006")).admitted and within.asked == []
+    assert (await _check(market(), sell, "0.007")).admitted  # 0.001 short: 0.1
+    beyond = await _check(market(), sell, "0.008")  # 0.002 short: 0.2 > 0.1
+    assert beyond.code is R.INSUFFICIENT_EQUITY and "0.2" in beyond.reason
+    moved = market()
+    assert (await _check(moved, sell, "0.002", price="101")).admitted
+    assert moved.asked == ["reference"], "a sell's price alone adds no exposure"
+
+
+async def test_amend_the_notional_cap_counts_fills_and_binds_only_growth():
+    market = _Market(equity_=D("100000"))
+    grown = await _check(market, _working(quantity="2", price="100"), "6", filled_notional="450",
+                         max_order_notional=D("1000"))
+    assert grown.code is R.MAX_NOTIONAL and "1050" in grown.reason  # 450 filled + 600
+    # Over the cap already (it was lowered since): shrinking is still allowed.
+    shrunk = await _check(market, _working(quantity="20", price="100"), "15",
+                          max_order_notional=D("1000"))
+    assert shrunk.admitted
+
+
+async def test_amend_a_new_price_is_checked_against_the_band_and_a_reference():
+    far = await _check(_Market(), _working(), "0.010", price="106")  # 6% off 100
+    assert far.code is R.PRICE_BAND
+    blind = await _check(_Market(reference=None), _working(), "0.010", price="101")
+    assert blind.code is R.NO_REFERENCE_PRICE
+    unmoved = _Market(reference=None)
+    assert (await _check(unmoved, _working(), "0.012")).admitted  # its price stays: no band
+
+
+async def test_amend_a_market_order_with_no_price_is_valued_at_the_reference():
+    order = _working(price=None, order_type=OrderType.MARKET)
+    assert (await _check(_Market(reference=None), order, "0.012")).code is R.NO_REFERENCE_PRICE
+    over = await _check(_Market(reference=D("100")), order, "20", max_order_notional=D("1000"))
+    assert over.code is R.MAX_NOTIONAL and "2000" in over.reason
+
+
+async def test_amend_growth_with_unknown_equity_is_admitted_and_says_so():
+    verdict = await _check(_Market(equity_=None), _working(), "0.020")
+    assert verdict.admitted and "could not be checked" in verdict.reason
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(side=st.sampled_from([Side.BUY, Side.SELL]),
+       position=st.integers(-30, 30), others=st.integers(0, 20), before=st.integers(1, 20),
+       cut=st.integers(0, 19), filled=st.integers(0, 40),
+       equity=st.one_of(st.none(), st.integers(-1000, 1000)))
+def test_amend_a_reduction_is_admitted_whatever_the_position_working_orders_or_equity(
+        side, position, others, before, cut, filled, equity):
+    """Less quantity at the same price, whatever else: admitted, and neither the equity
+    nor a reference price is read (a venue outage cannot block taking risk off)."""
+    rest = max(before - cut, 1)
+    lots = D("0.001")
+    working = D(others + before) * lots
+    market = _Market(equity_=None if equity is None else D(equity), reference=None,
+                     position=D(position) * lots,
+                     working_buy=working if side is Side.BUY else D(0),
+                     working_sell=working if side is Side.SELL else D(0),
+                     committed_=working * 100 if side is Side.BUY else D(0))
+    order = _working(side=side, quantity=str(D(before) * lots))
+    verdict = asyncio.run(_check(market, order, str(D(rest) * lots),
+                                 filled_notional=str(filled), max_order_notional=D("1")))
+    assert verdict.admitted, verdict.reason
+    assert market.asked == []

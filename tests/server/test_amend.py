@@ -65,11 +65,12 @@ def test_an_amend_of_a_filled_order_says_why_not(served):
 
 
 def test_a_native_replace_whose_replacement_the_venue_refuses_says_the_order_is_cancelled(served):
-    # The simulated venue replaces natively: it cancels the order, then refuses 3 BTC at
-    # 42000 (126000 USDT) against the account's 100000.
+    # The simulated venue replaces natively: it cancels the order, then refuses 2.38 BTC at
+    # 42000. ordergate's own check passes it (99960 USDT: within the notional cap and the
+    # account's 100000); the venue also wants its 0.05% taker fee on top.
     resting = _resting(served, "am-4")
     cid = resting["client_order_id"]
-    answer = _patch(served, cid, "k-4", quantity="3").json()
+    answer = _patch(served, cid, "k-4", quantity="2.38").json()
     assert (answer["amended"], answer["code"]) == (False, "AMEND_REPLACEMENT_REJECTED")
     old = httpx.get(f"{served.url}/v1/orders/{cid}", headers=READ).json()
     assert old["state"] == "CANCELLED"

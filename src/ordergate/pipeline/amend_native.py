@@ -30,7 +30,7 @@ working again (AMEND_INTERRUPTED).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 
 from ordergate.bus import EventBus
@@ -114,13 +114,14 @@ class NativeAmender:
                 self._old_back(asked, code, f"the replacement {client_order_id} never "
                                f"reached the venue ({new.status})")
 
-    def restore(self, venues: Mapping[str, VenueAdapter]) -> int:
+    def restore(self, venues: Mapping[str, VenueAdapter], skip: Collection[str] = ()) -> int:
         """After recovery: every leg still PENDING_UPDATE waits for its replacement's
-        answer, or (none was sent, or it never reached the venue) works again."""
+        answer, or (none was sent, or it never reached the venue) works again. `skip`:
+        the old legs of explicit amends, which `Amender.restore` finishes."""
         restored = 0
         for old in self._ledger.live_orders():
             venue = venues.get(old.venue)
-            if old.status is not S.PENDING_UPDATE or venue is None:
+            if old.status is not S.PENDING_UPDATE or venue is None or old.client_order_id in skip:
                 continue
             restored += 1
             asked = Asked(old, venue, old.quantity, old.price)

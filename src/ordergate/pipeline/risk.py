@@ -16,6 +16,10 @@ order that rests can fill, and a check blind to it admits risk it cannot see.
   in the equity that is free after the account's working buys, and is sized from that
   free equity; an order that only reduces is never refused for lack of equity: taking
   risk off must always be possible.
+
+An amend of a working order (`amend.py`) asks `check_amend` before anything changes, so
+an amend cannot do what a signal may not: grow an order past `max_order_notional` or the
+free equity, or move its price out of the band.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from typing import NamedTuple
 
 from ordergate.config import RiskSettings
 from ordergate.domain.exposure import SymbolExposure
+from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import ZERO, Side, TradingState
-from ordergate.pipeline.chain import SignalContext, Verdict
+from ordergate.pipeline.chain import MarketAccess, SignalContext, Verdict
 from ordergate.pipeline.reasons import ReasonCode as R
 
 
@@ -177,15 +182,93 @@ class RiskManager:
         return Verdict.admit(f"{how}; reference {ctx.reference_price}; stop {ctx.stop_loss}")
 
     async def _free_equity(self, ctx: SignalContext) -> _FreeEquity:
-        """The account's equity less what its working buys may still spend."""
         signal, instrument = ctx.signal, ctx.instrument
         assert instrument is not None
+        return await self._funds(ctx.market, signal.account_id, signal.venue, instrument)
+
+    async def _funds(self, market: MarketAccess, account_id: str, venue: str,
+                     instrument: Instrument) -> _FreeEquity:
+        """The account's equity less what its working buys may still spend."""
         currency = self._s.equity_currency or instrument.quote
-        equity = await ctx.market.equity(signal.account_id, signal.venue, currency)
+        equity = await market.equity(account_id, venue, currency)
         if equity is None:
             return _FreeEquity(currency, None, ZERO)
-        return _FreeEquity(currency, equity,
-                           ctx.market.committed(signal.account_id, signal.venue, currency))
+        return _FreeEquity(currency, equity, market.committed(account_id, venue, currency))
+
+    # ------------------------------------------------------------------ amends
+
+    async def check_amend(self, market: MarketAccess, order: Order, instrument: Instrument,
+                          rest: Decimal, price: Decimal | None,
+                          filled_notional: Decimal) -> Verdict:
+        """May the working leg `order` become one of `rest` (what is left to fill of the
+        amended total) at `price` (its limit price; None: none)? `filled_notional` is
+        what the lineage's legs have filled, at their prices. Asked by the amend before
+        anything changes; the kill switch is the amend's own check.
+
+        - A new limit price must be in the band around the reference price (PRICE_BAND;
+          no reference: NO_REFERENCE_PRICE), also when the quantity shrinks: a
+          fat-finger price is one whatever the size.
+        - An amend that grows the order's remaining notional must keep the lineage (its
+          fills plus the rest at the new price) within `max_order_notional`
+          (MAX_NOTIONAL); otherwise a filled half plus an amend would pass the cap.
+        - Only the exposure the amend *adds* needs free equity (INSUFFICIENT_EQUITY). The
+          leg is itself among the working buys the free equity is net of, so a buy adds
+          the new rest's notional less what the leg commits now; a sell commits nothing
+          there, so it adds only the quantity it grows by beyond what it takes off the
+          position (the signal's `adding`: new exposure for a margin or short account).
+          A price-only change of a sell adds none.
+        So a reduction (less quantity, same price) is never refused for notional or
+        equity, whatever the equity (negative, or unknown): taking risk off must always
+        be possible. Unknown equity does not refuse a growth either (a signal's check
+        does not): the reason says it could not be checked."""
+        reference: Decimal | None = None
+        if price is not None and price != order.price:
+            reference = await market.reference_price(order.venue, order.symbol)
+            if reference is None or reference <= 0:
+                return Verdict.deny(R.NO_REFERENCE_PRICE, f"no reference price for "
+                                    f"{order.symbol}: the new price cannot be checked")
+            deviation = abs(price - reference) / reference
+            if deviation > self._s.price_band:
+                return Verdict.deny(
+                    R.PRICE_BAND, f"price: {price} is {deviation:.2%} from the reference "
+                    f"{reference}; band {self._s.price_band:.2%}")
+        # What each executes at, as for a signal: its limit price, a stop's trigger, what
+        # a market order was expected at; else the reference.
+        old_at = order.price or order.trigger_price or order.expected_price
+        new_at = price or order.trigger_price or order.expected_price
+        if old_at is None or new_at is None:
+            reference = reference or await market.reference_price(order.venue, order.symbol)
+            if reference is None or reference <= 0:
+                return Verdict.deny(R.NO_REFERENCE_PRICE, f"no reference price for "
+                                    f"{order.symbol} to value the amended order at")
+            old_at, new_at = old_at or reference, new_at or reference
+        before = order.remaining_quantity
+        cap = self._s.max_order_notional
+        if rest * new_at > before * old_at and filled_notional + rest * new_at > cap:
+            return Verdict.deny(R.MAX_NOTIONAL, f"notional {filled_notional + rest * new_at} "
+                                f"(filled {filled_notional}, then {rest} at {new_at}) above "
+                                f"maximum {cap}")
+        exposure = market.exposure(order.account_id, order.venue, order.symbol)
+        room = ZERO  # what this leg may take off the position, beside the side's others
+        if exposure.reduces(order.side):
+            others = exposure.working(order.side) - before
+            room = max(abs(exposure.position) - max(others, ZERO), ZERO)
+        adding = rest - min(rest, room)
+        if order.side is Side.BUY:
+            committed_at = order.price if order.price is not None else order.expected_price
+            added = adding * new_at - before * (committed_at or ZERO)
+        else:
+            added = (adding - (before - min(before, room))) * new_at
+        if added <= 0:
+            return Verdict.admit(f"adds no exposure ({added} of notional)")
+        funds = await self._funds(market, order.account_id, order.venue, instrument)
+        if funds.free is None:
+            return Verdict.admit(f"adds {added} of notional; {funds.describe()}: the free "
+                                 "equity could not be checked")
+        if added > funds.free:
+            return Verdict.deny(R.INSUFFICIENT_EQUITY, f"the amend adds {added} of notional "
+                                f"exposure, more than the {funds.describe()}")
+        return Verdict.admit(f"adds {added} of notional, within the {funds.describe()}")
 
 
 class _FreeEquity(NamedTuple):
