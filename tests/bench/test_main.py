@@ -128,3 +128,16 @@ def test_the_api_under_load_sends_one_order_per_signal_however_often_it_is_poste
     assert section["durable"] is True and section["without_fsync"]["durable"] is False
     assert section["venue_orders"] == (section["throughput"]["distinct_signals"]
                                        + section["paced"]["distinct_signals"])
+
+
+def test_allocation_times_each_policy_at_each_size_and_the_children_sum_to_the_block(
+        report: dict[str, Any]) -> None:
+    section = report["allocation"]
+    assert set(section["accounts"]) == {"10", "100"}
+    for policies in section["accounts"].values():
+        assert set(policies) == {"equal", "equity", "risk_budget", "ratios", "failover"}
+        for row in policies.values():
+            assert _positive(row["median_us"]) and row["sum_is_block"] is True
+    assert section["accounts"]["100"]["failover"]["children"] == 1
+    assert section["accounts"]["100"]["equity"]["dropped"] > 0  # the re-split loop runs
+    assert _positive(section["worst_median_us_at_100"])

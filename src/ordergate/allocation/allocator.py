@@ -107,8 +107,9 @@ def allocate(group: str, policy: AllocationPolicy, accounts: Sequence[str],
     weighed = weights(policy, eligible, standings, limits, ratios or {})
     # Eligible but not weighable: said so, in place of its admission figures.
     unweighed = {account: why for account, _, why in weighed if why is not None}
-    judged = tuple(Eligibility(e.account, False, unweighed[e.account])
-                   if e.account in unweighed else e for e in judged)
+    if unweighed:
+        judged = tuple(Eligibility(e.account, False, unweighed[e.account])
+                       if e.account in unweighed else e for e in judged)
     positive = [(account, w) for account, w, _ in weighed if w > 0]
     if not positive:
         return Allocation(group, policy, None if quantity is None else

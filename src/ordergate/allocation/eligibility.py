@@ -71,7 +71,23 @@ class Standing:
 class Eligibility:
     account: str
     eligible: bool
-    why: str
+    refusal: str | None = None
+    """Why not eligible; None when eligible."""
+    margin: Decimal | None = None
+    drawdown: Decimal | None = None
+    budget_left: Decimal | None = None
+
+    @property
+    def why(self) -> str:
+        """The refusal, or the figures that admitted it. Made when read (the audit line),
+        not per account per block: formatting is most of what judging costs."""
+        if self.refusal is not None:
+            return self.refusal
+        figures = [] if self.margin is None else [f"margin {self.margin}"]
+        figures.append(f"drawdown {self.drawdown or 0:.2%}")
+        if self.budget_left is not None:
+            figures.append(f"budget left {self.budget_left}")
+        return ", ".join(figures)
 
 
 def judge(account: str, limits: AccountLimits, standing: Standing) -> Eligibility:
@@ -100,9 +116,4 @@ def judge(account: str, limits: AccountLimits, standing: Standing) -> Eligibilit
     cap = limits.max_open_positions
     if cap is not None and not standing.holds_symbol and standing.open_positions >= cap:
         return no(f"{standing.open_positions} positions open (limit {cap})")
-    figures = [f"drawdown {drawdown:.2%}"]
-    if margin is not None:
-        figures.insert(0, f"margin {margin}")
-    if left is not None:
-        figures.append(f"budget left {left}")
-    return Eligibility(account, True, ", ".join(figures))
+    return Eligibility(account, True, None, margin, drawdown, left)

@@ -29,7 +29,7 @@ from ordergate.bench.quotes import quote_loading
 from ordergate.bench.scaling import scaling
 
 SECTIONS = ("nautilus_side_by_side", "mixed_workload", "scaling", "resting_orders",
-            "quote_loading", "live_path", "api_load")
+            "quote_loading", "live_path", "api_load", "allocation")
 RESTING_MODULE = "ordergate.bench.resting"
 
 
@@ -83,6 +83,16 @@ def resting_orders(sizes: Sizes) -> dict[str, Any]:
     return {"available": True, **result}
 
 
+def allocation(sizes: Sizes) -> dict[str, Any]:
+    """`ordergate.bench.allocation` (one block judged and split over N accounts, venue
+    calls excluded), in a process of its own, its JSON as it is."""
+    accounts = "10,100" if sizes.quick else "10,100,1000"
+    run = run_process([sys.executable, "-m", "ordergate.bench.allocation", "--accounts",
+                       accounts, "--repeat", "50" if sizes.quick else "200"])
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _durable_and_not(module: str, args: list[str], kept: tuple[str, ...]) -> dict[str, Any]:
     """`module`'s JSON durable as live, with the `kept` keys of a second run without the
     fsyncs before each send (`--no-fsync`) beside it: the disk's share apart from ours.
@@ -123,6 +133,7 @@ def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, An
         "quote_loading": lambda: quote_loading(work, sizes.quotes_n, sizes.repeat),
         "live_path": lambda: live_path(sizes),
         "api_load": lambda: api_load(sizes),
+        "allocation": lambda: allocation(sizes),
     }
     report: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
