@@ -28,7 +28,7 @@ from ordergate.events import (
     InstrumentInferred, ReconciliationDrift, SignalInvalid, SignalRejected, SystemError,
     TradingStateChanged, VenueCircuitChanged, VenueDisabled,
 )
-from ordergate.events import AccountStatusChanged, InstrumentRulesChanged
+from ordergate.events import AccountStatusChanged, ChildSignal, InstrumentRulesChanged
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.pipeline.amend import AmendOutcome, Amender
 from ordergate.pipeline.chain import Handler, Outcome, Pipeline, SignalContext
@@ -326,13 +326,20 @@ class Engine:
                 outcome = self._decision_crashed(
                     SignalContext(signal, self.clock.now(), self.market), exc)
         else:
-            outcome, _ = await self._run_child(signal)
+            self.bus.publish(signal)
+            outcome, _ = await self._run(signal)
         await self._settle()
         return outcome
 
-    async def _run_child(self, signal: TradingSignalGenerated) -> tuple[Outcome, SignalContext]:
-        """One signal (or one child of a block) through the chain, a crash supervised."""
-        self.bus.publish(signal)
+    async def _run_child(self, signal: TradingSignalGenerated,
+                         parent_id: str) -> tuple[Outcome, SignalContext]:
+        """One child of a block through the chain: announced as the block's child (a
+        `child_signal` line, not a signal received: the block was)."""
+        self.bus.publish(ChildSignal(self.clock.now(), parent_id, signal))
+        return await self._run(signal)
+
+    async def _run(self, signal: TradingSignalGenerated) -> tuple[Outcome, SignalContext]:
+        """One signal through the chain, a crash supervised."""
         ctx = SignalContext(signal, self.clock.now(), self.market)
         try:
             outcome = await self.pipeline.process(ctx)

@@ -30,6 +30,7 @@ __all__ = [
     "AlgorithmStarted", "SliceSent", "AlgorithmWaiting", "AlgorithmFinished",
     "OrderUpdated", "OrderModifyRejected", "StopTriggered", "AllocationDecided",
     "AllocationFailover", "AccountStatusChanged", "AllocationCompletion",
+    "ChildSignal",
 ]
 
 
@@ -530,3 +531,13 @@ class AllocationCompletion(Event):
     quantity: Decimal | None
     attempt: int
     reason: str
+
+
+@record
+class ChildSignal(Event):
+    """A block's child about to go through the chain: the block's signal for one account
+    (its `account_id`, venue and quantity; a completion's with its own derived signal ID).
+    Not a `TradingSignalGenerated`: the block was the signal received."""
+
+    parent_id: str
+    signal: TradingSignalGenerated

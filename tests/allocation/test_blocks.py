@@ -132,11 +132,11 @@ async def test_a_restart_mid_block_sends_the_missing_children_and_none_twice(tmp
         await e.start()
         real = e.blocks._run_child
 
-        async def killed_after_first(child):
+        async def killed_after_first(child, parent_id):
             if sent:
                 raise KeyboardInterrupt  # the kill, after alpha's child was sent
             sent.append(child.account_id)
-            return await real(child)
+            return await real(child, parent_id)
 
         e.blocks._run_child = killed_after_first
         try:
@@ -307,8 +307,8 @@ async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(t
         await e.start()
         real = e.blocks._run_child
 
-        async def killed_after_alpha(child):
-            outcome = await real(child)
+        async def killed_after_alpha(child, parent_id):
+            await real(child, parent_id)
             e.journal.commit()  # alpha's REJECTED is on disk ...
             raise KeyboardInterrupt  # ... and the kill comes before its failover is recorded
 
@@ -329,3 +329,27 @@ async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(t
         assert counts.get(client_order_id_for("momo", "gamma", "s-1")) is None
     finally:
         await again.close()
+
+
+async def test_the_run_summary_counts_blocks_apart_and_each_accounts_figures(tmp_path):
+    cfg = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
+                        "ratios": {"alpha": "1", "beta": "9"}},
+                 balances={"alpha": {"USDT": "60000"}, "beta": {"USDT": "100"},
+                           "gamma": {"USDT": "0"}})
+    e = engine(tmp_path, cfg)
+    try:
+        await e.start()
+        await e.submit(block())  # beta's child refused for equity, failed over: none left
+        summary = e.summary.as_dict(e.positions, 0)
+        assert summary["signals_total"] == 1 and summary["signals_rejected"] == 0
+        assert summary["blocks"]["blocks"] == 1 and summary["blocks"]["children"] == 2
+        assert summary["blocks"]["children_refused"] == 1
+        assert summary["rejections_by_code"] == {"INSUFFICIENT_EQUITY": 1}
+        assert summary["per_account"]["alpha"]["positions"] == {"BTC/USDT": "0.010"}
+        e.audit.flush()
+        children = audit(tmp_path, "child_signal")
+        assert [(c["account_id"], c["signal_id"]) for c in children] == [
+            ("alpha", "s-1"), ("beta", "s-1")]
+        assert [x["event"] for x in audit(tmp_path, "signal_received")] == ["signal_received"]
+    finally:
+        await e.close()

@@ -73,7 +73,8 @@ from ordergate.pipeline.reasons import ReasonCode as R
 
 KIND = "block"
 ZERO = Decimal(0)
-RunChild = Callable[[TradingSignalGenerated], Awaitable[tuple[Outcome, SignalContext]]]
+RunChild = Callable[[TradingSignalGenerated, str],
+                    Awaitable[tuple[Outcome, SignalContext]]]
 
 
 class BlockAllocator:
@@ -180,7 +181,7 @@ class BlockAllocator:
             if "signal_id" in child:  # a completion: a decision of its own, made now
                 update.update(signal_id=child["signal_id"],
                               ts=datetime.fromisoformat(child["ts"]))
-            outcome, ctx = await self._run_child(signal.model_copy(update=update))
+            outcome, ctx = await self._run_child(signal.model_copy(update=update), parent_id)
             results.append((account, outcome))
             order = ctx.order
             failed = failure(outcome, order)

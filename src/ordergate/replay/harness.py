@@ -33,7 +33,7 @@ from ordergate.venues.market_data import MarketData
 
 # A fee means nothing without its currency (a Binance buy pays in the base, a sell in the quote).
 FILL_COLUMNS = ("ts", "client_order_id", "trade_id", "symbol", "side", "price", "quantity", "fee",
-                "fee_currency")
+                "fee_currency", "account_id")
 Progress = Callable[[int], None]
 
 

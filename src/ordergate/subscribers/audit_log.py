@@ -46,7 +46,7 @@ from ordergate.events import BracketChanged, InstrumentRulesChanged, VenueClockR
 from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
 from ordergate.events import AccountStatusChanged, AllocationCompletion, AllocationDecided
-from ordergate.events import AllocationFailover
+from ordergate.events import AllocationFailover, ChildSignal
 
 _instances = itertools.count()
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -65,7 +65,7 @@ EVENT_NAMES = frozenset({
     "bracket",
     "algorithm_started", "slice_sent", "algorithm_waiting", "algorithm_finished",
     "order_updated", "order_modify_rejected", "stop_triggered", "allocation_decided",
-    "allocation_failover", "account_status", "allocation_completion",
+    "allocation_failover", "account_status", "allocation_completion", "child_signal",
 })
 """Every `event` a line can have: what a reader may filter on (`GET /v1/events?event=`),
 so a misspelt name is refused instead of matching nothing, quietly, forever."""
@@ -144,6 +144,7 @@ class AuditLog:
             AllocationFailover: self._allocation_failover,
             AccountStatusChanged: self._account_status,
             AllocationCompletion: self._allocation_completion,
+            ChildSignal: self._child_signal,
         }
         for event_type, receiver in routes.items():
             bus.subscribe(event_type, receiver)
@@ -402,6 +403,14 @@ class AuditLog:
                     parent_id=e.parent_id, from_account=e.from_account,
                     to_account=e.to_account,
                     quantity=None if e.quantity is None else str(e.quantity))
+
+    def _child_signal(self, e: ChildSignal) -> None:
+        c = e.signal
+        size = c.quantity if c.quantity is not None else "auto-sized"
+        self._write(e.ts, "child_signal", c.signal_id, None, "allocator", "child",
+                    f"child of block {e.parent_id} for {c.account_id}: {c.side} {size} "
+                    f"{c.symbol} {c.order_type} on {c.venue}", parent_id=e.parent_id,
+                    account_id=c.account_id)
 
     def _allocation_completion(self, e: AllocationCompletion) -> None:
         self._write(e.ts, "allocation_completion", e.signal_id, e.ended_order_id, "allocator",

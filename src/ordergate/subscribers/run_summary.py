@@ -10,8 +10,9 @@ from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO
 from ordergate.events import (
-    OrderFilled, OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected,
-    SlippageExceeded, TradingSignalGenerated,
+    AllocationCompletion, AllocationDecided, AllocationFailover, ChildSignal, OrderFilled,
+    OrderTransitioned, OrderUnresolved, SignalInvalid, SignalRejected, SlippageExceeded,
+    TradingSignalGenerated,
 )
 from ordergate.subscribers.positions import PositionTracker
 
@@ -24,7 +25,16 @@ class RunSummary:
         self.counts: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
         self.invalid_fields: Counter[str] = Counter()
+        self.blocks: Counter[str] = Counter()
+        """Blocks over groups: counters only, so memory does not grow with them."""
+        self._in_child = False  # a block's child's verdicts are the block's, not a signal's
         bus.subscribe(TradingSignalGenerated, self._signal)
+        bus.subscribe(ChildSignal, self._child)
+        bus.subscribe(AllocationDecided, self._allocated)
+        bus.subscribe(AllocationFailover, lambda e: self.blocks.update(
+            ("failovers" if e.to_account else "failovers_not_placed",)))
+        bus.subscribe(AllocationCompletion, lambda e: self.blocks.update(
+            ("completions" if e.to_account else "completions_not_placed",)))
         bus.subscribe(SignalInvalid, self._invalid)
         bus.subscribe(SignalRejected, self._rejected)
         bus.subscribe(OrderTransitioned, self._transition)
@@ -33,14 +43,29 @@ class RunSummary:
         bus.subscribe(SlippageExceeded, lambda e: self.counts.update(("slippage_breaches",)))
 
     def _signal(self, event: TradingSignalGenerated) -> None:
+        self._in_child = False
         self.counts["signals_total"] += 1
 
+    def _child(self, event: ChildSignal) -> None:
+        self._in_child = True
+        self.blocks["children"] += 1
+
+    def _allocated(self, event: AllocationDecided) -> None:
+        self.blocks["blocks"] += 1
+        if event.code:
+            self.blocks["blocks_refused"] += 1
+
     def _invalid(self, event: SignalInvalid) -> None:
+        self._in_child = False
         self.counts["signals_total"] += 1
         self.counts["signals_invalid"] += 1
         self.invalid_fields[event.field] += 1
 
     def _rejected(self, event: SignalRejected) -> None:
+        if self._in_child:
+            self.blocks["children_refused"] += 1
+            self.rejections[event.code] += 1
+            return
         self.counts["signals_rejected"] += 1
         self.rejections[event.code] += 1
 
@@ -95,4 +120,23 @@ class RunSummary:
             rejections_by_code=dict(sorted(self.rejections.items())),
             invalid_by_field=dict(sorted(self.invalid_fields.items())),
         )
+        accounts = {account for account, _, _ in positions.positions}
+        if len(accounts) > 1 or self.blocks:  # many accounts: each one's figures apart
+            summary["per_account"] = _per_account(positions)
+        if self.blocks:
+            summary["blocks"] = dict(sorted(self.blocks.items()))
         return summary
+
+
+def _per_account(positions: PositionTracker) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for (account, _, symbol), position in sorted(positions.positions.items()):
+        row = out.setdefault(account, {"positions": {}, "realized_pnl": ZERO, "fees": {}})
+        row["positions"][symbol] = str(position.quantity)
+        row["realized_pnl"] += position.realized_pnl
+        for currency, amount in position.fees.items():
+            row["fees"][currency] = row["fees"].get(currency, ZERO) + amount
+    for row in out.values():
+        row["realized_pnl"] = format(row["realized_pnl"].quantize(CENT_MICRO), "f")
+        row["fees"] = {c: format(a.quantize(CENT_MICRO), "f") for c, a in sorted(row["fees"].items())}
+    return out
