@@ -353,3 +353,33 @@ async def test_the_run_summary_counts_blocks_apart_and_each_accounts_figures(tmp
         assert [x["event"] for x in audit(tmp_path, "signal_received")] == ["signal_received"]
     finally:
         await e.close()
+
+
+async def test_a_child_in_doubt_is_rerouted_only_once_the_venue_says_it_was_never_placed(
+        tmp_path):
+    from ordergate.venues.faults import Fault
+    clock = SimulatedClock(T0)
+    e = engine(tmp_path, config(group=FAILOVER), clock)
+    alpha = client_order_id_for("momo", "alpha", "s-1")
+    beta = client_order_id_for("momo", "beta", "s-1")
+    try:
+        await e.start()
+        sim = unwrap(e.venues["sim"])
+        sim.faults.inject("place", Fault.TIMEOUT_BEFORE_ACCEPT)  # the send is lost ...
+        sim.faults.inject("fetch_order", Fault.UNAVAILABLE, times=8)  # ... and lookups fail
+        sim.faults.inject("fetch_open_orders", Fault.UNAVAILABLE, times=8)
+        await e.submit(block())
+        for _ in range(12):
+            status = e.journal.order(alpha)["status"]
+            if status == "SUBMITTED":  # not known yet: beta gets nothing
+                assert e.journal.order(beta) is None
+            clock.advance(5)
+            await e.tick()
+        assert e.journal.order(alpha)["status"] == "FAILED"  # the venue never had it
+        assert e.journal.order(beta)["status"] == "FILLED"
+        assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0.095")
+        e.audit.flush()
+        (line,) = audit(tmp_path, "allocation_failover")
+        assert line["to_account"] == "beta" and "FAILED" in line["reason"]
+    finally:
+        await e.close()

@@ -26,7 +26,8 @@ found no equity for it) is re-routed to the next account of the group, in its or
 that was eligible when the block was judged and has no child of this block yet, at
 `allocation.failover_fraction` (95%) of its quantity, rounded down to the lot; audited
 as `allocation_failover`. A child whose outcome is unknown (sent, no answer yet) is never
-re-routed: it may still fill.
+re-routed while it may still fill: once the venue's answer says it was never placed
+(FAILED) or refused it for funds, it is re-routed then (`_review`).
 
 Completion: a sent child that ends CANCELLED or EXPIRED with part of it unfilled (its
 fill timeout, an IOC without the liquidity; never one an operator cancelled) is followed
@@ -36,9 +37,7 @@ orders (the block less what every child has filled and what the working ones may
 fill, and no more than the ended child's shortfall), never from the original quantity;
 at most `allocation.completion.max_attempts`, none once the block is older than
 `completion.timeout_s`; each audited as `allocation_completion`. The block is `done` once
-every child has ended. Not yet: failover of a child that fails later than its own
-decision (a timeout resolved as not placed, a rejection after acceptance), and
-completion on another account.
+every child has ended. Not yet: completion on another account.
 """
 
 from __future__ import annotations
@@ -270,8 +269,14 @@ class BlockAllocator:
         working = [o for _, o in orders if o is not None and not o.status.is_terminal]
         block = spec.get("block")
         for child, order in orders:
-            if (order is None or not order.status.is_terminal or child.get("ended")
-                    or order.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED)):
+            if order is None or not order.status.is_terminal or child.get("ended"):
+                continue
+            if failed := order_failure(order):  # found not placed later (a lost send)
+                child.update(ended=order.status.value, state=FAILED, why=failed)
+                quantity = None if child["quantity"] is None else Decimal(child["quantity"])
+                self._fail_over(parent_id, signal, spec, child, quantity, failed)
+                continue
+            if order.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
                 continue
             child["ended"] = order.status.value
             short = order.quantity - order.filled_quantity
