@@ -344,7 +344,8 @@ async def test_the_run_summary_counts_blocks_apart_and_each_accounts_figures(tmp
         assert summary["signals_total"] == 1 and summary["signals_rejected"] == 0
         assert summary["blocks"]["blocks"] == 1 and summary["blocks"]["children"] == 2
         assert summary["blocks"]["children_refused"] == 1
-        assert summary["rejections_by_code"] == {"INSUFFICIENT_EQUITY": 1}
+        assert summary["rejections_by_code"] == {}  # no signal was refused: a child was
+        assert summary["blocks"]["children_refused_by_code"] == {"INSUFFICIENT_EQUITY": 1}
         assert summary["per_account"]["alpha"]["positions"] == {"BTC/USDT": "0.010"}
         e.audit.flush()
         children = audit(tmp_path, "child_signal")

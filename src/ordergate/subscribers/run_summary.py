@@ -27,6 +27,7 @@ class RunSummary:
         self.invalid_fields: Counter[str] = Counter()
         self.blocks: Counter[str] = Counter()
         """Blocks over groups: counters only, so memory does not grow with them."""
+        self.child_rejections: Counter[str] = Counter()
         self._in_child = False  # a block's child's verdicts are the block's, not a signal's
         bus.subscribe(TradingSignalGenerated, self._signal)
         bus.subscribe(ChildSignal, self._child)
@@ -64,7 +65,7 @@ class RunSummary:
     def _rejected(self, event: SignalRejected) -> None:
         if self._in_child:
             self.blocks["children_refused"] += 1
-            self.rejections[event.code] += 1
+            self.child_rejections[event.code] += 1
             return
         self.counts["signals_rejected"] += 1
         self.rejections[event.code] += 1
@@ -124,7 +125,9 @@ class RunSummary:
         if len(accounts) > 1 or self.blocks:  # many accounts: each one's figures apart
             summary["per_account"] = _per_account(positions)
         if self.blocks:
-            summary["blocks"] = dict(sorted(self.blocks.items()))
+            summary["blocks"] = {**dict(sorted(self.blocks.items())),
+                                 "children_refused_by_code": dict(sorted(
+                                     self.child_rejections.items()))}
         return summary
 
 

@@ -59,7 +59,8 @@ def render(data: ReportData) -> str:
             f"Quotes: <code>{escape(str(files.market))}</code>.</p>\n")
     warnings = "".join(f'<p class="warn">{escape(w)}</p>\n' for w in files.warnings)
     body = [head, warnings, '<div class="tables">', _signals_table(summary),
-            _orders_table(data), _money_table(data), _positions_table(data), "</div>"]
+            _orders_table(data), _money_table(data), _positions_table(data),
+            *_accounts_tables(summary), "</div>"]
     body.extend(_chart(chart) for chart in charts(data))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>ordergate replay report: {escape(files.out_dir.name)}</title>\n"
@@ -159,3 +160,29 @@ def _positions_table(data: ReportData) -> str:
         shown = "" if mark is None else f" (last mid {mark})"
         rows.append((symbol, f"{held[-1] if held else 0}{shown}"))
     return _table("Positions at the end", rows or [("positions", "none")])
+
+
+def _accounts_tables(summary: dict[str, Any]) -> list[str]:
+    """Blocks over groups and each account's figures, when the replay had them."""
+    tables = []
+    blocks = summary.get("blocks")
+    if isinstance(blocks, dict):
+        rows = [("blocks", _n(blocks.get("blocks", 0))),
+                ("  refused", _n(blocks.get("blocks_refused", 0))),
+                ("children", _n(blocks.get("children", 0))),
+                ("  refused", _n(blocks.get("children_refused", 0)))]
+        rows += [(f"  {code}", _n(n)) for code, n in
+                 (blocks.get("children_refused_by_code") or {}).items()]
+        rows += [("failovers", _n(blocks.get("failovers", 0))),
+                 ("completions", _n(blocks.get("completions", 0)))]
+        tables.append(_table("Blocks over groups", rows))
+    accounts = summary.get("per_account")
+    if isinstance(accounts, dict):
+        rows = []
+        for account, row in accounts.items():
+            rows.append((account, f"realized {_exact(row.get('realized_pnl', '0'))}"))
+            rows += [(f"  {symbol}", str(held)) for symbol, held in
+                     (row.get("positions") or {}).items()]
+            rows += [(f"  fees in {c}", _exact(a)) for c, a in (row.get("fees") or {}).items()]
+        tables.append(_table("Per account", rows or [("accounts", "none")]))
+    return tables
