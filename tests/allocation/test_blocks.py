@@ -107,11 +107,15 @@ async def test_the_same_block_again_is_a_duplicate_and_sends_nothing(tmp_path):
         await e.close()
 
 
+POOR_BETA = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
+                          "ratios": {"alpha": "1", "beta": "9"}},
+                   balances={"alpha": {"USDT": "60000"}, "beta": {"USDT": "100"},
+                             "gamma": {"USDT": "0"}})
+"""Beta's 90% is far beyond its 100 USDT: refused for equity, and no account is left."""
+
+
 async def test_a_child_refused_by_risk_does_not_stop_the_others(tmp_path):
-    cfg = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
-                        "ratios": {"alpha": "1", "beta": "9"}},
-                 balances={"alpha": {"USDT": "60000"}, "beta": {"USDT": "100"},
-                           "gamma": {"USDT": "0"}})
+    cfg = POOR_BETA
     e = engine(tmp_path, cfg)
     try:
         await e.start()
@@ -332,10 +336,7 @@ async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(t
 
 
 async def test_the_run_summary_counts_blocks_apart_and_each_accounts_figures(tmp_path):
-    cfg = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
-                        "ratios": {"alpha": "1", "beta": "9"}},
-                 balances={"alpha": {"USDT": "60000"}, "beta": {"USDT": "100"},
-                           "gamma": {"USDT": "0"}})
+    cfg = POOR_BETA
     e = engine(tmp_path, cfg)
     try:
         await e.start()
@@ -382,5 +383,18 @@ async def test_a_child_in_doubt_is_rerouted_only_once_the_venue_says_it_was_neve
         e.audit.flush()
         (line,) = audit(tmp_path, "allocation_failover")
         assert line["to_account"] == "beta" and "FAILED" in line["reason"]
+    finally:
+        await e.close()
+
+
+async def test_blocks_are_counted_in_the_metrics_by_outcome(tmp_path):
+    cfg = config(accounts={"alpha": {"status": "paused"}, "beta": {"status": "paused"},
+                           "gamma": {"status": "paused"}})
+    e = engine(tmp_path, cfg)
+    try:
+        await e.start()
+        await e.submit(block())
+        text = e.metrics.render()
+        assert 'ordergate_blocks_total{group="desk",outcome="ALLOCATION_NO_ELIGIBLE_ACCOUNT"} 1.0' in text
     finally:
         await e.close()

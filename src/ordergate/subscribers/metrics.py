@@ -22,7 +22,7 @@ from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import SIGNAL_FIELDS
 from ordergate.events import (
-    OrderFilled, OrderPlaced, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
+    AllocationCompletion, AllocationDecided, AllocationFailover, OrderFilled, OrderPlaced, OrderTransitioned, OrderUnresolved, ReconciliationDrift, SignalInvalid,
     SignalRejected, SlippageExceeded, SystemError, TradingSignalGenerated, TradingStateChanged,
     VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
@@ -109,6 +109,19 @@ class Metrics:
             ["venue", "outcome"], registry=r)
         bus.subscribe(StopTriggered,
                       lambda e: self.stops_triggered.labels(e.venue, e.outcome.value).inc())
+
+        self.blocks = Counter(
+            "ordergate_blocks", "Blocks (signals naming a group) by outcome: allocated, or "
+            "refused with its reason code", ["group", "outcome"], registry=r)
+        bus.subscribe(AllocationDecided,
+                      lambda e: self.blocks.labels(e.group, e.code or "allocated").inc())
+        self.block_actions = Counter(
+            "ordergate_block_actions", "What blocks did after their split: failovers and "
+            "completions, placed or not", ["action", "placed"], registry=r)
+        bus.subscribe(AllocationFailover, lambda e: self.block_actions.labels(
+            "failover", str(e.to_account is not None).lower()).inc())
+        bus.subscribe(AllocationCompletion, lambda e: self.block_actions.labels(
+            "completion", str(e.to_account is not None).lower()).inc())
 
         self.signal_to_request = Histogram(
             "ordergate_signal_to_request_seconds",
