@@ -132,7 +132,8 @@ class Engine:
         self.days = DayBook(self.journal, clock, config.allocation.day_starts_at_utc_hour)
         self.pauses = Pauses([name for name, account in config.accounts.items()
                               if account.status is AccountStatus.PAUSED], config.accounts,
-                             {name: group.accounts for name, group in config.groups.items()})
+                             {name: group.accounts for name, group in config.groups.items()},
+                             self.journal)
         self.blocks = BlockAllocator(
             config.accounts, config.groups, self.journal, self.market,
             StandingReader(self.market, self.positions.quantity, self.days,
@@ -234,7 +235,7 @@ class Engine:
         if kind is None:
             raise KeyError(name)
         target = AccountStatus(status)
-        changed = self.pauses.set(name, target)
+        changed = self.pauses.set(name, target, reason, by, self.clock.now())
         cancelled: list[str] = []
         if cancel_working and target is AccountStatus.PAUSED:
             members = set(self.pauses.members(name))
@@ -245,6 +246,9 @@ class Engine:
         if changed or cancelled:
             self.bus.publish(AccountStatusChanged(self.clock.now(), name, kind, target.value,
                                                   reason, by, tuple(cancelled)))
+            await self._settle()  # audited, and the pause on disk, before the answer
+            if self.journal.durable:
+                self.journal.commit()
         return tuple(cancelled)
 
     async def amend(self, client_order_id: str, quantity: Decimal | None = None,

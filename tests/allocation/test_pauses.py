@@ -78,3 +78,51 @@ async def test_pausing_may_cancel_the_working_orders_of_what_it_covers(tmp_path)
         assert last["kind"] == "group" and sorted(last["cancelled"]) == sorted([alpha, beta])
     finally:
         await e.close()
+
+
+async def test_a_pause_survives_a_restart_and_a_resume_is_kept_too(tmp_path):
+    from ordergate.clock import SimulatedClock
+    from ordergate.engine import Engine
+    from ordergate.testing.scenario import T0
+    clock = SimulatedClock(T0)
+    cfg = config(group={"accounts": ["alpha", "beta"], "policy": "equal"})
+    e = engine(tmp_path, cfg, clock)
+    try:
+        await e.start()
+        await e.set_account_status("alpha", "paused", "investigating", by="ops")
+        await e.set_account_status("desk", "paused", "end of day", by="ops")
+        await e.set_account_status("desk", "active", "morning", by="ops")
+    finally:
+        await e.close()
+    again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
+                   audit_path=tmp_path / "a2.jsonl")
+    try:
+        await again.start()
+        assert again.pauses.accounts == {"alpha"} and again.pauses.groups == set()
+        await again.submit(block())
+        assert again.positions.quantity("alpha", "sim", "BTC/USDT") == D(0)
+        assert again.positions.quantity("beta", "sim", "BTC/USDT") == D("0.100")
+    finally:
+        await again.close()
+
+
+async def test_config_pauses_an_account_at_every_start_whatever_was_resumed(tmp_path):
+    from ordergate.clock import SimulatedClock
+    from ordergate.engine import Engine
+    from ordergate.testing.scenario import T0
+    clock = SimulatedClock(T0)
+    cfg = config(accounts={"alpha": {"status": "paused"}, "beta": {}, "gamma": {}})
+    e = engine(tmp_path, cfg, clock)
+    try:
+        await e.start()
+        await e.set_account_status("alpha", "active", "for today", by="ops")
+        assert e.pauses.accounts == set()
+    finally:
+        await e.close()
+    again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
+                   audit_path=tmp_path / "a2.jsonl")
+    try:
+        await again.start()
+        assert again.pauses.accounts == {"alpha"}
+    finally:
+        await again.close()

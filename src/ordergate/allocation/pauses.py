@@ -5,26 +5,37 @@ refuses its blocks whole (ALLOCATION_GROUP_PAUSED), whatever its accounts' state
 operator chooses whether the working orders of what is paused are left to work or
 cancelled. The kill switch (`trading_state`) still applies to everything, paused or not.
 
-Config (`[accounts.NAME] status = "paused"`) sets an account's state at start; a pause
+Config (`[accounts.NAME] status = "paused"`) pauses an account at every start; a pause
 or resume at run time (`Engine.set_account_status`, `POST /v1/accounts/{id}/status`,
-`ordergate accounts pause`) holds until the next change or the next start, as the kill
-switch does, and is audited (`account_status`, naming who and why).
+`ordergate accounts pause`) is audited (`account_status`, naming who and why) and, for a
+pause, journaled (`account_pauses`) so that a restart keeps it: an account an operator
+stopped is never resumed by a crash. A pause from either source holds: resuming an
+account config pauses lasts until the next start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from ordergate.allocation.eligibility import AccountStatus
+from ordergate.journal.order_journal import OrderJournal
 
 
 class Pauses:
     def __init__(self, paused_accounts: Iterable[str], accounts: Iterable[str],
-                 groups: dict[str, tuple[str, ...]]) -> None:
+                 groups: dict[str, tuple[str, ...]], journal: OrderJournal | None = None) -> None:
         self._accounts = set(accounts)
         self._groups = groups
+        self._journal = journal
         self.accounts: set[str] = set(paused_accounts)
         self.groups: set[str] = set()
+        if journal is not None:  # paused at run time before a restart: still paused
+            for row in journal.rows("SELECT name, kind FROM account_pauses"):
+                if row["kind"] == "group" and row["name"] in groups:
+                    self.groups.add(row["name"])
+                elif row["kind"] == "account" and row["name"] in self._accounts:
+                    self.accounts.add(row["name"])
 
     def kind(self, name: str) -> str | None:
         """"account", "group", or None for a name config does not know."""
@@ -36,14 +47,22 @@ class Pauses:
         paused = self.groups if name in self._groups else self.accounts
         return AccountStatus.PAUSED if name in paused else AccountStatus.ACTIVE
 
-    def set(self, name: str, status: AccountStatus) -> bool:
-        """True if it changed."""
-        paused = self.groups if name in self._groups else self.accounts
+    def set(self, name: str, status: AccountStatus, reason: str = "", by: str = "",
+            ts: datetime | None = None) -> bool:
+        """True if it changed. Journaled, in the same commit as what follows it."""
+        kind = "group" if name in self._groups else "account"
+        paused = self.groups if kind == "group" else self.accounts
         before = name in paused
         if status is AccountStatus.PAUSED:
             paused.add(name)
         else:
             paused.discard(name)
+        if self._journal is not None and before != (name in paused):
+            if status is AccountStatus.PAUSED:
+                self._journal.write("INSERT OR REPLACE INTO account_pauses VALUES (?,?,?,?,?)",
+                                    (name, kind, reason, by, "" if ts is None else ts.isoformat()))
+            else:
+                self._journal.write("DELETE FROM account_pauses WHERE name=?", (name,))
         return before != (name in paused)
 
     def members(self, name: str) -> tuple[str, ...]:

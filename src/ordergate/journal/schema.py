@@ -43,7 +43,9 @@ with its specification as JSON and a status (`active` until it has nothing left 
 
 v9 adds `account_days`: per account and day (its start, UTC, as `allocation.day_starts_at_
 utc_hour` sets it) the equity the day began with and what the day's children of blocks
-risked, so a restart keeps the day's drawdown and risk budget instead of starting afresh.
+risked, so a restart keeps the day's drawdown and risk budget instead of starting afresh;
+and `account_pauses`: the accounts and groups an operator paused at run time (a row while
+paused), so a restart does not quietly resume them.
 """
 
 from __future__ import annotations
@@ -185,6 +187,13 @@ MIGRATIONS: dict[int, str] = {
         start_equity    TEXT NOT NULL,
         risk_spent      TEXT NOT NULL,
         PRIMARY KEY (account_id, day)
+    );
+    CREATE TABLE account_pauses (
+        name            TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        by_whom         TEXT NOT NULL,
+        ts              TEXT NOT NULL
     );
     """,
 }
