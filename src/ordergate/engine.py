@@ -140,7 +140,8 @@ class Engine:
                            self.pauses.is_paused),
             self.days, bus, clock, self._run_child, self.ledger.get,
             config.allocation.completion, config.allocation.failover_fraction,
-            group_paused=self.pauses.groups.__contains__)
+            group_paused=self.pauses.groups.__contains__,
+            account_paused=self.pauses.is_paused)
         handlers: dict[str, Handler] = {"validator": self.validator, "risk": self.risk,
                                         "executor": self.executor, "reconciler": self.reconciler}
         self.pipeline = Pipeline([handlers[name] for name in config.pipeline.handlers], bus, clock)

@@ -145,3 +145,48 @@ async def test_a_completion_is_sized_from_the_blocks_fills_and_working_orders(tm
                 assert D(line["quantity"]) <= D("0.050")
     finally:
         await e.close()
+
+
+async def test_a_completion_for_an_account_paused_since_goes_to_the_next_free_one(tmp_path):
+    clock = SimulatedClock(T0)
+    cfg = config(group={"accounts": ["alpha", "beta"], "policy": "failover"})
+    cfg = cfg.model_copy(update={"reconciler": cfg.reconciler.model_copy(
+        update={"fill_timeout_s": 5.0})})
+    e = thin_engine(tmp_path, cfg, clock)
+    try:
+        await e.start()
+        await e.submit(block(order_type="limit", limit_price=D("42001")))  # alpha takes all
+        assert filled_by(e, "alpha") == D("0.03")
+        await e.set_account_status("alpha", "paused", "margin call", by="ops")  # left working
+        clock.advance(6)
+        await e.tick()  # alpha's child times out: the rest goes to beta, not to alpha
+        clock.advance(5)
+        await e.tick()
+        assert filled_by(e, "alpha") == D("0.03")
+        assert filled_by(e, "beta") == D("0.070")
+        e.audit.flush()
+        (line,) = audit(tmp_path, "allocation_completion")
+        assert line["to_account"] == "beta"
+    finally:
+        await e.close()
+
+
+async def test_a_failover_never_goes_to_an_account_paused_since_the_block_was_judged(tmp_path):
+    from tests.allocation.test_blocks import FAILOVER, failover_config
+    e = thin_engine(tmp_path, failover_config(), SimulatedClock(T0))
+    try:
+        await e.start()
+        real = e.blocks._run_child
+
+        async def pause_beta_first(child, parent_id):
+            if child.account_id == "alpha":
+                await e.set_account_status("beta", "paused", "ops", by="ops")
+            return await real(child, parent_id)
+
+        e.blocks._run_child = pause_beta_first
+        await e.submit(block())  # alpha refused for equity: beta is paused now, gamma takes it
+        assert filled_by(e, "beta") == D(0)
+        assert filled_by(e, "gamma") > 0
+        assert FAILOVER["policy"] == "failover"
+    finally:
+        await e.close()

@@ -37,7 +37,9 @@ orders (the block less what every child has filled and what the working ones may
 fill, and no more than the ended child's shortfall), never from the original quantity;
 at most `allocation.completion.max_attempts`, none once the block is older than
 `completion.timeout_s`; each audited as `allocation_completion`. The block is `done` once
-every child has ended. Not yet: completion on another account.
+every child has ended. A child for an account paused since the block was judged is never
+sent (ALLOCATION_ACCOUNT_PAUSED): failovers skip it, and a completion goes to the next
+free eligible account instead.
 """
 
 from __future__ import annotations
@@ -85,9 +87,10 @@ class BlockAllocator:
                  bus: EventBus, clock: Clock, run_child: RunChild,
                  order: Callable[[str], Order | None], completion: CompletionSettings,
                  failover_fraction: Decimal = Decimal("0.95"),
-                 group_paused: Callable[[str], bool] = lambda name: False) -> None:
+                 group_paused: Callable[[str], bool] = lambda name: False,
+                 account_paused: Callable[[str], bool] = lambda name: False) -> None:
         self._accounts, self._groups = accounts, groups
-        self._group_paused = group_paused
+        self._group_paused, self._account_paused = group_paused, account_paused
         self._failover_fraction = failover_fraction
         self._journal, self._market, self._standings, self._days = journal, market, standings, days
         self._bus, self._clock, self._run_child = bus, clock, run_child
@@ -166,6 +169,17 @@ class BlockAllocator:
             cid = child_order_id(signal, child)
             quantity = None if child["quantity"] is None else Decimal(child["quantity"])
             journaled = order_with_fills(self._journal, cid)
+            if journaled is None and self._account_paused(account):
+                # Paused since the block was judged (a failover or completion target, a
+                # child resumed at restart): no new child for it, said so.
+                child.update(state=REFUSED, why="paused")
+                why = f"account {account} paused since the block was judged: child not sent"
+                self._bus.publish(SignalRejected(self._clock.now(), signal.signal_id, self.name,
+                                                 R.ALLOCATION_ACCOUNT_PAUSED.value, why))
+                results.append((account, Outcome(False, self.name, why,
+                                                 R.ALLOCATION_ACCOUNT_PAUSED, None)))
+                self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
+                continue
             if journaled is not None:  # sent before a kill: recovery follows it now
                 steps = self._journal.transitions(cid)
                 failed = order_failure(journaled, steps[-1]["reason"] if steps else "")
@@ -201,7 +215,8 @@ class BlockAllocator:
                    failed: dict[str, Any], quantity: Decimal | None, why: str) -> None:
         """Add the failed child's re-route to the block's record (sent by `_carry_out`)."""
         used = {c["account"] for c in spec["children"]}
-        target = next((a for a in spec["eligible"] if a not in used), None)
+        target = next((a for a in spec["eligible"]
+                       if a not in used and not self._account_paused(a)), None)
         moved = None
         if quantity is not None:
             lot = Decimal(spec["lot"])
@@ -314,10 +329,13 @@ class BlockAllocator:
         elif now > started + timedelta(seconds=self._completion.timeout_s):
             why, to = (f"{head}; the block is older than completion.timeout_s "
                        f"({self._completion.timeout_s} s): not completed"), None
+        elif (to := self._completion_account(spec, ended["account"])) is None:
+            why = f"{head}; its account is paused and no other eligible account is free"
         else:
-            to = ended["account"]
+            venue = ended["venue"] if to == ended["account"] else self.venue_of(
+                to, signal.venue)
             spec["children"].append({
-                **new_child(to, ended["venue"], due), "completion_of": order.client_order_id,
+                **new_child(to, venue, due), "completion_of": order.client_order_id,
                 "signal_id": completion_signal_id(signal.signal_id, attempt),
                 "ts": now.isoformat()})
             why = (f"{head}: completion {attempt} of {due} sent for {to}, sized from the "
@@ -325,6 +343,15 @@ class BlockAllocator:
         self._bus.publish(AllocationCompletion(now, signal.signal_id, parent_id,
                                                order.client_order_id, to, due if to else None,
                                                attempt, why))
+
+    def _completion_account(self, spec: dict[str, Any], account: str) -> str | None:
+        """The account whose child ended short, unless it has been paused since: then the
+        next eligible account of the block that is not paused and has no child yet."""
+        if not self._account_paused(account):
+            return account
+        used = {c["account"] for c in spec["children"]}
+        return next((a for a in spec["eligible"]
+                     if a not in used and not self._account_paused(a)), None)
 
     # ------------------------------------------------------------------ helpers
 

@@ -73,6 +73,9 @@ class ReasonCode(StrEnum):
     ALLOCATION_BELOW_MINIMUM = "ALLOCATION_BELOW_MINIMUM"
     """Every account's share of the block was below the instrument's minimums."""
     ALLOCATION_GROUP_PAUSED = "ALLOCATION_GROUP_PAUSED"
+    ALLOCATION_ACCOUNT_PAUSED = "ALLOCATION_ACCOUNT_PAUSED"
+    """A child (a failover's, a completion's, one resumed at restart) for an account paused
+    since its block was judged: not sent."""
     ALLOCATION_RULES_DIFFER = "ALLOCATION_RULES_DIFFER"
     """The group's venues trade the symbol in lots that do not divide one another."""
     # engine
