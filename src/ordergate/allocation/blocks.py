@@ -202,8 +202,7 @@ class BlockAllocator:
             if order is not None and not failed and ctx.stop_loss is not None:
                 entry = order.price or order.expected_price or ctx.reference_price
                 if entry is not None:
-                    self._days.add_risk(account, order.quantity * abs(entry - ctx.stop_loss),
-                                        None)
+                    self._days.add_risk(account, order.quantity * abs(entry - ctx.stop_loss))
             if failed:
                 child["why"] = failed
                 self._fail_over(parent_id, signal, spec, child, quantity, failed)

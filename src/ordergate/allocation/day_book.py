@@ -22,7 +22,7 @@ class DayBook:
         self._journal, self._clock = journal, clock
         self._shift = timedelta(hours=starts_at_utc_hour)
         self._day: date | None = None
-        self._rows: dict[str, tuple[Decimal, Decimal]] = {}  # account -> (start, spent)
+        self._rows: dict[str, tuple[Decimal | None, Decimal]] = {}  # account -> (start, spent)
 
     def today(self) -> date:
         """The trading day now: the UTC date of (now less the day's start hour)."""
@@ -32,29 +32,28 @@ class DayBook:
         """The equity `account` began today with, recording `equity_now` as it when the day
         has none yet. None: no equity known today, neither before nor now."""
         row = self._row(account)
-        if row is not None:
+        if row is not None and row[0] is not None:
             return row[0]
         if equity_now is None:
             return None
-        self._store(account, equity_now, Decimal(0), insert=True)
+        self._store(account, equity_now, row[1] if row is not None else Decimal(0))
         return equity_now
 
     def risk_spent(self, account: str) -> Decimal:
         row = self._row(account)
         return Decimal(0) if row is None else row[1]
 
-    def add_risk(self, account: str, amount: Decimal, equity_now: Decimal | None) -> None:
-        """A child was admitted risking `amount` (quantity x entry-to-stop distance)."""
+    def add_risk(self, account: str, amount: Decimal) -> None:
+        """A child was admitted risking `amount` (quantity x entry-to-stop distance). A day
+        with no start yet (a child resumed at restart on a new day) keeps its start unknown
+        until the next read of the account's equity, never 0."""
         row = self._row(account)
-        if row is None:
-            start = equity_now if equity_now is not None else Decimal(0)
-            self._store(account, start, amount, insert=True)
-        else:
-            self._store(account, row[0], row[1] + amount, insert=False)
+        start, spent = (None, Decimal(0)) if row is None else row
+        self._store(account, start, spent + amount)
 
     # ------------------------------------------------------------------ the rows
 
-    def _row(self, account: str) -> tuple[Decimal, Decimal] | None:
+    def _row(self, account: str) -> tuple[Decimal | None, Decimal] | None:
         day = self.today()
         if day != self._day:  # a new day (or the first read): yesterday leaves memory
             self._day, self._rows = day, {}
@@ -65,16 +64,13 @@ class DayBook:
                                    "WHERE account_id=? AND day=?", (account, day.isoformat()))
         if not found:
             return None
-        row = self._rows[account] = (Decimal(found[0]["start_equity"]),
+        start = found[0]["start_equity"]
+        row = self._rows[account] = (Decimal(start) if start else None,
                                      Decimal(found[0]["risk_spent"]))
         return row
 
-    def _store(self, account: str, start: Decimal, spent: Decimal, *, insert: bool) -> None:
+    def _store(self, account: str, start: Decimal | None, spent: Decimal) -> None:
         day = self.today().isoformat()
-        if insert:
-            self._journal.write("INSERT OR REPLACE INTO account_days VALUES (?,?,?,?)",
-                                (account, day, str(start), str(spent)))
-        else:
-            self._journal.write("UPDATE account_days SET risk_spent=? WHERE account_id=? "
-                                "AND day=?", (str(spent), account, day))
+        self._journal.write("INSERT OR REPLACE INTO account_days VALUES (?,?,?,?)",
+                            (account, day, "" if start is None else str(start), str(spent)))
         self._rows[account] = (start, spent)

@@ -42,8 +42,8 @@ take-profit, to place and re-size its exits) or an execution algorithm (its sche
 with its specification as JSON and a status (`active` until it has nothing left to do).
 
 v9 adds `account_days`: per account and day (its start, UTC, as `allocation.day_starts_at_
-utc_hour` sets it) the equity the day began with and what the day's children of blocks
-risked, so a restart keeps the day's drawdown and risk budget instead of starting afresh;
+utc_hour` sets it) the equity the day began with (empty while not known yet) and what the
+day's children of blocks risked, so a restart keeps the day's drawdown and risk budget instead of starting afresh;
 and `account_pauses`: the accounts and groups an operator paused at run time (a row while
 paused), so a restart does not quietly resume them.
 """
