@@ -212,8 +212,12 @@ class Engine:
         """Cancel one of our orders at its venue; safe to call again (and on an order that
         has just filled: the venue's answer decides). False: no such working order.
         A TWAP parent's ID cancels the parent as a whole (no further slice, the working
-        ones cancelled)."""
+        ones cancelled); a block's ID the block (no completion or failover any more, its
+        working children cancelled)."""
         if await self.twap.cancel(client_order_id, reason):
+            await self._settle()
+            return True
+        if await self.blocks.cancel(client_order_id, reason, self.cancel):
             await self._settle()
             return True
         order = self.ledger.get(client_order_id)

@@ -190,3 +190,25 @@ async def test_a_failover_never_goes_to_an_account_paused_since_the_block_was_ju
         assert FAILOVER["policy"] == "failover"
     finally:
         await e.close()
+
+
+async def test_cancelling_a_block_cancels_its_working_children_and_completes_nothing(tmp_path):
+    clock = SimulatedClock(T0)
+    e = thin_engine(tmp_path, config(group={"accounts": ["alpha", "beta"], "policy": "equal"}),
+                    clock)
+    try:
+        await e.start()
+        await e.submit(block(order_type="limit", limit_price=D("42001")))  # both rest, partly
+        parent_id = client_order_id_for("momo", "desk", "s-1")
+        assert await e.cancel(parent_id, "strategy changed its mind")
+        for account in ("alpha", "beta"):
+            order = e.journal.order(client_order_id_for("momo", account, "s-1"))
+            assert order["status"] == "CANCELLED"
+        clock.advance(15)
+        await e.tick()
+        e.audit.flush()
+        assert audit(tmp_path, "allocation_completion") == []
+        assert e.journal.parent(parent_id)["status"] == "cancelled"
+        assert not await e.cancel(parent_id, "again")  # over: nothing to cancel
+    finally:
+        await e.close()

@@ -254,6 +254,31 @@ class BlockAllocator:
                 child["released"] = True  # in the record: a restart does not complete it
         self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
 
+    async def cancel(self, parent_id: str, reason: str,
+                     cancel_order: Callable[[str, str], Awaitable[bool]]) -> bool:
+        """Cancel a block as a whole: no completion or failover any more, its working
+        children cancelled (`cancel_order`: the engine's cancel). False: no such active
+        block."""
+        found = self._blocks.get(parent_id)
+        if found is None:
+            return False
+        signal, spec = found
+        spec["cancelled"] = reason
+        for child in spec["children"]:
+            if child["state"] == PENDING:
+                child.update(state=REFUSED, why=f"block cancelled: {reason}")
+            elif child["state"] == SENT:
+                child["released"] = True
+        self._journal.set_parent_spec(parent_id, dumps(spec), self._clock.now())
+        for child in spec["children"]:
+            if child["state"] == SENT:
+                cid = child_order_id(signal, child)
+                order = self._order(cid)
+                if order is not None and not order.status.is_terminal:
+                    await cancel_order(cid, f"block {parent_id} cancelled: {reason}")
+        self._dirty[parent_id] = None
+        return True
+
     def _transitioned(self, event: OrderTransitioned) -> None:
         if event.to_status.is_terminal and (pid := self._by_order.get(event.client_order_id)):
             self._dirty[pid] = None
@@ -308,7 +333,8 @@ class BlockAllocator:
             for child, order in orders:
                 if order is not None:
                     self._by_order.pop(order.client_order_id, None)
-            self._journal.set_parent_status(parent_id, "done", self._clock.now())
+            self._journal.set_parent_status(parent_id, "cancelled" if spec.get("cancelled")
+                                            else "done", self._clock.now())
 
     def _complete(self, parent_id: str, signal: TradingSignalGenerated, spec: dict[str, Any],
                   ended: dict[str, Any], order: Order, due: Decimal) -> None:
