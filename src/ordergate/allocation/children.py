@@ -83,3 +83,10 @@ def summary(parent_id: str, results: list[tuple[str, Outcome]]) -> Outcome:
         return Outcome(True, "allocator", reason, None, admitted[0].order)
     code = next((o.code for _, o in results if o.code is not None), None)
     return Outcome(not results, "allocator", reason, code, None)
+
+
+def block_order_ids(spec: dict[str, Any]) -> list[str]:
+    """The client order IDs a block's record names, in its order (the children that were
+    never sent included: the journal has no order for them)."""
+    signal = TradingSignalGenerated.model_validate(spec["signal"])
+    return [child_order_id(signal, child) for child in spec["children"]]

@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from ordergate.allocation.children import block_order_ids
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.domain.values import ZERO
@@ -150,14 +151,19 @@ def verdict_answer(engine: Engine, signal: TradingSignalGenerated,
 
 
 def parent_view(journal: OrderJournal, parent_id: str) -> dict[str, Any] | None:
-    """A bracket or an algorithm (TWAP) as the journal has it: what it was asked to do
-    (`spec`), its status, and every order derived from it with what each has filled, so
-    an operator reads parent -> slices (or entry -> exits) in one answer."""
+    """A bracket, an algorithm (TWAP) or a block as the journal has it: what it was asked
+    to do (`spec`), its status, and every order derived from it with what each has
+    filled, so an operator reads parent -> slices (entry -> exits, block -> its accounts'
+    orders) in one answer."""
     row = journal.parent(parent_id)
     if row is None:
         return None
     children, filled = [], ZERO
-    for child in journal.children(parent_id):
+    rows = journal.children(parent_id)
+    if row["kind"] == "block":  # a block's children are its accounts' own orders
+        found = (journal.order(cid) for cid in block_order_ids(json.loads(row["spec"])))
+        rows = [order for order in found if order is not None]
+    for child in rows:
         cid = str(child["client_order_id"])
         done = sum((Decimal(f["quantity"]) for f in journal.fills(cid)), ZERO)
         filled += done
