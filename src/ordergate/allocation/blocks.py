@@ -98,7 +98,8 @@ class BlockAllocator:
         self._blocks: dict[str, tuple[TradingSignalGenerated, dict[str, Any]]] = {}
         self._by_order: dict[str, str] = {}  # a watched child's client order ID -> block
         self._dirty: dict[str, None] = {}
-        bus.subscribe(OrderTransitioned, self._transitioned)
+        if groups:  # no groups, no blocks: nothing for every order's transitions to pay
+            bus.subscribe(OrderTransitioned, self._transitioned)
 
     def is_block(self, signal: TradingSignalGenerated) -> bool:
         return signal.account_id in self._groups
