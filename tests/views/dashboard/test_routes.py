@@ -70,7 +70,7 @@ def test_every_file_the_routes_serve_is_package_data():
         assert any(fnmatch.fnmatch(f"views/dashboard/{name}", g) for g in globs), name
 
 
-@pytest.mark.parametrize("name", ["dashboard.js", "sse.js"])
+@pytest.mark.parametrize("name", ["dashboard.js", "sse.js", "accounts.js"])
 def test_the_scripts_never_insert_markup(name):
     script = (SOURCE / name).read_text()
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("//"))
