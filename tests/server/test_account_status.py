@@ -212,3 +212,28 @@ def test_without_accounts_in_config_the_lists_are_empty(served):
     r = httpx.get(f"{served.url}/v1/accounts", headers=READ)
     assert r.status_code == 200 and r.json() == {"accounts": [], "groups": []}
     assert _status(served, "main", status="paused", reason="x").status_code == 404
+
+
+def test_a_get_records_nothing_in_the_journal(desk):
+    for path in ("/v1/accounts", "/v1/accounts/alpha", "/v1/groups/desk"):
+        assert httpx.get(f"{desk.url}{path}", headers=READ).status_code == 200
+    found: list = []
+    desk.on_loop(lambda: found.extend(desk.engine.journal.rows("SELECT * FROM account_days")))
+    assert found == []
+    httpx.post(f"{desk.url}/v1/signals", headers=TRADE, json=block("b-1"))
+    desk.on_loop(lambda: found.extend(desk.engine.journal.rows("SELECT * FROM account_days")))
+    assert sorted(row["account_id"] for row in found) == ["alpha", "beta"]  # a block does
+
+
+def test_the_eligibility_shown_is_the_one_the_next_block_is_allocated_by(desk):
+    # alpha began its day with 70000 and holds 60000: down 14.29%, beyond its 4%
+    desk.on_loop(lambda: desk.engine.days.start_equity("alpha", D("70000")))
+    alpha = _standing(desk, "alpha")
+    assert (alpha["start_of_day_equity"], alpha["day_pnl"], alpha["drawdown"]) == (
+        "70000", "-10000", "0.142857")
+    assert (alpha["eligible"], alpha["why"]) == (False, "drawdown 14.29% > 4.00%")
+    posted = httpx.post(f"{desk.url}/v1/signals", headers=TRADE, json=block("b-1"))
+    assert posted.status_code == 201
+    decided = [l for l in desk.audit() if l["event"] == "allocation_decided"][-1]
+    assert "alpha: not eligible (drawdown 14.29% > 4.00%)" in decided["reason"]
+    assert _order(desk, _child("b-1", "alpha")).status_code == 404
