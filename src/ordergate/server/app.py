@@ -93,7 +93,8 @@ def build_app(state: ServerState) -> FastAPI:
 
     @app.get("/v1/accounts/{account_id}", response_model=None,
              responses=answers({200: (Account, "Balances as each venue reports them, and "
-                                      "exposure from working orders, per venue")},
+                                      "exposure from working orders, per venue; for an "
+                                      "account of [accounts], its allocation standing")},
                                401, 403, 404, 422, 429, 500),
              openapi_extra=secured("read"))
     async def account(request: Request, account_id: str) -> Response:
@@ -101,8 +102,8 @@ def build_app(state: ServerState) -> FastAPI:
         venues are asked for its balances (`accounts.py`)."""
         principal(request, "read")
         if not accounts.known_account(engine, account_id):
-            raise Problem(404, "not-found", "no such account: not in reconciliation.accounts, "
-                          "and no position or working order")
+            raise Problem(404, "not-found", "no such account: not in reconciliation.accounts "
+                          "nor [accounts], and no position or working order")
         return json_response(200, await accounts.account_view(engine, account_id))
 
     @app.post("/v1/trading-state", response_model=None,
