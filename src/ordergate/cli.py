@@ -14,11 +14,13 @@ from loguru import logger
 
 from ordergate.config import ConfigError, EngineConfig, load_config
 from ordergate.replay.harness import ReplayResult, replay
+from ordergate.views.accounts_cli import accounts_app
 from ordergate.views.audit_cli import audit_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="ordergate: signals in; orders, fills and positions out.")
 app.add_typer(audit_app, name="audit")
+app.add_typer(accounts_app, name="accounts")
 
 
 def _quiet_loguru() -> None:

@@ -39,7 +39,7 @@ def test_a_quiet_account_shows_the_venues_balances_and_no_exposure(served):
     assert r.status_code == 200
     assert r.json() == {"account": "main", "venues": {"sim": {
         "balances": {"USDT": {"free": "100000", "used": "0", "total": "100000"}},
-        "balances_error": None, "exposure": [], "committed": {}}}}
+        "balances_error": None, "exposure": [], "committed": {}}}, "allocation": None}
 
 
 def test_a_resting_order_shows_as_working_exposure_and_committed_quote(served):

@@ -59,6 +59,9 @@ def test_every_route_but_health_declares_its_scope_and_its_problems(served):
         "GET /v1/positions": [{"bearer": ["read"]}],
         "GET /v1/accounts/{account_id}": [{"bearer": ["read"]}],
         "POST /v1/trading-state": [{"bearer": ["admin"]}],
+        "GET /v1/accounts": [{"bearer": ["read"]}],
+        "GET /v1/groups/{group}": [{"bearer": ["read"]}],
+        "POST /v1/accounts/{name}/status": [{"bearer": ["admin"]}],
         "GET /v1/health": [], "GET /metrics": [{"bearer": ["read"]}],
         "GET /v1/events": [{"bearer": ["read"]}]}
     assert "HTTPValidationError" not in document["components"]["schemas"]

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ordergate.testing.served import ADMIN, Served, start
+from ordergate.testing.served import ACCOUNTS, ADMIN, Served, start, write_config
 
 MAX_EXAMPLES = 25
 REQUEST_TIMEOUT_S = 5.0
@@ -33,9 +33,10 @@ WITH_INPUT = ["POST /v1/signals", "POST /v1/orders", "GET /v1/orders",
               "GET /v1/orders/{order_id}", "DELETE /v1/orders/{order_id}",
               "GET /v1/parents/{parent_id}",
               "PATCH /v1/orders/{order_id}",
-              "GET /v1/accounts/{account_id}", "POST /v1/trading-state"]
+              "GET /v1/accounts/{account_id}", "POST /v1/trading-state",
+              "GET /v1/groups/{group}", "POST /v1/accounts/{name}/status"]
 """Operations that take input: fuzzed with valid and with invalid requests."""
-WITHOUT_INPUT = ["GET /v1/positions", "GET /v1/health", "GET /metrics"]
+WITHOUT_INPUT = ["GET /v1/positions", "GET /v1/health", "GET /metrics", "GET /v1/accounts"]
 """No parameter and no body: nothing can be sent invalid (but the token, sent always)."""
 OPERATIONS = WITH_INPUT + WITHOUT_INPUT
 STREAMS = ["GET /v1/events"]
@@ -52,7 +53,10 @@ STEERED = {
 a quantity it can pay for, the rest left as generated: otherwise nearly every generated
 order is refused (an unknown venue) and the admitted answer, with its order, would go
 unchecked. So with the account: a generated ID is unknown (404)."""
-STEERED_PATH = {"GET /v1/accounts/{account_id}": {"account_id": "main"}}
+STEERED_PATH = {"GET /v1/accounts/{account_id}": {"account_id": "alpha"},
+                "GET /v1/groups/{group}": {"group": "desk"},
+                "POST /v1/accounts/{name}/status": {"name": "alpha"}}
+"""`alpha` is an account of blocks (`served.ACCOUNTS`): its answer carries its standing."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
 
@@ -61,7 +65,8 @@ CONFIG = Config.from_dict({"request-timeout": REQUEST_TIMEOUT_S})
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start(tmp_path_factory.mktemp("schemathesis"))
+    tmp = tmp_path_factory.mktemp("schemathesis")
+    server = start(tmp, write_config(tmp, extra=ACCOUNTS))
     try:
         yield server
     finally:

@@ -19,8 +19,11 @@ without an await, so every venue's exposure is of one moment (a decision may hav
 finished while a venue answered; its order is then in the exposure). No lock is taken:
 a slow venue must not hold up decisions for a read.
 
-An account is known when it is configured (`reconciliation.accounts`) or has a position
-or a working order; any other is 404, and no venue is asked about it.
+An account is known when it is configured (`reconciliation.accounts`, or `[accounts]`
+for blocks) or has a position or a working order; any other is 404, and no venue is
+asked about it. An account of `[accounts]` also has its allocation standing
+(`standings.py`: status, equity, the day's PnL, drawdown and risk budget, eligibility);
+any other has `allocation: null`.
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from typing import Any
 
 from ordergate.engine import Engine
 from ordergate.pipeline.chain import MarketAccess
+from ordergate.server.standings import account_standing
 from ordergate.venues.base import VenueError
 
 
 def known_account(engine: Engine, account_id: str) -> bool:
-    if account_id in engine.config.reconciliation.accounts:
+    if account_id in engine.config.reconciliation.accounts \
+            or account_id in engine.config.accounts:
         return True
     if any(key[0] == account_id for key in engine.positions.positions):
         return True
@@ -76,4 +81,6 @@ async def account_view(engine: Engine, account_id: str) -> dict[str, Any]:
                         "exposure": exposure,
                         "committed": {c: str(a) for c, a in committed.items()
                                       if a != Decimal(0)}}
-    return {"account": account_id, "venues": venues}
+    allocation = (await account_standing(engine, account_id)
+                  if account_id in engine.config.accounts else None)
+    return {"account": account_id, "venues": venues, "allocation": allocation}

@@ -9,7 +9,8 @@ health, metrics) take no lock: they run between the engine's awaits on the same 
 see a state some decision has left, and health must answer while a decision is stuck.
 
 Scopes: `read` for orders, positions, accounts (and metrics unless `server.metrics_scope` is
-`open`); `trade` for signals, orders and cancels; `admin` for the kill switch. Health
+`open`); `trade` for signals, orders and cancels; `admin` for the kill switch and for
+pausing accounts (`routes_accounts.py`). Health
 needs no token. Every error is problem+json (`problems.py`); an unexpected exception is
 a 500 problem, and is reported to the engine's supervisor (`system_error` audit line,
 `ordergate_system_errors_total{source="server ..."}`, and by `[supervision] on_error`
@@ -34,7 +35,9 @@ from ordergate.config import ServerSettings
 from ordergate.domain.signal import SignalParseError, decode_json_object, is_identifier
 from ordergate.domain.values import TradingState
 from ordergate.engine import Engine
-from ordergate.server import accounts, openapi, routes_amend, routes_orders, views
+from ordergate.server import (
+    accounts, openapi, routes_accounts, routes_amend, routes_orders, views,
+)
 from ordergate.server.auth import Authenticator, Principal
 from ordergate.server.event_hub import EventHub
 from ordergate.server.event_stream import event_routes
@@ -46,8 +49,9 @@ from ordergate.server.problems import (
     DEFAULT_SLUG, PROBLEM_JSON, Problem, encode, problem_body, problem_response,
 )
 from ordergate.server.schema import (
-    Account, Health, Positions, TradingStateAnswer, TradingStateRequest,
+    Health, Positions, TradingStateAnswer, TradingStateRequest,
 )
+from ordergate.server.schema_accounts import Account
 from ordergate.server.wire import invalid, json_response, read_body
 from ordergate.views.dashboard.routes import dashboard_routes
 
@@ -77,6 +81,7 @@ def build_app(state: ServerState) -> FastAPI:
 
     routes_orders.install(app, state)
     routes_amend.install(app, state)
+    routes_accounts.install(app, state)
 
     @app.get("/v1/positions", response_model=None,
              responses=answers({200: (Positions, "Every position, by account, venue, "
@@ -88,7 +93,8 @@ def build_app(state: ServerState) -> FastAPI:
 
     @app.get("/v1/accounts/{account_id}", response_model=None,
              responses=answers({200: (Account, "Balances as each venue reports them, and "
-                                      "exposure from working orders, per venue")},
+                                      "exposure from working orders, per venue; for an "
+                                      "account of [accounts], its allocation standing")},
                                401, 403, 404, 422, 429, 500),
              openapi_extra=secured("read"))
     async def account(request: Request, account_id: str) -> Response:
@@ -96,8 +102,8 @@ def build_app(state: ServerState) -> FastAPI:
         venues are asked for its balances (`accounts.py`)."""
         principal(request, "read")
         if not accounts.known_account(engine, account_id):
-            raise Problem(404, "not-found", "no such account: not in reconciliation.accounts, "
-                          "and no position or working order")
+            raise Problem(404, "not-found", "no such account: not in reconciliation.accounts "
+                          "nor [accounts], and no position or working order")
         return json_response(200, await accounts.account_view(engine, account_id))
 
     @app.post("/v1/trading-state", response_model=None,

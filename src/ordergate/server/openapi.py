@@ -25,6 +25,7 @@ from pydantic.json_schema import models_json_schema
 from ordergate.server.idempotency import MAX_KEY_LENGTH
 from ordergate.server.problems import PROBLEM_JSON
 from ordergate.server.schema import ALL_MODELS, ProblemDetails
+from ordergate.server.schema_accounts import MODELS as ACCOUNT_MODELS
 
 SCHEME = "bearer"
 REF = "#/components/schemas/{model}"
@@ -93,7 +94,7 @@ def install(app: FastAPI) -> None:
             return app.openapi_schema
         document = get_openapi(title=app.title, version=app.version,
                                description=app.description, routes=app.routes)
-        _, defs = models_json_schema([(m, "validation") for m in ALL_MODELS],
+        _, defs = models_json_schema([(m, "validation") for m in ALL_MODELS + ACCOUNT_MODELS],
                                      ref_template=REF)
         components = document.setdefault("components", {})
         schemas = components.setdefault("schemas", {})

@@ -363,37 +363,8 @@ class Health(_Closed):
     venues: dict[str, VenueHealth]
 
 
-class Balance(_Closed):
-    free: Money
-    used: Money
-    total: Money
-
-
-class SymbolExposure(_Closed):
-    """Position plus working orders' remaining quantities (`domain/exposure.py`)."""
-
-    symbol: str
-    position: Money
-    working_buy: Money
-    working_sell: Money
-    net: Money = Field(description="the position if every working order filled")
-
-
-class VenueAccount(_Closed):
-    balances: dict[str, Balance] | None = Field(
-        description="as the venue reports them; null when it could not be read")
-    balances_error: Literal["venue_disabled", "not_served", "unavailable"] | None
-    exposure: list[SymbolExposure]
-    committed: dict[str, Money] = Field(
-        description="what working buys may still spend, per quote currency")
-
-
-class Account(_Closed):
-    account: str
-    venues: dict[str, VenueAccount]
-
-
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SignalRequest, OrderRequest, TradingStateRequest, ProblemDetails, OrderView, OrderPage,
     ParentView,
-    VerdictAnswer, Positions, TradingStateAnswer, Health, Account)
+    VerdictAnswer, Positions, TradingStateAnswer, Health)
+"""With `schema_accounts.MODELS` (the accounts' shapes), the document's components."""

@@ -136,3 +136,28 @@ def signal(signal_id: str, **extra: object) -> dict[str, object]:
 def order(**extra: object) -> dict[str, object]:
     return {"symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "0.01",
             "account": "main", "venue": "sim", **extra}
+
+
+ACCOUNTS = """
+[reconciliation]
+accounts = ["main", "alpha", "beta"]
+[accounts.alpha]
+daily_risk_budget = "5000"
+[accounts.beta]
+min_available_margin = "1000"
+max_open_positions = 3
+[groups.desk]
+accounts = ["alpha", "beta"]
+policy = "equal"
+[venues.sim.balances]
+main = { USDT = "100000" }
+alpha = { USDT = "60000" }
+beta = { USDT = "30000" }
+"""
+"""`write_config(tmp, extra=ACCOUNTS)`: two accounts of blocks (`alpha`, `beta`) in one
+group (`desk`, equal shares), each with its own balance at the simulated venue."""
+
+
+def block(signal_id: str, **extra: object) -> dict[str, object]:
+    """A signal naming the group `desk` of `ACCOUNTS`: a block, 0.01 BTC to each account."""
+    return signal(signal_id, account_id="desk", quantity="0.02", **extra)

@@ -5,13 +5,18 @@ and the venue checked behind the page."""
 import asyncio
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Page, Route, expect
 
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import TradingState
-from ordergate.testing.served import ADMIN, TOKENS, TRADE, Served, order
+from ordergate.testing.served import (
+    ACCOUNTS, ADMIN, TOKENS, TRADE, Served, block, order, start, write_config,
+)
 
 READ_TOKEN, TRADE_TOKEN, ADMIN_TOKEN = (TOKENS[f"OG_TEST_{s}"] for s in ("READ", "TRADE", "ADMIN"))
 
@@ -315,3 +320,125 @@ def test_a_brackets_exits_show_their_lineage_naming_the_entry(served, page):
     tp_row = page.locator("#orders tbody tr", has=page.locator("td[data-role='take_profit']"))
     expect(tp_row.locator("td").nth(9)).to_have_text("1000000.00")
     page.screenshot(path="tests-artifacts/dashboard-lineage.png", full_page=True)
+
+
+# ------------------------------------------------------------------ the Accounts panel
+
+BLOCK_ACCOUNTS = ACCOUNTS.replace('''[groups.desk]
+accounts = ["alpha", "beta"]''', '''[accounts.gamma]
+min_available_margin = "50000"
+[groups.desk]
+accounts = ["alpha", "beta", "gamma"]''').replace('''beta = { USDT = "30000" }''', '''beta = { USDT = "30000" }
+gamma = { USDT = "20000" }''')
+"""`served.ACCOUNTS` and a third account, `gamma`, whose balance is below its minimum
+margin: never eligible, and the panel says why."""
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Served]:
+    server = start(tmp_path, write_config(tmp_path, extra=BLOCK_ACCOUNTS))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def account_row(page: Page, name: str):
+    return page.locator(f"#accounts tr[data-account='{name}']")
+
+
+def pause_from_the_panel(page: Page, name: str, reason: str, cancel_working: bool = False,
+                         kind: str = "account") -> None:
+    table = "#accounts" if kind == "account" else "#groups"
+    page.locator(f"{table} button[data-name='{name}']").click()
+    expect(page.locator("#account-confirm")).to_be_visible()
+    expect(page.locator("#account-name")).to_have_text(name)
+    page.fill("#account-reason", reason)
+    if cancel_working:
+        page.check("#account-cancel-working")
+    page.click("#account-ok")
+
+
+def test_without_accounts_in_config_the_panel_is_hidden(served, page):
+    connect(page, served, ADMIN_TOKEN)
+    expect(page.locator("#positions tbody")).to_contain_text("no position")
+    page.wait_for_timeout(300)
+    expect(page.locator("#panel-accounts")).to_be_hidden()
+
+
+def test_a_read_only_token_is_refused_a_pause_and_nothing_changes(desk, page):
+    connect(page, desk, READ_TOKEN)
+    expect(account_row(page, "alpha")).to_contain_text("active")
+    pause_from_the_panel(page, "alpha", "should not pass")
+    expect(page.locator("#accounts-message")).to_contain_text("Refused")
+    expect(page.locator("#accounts-message")).to_contain_text("an admin token is needed")
+    expect(account_row(page, "alpha").locator("[data-status]")).to_have_text("active")
+    assert desk.engine.pauses.accounts == set()
+
+
+def test_the_panel_shows_each_accounts_standing_and_why_it_is_not_eligible(desk, page):
+    connect(page, desk, READ_TOKEN)
+    alpha, gamma = account_row(page, "alpha"), account_row(page, "gamma")
+    expect(alpha.locator("td").nth(3)).to_have_text("60000")
+    expect(alpha).to_contain_text("0.00% of 4.00%")
+    expect(alpha).to_contain_text("5000 of 5000")
+    expect(alpha).to_have_attribute("data-eligible", "true")
+    expect(gamma).to_have_attribute("data-eligible", "false")
+    expect(gamma.locator(".why")).to_have_text("margin 20000 < 50000")
+    expect(account_row(page, "beta")).to_contain_text("no budget")
+    expect(account_row(page, "beta")).to_contain_text("0 of 3")
+    expect(page.locator("#groups tr[data-group='desk']")).to_contain_text("2 of 3")
+
+
+def test_pausing_from_the_panel_asks_a_reason_then_the_next_block_skips_the_account(desk, page):
+    connect(page, desk, ADMIN_TOKEN)
+    page.locator("#accounts button[data-name='alpha']").click()
+    page.fill("#account-reason", "changed my mind")
+    page.click("#account-dismiss")
+    expect(page.locator("#account-confirm")).to_be_hidden()
+    assert desk.engine.pauses.accounts == set()
+    pause_from_the_panel(page, "alpha", "dashboard test: margin call")
+    expect(page.locator("#accounts-message")).to_have_text(
+        "account alpha: active -> paused by operator")
+    row_ = account_row(page, "alpha")
+    expect(row_.locator("[data-status]")).to_have_text("paused")
+    expect(row_.locator(".why")).to_have_text("paused")
+    expect(row_.get_by_role("button", name="Resume")).to_be_visible()
+    assert desk.engine.pauses.accounts == {"alpha"}
+    posted = httpx.post(f"{desk.url}/v1/signals", headers=TRADE, json=block("d-1"))
+    assert posted.status_code == 201
+    assert "alpha" not in posted.json()["reason"]  # beta took it whole
+    expect(page.locator("#audit li[data-event=account_status]").first).to_contain_text(
+        "dashboard test: margin call")
+    pause_from_the_panel(page, "alpha", "margin restored")
+    expect(row_.locator("[data-status]")).to_have_text("active")
+    lines = [l for l in desk.audit() if l["event"] == "account_status"]
+    assert [(l["decision"], l["by"]) for l in lines] == [("paused", "operator"),
+                                                         ("active", "operator")]
+
+
+def test_a_group_paused_elsewhere_shows_without_a_reload(desk, page):
+    connect(page, desk, READ_TOKEN)
+    group = page.locator("#groups tr[data-group='desk']")
+    expect(group.locator("[data-status]")).to_have_text("active")
+    r = httpx.post(f"{desk.url}/v1/accounts/desk/status", headers=ADMIN,
+                   json={"status": "paused", "reason": "from the CLI"})
+    assert r.status_code == 200
+    expect(group.locator("[data-status]")).to_have_text("paused")
+    expect(account_row(page, "alpha")).to_contain_text("desk (paused)")
+
+
+def test_the_accounts_panel_is_kept_as_a_screenshot(desk, page, artifacts):
+    assert httpx.post(f"{desk.url}/v1/signals", headers=TRADE,
+                      json=block("d-1")).status_code == 201
+    r = httpx.post(f"{desk.url}/v1/accounts/beta/status", headers=ADMIN,
+                   json={"status": "paused", "reason": "end of its day"})
+    assert r.status_code == 200
+    connect(page, desk, ADMIN_TOKEN)
+    expect(account_row(page, "beta").locator("[data-status]")).to_have_text("paused")
+    expect(account_row(page, "alpha")).to_contain_text("1")
+    panel = page.locator("#panel-accounts")
+    path = artifacts / "dashboard-accounts.png"
+    panel.screenshot(path=str(path))
+    page.screenshot(path=str(artifacts / "dashboard-accounts-page.png"), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

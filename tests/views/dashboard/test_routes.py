@@ -28,6 +28,7 @@ def test_the_page_needs_no_token_and_holds_no_data(served):
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert 'src="/dashboard/sse.js"' in r.text and 'src="/dashboard/dashboard.js"' in r.text
+    assert 'src="/dashboard/accounts.js"' in r.text
     assert 'href="/dashboard/dashboard.css"' in r.text
     for secret in ("read-token", "trade-token", "admin-token"):
         assert secret not in r.text
@@ -41,7 +42,8 @@ def test_the_token_field_has_no_name_so_no_form_can_put_it_in_a_url(served):
 
 
 def test_every_answer_forbids_inline_script_and_foreign_origins(served):
-    for path in ("/", "/dashboard/dashboard.js", "/dashboard/sse.js", "/dashboard/dashboard.css"):
+    for path in ("/", "/dashboard/dashboard.js", "/dashboard/sse.js", "/dashboard/accounts.js",
+                 "/dashboard/dashboard.css"):
         r = httpx.get(f"{served.url}{path}")
         assert r.status_code == 200, path
         policy = r.headers["content-security-policy"]
@@ -70,7 +72,7 @@ def test_every_file_the_routes_serve_is_package_data():
         assert any(fnmatch.fnmatch(f"views/dashboard/{name}", g) for g in globs), name
 
 
-@pytest.mark.parametrize("name", ["dashboard.js", "sse.js"])
+@pytest.mark.parametrize("name", ["dashboard.js", "sse.js", "accounts.js"])
 def test_the_scripts_never_insert_markup(name):
     script = (SOURCE / name).read_text()
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("//"))

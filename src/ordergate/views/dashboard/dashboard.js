@@ -18,7 +18,7 @@ const EVENT_REFRESH_MS = 250;   // a burst of events is one refresh
 const RECONNECT_MS = [500, 1000, 2000, 5000, 10000];
 const REFRESHING = new Set(["order_transition", "fill", "position_opened", "position_changed",
   "position_closed", "position_adopted", "order_adopted", "trading_state", "venue_circuit",
-  "venue_disabled", "venue_error"]);
+  "venue_disabled", "venue_error", "account_status", "allocation_decided", "allocation_failover"]);
 
 // ---- small DOM helpers (text only) ----
 
@@ -70,7 +70,7 @@ const num = (text) => ({ text: text === null || text === undefined ? "–" : tex
 const TONES = {
   bad: ["deny", "invalid", "error", "failing", "disabled", "REJECTED", "EXPIRED", "HALTED",
     "open", "unresolved", "exceeded", "missing", "unknown"],
-  warn: ["partial_fill", "REDUCING", "half_open", "CANCEL_PENDING", "CANCELLED", "adopted",
+  warn: ["partial_fill", "REDUCING", "paused", "half_open", "CANCEL_PENDING", "CANCELLED", "adopted",
     "inferred", "drift"],
   good: ["admit", "fill", "ACTIVE", "closed", "recovered", "FILLED", "ACCEPTED", "opened"],
 };
@@ -370,6 +370,7 @@ async function refresh() {
     }),
     api("GET", "/v1/positions").then((r) => renderPositions(r.body.positions)),
   ];
+  if (window.ordergateAccounts) tasks.push(window.ordergateAccounts.refresh());  // accounts.js
   const results = await Promise.allSettled(tasks);
   const failed = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);
   const pill = $("health-status");

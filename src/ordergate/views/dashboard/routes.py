@@ -1,4 +1,4 @@
-"""`GET /`: the live dashboard, and its two assets under `/dashboard/`.
+"""`GET /`: the live dashboard, and its assets under `/dashboard/`.
 
 The page is static and needs no token: it holds no data. It asks the operator for a
 bearer token, keeps it in the tab's `sessionStorage` and calls the API with it
@@ -26,6 +26,7 @@ from ordergate.server.problems import Problem
 PAGE = "page.html"
 ASSETS = {"dashboard.js": "text/javascript; charset=utf-8",
           "sse.js": "text/javascript; charset=utf-8",
+          "accounts.js": "text/javascript; charset=utf-8",
           "dashboard.css": "text/css; charset=utf-8"}
 """What `/dashboard/{name}` serves: these names only, never a path into the package."""
 HEADERS = {
