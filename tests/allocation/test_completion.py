@@ -212,3 +212,40 @@ async def test_cancelling_a_block_cancels_its_working_children_and_completes_not
         assert not await e.cancel(parent_id, "again")  # over: nothing to cancel
     finally:
         await e.close()
+
+
+async def test_a_late_fill_of_the_ended_child_is_counted_before_the_completion_is_sized(tmp_path):
+    """The venue fills 0.02 more of the resting child at 3 s, but its trades cannot be read
+    (fetch_fills fails) when the fill timeout cancels it: the child is not closed before
+    its fills are all seen, so the completion waits, and is for 0.05, not 0.07."""
+    from ordergate.venues.faults import Fault
+    clock = SimulatedClock(T0)
+    cfg = config(group=ONE)
+    cfg = cfg.model_copy(update={"reconciler": cfg.reconciler.model_copy(
+        update={"fill_timeout_s": 5.0})})
+    market = MarketData([quote(0, "42000", "42001", "0.03"), quote(3, "42000", "42001", "0.02"),
+                         quote(20, "42000", "42001", "50")])
+    e = Engine(cfg, clock, market=market, journal_path=tmp_path / "j.sqlite",
+               audit_path=tmp_path / "a.jsonl")
+    try:
+        await e.start()
+        await e.submit(block(order_type="limit", limit_price=D("42001")))
+        assert filled_by(e, "alpha") == D("0.03")
+        sim = unwrap(e.venues["sim"])
+        sim.faults.inject("fetch_fills", Fault.UNAVAILABLE, times=4)
+        for _ in range(4):  # 3 s: the venue fills 0.02; 6 s: the fill timeout's cancel
+            clock.advance(1.5)
+            await e.tick()
+        e.audit.flush()
+        assert audit(tmp_path, "allocation_completion") == []  # its fills are not all seen
+        for _ in range(6):
+            clock.advance(1.5)
+            await e.tick()
+        e.audit.flush()
+        first = audit(tmp_path, "allocation_completion")[0]
+        assert (first["decision"], first["quantity"]) == ("completed", "0.050")
+        clock.advance(20)
+        await e.tick()
+        assert filled_by(e, "alpha") == D("0.100")  # never more than the block
+    finally:
+        await e.close()
