@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ordergate.testing.served import Served, start
+from ordergate.testing.served import ACCOUNTS, Served, start, write_config
 
 
 @pytest.fixture
@@ -18,3 +18,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
         server.close()
 
 
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Served]:
+    """A served engine with two accounts of blocks, `alpha` and `beta`, in group `desk`
+    (`served.ACCOUNTS`)."""
+    server = start(tmp_path, write_config(tmp_path, extra=ACCOUNTS))
+    try:
+        yield server
+    finally:
+        server.close()

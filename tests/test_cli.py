@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 from ordergate.cli import _quiet_loguru, app
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.testing.served import (
-    ACCOUNTS, READ, TOKENS, TRADE, Served, block, start, write_config,
+    READ, TOKENS, TRADE, Served, block,
 )
 
 SECRET = "s3cr3t-value-of-a-local-variable"
@@ -56,15 +55,6 @@ runner = CliRunner()
 ADMIN_ENV = {"OG_TEST_ADMIN": TOKENS["OG_TEST_ADMIN"], "OG_TEST_READ": TOKENS["OG_TEST_READ"],
              "OG_TEST_TRADE": TOKENS["OG_TEST_TRADE"]}
 
-
-@pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Served]:
-    """A served engine with two accounts of blocks, `alpha` and `beta`, in group `desk`."""
-    server = start(tmp_path, write_config(tmp_path, extra=ACCOUNTS))
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def _accounts(served: Served, *args: str, token_env: str = "OG_TEST_ADMIN",

@@ -6,6 +6,8 @@ middle of a block sends the children not yet sent and never one twice.
 """
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,18 @@ def engine(tmp: Path, cfg: Any, clock: SimulatedClock | None = None) -> Engine:
                   journal_path=tmp / "j.sqlite", audit_path=tmp / "a.jsonl")
 
 
+@asynccontextmanager
+async def running(tmp: Path, cfg: Any, clock: SimulatedClock | None = None
+                  ) -> AsyncIterator[Engine]:
+    """`engine(...)`, started, and closed when the block ends (also when it fails)."""
+    e = engine(tmp, cfg, clock)
+    try:
+        await e.start()
+        yield e
+    finally:
+        await e.close()
+
+
 def block(**fields: Any) -> Any:
     return make_signal(**{"account_id": "desk", "quantity": D("0.100"), **fields})
 
@@ -53,9 +67,7 @@ def audit(tmp: Path, event: str) -> list[dict[str, Any]]:
 async def test_a_block_with_no_eligible_account_is_refused_with_each_accounts_reason(tmp_path):
     cfg = config(accounts={"alpha": {"status": "paused"},
                            "beta": {"min_available_margin": "50000"}, "gamma": {"status": "paused"}})
-    e = engine(tmp_path, cfg)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg) as e:
         outcome = await e.submit(block())
         assert (outcome.admitted, outcome.handler, outcome.code) == (
             False, "allocator", R.ALLOCATION_NO_ELIGIBLE_ACCOUNT)
@@ -67,14 +79,10 @@ async def test_a_block_with_no_eligible_account_is_refused_with_each_accounts_re
         assert "beta: not eligible (margin 30000 < 50000)" in line["reason"]
         (rejected,) = [r for r in audit(tmp_path, "handler_verdict") if r["decision"] == "deny"]
         assert rejected["handler"] == "allocator"
-    finally:
-        await e.close()
 
 
 async def test_an_equity_block_is_split_pro_rata_each_child_its_own_account_and_order(tmp_path):
-    e = engine(tmp_path, config())
-    try:
-        await e.start()
+    async with running(tmp_path, config()) as e:
         outcome = await e.submit(block())
         assert outcome.admitted and outcome.handler == "allocator"
         ids = {a: client_order_id_for("momo", a, "s-1") for a in ("alpha", "beta", "gamma")}
@@ -91,20 +99,14 @@ async def test_an_equity_block_is_split_pro_rata_each_child_its_own_account_and_
         (line,) = audit(tmp_path, "allocation_decided")
         assert line["children"] == [["alpha", "0.060"], ["beta", "0.030"], ["gamma", "0.010"]]
         assert line["policy"] == "equity" and line["decision"] == "allocated"
-    finally:
-        await e.close()
 
 
 async def test_the_same_block_again_is_a_duplicate_and_sends_nothing(tmp_path):
-    e = engine(tmp_path, config())
-    try:
-        await e.start()
+    async with running(tmp_path, config()) as e:
         await e.submit(block())
         again = await e.submit(block())
         assert (again.admitted, again.code) == (False, R.DUPLICATE_SIGNAL)
         assert sorted(unwrap(e.venues["sim"]).orders_per_client_id.values()) == [1, 1, 1]
-    finally:
-        await e.close()
 
 
 POOR_BETA = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
@@ -116,16 +118,12 @@ POOR_BETA = config(group={"accounts": ["alpha", "beta"], "policy": "ratios",
 
 async def test_a_child_refused_by_risk_does_not_stop_the_others(tmp_path):
     cfg = POOR_BETA
-    e = engine(tmp_path, cfg)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg) as e:
         outcome = await e.submit(block())
         assert outcome.admitted
         assert "beta refused INSUFFICIENT_EQUITY by risk" in outcome.reason
         assert e.positions.quantity("alpha", "sim", "BTC/USDT") == D("0.010")
         assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0")
-    finally:
-        await e.close()
 
 
 async def test_a_restart_mid_block_sends_the_missing_children_and_none_twice(tmp_path):
@@ -170,9 +168,7 @@ async def test_a_day_boundary_resets_the_drawdown_and_the_budget(tmp_path):
     clock = SimulatedClock(T0)
     cfg = config(group={"accounts": ["alpha"], "policy": "equal"},
                  accounts={"alpha": {"daily_risk_budget": "25"}, "beta": {}, "gamma": {}})
-    e = engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg, clock) as e:
         first = await e.submit(block(quantity=D("0.010")))  # risks 0.010 x 1000 = 10
         assert first.admitted
         assert e.days.risk_spent("alpha") > 0
@@ -184,8 +180,6 @@ async def test_a_day_boundary_resets_the_drawdown_and_the_budget(tmp_path):
         unwrap(e.venues["sim"]).market = MarketData([quote(24 * 3600, "42000", "42001", "50")])
         fourth = await e.submit(block(signal_id="s-4", quantity=D("0.010"), ts=clock.now()))
         assert fourth.admitted, fourth.reason
-    finally:
-        await e.close()
 
 
 def test_the_allocator_is_no_handler_of_the_chain():
@@ -196,12 +190,8 @@ async def test_a_restart_keeps_the_days_spent_budget(tmp_path):
     clock = SimulatedClock(T0)
     cfg = config(group={"accounts": ["alpha"], "policy": "equal"},
                  accounts={"alpha": {"daily_risk_budget": "15"}, "beta": {}, "gamma": {}})
-    e = engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg, clock) as e:
         assert (await e.submit(block(quantity=D("0.020")))).admitted  # risks about 20 > 15
-    finally:
-        await e.close()
     again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
                    audit_path=tmp_path / "a2.jsonl")
     try:
@@ -224,9 +214,7 @@ def failover_config(**risk: Any) -> Any:
 
 
 async def test_a_child_the_risk_manager_finds_no_equity_for_fails_over_at_95_percent(tmp_path):
-    e = engine(tmp_path, failover_config())
-    try:
-        await e.start()
+    async with running(tmp_path, failover_config()) as e:
         outcome = await e.submit(block())
         assert outcome.admitted
         assert "alpha refused INSUFFICIENT_EQUITY by risk" in outcome.reason
@@ -237,36 +225,26 @@ async def test_a_child_the_risk_manager_finds_no_equity_for_fails_over_at_95_per
         assert (line["from_account"], line["to_account"], line["quantity"]) == (
             "alpha", "beta", "0.095")
         assert line["reason"].startswith("child of alpha failed (INSUFFICIENT_EQUITY")
-    finally:
-        await e.close()
 
 
 async def test_a_child_the_venue_rejects_for_funds_fails_over(tmp_path):
     # risk sizes against EUR (plenty), the venue needs USDT (100): the venue refuses
-    e = engine(tmp_path, failover_config(equity_currency="EUR"))
-    try:
-        await e.start()
+    async with running(tmp_path, failover_config(equity_currency="EUR")) as e:
         outcome = await e.submit(block())
         alpha = e.journal.order(client_order_id_for("momo", "alpha", "s-1"))
         assert alpha["status"] == "REJECTED"
         assert e.positions.quantity("beta", "sim", "BTC/USDT") == D("0.095")
         assert outcome.admitted
-    finally:
-        await e.close()
 
 
 async def test_a_child_refused_for_a_reason_any_account_meets_is_not_rerouted(tmp_path):
-    e = engine(tmp_path, config(group=FAILOVER))
-    try:
-        await e.start()
+    async with running(tmp_path, config(group=FAILOVER)) as e:
         outcome = await e.submit(block(limit_price=D("30000"), order_type="limit",
                                          stop_loss=D("29000"), take_profit=D("33000")))
         assert (outcome.admitted, outcome.code) == (False, R.PRICE_BAND)
         e.audit.flush()
         assert audit(tmp_path, "allocation_failover") == []
         assert unwrap(e.venues["sim"]).orders_per_client_id == {}
-    finally:
-        await e.close()
 
 
 async def test_a_child_whose_answer_is_unknown_is_never_rerouted(tmp_path):
@@ -274,9 +252,7 @@ async def test_a_child_whose_answer_is_unknown_is_never_rerouted(tmp_path):
     cfg = config(group=FAILOVER)
     cfg = cfg.model_copy(update={"executor": cfg.executor.model_copy(update={
         "max_attempts": 1, "lookup_attempts": 1})})
-    e = engine(tmp_path, cfg)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg) as e:
         sim = unwrap(e.venues["sim"])
         sim.faults.inject("place", Fault.TIMEOUT_AFTER_ACCEPT)
         sim.faults.inject("fetch_order", Fault.UNAVAILABLE, times=5)
@@ -284,31 +260,23 @@ async def test_a_child_whose_answer_is_unknown_is_never_rerouted(tmp_path):
         e.audit.flush()
         assert audit(tmp_path, "allocation_failover") == []
         assert list(sim.orders_per_client_id) == [client_order_id_for("momo", "alpha", "s-1")]
-    finally:
-        await e.close()
 
 
 async def test_the_last_eligible_account_failing_is_audited_not_rerouted(tmp_path):
     cfg = config(group={"accounts": ["alpha"], "policy": "failover"},
                  balances={"alpha": {"USDT": "100"}, "beta": {}, "gamma": {}})
-    e = engine(tmp_path, cfg)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg) as e:
         outcome = await e.submit(block())
         assert (outcome.admitted, outcome.code) == (False, R.INSUFFICIENT_EQUITY)
         e.audit.flush()
         (line,) = audit(tmp_path, "allocation_failover")
         assert line["to_account"] is None and "no eligible account" in line["reason"]
-    finally:
-        await e.close()
 
 
 async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(tmp_path):
     clock = SimulatedClock(T0)
     cfg = failover_config(equity_currency="EUR")
-    e = engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg, clock) as e:
         real = e.blocks._run_child
 
         async def killed_after_alpha(child, parent_id):
@@ -321,8 +289,6 @@ async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(t
             await e.submit(block())
         except KeyboardInterrupt:
             pass
-    finally:
-        await e.close()
     again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
                    audit_path=tmp_path / "a2.jsonl")
     try:
@@ -337,9 +303,7 @@ async def test_a_kill_after_a_venue_rejection_still_fails_over_once_at_restart(t
 
 async def test_the_run_summary_counts_blocks_apart_and_each_accounts_figures(tmp_path):
     cfg = POOR_BETA
-    e = engine(tmp_path, cfg)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg) as e:
         await e.submit(block())  # beta's child refused for equity, failed over: none left
         summary = e.summary.as_dict(e.positions, 0)
         assert summary["signals_total"] == 1 and summary["signals_rejected"] == 0
@@ -353,8 +317,6 @@ async def test_the_run_summary_counts_blocks_apart_and_each_accounts_figures(tmp
         assert [(c["account_id"], c["signal_id"]) for c in children] == [
             ("alpha", "s-1"), ("beta", "s-1")]
         assert [x["event"] for x in audit(tmp_path, "signal_received")] == ["signal_received"]
-    finally:
-        await e.close()
 
 
 async def test_a_child_in_doubt_is_rerouted_only_once_the_venue_says_it_was_never_placed(
@@ -390,11 +352,7 @@ async def test_a_child_in_doubt_is_rerouted_only_once_the_venue_says_it_was_neve
 async def test_blocks_are_counted_in_the_metrics_by_outcome(tmp_path):
     cfg = config(accounts={"alpha": {"status": "paused"}, "beta": {"status": "paused"},
                            "gamma": {"status": "paused"}})
-    e = engine(tmp_path, cfg)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg) as e:
         await e.submit(block())
         text = e.metrics.render()
         assert 'ordergate_blocks_total{group="desk",outcome="ALLOCATION_NO_ELIGIBLE_ACCOUNT"} 1.0' in text
-    finally:
-        await e.close()

@@ -1,6 +1,7 @@
 """Completion: a child that ends short (an IOC without the liquidity, a fill timeout) is
 completed on its account, sized from the block's recorded fills and working orders."""
 
+from contextlib import asynccontextmanager
 from decimal import Decimal as D
 
 from ordergate.clock import SimulatedClock
@@ -10,7 +11,7 @@ from ordergate.testing.scenario import T0, quote
 from ordergate.venues.guarded import unwrap
 from ordergate.venues.market_data import MarketData
 
-from tests.allocation.test_blocks import audit, block, config
+from tests.allocation.test_blocks import audit, block, config, running
 
 ONE = {"accounts": ["alpha"], "policy": "equal"}
 
@@ -20,6 +21,16 @@ def thin_engine(tmp, cfg, clock):
     market = MarketData([quote(0, "42000", "42001", "0.03"), quote(10, "42000", "42001", "50")])
     return Engine(cfg, clock, market=market, journal_path=tmp / "j.sqlite",
                   audit_path=tmp / "a.jsonl")
+
+
+@asynccontextmanager
+async def running_thin(tmp, cfg, clock):
+    e = thin_engine(tmp, cfg, clock)
+    try:
+        await e.start()
+        yield e
+    finally:
+        await e.close()
 
 
 def ioc_block(**fields):
@@ -32,9 +43,7 @@ def filled_by(e, account):
 
 async def test_an_ioc_child_short_of_liquidity_is_completed_to_exactly_the_block(tmp_path):
     clock = SimulatedClock(T0)
-    e = thin_engine(tmp_path, config(group=ONE), clock)
-    try:
-        await e.start()
+    async with running_thin(tmp_path, config(group=ONE), clock) as e:
         await e.submit(ioc_block())
         # the simulated venue offers 0.03 at the ask to each order: each completion is
         # sized from what the block has filled so far, never from the original quantity
@@ -44,8 +53,6 @@ async def test_an_ioc_child_short_of_liquidity_is_completed_to_exactly_the_block
         assert [(x["decision"], x["quantity"], x["attempt"]) for x in lines] == [
             ("completed", "0.070", 1), ("completed", "0.040", 2), ("completed", "0.010", 3)]
         assert e.journal.active_parents("block") == []  # every child ended: done
-    finally:
-        await e.close()
 
 
 async def test_completions_stop_at_max_attempts_and_say_so(tmp_path):
@@ -53,17 +60,13 @@ async def test_completions_stop_at_max_attempts_and_say_so(tmp_path):
     cfg = config(group=ONE)
     cfg = cfg.model_copy(update={"allocation": cfg.allocation.model_copy(update={
         "completion": cfg.allocation.completion.model_copy(update={"max_attempts": 2})})})
-    e = thin_engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running_thin(tmp_path, cfg, clock) as e:
         await e.submit(ioc_block())
         assert filled_by(e, "alpha") == D("0.090")
         e.audit.flush()
         lines = audit(tmp_path, "allocation_completion")
         assert [x["decision"] for x in lines] == ["completed", "completed", "not_completed"]
         assert "2 completions made: no more" in lines[-1]["reason"]
-    finally:
-        await e.close()
 
 
 async def test_completion_fills_the_rest_when_the_book_refills_and_never_more(tmp_path):
@@ -71,9 +74,7 @@ async def test_completion_fills_the_rest_when_the_book_refills_and_never_more(tm
     cfg = config(group=ONE)
     cfg = cfg.model_copy(update={"reconciler": cfg.reconciler.model_copy(
         update={"fill_timeout_s": 5.0})})
-    e = thin_engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running_thin(tmp_path, cfg, clock) as e:
         # a GTC limit: 0.03 fills now, 0.07 rests, is cancelled after the fill timeout ...
         await e.submit(block(order_type="limit", limit_price=D("42001")))
         assert filled_by(e, "alpha") == D("0.03")
@@ -86,23 +87,17 @@ async def test_completion_fills_the_rest_when_the_book_refills_and_never_more(tm
         assert sorted(counts.values()) == [1, 1]
         first = client_order_id_for("momo", "alpha", "s-1")
         assert e.journal.order(first)["status"] == "CANCELLED"
-    finally:
-        await e.close()
 
 
 async def test_an_operator_cancel_is_not_completed(tmp_path):
     clock = SimulatedClock(T0)
-    e = thin_engine(tmp_path, config(group=ONE), clock)
-    try:
-        await e.start()
+    async with running_thin(tmp_path, config(group=ONE), clock) as e:
         await e.submit(block(order_type="limit", limit_price=D("42001")))
         first = client_order_id_for("momo", "alpha", "s-1")
         assert await e.cancel(first, "changed my mind")
         e.audit.flush()
         assert audit(tmp_path, "allocation_completion") == []
         assert len(unwrap(e.venues["sim"]).orders_per_client_id) == 1
-    finally:
-        await e.close()
 
 
 async def test_no_completion_after_the_timeout(tmp_path):
@@ -133,9 +128,7 @@ async def test_a_completion_is_sized_from_the_blocks_fills_and_working_orders(tm
     is for alpha's shortfall only, and the block's filled quantity never passes the block."""
     clock = SimulatedClock(T0)
     cfg = config(group={"accounts": ["alpha", "beta"], "policy": "equal"})
-    e = thin_engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running_thin(tmp_path, cfg, clock) as e:
         await e.submit(ioc_block())
         total = filled_by(e, "alpha") + filled_by(e, "beta")
         assert total <= D("0.100")
@@ -143,8 +136,6 @@ async def test_a_completion_is_sized_from_the_blocks_fills_and_working_orders(tm
         for line in audit(tmp_path, "allocation_completion"):
             if line["quantity"] is not None:
                 assert D(line["quantity"]) <= D("0.050")
-    finally:
-        await e.close()
 
 
 async def test_a_completion_for_an_account_paused_since_goes_to_the_next_free_one(tmp_path):
@@ -152,9 +143,7 @@ async def test_a_completion_for_an_account_paused_since_goes_to_the_next_free_on
     cfg = config(group={"accounts": ["alpha", "beta"], "policy": "failover"})
     cfg = cfg.model_copy(update={"reconciler": cfg.reconciler.model_copy(
         update={"fill_timeout_s": 5.0})})
-    e = thin_engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running_thin(tmp_path, cfg, clock) as e:
         await e.submit(block(order_type="limit", limit_price=D("42001")))  # alpha takes all
         assert filled_by(e, "alpha") == D("0.03")
         await e.set_account_status("alpha", "paused", "margin call", by="ops")  # left working
@@ -167,15 +156,11 @@ async def test_a_completion_for_an_account_paused_since_goes_to_the_next_free_on
         e.audit.flush()
         (line,) = audit(tmp_path, "allocation_completion")
         assert line["to_account"] == "beta"
-    finally:
-        await e.close()
 
 
 async def test_a_failover_never_goes_to_an_account_paused_since_the_block_was_judged(tmp_path):
     from tests.allocation.test_blocks import FAILOVER, failover_config
-    e = thin_engine(tmp_path, failover_config(), SimulatedClock(T0))
-    try:
-        await e.start()
+    async with running_thin(tmp_path, failover_config(), SimulatedClock(T0)) as e:
         real = e.blocks._run_child
 
         async def pause_beta_first(child, parent_id):
@@ -188,8 +173,6 @@ async def test_a_failover_never_goes_to_an_account_paused_since_the_block_was_ju
         assert filled_by(e, "beta") == D(0)
         assert filled_by(e, "gamma") > 0
         assert FAILOVER["policy"] == "failover"
-    finally:
-        await e.close()
 
 
 async def test_cancelling_a_block_cancels_its_working_children_and_completes_nothing(tmp_path):

@@ -7,26 +7,20 @@ import pytest
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.pipeline.reasons import ReasonCode as R
 
-from tests.allocation.test_blocks import audit, block, config, engine
+from tests.allocation.test_blocks import audit, block, config, running
 
 
 async def test_an_unknown_name_or_status_is_an_error_and_changes_nothing(tmp_path):
-    e = engine(tmp_path, config())
-    try:
-        await e.start()
+    async with running(tmp_path, config()) as e:
         with pytest.raises(KeyError):
             await e.set_account_status("nobody", "paused", "typo")
         with pytest.raises(ValueError):
             await e.set_account_status("alpha", "asleep", "typo")
         assert e.pauses.accounts == set()
-    finally:
-        await e.close()
 
 
 async def test_a_paused_account_takes_no_child_and_its_share_goes_to_the_others(tmp_path):
-    e = engine(tmp_path, config(group={"accounts": ["alpha", "beta"], "policy": "equal"}))
-    try:
-        await e.start()
+    async with running(tmp_path, config(group={"accounts": ["alpha", "beta"], "policy": "equal"})) as e:
         await e.set_account_status("alpha", "paused", "margin call", by="ops")
         outcome = await e.submit(block())
         assert outcome.admitted
@@ -40,27 +34,19 @@ async def test_a_paused_account_takes_no_child_and_its_share_goes_to_the_others(
         assert [(x["name"], x["decision"], x["by"]) for x in lines] == [
             ("alpha", "paused", "ops"), ("alpha", "active", "ops")]
         assert lines[0]["reason"] == "account alpha paused: margin call"
-    finally:
-        await e.close()
 
 
 async def test_a_paused_group_refuses_its_blocks_whole(tmp_path):
-    e = engine(tmp_path, config())
-    try:
-        await e.start()
+    async with running(tmp_path, config()) as e:
         await e.set_account_status("desk", "paused", "end of day", by="ops")
         outcome = await e.submit(block())
         assert (outcome.admitted, outcome.code) == (False, R.ALLOCATION_GROUP_PAUSED)
         await e.set_account_status("desk", "active", "morning", by="ops")
         assert (await e.submit(block(signal_id="s-2"))).admitted
-    finally:
-        await e.close()
 
 
 async def test_pausing_may_cancel_the_working_orders_of_what_it_covers(tmp_path):
-    e = engine(tmp_path, config(group={"accounts": ["alpha", "beta"], "policy": "equal"}))
-    try:
-        await e.start()
+    async with running(tmp_path, config(group={"accounts": ["alpha", "beta"], "policy": "equal"})) as e:
         resting = block(order_type="limit", limit_price=D("41500"), stop_loss=D("40000"),
                         take_profit=D("44000"))
         assert (await e.submit(resting)).admitted
@@ -76,8 +62,6 @@ async def test_pausing_may_cancel_the_working_orders_of_what_it_covers(tmp_path)
         e.audit.flush()
         last = audit(tmp_path, "account_status")[-1]
         assert last["kind"] == "group" and sorted(last["cancelled"]) == sorted([alpha, beta])
-    finally:
-        await e.close()
 
 
 async def test_a_pause_survives_a_restart_and_a_resume_is_kept_too(tmp_path):
@@ -86,14 +70,10 @@ async def test_a_pause_survives_a_restart_and_a_resume_is_kept_too(tmp_path):
     from ordergate.testing.scenario import T0
     clock = SimulatedClock(T0)
     cfg = config(group={"accounts": ["alpha", "beta"], "policy": "equal"})
-    e = engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg, clock) as e:
         await e.set_account_status("alpha", "paused", "investigating", by="ops")
         await e.set_account_status("desk", "paused", "end of day", by="ops")
         await e.set_account_status("desk", "active", "morning", by="ops")
-    finally:
-        await e.close()
     again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
                    audit_path=tmp_path / "a2.jsonl")
     try:
@@ -112,13 +92,9 @@ async def test_config_pauses_an_account_at_every_start_whatever_was_resumed(tmp_
     from ordergate.testing.scenario import T0
     clock = SimulatedClock(T0)
     cfg = config(accounts={"alpha": {"status": "paused"}, "beta": {}, "gamma": {}})
-    e = engine(tmp_path, cfg, clock)
-    try:
-        await e.start()
+    async with running(tmp_path, cfg, clock) as e:
         await e.set_account_status("alpha", "active", "for today", by="ops")
         assert e.pauses.accounts == set()
-    finally:
-        await e.close()
     again = Engine(cfg, clock, venues=e.venues, journal_path=tmp_path / "j.sqlite",
                    audit_path=tmp_path / "a2.jsonl")
     try:

@@ -4,27 +4,17 @@ with the token's name), and watch each account's standing (`GET /v1/accounts`,
 `GET /v1/accounts/{id}`, `GET /v1/groups/{name}`): status, equity, the day, eligibility.
 A pause is seen by the very next block posted to `POST /v1/signals`."""
 
-from collections.abc import Iterator
 from decimal import Decimal as D
-from pathlib import Path
 
 import httpx
 import pytest
 
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.testing.served import (
-    ACCOUNTS, ADMIN, READ, TRADE, Served, block, start, write_config,
+    ADMIN, READ, TRADE, Served, block,
 )
 from ordergate.venues.guarded import unwrap
 
-
-@pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Served]:
-    server = start(tmp_path, write_config(tmp_path, extra=ACCOUNTS))
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def _status(served: Served, name: str, headers=ADMIN, **body) -> httpx.Response:

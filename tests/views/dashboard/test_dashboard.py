@@ -336,6 +336,7 @@ margin: never eligible, and the panel says why."""
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Served]:
+    """Shadows the suite's `desk`: three accounts (`BLOCK_ACCOUNTS`)."""
     server = start(tmp_path, write_config(tmp_path, extra=BLOCK_ACCOUNTS))
     try:
         yield server
