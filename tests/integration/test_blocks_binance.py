@@ -27,6 +27,7 @@ from ordergate.config import EngineConfig, config_from_mapping
 from ordergate.domain.signal import TradingSignalGenerated
 from ordergate.engine import Engine
 from ordergate.pipeline.client_order_id import client_order_id_for
+from ordergate.pipeline.reasons import ReasonCode as R
 from ordergate.testing.binance_emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -246,3 +247,74 @@ async def test_a_restart_mid_block_sends_no_child_twice_at_any_key(emu, tmp_path
         assert emu.client_order_id_counts_by_key() == counts
     finally:
         await again.engine.close()
+
+
+async def test_a_block_naming_an_unknown_venue_is_refused_and_does_not_halt(emu, tmp_path):
+    # Regression: the allocator read the block's reference price at the signal's venue
+    # before anything had checked it: KeyError, INTERNAL_ERROR, and trading halted.
+    run = Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"})
+    try:
+        await run.engine.start()
+        refused = await run.engine.submit(run.block("typo", venue="binance"))
+        assert (refused.admitted, refused.code) == (False, R.UNKNOWN_VENUE)
+        assert emu.orders == []
+        outcome = await run.engine.submit(run.block("b-2"))
+        assert outcome.admitted, outcome.reason  # not TRADING_HALTED
+    finally:
+        await run.engine.close()
+
+
+async def test_a_child_whose_key_cannot_be_reached_fails_over_to_the_other_key(emu, tmp_path):
+    emu.fail_next("POST", "/api/v3/order", 503, count=50, api_key=key("beta"))
+    run = Run(emu, tmp_path, {"accounts": ["beta", "alpha"], "policy": "failover"})
+    try:
+        await run.engine.start()
+        outcome = await run.engine.submit(run.block())
+        assert outcome.admitted, outcome.reason
+        beta = run.engine.journal.order(cid("beta", "b-1"))
+        assert beta is not None and beta["status"] == "FAILED"
+        assert emu.orders_of(key("beta")) == []  # it never reached beta's account
+        assert emu.client_order_id_counts(key("alpha")) == {cid("alpha", "b-1"): 1}
+        assert venue_bought(emu, "alpha") == D("0.0285")
+    finally:
+        await run.engine.close()
+
+
+async def test_a_kill_during_a_failover_sends_the_rerouted_child_once(emu, tmp_path):
+    emu.set_balance("USDT", "100", "29900", api_key=key("beta"))
+    group = {"accounts": ["beta", "alpha"], "policy": "failover"}
+    first = Run(emu, tmp_path, group)
+    sent: list[str] = []
+    try:
+        await first.engine.start()
+        real = first.engine.blocks._run_child
+
+        async def killed_before_the_reroute(child: TradingSignalGenerated) -> Any:
+            if sent:
+                raise KeyboardInterrupt  # beta was refused; alpha's re-route not sent yet
+            sent.append(child.account_id)
+            return await real(child)
+
+        first.engine.blocks._run_child = killed_before_the_reroute  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            await first.engine.submit(first.block())
+        first.engine.journal.commit()
+    finally:
+        await first.engine.close()
+    assert emu.client_order_id_counts_by_key()[key("alpha")] == {}
+    again = Run(emu, tmp_path, group, life=1)
+    try:
+        await again.engine.start()
+        assert emu.client_order_id_counts(key("alpha")) == {cid("alpha", "b-1"): 1}
+        assert emu.orders_of(key("beta")) == []
+        assert venue_bought(emu, "alpha") == D("0.0285")
+        assert again.position("alpha") == venue_held(emu, "alpha")
+        assert again.engine.journal.active_parents("block") == []
+    finally:
+        await again.engine.close()
+    third = Run(emu, tmp_path, group, life=2)  # and once more: nothing re-sent
+    try:
+        await third.engine.start()
+        assert emu.client_order_id_counts(key("alpha")) == {cid("alpha", "b-1"): 1}
+    finally:
+        await third.engine.close()

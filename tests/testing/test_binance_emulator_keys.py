@@ -61,7 +61,8 @@ async def call(http: aiohttp.ClientSession, emu: BinanceEmulator, method: str, p
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         url, kwargs = f"{emu.base_url}{path}", {"data": signed}
     async with http.request(method, url, headers=headers, **kwargs) as resp:
-        return resp.status, json.loads(await resp.text())
+        text = await resp.text()
+        return resp.status, json.loads(text) if text.startswith(("{", "[")) else text
 
 
 async def as_b(http: aiohttp.ClientSession, emu: BinanceEmulator, method: str, path: str,
@@ -313,3 +314,20 @@ def test_runs_as_its_own_process_with_several_keys(tmp_path):
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=10)
+
+
+async def test_a_fault_can_name_the_key_whose_requests_it_hits(emu, http):
+    fault = emu.fail_next("POST", "/api/v3/order", 503, api_key=KEY_B)
+    status_a, _ = await call(http, emu, "POST", "/api/v3/order", buy("a-1"))
+    status_b, _ = await as_b(http, emu, "POST", "/api/v3/order", buy("b-1"))
+    status_b2, _ = await as_b(http, emu, "POST", "/api/v3/order", buy("b-2"))
+    assert (status_a, status_b, status_b2) == (200, 503, 200)  # once, and only B's
+    assert fault.hits == 1
+    assert [o.client_order_id for o in emu.orders] == ["a-1", "b-2"]
+    async with http.post(f"{emu.base_url}/_admin/faults", json={
+            "method": "GET", "path": "/api/v3/account", "kind": "status", "status": 500,
+            "api_key": KEY_B}) as resp:
+        assert (await resp.json())["api_key"] == KEY_B
+    status_a, _ = await call(http, emu, "GET", "/api/v3/account", {})
+    status_b, _ = await as_b(http, emu, "GET", "/api/v3/account", {})
+    assert (status_a, status_b) == (200, 500)

@@ -13,11 +13,12 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
 - Binance's own error JSON and HTTP statuses (-1013 filter failures, -2010 insufficient
   balance and "Duplicate order sent." while the first order with that client order ID is
   still open, -2013, -2011, -1121, -1022, -2014/-2015, -1021, -1102);
-- fault injection by method + path: delay the response (after or before processing;
-  `detached`: a request delayed before processing still executes if the client hangs
-  up, as a request in a real venue's pipeline does), answer a status (503, 429 with
-  Retry-After, 418, 500 ...) without processing, or drop the connection before or after
-  processing (`binance_faults.py`). Through the Python API and `/_admin/faults`;
+- fault injection by method + path (and, if told, the signing key): delay the response
+  (after or before processing; `detached`: a request delayed before processing still
+  executes if the client hangs up, as a request in a real venue's pipeline does), answer
+  a status (503, 429 with Retry-After, 418, 500 ...) without processing, or drop the
+  connection before or after processing (`binance_faults.py`). Through the Python API
+  and `/_admin/faults`;
 - several API keys, each its own account as on Binance (`add_account`): balances,
   orders, open orders, trades, order lists and client order IDs scoped by the key that
   signed the request (the same clientOrderId under two keys is two orders; another key's
@@ -402,26 +403,30 @@ class BinanceEmulator:
             return fault
 
     def delay_next(self, method: str, path: str, seconds: float, *, count: int = 1,
-                   after_processing: bool = True, detached: bool = False) -> Fault:
+                   after_processing: bool = True, detached: bool = False,
+                   api_key: str | None = None) -> Fault:
         """Delay the answer to the next `count` matching requests by `seconds` (by default
         after the request took effect: the client times out but the order exists).
         Before processing, `detached` has the request take effect after the delay even if
         the client has gone (see `Fault`)."""
         return self.inject_fault(Fault(method, path, "delay", count=count, delay_s=seconds,
-                                       after_processing=after_processing, detached=detached))
+                                       after_processing=after_processing, detached=detached,
+                                       api_key=api_key))
 
     def fail_next(self, method: str, path: str, status: int = 503, *, count: int = 1,
-                  retry_after: float | None = None, body: str | None = None) -> Fault:
-        """Answer the next `count` matching requests with `status`, without processing."""
+                  retry_after: float | None = None, body: str | None = None,
+                  api_key: str | None = None) -> Fault:
+        """Answer the next `count` matching requests with `status`, without processing
+        (`api_key`: only those signed with that key)."""
         return self.inject_fault(Fault(method, path, "status", count=count, status=status,
                                        retry_after=retry_after, body=body,
-                                       after_processing=False))
+                                       after_processing=False, api_key=api_key))
 
     def drop_next(self, method: str, path: str, *, count: int = 1,
-                  after_processing: bool = False) -> Fault:
+                  after_processing: bool = False, api_key: str | None = None) -> Fault:
         """Close the connection without an answer, before (default) or after processing."""
         return self.inject_fault(Fault(method, path, "drop", count=count,
-                                       after_processing=after_processing))
+                                       after_processing=after_processing, api_key=api_key))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -456,10 +461,10 @@ class BinanceEmulator:
         r.add_post("/_admin/account", self._h_admin_account)
         r.add_post("/_admin/accounts", self._h_admin_add_account)
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, api_key: str | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, api_key):
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
@@ -476,7 +481,8 @@ class BinanceEmulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_admin/"):
             return await handler(request)
-        fault = self._take_fault(request.method, request.path)
+        fault = self._take_fault(request.method, request.path,
+                                 request.headers.get("X-MBX-APIKEY"))
         if fault is not None and fault.kind == "status":
             self._record(request.method, request.path, fault.status)
             return status_response(fault)
