@@ -23,6 +23,9 @@ by its stop-loss, then moves the market through every stop-loss (another partici
 trades at `CRASH_PRICE` against a deep book), so the stops trigger and fill and the
 engine finishes its brackets before it stops.
 
+Blocks over several accounts (`--plans blocks`, alone): `crash_blocks`, three API keys
+at the emulator, kills between a block's children and during failovers, figures per key.
+
 The last line on stdout is one JSON object: `kills`, `duplicate_orders`, `lost_fills`,
 `position_drift`, `signals_without_outcome` first, then the other figures (`crash_check`),
 the kills by moment (`start_up`: killed before the engine took a signal, i.e. while it
