@@ -318,3 +318,20 @@ async def test_a_kill_during_a_failover_sends_the_rerouted_child_once(emu, tmp_p
         assert emu.client_order_id_counts(key("alpha")) == {cid("alpha", "b-1"): 1}
     finally:
         await third.engine.close()
+
+
+async def test_an_account_whose_key_the_venue_refuses_is_not_eligible_and_says_why(
+        emu, tmp_path, monkeypatch):
+    monkeypatch.setenv("OG_IT_BETA_KEY", "a-key-binance-does-not-know")  # -2015 at its venue
+    run = Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"})
+    try:
+        await run.engine.start()
+        outcome = await run.engine.submit(run.block())
+        assert outcome.admitted, outcome.reason
+        (line,) = run.audit("allocation_decided")
+        assert "beta: not eligible (equity unknown" in line["reason"]
+        assert [(a, D(q)) for a, q in line["children"]] == [("alpha", D("0.03"))]
+        assert emu.client_order_id_counts_by_key()[key("beta")] == {}
+        assert venue_bought(emu, "alpha") == D("0.03")
+    finally:
+        await run.engine.close()

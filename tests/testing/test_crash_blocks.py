@@ -10,7 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ordergate.testing.crash_blocks import KEYS, Block, config_text, figures, passed
+from ordergate.testing.crash_blocks import KEYS, Block, config_text
+from ordergate.testing.crash_blocks_check import figures as verdict
+from ordergate.testing.crash_blocks_check import passed
 from ordergate.testing.crash_check import AuditRecord
 from ordergate.testing.crash_procs import JournalSnapshot, fill_key
 
@@ -49,7 +51,7 @@ def _trade(account: str, trade_id: int, qty: str) -> dict[str, Any]:
 
 def test_a_second_order_for_one_child_at_its_key_is_a_duplicate() -> None:
     state = _state({"alpha": {BLOCK.child_id("alpha"): 2}}, {})
-    result, problems = figures({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D(0))
+    result, problems = verdict({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D(0), KEYS)
     assert result["duplicate_orders"] == 1 and not passed(result)
     assert "alpha's key: 2 venue order(s)" in problems[0]
 
@@ -57,7 +59,7 @@ def test_a_second_order_for_one_child_at_its_key_is_a_duplicate() -> None:
 def test_a_child_at_the_wrong_key_is_an_order_we_never_derived_for_it() -> None:
     # alpha's child placed with beta's key: beta's account holds alpha's client order ID
     state = _state({"beta": {BLOCK.child_id("alpha"): 1}}, {})
-    result, problems = figures({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D(0))
+    result, problems = verdict({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D(0), KEYS)
     assert result["duplicate_orders"] == 1
     assert "never derived" in problems[0]
 
@@ -67,7 +69,7 @@ def test_opposite_drifts_at_two_keys_do_not_cancel_out() -> None:
     journal = _journal(_fill("alpha", 1, "0.01"), _fill("beta", 2, "0.01"))
     trades = [_trade("alpha", 1, "0.01"), _trade("alpha", 2, "0.01")]
     state = _state({}, {"alpha": "0.02", "beta": "0"}, trades)
-    result, _ = figures({"cb-1": BLOCK}, state, journal, AuditRecord(), D("0.02"))
+    result, _ = verdict({"cb-1": BLOCK}, state, journal, AuditRecord(), D("0.02"), KEYS)
     assert result["position_drift"] == "0.02"  # |0.01 - 0.02| + |0.01 - 0|
     assert result["engine_position_drift"] == "0"  # the sum alone would not have seen it
     assert not passed(result)
@@ -75,15 +77,15 @@ def test_opposite_drifts_at_two_keys_do_not_cancel_out() -> None:
 
 def test_a_venue_trade_at_any_key_missing_from_the_journal_is_a_lost_fill() -> None:
     state = _state({}, {"beta": "0.01"}, [_trade("beta", 7, "0.01")])
-    result, _ = figures({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D("0.01"))
+    result, _ = verdict({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D("0.01"), KEYS)
     assert result["lost_fills"] == 1
 
 
 def test_a_block_without_a_child_or_a_refusal_has_no_outcome() -> None:
-    result, _ = figures({"cb-1": BLOCK}, _state({}, {}), JournalSnapshot(), AuditRecord(), D(0))
+    result, _ = verdict({"cb-1": BLOCK}, _state({}, {}), JournalSnapshot(), AuditRecord(), D(0), KEYS)
     assert result["signals_without_outcome"] == 1
     refused = AuditRecord(refused={"cb-1": {"ALLOCATION_NO_ELIGIBLE_ACCOUNT"}})
-    result, _ = figures({"cb-1": BLOCK}, _state({}, {}), JournalSnapshot(), refused, D(0))
+    result, _ = verdict({"cb-1": BLOCK}, _state({}, {}), JournalSnapshot(), refused, D(0), KEYS)
     assert result["signals_without_outcome"] == 0
 
 
@@ -92,7 +94,7 @@ def test_a_clean_record_over_two_keys_passes() -> None:
     state = _state({"alpha": {BLOCK.child_id("alpha"): 1}, "beta": {BLOCK.child_id("beta"): 1}},
                    {"alpha": "0.01", "beta": "0.01"},
                    [_trade("alpha", 1, "0.01"), _trade("beta", 2, "0.01")])
-    result, problems = figures({"cb-1": BLOCK}, state, journal, AuditRecord(), D("0.02"))
+    result, problems = verdict({"cb-1": BLOCK}, state, journal, AuditRecord(), D("0.02"), KEYS)
     assert passed(result), problems
 
 

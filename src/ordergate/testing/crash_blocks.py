@@ -22,13 +22,9 @@ feeds block signals (market buys) and kills at one moment:
 Signals are redelivered until acknowledged, as in the single-account test; after the
 last kill one more run takes every signal and stops at the end of its input.
 
-Figures (`figures`), each 0 when right: `duplicate_orders` (per key: client order IDs
-with two venue orders, or one we never derived for that key's account), `lost_fills`
-(venue trades, under any key, not in the journal), `phantom_fills`, `position_drift`
-(per account: journaled fills less the base commission, against that key's BTC; summed
-as absolute values), `engine_position_drift` (the final run's reported BTC/USDT position
-against both keys' BTC), `signals_without_outcome` (a block with no journaled child and
-no refusal), `orders_not_terminal`, `venue_open_orders` and `drift_reports`.
+The verdict, key by key, is `crash_blocks_check.figures`: duplicates, lost and phantom
+fills, per-account position drift, blocks without outcome, anything left working, the
+engine's own drift reports; each must be 0.
 """
 
 from __future__ import annotations
@@ -38,7 +34,6 @@ import os
 import random
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -47,12 +42,12 @@ from typing import Any
 
 from ordergate.pipeline.client_order_id import client_order_id_for
 from ordergate.testing.binance_emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from ordergate.testing.crash_check import AuditRecord, decimal_text, read_audit
+from ordergate.testing.crash_blocks_check import figures, passed
+from ordergate.testing.crash_check import read_audit
 from ordergate.testing.crash_procs import (
     EmulatorProcess,
     EngineProcess,
     JournalSnapshot,
-    fill_key,
     read_journal,
 )
 
@@ -313,7 +308,7 @@ class BlocksCrashTest:
         engine_position = None
         if summary is not None and code == 0:
             engine_position = Decimal(summary.get("positions", {}).get(SYMBOL, "0"))
-        result, problems = figures(self.blocks, state, journal, audit, engine_position)
+        result, problems = figures(self.blocks, state, journal, audit, engine_position, KEYS)
         if code != 0:
             problems.append(f"the final run exited with status {code}")
         (self.dir / "problems.txt").write_text("".join(p + "\n" for p in problems))
@@ -322,77 +317,6 @@ class BlocksCrashTest:
                 "final_run_exit": code, "seed": self.seed,
                 "elapsed_s": round(time.monotonic() - started, 1),
                 "ok": passed(result) and code == 0, "problems": problems}
-
-
-def figures(blocks: Mapping[str, Block], state: Mapping[str, Any], journal: JournalSnapshot,
-            audit: AuditRecord, engine_position: Decimal | None) -> tuple[dict[str, Any], list[str]]:
-    """The verdict over both keys (module docstring)."""
-    problems: list[str] = []
-    duplicates = 0
-    for account, (api_key, _) in KEYS.items():
-        counts: Mapping[str, int] = state["accounts"][api_key]["client_order_id_counts"]
-        ours = {b.child_id(account) for b in blocks.values()}
-        for cid, n in sorted(counts.items()):
-            if n > 1 or cid not in ours:
-                duplicates += 1
-                problems.append(f"{account}'s key: {n} venue order(s) for {cid}"
-                                + ("" if cid in ours else ", a client order ID never derived"))
-    venue_trades = {fill_key(t["symbol"], t["id"]): t for t in state["trades"]}
-    lost = sorted(set(venue_trades) - set(journal.fills))
-    phantom = sorted(set(journal.fills) - set(venue_trades))
-    problems += [f"lost fill: venue trade {k} of {venue_trades[k]['clientOrderId']}" for k in lost]
-    problems += [f"phantom fill: journal trade {k}" for k in phantom]
-    drift, venue_total = Decimal(0), Decimal(0)
-    for account, (api_key, _) in KEYS.items():
-        ours_position = Decimal(0)
-        for fill in journal.fills.values():
-            order = journal.orders.get(str(fill["client_order_id"]), {})
-            if order.get("account_id") != account:
-                continue
-            quantity = Decimal(fill["quantity"])
-            ours_position += quantity if fill["side"] == "buy" else -quantity
-            if fill["fee_currency"] == "BTC":
-                ours_position -= Decimal(fill["fee"])
-        balance = state["accounts"][api_key]["balances"].get("BTC", {"free": "0", "locked": "0"})
-        venue_pos = Decimal(balance["free"]) + Decimal(balance["locked"])
-        venue_total += venue_pos
-        if ours_position != venue_pos:
-            drift += abs(ours_position - venue_pos)
-            problems.append(f"{account}: journal position {ours_position}, its key's BTC {venue_pos}")
-    engine_drift = None if engine_position is None else engine_position - venue_total
-    if engine_drift:
-        problems.append(f"engine reports {engine_position}, the keys hold {venue_total}")
-    if engine_position is None:
-        problems.append("the final run printed no summary: the engine's position is unknown")
-    children = {str(o["signal_id"]) for o in journal.orders.values()}
-    without = sorted(s for s in blocks if s not in children
-                     and not (audit.refused.get(s, set()) - {"DUPLICATE_SIGNAL"}))
-    problems += [f"block {s} without outcome: no child in the journal, no refusal" for s in without]
-    open_orders = journal.open_orders()
-    problems += [f"not terminal: {o['client_order_id']} {o['status']}" for o in open_orders]
-    venue_open = [o for o in state["orders"] if o["status"] in ("NEW", "PARTIALLY_FILLED")]
-    problems += [f"drift reported: {d}" for d in audit.drift]
-    result: dict[str, Any] = {
-        "duplicate_orders": duplicates, "lost_fills": len(lost),
-        "position_drift": decimal_text(drift),
-        "signals_without_outcome": len(without), "phantom_fills": len(phantom),
-        "engine_position_drift": None if engine_drift is None else decimal_text(engine_drift),
-        "orders_not_terminal": len(open_orders), "venue_open_orders": len(venue_open),
-        "drift_reports": len(audit.drift), "blocks": len(blocks),
-        "orders": len(state["orders"]), "fills": len(venue_trades),
-        "children_by_key": {a: sum(state["accounts"][k]["client_order_id_counts"].values())
-                            for a, (k, _) in KEYS.items()},
-    }
-    return result, problems
-
-
-_ZERO_FIGURES = ("duplicate_orders", "lost_fills", "signals_without_outcome", "phantom_fills",
-                 "orders_not_terminal", "venue_open_orders", "drift_reports")
-
-
-def passed(result: Mapping[str, Any]) -> bool:
-    return (all(result[k] == 0 for k in _ZERO_FIGURES) and result["position_drift"] == "0"
-            and result["engine_position_drift"] == "0")
 
 
 def main(kills: int, seed: int, workdir: Path, keep: bool, explicit_workdir: bool,
