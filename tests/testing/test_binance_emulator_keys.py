@@ -3,7 +3,8 @@ balances, orders, open orders, trades, order lists and client order IDs, scoped 
 key that signed the request; the symbols, the books and the ID sequences are the venue's.
 
 Unhappy paths first. Driven over HTTP with hand-signed requests, through ccxt's real
-binance class, and as its own process (`--account`).
+binance class, as its own process (`--account`), and a Hypothesis invariant on the market:
+an account's holdings move by its own trades alone, whoever moved the market.
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ from urllib.parse import urlencode
 import aiohttp
 import ccxt.async_support as ccxt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ordergate.testing.binance_emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
+    DEFAULT_SYMBOLS,
     BinanceEmulator,
     SymbolSpec,
 )
+from ordergate.testing.binance_market import BinanceApiError, BinanceMarket
 
 D = Decimal
 KEY_B, SECRET_B = "key-b-0123456789", "secret-b-0123456789"
@@ -331,3 +336,61 @@ async def test_a_fault_can_name_the_key_whose_requests_it_hits(emu, http):
     status_a, _ = await call(http, emu, "GET", "/api/v3/account", {})
     status_b, _ = await as_b(http, emu, "GET", "/api/v3/account", {})
     assert (status_a, status_b) == (200, 500)
+
+
+# ---------------------------------------------------------------- an invariant
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("order"), st.sampled_from("AB"), st.sampled_from(["BUY", "SELL"]),
+              st.sampled_from(["MARKET", "LIMIT"]), st.integers(1, 300),
+              st.integers(-30, 30), st.sampled_from(["c1", "c2", "c3"])),
+    st.tuples(st.just("trade"), st.integers(-30, 30), st.integers(1, 300)),
+    st.tuples(st.just("cancel"), st.sampled_from("AB"), st.sampled_from(["c1", "c2", "c3"])),
+), max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_OPS)
+def test_each_account_s_balances_move_only_by_its_own_trades(ops: list[tuple[Any, ...]]) -> None:
+    """Whoever moves the market, an account's holdings change by its own trades alone,
+    and each account counts its own client order IDs."""
+    market = BinanceMarket(DEFAULT_SYMBOLS, None, {"USDT": "100000", "BTC": "1"}, account="A")
+    market.add_account("B", {"USDT": "100000", "BTC": "1"})
+    placed = {"A": 0, "B": 0}
+    for op in ops:
+        if op[0] == "order":
+            _, who, side, otype, lots, ticks, cid = op
+            market.account = who
+            params = {"symbol": "BTCUSDT", "side": side, "type": otype,
+                      "quantity": str(D("0.001") * lots), "newClientOrderId": cid}
+            if otype == "LIMIT":
+                params |= {"price": str(D(50000) + 100 * ticks), "timeInForce": "GTC"}
+            try:
+                market.new_order(params)
+                placed[who] += 1
+            except BinanceApiError:
+                pass
+        elif op[0] == "trade":
+            market.account = "A"
+            market.trade_against_resting("BTCUSDT", D(50000) + 100 * op[1], D("0.001") * op[2])
+        else:
+            market.account = op[1]
+            order = market.find_order({"symbol": "BTCUSDT", "origClientOrderId": op[2]})
+            if order is not None and order.is_open:
+                market.cancel(order)
+    for who in "AB":
+        own = [t for t in market.trades if t.account == who]
+        btc = D(1) + sum(((t.qty if t.side == "BUY" else -t.qty)
+                          - (t.commission if t.commission_asset == "BTC" else 0)
+                          for t in own), D(0))
+        usdt = D(100000) + sum(((-t.quote_qty if t.side == "BUY" else t.quote_qty)
+                                - (t.commission if t.commission_asset == "USDT" else 0)
+                                for t in own), D(0))
+        free, locked = market.balances(who)["BTC"]
+        assert free + locked == btc
+        free, locked = market.balances(who)["USDT"]
+        assert free + locked == usdt
+        open_locked = sum((o.locked for o in market.orders.values()
+                           if o.account == who and o.is_open and o.side == "BUY"), D(0))
+        assert locked == open_locked  # what it has locked is its own open buys'
+        assert sum(market.wallet(who).client_id_counts.values()) == placed[who]
