@@ -121,6 +121,9 @@ class BlockAllocator:
         if self._group_paused(group_name):
             return self._refused(signal, R.ALLOCATION_GROUP_PAUSED, f"group {group_name} is "
                                  "paused: it takes no block until it is resumed")
+        if self._market.venue(signal.venue) is None:  # (its reference price is read there)
+            return self._refused(signal, R.UNKNOWN_VENUE, f"venue {signal.venue!r} of the "
+                                 "block is not configured")
         venues = {a: self.venue_of(a, signal.venue) for a in group.accounts}
         rules = self._rules(signal.symbol, set(venues.values()))
         if isinstance(rules, tuple):

@@ -70,7 +70,7 @@ class CancelReplace:
             raise BinanceApiError(400, -1102, "Param 'cancelOrigClientOrderId' or "
                                   "'cancelOrderId' must be sent, but both were empty/null!")
         new_params = {k: v for k, v in params.items() if k not in _CANCEL_KEYS}
-        with emu._lock:
+        with emu.acting(request):
             before, self._before = self._before[:1], self._before[1:]
             for callback in before:
                 callback()

@@ -13,11 +13,18 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
 - Binance's own error JSON and HTTP statuses (-1013 filter failures, -2010 insufficient
   balance and "Duplicate order sent." while the first order with that client order ID is
   still open, -2013, -2011, -1121, -1022, -2014/-2015, -1021, -1102);
-- fault injection by method + path: delay the response (after or before processing;
-  `detached`: a request delayed before processing still executes if the client hangs
-  up, as a request in a real venue's pipeline does), answer a status (503, 429 with
-  Retry-After, 418, 500 ...) without processing, or drop the connection before or after
-  processing (`binance_faults.py`). Through the Python API and `/_admin/faults`;
+- fault injection by method + path (and, if told, the signing key): delay the response
+  (after or before processing; `detached`: a request delayed before processing still
+  executes if the client hangs up, as a request in a real venue's pipeline does), answer
+  a status (503, 429 with Retry-After, 418, 500 ...) without processing, or drop the
+  connection before or after processing (`binance_faults.py`). Through the Python API
+  and `/_admin/faults`;
+- several API keys, each its own account as on Binance (`add_account`): balances,
+  orders, open orders, trades, order lists and client order IDs scoped by the key that
+  signed the request (the same clientOrderId under two keys is two orders; another key's
+  orderId is -2013 "Order does not exist."), the symbols, books and ID sequences shared;
+  an unknown key is 401 -2015. The key given to the constructor is the default account,
+  which every test-facing method means when it is not told a key;
 - a venue clock set off ours (`set_clock_offset`), filters changed while running
   (`set_filters`), an account paying its fees in BNB (`pay_fees_in_bnb`), through the
   Python API and `/_admin/clock`, `/_admin/filters`, `/_admin/account`.
@@ -47,7 +54,8 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -114,7 +122,11 @@ class BinanceEmulator:
         check_timestamp: bool = True,
     ) -> None:
         self.api_key = api_key
+        """The default key: its account is the one the test-facing methods mean when they
+        are not told a key (`add_account` adds others)."""
         self._secret = api_secret.encode()
+        self._secrets: dict[str, bytes] = {api_key: self._secret}
+        """Every API key served, with its secret; each key is its own account."""
         self.port = port
         self.state_file = Path(state_file) if state_file is not None else None
         self.check_timestamp = check_timestamp
@@ -122,7 +134,8 @@ class BinanceEmulator:
         self.clock_offset_ms = 0
         """The venue's clock minus ours (`set_clock_offset`): what `/api/v3/time` answers,
         what signed timestamps are judged by, what orders and trades are stamped with."""
-        self.market = BinanceMarket(symbols, books, balances, clock=self.server_time_ms)
+        self.market = BinanceMarket(symbols, books, balances, clock=self.server_time_ms,
+                                    account=api_key)
         """The state and the matching model (`binance_market.py`); use it under the lock."""
         self.order_lists = OrderLists(self.market)
         """OCO order lists (`binance_oco.py`), tying their legs in the market."""
@@ -174,11 +187,13 @@ class BinanceEmulator:
         """The `urls['api']` entries to override on a ccxt binance instance."""
         return {"public": f"{self.base_url}/api/v3", "private": f"{self.base_url}/api/v3"}
 
-    def ccxt_config(self, **extra: Any) -> dict[str, Any]:
-        """A ccxt binance config that stays on this emulator (see peers.md)."""
+    def ccxt_config(self, api_key: str | None = None, **extra: Any) -> dict[str, Any]:
+        """A ccxt binance config that stays on this emulator (see peers.md), signing with
+        `api_key` (default: the default key)."""
+        key = self.api_key if api_key is None else api_key
         config: dict[str, Any] = {
-            "apiKey": self.api_key,
-            "secret": self._secret.decode(),
+            "apiKey": key,
+            "secret": self._secrets[key].decode(),
             "urls": {"api": self.ccxt_urls()},
             "options": {
                 "fetchCurrencies": False,
@@ -188,6 +203,32 @@ class BinanceEmulator:
         }
         config.update(extra)
         return config
+
+    # ------------------------------------------------------------ test-facing API: accounts
+
+    def add_account(self, api_key: str, api_secret: str,
+                    balances: Mapping[str, Decimal | str | int] | None = None) -> None:
+        """Serve another API key, its own account with its own `balances` (default:
+        `DEFAULT_BALANCES`), orders, trades and client order IDs, as a second Binance
+        account (or sub-account) with its own key is."""
+        with self._lock:
+            if api_key in self._secrets:
+                raise ValueError(f"API key {api_key!r} is served already")
+            self.market.add_account(api_key, DEFAULT_BALANCES if balances is None else balances)
+            self._secrets[api_key] = api_secret.encode()
+            self._persist()
+
+    @property
+    def api_keys(self) -> list[str]:
+        """Every key served, the default first."""
+        with self._lock:
+            return list(self._secrets)
+
+    def _account(self, api_key: str | None) -> str:
+        key = self.api_key if api_key is None else api_key
+        if key not in self._secrets:
+            raise KeyError(f"no account with API key {key!r}")
+        return key
 
     # ------------------------------------------------------------ test-facing API: market
 
@@ -237,12 +278,12 @@ class BinanceEmulator:
             self._persist()
             return trades
 
-    def pay_fees_in_bnb(self, enabled: bool = True) -> None:
+    def pay_fees_in_bnb(self, enabled: bool = True, *, api_key: str | None = None) -> None:
         """The account's "use BNB to pay for fees" (Binance's BNB burn): while the account
         has enough BNB, every trade's commission is charged in BNB, 25% off, at the
         BNB/quote mid; without enough BNB, as usual."""
         with self._lock:
-            self.market.pay_fees_in_bnb = bool(enabled)
+            self.market.wallet(self._account(api_key)).pay_fees_in_bnb = bool(enabled)
             self._persist()
 
     # ------------------------------------------------------------ test-facing API: clock
@@ -260,23 +301,30 @@ class BinanceEmulator:
 
     # ------------------------------------------------------------ test-facing API: balances
 
-    def set_balance(self, asset: str, free: Decimal | str | int, locked: Decimal | str | int = 0) -> None:
+    def set_balance(self, asset: str, free: Decimal | str | int, locked: Decimal | str | int = 0,
+                    *, api_key: str | None = None) -> None:
         with self._lock:
-            self.market.set_balance(asset, dec(free), dec(locked))
+            self.market.set_balance(asset, dec(free), dec(locked), self._account(api_key))
             self._persist()
 
-    def balances(self) -> dict[str, tuple[Decimal, Decimal]]:
-        """asset -> (free, locked)."""
+    def balances(self, api_key: str | None = None) -> dict[str, tuple[Decimal, Decimal]]:
+        """asset -> (free, locked), of the key's account (default: the default key's)."""
         with self._lock:
-            return self.market.balances()
+            return self.market.balances(self._account(api_key))
 
     # ------------------------------------------------------------ test-facing API: inspection
 
     @property
     def orders(self) -> list[EmulatedOrder]:
-        """Every order ever accepted, oldest first (live objects: do not mutate)."""
+        """Every order ever accepted, under any key, oldest first (live objects: do not
+        mutate; `EmulatedOrder.account` is the key's)."""
         with self._lock:
             return list(self.market.orders.values())
+
+    def orders_of(self, api_key: str) -> list[EmulatedOrder]:
+        """The orders placed with one key, oldest first."""
+        with self._lock:
+            return [o for o in self.market.orders.values() if o.account == api_key]
 
     @property
     def trades(self) -> list[EmulatedTrade]:
@@ -289,14 +337,23 @@ class BinanceEmulator:
         with self._lock:
             return list(self._requests)
 
-    def client_order_id_counts(self) -> dict[str, int]:
-        """How many venue orders were created per client order ID."""
+    def client_order_id_counts(self, api_key: str | None = None) -> dict[str, int]:
+        """How many venue orders were created per client order ID, under one key (default:
+        the default key; the same ID under two keys is two accounts' orders)."""
         with self._lock:
-            return dict(self.market.client_id_counts)
+            return dict(self.market.wallet(self._account(api_key)).client_id_counts)
 
-    def orders_by_client_id(self, client_order_id: str) -> list[EmulatedOrder]:
+    def client_order_id_counts_by_key(self) -> dict[str, dict[str, int]]:
+        """`client_order_id_counts` of every key served."""
         with self._lock:
-            return [o for o in self.market.orders.values() if o.client_order_id == client_order_id]
+            return {k: dict(w.client_id_counts) for k, w in self.market.wallets.items()}
+
+    def orders_by_client_id(self, client_order_id: str,
+                            api_key: str | None = None) -> list[EmulatedOrder]:
+        """The orders with that client order ID, under any key (or under `api_key`)."""
+        with self._lock:
+            return [o for o in self.market.orders.values() if o.client_order_id == client_order_id
+                    and (api_key is None or o.account == api_key)]
 
     def order(self, symbol: str, order_id: int) -> EmulatedOrder | None:
         """One order by symbol and order ID (order IDs are numbered per symbol)."""
@@ -314,19 +371,29 @@ class BinanceEmulator:
         with self._lock:
             return {
                 "base_url": self.base_url,
-                "orders": [o.to_json() for o in self.market.orders.values()],
-                "trades": [t.to_json() | {"clientOrderId": t.client_order_id}
+                "orders": [o.to_json() | {"account": o.account}
+                           for o in self.market.orders.values()],
+                "trades": [t.to_json() | {"clientOrderId": t.client_order_id,
+                                          "account": t.account}
                            for t in self.market.trades],
-                "client_order_id_counts": dict(self.market.client_id_counts),
-                "balances": {a: {"free": fmt(f), "locked": fmt(lk)}
-                             for a, (f, lk) in self.balances().items()},
+                "client_order_id_counts": self.client_order_id_counts(),
+                "balances": self._balances_json(self.api_key),
                 "books": {s: {"bids": [[fmt(p), fmt(q)] for p, q in b.bids],
                               "asks": [[fmt(p), fmt(q)] for p, q in b.asks]}
                           for s, b in self.market.books.items()},
                 "faults": [f.to_json() for f in self._faults],
                 "clock_offset_ms": self.clock_offset_ms,
-                "pay_fees_in_bnb": self.market.pay_fees_in_bnb,
+                "pay_fees_in_bnb": self.market.wallet(self.api_key).pay_fees_in_bnb,
+                "accounts": {
+                    key: {"balances": self._balances_json(key),
+                          "client_order_id_counts": dict(w.client_id_counts),
+                          "pay_fees_in_bnb": w.pay_fees_in_bnb}
+                    for key, w in self.market.wallets.items()},
             }
+
+    def _balances_json(self, api_key: str) -> dict[str, dict[str, str]]:
+        return {a: {"free": fmt(f), "locked": fmt(lk)}
+                for a, (f, lk) in self.market.balances(api_key).items()}
 
     # ------------------------------------------------------------ test-facing API: faults
 
@@ -336,26 +403,30 @@ class BinanceEmulator:
             return fault
 
     def delay_next(self, method: str, path: str, seconds: float, *, count: int = 1,
-                   after_processing: bool = True, detached: bool = False) -> Fault:
+                   after_processing: bool = True, detached: bool = False,
+                   api_key: str | None = None) -> Fault:
         """Delay the answer to the next `count` matching requests by `seconds` (by default
         after the request took effect: the client times out but the order exists).
         Before processing, `detached` has the request take effect after the delay even if
         the client has gone (see `Fault`)."""
         return self.inject_fault(Fault(method, path, "delay", count=count, delay_s=seconds,
-                                       after_processing=after_processing, detached=detached))
+                                       after_processing=after_processing, detached=detached,
+                                       api_key=api_key))
 
     def fail_next(self, method: str, path: str, status: int = 503, *, count: int = 1,
-                  retry_after: float | None = None, body: str | None = None) -> Fault:
-        """Answer the next `count` matching requests with `status`, without processing."""
+                  retry_after: float | None = None, body: str | None = None,
+                  api_key: str | None = None) -> Fault:
+        """Answer the next `count` matching requests with `status`, without processing
+        (`api_key`: only those signed with that key)."""
         return self.inject_fault(Fault(method, path, "status", count=count, status=status,
                                        retry_after=retry_after, body=body,
-                                       after_processing=False))
+                                       after_processing=False, api_key=api_key))
 
     def drop_next(self, method: str, path: str, *, count: int = 1,
-                  after_processing: bool = False) -> Fault:
+                  after_processing: bool = False, api_key: str | None = None) -> Fault:
         """Close the connection without an answer, before (default) or after processing."""
         return self.inject_fault(Fault(method, path, "drop", count=count,
-                                       after_processing=after_processing))
+                                       after_processing=after_processing, api_key=api_key))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -388,11 +459,12 @@ class BinanceEmulator:
         r.add_post("/_admin/clock", self._h_admin_clock)
         r.add_post("/_admin/filters", self._h_admin_filters)
         r.add_post("/_admin/account", self._h_admin_account)
+        r.add_post("/_admin/accounts", self._h_admin_add_account)
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, api_key: str | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, api_key):
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
@@ -409,7 +481,8 @@ class BinanceEmulator:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_admin/"):
             return await handler(request)
-        fault = self._take_fault(request.method, request.path)
+        fault = self._take_fault(request.method, request.path,
+                                 request.headers.get("X-MBX-APIKEY"))
         if fault is not None and fault.kind == "status":
             self._record(request.method, request.path, fault.status)
             return status_response(fault)
@@ -454,7 +527,9 @@ class BinanceEmulator:
         key = request.headers.get("X-MBX-APIKEY")
         if not key:
             raise BinanceApiError(401, -2014, "API-key format invalid.")
-        if not hmac.compare_digest(key.encode(), self.api_key.encode()):
+        with self._lock:
+            secret = self._secrets.get(key)
+        if secret is None:
             raise BinanceApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
         body = await request.text() if request.body_exists else ""
         # Binance signs totalParams = query string concatenated with the body (no separator).
@@ -467,7 +542,7 @@ class BinanceEmulator:
         if len(signatures) != 1:
             raise BinanceApiError(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
         payload = cleaned[0] + cleaned[1]
-        expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signatures[0].lower()):
             raise BinanceApiError(400, -1022, "Signature for this request is not valid.")
         params = dict(parse_qsl(cleaned[0], keep_blank_values=True))
@@ -489,7 +564,20 @@ class BinanceEmulator:
                 raise BinanceApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
             if now - ts > recv_window:
                 raise BinanceApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+        request[_ACCOUNT] = key  # whose request: `acting` scopes the state to it
         return params
+
+    @contextmanager
+    def acting(self, request: web.Request) -> Iterator[BinanceMarket]:
+        """The lock, with the market acting for the account whose key signed `request`
+        (`_signed` first): what a private endpoint reads and changes is that account's."""
+        with self._lock:
+            previous = self.market.account
+            self.market.account = request.get(_ACCOUNT, self.api_key)
+            try:
+                yield self.market
+            finally:
+                self.market.account = previous
 
     # ------------------------------------------------------------ public endpoints
 
@@ -630,9 +718,9 @@ class BinanceEmulator:
 
     async def _h_account(self, request: web.Request) -> web.StreamResponse:
         await self._signed(request)
-        with self._lock:
+        with self.acting(request) as market:
             balances = [{"asset": a, "free": fmt(f), "locked": fmt(lk)}
-                        for a, (f, lk) in self.balances().items()]
+                        for a, (f, lk) in market.balances().items()]
         return _json_response({
             "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
             "sellerCommission": 0,
@@ -646,7 +734,7 @@ class BinanceEmulator:
 
     async def _h_new_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
-        with self._lock:
+        with self.acting(request):
             order, fills = self.market.new_order(params)
             self._persist()
             return _json_response(self.new_order_body(order, fills, params))
@@ -676,7 +764,7 @@ class BinanceEmulator:
 
     async def _h_query_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
-        with self._lock:
+        with self.acting(request):
             order = self.market.find_order(params)
             if order is None:
                 raise BinanceApiError(400, -2013, "Order does not exist.")
@@ -684,7 +772,7 @@ class BinanceEmulator:
 
     async def _h_cancel_order(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
-        with self._lock:
+        with self.acting(request):
             order = self.market.find_order(params)
             if order is None or not order.is_open:
                 raise BinanceApiError(400, -2011, "Unknown order sent.")
@@ -705,11 +793,11 @@ class BinanceEmulator:
 
     async def _h_open_orders(self, request: web.Request) -> web.StreamResponse:
         params = await self._signed(request)
-        with self._lock:
+        with self.acting(request):
             symbol = params.get("symbol")
             if symbol is not None:
                 self.market.spec(symbol)
-            rows = [o.to_json() for o in self.market.orders.values()
+            rows = [o.to_json() for o in self.market.own_orders()
                     if o.is_open and (symbol is None or o.symbol == symbol)]
         return _json_response(rows)
 
@@ -734,9 +822,9 @@ class BinanceEmulator:
         if limit < 1:
             raise BinanceApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
         limit = min(limit, 1000)
-        with self._lock:
+        with self.acting(request):
             self.market.spec(symbol)
-            rows = [t for t in self.market.trades if t.symbol == symbol
+            rows = [t for t in self.market.own_trades() if t.symbol == symbol
                     and ("orderId" not in numbers or t.order_id == numbers["orderId"])
                     and ("fromId" not in numbers or t.trade_id >= numbers["fromId"])
                     and ("startTime" not in numbers or t.time_ms >= numbers["startTime"])
@@ -784,9 +872,25 @@ class BinanceEmulator:
         return _json_response({"trades": [t.to_json() for t in trades]})
 
     async def _h_admin_balance(self, request: web.Request) -> web.StreamResponse:
+        """{"asset", "free", "locked"?, "api_key"?}: see `set_balance`."""
         data = await request.json()
-        self.set_balance(str(data["asset"]), str(data["free"]), str(data.get("locked", "0")))
+        try:
+            self.set_balance(str(data["asset"]), str(data["free"]), str(data.get("locked", "0")),
+                             api_key=data.get("api_key"))
+        except KeyError as err:
+            return _json_response({"error": str(err)}, status=400)
         return _json_response({})
+
+    async def _h_admin_add_account(self, request: web.Request) -> web.StreamResponse:
+        """{"api_key", "api_secret", "balances"?: {"USDT": "100"}}: see `add_account`."""
+        data = await request.json()
+        try:
+            balances = {str(a): Decimal(str(v)) for a, v in (data.get("balances") or {}).items()}
+            self.add_account(str(data["api_key"]), str(data["api_secret"]),
+                             dict(DEFAULT_BALANCES) | balances)
+        except (KeyError, ValueError, InvalidOperation) as err:
+            return _json_response({"error": str(err)}, status=400)
+        return _json_response({"api_keys": self.api_keys})
 
     async def _h_admin_clock(self, request: web.Request) -> web.StreamResponse:
         """{"offset_ms": N}: the venue's clock N ms ahead of ours (negative: behind)."""
@@ -796,11 +900,17 @@ class BinanceEmulator:
                                "serverTime": self.server_time_ms()})
 
     async def _h_admin_account(self, request: web.Request) -> web.StreamResponse:
-        """{"pay_fees_in_bnb": true}: see `pay_fees_in_bnb`."""
+        """{"pay_fees_in_bnb": true, "api_key"?: KEY}: see `pay_fees_in_bnb`."""
         data = await request.json()
-        if "pay_fees_in_bnb" in data:
-            self.pay_fees_in_bnb(bool(data["pay_fees_in_bnb"]))
-        return _json_response({"pay_fees_in_bnb": self.market.pay_fees_in_bnb})
+        key = data.get("api_key")
+        try:
+            if "pay_fees_in_bnb" in data:
+                self.pay_fees_in_bnb(bool(data["pay_fees_in_bnb"]), api_key=key)
+            with self._lock:
+                enabled = self.market.wallet(self._account(key)).pay_fees_in_bnb
+        except KeyError as err:
+            return _json_response({"error": str(err)}, status=400)
+        return _json_response({"pay_fees_in_bnb": enabled})
 
     async def _h_admin_filters(self, request: web.Request) -> web.StreamResponse:
         """{"symbol": "BTCUSDT", "tick_size": "0.1", ...}: see `set_filters`."""
@@ -832,6 +942,9 @@ class BinanceEmulator:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+
+_ACCOUNT = web.RequestKey("ordergate.binance_emulator.account", str)
+"""Where `_signed` leaves the signing key on the request (aiohttp's request mapping)."""
 
 _FILTER_FIELDS = frozenset({"tick_size", "step_size", "min_qty", "max_qty", "min_notional",
                             "min_price", "max_price"})
@@ -926,10 +1039,13 @@ class BinanceEmulatorThread:
 
 
 async def _serve(port: int, state_file: str | None, api_key: str, api_secret: str,
-                 balances: Mapping[str, Decimal] | None = None, stop_on_eof: bool = False) -> None:
+                 balances: Mapping[str, Decimal] | None = None, stop_on_eof: bool = False,
+                 accounts: Sequence[tuple[str, str, Mapping[str, Decimal]]] = ()) -> None:
     start = dict(DEFAULT_BALANCES) | dict(balances or {})
     emulator = BinanceEmulator(port=port, state_file=state_file, api_key=api_key,
                                api_secret=api_secret, balances=start)
+    for key, secret, own in accounts:
+        emulator.add_account(key, secret, dict(DEFAULT_BALANCES) | dict(own))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -968,6 +1084,15 @@ def _balance(text: str) -> tuple[str, Decimal]:
     return asset.upper(), value
 
 
+def _account_arg(text: str) -> tuple[str, str, dict[str, Decimal]]:
+    """KEY:SECRET or KEY:SECRET:ASSET=AMOUNT,ASSET=AMOUNT."""
+    key, _, rest = text.partition(":")
+    secret, _, amounts = rest.partition(":")
+    if not key or not secret:
+        raise argparse.ArgumentTypeError(f"expected KEY:SECRET[:ASSET=AMOUNT,...], got {text!r}")
+    return key, secret, dict(_balance(a) for a in amounts.split(",") if a)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Local Binance spot REST emulator (127.0.0.1 only).")
     parser.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
@@ -978,11 +1103,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                         metavar="ASSET=AMOUNT",
                         help="starting free balance of an asset (repeatable); the others keep "
                              "their defaults (USDT 1000000, BTC 10, ETH 100)")
+    parser.add_argument("--account", type=_account_arg, action="append", default=[],
+                        metavar="KEY:SECRET[:ASSET=AMOUNT,...]",
+                        help="serve another API key, its own account (repeatable); its "
+                             "balances are the defaults but for the amounts given")
     parser.add_argument("--stop-on-eof", action="store_true",
                         help="stop when standard input closes (tie the emulator to its parent)")
     args = parser.parse_args(argv)
     asyncio.run(_serve(args.port, args.state_file, args.api_key, args.api_secret,
-                       dict(args.balance), args.stop_on_eof))
+                       dict(args.balance), args.stop_on_eof, args.account))
 
 
 if __name__ == "__main__":

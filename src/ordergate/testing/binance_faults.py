@@ -31,7 +31,11 @@ class Fault:
     client hanging up cancels the request (it never reached the venue).
 
     `skip`: let this many matching requests through untouched first (the second order
-    request of a sequence, a bracket's first exit after its entry, is the one held)."""
+    request of a sequence, a bracket's first exit after its entry, is the one held).
+
+    `api_key`: only requests signed with that key (its `X-MBX-APIKEY`): one account's key
+    failing while the others' work, as when one sub-account is restricted or its key's
+    requests are held up; None: any request."""
 
     method: str
     path: str
@@ -45,11 +49,14 @@ class Fault:
     detached: bool = False
     skip: int = 0
     hits: int = 0
+    api_key: str | None = None
 
-    def matches(self, method: str, path: str) -> bool:
-        """`method` and `path` match exactly, or are "*" (any)."""
+    def matches(self, method: str, path: str, api_key: str | None = None) -> bool:
+        """`method` and `path` match exactly, or are "*" (any); and the key, if the fault
+        names one."""
         return (self.count > 0 and self.method.upper() in ("*", method.upper())
-                and self.path in ("*", path))
+                and self.path in ("*", path)
+                and (self.api_key is None or self.api_key == api_key))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
@@ -67,17 +74,21 @@ class Fault:
                 after_processing=bool(data.get("after_processing", kind == "delay")),
                 detached=bool(data.get("detached", False)),
                 skip=int(data.get("skip", 0)),
+                api_key=None if data.get("api_key") is None else str(data["api_key"]),
             )
         except KeyError as missing:
             raise ValueError(f"a fault needs {missing.args[0]!r}") from None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
             "delay_s": self.delay_s, "status": self.status, "retry_after": self.retry_after,
             "body": self.body, "after_processing": self.after_processing,
             "detached": self.detached, "skip": self.skip, "hits": self.hits,
         }
+        if self.api_key is not None:
+            body["api_key"] = self.api_key
+        return body
 
 
 def status_response(fault: Fault) -> web.Response:

@@ -1,4 +1,4 @@
-"""The Binance emulator's market: symbols and their rules, books, one account's balances,
+"""The Binance emulator's market: symbols and their rules, books, the accounts' balances,
 orders and trades, and the matching model. No HTTP here (`binance_emulator.py` serves it).
 
 What it models, deterministically:
@@ -22,6 +22,11 @@ What it models, deterministically:
   one cancels both, the funds locked once (`ListHook`);
 - balances locked, debited and credited, with commission (in BNB, discounted, when the
   account pays its fees in BNB);
+- several accounts (`Wallet`, one per API key, as on Binance): each its own balances,
+  orders, trades, client order IDs and fee setting, sharing the symbols, the books and
+  the ID sequences. `account` names the one acting (the emulator sets it, under its lock,
+  to the account of the key that signed the request); an order's fills and releases go to
+  its own account's wallet whoever moved the market;
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
   sequences, starting at small numbers (1), so two symbols' trades share IDs.
 
@@ -57,6 +62,9 @@ PRICED_TYPES = LIMIT_TYPES + STOP_LIMIT_TYPES
 MARKET_LIKE = ("MARKET", *STOP_MARKET_TYPES)
 """Order types that execute at market: what the book cannot fill expires."""
 BNB_DISCOUNT = Decimal("0.25")  # Binance spot: commission paid in BNB costs 25% less
+
+
+DEFAULT_ACCOUNT = "default"
 
 
 class BinanceApiError(Exception):
@@ -161,6 +169,7 @@ class EmulatedOrder:
     working: bool = True  # False while a stop order waits for its trigger (`isWorking`)
     working_time_ms: int = -1  # when it started working (placed, or triggered); -1 until then
     order_list_id: int = -1  # the order list (OCO, `binance_oco`) it is a leg of; -1: none
+    account: str = DEFAULT_ACCOUNT  # whose order (the API key's account, `Wallet`)
 
     @property
     def is_open(self) -> bool:
@@ -209,6 +218,7 @@ class EmulatedTrade:
     commission_asset: str
     time_ms: int
     is_maker: bool
+    account: str = DEFAULT_ACCOUNT
 
     def to_json(self) -> dict[str, Any]:
         """The shape of one `/api/v3/myTrades` entry."""
@@ -274,13 +284,31 @@ class ListHook(Protocol):
     def cancelled(self, order: EmulatedOrder) -> None: ...
 
 
+@dataclass(slots=True)
+class Wallet:
+    """One account's own state: balances, how many orders each of its client order IDs
+    made, and its "use BNB to pay for fees" setting. Client order IDs are the account's
+    own, as on Binance: the same ID under two keys is two orders."""
+
+    free: dict[str, Decimal]
+    locked: dict[str, Decimal]
+    client_id_counts: dict[str, int] = field(default_factory=dict)
+    pay_fees_in_bnb: bool = False
+
+    @classmethod
+    def opening(cls, balances: Mapping[str, Decimal | str | int]) -> Wallet:
+        free = {a: dec(v) for a, v in balances.items()}
+        return cls(free, {a: ZERO for a in free})
+
+
 class BinanceMarket:
-    """Symbols, books, one account, its orders and trades, and matching."""
+    """Symbols, books, accounts (`Wallet`), their orders and trades, and matching."""
 
     def __init__(self, symbols: Iterable[SymbolSpec],
                  books: Mapping[str, tuple[Sequence[Level], Sequence[Level]]] | None,
                  balances: Mapping[str, Decimal | str | int] | None,
-                 clock: Callable[[], int] = now_ms) -> None:
+                 clock: Callable[[], int] = now_ms,
+                 account: str = DEFAULT_ACCOUNT) -> None:
         self._now = clock
         """The venue's time in epoch milliseconds (its clock may be set off ours)."""
         self.symbols: dict[str, SymbolSpec] = {s.symbol: s for s in symbols}
@@ -291,12 +319,14 @@ class BinanceMarket:
         for name in self.symbols:
             self.books.setdefault(name, Book([], []))
         start = DEFAULT_BALANCES if balances is None else balances
-        self.free: dict[str, Decimal] = {a: dec(v) for a, v in start.items()}
-        self.locked: dict[str, Decimal] = {a: ZERO for a in self.free}
+        self.default_account = account
+        self.wallets: dict[str, Wallet] = {account: Wallet.opening(start)}
+        self.account = account
+        """The account acting now (the key that signed the request being served)."""
         self.orders: dict[tuple[str, int], EmulatedOrder] = {}
-        """By (symbol, order ID): an order ID is unique only within its symbol."""
+        """By (symbol, order ID): an order ID is unique only within its symbol (and, as
+        on Binance, across accounts: the sequence is the symbol's)."""
         self.trades: list[EmulatedTrade] = []
-        self.client_id_counts: dict[str, int] = {}
         self._last_order_id: dict[str, int] = {}
         self._last_trade_id: dict[str, int] = {}
         self.last_prices: dict[str, Decimal] = {}
@@ -305,10 +335,49 @@ class BinanceMarket:
         """Per symbol, the stops not yet triggered, oldest first: what a trade checks,
         rather than every order the account ever placed."""
         self.update_id = 1
-        self.pay_fees_in_bnb = False
-        """The account's "use BNB to pay for fees" setting (Binance's BNB burn)."""
         self.list_hook: ListHook | None = None
         """Order lists (`binance_oco`), told of their legs' fills, triggers and cancels."""
+
+    # ------------------------------------------------------------ accounts
+
+    def add_account(self, account: str, balances: Mapping[str, Decimal | str | int]) -> None:
+        if account in self.wallets:
+            raise ValueError(f"account {account!r} exists already")
+        self.wallets[account] = Wallet.opening(balances)
+
+    def wallet(self, account: str | None = None) -> Wallet:
+        """An account's wallet (the acting one by default)."""
+        return self.wallets[self.account if account is None else account]
+
+    @property
+    def free(self) -> dict[str, Decimal]:
+        """The acting account's free balances."""
+        return self.wallet().free
+
+    @property
+    def locked(self) -> dict[str, Decimal]:
+        return self.wallet().locked
+
+    @property
+    def client_id_counts(self) -> dict[str, int]:
+        """The acting account's orders per client order ID."""
+        return self.wallet().client_id_counts
+
+    @property
+    def pay_fees_in_bnb(self) -> bool:
+        """The acting account's "use BNB to pay for fees" setting (Binance's BNB burn)."""
+        return self.wallet().pay_fees_in_bnb
+
+    @pay_fees_in_bnb.setter
+    def pay_fees_in_bnb(self, enabled: bool) -> None:
+        self.wallet().pay_fees_in_bnb = enabled
+
+    def own_orders(self) -> list[EmulatedOrder]:
+        """The acting account's orders, oldest first."""
+        return [o for o in self.orders.values() if o.account == self.account]
+
+    def own_trades(self) -> list[EmulatedTrade]:
+        return [t for t in self.trades if t.account == self.account]
 
     # ------------------------------------------------------------ symbols and books
 
@@ -354,14 +423,17 @@ class BinanceMarket:
 
     # ------------------------------------------------------------ balances
 
-    def set_balance(self, asset: str, free: Decimal, locked: Decimal) -> None:
-        self.free[asset] = free
-        self.locked[asset] = locked
+    def set_balance(self, asset: str, free: Decimal, locked: Decimal,
+                    account: str | None = None) -> None:
+        wallet = self.wallet(account)
+        wallet.free[asset] = free
+        wallet.locked[asset] = locked
 
-    def balances(self) -> dict[str, tuple[Decimal, Decimal]]:
-        """asset -> (free, locked)."""
-        return {a: (self.free.get(a, ZERO), self.locked.get(a, ZERO))
-                for a in sorted(set(self.free) | set(self.locked))}
+    def balances(self, account: str | None = None) -> dict[str, tuple[Decimal, Decimal]]:
+        """asset -> (free, locked), of the acting account or the one named."""
+        w = self.wallet(account)
+        return {a: (w.free.get(a, ZERO), w.locked.get(a, ZERO))
+                for a in sorted(set(w.free) | set(w.locked))}
 
     # ------------------------------------------------------------ orders
 
@@ -370,14 +442,17 @@ class BinanceMarket:
         self.spec(symbol)
         if params.get("orderId"):
             try:
-                return self.orders.get((symbol, int(params["orderId"])))
+                found = self.orders.get((symbol, int(params["orderId"])))
             except ValueError:
                 raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'orderId'.") from None
+            # Another account's order does not exist for this one.
+            return found if found is not None and found.account == self.account else None
         cid = params.get("origClientOrderId")
         if not cid:
             raise BinanceApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
         # Binance resolves a client order ID to the most recent order that carries it.
-        matches = [o for o in self.orders.values() if o.client_order_id == cid and o.symbol == symbol]
+        matches = [o for o in self.orders.values() if o.client_order_id == cid
+                   and o.symbol == symbol and o.account == self.account]
         return matches[-1] if matches else None
 
     def resting(self, symbol: str) -> list[EmulatedOrder]:
@@ -459,7 +534,7 @@ class BinanceMarket:
         (symbol, spec, side, otype, qty, tif, price, stop_price, cid, book,
          order_id) = self._parse_new(params)
         # A reused client order ID is refused only while the first order is still open.
-        if any(o.client_order_id == cid and o.is_open for o in self.orders.values()):
+        if any(o.client_order_id == cid and o.is_open for o in self.own_orders()):
             raise BinanceApiError(400, -2010, "Duplicate order sent.")
 
         # Balance check: what the order can consume.
@@ -485,7 +560,7 @@ class BinanceMarket:
             order_id=order_id, client_order_id=cid, symbol=symbol, side=side,
             type=otype, time_in_force=tif or "GTC", price=price, orig_qty=qty, time_ms=now,
             update_time_ms=now, stop_price=stop_price, working=otype not in STOP_TYPES,
-            working_time_ms=-1 if otype in STOP_TYPES else now,
+            working_time_ms=-1 if otype in STOP_TYPES else now, account=self.account,
         )
         self._last_order_id[symbol] = order_id
         self.orders[(symbol, order_id)] = order
@@ -555,7 +630,7 @@ class BinanceMarket:
             if due.type in STOP_MARKET_TYPES and due.locked > 0:  # it pays at market now
                 spec = self.symbols[symbol]
                 self._move(spec.quote if due.side == "BUY" else spec.base, due.locked,
-                           to_locked=False)
+                           to_locked=False, account=due.account)
                 due.locked = ZERO
             trades.extend(self._execute(due))
         return trades
@@ -588,26 +663,29 @@ class BinanceMarket:
 
     def _fill(self, order: EmulatedOrder, price: Decimal, qty: Decimal, *, is_maker: bool) -> EmulatedTrade:
         spec = self.symbols[order.symbol]
+        wallet = self.wallets[order.account]  # the order's own, whoever moved the market
+        free, locked = wallet.free, wallet.locked
         quote_qty = price * qty
         rate = spec.maker_fee if is_maker else spec.taker_fee
-        commission, commission_asset = self._commission(spec, order.side, price, qty, quote_qty, rate)
+        commission, commission_asset = self._commission(spec, order.side, price, qty,
+                                                        quote_qty, rate, wallet)
         if order.side == "BUY":
             if order.type in PRICED_TYPES:
                 release = qty * order.price
                 order.locked -= release
-                self.locked[spec.quote] = self.locked.get(spec.quote, ZERO) - release
-                self.free[spec.quote] = self.free.get(spec.quote, ZERO) + release - quote_qty
+                locked[spec.quote] = locked.get(spec.quote, ZERO) - release
+                free[spec.quote] = free.get(spec.quote, ZERO) + release - quote_qty
             else:
-                self.free[spec.quote] = self.free.get(spec.quote, ZERO) - quote_qty
-            self.free[spec.base] = self.free.get(spec.base, ZERO) + qty
+                free[spec.quote] = free.get(spec.quote, ZERO) - quote_qty
+            free[spec.base] = free.get(spec.base, ZERO) + qty
         else:
             if order.type in PRICED_TYPES:
                 order.locked -= qty
-                self.locked[spec.base] = self.locked.get(spec.base, ZERO) - qty
+                locked[spec.base] = locked.get(spec.base, ZERO) - qty
             else:
-                self.free[spec.base] = self.free.get(spec.base, ZERO) - qty
-            self.free[spec.quote] = self.free.get(spec.quote, ZERO) + quote_qty
-        self.free[commission_asset] = self.free.get(commission_asset, ZERO) - commission
+                free[spec.base] = free.get(spec.base, ZERO) - qty
+            free[spec.quote] = free.get(spec.quote, ZERO) + quote_qty
+        free[commission_asset] = free.get(commission_asset, ZERO) - commission
         now = self._now()
         trade_id = self._last_trade_id.get(order.symbol, 0) + 1
         self._last_trade_id[order.symbol] = trade_id
@@ -616,6 +694,7 @@ class BinanceMarket:
             client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
             price=price, qty=qty, quote_qty=quote_qty, commission=commission,
             commission_asset=commission_asset, time_ms=now, is_maker=is_maker,
+            account=order.account,
         )
         self.trades.append(trade)
         self.last_prices[order.symbol] = price
@@ -630,17 +709,17 @@ class BinanceMarket:
         return trade
 
     def _commission(self, spec: SymbolSpec, side: str, price: Decimal, qty: Decimal,
-                    quote_qty: Decimal, rate: Decimal) -> tuple[Decimal, str]:
+                    quote_qty: Decimal, rate: Decimal, wallet: Wallet) -> tuple[Decimal, str]:
         """What a trade costs, in which asset. Binance's default: the buyer pays in the asset
         received (base), the seller in the quote. With BNB paying the fees (`pay_fees_in_bnb`,
         Binance's "BNB burn") and enough BNB free, the commission is the quote value less
         the 25% discount, in BNB at the BNB/quote mid (the trade's price on BNB's own
         symbols): a BTCUSDT trade then charges BNB, an asset it neither buys nor sells."""
-        if self.pay_fees_in_bnb:
+        if wallet.pay_fees_in_bnb:
             bnb_price = price if spec.base == BNB else self._mid(f"{BNB}{spec.quote}")
             if bnb_price is not None and bnb_price > 0:
                 fee = (quote_qty * rate * (1 - BNB_DISCOUNT) / bnb_price).quantize(_EIGHT)
-                if fee > 0 and self.free.get(BNB, ZERO) >= fee:
+                if fee > 0 and wallet.free.get(BNB, ZERO) >= fee:
                     return fee, BNB
         if side == "BUY":
             return (qty * rate).quantize(_EIGHT), spec.base
@@ -659,15 +738,17 @@ class BinanceMarket:
             self._waiting[order.symbol].remove(order)
         if order.locked > 0:
             asset = spec.quote if order.side == "BUY" else spec.base
-            self._move(asset, order.locked, to_locked=False)
+            self._move(asset, order.locked, to_locked=False, account=order.account)
             order.locked = ZERO
         order.status = status
         order.update_time_ms = self._now()
 
-    def _move(self, asset: str, amount: Decimal, *, to_locked: bool) -> None:
+    def _move(self, asset: str, amount: Decimal, *, to_locked: bool,
+              account: str | None = None) -> None:
+        wallet = self.wallet(account)
         sign = 1 if to_locked else -1
-        self.free[asset] = self.free.get(asset, ZERO) - sign * amount
-        self.locked[asset] = self.locked.get(asset, ZERO) + sign * amount
+        wallet.free[asset] = wallet.free.get(asset, ZERO) - sign * amount
+        wallet.locked[asset] = wallet.locked.get(asset, ZERO) + sign * amount
 
 
 # ---------------------------------------------------------------- helpers

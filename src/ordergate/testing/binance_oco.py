@@ -45,6 +45,7 @@ from ordergate.testing.binance_market import (
     ZERO,
     BinanceApiError,
     BinanceMarket,
+    DEFAULT_ACCOUNT,
     EmulatedOrder,
     decimal_param,
     required,
@@ -68,6 +69,8 @@ class OrderList:
     legs: list[EmulatedOrder]
     """The stop first, then the LIMIT_MAKER (as Binance numbers them)."""
     time_ms: int
+    account: str = DEFAULT_ACCOUNT
+    """Whose list (the API key's account): another account cannot see or cancel it."""
 
     @property
     def is_open(self) -> bool:
@@ -91,7 +94,8 @@ class OrderList:
 
 
 class OrderLists:
-    """The account's OCO lists, and the `ListHook` that ties their legs."""
+    """The accounts' OCO lists (each list its account's), and the `ListHook` that ties
+    their legs."""
 
     def __init__(self, market: BinanceMarket) -> None:
         self.market = market
@@ -128,12 +132,15 @@ class OrderLists:
                 raise BinanceApiError(400, -1100, "Illegal characters found in parameter "
                                       "'orderListId'.") from None
             cid = params.get(id_param)
-            return None if found is None or (cid and cid != found.list_client_order_id) else found
+            if found is None or found.account != self.market.account:
+                return None
+            return None if cid and cid != found.list_client_order_id else found
         cid = params.get(id_param)
         if not cid:
             raise BinanceApiError(400, -1102, f"Param 'orderListId' or '{id_param}' must be "
                                   "sent, but both were empty/null!")
-        matches = [lst for lst in self.lists.values() if lst.list_client_order_id == cid]
+        matches = [lst for lst in self.lists.values() if lst.list_client_order_id == cid
+                   and lst.account == self.market.account]
         return matches[-1] if matches else None
 
     # ------------------------------------------------------------ new OCO
@@ -201,9 +208,9 @@ class OrderLists:
                                   "is not correct.")
         if (stop_cid == maker_cid
                 or any(o.is_open and o.client_order_id in (stop_cid, maker_cid)
-                       for o in market.orders.values())
+                       for o in market.own_orders())
                 or any(lst.is_open and lst.list_client_order_id == list_cid
-                       for lst in self.lists.values())):
+                       and lst.account == market.account for lst in self.lists.values())):
             raise BinanceApiError(400, -2010, "Duplicate order sent.")
         # Funds once, for the list (module docstring).
         asset = spec.base if side == "SELL" else spec.quote
@@ -222,11 +229,12 @@ class OrderLists:
             order_id=next_order, client_order_id=stop_cid, symbol=symbol, side=side,
             type="STOP_LOSS", time_in_force="GTC", price=ZERO, orig_qty=qty, time_ms=now,
             update_time_ms=now, stop_price=stop_price, working=False, working_time_ms=-1,
-            order_list_id=list_id)
+            order_list_id=list_id, account=market.account)
         maker = EmulatedOrder(
             order_id=next_order + 1, client_order_id=maker_cid, symbol=symbol, side=side,
             type="LIMIT_MAKER", time_in_force="GTC", price=price, orig_qty=qty, time_ms=now,
-            update_time_ms=now, working_time_ms=now, order_list_id=list_id)
+            update_time_ms=now, working_time_ms=now, order_list_id=list_id,
+            account=market.account)
         for order in (stop, maker):
             market.orders[(symbol, order.order_id)] = order
             market.client_id_counts[order.client_order_id] = (
@@ -236,7 +244,7 @@ class OrderLists:
         market._move(asset, maker.locked, to_locked=True)
         market._waiting.setdefault(symbol, []).append(stop)
         self._last_id = list_id
-        order_list = OrderList(list_id, list_cid, symbol, [stop, maker], now)
+        order_list = OrderList(list_id, list_cid, symbol, [stop, maker], now, market.account)
         self.lists[list_id] = order_list
         return order_list
 
@@ -261,7 +269,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
 
     async def new_oco(request: web.Request) -> web.StreamResponse:
         params = await emulator._signed(request)
-        with emulator._lock:
+        with emulator.acting(request):
             order_list = lists.new_oco(params)
             emulator._persist()
             now = emulator.server_time_ms()
@@ -274,7 +282,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
 
     async def cancel_list(request: web.Request) -> web.StreamResponse:
         params = await emulator._signed(request)
-        with emulator._lock:
+        with emulator.acting(request):
             emulator.market.spec(required(params, "symbol"))
             order_list = lists.find(params, "listClientOrderId")
             if (order_list is None or order_list.symbol != params["symbol"]
@@ -297,7 +305,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
 
     async def query_list(request: web.Request) -> web.StreamResponse:
         params = await emulator._signed(request)
-        with emulator._lock:
+        with emulator.acting(request):
             order_list = lists.find(params, "origClientOrderId")
             if order_list is None:
                 raise BinanceApiError(400, -2011, "Order list does not exist.")

@@ -35,11 +35,16 @@ def _request(url: str, method: str = "GET", body: Any = None, timeout: float = 5
 class EmulatorProcess:
     """`python -m ordergate.testing.binance_emulator` as our child, with its admin API."""
 
-    def __init__(self, workdir: Path, balances: Mapping[str, str]) -> None:
+    def __init__(self, workdir: Path, balances: Mapping[str, str],
+                 accounts: Iterable[tuple[str, str, Mapping[str, str]]] = ()) -> None:
+        """`accounts`: more API keys, (key, secret, balances), each its own account."""
         args = [sys.executable, "-m", "ordergate.testing.binance_emulator", "--port", "0",
                 "--stop-on-eof"]
         for asset, amount in balances.items():
             args += ["--balance", f"{asset}={amount}"]
+        for key, secret, own in accounts:
+            amounts = ",".join(f"{asset}={amount}" for asset, amount in own.items())
+            args += ["--account", f"{key}:{secret}:{amounts}"]
         with open(workdir / "emulator.err", "w", encoding="utf-8") as err:  # the child keeps its copy
             self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=err, text=True)
@@ -73,6 +78,14 @@ class EmulatorProcess:
         _request(f"{self.base_url}/_admin/book", "POST",
                  {"symbol": symbol, "bids": [list(lv) for lv in bids],
                   "asks": [list(lv) for lv in asks]})
+
+    def set_balance(self, asset: str, free: str, locked: str = "0",
+                    api_key: str | None = None) -> None:
+        """One account's balance of an asset (the default key's unless told another)."""
+        body: dict[str, Any] = {"asset": asset, "free": free, "locked": locked}
+        if api_key is not None:
+            body["api_key"] = api_key
+        _request(f"{self.base_url}/_admin/balance", "POST", body)
 
     def trade(self, symbol: str, price: str, qty: str) -> list[dict[str, Any]]:
         """Another market participant trades against our resting orders at `price`."""

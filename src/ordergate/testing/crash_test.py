@@ -23,6 +23,9 @@ by its stop-loss, then moves the market through every stop-loss (another partici
 trades at `CRASH_PRICE` against a deep book), so the stops trigger and fill and the
 engine finishes its brackets before it stops.
 
+Blocks over several accounts (`--plans blocks`, alone): `crash_blocks`, three API keys
+at the emulator, kills between a block's children and during failovers, figures per key.
+
 The last line on stdout is one JSON object: `kills`, `duplicate_orders`, `lost_fills`,
 `position_drift`, `signals_without_outcome` first, then the other figures (`crash_check`),
 the kills by moment (`start_up`: killed before the engine took a signal, i.e. while it
@@ -60,6 +63,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ordergate.testing import crash_blocks
 from ordergate.testing.crash_brackets import (
     brackets_at_venue,
     exit_ids,
@@ -95,6 +99,9 @@ from ordergate.testing.crash_scenarios import (
     SignalMaker,
     make_plan,
 )
+
+BLOCKS_PLAN = "blocks"
+"""The multi-account plan (`crash_blocks`): it runs alone, with its own configuration."""
 
 OVERRIDES = {
     "validator.max_signal_age_s": "3600",
@@ -427,13 +434,16 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                         help="keep journal, audit logs and engine output here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory on success")
     parser.add_argument("--plans", default=",".join(PLANS),
-                        help=f"moments to aim at, comma-separated (default: {','.join(PLANS)})")
+                        help=f"moments to aim at, comma-separated (default: {','.join(PLANS)}); "
+                        f"or {BLOCKS_PLAN} alone: blocks over two accounts on two keys")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration key, e.g. recovery.absent_order_policy=resubmit")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per kill on stderr")
     args = parser.parse_args(argv)
     plans = tuple(p.strip() for p in args.plans.split(",") if p.strip())
-    if unknown := [p for p in plans if p not in PLANS]:
+    if BLOCKS_PLAN in plans and plans != (BLOCKS_PLAN,):
+        parser.error(f"--plans {BLOCKS_PLAN} runs on its own (two accounts, its own config)")
+    if unknown := [p for p in plans if p not in (*PLANS, BLOCKS_PLAN)]:
         parser.error(f"unknown plan(s) {', '.join(unknown)}; choose from {', '.join(PLANS)}")
     if args.kills < 0:
         parser.error("--kills must be 0 or more")
@@ -452,6 +462,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="ordergate-crash-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if options.plans == (BLOCKS_PLAN,):  # two accounts on two keys: `crash_blocks`
+        return crash_blocks.main(options.kills, options.seed, workdir, options.keep,
+                                 options.workdir is not None, options.verbose)
     try:
         test = CrashTest(options, workdir)
     except (OSError, RuntimeError) as exc:
