@@ -411,6 +411,15 @@ class EngineConfig(Settings):
             if account.venue is not None and account.venue not in self.venues:
                 raise ValueError(f"accounts.{name}.venue: {account.venue!r} is not a "
                                  f"configured venue ({sorted(self.venues)})")
+            venue = self.venues.get(account.venue) if account.venue is not None else None
+            if venue is not None:  # a venue serving one account must serve this one
+                served = getattr(adapter_settings_class(venue.kind).model_validate(
+                    {"name": account.venue, **venue.adapter_fields()}), "account_id", None)
+                if served is not None and served != name:
+                    raise ValueError(
+                        f"accounts.{name}.venue: {account.venue!r} trades for account "
+                        f"{served!r} (venues.{account.venue}.account_id), not {name!r}: its "
+                        "children would be sent on another account's key")
         for name, group in self.groups.items():
             if name in self.accounts:
                 raise ValueError(f"groups.{name}: also an account's name; a signal naming it "

@@ -36,3 +36,14 @@ def test_a_valid_group_loads_with_its_policy_and_order():
                   {"desk": {"accounts": ["b", "a"], "policy": "failover"}})
     assert config.groups["desk"].accounts == ("b", "a")
     assert config.accounts["b"].status == "paused"
+
+
+def test_an_account_on_a_venue_that_trades_for_another_account_fails_the_load():
+    venues = {"binance-a": {"kind": "ccxt", "exchange": "binance", "account_id": "alpha"}}
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({"reconciliation": {"accounts": ["alpha", "beta"]},
+                             "venues": venues, "accounts": {"beta": {"venue": "binance-a"}},
+                             "groups": {}})
+    assert "accounts.beta.venue: 'binance-a' trades for account 'alpha'" in str(info.value)
+    config_from_mapping({"reconciliation": {"accounts": ["alpha"]}, "venues": venues,
+                         "accounts": {"alpha": {"venue": "binance-a"}}})  # its own: loads
