@@ -216,11 +216,11 @@ async def test_a_restart_mid_block_sends_no_child_twice_at_any_key(emu, tmp_path
         await first.engine.start()
         real = first.engine.blocks._run_child
 
-        async def killed_after_first(child: TradingSignalGenerated) -> Any:
+        async def killed_after_first(child: TradingSignalGenerated, parent_id: str) -> Any:
             if sent:
                 raise KeyboardInterrupt  # the kill, after alpha's child was sent
             sent.append(child.account_id)
-            return await real(child)
+            return await real(child, parent_id)
 
         first.engine.blocks._run_child = killed_after_first  # type: ignore[method-assign]
         with pytest.raises(KeyboardInterrupt):
@@ -289,11 +289,11 @@ async def test_a_kill_during_a_failover_sends_the_rerouted_child_once(emu, tmp_p
         await first.engine.start()
         real = first.engine.blocks._run_child
 
-        async def killed_before_the_reroute(child: TradingSignalGenerated) -> Any:
+        async def killed_before_the_reroute(child: TradingSignalGenerated, parent_id: str) -> Any:
             if sent:
                 raise KeyboardInterrupt  # beta was refused; alpha's re-route not sent yet
             sent.append(child.account_id)
-            return await real(child)
+            return await real(child, parent_id)
 
         first.engine.blocks._run_child = killed_before_the_reroute  # type: ignore[method-assign]
         with pytest.raises(KeyboardInterrupt):
