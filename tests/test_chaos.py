@@ -610,6 +610,9 @@ class ChaosMachine(RuleBasedStateMachine):
                 for status, n in self._converge().items():
                     Stats.counts[f"ended {status}"] += n
                 Stats.counts["sent"] += len(self.chaos.sent)
+                for (operation, chaos), n in self.chaos.struck.items():
+                    if operation in ("replace", "place_oco"):
+                        Stats.counts[f"struck {operation} {chaos}"] += n
                 assert self.reader is not None
                 for kind, n in self.reader.execute("SELECT kind, COUNT(*) FROM parents GROUP BY kind"):
                     Stats.counts[f"parents {kind}"] += n

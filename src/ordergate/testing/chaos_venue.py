@@ -59,7 +59,7 @@ forbade it and nothing left before it was journaled).
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -160,6 +160,8 @@ class ChaosVenue:
         """Client order IDs whose next report is a REJECTED the venue does not mean."""
         self.contradicted: list[tuple[datetime, str]] = []
         """(when, client order ID) for every contradiction served."""
+        self.struck: Counter[tuple[str, Chaos]] = Counter()
+        """How often each (operation, chaos) was applied: what a run really exercised."""
         self._clock = clock
         self._queued: dict[str, deque[Chaos]] = {}
         self._first_report: dict[str, OrderReport] = {}
@@ -203,7 +205,11 @@ class ChaosVenue:
 
     def _next(self, operation: str) -> Chaos | None:
         queue = self._queued.get(operation)
-        return queue.popleft() if queue else None
+        if not queue:
+            return None
+        chaos = queue.popleft()
+        self.struck[operation, chaos] += 1
+        return chaos
 
     # ------------------------------------------------------------------ VenueAdapter
 
