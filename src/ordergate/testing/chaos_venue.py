@@ -28,7 +28,19 @@ rejects, outages); the chaos here distorts what a call that succeeded *says*:
   and all (an outage at that moment loses it);
 - `CRASH_BEFORE_SEND` / `CRASH_AFTER_SEND` (place): the process dies (`ProcessKilled`,
   a `BaseException` nothing in the engine catches) just before the request leaves, or
-  just after the venue took it.
+  just after the venue took it;
+- `LOST_IN_TRANSIT` (place, replace, place_oco): the request never reaches the venue and
+  the caller times out: nothing happened, which only a lookup can tell.
+
+The venue's native atomic replace (`Replaceable`) and OCO lists (`OcoCapable`) are passed
+through when, and only when, the inner venue has them (`supports_replace`,
+`supports_oco` ask it), so the native amend and bracket paths meet the same chaos as a
+placement: operation "replace" (`LOST_IN_TRANSIT`, `REPLY_LOST` as `ReplaceAmbiguous`,
+`DELAYED_SEND`, `NOT_FOUND_YET` for the replacement, the two crashes) and "place_oco"
+(the same, `NOT_FOUND_YET` hiding both legs). Those are the faults whose answer is "look
+the legs up by client order ID before anything else": a lost answer finds them, a lost or
+delayed request does not (yet), and a resend then would be a second order. Each replace
+and each leg of a list is recorded in `sent` as a placement is.
 
 And, aimed at one order (`contradict(client_order_id)`): the next report of it (a lookup
 or a cancel's answer) says REJECTED while the venue has it working: a venue contradicting
@@ -47,8 +59,8 @@ forbade it and nothing left before it was journaled).
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -59,16 +71,24 @@ from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import ZERO
 from ordergate.venues.base import (
     Balance,
+    OcoRequest,
+    OcoUnsupported,
     OrderNotFound,
     OrderReport,
     OrderRequest,
+    ReplaceAmbiguous,
+    ReplaceReport,
+    ReplaceUnsupported,
     Ticker,
     TradeReport,
     VenueAdapter,
     VenueError,
     VenueHealth,
     VenueTimeout,
+    oco_capable,
+    replaceable,
 )
+from ordergate.venues.sim_oco import leg_requests
 
 S = OrderStatus
 
@@ -84,20 +104,23 @@ class Chaos(StrEnum):
     DELAYED_SEND = "delayed_send"
     CRASH_BEFORE_SEND = "crash_before_send"
     CRASH_AFTER_SEND = "crash_after_send"
+    LOST_IN_TRANSIT = "lost_in_transit"
 
 
 _REPORTING = frozenset({"place", "fetch_order", "cancel"})
+_SENDING = frozenset({"place", "replace", "place_oco"})
 APPLIES_TO: dict[Chaos, frozenset[str]] = {
     Chaos.DUPLICATE_FILLS: frozenset({"fetch_fills"}),
     Chaos.REORDERED_FILLS: frozenset({"fetch_fills"}),
     Chaos.LAGGING_FILLS: frozenset({"fetch_fills"}),
     Chaos.STALE_REPORT: _REPORTING,
     Chaos.STATUS_LAGS_FILLS: _REPORTING,
-    Chaos.NOT_FOUND_YET: frozenset({"place"}),
-    Chaos.REPLY_LOST: _REPORTING | {"fetch_fills"},
-    Chaos.DELAYED_SEND: frozenset({"place"}),
-    Chaos.CRASH_BEFORE_SEND: frozenset({"place"}),
-    Chaos.CRASH_AFTER_SEND: frozenset({"place"}),
+    Chaos.NOT_FOUND_YET: _SENDING,
+    Chaos.REPLY_LOST: _REPORTING | _SENDING | {"fetch_fills"},
+    Chaos.DELAYED_SEND: _SENDING,
+    Chaos.CRASH_BEFORE_SEND: _SENDING,
+    Chaos.CRASH_AFTER_SEND: _SENDING,
+    Chaos.LOST_IN_TRANSIT: _SENDING,
 }
 """The operations each kind of chaos can be queued for."""
 
@@ -137,10 +160,13 @@ class ChaosVenue:
         """Client order IDs whose next report is a REJECTED the venue does not mean."""
         self.contradicted: list[tuple[datetime, str]] = []
         """(when, client order ID) for every contradiction served."""
+        self.struck: Counter[tuple[str, Chaos]] = Counter()
+        """How often each (operation, chaos) was applied: what a run really exercised."""
         self._clock = clock
         self._queued: dict[str, deque[Chaos]] = {}
         self._first_report: dict[str, OrderReport] = {}
-        self._in_transit: list[tuple[datetime, OrderRequest]] = []
+        self._in_transit: list[tuple[datetime, Callable[[], Awaitable[object]]]] = []
+        """(when the venue gets it, the call that delivers it) per delayed request."""
 
     # ------------------------------------------------------------------ the plan
 
@@ -171,15 +197,19 @@ class ChaosVenue:
         if not due:
             return
         self._in_transit = [item for item in self._in_transit if item[0] > now]
-        for _, request in due:
+        for _, deliver in due:
             try:
-                await self.inner.place_order(request)
+                await deliver()
             except VenueError:
                 pass
 
     def _next(self, operation: str) -> Chaos | None:
         queue = self._queued.get(operation)
-        return queue.popleft() if queue else None
+        if not queue:
+            return None
+        chaos = queue.popleft()
+        self.struck[operation, chaos] += 1
+        return chaos
 
     # ------------------------------------------------------------------ VenueAdapter
 
@@ -194,22 +224,95 @@ class ChaosVenue:
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
         await self.deliver_due()
-        context = dict(self.context(request)) if self.context is not None else {}
-        self.sent.append(SentOrder(request, self._clock.now(), context))
+        self._record(request)
         chaos = self._next("place")
-        if chaos is Chaos.CRASH_BEFORE_SEND:
-            raise ProcessKilled(f"killed before {request.client_order_id} left")
-        if chaos is Chaos.DELAYED_SEND:
-            self._in_transit.append((self._clock.now() + timedelta(seconds=self.delay_s), request))
-            raise VenueTimeout(f"chaos: {request.client_order_id} held up in transit")
+        self._before_send(chaos, lambda: self.inner.place_order(request),
+                          request.client_order_id, VenueTimeout)
         report = await self.inner.place_order(request)
-        if chaos is Chaos.CRASH_AFTER_SEND:
-            raise ProcessKilled(f"killed after the venue took {request.client_order_id}")
-        if chaos is Chaos.NOT_FOUND_YET:
-            self.invisible_until[request.client_order_id] = self._clock.now() + timedelta(
-                seconds=self.visibility_lag_s)
+        if chaos in (Chaos.CRASH_AFTER_SEND, Chaos.NOT_FOUND_YET):
+            self._after_send(chaos, [request.client_order_id], VenueTimeout)
             return report
         return self._distort(chaos, report, "place")
+
+    def supports_replace(self) -> bool:
+        """The inner venue's native replace, through this chaos (`base.Replaceable`)."""
+        return replaceable(self.inner) is not None
+
+    async def replace_order(self, old_client_order_id: str, old_venue_order_id: str | None,
+                            request: OrderRequest) -> ReplaceReport:
+        """The atomic replace, its new order recorded in `sent` like a placement. The
+        faults are those of a placement: whichever hits, the caller cannot tell whether
+        the old order was cancelled and the new one placed (`ReplaceAmbiguous`)."""
+        inner = replaceable(self.inner)
+        if inner is None:
+            raise ReplaceUnsupported(f"{self.name}: the venue has no native replace")
+        await self.deliver_due()
+        self._record(request)
+        chaos = self._next("replace")
+        cid = request.client_order_id
+
+        async def send() -> ReplaceReport:
+            return await inner.replace_order(old_client_order_id, old_venue_order_id, request)
+
+        self._before_send(chaos, send, cid, ReplaceAmbiguous)
+        report = await send()
+        self._after_send(chaos, [cid], ReplaceAmbiguous)
+        return report
+
+    def supports_oco(self) -> bool:
+        """The inner venue's native OCO lists, through this chaos (`base.OcoCapable`)."""
+        return oco_capable(self.inner) is not None
+
+    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
+        """The list, each leg recorded in `sent` like a placement; a fault hits the list
+        whole (both legs happened, or neither), as the venue takes it in one request."""
+        inner = oco_capable(self.inner)
+        if inner is None:
+            raise OcoUnsupported(f"{self.name}: the venue has no native OCO lists; not sent")
+        await self.deliver_due()
+        legs = leg_requests(request)
+        for leg in legs:
+            self._record(leg)
+        chaos = self._next("place_oco")
+
+        async def send() -> list[OrderReport]:
+            return await inner.place_oco(request)
+
+        self._before_send(chaos, send, request.list_client_order_id, VenueTimeout)
+        reports = await send()
+        self._after_send(chaos, [leg.client_order_id for leg in legs], VenueTimeout)
+        return reports
+
+    def _record(self, request: OrderRequest) -> None:
+        context = dict(self.context(request)) if self.context is not None else {}
+        self.sent.append(SentOrder(request, self._clock.now(), context))
+
+    def _hold(self, deliver: Callable[[], Awaitable[object]]) -> None:
+        self._in_transit.append((self._clock.now() + timedelta(seconds=self.delay_s), deliver))
+
+    def _before_send(self, chaos: Chaos | None, send: Callable[[], Awaitable[object]],
+                     what: str, timeout: type[VenueTimeout]) -> None:
+        """The chaos that strikes before the request reaches the venue."""
+        if chaos is Chaos.CRASH_BEFORE_SEND:
+            raise ProcessKilled(f"killed before {what} left")
+        if chaos is Chaos.DELAYED_SEND:
+            self._hold(send)
+            raise timeout(f"chaos: {what} held up in transit")
+        if chaos is Chaos.LOST_IN_TRANSIT:
+            raise timeout(f"chaos: {what} lost before the venue")
+
+    def _after_send(self, chaos: Chaos | None, client_order_ids: list[str],
+                    timeout: type[VenueTimeout]) -> None:
+        """The chaos that strikes once the venue has carried the request out."""
+        if chaos is Chaos.CRASH_AFTER_SEND:
+            raise ProcessKilled(f"killed after the venue took {', '.join(client_order_ids)}")
+        if chaos is Chaos.REPLY_LOST:
+            raise timeout(f"chaos: the venue took {', '.join(client_order_ids)}, the reply "
+                          "was lost")
+        if chaos is Chaos.NOT_FOUND_YET:
+            until = self._clock.now() + timedelta(seconds=self.visibility_lag_s)
+            for cid in client_order_ids:
+                self.invisible_until[cid] = until
 
     async def cancel_order(self, symbol: str, client_order_id: str,
                            venue_order_id: str | None = None) -> OrderReport:
