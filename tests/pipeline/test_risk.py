@@ -66,6 +66,26 @@ async def test_stop_on_the_wrong_side_of_the_market_is_refused_for_market_orders
     assert outcome.code is R.STOP_LOSS_WRONG_SIDE
 
 
+@pytest.mark.parametrize("side", ["buy", "sell"])
+async def test_a_stop_at_the_entry_itself_is_refused_not_divided_by(tmp_path, side):
+    """Found by the chaos machine: a sell whose stop_loss equals its entry passed the side
+    check (it is not below a sell's entry) and then divided by a zero stop distance, an
+    unexpected exception that halted trading. The validator refuses it for a limit (the
+    entry is the limit price), the risk manager for a market order (the reference)."""
+    async with Scenario(tmp_path) as s:
+        outcome = await s.submit(side=side, order_type="limit", limit_price=D("42000.50"),
+                                 stop_loss=D("42000.50"), take_profit=None, quantity=None)
+    assert (outcome.admitted, outcome.code) == (False, R.STOP_LOSS_WRONG_SIDE)
+    assert s.engine.risk.trading_state is TradingState.ACTIVE  # nothing crashed
+    # a market order's entry is the reference: the risk manager's own check
+    async with Scenario(tmp_path / "market") as s:
+        reference = await s.engine.market.reference_price("sim", "BTC/USDT")
+        outcome = await s.submit(side=side, stop_loss=reference, take_profit=None,
+                                 quantity=None)
+    assert (outcome.handler, outcome.code) == ("risk", R.STOP_LOSS_WRONG_SIDE)
+    assert s.engine.risk.trading_state is TradingState.ACTIVE
+
+
 async def test_order_notional_above_the_cap_is_refused(tmp_path):
     async with Scenario(tmp_path, config={"risk": {"max_order_notional": "1000"}}) as s:
         outcome = await s.submit(quantity=D("0.1"))

@@ -117,7 +117,7 @@ class RiskManager:
         if stop is None:
             distance = entry * self._s.default_stop_distance
             stop = entry - distance if buying else entry + distance
-        elif (stop < entry) != buying:
+        elif stop == entry or (stop < entry) != buying:  # at the entry: no distance to size by
             return Verdict.deny(
                 R.STOP_LOSS_WRONG_SIDE,
                 f"stop_loss: {stop} is on the wrong side of the entry {entry} for a {signal.side}",

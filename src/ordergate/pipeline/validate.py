@@ -100,13 +100,15 @@ class Validator:
         entry = signal.limit_price if signal.limit_price is not None else signal.trigger_price
         if entry is not None:
             buying = signal.side is Side.BUY
-            if signal.stop_loss is not None and (signal.stop_loss < entry) != buying:
+            stop = signal.stop_loss  # at the entry itself is no side: refused for both
+            if stop is not None and (stop == entry or (stop < entry) != buying):
                 return Verdict.deny(
                     R.STOP_LOSS_WRONG_SIDE,
                     f"stop_loss: {signal.stop_loss} must be {'below' if buying else 'above'} "
                     f"the entry {entry} for a {signal.side}",
                 )
-            if signal.take_profit is not None and (signal.take_profit > entry) != buying:
+            target = signal.take_profit
+            if target is not None and (target == entry or (target > entry) != buying):
                 return Verdict.deny(
                     R.TAKE_PROFIT_WRONG_SIDE,
                     f"take_profit: {signal.take_profit} must be {'above' if buying else 'below'} "
