@@ -317,28 +317,3 @@ class BlocksCrashTest:
                 "final_run_exit": code, "seed": self.seed,
                 "elapsed_s": round(time.monotonic() - started, 1),
                 "ok": passed(result) and code == 0, "problems": problems}
-
-
-def main(kills: int, seed: int, workdir: Path, keep: bool, explicit_workdir: bool,
-         verbose: bool) -> int:
-    """`crash_test --plans blocks`: run, print the report as the single-account test does."""
-    import shutil
-
-    try:
-        test = BlocksCrashTest(kills, seed, workdir, verbose)
-    except (OSError, RuntimeError) as exc:
-        print(f"crash-test: cannot start the emulator: {exc}", file=sys.stderr)
-        return 2
-    try:
-        report = test.run()
-    finally:
-        test.close()
-    problems = report.pop("problems")
-    for problem in problems[:20]:
-        print(f"crash-test: {problem}", file=sys.stderr)
-    if report["ok"] and not keep and not explicit_workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        report["workdir"] = str(workdir)
-    print(json.dumps(report), flush=True)
-    return 0 if report["ok"] else 1

@@ -462,11 +462,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="ordergate-crash-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    if options.plans == (BLOCKS_PLAN,):  # two accounts on two keys: `crash_blocks`
-        return crash_blocks.main(options.kills, options.seed, workdir, options.keep,
-                                 options.workdir is not None, options.verbose)
+    test: CrashTest | crash_blocks.BlocksCrashTest
     try:
-        test = CrashTest(options, workdir)
+        if options.plans == (BLOCKS_PLAN,):  # several accounts on several keys
+            test = crash_blocks.BlocksCrashTest(options.kills, options.seed, workdir,
+                                                options.verbose)
+        else:
+            test = CrashTest(options, workdir)
     except (OSError, RuntimeError) as exc:
         print(f"crash-test: cannot start the emulator: {exc}", file=sys.stderr)
         return 2
