@@ -96,6 +96,13 @@ class Run:
         self.engine = Engine(self.config, self.clock, journal_path=tmp / "journal.sqlite",
                              audit_path=self.audit_path)
 
+    async def __aenter__(self) -> Run:
+        await self.engine.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.engine.close()
+
     def block(self, signal_id: str = "b-1", **fields: Any) -> TradingSignalGenerated:
         return TradingSignalGenerated.model_validate({
             "signal_id": signal_id, "ts": self.clock.now(), "strategy_id": STRATEGY,
@@ -135,9 +142,7 @@ async def test_a_child_the_key_has_no_funds_for_fails_over_to_the_other_key_at_9
     # beta's USDT is there (its equity, which the risk manager sizes by) but locked by
     # another order: only the venue can tell it cannot pay, and refuses with -2010.
     emu.set_balance("USDT", "100", "29900", api_key=key("beta"))
-    run = Run(emu, tmp_path, {"accounts": ["beta", "alpha"], "policy": "failover"})
-    try:
-        await run.engine.start()
+    async with Run(emu, tmp_path, {"accounts": ["beta", "alpha"], "policy": "failover"}) as run:
         outcome = await run.engine.submit(run.block())
         assert outcome.admitted, outcome.reason
         beta = run.engine.journal.order(cid("beta", "b-1"))
@@ -156,17 +161,13 @@ async def test_a_child_the_key_has_no_funds_for_fails_over_to_the_other_key_at_9
         assert (line["from_account"], line["to_account"], D(line["quantity"])) == (
             "beta", "alpha", D("0.0285"))
         assert "INSUFFICIENT_FUNDS" in line["reason"]
-    finally:
-        await run.engine.close()
 
 
 # ---------------------------------------------------------------- splits
 
 
 async def test_an_equity_split_lands_each_child_at_its_own_key(emu, tmp_path):
-    run = Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"})
-    try:
-        await run.engine.start()
+    async with Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"}) as run:
         outcome = await run.engine.submit(run.block())
         assert outcome.admitted, outcome.reason
         (line,) = run.audit("allocation_decided")
@@ -182,15 +183,11 @@ async def test_an_equity_split_lands_each_child_at_its_own_key(emu, tmp_path):
         assert emu.balances(key("beta"))["BTC"][0] == D("0.01") - D("0.00001")  # commission
         for account in ("alpha", "beta"):
             assert run.position(account) == venue_held(emu, account)
-    finally:
-        await run.engine.close()
 
 
 async def test_an_equal_split_over_three_keys(emu, tmp_path):
     accounts = ("alpha", "beta", "gamma")
-    run = Run(emu, tmp_path, {"accounts": list(accounts), "policy": "equal"}, accounts)
-    try:
-        await run.engine.start()
+    async with Run(emu, tmp_path, {"accounts": list(accounts), "policy": "equal"}, accounts) as run:
         outcome = await run.engine.submit(run.block(quantity=D("0.03001")))
         assert outcome.admitted, outcome.reason
         (line,) = run.audit("allocation_decided")
@@ -201,8 +198,6 @@ async def test_an_equal_split_over_three_keys(emu, tmp_path):
             assert emu.client_order_id_counts(key(account)) == {cid(account, "b-1"): 1}
             assert venue_bought(emu, account) == D(qty)
             assert run.position(account) == venue_held(emu, account)
-    finally:
-        await run.engine.close()
 
 
 # ---------------------------------------------------------------- restart
@@ -252,23 +247,17 @@ async def test_a_restart_mid_block_sends_no_child_twice_at_any_key(emu, tmp_path
 async def test_a_block_naming_an_unknown_venue_is_refused_and_does_not_halt(emu, tmp_path):
     # Regression: the allocator read the block's reference price at the signal's venue
     # before anything had checked it: KeyError, INTERNAL_ERROR, and trading halted.
-    run = Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"})
-    try:
-        await run.engine.start()
+    async with Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"}) as run:
         refused = await run.engine.submit(run.block("typo", venue="binance"))
         assert (refused.admitted, refused.code) == (False, R.UNKNOWN_VENUE)
         assert emu.orders == []
         outcome = await run.engine.submit(run.block("b-2"))
         assert outcome.admitted, outcome.reason  # not TRADING_HALTED
-    finally:
-        await run.engine.close()
 
 
 async def test_a_child_whose_key_cannot_be_reached_fails_over_to_the_other_key(emu, tmp_path):
     emu.fail_next("POST", "/api/v3/order", 503, count=50, api_key=key("beta"))
-    run = Run(emu, tmp_path, {"accounts": ["beta", "alpha"], "policy": "failover"})
-    try:
-        await run.engine.start()
+    async with Run(emu, tmp_path, {"accounts": ["beta", "alpha"], "policy": "failover"}) as run:
         outcome = await run.engine.submit(run.block())
         assert outcome.admitted, outcome.reason
         beta = run.engine.journal.order(cid("beta", "b-1"))
@@ -276,8 +265,6 @@ async def test_a_child_whose_key_cannot_be_reached_fails_over_to_the_other_key(e
         assert emu.orders_of(key("beta")) == []  # it never reached beta's account
         assert emu.client_order_id_counts(key("alpha")) == {cid("alpha", "b-1"): 1}
         assert venue_bought(emu, "alpha") == D("0.0285")
-    finally:
-        await run.engine.close()
 
 
 async def test_a_kill_during_a_failover_sends_the_rerouted_child_once(emu, tmp_path):
@@ -323,9 +310,7 @@ async def test_a_kill_during_a_failover_sends_the_rerouted_child_once(emu, tmp_p
 async def test_an_account_whose_key_the_venue_refuses_is_not_eligible_and_says_why(
         emu, tmp_path, monkeypatch):
     monkeypatch.setenv("OG_IT_BETA_KEY", "a-key-binance-does-not-know")  # -2015 at its venue
-    run = Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"})
-    try:
-        await run.engine.start()
+    async with Run(emu, tmp_path, {"accounts": ["alpha", "beta"], "policy": "equity"}) as run:
         outcome = await run.engine.submit(run.block())
         assert outcome.admitted, outcome.reason
         (line,) = run.audit("allocation_decided")
@@ -333,5 +318,3 @@ async def test_an_account_whose_key_the_venue_refuses_is_not_eligible_and_says_w
         assert [(a, D(q)) for a, q in line["children"]] == [("alpha", D("0.03"))]
         assert emu.client_order_id_counts_by_key()[key("beta")] == {}
         assert venue_bought(emu, "alpha") == D("0.03")
-    finally:
-        await run.engine.close()

@@ -57,7 +57,7 @@ from ordergate.domain.values import ZERO, OrderRole, TradingState
 from ordergate.events import OrderModifyRejected, OrderTransitioned, OrderUpdated
 from ordergate.journal.rows import order_with_fills
 from ordergate.pipeline.amend_legs import (
-    AmendOutcome, AmendRisk, Asked, active_asks, lineage, next_leg, record_ask,
+    AmendOutcome, AmendRisk, Asked, active_asks, lineage, open_next_leg, record_ask,
 )
 from ordergate.pipeline.amend_native import NativeAmender
 from ordergate.pipeline.derived_send import send_derived
@@ -276,14 +276,11 @@ class Amender:
     async def _replace(self, asked: Asked, legs: list[Order], rest: Decimal) -> AmendOutcome:
         old, venue = asked.old, asked.venue
         root = legs[0]
-        new = next_leg(asked, legs, rest, self._clock.now())
-        leg = new.leg
         ledger = self._ledger
-        if not ledger.open(new):  # cannot be: the leg number follows the journal's legs
-            return AmendOutcome(False, R.AMEND_INVALID, f"leg {new.client_order_id} exists", old)
-        if not await self._executor.prepare(venue, new):
-            return AmendOutcome(False, R.AMEND_INVALID, f"the replacement could not be prepared: "
-                                f"{new.transitions[-1].reason}", new)
+        new = await open_next_leg(ledger, self._executor, asked, legs, rest, self._clock.now())
+        if isinstance(new, AmendOutcome):
+            return new
+        leg = new.leg
         at = f" @ {asked.price}" if asked.price is not None else ""
         await send_derived(ledger, self._executor, self._reconciler, venue, new,
                            f"amendment {leg} of {root.client_order_id}: sending {rest}{at}, "

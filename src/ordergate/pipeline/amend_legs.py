@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import Order, OrderStatus
@@ -21,6 +21,9 @@ from ordergate.pipeline.client_order_id import child_client_order_id
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode
 from ordergate.venues.base import VenueAdapter
+
+if TYPE_CHECKING:
+    from ordergate.pipeline.execute import Executor
 
 AmendRisk = Callable[[Order, Instrument, Decimal, Decimal | None, Decimal], Awaitable[Verdict]]
 """The risk manager's word on an amend: (working leg, its instrument, the rest to fill,
@@ -114,3 +117,18 @@ def active_asks(journal: OrderJournal) -> list[tuple[str, dict[str, Any]]]:
     """The explicit amends a restart interrupted: (record, what was asked)."""
     return [(str(row["parent_id"]), json.loads(row["spec"]))
             for row in journal.active_parents(ASK_KIND)]
+
+
+async def open_next_leg(ledger: OrderLedger, executor: Executor, asked: Asked,
+                        legs: list[Order], rest: Decimal, now: datetime) -> Order | AmendOutcome:
+    """The replacement, the lineage's next leg for `rest`: journaled and prepared for its
+    venue, or the outcome saying why it could not be (a leg that exists already cannot
+    be: its number follows the journal's legs)."""
+    new = next_leg(asked, legs, rest, now)
+    if not ledger.open(new):
+        return AmendOutcome(False, ReasonCode.AMEND_INVALID,
+                            f"leg {new.client_order_id} exists", asked.old)
+    if not await executor.prepare(asked.venue, new):
+        return AmendOutcome(False, ReasonCode.AMEND_INVALID, "the replacement could not be "
+                            f"prepared: {new.transitions[-1].reason}", new)
+    return new

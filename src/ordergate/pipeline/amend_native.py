@@ -37,7 +37,7 @@ from ordergate.bus import EventBus
 from ordergate.clock import Clock
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.events import OrderModifyRejected, OrderTransitioned, OrderUnresolved, OrderUpdated
-from ordergate.pipeline.amend_legs import AmendOutcome, Asked, filled, lineage, next_leg
+from ordergate.pipeline.amend_legs import AmendOutcome, Asked, filled, lineage, open_next_leg
 from ordergate.pipeline.execute import Executor, order_request
 from ordergate.pipeline.order_ledger import OrderLedger
 from ordergate.pipeline.reasons import ReasonCode as R
@@ -72,12 +72,9 @@ class NativeAmender:
                     intended: Decimal) -> AmendOutcome:
         old, venue, ledger = asked.old, asked.venue, self._ledger
         rest = asked.total - filled(legs)
-        new = next_leg(asked, legs, rest, self._clock.now())
-        if not ledger.open(new):  # cannot be: the leg number follows the journal's legs
-            return AmendOutcome(False, R.AMEND_INVALID, f"leg {new.client_order_id} exists", old)
-        if not await self._executor.prepare(venue, new):
-            return AmendOutcome(False, R.AMEND_INVALID, f"the replacement could not be prepared: "
-                                f"{new.transitions[-1].reason}", new)
+        new = await open_next_leg(ledger, self._executor, asked, legs, rest, self._clock.now())
+        if isinstance(new, AmendOutcome):
+            return new
         at = f" @ {asked.price}" if asked.price is not None else ""
         was = f" @ {old.price}" if old.price is not None else ""
         ledger.transition(old, S.PENDING_UPDATE, f"amend asked: total {asked.total}{at} (was "
