@@ -13,6 +13,7 @@ import typer
 from loguru import logger
 
 from ordergate.config import ConfigError, EngineConfig, load_config
+from ordergate.event_loop import run_live_loop
 from ordergate.replay.harness import ReplayResult, replay
 from ordergate.views.accounts_cli import accounts_app
 from ordergate.views.audit_cli import audit_app
@@ -114,7 +115,7 @@ def run_command(
     from ordergate.live import run_live
 
     _quiet_loguru()
-    engine = asyncio.run(run_live(_config(config), signals))
+    engine = run_live_loop(run_live(_config(config), signals))
     summary = engine.summary.as_dict(engine.positions, 0)
     summary.pop("duplicate_client_order_ids")
     typer.echo(json.dumps(summary, indent=2, sort_keys=True))
@@ -136,7 +137,7 @@ def serve_command(
         typer.echo(f"error: --signals {signals}: no such file", err=True)
         raise typer.Exit(2)
     try:
-        engine = asyncio.run(serve(_config(config), signals, ready=lambda url, _: typer.echo(
+        engine = run_live_loop(serve(_config(config), signals, ready=lambda url, _: typer.echo(
             f"ordergate serve: listening on {url}", err=True)))
     except ServeError as exc:
         typer.echo(f"error: {exc}", err=True)

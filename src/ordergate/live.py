@@ -165,8 +165,8 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     for sig in (signals.SIGINT, signals.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
-            pass
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass  # (tests; uvloop raises ValueError where asyncio raises RuntimeError)
 
 
 async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Event | None = None) -> Engine:

@@ -1,6 +1,6 @@
 """`ordergate serve` in a thread of the calling process, for tests and demos: the engine
 against the simulated venue (the bundled quotes), uvicorn on 127.0.0.1 and a free port,
-with its own event loop, so a test can reach the engine (e.g. slow the venue down) and
+with its own event loop (uvloop, as `serve` has: `event_loop.py`), so a test can reach the engine (e.g. slow the venue down) and
 still talk to the server only through sockets. Every server stops by itself: when
 closed, and at the latest after `LIFETIME_S`."""
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from ordergate.config import EngineConfig, load_config
 from ordergate.engine import Engine
+from ordergate.event_loop import run_live_loop
 from ordergate.server.serve import serve
 
 QUOTES = Path(__file__).resolve().parents[1] / "data" / "demo_quotes.csv"
@@ -113,7 +114,7 @@ def start(tmp: Path, config: Path | EngineConfig | None = None,
 
     def run() -> None:
         try:
-            asyncio.run(main())
+            run_live_loop(main())
         except BaseException as exc:  # noqa: BLE001 - handed to the test
             box["error"] = exc
             up.set()
