@@ -141,3 +141,17 @@ def test_an_expired_key_is_purged_and_its_order_is_still_never_sent_twice(tmp_pa
 
 def test_get_is_never_blocked_by_a_key(served):
     assert httpx.get(f"{served.url}/v1/orders", headers=READ).status_code == 200
+
+
+def test_every_commit_of_a_decision_is_counted_the_stored_answers_too(served):
+    """`ordergate_journal_commit_seconds` counts each commit: for a filled order the one
+    before the send, the one that ends the decision and the stored answer's (whose fsync
+    follows, outside the lock)."""
+    def commits():
+        return served.engine.metrics.registry.get_sample_value(
+            "ordergate_journal_commit_seconds_count")
+
+    before = commits()
+    r = _post(served, "k-counted", order())
+    assert r.status_code == 201 and r.json()["order"]["state"] == "FILLED"
+    assert commits() - before == 3

@@ -427,10 +427,14 @@ class OrderJournal:
         """Keep an answer for replay and commit it, returning the WAL's descriptor
         (`commit_for_sync`): the caller fsyncs it before the client reads the answer, or
         a retry after a power loss would not find it. Replaces an expired one."""
+        began = time.perf_counter()
         self._write_held()
         self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
                          (scope, owner, key, fingerprint, status, body, _sortable(ts)))
-        return self.commit_for_sync()
+        wal = self.commit_for_sync()
+        if self.on_commit is not None:  # counted as a commit (its fsync is the caller's)
+            self.on_commit(time.perf_counter() - began)
+        return wal
 
     def purge_idempotency_keys(self, older_than: datetime) -> int:
         """Forget answers stored before `older_than`; returns how many."""
