@@ -100,6 +100,22 @@ def test_the_live_path_sends_every_signal_and_its_instants_come_in_order(
     assert 0 < section["without_fsync"]["to_venue_request_us"]["p50"]
 
 
+def test_the_live_path_through_ccxt_reaches_the_emulator_and_takes_the_wait_out(
+        report: dict[str, Any]) -> None:
+    """Through ccxt to the Binance emulator: every order filled there; the adapter is
+    called before the request is on the wire, and the ticker's wait taken out leaves a
+    smaller but positive figure."""
+    section = report["live_path"]["binance_emulator"]
+    assert section["venue"] == "binance"
+    assert section["signals"] == section["orders_submitted"] == section["orders_filled"] == 100
+    adapter, wire, done = (section[k]["p50"] for k in (
+        "to_adapter_us", "to_venue_request_us", "to_decision_end_us"))
+    assert 0 < adapter < wire < done
+    assert 0 < section["to_venue_request_excluding_network_us"]["p50"] < wire
+    assert 0 < section["awaiting_venue_before_send_us"]["p50"]
+    assert section["without_fsync"]["durable"] is False
+
+
 def test_quick_shrinks_every_size_and_each_knob_overrides_one() -> None:
     quick = Sizes.from_env({"QUICK": "1"})
     full = Sizes.from_env({})

@@ -98,13 +98,14 @@ def market_hold_signals(handle: TextIO, n: int, seed: int) -> None:
         handle.write(market_hold_signal(i, mid, ts) + "\n")
 
 
-def market_hold_signal(i: int, mid: int, ts: datetime, prefix: str = "mh") -> str:
+def market_hold_signal(i: int, mid: int, ts: datetime, prefix: str = "mh",
+                       venue: str = "sim") -> str:
     """The `i`th market_hold signal, against a mid of `mid` cents."""
     buy = i % 2 == 0
     stop, target = (mid * 99 // 100, mid * 102 // 100) if buy else (mid * 101 // 100, mid * 98 // 100)
     return json.dumps({
         "signal_id": f"{prefix}-{i}", "ts": iso_ms(ts),
-        "strategy_id": "market_hold", "account_id": "main", "venue": "sim",
+        "strategy_id": "market_hold", "account_id": "main", "venue": venue,
         "symbol": "BTC/USDT", "side": "buy" if buy else "sell", "order_type": "market",
         "quantity": "0.002" if i == 0 else "0.001", "stop_loss": cents(stop),
         "take_profit": cents(target), "strength": 0.9, "confluence_score": 3.0,
