@@ -372,6 +372,13 @@ class VenueSettings(BaseModel):
     instruments_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
     """How often the engine reloads the venue's instruments (tick, lot, minimums), so a
     venue that changes its rules while we run is rounded to the new ones."""
+    reference_max_age_s: float = Field(default=0.0, ge=0, le=60)
+    """How old the venue's mid may be when a signal takes it as its reference price (sizing,
+    notional, the price band): 0, the default, asks the venue for its ticker every signal;
+    above 0 the last one fetched is used while it is younger than this. On a real venue
+    the ticker is a round trip before each market order leaves; a quarter of a second old
+    is as good for most strategies, and a strategy that needs the mid of this instant
+    leaves it at 0. Simulated time in a replay, as every age."""
     stops: Literal["native", "emulated", "auto"] = "auto"
     """Stop orders (`pipeline/stop_emulator.py`): `native` sends them to the venue (one
     without native stops refuses them, STOP_ORDERS_UNSUPPORTED); `emulated` has ordergate

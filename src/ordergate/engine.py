@@ -96,6 +96,9 @@ class Engine:
         self.exposures = ExposureView(self.ledger.working, self.positions.quantity,
                                       self.positions.open_symbols)
         self.market = EngineMarket(self.venues, enabled, self.positions, self.exposures, clock)
+        self.market.reference_max_age = {
+            name: timedelta(seconds=settings.reference_max_age_s)
+            for name, settings in config.venues.items() if settings.reference_max_age_s > 0}
         for venue in self.venues.values():  # wall-clock latencies of real venue requests
             if isinstance(venue, GuardedVenue):
                 venue.observe = self.metrics

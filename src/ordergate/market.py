@@ -1,8 +1,9 @@
 """`EngineMarket`: the engine's answer to the handlers' `MarketAccess`.
 
 What a handler may ask about the world beyond its signal: venues and whether they are
-enabled (and why not), instruments, reference prices, equity (cached for a few seconds:
-sizing must not cost a venue call per signal), and the per-account exposure view
+enabled (and why not), instruments, reference prices (a venue's mid, fetched per signal
+unless the venue's `reference_max_age_s` lets its last one serve), equity (cached for a
+few seconds: sizing must not cost a venue call per signal), and the per-account exposure view
 (positions plus working orders, `domain/exposure.py`). In replay the same object answers
 from the simulated venue.
 """
@@ -43,6 +44,9 @@ class EngineMarket:
     """The last mid seen per (venue, symbol) and when: what the HTTP API values positions
     at (with its age), without a venue call per read: a read must not spend a venue's
     rate limit."""
+    reference_max_age: dict[str, timedelta] = field(default_factory=dict)
+    """Per venue, how old a mark may be to serve as a reference price (`reference_max_age_s`
+    in its config); a venue not named here is asked every time."""
 
     def venue(self, name: str) -> VenueAdapter | None:
         return self.venues.get(name)
@@ -57,6 +61,12 @@ class EngineMarket:
         return self.instruments.get(venue, {}).get(symbol)
 
     async def reference_price(self, venue: str, symbol: str) -> Decimal | None:
+        """The venue's mid: fetched, or its last mark while younger than the venue's
+        `reference_max_age_s` (none by default)."""
+        max_age = self.reference_max_age.get(venue)
+        if max_age is not None and (mark := self.marks.get((venue, symbol))) is not None \
+                and self.clock.now() - mark[1] <= max_age:
+            return mark[0]
         try:
             mid = (await self.venues[venue].fetch_ticker(symbol)).mid
         except VenueError:

@@ -93,6 +93,7 @@ api_url = "{base_url}"
 api_key_env = "OG_BENCH_BINANCE_KEY"
 secret_env = "OG_BENCH_BINANCE_SECRET"
 account_id = "main"
+reference_max_age_s = {reference_max_age_s}
 
 [venues.binance.rate_limit]
 rate_per_s = 100000.0
@@ -212,11 +213,12 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(cuts[49], 1), "p99": round(cuts[98], 1), "max": round(max(values), 1)}
 
 
-def measure(n: int, durable: bool = True, venue: str = "sim") -> dict[str, Any]:
+def measure(n: int, durable: bool = True, venue: str = "sim",
+            reference_max_age_s: float = 0.0) -> dict[str, Any]:
     """`durable`: the journal commits and fsyncs each order, and the audit log its lines,
     before the request leaves (the live default); False shows the engine's own cost, the
     disk's two fsyncs left out (the journal then commits in batches). `venue`: "sim" or
-    "binance" (the module's docstring)."""
+    "binance" (the module's docstring), whose `reference_max_age_s` is given."""
     logger.remove()  # as `ordergate run`: audit lines to their file, warnings to stderr
     logger.add(sys.stderr, level="WARNING", diagnose=False,
                filter=lambda record: "ordergate_audit" not in record["extra"])
@@ -239,7 +241,8 @@ def measure(n: int, durable: bool = True, venue: str = "sim") -> dict[str, Any]:
 
             def mid_at(now: datetime) -> int:
                 return EMULATOR_MID
-            text += BINANCE_VENUE.format(base_url=emulator.base_url)
+            text += BINANCE_VENUE.format(base_url=emulator.base_url,
+                                         reference_max_age_s=reference_max_age_s)
         (root / "config.toml").write_text(text, encoding="utf-8")
         config = load_config(root / "config.toml")
         fifo = root / "signals.fifo"
@@ -267,6 +270,7 @@ def measure(n: int, durable: bool = True, venue: str = "sim") -> dict[str, Any]:
         "to_venue_request_us": _percentiles(since_written(3 if emulator else 2)),
         "to_decision_end_us": _percentiles(since_written(4)),
         "durable": durable,
+        "reference_max_age_s": reference_max_age_s if emulator else None,
         "measured": (
             "`ordergate run`'s path (live.run_live: reader thread, decision lock, ticker, "
             "its event loop) on the wall clock, the durable journal; one signal at a time "
@@ -300,8 +304,11 @@ def main() -> None:
     parser.add_argument("--no-fsync", action="store_true",
                         help="journal.durable = false: no commit or fsync before each send")
     parser.add_argument("--venue", choices=("sim", "binance"), default="sim")
+    parser.add_argument("--reference-max-age", type=float, default=0.0, metavar="S",
+                        help="binance: the venue's reference_max_age_s (0: a ticker a signal)")
     args = parser.parse_args()
-    print(json.dumps(measure(args.signals, durable=not args.no_fsync, venue=args.venue)))
+    print(json.dumps(measure(args.signals, durable=not args.no_fsync, venue=args.venue,
+                             reference_max_age_s=args.reference_max_age)))
 
 
 if __name__ == "__main__":
