@@ -30,28 +30,24 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
   Python API and `/_admin/clock`, `/_admin/filters`, `/_admin/account`.
 
 Run it in-process (`async with BinanceEmulator() as emu`), in a background thread for
-sync tests (`BinanceEmulatorThread`), or as its own process::
+sync tests (`BinanceEmulatorThread`), or as its own process
+(`python -m ordergate.testing.binance_emulator --port 0`: `binance_emulator_cli.py`).
 
-    python -m ordergate.testing.binance_emulator --port 8765 --state-file state.json
-    python -m ordergate.testing.binance_emulator --port 0 --balance BTC=0 --stop-on-eof
-
-(`--port 0` picks a free port and prints it: "binance emulator listening on URL";
-`--stop-on-eof` stops it when its standard input closes, so it cannot outlive the process
-that started it with a pipe there.)
+Here: the emulator's state and test-facing API, its signing and fault plumbing, and the
+private (signed) endpoints. The public market-data endpoints are `binance_public.py`,
+the `/_admin/` ones `binance_admin.py`, order lists `binance_oco.py`, cancel-replace
+`binance_cancel_replace.py`, the market and its matching `binance_market.py`.
 
 Everything binds 127.0.0.1 only. Money is `Decimal` throughout.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import hmac
 import json
 import os
-import signal
-import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -65,16 +61,17 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from ordergate.testing.binance_admin import add_routes as add_admin_routes
 from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
 from ordergate.testing.binance_cancel_replace import CancelReplace
 from ordergate.testing.binance_faults import Fault, FaultKind, drop, status_response
 from ordergate.testing.binance_oco import OrderLists
 from ordergate.testing.binance_oco import add_routes as add_oco_routes
+from ordergate.testing.binance_public import add_routes as add_public_routes
 from ordergate.testing.binance_market import (
     DEFAULT_BALANCES,
     DEFAULT_BOOKS,
     DEFAULT_SYMBOLS,
-    ZERO,
     BinanceApiError,
     BinanceMarket,
     EmulatedOrder,
@@ -90,7 +87,7 @@ from ordergate.testing.binance_market import (
 __all__ = [
     "DEFAULT_API_KEY", "DEFAULT_API_SECRET", "DEFAULT_BALANCES", "DEFAULT_BOOKS",
     "DEFAULT_SYMBOLS", "HOST", "BinanceApiError", "BinanceEmulator", "BinanceEmulatorThread",
-    "EmulatedOrder", "EmulatedTrade", "Fault", "FaultKind", "Level", "SymbolSpec", "main",
+    "EmulatedOrder", "EmulatedTrade", "Fault", "FaultKind", "Level", "SymbolSpec",
 ]
 
 DEFAULT_API_KEY = "emulator-api-key-7f3a9c1e5b2d4068"
@@ -436,12 +433,7 @@ class BinanceEmulator:
 
     def _add_routes(self, app: web.Application) -> None:
         r = app.router
-        r.add_get("/api/v3/ping", self._h_ping)
-        r.add_get("/api/v3/time", self._h_time)
-        r.add_get("/api/v3/exchangeInfo", self._h_exchange_info)
-        r.add_get("/api/v3/depth", self._h_depth)
-        r.add_get("/api/v3/ticker/bookTicker", self._h_book_ticker)
-        r.add_get("/api/v3/ticker/24hr", self._h_ticker_24hr)
+        add_public_routes(self, r)  # ping, time, exchangeInfo, depth, tickers
         r.add_get("/api/v3/account", self._h_account)
         r.add_post("/api/v3/order", self._h_new_order)
         r.add_get("/api/v3/order", self._h_query_order)
@@ -450,16 +442,7 @@ class BinanceEmulator:
         r.add_get("/api/v3/openOrders", self._h_open_orders)
         r.add_get("/api/v3/myTrades", self._h_my_trades)
         add_oco_routes(self, r)  # POST /api/v3/orderList/oco, DELETE and GET /api/v3/orderList
-        r.add_get("/_admin/state", self._h_admin_state)
-        r.add_post("/_admin/faults", self._h_admin_add_fault)
-        r.add_delete("/_admin/faults", self._h_admin_clear_faults)
-        r.add_post("/_admin/book", self._h_admin_book)
-        r.add_post("/_admin/trade", self._h_admin_trade)
-        r.add_post("/_admin/balance", self._h_admin_balance)
-        r.add_post("/_admin/clock", self._h_admin_clock)
-        r.add_post("/_admin/filters", self._h_admin_filters)
-        r.add_post("/_admin/account", self._h_admin_account)
-        r.add_post("/_admin/accounts", self._h_admin_add_account)
+        add_admin_routes(self, r)  # /_admin/...: state, faults, books, balances, clock
 
     def _take_fault(self, method: str, path: str, api_key: str | None = None) -> Fault | None:
         with self._lock:
@@ -578,141 +561,6 @@ class BinanceEmulator:
                 yield self.market
             finally:
                 self.market.account = previous
-
-    # ------------------------------------------------------------ public endpoints
-
-    async def _h_ping(self, request: web.Request) -> web.StreamResponse:
-        return _json_response({})
-
-    async def _h_time(self, request: web.Request) -> web.StreamResponse:
-        return _json_response({"serverTime": self.server_time_ms()})
-
-    async def _h_exchange_info(self, request: web.Request) -> web.StreamResponse:
-        params = await self._params(request)
-        with self._lock:
-            wanted = self._symbols_param(params)
-            symbols = [self._symbol_info(self.market.symbols[s]) for s in wanted]
-        return _json_response({
-            "timezone": "UTC",
-            "serverTime": self.server_time_ms(),
-            "rateLimits": [
-                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-            ],
-            "exchangeFilters": [],
-            "symbols": symbols,
-        })
-
-    def _symbols_param(self, params: Mapping[str, str]) -> list[str]:
-        if "symbol" in params:
-            self.market.spec(params["symbol"])
-            return [params["symbol"]]
-        if "symbols" in params:
-            try:
-                names = json.loads(params["symbols"])
-            except ValueError:
-                raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'symbols'.") from None
-            for name in names:
-                self.market.spec(str(name))
-            return [str(n) for n in names]
-        return list(self.market.symbols)
-
-    @staticmethod
-    def _symbol_info(s: SymbolSpec) -> dict[str, Any]:
-        return {
-            "symbol": s.symbol,
-            "status": s.status,
-            "baseAsset": s.base,
-            "baseAssetPrecision": 8,
-            "quoteAsset": s.quote,
-            "quotePrecision": 8,
-            "quoteAssetPrecision": 8,
-            "baseCommissionPrecision": 8,
-            "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
-                           "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
-            "icebergAllowed": True,
-            "ocoAllowed": True,
-            "otoAllowed": True,
-            "quoteOrderQtyMarketAllowed": True,
-            "allowTrailingStop": True,
-            "cancelReplaceAllowed": True,
-            "amendAllowed": True,
-            "isSpotTradingAllowed": True,
-            "isMarginTradingAllowed": False,
-            "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": fmt(s.min_price),
-                 "maxPrice": fmt(s.max_price), "tickSize": fmt(s.tick_size)},
-                {"filterType": "LOT_SIZE", "minQty": fmt(s.min_qty), "maxQty": fmt(s.max_qty),
-                 "stepSize": fmt(s.step_size)},
-                {"filterType": "MIN_NOTIONAL", "minNotional": fmt(s.min_notional),
-                 "applyToMarket": True, "avgPriceMins": 5},
-                {"filterType": "NOTIONAL", "minNotional": fmt(s.min_notional),
-                 "applyMinToMarket": True, "maxNotional": "9000000.00000000",
-                 "applyMaxToMarket": False, "avgPriceMins": 5},
-                {"filterType": "MARKET_LOT_SIZE", "minQty": fmt(ZERO), "maxQty": fmt(s.max_qty),
-                 "stepSize": fmt(ZERO)},
-                {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
-            ],
-            "permissions": [],
-            "permissionSets": [["SPOT"]],
-            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-        }
-
-    async def _h_depth(self, request: web.Request) -> web.StreamResponse:
-        params = await self._params(request)
-        symbol = required(params, "symbol")
-        limit = int(params.get("limit", "100") or "100")
-        with self._lock:
-            self.market.spec(symbol)
-            b = self.market.books[symbol]
-            return _json_response({
-                "lastUpdateId": self.market.update_id,
-                "bids": [[fmt(p), fmt(q)] for p, q in b.bids[:limit]],
-                "asks": [[fmt(p), fmt(q)] for p, q in b.asks[:limit]],
-            })
-
-    def _top(self, symbol: str) -> dict[str, str]:
-        b = self.market.books[symbol]
-        bid = b.bids[0] if b.bids else [ZERO, ZERO]
-        ask = b.asks[0] if b.asks else [ZERO, ZERO]
-        return {"bidPrice": fmt(bid[0]), "bidQty": fmt(bid[1]),
-                "askPrice": fmt(ask[0]), "askQty": fmt(ask[1])}
-
-    async def _h_book_ticker(self, request: web.Request) -> web.StreamResponse:
-        params = await self._params(request)
-        with self._lock:
-            names = self._symbols_param(params)
-            rows = [{"symbol": s} | self._top(s) for s in names]
-        return _json_response(rows[0] if "symbol" in params else rows)
-
-    async def _h_ticker_24hr(self, request: web.Request) -> web.StreamResponse:
-        params = await self._params(request)
-        now = self.server_time_ms()
-        with self._lock:
-            names = self._symbols_param(params)
-            rows = []
-            for s in names:
-                top = self._top(s)
-                trades = [t for t in self.market.trades if t.symbol == s]
-                last = trades[-1].price if trades else (
-                    (Decimal(top["bidPrice"]) + Decimal(top["askPrice"])) / 2)
-                volume = sum((t.qty for t in trades), ZERO)
-                quote_volume = sum((t.quote_qty for t in trades), ZERO)
-                rows.append({
-                    "symbol": s, "priceChange": fmt(ZERO), "priceChangePercent": "0.000",
-                    "weightedAvgPrice": fmt(last), "prevClosePrice": fmt(last),
-                    "lastPrice": fmt(last), "lastQty": fmt(trades[-1].qty if trades else ZERO),
-                    **top,
-                    "openPrice": fmt(last), "highPrice": fmt(last), "lowPrice": fmt(last),
-                    "volume": fmt(volume), "quoteVolume": fmt(quote_volume),
-                    "openTime": now - 86_400_000, "closeTime": now,
-                    "firstId": trades[0].trade_id if trades else -1,
-                    "lastId": trades[-1].trade_id if trades else -1, "count": len(trades),
-                })
-        return _json_response(rows[0] if "symbol" in params else rows)
 
     # ------------------------------------------------------------ private endpoints
 
@@ -834,96 +682,6 @@ class BinanceEmulator:
             rows = rows[:limit] if oldest_first else rows[-limit:]
             return _json_response([t.to_json() for t in rows])
 
-    # ------------------------------------------------------------ admin endpoints
-
-    async def _h_admin_state(self, request: web.Request) -> web.StreamResponse:
-        return _json_response(self.state())
-
-    async def _h_admin_add_fault(self, request: web.Request) -> web.StreamResponse:
-        try:
-            fault = Fault.from_json(await request.json())
-        except ValueError as err:
-            return _json_response({"error": str(err)}, status=400)
-        self.inject_fault(fault)
-        return _json_response(fault.to_json())
-
-    async def _h_admin_clear_faults(self, request: web.Request) -> web.StreamResponse:
-        self.clear_faults()
-        return _json_response({})
-
-    async def _h_admin_book(self, request: web.Request) -> web.StreamResponse:
-        data = await request.json()
-        try:
-            trades = self.set_book(
-                str(data["symbol"]),
-                [(Decimal(str(p)), Decimal(str(q))) for p, q in data.get("bids", [])],
-                [(Decimal(str(p)), Decimal(str(q))) for p, q in data.get("asks", [])],
-            )
-        except BinanceApiError as err:
-            return _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
-        return _json_response({"trades": [t.to_json() for t in trades]})
-
-    async def _h_admin_trade(self, request: web.Request) -> web.StreamResponse:
-        data = await request.json()
-        try:
-            trades = self.trade_against_resting(str(data["symbol"]), str(data["price"]), str(data["qty"]))
-        except BinanceApiError as err:
-            return _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
-        return _json_response({"trades": [t.to_json() for t in trades]})
-
-    async def _h_admin_balance(self, request: web.Request) -> web.StreamResponse:
-        """{"asset", "free", "locked"?, "api_key"?}: see `set_balance`."""
-        data = await request.json()
-        try:
-            self.set_balance(str(data["asset"]), str(data["free"]), str(data.get("locked", "0")),
-                             api_key=data.get("api_key"))
-        except KeyError as err:
-            return _json_response({"error": str(err)}, status=400)
-        return _json_response({})
-
-    async def _h_admin_add_account(self, request: web.Request) -> web.StreamResponse:
-        """{"api_key", "api_secret", "balances"?: {"USDT": "100"}}: see `add_account`."""
-        data = await request.json()
-        try:
-            balances = {str(a): Decimal(str(v)) for a, v in (data.get("balances") or {}).items()}
-            self.add_account(str(data["api_key"]), str(data["api_secret"]),
-                             dict(DEFAULT_BALANCES) | balances)
-        except (KeyError, ValueError, InvalidOperation) as err:
-            return _json_response({"error": str(err)}, status=400)
-        return _json_response({"api_keys": self.api_keys})
-
-    async def _h_admin_clock(self, request: web.Request) -> web.StreamResponse:
-        """{"offset_ms": N}: the venue's clock N ms ahead of ours (negative: behind)."""
-        data = await request.json()
-        self.set_clock_offset(int(data["offset_ms"]))
-        return _json_response({"offset_ms": self.clock_offset_ms,
-                               "serverTime": self.server_time_ms()})
-
-    async def _h_admin_account(self, request: web.Request) -> web.StreamResponse:
-        """{"pay_fees_in_bnb": true, "api_key"?: KEY}: see `pay_fees_in_bnb`."""
-        data = await request.json()
-        key = data.get("api_key")
-        try:
-            if "pay_fees_in_bnb" in data:
-                self.pay_fees_in_bnb(bool(data["pay_fees_in_bnb"]), api_key=key)
-            with self._lock:
-                enabled = self.market.wallet(self._account(key)).pay_fees_in_bnb
-        except KeyError as err:
-            return _json_response({"error": str(err)}, status=400)
-        return _json_response({"pay_fees_in_bnb": enabled})
-
-    async def _h_admin_filters(self, request: web.Request) -> web.StreamResponse:
-        """{"symbol": "BTCUSDT", "tick_size": "0.1", ...}: see `set_filters`."""
-        data = dict(await request.json())
-        symbol = str(data.pop("symbol"))
-        try:
-            spec = self.set_filters(symbol, **{k: str(v) for k, v in data.items()})
-        except BinanceApiError as err:
-            return _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
-        except ValueError as err:
-            return _json_response({"error": str(err)}, status=400)
-        return _json_response(self._symbol_info(spec))
-
     # ------------------------------------------------------------ persistence
 
     def _persist(self) -> None:
@@ -1035,84 +793,7 @@ class BinanceEmulatorThread:
         self.stop()
 
 
-# ---------------------------------------------------------------- as its own process
+if __name__ == "__main__":  # python -m ordergate.testing.binance_emulator: its own process
+    from ordergate.testing.binance_emulator_cli import main
 
-
-async def _serve(port: int, state_file: str | None, api_key: str, api_secret: str,
-                 balances: Mapping[str, Decimal] | None = None, stop_on_eof: bool = False,
-                 accounts: Sequence[tuple[str, str, Mapping[str, Decimal]]] = ()) -> None:
-    start = dict(DEFAULT_BALANCES) | dict(balances or {})
-    emulator = BinanceEmulator(port=port, state_file=state_file, api_key=api_key,
-                               api_secret=api_secret, balances=start)
-    for key, secret, own in accounts:
-        emulator.add_account(key, secret, dict(DEFAULT_BALANCES) | dict(own))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except NotImplementedError:  # pragma: no cover - not on this platform
-            pass
-    await emulator.start()
-    # Handlers first: whoever reads this line may send SIGTERM at once and expect status 0.
-    print(f"binance emulator listening on {emulator.base_url}", flush=True)
-    if stop_on_eof:  # the parent holds our stdin: when it ends, however it ends, so do we
-        threading.Thread(target=_wait_for_eof, args=(loop, stop), name="stdin-eof",
-                         daemon=True).start()  # daemon: a SIGTERM need not wait for EOF
-    try:
-        await stop.wait()
-    finally:
-        await emulator.stop()
-
-
-def _wait_for_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    # os.read, not sys.stdin: a daemon thread blocked inside the buffered reader holds its
-    # lock, and the interpreter aborts when it finds that lock taken at exit.
-    while os.read(sys.stdin.fileno(), 65536):
-        pass
-    loop.call_soon_threadsafe(stop.set)
-
-
-def _balance(text: str) -> tuple[str, Decimal]:
-    asset, _, amount = text.partition("=")
-    try:
-        value = Decimal(amount)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not asset or not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"expected ASSET=AMOUNT (e.g. BTC=0), got {text!r}")
-    return asset.upper(), value
-
-
-def _account_arg(text: str) -> tuple[str, str, dict[str, Decimal]]:
-    """KEY:SECRET or KEY:SECRET:ASSET=AMOUNT,ASSET=AMOUNT."""
-    key, _, rest = text.partition(":")
-    secret, _, amounts = rest.partition(":")
-    if not key or not secret:
-        raise argparse.ArgumentTypeError(f"expected KEY:SECRET[:ASSET=AMOUNT,...], got {text!r}")
-    return key, secret, dict(_balance(a) for a in amounts.split(",") if a)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Local Binance spot REST emulator (127.0.0.1 only).")
-    parser.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
-    parser.add_argument("--state-file", default=None, help="write orders/trades/balances here")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--api-secret", default=DEFAULT_API_SECRET)
-    parser.add_argument("--balance", type=_balance, action="append", default=[],
-                        metavar="ASSET=AMOUNT",
-                        help="starting free balance of an asset (repeatable); the others keep "
-                             "their defaults (USDT 1000000, BTC 10, ETH 100)")
-    parser.add_argument("--account", type=_account_arg, action="append", default=[],
-                        metavar="KEY:SECRET[:ASSET=AMOUNT,...]",
-                        help="serve another API key, its own account (repeatable); its "
-                             "balances are the defaults but for the amounts given")
-    parser.add_argument("--stop-on-eof", action="store_true",
-                        help="stop when standard input closes (tie the emulator to its parent)")
-    args = parser.parse_args(argv)
-    asyncio.run(_serve(args.port, args.state_file, args.api_key, args.api_secret,
-                       dict(args.balance), args.stop_on_eof, args.account))
-
-
-if __name__ == "__main__":
     main()
