@@ -4,6 +4,7 @@ The adapter lives in `ordergate.venues.ccxt` (adapter, errors, translation); thi
 keeps the path configuration and callers have always used.
 """
 
-from ordergate.venues.ccxt.adapter import CcxtVenue, CcxtVenueSettings
+from ordergate.venues.ccxt.adapter import CcxtVenue
+from ordergate.venues.ccxt.settings import CcxtVenueSettings
 
 __all__ = ["CcxtVenue", "CcxtVenueSettings"]

@@ -1,7 +1,13 @@
 """The ccxt venue adapter, split by concern:
 
-- `adapter`: `CcxtVenue` and its settings: the calls, the client order ID parameters,
-  paging through an order's trades, resynchronising the clock;
+- `adapter`: `CcxtVenue`: the calls, each failure mapped, resynchronising the clock;
+- `settings`: `CcxtVenueSettings`, as the config file names a venue;
+- `exchange`: the ccxt object made from the settings (credentials, `api_url`), and what
+  each exchange names differently (the client order ID parameter, exact decimal fields,
+  how its trades page);
+- `order_params`: what a new order is sent as, and what is refused unsent;
+- `trades`: every trade of an order, page after page;
+- `replace`, `oco`: Binance spot's native replace and OCO lists;
 - `markets`: the instruments, reloaded when stale or when the venue refuses an order on
   a filter, each change announced;
 - `errors`: every ccxt (and transport) exception into the taxonomy of `venues.base`,
@@ -13,6 +19,7 @@
 the rest of ordergate imports.
 """
 
-from ordergate.venues.ccxt.adapter import CcxtVenue, CcxtVenueSettings
+from ordergate.venues.ccxt.adapter import CcxtVenue
+from ordergate.venues.ccxt.settings import CcxtVenueSettings
 
 __all__ = ["CcxtVenue", "CcxtVenueSettings"]

@@ -2,7 +2,8 @@
 
 Everything ccxt returns is translated into `OrderReport`/`TradeReport`/`Balance`/`Ticker`
 (`translation.py`), every ccxt exception into one of the `VenueError`s of `venues.base`
-(`errors.py`), and the instruments are kept by `markets.py`. Facts this relies on are in
+(`errors.py`), and the instruments are kept by `markets.py`; the ccxt object is made in
+`exchange.py` and an order's request built in `order_params.py`. Facts this relies on are in
 /work/shared/peers.md, notably:
 
 - the async client re-sends a GET/DELETE once on a dropped keep-alive connection, so a
@@ -10,7 +11,8 @@ Everything ccxt returns is translated into `OrderReport`/`TradeReport`/`Balance`
 - a market order given a price becomes a `quoteOrderQty` order: prices stay out of market
   orders;
 - Binance answers an order's trades a page at a time (500 by default, 1000 at most, the
-  most recent without `fromId`): `fetch_fills` pages forward from trade ID 0;
+  most recent without `fromId`): `fetch_fills` pages forward from trade ID 0
+  (`trades.py`);
 - a timestamp the venue refuses (-1021) was not processed: the clock difference is
   measured again and the call retried once (`_call`).
 
@@ -22,33 +24,25 @@ and from every exception message this module raises.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import SecretStr
 
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
-from ordergate.domain.values import OrderType, TimeInForce
 from ordergate.events import VenueClockResynced
-from ordergate.limits import MAX_DURATION_S
 from ordergate.venues.base import (
     Balance,
     FatalVenueError,
     NoQuote,
     OcoRequest,
     OrderNotFound,
-    OrderRejected,
     OrderReport,
     OrderRequest,
-    PostOnlyUnsupported,
     ReplaceReport,
-    StopOrdersUnsupported,
     Ticker,
     TradeReport,
     UnknownSymbol,
@@ -59,22 +53,23 @@ from ordergate.venues.base import (
     VenueUnavailable,
 )
 from ordergate.venues.ccxt import oco
-from ordergate.venues.ccxt.errors import (
-    FilterRejected,
-    RedactingLogger,
-    map_error,
-    redact,
-    retry_after_seconds,
+from ordergate.venues.ccxt.errors import FilterRejected, map_error, redact, retry_after_seconds
+from ordergate.venues.ccxt.exchange import (
+    CLIENT_ID_PARAMS,
+    DEFAULT_CLIENT_ID_PARAMS,
+    ORDER_INFO_FIELDS,
+    new_exchange,
+    read_secret,
 )
 from ordergate.venues.ccxt.markets import Markets
+from ordergate.venues.ccxt.order_params import order_params
 from ordergate.venues.ccxt.replace import replace_order, supports_native_replace
+from ordergate.venues.ccxt.settings import CcxtVenueSettings
+from ordergate.venues.ccxt.trades import order_trades
 from ordergate.venues.ccxt.translation import (
-    BINANCE_ORDER_FIELDS,
-    OrderInfoFields,
     dec_or_none,
     order_report,
     plain,
-    supports_post_only,
     supports_stops,
     timestamp,
     trade_report,
@@ -82,60 +77,6 @@ from ordergate.venues.ccxt.translation import (
 )
 
 log = logging.getLogger("ordergate.venues.ccxt_venue")
-
-# The request parameter that carries our client order ID when creating an order, and the one
-# that names it when looking an order up or cancelling it. Default: ccxt's unified
-# `clientOrderId`, which most exchange classes translate themselves.
-_CLIENT_ID_PARAM: dict[str, tuple[str, str]] = {
-    "binance": ("newClientOrderId", "origClientOrderId"),
-    "binanceus": ("newClientOrderId", "origClientOrderId"),
-    "binanceusdm": ("newClientOrderId", "origClientOrderId"),
-    "binancecoinm": ("newClientOrderId", "origClientOrderId"),
-}
-_DEFAULT_CLIENT_ID_PARAM = ("clientOrderId", "clientOrderId")
-
-# Exchanges whose order answers carry exact decimal strings (and their own status words)
-# in ccxt's `info`: used instead of ccxt's floats (`translation.py`).
-_ORDER_INFO_FIELDS: dict[str, OrderInfoFields] = {
-    "binance": BINANCE_ORDER_FIELDS,
-    "binanceus": BINANCE_ORDER_FIELDS,
-    "binanceusdm": BINANCE_ORDER_FIELDS,
-    "binancecoinm": BINANCE_ORDER_FIELDS,
-}
-
-# Exchanges whose account-trades endpoint pages forward by trade ID: (the parameter, the
-# largest page). Binance's GET /api/v3/myTrades answers 500 trades by default, 1000 at
-# most, and without `fromId` the *most recent* ones: an order with more trades is read
-# page by page from trade ID 0. Other exchanges get one call, as ccxt makes it.
-_TRADE_PAGES: dict[str, tuple[str, int]] = {
-    "binance": ("fromId", 1000),
-    "binanceus": ("fromId", 1000),
-    "binanceusdm": ("fromId", 1000),
-    "binancecoinm": ("fromId", 1000),
-}
-
-
-class CcxtVenueSettings(BaseModel):
-    """One ccxt-backed venue. Credentials are *names of environment variables*."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    name: str = Field(min_length=1)
-    kind: Literal["ccxt"] = "ccxt"
-    exchange: str = Field(min_length=1, description="ccxt exchange id, e.g. 'binance'")
-    sandbox: bool = False
-    market_type: Literal["spot", "future"] = "spot"
-    api_key_env: str | None = None
-    secret_env: str | None = None
-    api_url: str | None = Field(
-        default=None, description="override the exchange's base URL (scheme://host[:port])")
-    timeout_s: float = Field(default=10.0, gt=0, le=MAX_DURATION_S)
-    markets_refresh_s: float = Field(default=3600.0, gt=0, le=MAX_DURATION_S)
-    account_id: str = "main"
-    rules_reload_min_interval_s: float = Field(default=30.0, ge=0, le=MAX_DURATION_S)
-    """A venue refusing an order on a filter (tick, lot, minimum quantity or notional) has
-    changed that symbol's rules: they are reloaded at once, but at most once per symbol in
-    this many seconds (a reload reads every market: Binance weighs exchangeInfo at 20)."""
 
 
 class CcxtVenue:
@@ -147,42 +88,14 @@ class CcxtVenue:
         self._on_event = on_event
         self.name = settings.name
         self._clock = clock
-        self._api_key = _read_secret(settings.api_key_env)
-        self._secret = _read_secret(settings.secret_env)
+        self._api_key = read_secret(settings.api_key_env)
+        self._secret = read_secret(settings.secret_env)
         # Kept as SecretStr everywhere but inside the ccxt object: nothing here prints them.
         self._secrets: tuple[SecretStr, ...] = tuple(
             s for s in (self._api_key, self._secret) if s is not None)
-        exchange_class = getattr(ccxt_async, settings.exchange, None)
-        if exchange_class is None:
-            raise ValueError(f"ccxt has no exchange {settings.exchange!r}")
-        config: dict[str, Any] = {
-            "enableRateLimit": True,
-            "timeout": int(settings.timeout_s * 1000),
-            "options": {
-                "defaultType": settings.market_type,
-                "warnOnFetchOpenOrdersWithoutSymbol": False,
-            },
-        }
-        if self._api_key is not None:
-            config["apiKey"] = self._api_key.get_secret_value()
-        if self._secret is not None:
-            config["secret"] = self._secret.get_secret_value()
-        self._exchange: Any = exchange_class(config)
-        # ccxt logs request headers (the API key) at DEBUG: give it a logger that redacts.
-        self._exchange.logger = RedactingLogger(
-            logging.getLogger(f"ordergate.venues.ccxt_venue.wire.{settings.name}"),
-            self._secrets)
-        if settings.sandbox:
-            self._exchange.set_sandbox_mode(True)
-        if settings.api_url is not None:
-            _point_at(self._exchange, settings.api_url)
-            # Stay on that host: no currency, margin or other market-type lookups (peers.md).
-            self._exchange.options["fetchCurrencies"] = False
-            self._exchange.options["fetchMargins"] = False
-            self._exchange.options["fetchMarkets"] = {
-                "types": ["spot"] if settings.market_type == "spot" else ["linear"]}
-        self._create_id_param, self._lookup_id_param = _CLIENT_ID_PARAM.get(
-            settings.exchange, _DEFAULT_CLIENT_ID_PARAM)
+        self._exchange: Any = new_exchange(settings, self._api_key, self._secret)
+        self._create_id_param, self._lookup_id_param = CLIENT_ID_PARAMS.get(
+            settings.exchange, DEFAULT_CLIENT_ID_PARAMS)
         self._markets = Markets(
             self.name, settings.market_type, clock,
             lambda: self._call("load_instruments", lambda: self._exchange.load_markets(True)),
@@ -236,7 +149,7 @@ class CcxtVenue:
         instrument = self._markets.instruments.get(request.symbol)
         if instrument is None:
             raise UnknownSymbol(f"{self.name}: unknown symbol {request.symbol!r}")
-        unified, price, params = self._order_params(request, instrument)
+        unified, price, params = order_params(self, request, instrument)
         try:
             raw = await self._call("place_order", lambda: self._exchange.create_order(
                 request.symbol, unified, request.side.value,
@@ -251,68 +164,6 @@ class CcxtVenue:
                 f"{self.name} place_order {request.client_order_id}: answer without an order id; "
                 "outcome unknown, look the order up by client order ID")
         return self._order_report(raw, request.client_order_id, request.symbol)
-
-    def _order_params(self, request: OrderRequest,
-                      instrument: Instrument) -> tuple[str, str | None, dict[str, Any]]:
-        """ccxt's unified type, the price and the params of `request` (a replace sends the
-        same, `replace.py`); refuses, unsent, what the venue could not take as asked."""
-        params: dict[str, Any] = {self._create_id_param: request.client_order_id}
-        price: str | None = None
-        order_type = request.order_type
-        if order_type.is_stop:
-            self._stop_params(request, instrument, params)
-        elif request.trigger_price is not None:
-            raise OrderRejected(f"{self.name}: a {order_type} order takes no trigger price")
-        if request.post_only and order_type is not OrderType.LIMIT:
-            raise OrderRejected(f"{self.name}: only a limit order can be post-only")
-        if order_type.has_limit_price:
-            if request.price is None:
-                raise OrderRejected(f"{self.name}: a {order_type} order needs a price")
-            if not instrument.is_on_tick(request.price):
-                # ccxt would round it to the *nearest* tick (a buy could go up): refuse instead.
-                raise OrderRejected(
-                    f"{self.name}: price {request.price} is not on tick {instrument.tick_size}")
-            price = plain(request.price)
-            # Spot venues have no good-till-date: the order rests as GTC and the engine's
-            # reconciler cancels it at `expires_at` (also after a restart, on recovery).
-            gtd = request.time_in_force is TimeInForce.GTD
-            if request.post_only:
-                if not supports_post_only(self._exchange.features, self.settings.market_type):
-                    raise PostOnlyUnsupported(
-                        f"{self.name}: ccxt's {self.settings.exchange} does not support "
-                        f"post-only {self.settings.market_type} orders; not sent")
-                # ccxt's unified flag: on Binance spot the order goes out as LIMIT_MAKER,
-                # which takes no timeInForce (it rests until filled or cancelled).
-                params["postOnly"] = True
-            else:
-                params["timeInForce"] = "GTC" if gtd else request.time_in_force.value
-        # ccxt's unified types are market and limit; a stop is one of them with a
-        # `triggerPrice` (Binance spot: STOP_LOSS, STOP_LOSS_LIMIT).
-        unified = "limit" if order_type.has_limit_price else "market"
-        # A market order carries no price: ccxt would turn it into a quoteOrderQty order.
-        return unified, price, params
-
-    def _stop_params(self, request: OrderRequest, instrument: Instrument,
-                     params: dict[str, Any]) -> None:
-        """A native stop: ccxt's unified `triggerPrice`. On Binance spot ccxt sends it as
-        STOP_LOSS (market) or STOP_LOSS_LIMIT with `stopPrice`, which Binance triggers
-        for a buy when the last price rises to it and for a sell when it falls to it: the
-        stop asked for, as the engine only sends buy stops above the market and sell stops
-        below. Refused unsent where ccxt's features list no trigger orders."""
-        if not self.native_stop_orders():
-            raise StopOrdersUnsupported(
-                f"{self.name}: ccxt's {self.settings.exchange} does not support stop "
-                f"{self.settings.market_type} orders; not sent")
-        trigger = request.trigger_price
-        if trigger is None:
-            raise OrderRejected(f"{self.name}: a {request.order_type} order needs a trigger price")
-        if not instrument.is_on_tick(trigger):
-            # ccxt would round it to the nearest tick (nearer the market): refuse instead.
-            raise OrderRejected(
-                f"{self.name}: trigger price {trigger} is not on tick {instrument.tick_size}")
-        if request.order_type is OrderType.STOP_MARKET and request.price is not None:
-            raise OrderRejected(f"{self.name}: a stop_market order takes no limit price")
-        params["triggerPrice"] = plain(trigger)
 
     def supports_replace(self) -> bool:
         """Binance spot only (`order/cancelReplace`): ccxt's `edit_order` is a non-atomic
@@ -375,7 +226,7 @@ class CcxtVenue:
             venue_order_id = (await self.fetch_order(symbol, client_order_id)).venue_order_id
             if venue_order_id is None:
                 raise VenueUnavailable(f"{self.name}: order {client_order_id} has no venue id yet")
-        raws = await self._order_trades(symbol, venue_order_id)
+        raws = await order_trades(self, symbol, venue_order_id)
         by_id: dict[str, TradeReport] = {}
         for raw in raws:
             if raw.get("order") is not None and str(raw["order"]) != str(venue_order_id):
@@ -384,36 +235,6 @@ class CcxtVenue:
                                  self._clock.now())
             by_id[trade.trade_id] = trade
         return sorted(by_id.values(), key=lambda t: (t.ts, trade_sort_key(t.trade_id)))
-
-    async def _order_trades(self, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
-        """Every trade of one order, as ccxt parses them: page after page where the venue
-        pages (`_TRADE_PAGES`), until a page comes back short."""
-        paging = _TRADE_PAGES.get(self.settings.exchange)
-        if paging is None:
-            return list(await self._fetch_my_trades(symbol, None, {"orderId": venue_order_id}))
-        param, page_size = paging
-        trades: list[dict[str, Any]] = []
-        from_id = 0
-        while True:
-            page = await self._fetch_my_trades(
-                symbol, page_size, {"orderId": venue_order_id, param: str(from_id)})
-            trades += page
-            if len(page) < page_size:
-                return trades
-            ids = [int(str(raw.get("id"))) for raw in page if str(raw.get("id")).isdigit()]
-            if not ids or max(ids) < from_id:
-                # A full page that does not move forward: the venue ignored `fromId`.
-                # Reading on would loop; what we have is not known to be all of it.
-                raise VenueUnavailable(
-                    f"{self.name} fetch_fills: {param}={from_id} answered a page of "
-                    f"{len(page)} trades that does not go past it")
-            from_id = max(ids) + 1
-
-    async def _fetch_my_trades(self, symbol: str, limit: int | None,
-                               params: dict[str, Any]) -> list[dict[str, Any]]:
-        raws = await self._call("fetch_fills", lambda: self._exchange.fetch_my_trades(
-            symbol, None, limit, params))
-        return list(raws)
 
     # ------------------------------------------------------------ account and market data
 
@@ -468,7 +289,7 @@ class CcxtVenue:
 
     def _order_report(self, raw: Mapping[str, Any], client_order_id: str, symbol: str) -> OrderReport:
         return order_report(raw, client_order_id, symbol, self._clock.now(),
-                            _ORDER_INFO_FIELDS.get(self.settings.exchange))
+                            ORDER_INFO_FIELDS.get(self.settings.exchange))
 
     # ------------------------------------------------------------ calls and errors
 
@@ -528,35 +349,3 @@ class CcxtVenue:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _read_secret(env_name: str | None) -> SecretStr | None:
-    if env_name is None:
-        return None
-    value = os.environ.get(env_name)
-    if value is None or value == "":
-        raise ValueError(f"environment variable {env_name} is not set")
-    return SecretStr(value)
-
-
-def _point_at(exchange: Any, api_url: str) -> None:
-    """Replace scheme and host of every API URL of the exchange with `api_url`'s, keeping
-    each URL's path (Binance: .../api/v3 stays .../api/v3)."""
-    target = urlsplit(api_url)
-    if not target.scheme or not target.netloc:
-        raise ValueError(f"api_url must be scheme://host[:port], got {api_url!r}")
-    prefix = target.path.rstrip("/")
-
-    def rewrite(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: rewrite(v) for k, v in value.items()}
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            parts = urlsplit(value)
-            rebuilt = f"{target.scheme}://{target.netloc}{prefix}{parts.path}"
-            return rebuilt + (f"?{parts.query}" if parts.query else "")
-        return value
-
-    exchange.urls["api"] = rewrite(exchange.urls["api"])

@@ -54,6 +54,7 @@ from ordergate.venues.base import (
     VenueError,
 )
 from ordergate.venues.ccxt.errors import FilterRejected, venue_error_body
+from ordergate.venues.ccxt.order_params import order_params
 from ordergate.venues.ccxt.translation import plain
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ async def replace_order(venue: CcxtVenue, old_client_order_id: str,
     if instrument is None:
         raise ReplaceRefused(f"{venue.name}: unknown symbol {request.symbol!r}; nothing sent")
     try:
-        unified, price, params = venue._order_params(request, instrument)
+        unified, price, params = order_params(venue, request, instrument)
     except OrderRejected as exc:
         raise ReplaceRefused(f"{exc}; nothing sent") from None
     params |= {"cancelOrigClientOrderId": old_client_order_id,
