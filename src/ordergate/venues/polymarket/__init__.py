@@ -32,7 +32,7 @@ Client order IDs, and restarts
     signer's address and the client order ID, and the rest of the signed order follows
     from the request, so the same request signs to the same order and therefore the same
     order ID (`signing.py`). `prepare_order` builds and signs the order and returns that
-    ID; the engine journals it before the send (with the SUBMITTED transition, in the
+    ID (`preparation.py`); the engine journals it before the send (with the SUBMITTED transition, in the
     commit that precedes the send), and `place_order` sends those very bytes. A
     resubmission of the same client order ID re-sends the identical order, which the
     venue refuses as a duplicate if the first landed. After a restart the engine passes
@@ -46,9 +46,9 @@ Client order IDs, and restarts
 Errors
     `client.py` maps py-clob-client's failures. `OrderNotFound` only when the venue
     answered: Polymarket's `GET /data/order/{id}` answers `null` for an order it does not
-    hold (and for some closed ones), so the adapter then asks for the order's trades;
-    with none, and no terminal state remembered from this session, it raises
-    `OrderNotFound`. An empty side of a book is `NoQuote` (`fetch_ticker`), never a made-up
+    hold (and for some closed ones), so the adapter then asks for the order's trades
+    (`lookup.py`); with none, and no terminal state remembered from this session, it
+    raises `OrderNotFound`. An empty side of a book is `NoQuote` (`fetch_ticker`), never a made-up
     bid of 0 or ask of 1; the risk manager then refuses with NO_REFERENCE_PRICE.
 
 Fills: booked when final
@@ -72,6 +72,15 @@ Memory
 py-clob-client is synchronous; every call runs in a dedicated thread pool, bounded by
 `timeout_s`. Credentials are read from the environment variables *named* in the
 settings when the adapter is built, and never appear in logs, reprs or error texts.
+
+Modules
+    `adapter.py` `PolymarketVenue`: placing and cancelling, and the wiring of the rest;
+    `preparation.py` a request checked and signed against the venue's current rules,
+    before anything is sent; `signing.py` the signed order and its ID; `lookup.py` an
+    order and its trades read back; `reports.py` the CLOB's JSON as reports;
+    `tracking.py` the orders followed; `markets.py` instruments and tick sizes;
+    `balances.py` balances; `client.py` the py-clob-client wrapper and its error
+    mapping; `settings.py` the settings and the adapter's own errors.
 """
 
 from ordergate.venues.polymarket.adapter import PolymarketVenue

@@ -1,5 +1,8 @@
 """`PolymarketVenue`: the `VenueAdapter` for Polymarket's CLOB (the package docstring
-says what it does; the modules beside this one hold the parts that are not I/O)."""
+says what it does). What is left here is placing an order and cancelling it, and the
+wiring: the modules beside this one hold the other parts, building and signing an order
+(`preparation.py`), reading orders and trades back (`lookup.py`), markets, balances, the
+reports and the orders followed."""
 
 from __future__ import annotations
 
@@ -12,67 +15,44 @@ from typing import Any
 
 from loguru import logger
 from py_clob_client.client import ClobClient
-from py_clob_client.clob_types import (
-    OpenOrderParams,
-    TradeParams,
-)
-from py_clob_client.clob_types import OrderType as ClobOrderType
 
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
-from ordergate.domain.values import OrderType, Side, TimeInForce
+from ordergate.domain.values import Side
 from ordergate.venues.base import (
     Balance,
     DuplicateClientOrderId,
     FatalVenueError,
     NoQuote,
-    OrderNotFound,
     OrderRejected,
     OrderReport,
     OrderRequest,
-    StopOrdersUnsupported,
     Ticker,
     TradeReport,
     VenueError,
     VenueEventSink,
     VenueHealth,
     VenueTimeout,
-    VenueUnavailable,
 )
 from ordergate.venues.polymarket.balances import BalanceReader
 from ordergate.venues.polymarket.client import ClobCaller, read_secrets
+from ordergate.venues.polymarket.lookup import OrderLookup
 from ordergate.venues.polymarket.markets import MarketRules
+from ordergate.venues.polymarket.preparation import OrderPreparer
 from ordergate.venues.polymarket.reports import (
     ZERO,
-    Executions,
     Tracked,
     dec,
-    executions_of,
     make_report,
-    order_report,
-    read_order_json,
 )
 from ordergate.venues.polymarket.settings import (
     PolymarketPlacementTimeout,
     PolymarketVenueSettings,
-    VenueOrderIdUnknown,
 )
-from ordergate.venues.polymarket.signing import (
-    OrderSigner,
-    effective_price_and_size,
-    expiration_of,
-    salt_for,
-)
+from ordergate.venues.polymarket.signing import OrderSigner, salt_for
 from ordergate.venues.polymarket.tracking import TrackedOrders
 
-_TIF_TO_CLOB: dict[TimeInForce, str] = {
-    TimeInForce.GTC: ClobOrderType.GTC,
-    TimeInForce.GTD: ClobOrderType.GTD,
-    TimeInForce.FOK: ClobOrderType.FOK,
-    TimeInForce.IOC: ClobOrderType.FAK,
-}
-_TRADES_SKEW_S = 60  # `after` is taken this much early: the venue's two clocks may round apart
 _KILLED_MARKERS = ("fok orders are fully filled or killed", "fak orders are partially filled")
 
 
@@ -104,6 +84,10 @@ class PolymarketVenue:
         """USDC and the tokens known of (`balances.py`)."""
         self.orders = TrackedOrders(clock, settings.finished_order_grace_s)
         """The orders followed now (`tracking.py`): bounded, not the session's history."""
+        self._preparer = OrderPreparer(self.name, self._client, self._call, self.markets,
+                                       self._signer)
+        self._lookup = OrderLookup(self.name, self._client, self._call, clock, self.orders,
+                                   self.balances.held)
         self._refresh_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -162,57 +146,8 @@ class PolymarketVenue:
         """The order salt derived from the client order ID (and this signer)."""
         return salt_for(self._address, client_order_id)
 
-    async def _prepare(self, request: OrderRequest) -> Tracked:
-        if request.order_type.is_stop:
-            # The CLOB has no trigger orders: refused before anything is signed or sent.
-            raise StopOrdersUnsupported(
-                f"{self.name}: Polymarket's CLOB has no stop orders ({request.order_type}); "
-                "not sent")
-        if request.order_type is not OrderType.LIMIT:
-            raise OrderRejected(
-                f"{self.name}: market orders are not supported; send a marketable limit "
-                "order with FOK or IOC"
-            )
-        clob_type = _TIF_TO_CLOB.get(request.time_in_force)
-        if clob_type is None:  # pragma: no cover - every TimeInForce is mapped
-            raise OrderRejected(f"{self.name}: unsupported time in force {request.time_in_force}")
-        if request.post_only and clob_type not in (ClobOrderType.GTC, ClobOrderType.GTD):
-            # py-clob-client raises a bare Exception for it; refuse before anything is sent.
-            raise OrderRejected(f"{self.name}: a post-only order is GTC or GTD, not "
-                                f"{request.time_in_force}")
-        expiration_of(self.name, request)  # refuse a GTD without expiry before any network call
-        tick = await self.markets.fresh_tick(request.symbol)
-        neg_risk = await self.markets.neg_risk_of(request.symbol)
-        fee_rate = int(
-            await self._call(
-                f"fee rate of {request.symbol}",
-                partial(self._client.get_fee_rate_bps, request.symbol),
-            )
-            or 0
-        )
-        known = self.markets.instruments.get(request.symbol)
-        price, size = effective_price_and_size(
-            self.name, request, tick, known.min_quantity if known is not None else None)
-        order_id, signed = self._signer.sign(request, price, size, neg_risk, fee_rate)
-        return Tracked(
-            client_order_id=request.client_order_id,
-            venue_order_id=order_id,
-            symbol=request.symbol,
-            side=request.side,
-            quantity=size,
-            price=price,
-            time_in_force=request.time_in_force,
-            body=signed,
-            clob_order_type=clob_type,
-            post_only=request.post_only,
-        )
-
     def _track(self, tracked: Tracked) -> None:
         self.orders.track(tracked)
-        self.balances.held.add(tracked.symbol)
-
-    def _adopt(self, tracked: Tracked) -> None:
-        self.orders.adopt(tracked)
         self.balances.held.add(tracked.symbol)
 
     async def prepare_order(self, request: OrderRequest) -> str | None:
@@ -224,7 +159,7 @@ class PolymarketVenue:
         tracked = self.orders.by_cid.get(request.client_order_id)
         if tracked is not None and tracked.body is not None:
             return tracked.venue_order_id
-        tracked = await self._sign_for_sending(request)
+        tracked = await self._preparer.for_sending(request)
         self._track(tracked)
         return tracked.venue_order_id
 
@@ -239,23 +174,6 @@ class PolymarketVenue:
         assert prepared is not None  # always computable on Polymarket
         return prepared
 
-    async def _sign_for_sending(self, request: OrderRequest) -> Tracked:
-        """`_prepare`, with a timeout of its reads made unambiguous (nothing was sent) and
-        the journaled ID held to: an order that would now sign to another ID (the tick,
-        fee rate or neg-risk flag changed since it was prepared, before a restart) is
-        refused, unsent, rather than sent under an ID the journal does not know."""
-        try:
-            tracked = await self._prepare(request)
-        except VenueTimeout as exc:
-            raise VenueUnavailable(f"{exc} (before sending; nothing placed)") from None
-        journaled = request.venue_order_id
-        if journaled is not None and tracked.venue_order_id != journaled:
-            raise OrderRejected(
-                f"{self.name}: {request.client_order_id} now signs to {tracked.venue_order_id}, "
-                f"not the journaled {journaled} (tick size, fee rate or neg-risk changed "
-                "since it was prepared); not sent")
-        return tracked
-
     # ------------------------------------------------------------ placing
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
@@ -267,7 +185,7 @@ class PolymarketVenue:
                 f"{tracked.venue_order_id}"
             )
         if tracked is None or tracked.body is None:
-            tracked = await self._sign_for_sending(request)
+            tracked = await self._preparer.for_sending(request)
             self._track(tracked)
         # else: the outcome of an earlier attempt is unknown; re-send the identical order,
         # which the venue refuses as a duplicate if the first one landed.
@@ -342,71 +260,16 @@ class PolymarketVenue:
 
     # ------------------------------------------------------------ looking up
 
-    def _resolve(self, symbol: str, client_order_id: str, venue_order_id: str | None) -> Tracked:
-        """The order to ask about: one followed, or, known only by its venue order ID (the
-        engine's journal has it), a new record kept once the venue shows the order."""
-        self.orders.evict()
-        tracked = self.orders.by_cid.get(client_order_id)
-        if tracked is not None and venue_order_id in (None, tracked.venue_order_id, tracked.alias):
-            return tracked
-        if venue_order_id is not None:
-            known = self.orders.by_oid.get(venue_order_id)
-            if known is not None:
-                return known
-            return Tracked(
-                client_order_id=client_order_id,
-                venue_order_id=venue_order_id,
-                symbol=symbol,
-                side=Side.BUY,  # corrected from the venue's answer
-                quantity=ZERO,
-                price=ZERO,
-                time_in_force=TimeInForce.GTC,
-                acknowledged=True,
-            )
-        raise VenueOrderIdUnknown(
-            f"{self.name}: no venue order id known for {client_order_id}; pass it, or call "
-            "order_id_for(request) with the original request"
-        )
-
-    async def _get_order_json(self, oid: str) -> dict[str, Any] | None:
-        raw = await self._call(f"order {oid}", partial(self._client.get_order, oid))
-        if isinstance(raw, dict) and raw.get("id"):
-            return raw
-        return None  # Polymarket's answer for an order it does not hold: null / empty
-
-    async def _read(self, tracked: Tracked) -> tuple[OrderReport, bool]:
-        """The order's report from its record and its trades, and whether it is final."""
-        raw = await self._get_order_json(tracked.venue_order_id)
-        if raw is not None:
-            read_order_json(tracked, raw)
-        ex = Executions()
-        if raw is None or dec(raw.get("size_matched") or 0) > 0:
-            ex = executions_of(tracked, await self._trades(tracked.symbol, tracked.created_at))
-        if raw is None and not ex.seen:
-            if tracked.terminal is not None:
-                return tracked.terminal, True
-            raise OrderNotFound(
-                f"{self.name}: the venue has no order {tracked.venue_order_id} "
-                f"({tracked.client_order_id}) and no trades of it"
-            )
-        report, final = order_report(self.name, tracked, raw, ex, self._clock.now())
-        self._adopt(tracked)  # the venue knows it
-        if final and report.status.is_terminal:
-            self.orders.finish(tracked, report)
-        return report, final
-
-    async def _lookup(self, tracked: Tracked) -> OrderReport:
-        return (await self._read(tracked))[0]
-
     async def fetch_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
     ) -> OrderReport:
-        return await self._lookup(self._resolve(symbol, client_order_id, venue_order_id))
+        tracked = self._lookup.resolve(symbol, client_order_id, venue_order_id)
+        return (await self._lookup.read(tracked))[0]
 
     async def cancel_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
     ) -> OrderReport:
-        tracked = self._resolve(symbol, client_order_id, venue_order_id)
+        tracked = self._lookup.resolve(symbol, client_order_id, venue_order_id)
         if tracked.terminal is not None:
             return tracked.terminal
         tracked.cancel_requested = True
@@ -416,7 +279,7 @@ class PolymarketVenue:
         refused = {}
         if isinstance(answer, dict) and isinstance(answer.get("not_canceled"), dict):
             refused = answer["not_canceled"]
-        report, final = await self._read(tracked)
+        report, final = await self._lookup.read(tracked)
         if canceled and not report.status.is_terminal:
             # The venue said it cancelled; a read racing the cancel may still say live.
             report = dataclasses.replace(
@@ -433,59 +296,16 @@ class PolymarketVenue:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Every open order, its filled quantity counted as `fetch_order` counts it (its
         trades are read, per token, for the orders that have matched)."""
-        self.orders.evict()
-        params = OpenOrderParams(asset_id=symbol) if symbol else None
-        rows = [r for r in await self._call("open orders", partial(self._client.get_orders, params))
-                or [] if isinstance(r, dict)]
-        since: dict[str, int | None] = {}  # token -> the oldest matched order's creation
-        for r in rows:
-            if dec(r.get("size_matched") or 0) > 0:
-                token, created = str(r.get("asset_id", "")), str(r.get("created_at") or "")
-                at = int(created) if created.isdigit() else None
-                known = since.get(token, at)
-                since[token] = None if at is None or known is None else min(at, known)
-        trades = {token: await self._trades(token, since[token]) for token in sorted(since)}
-        reports: list[OrderReport] = []
-        now = self._clock.now()
-        for raw in rows:
-            oid = str(raw.get("id", ""))
-            tracked = self.orders.by_oid.get(oid)
-            if tracked is None:
-                tracked = Tracked(
-                    client_order_id="",  # not placed by this session: unknown
-                    venue_order_id=oid,
-                    symbol=str(raw.get("asset_id", "")),
-                    side=Side.BUY,
-                    quantity=ZERO,
-                    price=ZERO,
-                    time_in_force=TimeInForce.GTC,
-                    acknowledged=True,
-                )
-            ex = executions_of(tracked, trades.get(tracked.symbol, []))
-            reports.append(order_report(self.name, tracked, raw, ex, now)[0])
-        return reports
+        return await self._lookup.open_orders(symbol)
 
     # ------------------------------------------------------------ fills
-
-    async def _trades(self, symbol: str, after: int | None = None) -> list[dict[str, Any]]:
-        """The account's trades in one token; with `after` (the venue's creation time of
-        the order asked about) only those since, so a poll does not read the token's whole
-        history again."""
-        since = None if after is None else max(after - _TRADES_SKEW_S, 0)
-        params = TradeParams(asset_id=symbol, after=since)
-        rows = await self._call(f"trades of {symbol}", partial(self._client.get_trades, params))
-        return [r for r in rows or [] if isinstance(r, dict)]
 
     async def fetch_fills(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
     ) -> list[TradeReport]:
         """The order's fills: its CONFIRMED trades only (`reports.py`)."""
-        tracked = self._resolve(symbol, client_order_id, venue_order_id)
-        ex = executions_of(tracked, await self._trades(tracked.symbol, tracked.created_at))
-        if ex.seen:
-            self._adopt(tracked)
-        return ex.booked
-
+        return await self._lookup.fills(self._lookup.resolve(symbol, client_order_id,
+                                                             venue_order_id))
     # ------------------------------------------------------------ account and market
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
