@@ -20,8 +20,8 @@ client order IDs), tied together:
   canceled BEFORE executing the STOP_LOSS leg");
 - cancelling either leg cancels the other (CANCELLED).
 
-The hooks are called from `simulated.py` (its matching and its cancel) for an order whose
-`oco` names a list; the rules are here.
+The hooks are called from the venue's fills (`sim_fills`) and its cancel for an order
+whose `oco` names a list; the rules are here.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from ordergate.venues.base import (
 )
 from ordergate.venues.faults import Fault
 from ordergate.venues.sim_book import RestingBook
+from ordergate.venues.sim_funds import check_funds, lock
 from ordergate.venues.sim_rules import check_filters
 
 if TYPE_CHECKING:
@@ -67,7 +68,9 @@ def leg_requests(request: OcoRequest) -> tuple[OrderRequest, OrderRequest]:
 
 
 def place_oco(venue: SimulatedVenue, request: OcoRequest) -> list[OrderReport]:
-    from ordergate.venues.simulated import _SimOrder  # the venue's record (imports this module)
+    # Here, not at the top: both modules import this one.
+    from ordergate.venues.sim_fills import market_price
+    from ordergate.venues.simulated import _SimOrder
 
     fault = venue._fault("place")
     if not venue.supports_oco():
@@ -106,7 +109,8 @@ def place_oco(venue: SimulatedVenue, request: OcoRequest) -> list[OrderReport]:
                             f"{trigger}, market {touch}")
     # Funds once, for the list: each leg alone must be affordable; neither needs the other's.
     for leg in (take_profit, stop):
-        venue._check_funds(instrument, leg, quote)
+        check_funds(venue, instrument, leg,
+                    market_price(instrument, leg.side, quote, venue._s.slippage_bps))
     orders: list[_SimOrder] = []
     for leg in (take_profit, stop):
         venue._seq += 1
@@ -122,7 +126,7 @@ def place_oco(venue: SimulatedVenue, request: OcoRequest) -> list[OrderReport]:
     symbol = request.symbol
     venue._start_cursor(symbol, effective)
     venue._books.setdefault(symbol, RestingBook()).add(tp_order)
-    venue._lock(tp_order, instrument)  # the list's one lock
+    lock(venue, tp_order, instrument)  # the list's one lock
     venue._stops.setdefault(symbol, RestingBook(by_trigger=True)).add(stop_order)
     if fault is Fault.TIMEOUT_AFTER_ACCEPT:
         raise VenueTimeout("simulated timeout: the venue took the list, the reply was lost")

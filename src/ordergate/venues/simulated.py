@@ -28,16 +28,10 @@ OCO lists (`place_oco`, `sim_oco`; off with `native_oco`): a take-profit limit a
 stop_market for the same quantity, the funds locked once for both, and a fill of either
 (even partial) or the stop's trigger ending the other in the same matching step.
 
-Funds: as on Binance, an order that rests locks what it can still consume until it is
-done: a buy, price x remaining quantity of the quote; on spot rules (`allow_short` off) a
-sell, its remaining base quantity. The lock shrinks with each fill (recomputed from the
-remaining quantity, so what is released over an order's life is exactly what was locked)
-and the rest is released when the order fills, is cancelled or expires. The fee is not
-locked, as the Binance emulator does not lock it; it is still asked for on top of the cost
-when the order is placed, and a maker fill takes it from the free balance.
-`fetch_balances` reports used = locked and free = total - locked, and an order is checked
-against the free balance. Locks are kept per account and currency as orders rest, fill and
-finish: no check scans the resting orders.
+Funds (`sim_funds`): an order is checked against the free balance, and one that rests
+locks what it can still consume until it is done, as on Binance. Fills
+(`sim_fills`): the price, the size and what each changes, the same for every way an
+order comes to trade.
 """
 
 from __future__ import annotations
@@ -51,23 +45,24 @@ from decimal import Decimal
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
-from ordergate.domain.values import ZERO, Liquidity, OrderType, Side, TimeInForce
+from ordergate.domain.values import ZERO
 from ordergate.venues import sim_oco
 from ordergate.venues.base import (
-    Balance, DuplicateClientOrderId, InsufficientFunds, OcoRequest, OrderNotFound,
-    OrderRejected, OrderReport, OrderRequest, RateLimited, ReplaceReport, Ticker,
-    TradeReport, UnknownSymbol, VenueHealth, VenueTimeout, VenueUnavailable,
+    Balance, DuplicateClientOrderId, OcoRequest, OrderNotFound, OrderRejected, OrderReport,
+    OrderRequest, RateLimited, ReplaceReport, Ticker, TradeReport, UnknownSymbol, VenueHealth,
+    VenueTimeout, VenueUnavailable,
 )
 from ordergate.venues.faults import Fault, FaultPlan
-from ordergate.venues.market_data import MarketData, Quote
+from ordergate.venues.market_data import MarketData
 from ordergate.venues.sim_book import RestingBook
+from ordergate.venues.sim_fills import fill_resting, market_price, take, trigger_stops
+from ordergate.venues.sim_funds import check_funds, lock, release
 from ordergate.venues.sim_replace import replace_order
 from ordergate.venues.sim_rules import check_filters, check_post_only, check_trigger
 from ordergate.venues.sim_settings import InstrumentSpec as InstrumentSpec
 from ordergate.venues.sim_settings import SimulatedVenueSettings as SimulatedVenueSettings
 
 S = OrderStatus
-BPS = Decimal("0.0001")
 
 
 @dataclass(slots=True)
@@ -183,7 +178,8 @@ class SimulatedVenue:
         quote = self.market.quote_at(request.symbol, effective)
         if quote is None:
             raise OrderRejected(f"no market for {request.symbol} yet")
-        self._check_funds(instrument, request, quote)
+        check_funds(self, instrument, request,
+                    market_price(instrument, request.side, quote, self._s.slippage_bps))
         if request.post_only:
             check_post_only(request, quote)
         if request.order_type.is_stop:
@@ -197,25 +193,10 @@ class SimulatedVenue:
         if request.order_type.is_stop:
             self._arm(order, instrument)
             return order
-        self._take(order, instrument, quote)
+        take(self, order, instrument, quote)
         if order.status.is_terminal:
             self._finish(order)
         return order
-
-    def _check_funds(self, instrument: Instrument, request: OrderRequest, quote: Quote) -> None:
-        market_price = self._market_price(instrument, request.side, quote)
-        if request.order_type is OrderType.MARKET and (
-            problem := instrument.notional_problem(request.quantity, market_price)
-        ):
-            raise OrderRejected(f"Filter failure: NOTIONAL ({problem})")
-        account = request.account_id
-        if request.side is Side.BUY:
-            price = request.price or request.trigger_price or market_price
-            needed = request.quantity * price * (1 + self._s.taker_fee)
-            if self._free(account, instrument.quote) < needed:
-                raise InsufficientFunds(f"Account has insufficient balance: {instrument.quote} needed {needed}")
-        elif not self._s.allow_short and self._free(account, instrument.base) < request.quantity:
-            raise InsufficientFunds(f"Account has insufficient balance: {instrument.base}")
 
     def _arm(self, order: _SimOrder, instrument: Instrument) -> None:
         """Rest an accepted stop, untriggered, locking what it may consume."""
@@ -225,129 +206,12 @@ class SimulatedVenue:
             stops = self._stops[symbol] = RestingBook(by_trigger=True)
         self._start_cursor(symbol, order.active_from)
         stops.add(order)
-        self._lock(order, instrument)
+        lock(self, order, instrument)
 
     def _start_cursor(self, symbol: str, active_from: datetime) -> None:
         """Nothing rests or waits here since the cursor last moved: start it now."""
         if not self._books.get(symbol) and not self._stops.get(symbol):
             self._cursor[symbol] = self.market.index_at(symbol, active_from)
-
-    def _trigger(self, stops: RestingBook[_SimOrder], instrument: Instrument,
-                 quote: Quote) -> None:
-        """Execute the stops this quote triggers, on this quote, as the order each becomes
-        (market or limit). Their lock is released first; a stop_limit that rests locks
-        again at its price."""
-        for order in stops.crossed_by(quote.bid, quote.ask):
-            if order.active_from >= quote.ts:  # the arrival quote was checked on acceptance
-                continue
-            stops.remove(order)
-            if order.oco is not None:  # the other leg ends before this one executes
-                sim_oco.end_others(self, order, S.EXPIRED, quote.ts)
-            if order.locked:
-                self._release(order, ZERO)
-            order.active_from = order.updated = quote.ts
-            self._take(order, instrument, quote)
-            if order.status.is_terminal:
-                self._finish(order)
-
-    def _free(self, account: str, currency: str) -> Decimal:
-        total = self._balances.get(account, {}).get(currency, ZERO)
-        return total - self._locked.get(account, {}).get(currency, ZERO)
-
-    def _take(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
-        """Immediate execution against the touch in force when the order arrives."""
-        request = order.request
-        buying = request.side is Side.BUY
-        touch, size = (quote.ask, quote.ask_size) if buying else (quote.bid, quote.bid_size)
-        price: Decimal | None
-        if request.order_type.executes_at_market:
-            price = self._market_price(instrument, request.side, quote)
-        else:
-            assert request.price is not None
-            crosses = touch <= request.price if buying else touch >= request.price
-            price = touch if crosses else None
-        if price is not None and size > 0:
-            quantity = min(size, order.remaining)
-            if request.time_in_force is TimeInForce.FOK and quantity < order.remaining:
-                order.status = S.EXPIRED
-                return
-            self._execute(order, instrument, price, quantity, Liquidity.TAKER, order.active_from)
-        if order.remaining == 0:
-            order.status = S.FILLED
-        elif request.order_type.executes_at_market or request.time_in_force in (
-                TimeInForce.IOC, TimeInForce.FOK):
-            order.status = S.EXPIRED
-        else:
-            book = self._books.get(request.symbol)
-            if book is None:
-                book = self._books[request.symbol] = RestingBook()
-            self._start_cursor(request.symbol, order.active_from)
-            book.add(order)
-            self._lock(order, instrument)
-
-    # ------------------------------------------------------------------ reservations
-
-    def _reservation(self, order: _SimOrder) -> Decimal:
-        """What a resting order can still consume: its cost for a buy (at its limit price,
-        or an untriggered stop_market's trigger), its base for a sell."""
-        price = order.request.price or order.request.trigger_price
-        assert price is not None
-        return price * order.remaining if order.request.side is Side.BUY else order.remaining
-
-    def _lock(self, order: _SimOrder, instrument: Instrument) -> None:
-        if order.request.side is Side.BUY:
-            order.lock_currency = instrument.quote
-        elif not self._s.allow_short:
-            order.lock_currency = instrument.base
-        else:
-            return  # a margin sell borrows what it sells: nothing to reserve
-        order.locked = self._reservation(order)
-        account, key = order.request.account_id, (order.request.account_id, order.lock_currency)
-        locked = self._locked.setdefault(account, {})
-        locked[order.lock_currency] = locked.get(order.lock_currency, ZERO) + order.locked
-        self._lockers[key] = self._lockers.get(key, 0) + 1
-
-    def _release(self, order: _SimOrder, keep: Decimal) -> None:
-        """Shrink an order's lock to `keep`; at zero the order stops locking."""
-        account, currency = order.request.account_id, order.lock_currency
-        locked = self._locked[account]
-        locked[currency] -= order.locked - keep
-        order.locked = keep
-        if keep == 0:
-            key = (account, currency)
-            self._lockers[key] -= 1
-            if not self._lockers[key]:  # the last lock went: exactly zero, whatever was summed
-                del self._lockers[key], locked[currency]
-
-    def _market_price(self, instrument: Instrument, side: Side, quote: Quote) -> Decimal:
-        """The touch moved against the taker by `slippage_bps`, rounded against the taker."""
-        if side is Side.BUY:
-            return instrument.round_price(quote.ask * (1 + self._s.slippage_bps * BPS), Side.SELL)
-        return instrument.round_price(quote.bid * (1 - self._s.slippage_bps * BPS), Side.BUY)
-
-    def _execute(self, order: _SimOrder, instrument: Instrument, price: Decimal,
-                 quantity: Decimal, liquidity: Liquidity, ts: datetime) -> None:
-        request = order.request
-        fee_rate = self._s.taker_fee if liquidity is Liquidity.TAKER else self._s.maker_fee
-        notional = price * quantity
-        fee = notional * fee_rate
-        self._trade_seq += 1
-        trade = TradeReport(f"{self.name}-t{self._trade_seq}", request.client_order_id,
-                            order.venue_order_id, request.symbol, request.side, price, quantity,
-                            fee, instrument.quote, liquidity, ts)
-        order.trades.append(trade)
-        order.filled += quantity
-        order.notional += notional
-        order.updated = ts
-        order.status = S.FILLED if order.remaining == 0 else S.PARTIALLY_FILLED
-        if order.locked:
-            self._release(order, self._reservation(order))
-        balances = self._balances.setdefault(request.account_id, {})
-        sign = request.side.sign
-        balances[instrument.base] = balances.get(instrument.base, ZERO) + sign * quantity
-        balances[instrument.quote] = balances.get(instrument.quote, ZERO) - sign * notional - fee
-        if order.oco is not None:  # a leg's fill, even partial, ends the other at once
-            sim_oco.end_others(self, order, S.EXPIRED, ts)
 
     def advance(self) -> None:
         """Match resting orders against the quotes that arrived up to the clock's now.
@@ -371,14 +235,14 @@ class SimulatedVenue:
             for quote in series[start:end]:
                 if stops:
                     self._expire(stops.expired(quote.ts))
-                    self._trigger(stops, instrument, quote)
+                    trigger_stops(self, stops, instrument, quote)
                 book = books.get(symbol)
                 if not book:
                     continue
                 self._expire(book.expired(quote.ts))
                 for order in book.crossed_by(quote.bid, quote.ask):
-                    if order.active_from < quote.ts:  # the arrival quote was used by _take
-                        self._fill_resting(order, instrument, quote)
+                    if order.active_from < quote.ts:  # the arrival quote was used by take
+                        fill_resting(self, order, instrument, quote)
                         if order.remaining == 0:
                             book.remove(order)
                             self._finish(order)
@@ -398,16 +262,6 @@ class SimulatedVenue:
         for order in orders:  # already out of the book
             order.status, order.updated = S.EXPIRED, order.request.expires_at
             self._finish(order)
-
-    def _fill_resting(self, order: _SimOrder, instrument: Instrument, quote: Quote) -> None:
-        """A crossed resting order fills as maker at its own limit price, up to the size
-        quoted on the other side."""
-        request = order.request
-        assert request.price is not None
-        size = quote.ask_size if request.side is Side.BUY else quote.bid_size
-        if size > 0:
-            self._execute(order, instrument, request.price, min(size, order.remaining),
-                          Liquidity.MAKER, quote.ts)
 
     async def cancel_order(self, symbol: str, client_order_id: str,
                            venue_order_id: str | None = None) -> OrderReport:
@@ -524,7 +378,7 @@ class SimulatedVenue:
 
     def _finish(self, order: _SimOrder) -> None:
         if order.locked:
-            self._release(order, ZERO)
+            release(self, order, ZERO)
         now = self._clock.now()
         self._finished.append((now, order.venue_order_id))
         self._evict(now)
