@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ordergate.testing.binance_market import BinanceApiError, required
+from ordergate.testing.binance_private import cancel_body, new_order_body
+from ordergate.testing.binance_signing import signed_params
 
 if TYPE_CHECKING:
     from ordergate.testing.binance_emulator import BinanceEmulator
@@ -58,7 +60,7 @@ class CancelReplace:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         emu = self._emu
-        params = await emu._signed(request)
+        params = await signed_params(emu, request)
         mode = required(params, "cancelReplaceMode")
         if mode not in _MODES:
             raise BinanceApiError(400, -1100, "Illegal characters found in parameter "
@@ -86,7 +88,7 @@ class CancelReplace:
                     new_response = {"code": err.code, "msg": err.msg}
                 else:
                     placed = True
-                    new_response = emu.new_order_body(order, fills, new_params)
+                    new_response = new_order_body(order, fills, new_params)
             emu._persist()
         data = {
             "cancelResult": "SUCCESS" if cancelled else "FAILURE",
@@ -121,7 +123,7 @@ class CancelReplace:
             return {"code": -2011,
                     "msg": "Order was not canceled due to cancel restrictions."}, False
         market.cancel(order)
-        return self._emu.cancel_body(order, params.get("cancelNewClientOrderId")), True
+        return cancel_body(self._emu, order, params.get("cancelNewClientOrderId")), True
 
 
 def _json(data: Any, status: int) -> web.Response:

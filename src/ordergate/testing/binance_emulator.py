@@ -30,44 +30,46 @@ What it serves (the market itself, books, balances and matching, is `binance_mar
   Python API and `/_admin/clock`, `/_admin/filters`, `/_admin/account`.
 
 Run it in-process (`async with BinanceEmulator() as emu`), in a background thread for
-sync tests (`BinanceEmulatorThread`), or as its own process
+sync tests (`BinanceEmulatorThread`: `binance_emulator_thread.py`), or as its own process
 (`python -m ordergate.testing.binance_emulator --port 0`: `binance_emulator_cli.py`).
 
-Here: the emulator's state and test-facing API, its signing and fault plumbing, and the
-private (signed) endpoints. The public market-data endpoints are `binance_public.py`,
-the `/_admin/` ones `binance_admin.py`, order lists `binance_oco.py`, cancel-replace
-`binance_cancel_replace.py`, the market and its matching `binance_market.py`.
+Here: the emulator's state, lifecycle and test-facing API. The public market-data
+endpoints are `binance_public.py`, the private (signed) order and account ones
+`binance_private.py`, order lists `binance_oco.py`, cancel-replace
+`binance_cancel_replace.py`, the `/_admin/` ones `binance_admin.py`; signing
+`binance_signing.py`, faults and error answers on every request `binance_middleware.py`,
+the state as JSON and its file `binance_state.py`; the market and its matching
+`binance_market.py`.
 
 Everything binds 127.0.0.1 only. Money is `Decimal` throughout.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
 import json
-import os
-import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from ordergate.testing.binance_admin import add_routes as add_admin_routes
 from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
 from ordergate.testing.binance_cancel_replace import CancelReplace
-from ordergate.testing.binance_faults import Fault, FaultKind, drop, status_response
+from ordergate.testing.binance_emulator_thread import BinanceEmulatorThread
+from ordergate.testing.binance_faults import Fault, FaultKind
+from ordergate.testing.binance_middleware import middleware
 from ordergate.testing.binance_oco import OrderLists
 from ordergate.testing.binance_oco import add_routes as add_oco_routes
+from ordergate.testing.binance_private import add_routes as add_private_routes
 from ordergate.testing.binance_public import add_routes as add_public_routes
+from ordergate.testing.binance_signing import ACCOUNT as SIGNING_ACCOUNT
+from ordergate.testing.binance_state import state_json, write_state_file
 from ordergate.testing.binance_market import (
     DEFAULT_BALANCES,
     DEFAULT_BOOKS,
@@ -79,9 +81,7 @@ from ordergate.testing.binance_market import (
     Level,
     SymbolSpec,
     dec,
-    fmt,
     now_ms,
-    required,
 )
 
 __all__ = [
@@ -95,9 +95,6 @@ DEFAULT_API_SECRET = "emulator-api-secret-1b8e6d0c4a9f2e73"
 HOST = "127.0.0.1"
 
 # ---------------------------------------------------------------- the emulator
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class BinanceEmulator:
@@ -146,7 +143,7 @@ class BinanceEmulator:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application(middlewares=[middleware(self)])
         self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
                                      shutdown_timeout=1.0)
@@ -364,33 +361,9 @@ class BinanceEmulator:
                     if t.symbol == order.symbol and t.order_id == order.order_id]
 
     def state(self) -> dict[str, Any]:
-        """Everything, JSON-ready: what `GET /_admin/state` and the state file hold."""
-        with self._lock:
-            return {
-                "base_url": self.base_url,
-                "orders": [o.to_json() | {"account": o.account}
-                           for o in self.market.orders.values()],
-                "trades": [t.to_json() | {"clientOrderId": t.client_order_id,
-                                          "account": t.account}
-                           for t in self.market.trades],
-                "client_order_id_counts": self.client_order_id_counts(),
-                "balances": self._balances_json(self.api_key),
-                "books": {s: {"bids": [[fmt(p), fmt(q)] for p, q in b.bids],
-                              "asks": [[fmt(p), fmt(q)] for p, q in b.asks]}
-                          for s, b in self.market.books.items()},
-                "faults": [f.to_json() for f in self._faults],
-                "clock_offset_ms": self.clock_offset_ms,
-                "pay_fees_in_bnb": self.market.wallet(self.api_key).pay_fees_in_bnb,
-                "accounts": {
-                    key: {"balances": self._balances_json(key),
-                          "client_order_id_counts": dict(w.client_id_counts),
-                          "pay_fees_in_bnb": w.pay_fees_in_bnb}
-                    for key, w in self.market.wallets.items()},
-            }
-
-    def _balances_json(self, api_key: str) -> dict[str, dict[str, str]]:
-        return {a: {"free": fmt(f), "locked": fmt(lk)}
-                for a, (f, lk) in self.market.balances(api_key).items()}
+        """Everything, JSON-ready: what `GET /_admin/state` and the state file hold
+        (`binance_state.py`)."""
+        return state_json(self)
 
     # ------------------------------------------------------------ test-facing API: faults
 
@@ -434,291 +407,34 @@ class BinanceEmulator:
     def _add_routes(self, app: web.Application) -> None:
         r = app.router
         add_public_routes(self, r)  # ping, time, exchangeInfo, depth, tickers
-        r.add_get("/api/v3/account", self._h_account)
-        r.add_post("/api/v3/order", self._h_new_order)
-        r.add_get("/api/v3/order", self._h_query_order)
-        r.add_delete("/api/v3/order", self._h_cancel_order)
+        add_private_routes(self, r)  # account, order (POST/GET/DELETE), openOrders, myTrades
         r.add_post(CANCEL_REPLACE_PATH, self.cancel_replace.handle)
-        r.add_get("/api/v3/openOrders", self._h_open_orders)
-        r.add_get("/api/v3/myTrades", self._h_my_trades)
         add_oco_routes(self, r)  # POST /api/v3/orderList/oco, DELETE and GET /api/v3/orderList
         add_admin_routes(self, r)  # /_admin/...: state, faults, books, balances, clock
-
-    def _take_fault(self, method: str, path: str, api_key: str | None = None) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path, api_key):
-                    if fault.skip > 0:
-                        fault.skip -= 1
-                        continue
-                    fault.count -= 1
-                    fault.hits += 1
-                    return fault
-            return None
-
-    def _record(self, method: str, path: str, status: int) -> None:
-        with self._lock:
-            self._requests.append((method, path, status))
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/_admin/"):
-            return await handler(request)
-        fault = self._take_fault(request.method, request.path,
-                                 request.headers.get("X-MBX-APIKEY"))
-        if fault is not None and fault.kind == "status":
-            self._record(request.method, request.path, fault.status)
-            return status_response(fault)
-        if fault is not None and fault.kind == "drop" and not fault.after_processing:
-            self._record(request.method, request.path, 0)
-            return drop(request)
-        if fault is not None and fault.kind == "delay" and not fault.after_processing:
-            if fault.detached:
-                await request.read()  # taken in whole: the venue has it, whatever the client does
-                # shield: the client hanging up cancels this coroutine, not the processing.
-                return await asyncio.shield(self._process_late(request, handler, fault.delay_s))
-            await asyncio.sleep(fault.delay_s)
-        response = await self._process(request, handler)
-        if fault is not None and fault.kind == "drop":
-            return drop(request)
-        if fault is not None and fault.kind == "delay" and fault.after_processing:
-            await asyncio.sleep(fault.delay_s)
-        return response
-
-    async def _process(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            response = await handler(request)
-        except BinanceApiError as err:
-            response = _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
-        self._record(request.method, request.path, response.status)
-        return response
-
-    async def _process_late(self, request: web.Request, handler: Handler,
-                            delay_s: float) -> web.StreamResponse:
-        await asyncio.sleep(delay_s)
-        return await self._process(request, handler)
-
-    async def _params(self, request: web.Request) -> dict[str, str]:
-        params = dict(parse_qsl(request.query_string, keep_blank_values=True))
-        if request.body_exists:  # (not can_read_body: a body read before is still there)
-            params.update(parse_qsl(await request.text(), keep_blank_values=True))
-        return params
-
-    async def _signed(self, request: web.Request) -> dict[str, str]:
-        """Authenticate like Binance: API key header, HMAC-SHA256 of the total parameter
-        string (query string then body) without the signature, timestamp in recvWindow."""
-        key = request.headers.get("X-MBX-APIKEY")
-        if not key:
-            raise BinanceApiError(401, -2014, "API-key format invalid.")
-        with self._lock:
-            secret = self._secrets.get(key)
-        if secret is None:
-            raise BinanceApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        body = await request.text() if request.body_exists else ""
-        # Binance signs totalParams = query string concatenated with the body (no separator).
-        signatures: list[str] = []
-        cleaned: list[str] = []
-        for part in (request.query_string, body):
-            pieces = part.split("&") if part else []
-            signatures += [p[len("signature="):] for p in pieces if p.startswith("signature=")]
-            cleaned.append("&".join(p for p in pieces if not p.startswith("signature=")))
-        if len(signatures) != 1:
-            raise BinanceApiError(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        payload = cleaned[0] + cleaned[1]
-        expected = hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signatures[0].lower()):
-            raise BinanceApiError(400, -1022, "Signature for this request is not valid.")
-        params = dict(parse_qsl(cleaned[0], keep_blank_values=True))
-        params.update(parse_qsl(cleaned[1], keep_blank_values=True))
-        ts_text = params.get("timestamp")
-        if ts_text is None or not ts_text.isdigit():
-            raise BinanceApiError(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-        if self.check_timestamp:
-            # Binance: process only if timestamp < serverTime + 1000 and
-            # serverTime - timestamp <= recvWindow (5000 by default, 60000 at most).
-            try:
-                recv_window = Decimal(params.get("recvWindow", "5000") or "5000")
-            except InvalidOperation:
-                raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'recvWindow'.") from None
-            if not recv_window.is_finite() or recv_window > 60000:
-                raise BinanceApiError(400, -1131, "recvWindow must be less than 60000")
-            now, ts = self.server_time_ms(), int(ts_text)
-            if ts >= now + 1000:
-                raise BinanceApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
-            if now - ts > recv_window:
-                raise BinanceApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
-        request[_ACCOUNT] = key  # whose request: `acting` scopes the state to it
-        return params
 
     @contextmanager
     def acting(self, request: web.Request) -> Iterator[BinanceMarket]:
         """The lock, with the market acting for the account whose key signed `request`
-        (`_signed` first): what a private endpoint reads and changes is that account's."""
+        (`signed_params` first): what a private endpoint reads and changes is that
+        account's."""
         with self._lock:
             previous = self.market.account
-            self.market.account = request.get(_ACCOUNT, self.api_key)
+            self.market.account = request.get(SIGNING_ACCOUNT, self.api_key)
             try:
                 yield self.market
             finally:
                 self.market.account = previous
 
-    # ------------------------------------------------------------ private endpoints
-
-    async def _h_account(self, request: web.Request) -> web.StreamResponse:
-        await self._signed(request)
-        with self.acting(request) as market:
-            balances = [{"asset": a, "free": fmt(f), "locked": fmt(lk)}
-                        for a, (f, lk) in market.balances().items()]
-        return _json_response({
-            "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
-            "sellerCommission": 0,
-            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000",
-                                "buyer": "0.00000000", "seller": "0.00000000"},
-            "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
-            "requireSelfTradePrevention": False, "preventSor": False,
-            "updateTime": self.server_time_ms(), "accountType": "SPOT", "balances": balances,
-            "permissions": ["SPOT"], "uid": 354937868,
-        })
-
-    async def _h_new_order(self, request: web.Request) -> web.StreamResponse:
-        params = await self._signed(request)
-        with self.acting(request):
-            order, fills = self.market.new_order(params)
-            self._persist()
-            return _json_response(self.new_order_body(order, fills, params))
-
-    def new_order_body(self, order: EmulatedOrder, fills: Sequence[EmulatedTrade],
-                       params: Mapping[str, str]) -> dict[str, Any]:
-        """A new order's answer, in the `newOrderRespType` asked for (`cancelReplace`'s
-        `newOrderResponse` too)."""
-        resp_type = params.get("newOrderRespType", "FULL" if order.type in ("MARKET", "LIMIT") else "ACK")
-        body: dict[str, Any] = {
-            "symbol": order.symbol, "orderId": order.order_id, "orderListId": -1,
-            "clientOrderId": order.client_order_id, "transactTime": order.time_ms,
-        }
-        if resp_type in ("RESULT", "FULL"):
-            full = order.to_json()
-            for key in ("time", "updateTime", "isWorking", "stopPrice", "icebergQty",
-                        "origQuoteOrderQty"):
-                if not (key == "stopPrice" and order.stop_price):  # a stop shows its own
-                    full.pop(key, None)
-            body |= full
-        if resp_type == "FULL":
-            body["fills"] = [{"price": fmt(t.price), "qty": fmt(t.qty),
-                              "commission": fmt(t.commission),
-                              "commissionAsset": t.commission_asset,
-                              "tradeId": t.trade_id} for t in fills]
-        return body
-
-    async def _h_query_order(self, request: web.Request) -> web.StreamResponse:
-        params = await self._signed(request)
-        with self.acting(request):
-            order = self.market.find_order(params)
-            if order is None:
-                raise BinanceApiError(400, -2013, "Order does not exist.")
-            return _json_response(order.to_json())
-
-    async def _h_cancel_order(self, request: web.Request) -> web.StreamResponse:
-        params = await self._signed(request)
-        with self.acting(request):
-            order = self.market.find_order(params)
-            if order is None or not order.is_open:
-                raise BinanceApiError(400, -2011, "Unknown order sent.")
-            self.market.cancel(order)
-            self._persist()
-            return _json_response(self.cancel_body(order, params.get("newClientOrderId")))
-
-    def cancel_body(self, order: EmulatedOrder, cancel_client_id: str | None) -> dict[str, Any]:
-        """A cancelled order's answer (`cancelReplace`'s `cancelResponse` too)."""
-        body = order.to_json()
-        for key in ("time", "updateTime", "isWorking", "workingTime", "stopPrice",
-                    "icebergQty", "origQuoteOrderQty"):
-            body.pop(key, None)
-        body["origClientOrderId"] = order.client_order_id
-        body["clientOrderId"] = cancel_client_id or f"cancel{order.order_id}"
-        body["transactTime"] = self.server_time_ms()
-        return body
-
-    async def _h_open_orders(self, request: web.Request) -> web.StreamResponse:
-        params = await self._signed(request)
-        with self.acting(request):
-            symbol = params.get("symbol")
-            if symbol is not None:
-                self.market.spec(symbol)
-            rows = [o.to_json() for o in self.market.own_orders()
-                    if o.is_open and (symbol is None or o.symbol == symbol)]
-        return _json_response(rows)
-
-    async def _h_my_trades(self, request: web.Request) -> web.StreamResponse:
-        """GET /api/v3/myTrades as Binance documents it: `limit` 500 by default, at most
-        1000 (more is served as 1000); with `fromId`, the trades with ID >= fromId, oldest
-        first; with `startTime`, the first ones from then on; otherwise the *most recent*
-        `limit` trades (oldest first within the page). Only Binance's combinations of the
-        optional parameters are accepted (-1128 otherwise), startTime..endTime at most
-        24 hours (-1127)."""
-        params = await self._signed(request)
-        symbol = required(params, "symbol")
-        given = frozenset(k for k in ("orderId", "startTime", "endTime", "fromId")
-                          if params.get(k, "") != "")
-        if given not in _MY_TRADES_COMBINATIONS:
-            raise BinanceApiError(400, -1128, "Combination of optional parameters invalid.")
-        numbers = {k: _long_param(params, k) for k in (*given, "limit") if params.get(k, "") != ""}
-        if "startTime" in numbers and "endTime" in numbers and (
-                numbers["endTime"] - numbers["startTime"] > _DAY_MS):
-            raise BinanceApiError(400, -1127, "More than 24 hours between startTime and endTime.")
-        limit = numbers.get("limit", 500)
-        if limit < 1:
-            raise BinanceApiError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-        limit = min(limit, 1000)
-        with self.acting(request):
-            self.market.spec(symbol)
-            rows = [t for t in self.market.own_trades() if t.symbol == symbol
-                    and ("orderId" not in numbers or t.order_id == numbers["orderId"])
-                    and ("fromId" not in numbers or t.trade_id >= numbers["fromId"])
-                    and ("startTime" not in numbers or t.time_ms >= numbers["startTime"])
-                    and ("endTime" not in numbers or t.time_ms <= numbers["endTime"])]
-            rows.sort(key=lambda t: t.trade_id)
-            oldest_first = "fromId" in numbers or "startTime" in numbers
-            rows = rows[:limit] if oldest_first else rows[-limit:]
-            return _json_response([t.to_json() for t in rows])
-
     # ------------------------------------------------------------ persistence
 
     def _persist(self) -> None:
         """Write the whole state atomically to the state file, if there is one."""
-        if self.state_file is None:
-            return
-        data = json.dumps(self.state(), indent=1, sort_keys=True)
-        directory = self.state_file.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".emu-state-")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(data)
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_state_file(self)
 
 
-_ACCOUNT = web.RequestKey("ordergate.binance_emulator.account", str)
-"""Where `_signed` leaves the signing key on the request (aiohttp's request mapping)."""
 
 _FILTER_FIELDS = frozenset({"tick_size", "step_size", "min_qty", "max_qty", "min_notional",
                             "min_price", "max_price"})
-
-# GET /api/v3/myTrades: the optional parameters Binance accepts together (besides symbol).
-_MY_TRADES_COMBINATIONS = frozenset(frozenset(c) for c in (
-    (), ("orderId",), ("startTime",), ("endTime",), ("fromId",), ("startTime", "endTime"),
-    ("orderId", "fromId")))
-_DAY_MS = 24 * 3600 * 1000
-
-
-def _long_param(params: Mapping[str, str], name: str) -> int:
-    text = params[name]
-    if not text.lstrip("-").isdigit():
-        raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
-    return int(text)
 
 
 def _json_response(data: Any, status: int = 200) -> web.Response:
@@ -728,69 +444,6 @@ def _json_response(data: Any, status: int = 200) -> web.Response:
 
 def _compact_dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
-
-
-# ---------------------------------------------------------------- running it in a thread
-
-
-class BinanceEmulatorThread:
-    """Runs a `BinanceEmulator` on its own event loop in a daemon thread, for sync tests.
-
-        with BinanceEmulatorThread() as emu:   # emu is the BinanceEmulator
-            ... emu.base_url ...
-    """
-
-    def __init__(self, emulator: BinanceEmulator | None = None, **kwargs: Any) -> None:
-        self.emulator = emulator if emulator is not None else BinanceEmulator(**kwargs)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-
-    def start(self) -> BinanceEmulator:
-        self._thread = threading.Thread(target=self._run, name="binance-emulator", daemon=True)
-        self._thread.start()
-        if not self._started.wait(timeout=10):
-            raise RuntimeError("binance emulator did not start in 10 s")
-        if self._error is not None:
-            raise RuntimeError("binance emulator failed to start") from self._error
-        return self.emulator
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self.emulator.start())
-        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-            self._error = exc
-            self._started.set()
-            loop.close()
-            return
-        self._started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(self.emulator.stop())
-            loop.close()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop = None
-            self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        return self.emulator.base_url
-
-    def __enter__(self) -> BinanceEmulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":  # python -m ordergate.testing.binance_emulator: its own process

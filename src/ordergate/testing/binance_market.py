@@ -8,7 +8,8 @@ What it models, deterministically:
   a new book (`set_book`) fills it;
 - Binance's filters (PRICE_FILTER, LOT_SIZE, NOTIONAL) and refusals (-2010 insufficient
   balance, "Duplicate order sent." while an order with that client order ID is open,
-  "Order would immediately match and take." for a LIMIT_MAKER that would trade as taker);
+  "Order would immediately match and take." for a LIMIT_MAKER that would trade as taker),
+  checked before an order exists (`binance_new_order`);
 - LIMIT_MAKER (Binance's post-only limit): no timeInForce, refused whole if it would match
   on arrival, otherwise a LIMIT order that rests and fills as maker;
 - stop orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT, `binance_stops`):
@@ -21,7 +22,7 @@ What it models, deterministically:
 - OCO order lists (`binance_oco`): a leg's fill or trigger ends the other leg, a cancel of
   one cancels both, the funds locked once (`ListHook`);
 - balances locked, debited and credited, with commission (in BNB, discounted, when the
-  account pays its fees in BNB);
+  account pays its fees in BNB: `binance_fees`);
 - several accounts (`Wallet`, one per API key, as on Binance): each its own balances,
   orders, trades, client order IDs and fee setting, sharing the symbols, the books and
   the ID sequences. `account` names the one acting (the emulator sets it, under its lock,
@@ -30,246 +31,58 @@ What it models, deterministically:
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
   sequences, starting at small numbers (1), so two symbols' trades share IDs.
 
+Here: the market and its matching. The records it holds (symbols' rules, orders, trades,
+books, wallets) and Binance's error and amount format are `binance_records`, re-exported
+here.
+
 Not thread-safe by itself: the emulator holds one lock around every call. Money is
 `Decimal` throughout.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple, Protocol
+from decimal import Decimal
+from typing import Protocol
 
-from ordergate.testing.binance_stops import (
-    STOP_LIMIT_TYPES,
-    STOP_MARKET_TYPES,
-    STOP_TYPES,
-    is_triggered,
+from ordergate.testing.binance_fees import BNB, BNB_DISCOUNT, trade_commission
+from ordergate.testing.binance_new_order import (
+    decimal_param,
+    parse_new_order,
+    refuse_new_order,
+    required,
 )
-
-ZERO = Decimal(0)
-_EIGHT = Decimal("0.00000001")
-
-Level = tuple[Decimal, Decimal]
-
-BNB = "BNB"
-LIMIT_TYPES = ("LIMIT", "LIMIT_MAKER")
-"""Order types with a limit price that rest and lock funds."""
-PRICED_TYPES = LIMIT_TYPES + STOP_LIMIT_TYPES
-"""Order types with a limit price: what they lock is released at it as they fill."""
-MARKET_LIKE = ("MARKET", *STOP_MARKET_TYPES)
-"""Order types that execute at market: what the book cannot fill expires."""
-BNB_DISCOUNT = Decimal("0.25")  # Binance spot: commission paid in BNB costs 25% less
-
-
-DEFAULT_ACCOUNT = "default"
-
-
-class BinanceApiError(Exception):
-    """An error answered the way Binance answers it: HTTP status + {"code", "msg"}."""
-
-    def __init__(self, http_status: int, code: int, msg: str) -> None:
-        super().__init__(f"{http_status} {code} {msg}")
-        self.http_status = http_status
-        self.code = code
-        self.msg = msg
-
-
-def fmt(value: Decimal) -> str:
-    """Binance prints amounts with eight decimals: "0.01000000"."""
-    return format(value.quantize(_EIGHT), "f")
-
-
-def dec(value: Decimal | str | int) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-# ---------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolSpec:
-    """One spot symbol's rules, as exchangeInfo publishes them."""
-
-    symbol: str
-    base: str
-    quote: str
-    tick_size: Decimal
-    step_size: Decimal
-    min_qty: Decimal
-    max_qty: Decimal
-    min_notional: Decimal
-    min_price: Decimal = Decimal("0.01")
-    max_price: Decimal = Decimal(1000000)
-    maker_fee: Decimal = Decimal("0.001")
-    taker_fee: Decimal = Decimal("0.001")
-    status: str = "TRADING"
-
-
-DEFAULT_SYMBOLS: tuple[SymbolSpec, ...] = (
-    SymbolSpec(
-        symbol="BTCUSDT", base="BTC", quote="USDT", tick_size=Decimal("0.01"),
-        step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"), max_qty=Decimal(9000),
-        min_notional=Decimal(5),
-    ),
-    SymbolSpec(
-        symbol="ETHUSDT", base="ETH", quote="USDT", tick_size=Decimal("0.01"),
-        step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"), max_qty=Decimal(9000),
-        min_notional=Decimal(5),
-    ),
+from ordergate.testing.binance_records import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_BALANCES,
+    DEFAULT_BOOKS,
+    DEFAULT_SYMBOLS,
+    LIMIT_TYPES,
+    MARKET_LIKE,
+    PRICED_TYPES,
+    ZERO,
+    BinanceApiError,
+    Book,
+    EmulatedOrder,
+    EmulatedTrade,
+    Level,
+    SymbolSpec,
+    Wallet,
+    dec,
+    fmt,
+    now_ms,
 )
+from ordergate.testing.binance_stops import STOP_MARKET_TYPES, STOP_TYPES, is_triggered
 
-DEFAULT_BOOKS: dict[str, tuple[list[Level], list[Level]]] = {
-    "BTCUSDT": (
-        [(Decimal("49999.00"), Decimal("0.5")), (Decimal("49998.00"), Decimal(1)),
-         (Decimal("49990.00"), Decimal(2))],
-        [(Decimal("50001.00"), Decimal("0.5")), (Decimal("50002.00"), Decimal(1)),
-         (Decimal("50010.00"), Decimal(2))],
-    ),
-    "ETHUSDT": (
-        [(Decimal("2999.00"), Decimal(5)), (Decimal("2998.00"), Decimal(10))],
-        [(Decimal("3001.00"), Decimal(5)), (Decimal("3002.00"), Decimal(10))],
-    ),
-}
-
-DEFAULT_BALANCES: dict[str, Decimal] = {
-    "USDT": Decimal(1000000),
-    "BTC": Decimal(10),
-    "ETH": Decimal(100),
-}
-
-
-# ---------------------------------------------------------------- state records
-
-
-@dataclass(slots=True)
-class EmulatedOrder:
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str  # BUY / SELL
-    type: str  # LIMIT / LIMIT_MAKER / MARKET / STOP_LOSS(_LIMIT) / TAKE_PROFIT(_LIMIT)
-    time_in_force: str
-    price: Decimal
-    orig_qty: Decimal
-    time_ms: int
-    status: str = "NEW"
-    executed_qty: Decimal = ZERO
-    cummulative_quote_qty: Decimal = ZERO
-    update_time_ms: int = 0
-    locked: Decimal = ZERO  # still reserved for this order (quote for a buy, base for a sell)
-    trade_ids: list[int] = field(default_factory=list)
-    stop_price: Decimal = ZERO  # a stop order's trigger; zero otherwise, as Binance shows it
-    working: bool = True  # False while a stop order waits for its trigger (`isWorking`)
-    working_time_ms: int = -1  # when it started working (placed, or triggered); -1 until then
-    order_list_id: int = -1  # the order list (OCO, `binance_oco`) it is a leg of; -1: none
-    account: str = DEFAULT_ACCOUNT  # whose order (the API key's account, `Wallet`)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ("NEW", "PARTIALLY_FILLED")
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.orig_qty - self.executed_qty
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "orderId": self.order_id,
-            "orderListId": self.order_list_id,
-            "clientOrderId": self.client_order_id,
-            "price": fmt(self.price),
-            "origQty": fmt(self.orig_qty),
-            "executedQty": fmt(self.executed_qty),
-            "cummulativeQuoteQty": fmt(self.cummulative_quote_qty),
-            "status": self.status,
-            "timeInForce": self.time_in_force,
-            "type": self.type,
-            "side": self.side,
-            "stopPrice": fmt(self.stop_price),
-            "icebergQty": fmt(ZERO),
-            "time": self.time_ms,
-            "updateTime": self.update_time_ms or self.time_ms,
-            "isWorking": self.working,
-            "workingTime": self.working_time_ms if self.working else -1,
-            "origQuoteOrderQty": fmt(ZERO),
-            "selfTradePreventionMode": "EXPIRE_MAKER",
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class EmulatedTrade:
-    trade_id: int
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str
-    price: Decimal
-    qty: Decimal
-    quote_qty: Decimal
-    commission: Decimal
-    commission_asset: str
-    time_ms: int
-    is_maker: bool
-    account: str = DEFAULT_ACCOUNT
-
-    def to_json(self) -> dict[str, Any]:
-        """The shape of one `/api/v3/myTrades` entry."""
-        return {
-            "symbol": self.symbol,
-            "id": self.trade_id,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "price": fmt(self.price),
-            "qty": fmt(self.qty),
-            "quoteQty": fmt(self.quote_qty),
-            "commission": fmt(self.commission),
-            "commissionAsset": self.commission_asset,
-            "time": self.time_ms,
-            "isBuyer": self.side == "BUY",
-            "isMaker": self.is_maker,
-            "isBestMatch": True,
-        }
-
-
-class Book:
-    def __init__(self, bids: Sequence[Level], asks: Sequence[Level]) -> None:
-        # Each level is [price, qty]; bids best (highest) first, asks best (lowest) first.
-        self.bids: list[list[Decimal]] = sorted(
-            ([dec(p), dec(q)] for p, q in bids), key=lambda lv: lv[0], reverse=True)
-        self.asks: list[list[Decimal]] = sorted(
-            ([dec(p), dec(q)] for p, q in asks), key=lambda lv: lv[0])
-        self.prune()
-
-    def prune(self) -> None:
-        self.bids = [lv for lv in self.bids if lv[1] > 0]
-        self.asks = [lv for lv in self.asks if lv[1] > 0]
+__all__ = [
+    "BNB", "BNB_DISCOUNT", "DEFAULT_ACCOUNT", "DEFAULT_BALANCES", "DEFAULT_BOOKS",
+    "DEFAULT_SYMBOLS", "LIMIT_TYPES", "MARKET_LIKE", "PRICED_TYPES", "ZERO", "BinanceApiError",
+    "BinanceMarket", "Book", "EmulatedOrder", "EmulatedTrade", "Level", "ListHook",
+    "SymbolSpec", "Wallet", "dec", "decimal_param", "fmt", "now_ms", "required",
+]
 
 
 # ---------------------------------------------------------------- the market
-
-
-class _NewOrder(NamedTuple):
-    """A new order's parameters, read and checked against the filters."""
-
-    symbol: str
-    spec: SymbolSpec
-    side: str
-    otype: str
-    qty: Decimal
-    tif: str
-    price: Decimal
-    stop_price: Decimal
-    cid: str
-    book: Book
-    order_id: int
 
 
 class ListHook(Protocol):
@@ -282,23 +95,6 @@ class ListHook(Protocol):
     def triggered(self, order: EmulatedOrder) -> None: ...
 
     def cancelled(self, order: EmulatedOrder) -> None: ...
-
-
-@dataclass(slots=True)
-class Wallet:
-    """One account's own state: balances, how many orders each of its client order IDs
-    made, and its "use BNB to pay for fees" setting. Client order IDs are the account's
-    own, as on Binance: the same ID under two keys is two orders."""
-
-    free: dict[str, Decimal]
-    locked: dict[str, Decimal]
-    client_id_counts: dict[str, int] = field(default_factory=dict)
-    pay_fees_in_bnb: bool = False
-
-    @classmethod
-    def opening(cls, balances: Mapping[str, Decimal | str | int]) -> Wallet:
-        free = {a: dec(v) for a, v in balances.items()}
-        return cls(free, {a: ZERO for a in free})
 
 
 class BinanceMarket:
@@ -473,87 +269,13 @@ class BinanceMarket:
     def check_new_order(self, params: Mapping[str, str]) -> None:
         """The checks Binance makes of a new order before anything happens: parameters and
         filters (`cancelReplace` makes them before its cancel). Raises `BinanceApiError`."""
-        self._parse_new(params)
-
-    def _parse_new(self, params: Mapping[str, str]) -> _NewOrder:
-        symbol = required(params, "symbol")
-        spec = self.spec(symbol)
-        side = required(params, "side").upper()
-        otype = required(params, "type").upper()
-        if side not in ("BUY", "SELL"):
-            raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'side'.")
-        if otype not in ("MARKET", *LIMIT_TYPES, *STOP_TYPES):
-            raise BinanceApiError(400, -1116, "Invalid orderType.")
-        if "quoteOrderQty" in params:
-            raise BinanceApiError(400, -1128, "quoteOrderQty is not supported by this emulator.")
-        qty = decimal_param(params, "quantity")
-        tif = ""
-        price = stop_price = ZERO
-        if otype in STOP_TYPES:
-            stop_price = decimal_param(params, "stopPrice")
-        elif "stopPrice" in params:
-            raise BinanceApiError(400, -1106, "Parameter 'stopPrice' sent when not required.")
-        if otype in ("LIMIT", *STOP_LIMIT_TYPES):
-            tif = required(params, "timeInForce").upper()
-            if tif not in ("GTC", "IOC", "FOK"):
-                raise BinanceApiError(400, -1115, "Invalid timeInForce.")
-            price = decimal_param(params, "price")
-        elif otype == "LIMIT_MAKER":
-            # A LIMIT order that is rejected if it would trade as taker; it has no
-            # timeInForce (it rests until filled or cancelled).
-            if "timeInForce" in params:
-                raise BinanceApiError(400, -1106, "Parameter 'timeInForce' sent when not required.")
-            price = decimal_param(params, "price")
-        elif "price" in params or "timeInForce" in params:
-            raise BinanceApiError(400, -1106, "Parameter 'price' sent when not required.")
-        order_id = self._last_order_id.get(symbol, 0) + 1
-        cid = params.get("newClientOrderId") or f"emu-{symbol}-{order_id}"
-        if len(cid) > 36:
-            raise BinanceApiError(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_.]{1,36}$'.")
-
-        # Filters, in Binance's order.
-        def off_filter(value: Decimal) -> bool:
-            return (value < spec.min_price or value > spec.max_price
-                    or (value - spec.min_price) % spec.tick_size != 0)
-
-        if otype in PRICED_TYPES and off_filter(price):
-            raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
-        if otype in STOP_TYPES and off_filter(stop_price):
-            raise BinanceApiError(400, -1013, "Filter failure: PRICE_FILTER")
-        if qty < spec.min_qty or qty > spec.max_qty or (qty - spec.min_qty) % spec.step_size != 0:
-            raise BinanceApiError(400, -1013, "Filter failure: LOT_SIZE")
-        book = self.books[symbol]
-        reference = (price if otype in PRICED_TYPES else stop_price if otype in STOP_TYPES
-                     else _reference_price(book, side))
-        if reference is not None and qty * reference < spec.min_notional:
-            raise BinanceApiError(400, -1013, "Filter failure: NOTIONAL")
-        return _NewOrder(symbol, spec, side, otype, qty, tif, price, stop_price, cid, book,
-                         order_id)
+        parse_new_order(self, params)
 
     def new_order(self, params: Mapping[str, str]) -> tuple[EmulatedOrder, list[EmulatedTrade]]:
+        new = parse_new_order(self, params)
+        refuse_new_order(self, new)  # duplicate, funds, would take, would trigger: -2010
         (symbol, spec, side, otype, qty, tif, price, stop_price, cid, book,
-         order_id) = self._parse_new(params)
-        # A reused client order ID is refused only while the first order is still open.
-        if any(o.client_order_id == cid and o.is_open for o in self.own_orders()):
-            raise BinanceApiError(400, -2010, "Duplicate order sent.")
-
-        # Balance check: what the order can consume.
-        if side == "BUY":
-            need = (qty * price if otype in PRICED_TYPES else qty * stop_price
-                    if otype in STOP_TYPES else _market_buy_cost(book, qty))
-            if self.free.get(spec.quote, ZERO) < need:
-                raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
-        else:
-            need = qty
-            if self.free.get(spec.base, ZERO) < need:
-                raise BinanceApiError(400, -2010, "Account has insufficient balance for requested action.")
-        if otype == "LIMIT_MAKER" and _would_take(book, side, price):
-            # Refused whole, before any order exists: nothing is placed, locked or filled.
-            raise BinanceApiError(400, -2010, "Order would immediately match and take.")
-        last = self.last_price(symbol)
-        if otype in STOP_TYPES and last is not None and is_triggered(otype, side, stop_price, last):
-            # Refused whole: a stop that fired on arrival would be another order.
-            raise BinanceApiError(400, -2010, "Stop price would trigger immediately.")
+         order_id) = new
 
         now = self._now()
         order = EmulatedOrder(
@@ -667,7 +389,7 @@ class BinanceMarket:
         free, locked = wallet.free, wallet.locked
         quote_qty = price * qty
         rate = spec.maker_fee if is_maker else spec.taker_fee
-        commission, commission_asset = self._commission(spec, order.side, price, qty,
+        commission, commission_asset = trade_commission(self, spec, order.side, price, qty,
                                                         quote_qty, rate, wallet)
         if order.side == "BUY":
             if order.type in PRICED_TYPES:
@@ -708,23 +430,6 @@ class BinanceMarket:
             self.list_hook.filled(order)  # a leg's fill, even partial, ends the other
         return trade
 
-    def _commission(self, spec: SymbolSpec, side: str, price: Decimal, qty: Decimal,
-                    quote_qty: Decimal, rate: Decimal, wallet: Wallet) -> tuple[Decimal, str]:
-        """What a trade costs, in which asset. Binance's default: the buyer pays in the asset
-        received (base), the seller in the quote. With BNB paying the fees (`pay_fees_in_bnb`,
-        Binance's "BNB burn") and enough BNB free, the commission is the quote value less
-        the 25% discount, in BNB at the BNB/quote mid (the trade's price on BNB's own
-        symbols): a BTCUSDT trade then charges BNB, an asset it neither buys nor sells."""
-        if wallet.pay_fees_in_bnb:
-            bnb_price = price if spec.base == BNB else self._mid(f"{BNB}{spec.quote}")
-            if bnb_price is not None and bnb_price > 0:
-                fee = (quote_qty * rate * (1 - BNB_DISCOUNT) / bnb_price).quantize(_EIGHT)
-                if fee > 0 and wallet.free.get(BNB, ZERO) >= fee:
-                    return fee, BNB
-        if side == "BUY":
-            return (qty * rate).quantize(_EIGHT), spec.base
-        return (quote_qty * rate).quantize(_EIGHT), spec.quote
-
     def _mid(self, symbol: str) -> Decimal | None:
         book = self.books.get(symbol)
         if book is None or not book.bids or not book.asks:
@@ -749,51 +454,3 @@ class BinanceMarket:
         sign = 1 if to_locked else -1
         wallet.free[asset] = wallet.free.get(asset, ZERO) - sign * amount
         wallet.locked[asset] = wallet.locked.get(asset, ZERO) + sign * amount
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name)
-    if value is None or value == "":
-        raise BinanceApiError(
-            400, -1102,
-            f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-    return value
-
-
-def decimal_param(params: Mapping[str, str], name: str) -> Decimal:
-    text = required(params, name)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.") from None
-    if not value.is_finite() or value < 0:
-        raise BinanceApiError(400, -1100, f"Illegal characters found in parameter '{name}'.")
-    return value
-
-
-def _would_take(book: Book, side: str, price: Decimal) -> bool:
-    """A buy at or above the best ask, a sell at or below the best bid: it would match at
-    once, as taker."""
-    if side == "BUY":
-        return bool(book.asks) and book.asks[0][0] <= price
-    return bool(book.bids) and book.bids[0][0] >= price
-
-
-def _reference_price(book: Book, side: str) -> Decimal | None:
-    """The price a market order's notional is checked at: the best opposite price."""
-    levels = book.asks if side == "BUY" else book.bids
-    return levels[0][0] if levels else None
-
-
-def _market_buy_cost(book: Book, qty: Decimal) -> Decimal:
-    cost, left = ZERO, qty
-    for price, size in book.asks:
-        take = min(left, size)
-        cost += take * price
-        left -= take
-        if left <= 0:
-            break
-    return cost

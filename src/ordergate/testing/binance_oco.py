@@ -50,6 +50,7 @@ from ordergate.testing.binance_market import (
     decimal_param,
     required,
 )
+from ordergate.testing.binance_signing import signed_params
 
 if TYPE_CHECKING:
     from ordergate.testing.binance_emulator import BinanceEmulator
@@ -268,7 +269,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
     lists: OrderLists = emulator.order_lists
 
     async def new_oco(request: web.Request) -> web.StreamResponse:
-        params = await emulator._signed(request)
+        params = await signed_params(emulator, request)
         with emulator.acting(request):
             order_list = lists.new_oco(params)
             emulator._persist()
@@ -281,7 +282,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
         return _json_response(body)
 
     async def cancel_list(request: web.Request) -> web.StreamResponse:
-        params = await emulator._signed(request)
+        params = await signed_params(emulator, request)
         with emulator.acting(request):
             emulator.market.spec(required(params, "symbol"))
             order_list = lists.find(params, "listClientOrderId")
@@ -304,7 +305,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
             return _json_response(order_list.to_json(reports, now))
 
     async def query_list(request: web.Request) -> web.StreamResponse:
-        params = await emulator._signed(request)
+        params = await signed_params(emulator, request)
         with emulator.acting(request):
             order_list = lists.find(params, "origClientOrderId")
             if order_list is None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ordergate.testing.binance_market import ZERO, BinanceApiError, SymbolSpec, fmt, required
+from ordergate.testing.binance_signing import request_params
 
 if TYPE_CHECKING:
     from ordergate.testing.binance_emulator import BinanceEmulator
@@ -75,7 +76,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
         return _json_response({"serverTime": emulator.server_time_ms()})
 
     async def exchange_info(request: web.Request) -> web.StreamResponse:
-        params = await emulator._params(request)
+        params = await request_params(request)
         with emulator._lock:
             wanted = symbols_param(params)
             symbols = [symbol_info(emulator.market.symbols[s]) for s in wanted]
@@ -106,7 +107,7 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
         return list(emulator.market.symbols)
 
     async def depth(request: web.Request) -> web.StreamResponse:
-        params = await emulator._params(request)
+        params = await request_params(request)
         symbol = required(params, "symbol")
         limit = int(params.get("limit", "100") or "100")
         with emulator._lock:
@@ -126,14 +127,14 @@ def add_routes(emulator: BinanceEmulator, router: web.UrlDispatcher) -> None:
                 "askPrice": fmt(ask[0]), "askQty": fmt(ask[1])}
 
     async def book_ticker(request: web.Request) -> web.StreamResponse:
-        params = await emulator._params(request)
+        params = await request_params(request)
         with emulator._lock:
             names = symbols_param(params)
             rows = [{"symbol": s} | top_of_book(s) for s in names]
         return _json_response(rows[0] if "symbol" in params else rows)
 
     async def ticker_24hr(request: web.Request) -> web.StreamResponse:
-        params = await emulator._params(request)
+        params = await request_params(request)
         now = emulator.server_time_ms()
         with emulator._lock:
             names = symbols_param(params)
