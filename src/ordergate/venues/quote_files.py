@@ -53,6 +53,7 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
         for name in _AMOUNTS:
             columns[name] = _amounts(path, table, name)
         del table
+        _give_back()
     else:
         columns = _read_csv_columns(path)
     codes = columns.pop("symbol").unify_dictionaries().combine_chunks()
@@ -61,9 +62,11 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
     order = pc.sort_indices(keys, sort_keys=[("symbol", "ascending"), ("ts", "ascending")])
     sorted_times = keys["ts"].take(order)
     del keys
+    _give_back()
     amounts = []
     for name in _AMOUNTS:  # one column's chunks and its copy at a time, not all four
         amounts.append(columns.pop(name).combine_chunks())
+        _give_back()
     counts = pc.value_counts(codes.indices).to_pylist()
     size = {int(row["values"]): int(row["counts"]) for row in counts}
     names = codes.dictionary.to_pylist()
@@ -76,6 +79,16 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
                                                 order.slice(start, count), amounts)
         start += count
     return series
+
+
+def _give_back() -> None:
+    """Return the memory Arrow has freed to the system. Arrow's allocator (mimalloc) keeps
+    freed pages for reuse, and a load frees as much as it keeps: each CSV block's text and
+    each column's chunks once combined. Kept, they were most of a replay's memory: 648k
+    quotes hold 31 MB of Arrow buffers, yet the process stood at 203 MB after the load
+    (71 MB before it) and stayed there for the whole replay; given back after each step,
+    it peaks at 176 MB and stands at 146-156 MB."""
+    pa.default_memory_pool().release_unused()
 
 
 def _int64s(values: pa.Array | pa.ChunkedArray) -> array[int]:
@@ -149,6 +162,8 @@ def _read_csv_columns(path: Path) -> dict[str, Any]:
                 chunks["symbol"].append(pc.dictionary_encode(block["symbol"]).combine_chunks())
                 for name in _AMOUNTS:
                     chunks[name].extend(_amounts(path, block, name).chunks)
+                del block, batch
+                _give_back()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _first_bad_line(path) or MarketDataError(f"{path}: {exc}") from None
     return {name: pa.chunked_array(parts, type=_TYPES[name] if not parts else None)
