@@ -39,8 +39,10 @@ Quirk kept from the real venue: `GET /data/order/{id}` answers 200 with `null` f
 order it does not know (the real one does the same for some closed orders).
 
 Modules: `records.py` (state records, the EIP-712 order hash), `exchange.py` (state,
-matching, the test's levers), `chain.py` (settlement), `emulator.py` (HTTP: auth,
-faults, endpoints), `thread.py` (a background-thread runner).
+the test's levers, expiry, cancels), `new_order.py` (a new order's checks and its
+matching as taker), `fills.py` (the trades a match makes), `book.py` (the book as `/book`
+shows it), `chain.py` (settlement), `emulator.py` (HTTP: auth, faults, endpoints),
+`thread.py` (a background-thread runner).
 
 Run it inside the test's event loop (`await emu.start()` / `await emu.stop()`), or in a
 background thread for synchronous callers (`EmulatorThread`). State is guarded by a

@@ -14,7 +14,9 @@ from typing import Self
 
 from aiohttp import web
 
+from ordergate.testing.polymarket_emulator.book import best_bid_ask, book_json, last_trade_price
 from ordergate.testing.polymarket_emulator.exchange import ClobExchange
+from ordergate.testing.polymarket_emulator.new_order import place_order
 from ordergate.testing.polymarket_emulator.records import (
     _EXCHANGES,
     END_CURSOR,
@@ -278,12 +280,12 @@ class PolymarketEmulator(ClobExchange):
 
     async def _book(self, request: web.Request) -> web.StreamResponse:
         with self.lock:
-            return web.json_response(self._book_json(request.query.get("token_id", "")))
+            return web.json_response(book_json(self, request.query.get("token_id", "")))
 
     async def _books(self, request: web.Request) -> web.StreamResponse:
         params = json.loads(await request.text() or "[]")
         with self.lock:
-            return web.json_response([self._book_json(p["token_id"]) for p in params])
+            return web.json_response([book_json(self, p["token_id"]) for p in params])
 
     async def _price(self, request: web.Request) -> web.StreamResponse:
         """side=BUY answers the best bid, side=SELL the best ask."""
@@ -291,7 +293,7 @@ class PolymarketEmulator(ClobExchange):
         if side not in ("BUY", "SELL"):
             raise _ApiError(400, "invalid side")
         with self.lock:
-            bid, ask = self._best(request.query.get("token_id", ""))
+            bid, ask = best_bid_ask(self, request.query.get("token_id", ""))
         price = bid if side == "BUY" else ask
         if price is None:
             raise _ApiError(404, "No orderbook exists for the requested token id")
@@ -299,14 +301,14 @@ class PolymarketEmulator(ClobExchange):
 
     async def _midpoint(self, request: web.Request) -> web.StreamResponse:
         with self.lock:
-            bid, ask = self._best(request.query.get("token_id", ""))
+            bid, ask = best_bid_ask(self, request.query.get("token_id", ""))
         if bid is None or ask is None:
             raise _ApiError(404, "No orderbook exists for the requested token id")
         return web.json_response({"mid": _fmt((bid + ask) / 2)})
 
     async def _spread(self, request: web.Request) -> web.StreamResponse:
         with self.lock:
-            bid, ask = self._best(request.query.get("token_id", ""))
+            bid, ask = best_bid_ask(self, request.query.get("token_id", ""))
         if bid is None or ask is None:
             raise _ApiError(404, "No orderbook exists for the requested token id")
         return web.json_response({"spread": _fmt(ask - bid)})
@@ -315,7 +317,7 @@ class PolymarketEmulator(ClobExchange):
         with self.lock:
             token_id = request.query.get("token_id", "")
             self._market_of_token(token_id)
-            price = self._last_trade_price(token_id)
+            price = last_trade_price(self, token_id)
         return web.json_response({"price": _fmt(price) if price is not None else "0", "side": ""})
 
     # ------------------------------------------------------------ orders
@@ -326,7 +328,7 @@ class PolymarketEmulator(ClobExchange):
         with self.lock:
             self.post_order_attempts += 1
             self._expire_orders()
-            result = self._place(account, payload, request.headers.get("POLY_ADDRESS", ""))
+            result = place_order(self, account, payload, request.headers.get("POLY_ADDRESS", ""))
         return web.json_response(result)
 
     async def _cancel(self, request: web.Request) -> web.StreamResponse:
