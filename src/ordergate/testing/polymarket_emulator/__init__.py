@@ -41,7 +41,9 @@ order it does not know (the real one does the same for some closed orders).
 Modules: `records.py` (state records, the EIP-712 order hash), `exchange.py` (state,
 the test's levers, expiry, cancels), `new_order.py` (a new order's checks and its
 matching as taker), `fills.py` (the trades a match makes), `book.py` (the book as `/book`
-shows it), `chain.py` (settlement), `emulator.py` (HTTP: auth, faults, endpoints),
+shows it), `chain.py` (settlement), `emulator.py` (HTTP: the app, fault levers, start/stop),
+`public_endpoints.py` and `private_endpoints.py` (the endpoints), `l2_auth.py` (L2
+authentication), `middleware.py` (faults and error answers on every request),
 `thread.py` (a background-thread runner).
 
 Run it inside the test's event loop (`await emu.start()` / `await emu.stop()`), or in a
