@@ -2,8 +2,10 @@
 
 Every adapter translates its venue's replies into two small records, `OrderReport` and
 `TradeReport`, before anything shared is touched, so the engine never reads a venue's
-raw JSON. Every failure is one of the errors below, and each says whether it is worth
-retrying and whether the order may have reached the venue anyway (`ambiguous`).
+raw JSON. Every failure is one of the errors of `errors.py`, and each says whether it is
+worth retrying and whether the order may have reached the venue anyway (`ambiguous`).
+
+Every name of the seam is importable from here.
 """
 
 from __future__ import annotations
@@ -17,106 +19,29 @@ from ordergate.domain.instrument import Instrument
 from ordergate.domain.order import OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
 from ordergate.records import record
+from ordergate.venues.errors import (
+    AuthenticationFailed, DuplicateClientOrderId, FatalVenueError, InsufficientFunds, NoQuote,
+    OrderNotFound, OrderRejected, PostOnlyUnsupported, PostOnlyWouldTake, RateLimited,
+    RetryableVenueError, StopOrdersUnsupported, StopWouldTrigger, UnknownSymbol, VenueError,
+    VenueTimeout, VenueUnavailable,
+)
 
-# ---------------------------------------------------------------- error taxonomy
-
-
-class VenueError(Exception):
-    """Base of every venue failure.
-
-    `retryable`: the same request may succeed later. `ambiguous`: the request may have
-    taken effect even though no answer came back; after it, look the order up by client
-    order ID before sending anything again."""
-
-    retryable = False
-    ambiguous = False
-
-
-class RetryableVenueError(VenueError):
-    retryable = True
-
-
-class VenueUnavailable(RetryableVenueError):
-    """5xx, maintenance, connection refused or dropped before the request was written."""
-
-
-class VenueTimeout(RetryableVenueError):
-    """No answer in time, or the connection dropped mid-request: the outcome is unknown."""
-
-    ambiguous = True
-
-
-class RateLimited(RetryableVenueError):
-    """429/418 or the venue's own throttle. `retry_after` is the venue's wish, in seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class FatalVenueError(VenueError):
-    """Retrying the same request cannot help."""
-
-
-class NoQuote(VenueError):
-    """The venue answered and has no price to give: a side of the book is empty. Not a
-    transport failure (it never counts toward opening a circuit) and no price is made up
-    in its place; asking again later may well find one."""
-
-
-class OrderRejected(FatalVenueError):
-    """The venue refused the order (filters, tick, lot, notional, post-only, ...)."""
-
-
-class InsufficientFunds(OrderRejected):
-    pass
-
-
-class PostOnlyWouldTake(OrderRejected):
-    """A post-only order that would have taken liquidity at once (a buy at or above the
-    best ask, a sell at or below the best bid): the venue refused it instead of filling
-    it as taker (Binance -2010 "Order would immediately match and take."). Nothing was
-    placed. Final: sending it again at the same price can only be refused again, or,
-    after the book moved, fill at a price the strategy did not ask for; the executor
-    never resends it."""
-
-
-class PostOnlyUnsupported(OrderRejected):
-    """The adapter's venue has no post-only orders: refused before anything is sent, so
-    a post-only intent never goes out as an order that could take."""
-
-
-class StopWouldTrigger(OrderRejected):
-    """A stop order whose trigger the market has already crossed when it arrived: it would
-    fire at once, which is a market or limit order now, not the stop that was asked for.
-    The venue refused it (Binance -2010 "Stop price would trigger immediately."); nothing
-    was placed. Final: the executor never resends it."""
-
-
-class StopOrdersUnsupported(OrderRejected):
-    """The adapter's venue has no native stop orders (Polymarket's CLOB; a ccxt exchange
-    whose `features` list no trigger price): refused before anything is sent, so a stop
-    never goes out as an order that executes at once."""
-
-
-class AuthenticationFailed(FatalVenueError):
-    pass
-
-
-class UnknownSymbol(FatalVenueError):
-    pass
-
-
-class OrderNotFound(FatalVenueError):
-    """The venue answered, explicitly, that it has no such order.
-
-    Only a venue's answer raises this: a timeout or a 5xx while looking an order up is a
-    `RetryableVenueError`, never "not found"."""
-
-
-class DuplicateClientOrderId(FatalVenueError):
-    """The venue already holds an order with this client order ID: resolve it by lookup."""
-
+__all__ = [
+    # the error taxonomy (errors.py)
+    "AuthenticationFailed", "DuplicateClientOrderId", "FatalVenueError", "InsufficientFunds",
+    "NoQuote", "OrderNotFound", "OrderRejected", "PostOnlyUnsupported", "PostOnlyWouldTake",
+    "RateLimited", "RetryableVenueError", "StopOrdersUnsupported", "StopWouldTrigger",
+    "UnknownSymbol", "VenueError", "VenueTimeout", "VenueUnavailable",
+    # requests and reports
+    "Balance", "OrderReport", "OrderRequest", "Ticker", "TradeReport", "VenueHealth",
+    # the adapter interface
+    "BalanceScoped", "VenueAdapter", "VenueEventSink", "balance_scoped",
+    # native replace (optional)
+    "ReplaceAmbiguous", "ReplaceCancelRefused", "ReplacePlaceRejected", "ReplaceRefused",
+    "ReplaceReport", "ReplaceUnsupported", "Replaceable", "replaceable",
+    # native OCO (optional)
+    "OcoCapable", "OcoLeg", "OcoRequest", "OcoUnsupported", "oco_capable",
+]
 
 # ---------------------------------------------------------------- requests and reports
 
@@ -232,7 +157,7 @@ any call's answer: the engine publishes it on the bus, so it is audited and coun
 
 @runtime_checkable
 class VenueAdapter(Protocol):
-    """What every venue provides. All calls may raise the `VenueError`s above."""
+    """What every venue provides. All calls may raise the `VenueError`s (`errors.py`)."""
 
     name: str
 
