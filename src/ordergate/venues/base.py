@@ -1,27 +1,30 @@
-"""The seam between the engine and a venue.
+"""The seam between the engine and a venue: the adapter interface every venue provides.
 
 Every adapter translates its venue's replies into two small records, `OrderReport` and
-`TradeReport`, before anything shared is touched, so the engine never reads a venue's
-raw JSON. Every failure is one of the errors of `errors.py`, and each says whether it is
-worth retrying and whether the order may have reached the venue anyway (`ambiguous`).
+`TradeReport` (`reports.py`), before anything shared is touched, so the engine never
+reads a venue's raw JSON. Every failure is one of the errors of `errors.py`, and each
+says whether it is worth retrying and whether the order may have reached the venue anyway
+(`ambiguous`). What only some venues have natively is in `native_replace.py` and
+`native_oco.py`.
 
-Every name of the seam is importable from here.
+Every name of the seam is re-exported here (the very same objects), so an adapter, or
+the engine, imports them all from `venues.base`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from ordergate.domain.instrument import Instrument
-from ordergate.domain.values import Side
-from ordergate.records import record
 from ordergate.venues.errors import (
     AuthenticationFailed, DuplicateClientOrderId, FatalVenueError, InsufficientFunds, NoQuote,
     OrderNotFound, OrderRejected, PostOnlyUnsupported, PostOnlyWouldTake, RateLimited,
     RetryableVenueError, StopOrdersUnsupported, StopWouldTrigger, UnknownSymbol, VenueError,
     VenueTimeout, VenueUnavailable,
+)
+from ordergate.venues.native_oco import (
+    OcoCapable, OcoLeg, OcoRequest, OcoUnsupported, oco_capable,
 )
 from ordergate.venues.native_replace import (
     ReplaceAmbiguous, ReplaceCancelRefused, ReplacePlaceRejected, Replaceable, ReplaceRefused,
@@ -44,9 +47,10 @@ __all__ = [
     # native replace, optional (native_replace.py)
     "ReplaceAmbiguous", "ReplaceCancelRefused", "ReplacePlaceRejected", "ReplaceRefused",
     "ReplaceReport", "ReplaceUnsupported", "Replaceable", "replaceable",
-    # native OCO (optional)
+    # native OCO, optional (native_oco.py)
     "OcoCapable", "OcoLeg", "OcoRequest", "OcoUnsupported", "oco_capable",
 ]
+
 
 # ---------------------------------------------------------------- the adapter interface
 
@@ -130,69 +134,4 @@ def balance_scoped(venue: object) -> BalanceScoped | None:
         venue = getattr(venue, "inner", None)
         if venue is None:
             return None
-    return None
-
-
-# ---------------------------------------------------------------- native OCO (optional)
-
-
-class OcoUnsupported(OrderRejected):
-    """The adapter's venue has no native one-cancels-the-other list (Polymarket; a ccxt
-    exchange other than Binance spot; the simulated venue with `native_oco` off): refused
-    before anything is sent. A bracket then emulates OCO with two separate exits."""
-
-
-@record
-class OcoLeg:
-    """One order of an OCO list: its own client order ID (derived, like every exit's) and
-    its price (the take-profit's limit price, the stop's trigger)."""
-
-    client_order_id: str
-    price: Decimal
-
-
-@record
-class OcoRequest:
-    """A one-cancels-the-other pair of reduce-only exits, sent as one list, for `quantity`
-    each: a take-profit limit (post-only: Binance's LIMIT_MAKER; above the market for a
-    sell, below for a buy) and a stop (a stop_market, Binance's STOP_LOSS; below the
-    market for a sell, above for a buy). The venue locks the funds once for the list, and
-    when either leg fills, even in part, or the stop triggers, it ends the other itself,
-    atomically; cancelling either leg cancels both. Prices already rounded to the tick."""
-
-    list_client_order_id: str
-    account_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    take_profit: OcoLeg
-    stop: OcoLeg
-
-
-@runtime_checkable
-class OcoCapable(Protocol):
-    """Optional, for an adapter whose venue has native OCO lists. `supports_oco` says
-    whether this instance's venue has them (a ccxt adapter has the method whatever its
-    exchange; only Binance spot answers yes); `oco_capable` is the way to ask."""
-
-    def supports_oco(self) -> bool: ...
-
-    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
-        """Send both legs as one list. Returns their reports, take-profit first. Raises
-        `OcoUnsupported` where `supports_oco` is False, `OrderRejected` when the venue
-        refuses the list (neither leg then exists), `VenueTimeout` when the outcome is
-        unknown: look each leg up by its client order ID before anything is sent again.
-        Each leg is then an ordinary order (`fetch_order`, `cancel_order`, `fetch_fills`
-        by its client order ID); cancelling one cancels the other."""
-        ...
-
-
-def oco_capable(venue: object) -> OcoCapable | None:
-    """`venue`, if its venue has native OCO lists. Unlike `balance_scoped`, a wrapper is
-    not looked through: a list sent to the adapter under it would bypass the wrapper (a
-    guard's rate limit and breaker, a test's faults), so a wrapper offers OCO only by
-    forwarding it itself (`GuardedVenue` does, under its guards; one that does not hides
-    it, and brackets behind it emulate OCO)."""
-    if isinstance(venue, OcoCapable) and venue.supports_oco():
-        return venue
     return None
