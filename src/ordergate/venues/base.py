@@ -1,225 +1,55 @@
-"""The seam between the engine and a venue.
+"""The seam between the engine and a venue: the adapter interface every venue provides.
 
 Every adapter translates its venue's replies into two small records, `OrderReport` and
-`TradeReport`, before anything shared is touched, so the engine never reads a venue's
-raw JSON. Every failure is one of the errors below, and each says whether it is worth
-retrying and whether the order may have reached the venue anyway (`ambiguous`).
+`TradeReport` (`reports.py`), before anything shared is touched, so the engine never
+reads a venue's raw JSON. Every failure is one of the errors of `errors.py`, and each
+says whether it is worth retrying and whether the order may have reached the venue anyway
+(`ambiguous`). What only some venues have natively is in `native_replace.py` and
+`native_oco.py`.
+
+Every name of the seam is re-exported here (the very same objects), so an adapter, or
+the engine, imports them all from `venues.base`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import datetime
-from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from ordergate.domain.instrument import Instrument
-from ordergate.domain.order import OrderStatus
-from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
-from ordergate.records import record
+from ordergate.venues.errors import (
+    AuthenticationFailed, DuplicateClientOrderId, FatalVenueError, InsufficientFunds, NoQuote,
+    OrderNotFound, OrderRejected, PostOnlyUnsupported, PostOnlyWouldTake, RateLimited,
+    RetryableVenueError, StopOrdersUnsupported, StopWouldTrigger, UnknownSymbol, VenueError,
+    VenueTimeout, VenueUnavailable,
+)
+from ordergate.venues.native_oco import (
+    OcoCapable, OcoLeg, OcoRequest, OcoUnsupported, oco_capable,
+)
+from ordergate.venues.native_replace import (
+    ReplaceAmbiguous, ReplaceCancelRefused, ReplacePlaceRejected, Replaceable, ReplaceRefused,
+    ReplaceReport, ReplaceUnsupported, replaceable,
+)
+from ordergate.venues.reports import (
+    Balance, OrderReport, OrderRequest, Ticker, TradeReport, VenueHealth,
+)
 
-# ---------------------------------------------------------------- error taxonomy
-
-
-class VenueError(Exception):
-    """Base of every venue failure.
-
-    `retryable`: the same request may succeed later. `ambiguous`: the request may have
-    taken effect even though no answer came back; after it, look the order up by client
-    order ID before sending anything again."""
-
-    retryable = False
-    ambiguous = False
-
-
-class RetryableVenueError(VenueError):
-    retryable = True
-
-
-class VenueUnavailable(RetryableVenueError):
-    """5xx, maintenance, connection refused or dropped before the request was written."""
-
-
-class VenueTimeout(RetryableVenueError):
-    """No answer in time, or the connection dropped mid-request: the outcome is unknown."""
-
-    ambiguous = True
-
-
-class RateLimited(RetryableVenueError):
-    """429/418 or the venue's own throttle. `retry_after` is the venue's wish, in seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class FatalVenueError(VenueError):
-    """Retrying the same request cannot help."""
-
-
-class NoQuote(VenueError):
-    """The venue answered and has no price to give: a side of the book is empty. Not a
-    transport failure (it never counts toward opening a circuit) and no price is made up
-    in its place; asking again later may well find one."""
-
-
-class OrderRejected(FatalVenueError):
-    """The venue refused the order (filters, tick, lot, notional, post-only, ...)."""
-
-
-class InsufficientFunds(OrderRejected):
-    pass
-
-
-class PostOnlyWouldTake(OrderRejected):
-    """A post-only order that would have taken liquidity at once (a buy at or above the
-    best ask, a sell at or below the best bid): the venue refused it instead of filling
-    it as taker (Binance -2010 "Order would immediately match and take."). Nothing was
-    placed. Final: sending it again at the same price can only be refused again, or,
-    after the book moved, fill at a price the strategy did not ask for; the executor
-    never resends it."""
-
-
-class PostOnlyUnsupported(OrderRejected):
-    """The adapter's venue has no post-only orders: refused before anything is sent, so
-    a post-only intent never goes out as an order that could take."""
-
-
-class StopWouldTrigger(OrderRejected):
-    """A stop order whose trigger the market has already crossed when it arrived: it would
-    fire at once, which is a market or limit order now, not the stop that was asked for.
-    The venue refused it (Binance -2010 "Stop price would trigger immediately."); nothing
-    was placed. Final: the executor never resends it."""
-
-
-class StopOrdersUnsupported(OrderRejected):
-    """The adapter's venue has no native stop orders (Polymarket's CLOB; a ccxt exchange
-    whose `features` list no trigger price): refused before anything is sent, so a stop
-    never goes out as an order that executes at once."""
-
-
-class AuthenticationFailed(FatalVenueError):
-    pass
-
-
-class UnknownSymbol(FatalVenueError):
-    pass
-
-
-class OrderNotFound(FatalVenueError):
-    """The venue answered, explicitly, that it has no such order.
-
-    Only a venue's answer raises this: a timeout or a 5xx while looking an order up is a
-    `RetryableVenueError`, never "not found"."""
-
-
-class DuplicateClientOrderId(FatalVenueError):
-    """The venue already holds an order with this client order ID: resolve it by lookup."""
-
-
-# ---------------------------------------------------------------- requests and reports
-
-
-@record
-class OrderRequest:
-    """An order as it leaves: already rounded to the instrument's tick and lot."""
-
-    client_order_id: str
-    account_id: str
-    symbol: str
-    side: Side
-    order_type: OrderType
-    quantity: Decimal
-    price: Decimal | None
-    time_in_force: TimeInForce
-    expires_at: datetime | None = None
-    venue_order_id: str | None = None
-    """The ID `prepare_order` computed and the journal holds, on venues whose IDs are
-    known before the send (Polymarket); None elsewhere. An adapter that has to build the
-    order again (after a restart) must send one with this ID or refuse to send at all, so
-    that what the journal names is what the venue gets."""
-    post_only: bool = False
-    """Limit orders only: refused by the venue (`PostOnlyWouldTake`) rather than filled as
-    taker, in part or in full. An adapter whose venue cannot honour it refuses the
-    request before sending anything."""
-    trigger_price: Decimal | None = None
-    """Stop orders only (STOP_MARKET, STOP_LIMIT): the order rests untriggered until the
-    market reaches it, then executes at market or as a limit at `price`. An adapter whose
-    venue has no native stop orders refuses the request (`StopOrdersUnsupported`)."""
-
-
-@record
-class OrderReport:
-    """What the venue says about one order, at one moment.
-
-    `status` is one of ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED, EXPIRED.
-    `filled_quantity` is cumulative; trust it (and the trades) over the status word."""
-
-    client_order_id: str
-    venue_order_id: str | None
-    symbol: str
-    status: OrderStatus
-    filled_quantity: Decimal
-    remaining_quantity: Decimal
-    average_price: Decimal | None
-    ts: datetime
-    reason: str = ""
-    side: Side | None = None
-    order_type: OrderType | None = None
-    price: Decimal | None = None
-    """What the order is, when the venue says: a cold start adopts open orders it has no
-    journal record of from these (`reconciliation/cold_start.py`)."""
-    trigger_price: Decimal | None = None
-    """A stop order's trigger, when the venue says (Binance's `stopPrice`)."""
-
-
-@record
-class TradeReport:
-    """One execution of one order. `trade_id` is the venue's, unique within the venue and
-    `symbol` (Binance numbers trades per symbol): the two together name a fill."""
-
-    trade_id: str
-    client_order_id: str
-    venue_order_id: str | None
-    symbol: str
-    side: Side
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal
-    fee_currency: str
-    liquidity: Liquidity
-    ts: datetime
-
-
-@record
-class Balance:
-    currency: str
-    free: Decimal
-    used: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.free + self.used
-
-
-@record
-class Ticker:
-    symbol: str
-    bid: Decimal
-    ask: Decimal
-    ts: datetime
-
-    @property
-    def mid(self) -> Decimal:
-        return (self.bid + self.ask) / 2
-
-
-@record
-class VenueHealth:
-    venue: str
-    ok: bool
-    detail: str = ""
+__all__ = [
+    # the error taxonomy (errors.py)
+    "AuthenticationFailed", "DuplicateClientOrderId", "FatalVenueError", "InsufficientFunds",
+    "NoQuote", "OrderNotFound", "OrderRejected", "PostOnlyUnsupported", "PostOnlyWouldTake",
+    "RateLimited", "RetryableVenueError", "StopOrdersUnsupported", "StopWouldTrigger",
+    "UnknownSymbol", "VenueError", "VenueTimeout", "VenueUnavailable",
+    # requests and reports (reports.py)
+    "Balance", "OrderReport", "OrderRequest", "Ticker", "TradeReport", "VenueHealth",
+    # the adapter interface
+    "BalanceScoped", "VenueAdapter", "VenueEventSink", "balance_scoped",
+    # native replace, optional (native_replace.py)
+    "ReplaceAmbiguous", "ReplaceCancelRefused", "ReplacePlaceRejected", "ReplaceRefused",
+    "ReplaceReport", "ReplaceUnsupported", "Replaceable", "replaceable",
+    # native OCO, optional (native_oco.py)
+    "OcoCapable", "OcoLeg", "OcoRequest", "OcoUnsupported", "oco_capable",
+]
 
 
 # ---------------------------------------------------------------- the adapter interface
@@ -232,7 +62,7 @@ any call's answer: the engine publishes it on the bus, so it is audited and coun
 
 @runtime_checkable
 class VenueAdapter(Protocol):
-    """What every venue provides. All calls may raise the `VenueError`s above."""
+    """What every venue provides. All calls may raise the `VenueError`s (`errors.py`)."""
 
     name: str
 
@@ -304,151 +134,4 @@ def balance_scoped(venue: object) -> BalanceScoped | None:
         venue = getattr(venue, "inner", None)
         if venue is None:
             return None
-    return None
-
-
-# ---------------------------------------------------------------- native replace (optional)
-
-
-class ReplaceUnsupported(FatalVenueError):
-    """The venue has no atomic replace (Polymarket's CLOB; a ccxt exchange other than
-    Binance spot): nothing was sent. An amend there is an explicit cancel-then-replace."""
-
-
-class ReplaceRefused(FatalVenueError):
-    """The replace did nothing: the old order is as it was (still working, or ended on
-    its own, filled), and no new order exists. A filter the new order fails is checked
-    before the cancel (Binance evaluates filters first), so it lands here too."""
-
-
-class ReplaceCancelRefused(ReplaceRefused):
-    """The venue refused the cancel half, so the new order was not attempted (Binance
-    STOP_ON_FAILURE, -2022 with cancelResult FAILURE): the old order had filled in part
-    (the cancel was restricted to an unfilled order), filled in full, or is unknown."""
-
-
-class ReplacePlaceRejected(FatalVenueError):
-    """The cancel half worked and the new order was refused (Binance -2021, cancelResult
-    SUCCESS, newOrderResult FAILURE): the old order is CANCELLED (`cancelled`, when the
-    venue reported it), the new one was never placed."""
-
-    def __init__(self, message: str, cancelled: OrderReport | None = None) -> None:
-        super().__init__(message)
-        self.cancelled = cancelled
-
-
-class ReplaceAmbiguous(VenueTimeout):
-    """No trustworthy answer to the replace: either half may have happened. Both legs
-    must be looked up by client order ID before anything else is sent."""
-
-
-@record
-class ReplaceReport:
-    """Both halves of a replace that worked: the old order's final report (CANCELLED,
-    nothing filled: a native replace only cancels an order nothing of which has filled)
-    and the new order's first."""
-
-    cancelled: OrderReport
-    placed: OrderReport
-
-
-@runtime_checkable
-class Replaceable(Protocol):
-    """Optional: a venue with an atomic cancel-and-place (Binance spot's
-    `order/cancelReplace`, the simulated venue's emulation of it).
-
-    The contract is deliberately narrow, what makes the replacement safe to size from the
-    fills we have recorded: the old order is cancelled *only if nothing of it has filled*
-    (Binance `cancelRestrictions=ONLY_NEW`), and the new order is attempted only if that
-    cancel worked (`STOP_ON_FAILURE`). A fill racing the replace therefore makes the venue
-    refuse it (`ReplaceCancelRefused`) instead of leaving the new order on top of a fill
-    nobody sized it for. Outcomes: a `ReplaceReport`; `ReplaceRefused` (or any
-    non-ambiguous `VenueError`): nothing changed; `ReplacePlaceRejected`: old cancelled,
-    new refused; any ambiguous `VenueError` (`ReplaceAmbiguous`): look both up.
-
-    `supports_replace()` is asked first: an adapter class may have the method while its
-    venue lacks the feature (ccxt: only Binance spot has it)."""
-
-    def supports_replace(self) -> bool: ...
-
-    async def replace_order(self, old_client_order_id: str, old_venue_order_id: str | None,
-                            request: OrderRequest) -> ReplaceReport: ...
-
-
-def replaceable(venue: object) -> Replaceable | None:
-    """`venue`, if it (or what it wraps) can replace natively, else None. A wrapper that
-    passes `replace_order` through its own guards (`GuardedVenue`) is returned itself, so
-    the replace is metered and breaker-checked like every other call; its
-    `supports_replace` asks what it wraps."""
-    for _ in range(8):  # a wrapper chain is a few deep; never loop on a cycle
-        if isinstance(venue, Replaceable):
-            return venue if venue.supports_replace() else None
-        venue = getattr(venue, "inner", None)
-        if venue is None:
-            return None
-    return None
-
-
-# ---------------------------------------------------------------- native OCO (optional)
-
-
-class OcoUnsupported(OrderRejected):
-    """The adapter's venue has no native one-cancels-the-other list (Polymarket; a ccxt
-    exchange other than Binance spot; the simulated venue with `native_oco` off): refused
-    before anything is sent. A bracket then emulates OCO with two separate exits."""
-
-
-@record
-class OcoLeg:
-    """One order of an OCO list: its own client order ID (derived, like every exit's) and
-    its price (the take-profit's limit price, the stop's trigger)."""
-
-    client_order_id: str
-    price: Decimal
-
-
-@record
-class OcoRequest:
-    """A one-cancels-the-other pair of reduce-only exits, sent as one list, for `quantity`
-    each: a take-profit limit (post-only: Binance's LIMIT_MAKER; above the market for a
-    sell, below for a buy) and a stop (a stop_market, Binance's STOP_LOSS; below the
-    market for a sell, above for a buy). The venue locks the funds once for the list, and
-    when either leg fills, even in part, or the stop triggers, it ends the other itself,
-    atomically; cancelling either leg cancels both. Prices already rounded to the tick."""
-
-    list_client_order_id: str
-    account_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    take_profit: OcoLeg
-    stop: OcoLeg
-
-
-@runtime_checkable
-class OcoCapable(Protocol):
-    """Optional, for an adapter whose venue has native OCO lists. `supports_oco` says
-    whether this instance's venue has them (a ccxt adapter has the method whatever its
-    exchange; only Binance spot answers yes); `oco_capable` is the way to ask."""
-
-    def supports_oco(self) -> bool: ...
-
-    async def place_oco(self, request: OcoRequest) -> list[OrderReport]:
-        """Send both legs as one list. Returns their reports, take-profit first. Raises
-        `OcoUnsupported` where `supports_oco` is False, `OrderRejected` when the venue
-        refuses the list (neither leg then exists), `VenueTimeout` when the outcome is
-        unknown: look each leg up by its client order ID before anything is sent again.
-        Each leg is then an ordinary order (`fetch_order`, `cancel_order`, `fetch_fills`
-        by its client order ID); cancelling one cancels the other."""
-        ...
-
-
-def oco_capable(venue: object) -> OcoCapable | None:
-    """`venue`, if its venue has native OCO lists. Unlike `balance_scoped`, a wrapper is
-    not looked through: a list sent to the adapter under it would bypass the wrapper (a
-    guard's rate limit and breaker, a test's faults), so a wrapper offers OCO only by
-    forwarding it itself (`GuardedVenue` does, under its guards; one that does not hides
-    it, and brackets behind it emulate OCO)."""
-    if isinstance(venue, OcoCapable) and venue.supports_oco():
-        return venue
     return None
