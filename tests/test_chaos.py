@@ -434,6 +434,10 @@ class ChaosMachine(RuleBasedStateMachine):
         assert not false_alarms, f"drift reported where there is none: {false_alarms}"
         twice = {cid: n for cid, n in self.sim.orders_per_client_id.items() if n > 1}
         assert not twice, f"more than one venue order for a client order ID: {twice}"
+        # The venue refuses a duplicate, so a resend without a lookup leaves one order
+        # there: only the order of requests and lookups shows it.
+        resent = self.chaos.sends.resent_unlooked()
+        assert not resent, f"sent again without a lookup finding it absent: {resent}"
         for sent in self.chaos.sent:
             assert sent.context["breaker"] != "open", f"sent while the breaker was open: {sent}"
             assert sent.context["trading_state"] != "HALTED" or sent.context["role"] in (

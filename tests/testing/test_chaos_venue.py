@@ -10,7 +10,14 @@ from ordergate.domain.order import OrderStatus as S
 from ordergate.domain.values import OrderType, Side, TimeInForce
 from ordergate.testing.chaos_venue import APPLIES_TO, Chaos, ChaosVenue, ProcessKilled
 from ordergate.testing.scenario import BTC, T0, quote
-from ordergate.venues.base import OrderNotFound, OrderRequest, VenueAdapter, VenueTimeout
+from ordergate.testing.send_log import Seen
+from ordergate.venues.base import (
+    DuplicateClientOrderId,
+    OrderNotFound,
+    OrderRequest,
+    VenueAdapter,
+    VenueTimeout,
+)
 from ordergate.venues.market_data import MarketData
 from ordergate.venues.simulated import SimulatedVenue, SimulatedVenueSettings
 
@@ -174,3 +181,26 @@ async def test_every_order_that_reaches_it_is_recorded_with_its_context(world):
     await chaos.place_order(_request("c-2"))
     assert [(s.request.client_order_id, s.context, s.ts) for s in chaos.sent] == [
         ("c-1", {"id": "c-1"}, T0), ("c-2", {"id": "c-2"}, T0)]
+
+
+async def test_sends_refusals_and_absent_lookups_are_logged_in_the_order_they_happened(world):
+    # What "look it up before any resend" is checked against (`send_log.py`): a lost
+    # reply is a send and nothing else; the venue refusing a duplicate outright, and a
+    # lookup answered "not found" (at the venue, or hidden by NOT_FOUND_YET), are noted.
+    clock, sim, chaos = world
+    await chaos.load_instruments()
+    with pytest.raises(OrderNotFound):
+        await chaos.fetch_order(SYMBOL, "c-1")
+    chaos.inject("place", Chaos.REPLY_LOST)
+    with pytest.raises(VenueTimeout):
+        await chaos.place_order(_request("c-1"))
+    with pytest.raises(DuplicateClientOrderId):
+        await chaos.place_order(_request("c-1"))
+    chaos.inject("place", Chaos.NOT_FOUND_YET)
+    await chaos.place_order(_request("c-2"))
+    with pytest.raises(OrderNotFound):
+        await chaos.fetch_order(SYMBOL, "c-2")
+    assert chaos.sends.entries == [
+        (Seen.ABSENT, "c-1"), (Seen.SENT, "c-1"), (Seen.SENT, "c-1"), (Seen.REFUSED, "c-1"),
+        (Seen.SENT, "c-2"), (Seen.ABSENT, "c-2")]
+    assert chaos.sends.resent_unlooked() == ["c-1"]

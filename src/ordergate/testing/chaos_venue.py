@@ -2,35 +2,11 @@
 
 It wraps any `VenueAdapter` (in the tests, a `SimulatedVenue` with its own `FaultPlan`)
 and is one itself. The simulated venue's faults make *calls* fail (timeouts, 5xx, 429,
-rejects, outages); the chaos here distorts what a call that succeeded *says*:
-
-- `DUPLICATE_FILLS` (fetch_fills): every trade reported twice, as a replayed or
-  overlapping trade feed does;
-- `REORDERED_FILLS` (fetch_fills): newest trade first;
-- `LAGGING_FILLS` (fetch_fills): the latest trade not visible yet, while the order's
-  report already counts it (trade feeds lag order status on real venues);
-- `STALE_REPORT` (place, fetch_order, cancel): an older report of the order than one
-  already given: the first report seen for it, or, if there is none, the bare
-  acknowledgement (ACCEPTED, nothing filled) of an order that has in fact traded. After
-  a lost reply this is the acknowledgement arriving after the fill;
-- `STATUS_LAGS_FILLS` (place, fetch_order, cancel): a report whose fills are counted but
-  whose status still says ACCEPTED: the fill is heard of before the acknowledgement;
-- `NOT_FOUND_YET` (place): the order is placed and the reply arrives, but for
-  `visibility_lag_s` after that lookups answer "no such order" and the open-orders list
-  leaves it out: queries served by a replica behind the matching engine, as Binance's
-  are for a moment after a placement (-2013 "Order does not exist");
-- `REPLY_LOST` (place, fetch_order, fetch_fills, cancel): the call takes effect at the
-  venue and the reply is lost (`VenueTimeout`): a connection dropped mid-request;
-- `DELAYED_SEND` (place): the request is held up in transit and the caller times out
-  (`VenueTimeout`); the venue gets it `delay_s` later, still inside its request window
-  (Binance's recvWindow, 10 s by default), and executes it then. Until then the venue
-  truthfully answers "not found". The request meets the venue as any other would, faults
-  and all (an outage at that moment loses it);
-- `CRASH_BEFORE_SEND` / `CRASH_AFTER_SEND` (place): the process dies (`ProcessKilled`,
-  a `BaseException` nothing in the engine catches) just before the request leaves, or
-  just after the venue took it;
-- `LOST_IN_TRANSIT` (place, replace, place_oco): the request never reaches the venue and
-  the caller times out: nothing happened, which only a lookup can tell.
+rejects, outages); the chaos here distorts what a call that succeeded *says*, or what
+became of a request: duplicate, reordered and lagging fills, stale reports, a status
+behind its fills, an order invisible to lookups for a moment, a reply lost, a request
+delayed or lost in transit, the process killed either side of a send. Each kind, and the
+calls it can strike, is in `chaos_kinds.py`.
 
 The venue's native atomic replace (`Replaceable`) and OCO lists (`OcoCapable`) are passed
 through when, and only when, the inner venue has them (`supports_replace`,
@@ -53,7 +29,9 @@ in transit are delivered when any call is made at or after their time, or by
 Every `place_order` that reaches this adapter is recorded in `sent`, with the moment
 and whatever `context(request)` returns then (the tests record the circuit breaker's
 state, the trading state and the journal's row, to prove nothing left while either
-forbade it and nothing left before it was journaled).
+forbade it and nothing left before it was journaled). `sends` (`send_log.py`) keeps each
+request, each unambiguous refusal and each "not found" lookup by client order ID in
+order, to prove nothing was sent again without one of the last two in between.
 """
 
 from __future__ import annotations
@@ -63,7 +41,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from typing import TypeVar
 
 from ordergate.clock import Clock
 from ordergate.domain.instrument import Instrument
@@ -88,41 +66,14 @@ from ordergate.venues.base import (
     oco_capable,
     replaceable,
 )
+from ordergate.testing.chaos_kinds import APPLIES_TO, Chaos
+from ordergate.testing.send_log import Seen, SendLog
 from ordergate.venues.sim_oco import leg_requests
 
+__all__ = ["APPLIES_TO", "Chaos", "ChaosVenue", "ProcessKilled", "SentOrder"]
+
 S = OrderStatus
-
-
-class Chaos(StrEnum):
-    DUPLICATE_FILLS = "duplicate_fills"
-    REORDERED_FILLS = "reordered_fills"
-    LAGGING_FILLS = "lagging_fills"
-    STALE_REPORT = "stale_report"
-    STATUS_LAGS_FILLS = "status_lags_fills"
-    NOT_FOUND_YET = "not_found_yet"
-    REPLY_LOST = "reply_lost"
-    DELAYED_SEND = "delayed_send"
-    CRASH_BEFORE_SEND = "crash_before_send"
-    CRASH_AFTER_SEND = "crash_after_send"
-    LOST_IN_TRANSIT = "lost_in_transit"
-
-
-_REPORTING = frozenset({"place", "fetch_order", "cancel"})
-_SENDING = frozenset({"place", "replace", "place_oco"})
-APPLIES_TO: dict[Chaos, frozenset[str]] = {
-    Chaos.DUPLICATE_FILLS: frozenset({"fetch_fills"}),
-    Chaos.REORDERED_FILLS: frozenset({"fetch_fills"}),
-    Chaos.LAGGING_FILLS: frozenset({"fetch_fills"}),
-    Chaos.STALE_REPORT: _REPORTING,
-    Chaos.STATUS_LAGS_FILLS: _REPORTING,
-    Chaos.NOT_FOUND_YET: _SENDING,
-    Chaos.REPLY_LOST: _REPORTING | _SENDING | {"fetch_fills"},
-    Chaos.DELAYED_SEND: _SENDING,
-    Chaos.CRASH_BEFORE_SEND: _SENDING,
-    Chaos.CRASH_AFTER_SEND: _SENDING,
-    Chaos.LOST_IN_TRANSIT: _SENDING,
-}
-"""The operations each kind of chaos can be queued for."""
+T = TypeVar("T")
 
 
 class ProcessKilled(BaseException):
@@ -154,6 +105,8 @@ class ChaosVenue:
         self.context = context
         """Called at every `place_order`; its answer is kept in `sent`."""
         self.sent: list[SentOrder] = []
+        self.sends = SendLog()
+        """Every request and lookup by client order ID, in order: what a resend followed."""
         self.distorted: list[tuple[datetime, str, Chaos]] = []
         """(when, client order ID, chaos) for every report served distorted."""
         self.contradictions: set[str] = set()
@@ -228,7 +181,8 @@ class ChaosVenue:
         chaos = self._next("place")
         self._before_send(chaos, lambda: self.inner.place_order(request),
                           request.client_order_id, VenueTimeout)
-        report = await self.inner.place_order(request)
+        report = await self._refusal_noted(self.inner.place_order(request),
+                                           [request.client_order_id])
         if chaos in (Chaos.CRASH_AFTER_SEND, Chaos.NOT_FOUND_YET):
             self._after_send(chaos, [request.client_order_id], VenueTimeout)
             return report
@@ -252,7 +206,8 @@ class ChaosVenue:
         cid = request.client_order_id
 
         async def send() -> ReplaceReport:
-            return await inner.replace_order(old_client_order_id, old_venue_order_id, request)
+            return await self._refusal_noted(
+                inner.replace_order(old_client_order_id, old_venue_order_id, request), [cid])
 
         self._before_send(chaos, send, cid, ReplaceAmbiguous)
         report = await send()
@@ -276,7 +231,8 @@ class ChaosVenue:
         chaos = self._next("place_oco")
 
         async def send() -> list[OrderReport]:
-            return await inner.place_oco(request)
+            return await self._refusal_noted(inner.place_oco(request),
+                                             [leg.client_order_id for leg in legs])
 
         self._before_send(chaos, send, request.list_client_order_id, VenueTimeout)
         reports = await send()
@@ -286,6 +242,18 @@ class ChaosVenue:
     def _record(self, request: OrderRequest) -> None:
         context = dict(self.context(request)) if self.context is not None else {}
         self.sent.append(SentOrder(request, self._clock.now(), context))
+        self.sends.record(Seen.SENT, request.client_order_id)
+
+    async def _refusal_noted(self, call: Awaitable[T], client_order_ids: list[str]) -> T:
+        """The inner venue's answer; a refusal that is not ambiguous is noted in `sends`
+        (the venue does not have the order, so a resend is no second order)."""
+        try:
+            return await call
+        except VenueError as exc:
+            if not exc.ambiguous:
+                for cid in client_order_ids:
+                    self.sends.record(Seen.REFUSED, cid)
+            raise
 
     def _hold(self, deliver: Callable[[], Awaitable[object]]) -> None:
         self._in_transit.append((self._clock.now() + timedelta(seconds=self.delay_s), deliver))
@@ -325,8 +293,13 @@ class ChaosVenue:
                           venue_order_id: str | None = None) -> OrderReport:
         await self.deliver_due()
         chaos = self._next("fetch_order")
-        report = await self.inner.fetch_order(symbol, client_order_id, venue_order_id)
+        try:
+            report = await self.inner.fetch_order(symbol, client_order_id, venue_order_id)
+        except OrderNotFound:
+            self.sends.record(Seen.ABSENT, client_order_id)
+            raise
         if self._invisible(client_order_id):
+            self.sends.record(Seen.ABSENT, client_order_id)
             raise OrderNotFound(f"chaos: {client_order_id} not visible to lookups yet")
         return self._distort(chaos, report, "fetch_order")
 
