@@ -25,6 +25,12 @@ no difference; only what `commit()` has written survives a kill, as before.
 
 A journal it cannot read (corrupt, or written by a newer ordergate) is never touched:
 opening raises `JournalUnreadable`.
+
+Here: opening (the schema checked and migrated), the write side and its commits, which
+the per-order path calls (`insert_order`, `record_transition`, `record_fill`, `commit`).
+Mixed in from modules of their own, their names re-exported here: the read side
+(`JournalQueries`, `queries.py`), the parents (`JournalParents`, `parents.py`) and the
+HTTP API's idempotency keys (`IdempotencyKeys`, `idempotency_keys.py`).
 """
 
 from __future__ import annotations
@@ -32,19 +38,23 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderTransition
+from ordergate.journal.idempotency_keys import IdempotencyKeys, _sortable
+from ordergate.journal.parents import JournalParents
+from ordergate.journal.queries import _FILL_COLUMNS, JournalQueries
 from ordergate.journal.schema import LOOKUP_INDEXES, MIGRATIONS, SCHEMA_VERSION
 
-
-_FILL_COLUMNS = frozenset({"venue", "trade_id", "client_order_id", "account_id", "symbol", "side",
-                           "price", "quantity", "fee", "fee_currency", "liquidity", "ts"})
+__all__ = [
+    "IdempotencyKeys", "JournalParents", "JournalQueries", "JournalUnreadable",
+    "OrderJournal", "_FILL_COLUMNS", "_ORDER_PLACEHOLDERS", "_opt", "_opt_ts", "_sortable",
+]
 
 
 _ORDER_PLACEHOLDERS = ",".join("?" * 24)
@@ -53,8 +63,7 @@ _ORDER_PLACEHOLDERS = ",".join("?" * 24)
 class JournalUnreadable(RuntimeError):
     pass
 
-
-class OrderJournal:
+class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys):
     def __init__(self, path: Path | str, *, durable: bool = True, batch_size: int = 2000,
                  deferred_indexes: bool = False) -> None:
         self.path = Path(path)
@@ -280,170 +289,6 @@ class OrderJournal:
         if self._pending >= self._batch_size:
             self.commit()
 
-    # ------------------------------------------------------------------ reads
-
-    def is_empty(self) -> bool:
-        """No order and no adopted position: this engine has never traded from this journal
-        (a first start, or a journal that was lost), so a start is a cold start."""
-        self._write_held()
-        return (self._db.execute("SELECT 1 FROM orders LIMIT 1").fetchone() is None
-                and self._db.execute("SELECT 1 FROM adopted_positions LIMIT 1").fetchone() is None)
-
-    def adopted_positions(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM adopted_positions ORDER BY venue, account_id, symbol")
-
-    def order_status(self, client_order_id: str) -> str | None:
-        self._write_held()
-        row = self._db.execute(
-            "SELECT status FROM orders WHERE client_order_id=?", (client_order_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def client_order_id_of(self, venue: str, venue_order_id: str) -> str | None:
-        """Our client order ID for a venue's order ID (a venue that reports open orders
-        without the client ID we gave them, like Polymarket)."""
-        self._write_held()
-        row = self._db.execute(
-            "SELECT client_order_id FROM orders WHERE venue=? AND venue_order_id=?",
-            (venue, venue_order_id),
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def open_orders(self) -> list[dict[str, Any]]:
-        """Orders not yet terminal: the restart recovery's work list."""
-        return self._rows(
-            "SELECT * FROM orders WHERE status NOT IN"
-            " ('FILLED','CANCELLED','REJECTED','EXPIRED','FAILED') ORDER BY created_at"
-        )
-
-    def fills(self, client_order_id: str | None = None) -> list[dict[str, Any]]:
-        if client_order_id is None:
-            return self._rows("SELECT * FROM fills ORDER BY ts, trade_id")
-        return self._rows(
-            "SELECT * FROM fills WHERE client_order_id=? ORDER BY ts, trade_id", (client_order_id,)
-        )
-
-    def fills_in_order(self) -> list[dict[str, Any]]:
-        """Every fill in the order it was recorded."""
-        return self._rows("SELECT * FROM fills ORDER BY rowid")
-
-    def iter_fills(self, columns: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
-        """`columns` of every fill, in the order recorded, one row at a time: a
-        million-fill replay writes its fills.csv without holding them all."""
-        self._write_held()
-        unknown = set(columns) - _FILL_COLUMNS
-        if unknown:
-            raise ValueError(f"no such fill column(s): {sorted(unknown)}")
-        yield from self._db.execute(f"SELECT {', '.join(columns)} FROM fills ORDER BY rowid")
-
-    def transitions(self, client_order_id: str) -> list[dict[str, Any]]:
-        return self._rows(
-            "SELECT * FROM transitions WHERE client_order_id=? ORDER BY seq", (client_order_id,)
-        )
-
-    def order(self, client_order_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM orders WHERE client_order_id=?", (client_order_id,))
-        return rows[0] if rows else None
-
-    def client_order_id_for_venue_id(self, venue_order_id: str) -> str | None:
-        """Our client order ID for a venue's order ID at any venue (the first journaled)."""
-        self._write_held()
-        row = self._db.execute("SELECT client_order_id FROM orders WHERE venue_order_id=?"
-                               " ORDER BY rowid LIMIT 1", (venue_order_id,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def list_orders(self, *, open_only: bool = False, status: str | None = None,
-                    symbol: str | None = None, account_id: str | None = None,
-                    before: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Orders newest first, each with its `rowid` (a page ends at the smallest one; the
-        next page asks for `before` it). Filters are bound parameters, never SQL text."""
-        where: list[str] = []
-        params: list[Any] = []
-        if open_only:
-            where.append("status NOT IN ('FILLED','CANCELLED','REJECTED','EXPIRED','FAILED')")
-        for column, value in (("status", status), ("symbol", symbol), ("account_id", account_id)):
-            if value is not None:
-                where.append(f"{column}=?")
-                params.append(value)
-        if before is not None:
-            where.append("rowid<?")
-            params.append(before)
-        sql = "SELECT rowid, * FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
-        return self._rows(sql + " ORDER BY rowid DESC LIMIT ?", (*params, limit))
-
-    def children(self, parent_id: str) -> list[dict[str, Any]]:
-        """The orders derived from `parent_id` (v8), oldest first."""
-        return self._rows("SELECT * FROM orders WHERE parent_id=? ORDER BY rowid", (parent_id,))
-
-    # ------------------------------------------------------------------ parents (v8)
-
-    def insert_parent(self, parent_id: str, kind: str, signal_id: str, spec: str,
-                      ts: datetime) -> bool:
-        """Record a bracket or an algorithm (`spec`: its JSON) as `active`. False if
-        `parent_id` is already journaled (a replayed signal finds its parent there)."""
-        self._write_held()
-        iso = ts.isoformat()
-        cursor = self._db.execute("INSERT OR IGNORE INTO parents VALUES (?,?,?,?,?,?,?)",
-                                  (parent_id, kind, signal_id, spec, "active", iso, iso))
-        self._wrote()
-        return bool(cursor.rowcount)
-
-    def set_parent_status(self, parent_id: str, status: str, ts: datetime) -> None:
-        self._write_held()
-        self._db.execute("UPDATE parents SET status=?, updated_at=? WHERE parent_id=?",
-                         (status, ts.isoformat(), parent_id))
-        self._wrote()
-
-    def set_parent_spec(self, parent_id: str, spec: str, ts: datetime) -> None:
-        """A parent whose record grows as it is carried out (a block's children, each with
-        its state): written before what it records is sent."""
-        self._write_held()
-        self._db.execute("UPDATE parents SET spec=?, updated_at=? WHERE parent_id=?",
-                         (spec, ts.isoformat(), parent_id))
-        self._wrote()
-
-    def parent(self, parent_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM parents WHERE parent_id=?", (parent_id,))
-        return rows[0] if rows else None
-
-    def active_parents(self, kind: str) -> list[dict[str, Any]]:
-        """The brackets or algorithms not yet finished: what a restart carries on."""
-        return self._rows("SELECT * FROM parents WHERE kind=? AND status='active'"
-                          " ORDER BY created_at, parent_id", (kind,))
-
-    # ------------------------------------------------------------------ idempotency (v4)
-
-    def idempotent_answer(self, scope: str, owner: str, key: str,
-                          not_before: datetime) -> tuple[str, int, str] | None:
-        """(fingerprint, status, body) stored under the key, unless older than `not_before`."""
-        self._write_held()
-        row = self._db.execute(
-            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope=? AND owner=?"
-            " AND key=? AND created_at>=?", (scope, owner, key, _sortable(not_before))).fetchone()
-        return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
-
-    def store_idempotent_answer(self, scope: str, owner: str, key: str, fingerprint: str,
-                                status: int, body: str, ts: datetime) -> int | None:
-        """Keep an answer for replay and commit it, returning the WAL's descriptor
-        (`commit_for_sync`): the caller fsyncs it before the client reads the answer, or
-        a retry after a power loss would not find it. Replaces an expired one."""
-        began = time.perf_counter()
-        self._write_held()
-        self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
-                         (scope, owner, key, fingerprint, status, body, _sortable(ts)))
-        wal = self.commit_for_sync()
-        if self.on_commit is not None:  # counted as a commit (its fsync is the caller's)
-            self.on_commit(time.perf_counter() - began)
-        return wal
-
-    def purge_idempotency_keys(self, older_than: datetime) -> int:
-        """Forget answers stored before `older_than`; returns how many."""
-        self._write_held()
-        n = self._db.execute("DELETE FROM idempotency_keys WHERE created_at<?",
-                             (_sortable(older_than),)).rowcount
-        self.commit()
-        return int(n)
-
     def writable(self) -> bool:
         """The journal file and its directory can still be written (a health check: it
         does not write, so it cannot disturb the open transaction)."""
@@ -460,15 +305,6 @@ class OrderJournal:
         self._db.execute(sql, params)
         self._wrote()
 
-    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        return self._rows(sql, params)
-
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        self._write_held()
-        cursor = self._db.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
     def close(self) -> None:
         self._write_held()
         if self._deferred_indexes:
@@ -479,12 +315,6 @@ class OrderJournal:
         if self._wal is not None:
             os.close(self._wal[0])
             self._wal = None
-
-
-def _sortable(ts: datetime) -> str:
-    """UTC with a fixed width, so that text order is time order (`isoformat` drops a zero
-    fraction and keeps the offset)."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _opt(value: Decimal | None) -> str | None:

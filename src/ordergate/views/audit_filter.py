@@ -183,7 +183,7 @@ class Matcher:
 
 def received_symbol(reason: str) -> str | None:
     """The symbol of a `signal_received` line, which has no field for it: its reason is
-    `"{side} {quantity or 'auto-sized'} {symbol}..."` (`subscribers/audit_log.py`)."""
+    `"{side} {quantity or 'auto-sized'} {symbol}..."` (`subscribers/audit_lines.py`)."""
     words = reason.split(" ", 3)
     return words[2] if len(words) >= 3 else None
 

@@ -1,0 +1,67 @@
+"""`IdempotencyKeys`: the HTTP API's stored answers (schema v4), under a scope, an owner
+and a key: read back for a retry, kept and committed (for the caller to fsync) before the
+client reads the answer, purged once old. `_sortable` is the time they are stored and
+compared under.
+
+A mixin: the connection, the held writes and the commits are `OrderJournal`'s.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+
+class IdempotencyKeys:
+    if TYPE_CHECKING:  # what it uses of `OrderJournal`, declared for mypy
+        _db: sqlite3.Connection
+        on_commit: Callable[[float], None] | None
+
+        def _write_held(self) -> None: ...
+
+        def commit(self, *, sync: bool = True) -> None: ...
+
+        def commit_for_sync(self) -> int | None: ...
+
+    # ------------------------------------------------------------------ idempotency (v4)
+
+    def idempotent_answer(self, scope: str, owner: str, key: str,
+                          not_before: datetime) -> tuple[str, int, str] | None:
+        """(fingerprint, status, body) stored under the key, unless older than `not_before`."""
+        self._write_held()
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope=? AND owner=?"
+            " AND key=? AND created_at>=?", (scope, owner, key, _sortable(not_before))).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
+
+    def store_idempotent_answer(self, scope: str, owner: str, key: str, fingerprint: str,
+                                status: int, body: str, ts: datetime) -> int | None:
+        """Keep an answer for replay and commit it, returning the WAL's descriptor
+        (`commit_for_sync`): the caller fsyncs it before the client reads the answer, or
+        a retry after a power loss would not find it. Replaces an expired one."""
+        began = time.perf_counter()
+        self._write_held()
+        self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
+                         (scope, owner, key, fingerprint, status, body, _sortable(ts)))
+        wal = self.commit_for_sync()
+        if self.on_commit is not None:  # counted as a commit (its fsync is the caller's)
+            self.on_commit(time.perf_counter() - began)
+        return wal
+
+    def purge_idempotency_keys(self, older_than: datetime) -> int:
+        """Forget answers stored before `older_than`; returns how many."""
+        self._write_held()
+        n = self._db.execute("DELETE FROM idempotency_keys WHERE created_at<?",
+                             (_sortable(older_than),)).rowcount
+        self.commit()
+        return int(n)
+
+
+def _sortable(ts: datetime) -> str:
+    """UTC with a fixed width, so that text order is time order (`isoformat` drops a zero
+    fraction and keeps the offset)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
