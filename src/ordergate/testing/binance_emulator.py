@@ -38,8 +38,8 @@ endpoints are `binance_public.py`, the private (signed) order and account ones
 `binance_private.py`, order lists `binance_oco.py`, cancel-replace
 `binance_cancel_replace.py`, the `/_admin/` ones `binance_admin.py`; signing
 `binance_signing.py`, faults and error answers on every request `binance_middleware.py`,
-the state as JSON and its file `binance_state.py`; the market and its matching
-`binance_market.py`.
+the state as JSON and its file `binance_state.py`; the market `binance_market.py`, its
+matching `binance_matching.py` and each trade's settlement `binance_settlement.py`.
 
 Everything binds 127.0.0.1 only. Money is `Decimal` throughout.
 """
