@@ -33,8 +33,9 @@ Run it in-process (`async with BinanceEmulator() as emu`), in a background threa
 sync tests (`BinanceEmulatorThread`: `binance_emulator_thread.py`), or as its own process
 (`python -m ordergate.testing.binance_emulator --port 0`: `binance_emulator_cli.py`).
 
-Here: the emulator's state, lifecycle and test-facing API. The public market-data
-endpoints are `binance_public.py`, the private (signed) order and account ones
+Here: the emulator's state, lifecycle and test-facing API, but for its fault levers
+(`delay_next`, `fail_next`, `drop_next`: `binance_fault_injection.py`). The public
+market-data endpoints are `binance_public.py`, the private (signed) order and account ones
 `binance_private.py`, order lists `binance_oco.py`, cancel-replace
 `binance_cancel_replace.py`, the `/_admin/` ones `binance_admin.py`; signing
 `binance_signing.py`, faults and error answers on every request `binance_middleware.py`,
@@ -62,6 +63,7 @@ from ordergate.testing.binance_admin import add_routes as add_admin_routes
 from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
 from ordergate.testing.binance_cancel_replace import CancelReplace
 from ordergate.testing.binance_emulator_thread import BinanceEmulatorThread
+from ordergate.testing.binance_fault_injection import FaultInjection
 from ordergate.testing.binance_faults import Fault, FaultKind
 from ordergate.testing.binance_middleware import middleware
 from ordergate.testing.binance_oco import OrderLists
@@ -97,7 +99,7 @@ HOST = "127.0.0.1"
 # ---------------------------------------------------------------- the emulator
 
 
-class BinanceEmulator:
+class BinanceEmulator(FaultInjection):
     """Binance spot REST, emulated on 127.0.0.1. See the module docstring.
 
     Every public method is thread-safe (one lock around the state), so a sync test can
@@ -364,43 +366,6 @@ class BinanceEmulator:
         """Everything, JSON-ready: what `GET /_admin/state` and the state file hold
         (`binance_state.py`)."""
         return state_json(self)
-
-    # ------------------------------------------------------------ test-facing API: faults
-
-    def inject_fault(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-            return fault
-
-    def delay_next(self, method: str, path: str, seconds: float, *, count: int = 1,
-                   after_processing: bool = True, detached: bool = False,
-                   api_key: str | None = None) -> Fault:
-        """Delay the answer to the next `count` matching requests by `seconds` (by default
-        after the request took effect: the client times out but the order exists).
-        Before processing, `detached` has the request take effect after the delay even if
-        the client has gone (see `Fault`)."""
-        return self.inject_fault(Fault(method, path, "delay", count=count, delay_s=seconds,
-                                       after_processing=after_processing, detached=detached,
-                                       api_key=api_key))
-
-    def fail_next(self, method: str, path: str, status: int = 503, *, count: int = 1,
-                  retry_after: float | None = None, body: str | None = None,
-                  api_key: str | None = None) -> Fault:
-        """Answer the next `count` matching requests with `status`, without processing
-        (`api_key`: only those signed with that key)."""
-        return self.inject_fault(Fault(method, path, "status", count=count, status=status,
-                                       retry_after=retry_after, body=body,
-                                       after_processing=False, api_key=api_key))
-
-    def drop_next(self, method: str, path: str, *, count: int = 1,
-                  after_processing: bool = False, api_key: str | None = None) -> Fault:
-        """Close the connection without an answer, before (default) or after processing."""
-        return self.inject_fault(Fault(method, path, "drop", count=count,
-                                       after_processing=after_processing, api_key=api_key))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
     # ------------------------------------------------------------ HTTP plumbing
 
