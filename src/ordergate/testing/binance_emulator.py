@@ -34,13 +34,14 @@ sync tests (`BinanceEmulatorThread`: `binance_emulator_thread.py`), or as its ow
 (`python -m ordergate.testing.binance_emulator --port 0`: `binance_emulator_cli.py`).
 
 Here: the emulator's state, lifecycle and test-facing API, but for its fault levers
-(`delay_next`, `fail_next`, `drop_next`: `binance_fault_injection.py`). The public
-market-data endpoints are `binance_public.py`, the private (signed) order and account ones
-`binance_private.py`, order lists `binance_oco.py`, cancel-replace
-`binance_cancel_replace.py`, the `/_admin/` ones `binance_admin.py`; signing
-`binance_signing.py`, faults and error answers on every request `binance_middleware.py`,
-the state as JSON and its file `binance_state.py`; the market `binance_market.py`, its
-matching `binance_matching.py` and each trade's settlement `binance_settlement.py`.
+(`delay_next`, `fail_next`, `drop_next`: `binance_fault_injection.py`); its HTTP app,
+built and served, is `binance_app.py`. The public market-data endpoints are
+`binance_public.py`, the private (signed) order and account ones `binance_private.py`,
+order lists `binance_oco.py`, cancel-replace `binance_cancel_replace.py`, the `/_admin/`
+ones `binance_admin.py`; signing `binance_signing.py`, faults and error answers on every
+request `binance_middleware.py`, the state as JSON and its file `binance_state.py`; the
+market `binance_market.py`, its matching `binance_matching.py` and each trade's settlement
+`binance_settlement.py`.
 
 Everything binds 127.0.0.1 only. Money is `Decimal` throughout.
 """
@@ -59,17 +60,12 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from ordergate.testing.binance_admin import add_routes as add_admin_routes
-from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
+from ordergate.testing.binance_app import HOST, start_app, stop_app
 from ordergate.testing.binance_cancel_replace import CancelReplace
 from ordergate.testing.binance_emulator_thread import BinanceEmulatorThread
 from ordergate.testing.binance_fault_injection import FaultInjection
 from ordergate.testing.binance_faults import Fault, FaultKind
-from ordergate.testing.binance_middleware import middleware
 from ordergate.testing.binance_oco import OrderLists
-from ordergate.testing.binance_oco import add_routes as add_oco_routes
-from ordergate.testing.binance_private import add_routes as add_private_routes
-from ordergate.testing.binance_public import add_routes as add_public_routes
 from ordergate.testing.binance_signing import ACCOUNT as SIGNING_ACCOUNT
 from ordergate.testing.binance_state import state_json, write_state_file
 from ordergate.testing.binance_market import (
@@ -94,7 +90,6 @@ __all__ = [
 
 DEFAULT_API_KEY = "emulator-api-key-7f3a9c1e5b2d4068"
 DEFAULT_API_SECRET = "emulator-api-secret-1b8e6d0c4a9f2e73"
-HOST = "127.0.0.1"
 
 # ---------------------------------------------------------------- the emulator
 
@@ -145,24 +140,10 @@ class BinanceEmulator(FaultInjection):
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[middleware(self)])
-        self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                                     shutdown_timeout=1.0)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, HOST, self.port)
-        await self._site.start()
-        server = self._site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self.port = int(sockets[0].getsockname()[1])
-        self._persist()
+        await start_app(self)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            self._site = None
+        await stop_app(self)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -368,14 +349,6 @@ class BinanceEmulator(FaultInjection):
         return state_json(self)
 
     # ------------------------------------------------------------ HTTP plumbing
-
-    def _add_routes(self, app: web.Application) -> None:
-        r = app.router
-        add_public_routes(self, r)  # ping, time, exchangeInfo, depth, tickers
-        add_private_routes(self, r)  # account, order (POST/GET/DELETE), openOrders, myTrades
-        r.add_post(CANCEL_REPLACE_PATH, self.cancel_replace.handle)
-        add_oco_routes(self, r)  # POST /api/v3/orderList/oco, DELETE and GET /api/v3/orderList
-        add_admin_routes(self, r)  # /_admin/...: state, faults, books, balances, clock
 
     @contextmanager
     def acting(self, request: web.Request) -> Iterator[BinanceMarket]:
