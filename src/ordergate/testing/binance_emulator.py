@@ -33,13 +33,15 @@ Run it in-process (`async with BinanceEmulator() as emu`), in a background threa
 sync tests (`BinanceEmulatorThread`: `binance_emulator_thread.py`), or as its own process
 (`python -m ordergate.testing.binance_emulator --port 0`: `binance_emulator_cli.py`).
 
-Here: the emulator's state, lifecycle and test-facing API. The public market-data
-endpoints are `binance_public.py`, the private (signed) order and account ones
-`binance_private.py`, order lists `binance_oco.py`, cancel-replace
-`binance_cancel_replace.py`, the `/_admin/` ones `binance_admin.py`; signing
-`binance_signing.py`, faults and error answers on every request `binance_middleware.py`,
-the state as JSON and its file `binance_state.py`; the market and its matching
-`binance_market.py`.
+Here: the emulator's state, lifecycle and test-facing API, but for its fault levers
+(`delay_next`, `fail_next`, `drop_next`: `binance_fault_injection.py`); its HTTP app,
+built and served, is `binance_app.py`. The public market-data endpoints are
+`binance_public.py`, the private (signed) order and account ones `binance_private.py`,
+order lists `binance_oco.py`, cancel-replace `binance_cancel_replace.py`, the `/_admin/`
+ones `binance_admin.py`; signing `binance_signing.py`, faults and error answers on every
+request `binance_middleware.py`, the state as JSON and its file `binance_state.py`; the
+market `binance_market.py`, its matching `binance_matching.py` and each trade's settlement
+`binance_settlement.py`.
 
 Everything binds 127.0.0.1 only. Money is `Decimal` throughout.
 """
@@ -58,16 +60,12 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from ordergate.testing.binance_admin import add_routes as add_admin_routes
-from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
+from ordergate.testing.binance_app import HOST, start_app, stop_app
 from ordergate.testing.binance_cancel_replace import CancelReplace
 from ordergate.testing.binance_emulator_thread import BinanceEmulatorThread
+from ordergate.testing.binance_fault_injection import FaultInjection
 from ordergate.testing.binance_faults import Fault, FaultKind
-from ordergate.testing.binance_middleware import middleware
 from ordergate.testing.binance_oco import OrderLists
-from ordergate.testing.binance_oco import add_routes as add_oco_routes
-from ordergate.testing.binance_private import add_routes as add_private_routes
-from ordergate.testing.binance_public import add_routes as add_public_routes
 from ordergate.testing.binance_signing import ACCOUNT as SIGNING_ACCOUNT
 from ordergate.testing.binance_state import state_json, write_state_file
 from ordergate.testing.binance_market import (
@@ -92,12 +90,11 @@ __all__ = [
 
 DEFAULT_API_KEY = "emulator-api-key-7f3a9c1e5b2d4068"
 DEFAULT_API_SECRET = "emulator-api-secret-1b8e6d0c4a9f2e73"
-HOST = "127.0.0.1"
 
 # ---------------------------------------------------------------- the emulator
 
 
-class BinanceEmulator:
+class BinanceEmulator(FaultInjection):
     """Binance spot REST, emulated on 127.0.0.1. See the module docstring.
 
     Every public method is thread-safe (one lock around the state), so a sync test can
@@ -143,24 +140,10 @@ class BinanceEmulator:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[middleware(self)])
-        self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                                     shutdown_timeout=1.0)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, HOST, self.port)
-        await self._site.start()
-        server = self._site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self.port = int(sockets[0].getsockname()[1])
-        self._persist()
+        await start_app(self)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            self._site = None
+        await stop_app(self)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -365,52 +348,7 @@ class BinanceEmulator:
         (`binance_state.py`)."""
         return state_json(self)
 
-    # ------------------------------------------------------------ test-facing API: faults
-
-    def inject_fault(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-            return fault
-
-    def delay_next(self, method: str, path: str, seconds: float, *, count: int = 1,
-                   after_processing: bool = True, detached: bool = False,
-                   api_key: str | None = None) -> Fault:
-        """Delay the answer to the next `count` matching requests by `seconds` (by default
-        after the request took effect: the client times out but the order exists).
-        Before processing, `detached` has the request take effect after the delay even if
-        the client has gone (see `Fault`)."""
-        return self.inject_fault(Fault(method, path, "delay", count=count, delay_s=seconds,
-                                       after_processing=after_processing, detached=detached,
-                                       api_key=api_key))
-
-    def fail_next(self, method: str, path: str, status: int = 503, *, count: int = 1,
-                  retry_after: float | None = None, body: str | None = None,
-                  api_key: str | None = None) -> Fault:
-        """Answer the next `count` matching requests with `status`, without processing
-        (`api_key`: only those signed with that key)."""
-        return self.inject_fault(Fault(method, path, "status", count=count, status=status,
-                                       retry_after=retry_after, body=body,
-                                       after_processing=False, api_key=api_key))
-
-    def drop_next(self, method: str, path: str, *, count: int = 1,
-                  after_processing: bool = False, api_key: str | None = None) -> Fault:
-        """Close the connection without an answer, before (default) or after processing."""
-        return self.inject_fault(Fault(method, path, "drop", count=count,
-                                       after_processing=after_processing, api_key=api_key))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
     # ------------------------------------------------------------ HTTP plumbing
-
-    def _add_routes(self, app: web.Application) -> None:
-        r = app.router
-        add_public_routes(self, r)  # ping, time, exchangeInfo, depth, tickers
-        add_private_routes(self, r)  # account, order (POST/GET/DELETE), openOrders, myTrades
-        r.add_post(CANCEL_REPLACE_PATH, self.cancel_replace.handle)
-        add_oco_routes(self, r)  # POST /api/v3/orderList/oco, DELETE and GET /api/v3/orderList
-        add_admin_routes(self, r)  # /_admin/...: state, faults, books, balances, clock
 
     @contextmanager
     def acting(self, request: web.Request) -> Iterator[BinanceMarket]:

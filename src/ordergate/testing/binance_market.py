@@ -31,9 +31,11 @@ What it models, deterministically:
 - order and trade IDs numbered per symbol, as Binance does: each symbol has its own two
   sequences, starting at small numbers (1), so two symbols' trades share IDs.
 
-Here: the market and its matching. The records it holds (symbols' rules, orders, trades,
-books, wallets) and Binance's error and amount format are `binance_records`, re-exported
-here.
+Here: the market, its accounts, books and orders, and what changes them. The records it
+holds (symbols' rules, orders, trades, books, wallets) and Binance's error and amount
+format are `binance_records`, re-exported here; the matching (an order against the book,
+resting orders against a new book, the stops' triggers) `binance_matching`; the settlement
+of each trade (balances, commission, the trade record) `binance_settlement`.
 
 Not thread-safe by itself: the emulator holds one lock around every call. Money is
 `Decimal` throughout.
@@ -45,7 +47,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from ordergate.testing.binance_fees import BNB, BNB_DISCOUNT, trade_commission
+from ordergate.testing.binance_fees import BNB, BNB_DISCOUNT
+from ordergate.testing.binance_matching import (
+    execute_order,
+    match_resting_against_book,
+    trigger_stops,
+)
 from ordergate.testing.binance_new_order import (
     decimal_param,
     parse_new_order,
@@ -72,7 +79,8 @@ from ordergate.testing.binance_records import (
     fmt,
     now_ms,
 )
-from ordergate.testing.binance_stops import STOP_MARKET_TYPES, STOP_TYPES, is_triggered
+from ordergate.testing.binance_settlement import fill_order
+from ordergate.testing.binance_stops import STOP_TYPES
 
 __all__ = [
     "BNB", "BNB_DISCOUNT", "DEFAULT_ACCOUNT", "DEFAULT_BALANCES", "DEFAULT_BOOKS",
@@ -195,8 +203,8 @@ class BinanceMarket:
         self.spec(symbol)
         self.books[symbol] = Book(bids, asks)
         self.update_id += 1
-        trades = self._match_resting_against_book(symbol)
-        return trades + self._trigger_stops(symbol)
+        trades = match_resting_against_book(self, symbol)
+        return trades + trigger_stops(self, symbol)
 
     def trade_against_resting(self, symbol: str, price: Decimal, qty: Decimal) -> list[EmulatedTrade]:
         self.spec(symbol)
@@ -211,11 +219,11 @@ class BinanceMarket:
             if not crosses:
                 continue
             take = min(left, order.remaining)
-            trades.append(self._fill(order, order.price, take, is_maker=True))
+            trades.append(fill_order(self, order, order.price, take, is_maker=True))
             left -= take
             self._finish_if_done(order)
         self.last_prices[symbol] = price  # the market traded there, with us or without
-        return trades + self._trigger_stops(symbol)
+        return trades + trigger_stops(self, symbol)
 
     # ------------------------------------------------------------ balances
 
@@ -295,140 +303,15 @@ class BinanceMarket:
         if otype in STOP_TYPES:
             self._waiting.setdefault(symbol, []).append(order)
             return order, []  # waits for its trigger
-        fills = self._execute(order)
-        self._trigger_stops(symbol)  # its trades moved the last price: stops may trigger
+        fills = execute_order(self, order)
+        trigger_stops(self, symbol)  # its trades moved the last price: stops may trigger
         return order, fills
 
-    def _execute(self, order: EmulatedOrder) -> list[EmulatedTrade]:
-        """Match a working order against the book on arrival (or on being triggered):
-        what crosses trades as taker, the rest rests (a limit) or expires (a market
-        order, IOC, FOK)."""
-        book = self.books[order.symbol]
-        side, otype, qty = order.side, order.type, order.remaining
-        tif = "" if otype in MARKET_LIKE else order.time_in_force
-        levels = book.asks if side == "BUY" else book.bids
-        limit = order.price if otype in PRICED_TYPES else None
-
-        def crosses(level_price: Decimal) -> bool:
-            if limit is None:
-                return True
-            return level_price <= limit if side == "BUY" else level_price >= limit
-
-        if tif == "FOK":
-            available = sum((lv[1] for lv in levels if crosses(lv[0])), ZERO)
-            if available < qty:
-                self._close(order, "EXPIRED")
-                return []
-        fills: list[EmulatedTrade] = []
-        for level in levels:
-            if order.remaining <= 0 or not crosses(level[0]):
-                break
-            take = min(order.remaining, level[1])
-            level[1] -= take
-            fills.append(self._fill(order, level[0], take, is_maker=False))
-        book.prune()
-        self.update_id += 1
-        if order.remaining <= 0:
-            self._close(order, "FILLED")
-        elif otype in MARKET_LIKE or tif in ("IOC", "FOK"):
-            self._close(order, "EXPIRED")
-        return fills
-
-    def _trigger_stops(self, symbol: str) -> list[EmulatedTrade]:
-        """Trigger the waiting stops the last price has reached, oldest first, and execute
-        each; its trades move the last price, which may trigger the next."""
-        trades: list[EmulatedTrade] = []
-        waiting = self._waiting.get(symbol)
-        while waiting and (last := self.last_price(symbol)) is not None:
-            due = next((o for o in waiting
-                        if is_triggered(o.type, o.side, o.stop_price, last)), None)
-            if due is None:
-                break
-            waiting.remove(due)
-            due.working = True
-            due.working_time_ms = due.update_time_ms = self._now()
-            if due.order_list_id >= 0 and self.list_hook is not None:
-                self.list_hook.triggered(due)  # the other leg ends before this one executes
-            if due.type in STOP_MARKET_TYPES and due.locked > 0:  # it pays at market now
-                spec = self.symbols[symbol]
-                self._move(spec.quote if due.side == "BUY" else spec.base, due.locked,
-                           to_locked=False, account=due.account)
-                due.locked = ZERO
-            trades.extend(self._execute(due))
-        return trades
-
-    # ------------------------------------------------------------ matching
-
-    def _match_resting_against_book(self, symbol: str) -> list[EmulatedTrade]:
-        book = self.books[symbol]
-        trades: list[EmulatedTrade] = []
-        for order in self.resting(symbol):
-            if not order.is_open:  # ended by an order list while this loop ran
-                continue
-            levels = book.asks if order.side == "BUY" else book.bids
-            for level in levels:
-                if order.remaining <= 0:
-                    break
-                crosses = level[0] <= order.price if order.side == "BUY" else level[0] >= order.price
-                if not crosses:
-                    break
-                take = min(order.remaining, level[1])
-                level[1] -= take
-                trades.append(self._fill(order, order.price, take, is_maker=True))
-            book.prune()
-            self._finish_if_done(order)
-        return trades
+    # ------------------------------------------------------------ closing, the mid, locking
 
     def _finish_if_done(self, order: EmulatedOrder) -> None:
         if order.remaining <= 0 and order.is_open:
             self._close(order, "FILLED")
-
-    def _fill(self, order: EmulatedOrder, price: Decimal, qty: Decimal, *, is_maker: bool) -> EmulatedTrade:
-        spec = self.symbols[order.symbol]
-        wallet = self.wallets[order.account]  # the order's own, whoever moved the market
-        free, locked = wallet.free, wallet.locked
-        quote_qty = price * qty
-        rate = spec.maker_fee if is_maker else spec.taker_fee
-        commission, commission_asset = trade_commission(self, spec, order.side, price, qty,
-                                                        quote_qty, rate, wallet)
-        if order.side == "BUY":
-            if order.type in PRICED_TYPES:
-                release = qty * order.price
-                order.locked -= release
-                locked[spec.quote] = locked.get(spec.quote, ZERO) - release
-                free[spec.quote] = free.get(spec.quote, ZERO) + release - quote_qty
-            else:
-                free[spec.quote] = free.get(spec.quote, ZERO) - quote_qty
-            free[spec.base] = free.get(spec.base, ZERO) + qty
-        else:
-            if order.type in PRICED_TYPES:
-                order.locked -= qty
-                locked[spec.base] = locked.get(spec.base, ZERO) - qty
-            else:
-                free[spec.base] = free.get(spec.base, ZERO) - qty
-            free[spec.quote] = free.get(spec.quote, ZERO) + quote_qty
-        free[commission_asset] = free.get(commission_asset, ZERO) - commission
-        now = self._now()
-        trade_id = self._last_trade_id.get(order.symbol, 0) + 1
-        self._last_trade_id[order.symbol] = trade_id
-        trade = EmulatedTrade(
-            trade_id=trade_id, order_id=order.order_id,
-            client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
-            price=price, qty=qty, quote_qty=quote_qty, commission=commission,
-            commission_asset=commission_asset, time_ms=now, is_maker=is_maker,
-            account=order.account,
-        )
-        self.trades.append(trade)
-        self.last_prices[order.symbol] = price
-        order.executed_qty += qty
-        order.cummulative_quote_qty += quote_qty
-        order.trade_ids.append(trade.trade_id)
-        order.update_time_ms = now
-        if order.is_open and order.remaining > 0:
-            order.status = "PARTIALLY_FILLED"
-        if order.order_list_id >= 0 and self.list_hook is not None:
-            self.list_hook.filled(order)  # a leg's fill, even partial, ends the other
-        return trade
 
     def _mid(self, symbol: str) -> Decimal | None:
         book = self.books.get(symbol)
