@@ -571,6 +571,34 @@ async def test_drop_before_processing_leaves_nothing(emu: BinanceEmulator, http:
     assert emu.orders == []
 
 
+async def test_order_requests_refusals_and_absent_lookups_are_logged_by_client_order_id(
+        emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
+    # What the crash test checks "look it up before any resend" against: a request is
+    # logged as it arrives, before any fault (dropped, the client cannot tell it never
+    # got here); an outright refusal (4xx, 429 included) and a -2013 lookup clear a
+    # resend; a 503 does not (Binance: the outcome is unknown).
+    market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
+    emu.drop_next("POST", "/api/v3/order")
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await _order(http, emu, **market, newClientOrderId="a")
+    status, _ = await _private(http, emu, "GET", "/api/v3/order",
+                               {"symbol": "BTCUSDT", "origClientOrderId": "a"})
+    assert status == 400
+    emu.fail_next("POST", "/api/v3/order", 503)
+    assert (await _order(http, emu, **market, newClientOrderId="a"))[0] == 503
+    emu.fail_next("POST", "/api/v3/order", 429)
+    assert (await _order(http, emu, **market, newClientOrderId="b"))[0] == 429
+    assert (await _order(http, emu, **market, newClientOrderId="b"))[0] == 200
+    assert (await _order(http, emu, **(market | {"quantity": "0.0000001"}), newClientOrderId="c"))[0] == 400
+    assert emu.sends.to_json() == [
+        ["sent", "a"], ["absent", "a"], ["sent", "a"], ["sent", "b"], ["refused", "b"],
+        ["sent", "b"], ["sent", "c"], ["refused", "c"]]
+    assert emu.sends.resent_unlooked() == []
+    assert (await _order(http, emu, **market, newClientOrderId="a"))[0] == 200  # unlooked
+    assert emu.sends.resent_unlooked() == ["a"]
+    assert emu.state()["sends"][-1] == ["sent", "a"]
+
+
 async def test_delay_after_acceptance(emu: BinanceEmulator, http: aiohttp.ClientSession) -> None:
     emu.delay_next("POST", "/api/v3/order", 2.0)
     with pytest.raises(asyncio.TimeoutError):

@@ -23,9 +23,10 @@ BLOCK = Block("cb-1", "desk", D("0.02"))
 
 
 def _state(counts: dict[str, dict[str, int]], btc: dict[str, str],
-           trades: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+           trades: list[dict[str, Any]] | None = None,
+           sends: list[list[str]] | None = None) -> dict[str, Any]:
     return {
-        "orders": [], "trades": trades or [],
+        "orders": [], "trades": trades or [], "sends": sends or [],
         "accounts": {key: {"client_order_id_counts": counts.get(a, {}),
                            "balances": {"BTC": {"free": btc.get(a, "0"), "locked": "0"}}}
                      for a, (key, _) in KEYS.items()}}
@@ -54,6 +55,14 @@ def test_a_second_order_for_one_child_at_its_key_is_a_duplicate() -> None:
     result, problems = verdict({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D(0), KEYS)
     assert result["duplicate_orders"] == 1 and not passed(result)
     assert "alpha's key: 2 venue order(s)" in problems[0]
+
+
+def test_a_child_sent_twice_with_no_lookup_between_fails_though_one_order_stands() -> None:
+    child = BLOCK.child_id("alpha")
+    state = _state({"alpha": {child: 1}}, {}, sends=[["sent", child], ["sent", child]])
+    result, problems = verdict({"cb-1": BLOCK}, state, _journal(), AuditRecord(), D(0), KEYS)
+    assert result["resent_without_lookup"] == 1 and result["duplicate_orders"] == 0
+    assert not passed(result) and f"since: {child}" in problems[0]
 
 
 def test_a_child_at_the_wrong_key_is_an_order_we_never_derived_for_it() -> None:

@@ -39,7 +39,8 @@ def _venue(orders: list[dict[str, Any]], trades: list[dict[str, Any]], btc: str,
         counts = {}
         for order in orders:
             counts[order["clientOrderId"]] = counts.get(order["clientOrderId"], 0) + 1
-    return {"orders": orders, "trades": trades, "client_order_id_counts": counts,
+    sends = [["sent", order["clientOrderId"]] for order in orders]
+    return {"orders": orders, "trades": trades, "client_order_id_counts": counts, "sends": sends,
             "balances": {"BTC": {"free": btc, "locked": "0"}, "USDT": {"free": "1", "locked": "0"}}}
 
 
@@ -99,6 +100,20 @@ def test_a_second_venue_order_for_one_client_order_id_is_a_duplicate() -> None:
     result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
     assert result["duplicate_orders"] == 1 and not passed(result)
     assert any("2 venue orders" in p for p in problems)
+
+
+def test_a_resend_no_lookup_preceded_fails_though_the_venue_holds_one_order() -> None:
+    # The emulator refused the second request as a duplicate: one order, but the engine
+    # sent again without asking whether the first had arrived.
+    state, journal, audit = _one_filled_buy()
+    state["sends"] = [["sent", "c1"], ["sent", "c1"], ["refused", "c1"]]
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["resent_without_lookup"] == 1 and result["duplicate_orders"] == 0
+    assert not passed(result)
+    assert any("sent again with no lookup finding it absent" in p for p in problems)
+    state["sends"] = [["sent", "c1"], ["absent", "c1"], ["sent", "c1"]]
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["resent_without_lookup"] == 0 and passed(result)
 
 
 def test_a_venue_trade_missing_from_the_journal_is_a_lost_fill() -> None:

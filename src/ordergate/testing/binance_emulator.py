@@ -68,6 +68,7 @@ from ordergate.testing.binance_faults import Fault, FaultKind
 from ordergate.testing.binance_oco import OrderLists
 from ordergate.testing.binance_signing import ACCOUNT as SIGNING_ACCOUNT
 from ordergate.testing.binance_state import state_json, write_state_file
+from ordergate.testing.send_log import SendLog
 from ordergate.testing.binance_market import (
     DEFAULT_BALANCES,
     DEFAULT_BOOKS,
@@ -134,6 +135,9 @@ class BinanceEmulator(FaultInjection):
         self.cancel_replace = CancelReplace(self)
         """`POST /api/v3/order/cancelReplace` (`binance_cancel_replace.py`)."""
         self._requests: list[tuple[str, str, int]] = []
+        self.sends = SendLog()
+        """Order requests, outright refusals and absent lookups by client order ID, in
+        order (`binance_middleware.py`): whether anything was sent twice unlooked."""
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 

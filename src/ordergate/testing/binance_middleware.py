@@ -3,7 +3,11 @@ every request passes through: the injected fault that matches it (`binance_fault
 taken and applied, before processing (a status answered, the connection dropped, a delay,
 `detached` or not) or after it (a delay, a drop); a `BinanceApiError` an endpoint raises
 becomes Binance's error JSON and HTTP status; and the request is logged with the status
-answered (`BinanceEmulator.requests`). `/_admin/` requests pass untouched. Apart from the
+answered (`BinanceEmulator.requests`). Requests that create orders, the venue's outright
+refusals of them (a 4xx) and lookups answered -2013 "Order does not exist." are logged by
+client order ID too (`BinanceEmulator.sends`, `send_log.py`): an order request arriving
+is logged before any fault, since a dropped or delayed request may still have reached the
+venue as far as the client knows. `/_admin/` requests pass untouched. Apart from the
 endpoints so that none of them knows of faults, and from the emulator so that its class
 is its state and test-facing API."""
 
@@ -16,13 +20,24 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from ordergate.testing.binance_cancel_replace import PATH as CANCEL_REPLACE_PATH
 from ordergate.testing.binance_faults import Fault, drop, status_response
 from ordergate.testing.binance_market import BinanceApiError
+from ordergate.testing.binance_signing import request_params
+from ordergate.testing.send_log import Seen
 
 if TYPE_CHECKING:
     from ordergate.testing.binance_emulator import BinanceEmulator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ORDER_ID_PARAMS = {
+    "/api/v3/order": ("newClientOrderId",),
+    CANCEL_REPLACE_PATH: ("newClientOrderId",),
+    "/api/v3/orderList/oco": ("aboveClientOrderId", "belowClientOrderId"),
+}
+"""The requests that create orders (POST), and the parameters naming their client order
+IDs. A request without one gets an ID the venue makes up, which nobody can send twice."""
 
 
 def middleware(emulator: BinanceEmulator) -> Middleware:
@@ -45,13 +60,29 @@ def middleware(emulator: BinanceEmulator) -> Middleware:
         with emulator._lock:
             emulator._requests.append((method, path, status))
 
+    async def order_ids(request: web.Request) -> list[str]:
+        names = ORDER_ID_PARAMS.get(request.path) if request.method == "POST" else None
+        if names is None:
+            return []
+        params = await request_params(request)
+        return [params[name] for name in names if params.get(name)]
+
+    def note(seen: Seen, client_order_ids: list[str]) -> None:
+        with emulator._lock:
+            for cid in client_order_ids:
+                emulator.sends.record(seen, cid)
+
     @web.middleware
     async def apply_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_admin/"):
             return await handler(request)
+        placing = await order_ids(request)
+        note(Seen.SENT, placing)
         fault = take_fault(request.method, request.path, request.headers.get("X-MBX-APIKEY"))
         if fault is not None and fault.kind == "status":
             record(request.method, request.path, fault.status)
+            if 400 <= fault.status < 500:  # refused outright: 429, 418, a 4xx error
+                note(Seen.REFUSED, placing)
             return status_response(fault)
         if fault is not None and fault.kind == "drop" and not fault.after_processing:
             record(request.method, request.path, 0)
@@ -74,6 +105,11 @@ def middleware(emulator: BinanceEmulator) -> Middleware:
             response = await handler(request)
         except BinanceApiError as err:
             response = _json_response({"code": err.code, "msg": err.msg}, status=err.http_status)
+            if err.code == -2013 and request.method == "GET" and request.path == "/api/v3/order":
+                cid = (await request_params(request)).get("origClientOrderId")
+                note(Seen.ABSENT, [cid] if cid else [])
+            elif 400 <= err.http_status < 500:
+                note(Seen.REFUSED, await order_ids(request))
         record(request.method, request.path, response.status)
         return response
 

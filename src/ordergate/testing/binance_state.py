@@ -29,6 +29,7 @@ def state_json(emulator: BinanceEmulator) -> dict[str, Any]:
                                       "account": t.account}
                        for t in emulator.market.trades],
             "client_order_id_counts": emulator.client_order_id_counts(),
+            "sends": emulator.sends.to_json(),
             "balances": _balances_json(emulator, emulator.api_key),
             "books": {s: {"bids": [[fmt(p), fmt(q)] for p, q in b.bids],
                           "asks": [[fmt(p), fmt(q)] for p, q in b.asks]}

@@ -3,6 +3,8 @@ against the venue's, key by key.
 
 - `duplicate_orders`: per key, a client order ID with two venue orders, or one we never
   derived for that key's account (a child sent with another account's key);
+- `resent_without_lookup`: a client order ID sent again with no lookup answered "not
+  found" (nor an outright refusal) since its previous send (the emulator's send log);
 - `lost_fills` / `phantom_fills`: venue trades under any key missing from the journal,
   and journal fills the venue has no trade for;
 - `position_drift`: per account, its journaled fills (a base commission subtracted)
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 
 from ordergate.testing.crash_check import AuditRecord, decimal_text
 from ordergate.testing.crash_procs import JournalSnapshot, fill_key
+from ordergate.testing.send_log import SendLog
 
 
 class Child(Protocol):
@@ -44,6 +47,9 @@ def figures(blocks: Mapping[str, Child], state: Mapping[str, Any], journal: Jour
                 duplicates += 1
                 problems.append(f"{account}'s key: {n} venue order(s) for {cid}"
                                 + ("" if cid in ours else ", a client order ID never derived"))
+    resent = SendLog.from_json(state["sends"]).resent_unlooked()
+    problems += [f"sent again with no lookup finding it absent (nor a refusal) since: {cid}"
+                 for cid in resent]
     venue_trades = {fill_key(t["symbol"], t["id"]): t for t in state["trades"]}
     lost = sorted(set(venue_trades) - set(journal.fills))
     phantom = sorted(set(journal.fills) - set(venue_trades))
@@ -80,7 +86,8 @@ def figures(blocks: Mapping[str, Child], state: Mapping[str, Any], journal: Jour
     venue_open = [o for o in state["orders"] if o["status"] in ("NEW", "PARTIALLY_FILLED")]
     problems += [f"drift reported: {d}" for d in audit.drift]
     result: dict[str, Any] = {
-        "duplicate_orders": duplicates, "lost_fills": len(lost),
+        "duplicate_orders": duplicates, "resent_without_lookup": len(resent),
+        "lost_fills": len(lost),
         "position_drift": decimal_text(drift),
         "signals_without_outcome": len(without), "phantom_fills": len(phantom),
         "engine_position_drift": None if engine_drift is None else decimal_text(engine_drift),
@@ -93,7 +100,7 @@ def figures(blocks: Mapping[str, Child], state: Mapping[str, Any], journal: Jour
     return result, problems
 
 
-_ZERO_FIGURES = ("duplicate_orders", "lost_fills", "signals_without_outcome", "phantom_fills",
+_ZERO_FIGURES = ("duplicate_orders", "resent_without_lookup", "lost_fills", "signals_without_outcome", "phantom_fills",
                  "orders_not_terminal", "venue_open_orders", "drift_reports")
 
 

@@ -49,6 +49,7 @@ from typing import Any
 
 from ordergate.testing.crash_brackets import brackets_at_venue, unprotected_entries
 from ordergate.testing.crash_procs import TERMINAL, FillKey, JournalSnapshot, fill_key
+from ordergate.testing.send_log import SendLog
 
 BASE, QUOTE = "BTC", "USDT"
 MOMENTS = ("start_up", "before_exits", "before_send", "in_transit", "after_send_before_ack",
@@ -192,6 +193,11 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
     duplicates = sorted(cid for cid, n in counts.items() if n > 1)
     problems += [f"duplicate: {counts[cid]} venue orders for client order ID {cid}"
                  for cid in duplicates]
+    # The venue refuses a duplicate, so one order per ID can hide a resend that no lookup
+    # preceded: the emulator's log of requests, refusals and lookups shows it.
+    resent = SendLog.from_json(state["sends"]).resent_unlooked()
+    problems += [f"sent again with no lookup finding it absent (nor a refusal) since: {cid}"
+                 for cid in resent]
     strangers = sorted(cid for cid in counts if cid not in ours)
     problems += [f"the venue holds an order under a client order ID we never derived: {cid}"
                  for cid in strangers]
@@ -250,6 +256,7 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
 
     result: dict[str, Any] = {
         "duplicate_orders": len(duplicates) + len(strangers),
+        "resent_without_lookup": len(resent),
         "lost_fills": len(lost),
         "position_drift": decimal_text(drift),
         "signals_without_outcome": without,
@@ -271,7 +278,7 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
     return result, problems
 
 
-FAILING = ("duplicate_orders", "lost_fills", "signals_without_outcome", "orders_without_decision",
+FAILING = ("duplicate_orders", "resent_without_lookup", "lost_fills", "signals_without_outcome", "orders_without_decision",
            "phantom_fills",
            "conflicting_outcomes", "fills_applied_twice", "order_mismatches", "orders_not_terminal",
            "venue_open_orders", "drift_reports")

@@ -12,6 +12,7 @@ it. This log can.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 
@@ -30,6 +31,17 @@ class SendLog:
 
     def record(self, seen: Seen, client_order_id: str) -> None:
         self.entries.append((seen, client_order_id))
+
+    def to_json(self) -> list[list[str]]:
+        """`[["sent", "c-1"], ...]`: how a venue emulator in another process hands it over."""
+        return [[seen.value, cid] for seen, cid in self.entries]
+
+    @classmethod
+    def from_json(cls, entries: Iterable[Iterable[str]]) -> SendLog:
+        log = cls()
+        for seen, cid in entries:
+            log.record(Seen(seen), cid)
+        return log
 
     def resent_unlooked(self) -> list[str]:
         """Client order IDs sent again with neither an absent lookup nor a refusal since
