@@ -274,7 +274,7 @@ class CrashTest:
         code, out = engine.finish(timeout=30.0)
         try:
             summary: dict[str, Any] = json.loads(out)
-        except ValueError:
+        except ValueError:  # no summary printed: `run` reports it as a problem, not silently
             return code, None
         return code, summary
 
@@ -294,7 +294,7 @@ class CrashTest:
             for text in audit_path.read_text(encoding="utf-8").splitlines():
                 try:
                     line = json.loads(text)
-                except ValueError:
+                except ValueError:  # a line torn by a kill: `read_audit` counts those
                     continue
                 if line.get("event") == "handler_verdict" and (
                         line.get("decision") == "deny" or line.get("handler") == "reconciler"):
