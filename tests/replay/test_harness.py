@@ -315,3 +315,28 @@ async def test_a_replay_with_emulated_stops_is_byte_identical_and_holds_each_unt
     fills = {l["signal_id"] for l in audit if l["event"] == "fill"}
     assert {"st-buy-market", "st-buy-limit", "st-sell-market"} <= fills
     assert "st-never" not in fills
+
+
+async def test_a_replay_over_streamed_quotes_is_byte_identical_to_one_over_the_file_loaded_whole(
+        tmp_path, monkeypatch):
+    """The mixed workload (resting limit orders, partial fills, sizing by risk, bad lines)
+    with the quotes streamed in small blocks and only two minutes of them kept: any part
+    of the engine that looked further back than that would raise, and any quote read
+    differently would change a line."""
+    import ordergate.venues.quote_stream as quote_stream
+    from ordergate.bench.workloads import write_mixed
+    from ordergate.venues.market_data import MarketData
+
+    work = write_mixed(tmp_path / "in", 1500)
+    config = load_config(work.config)
+    monkeypatch.setattr(quote_stream, "_STREAM_BLOCK", 4096)
+    monkeypatch.setattr(quote_stream, "_RETAIN_US", 120_000_000)
+    await replay(work.signals, work.quotes, config, tmp_path / "streamed")
+    load = MarketData.load.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(MarketData, "load", classmethod(
+        lambda cls, path, stream=True: load(cls, path, stream=False)))
+    await replay(work.signals, work.quotes, config, tmp_path / "whole")
+    for name in OUTPUTS:
+        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    summary = _check_invariants(tmp_path / "streamed")
+    assert summary["orders_filled"] > 500 and summary["orders_expired"] + summary["orders_cancelled"] > 0

@@ -112,7 +112,7 @@ def test_csv_parquet_and_objects_give_the_same_market(tmp_path: Path) -> None:
 def test_only_a_few_blocks_of_quotes_are_held_as_objects(tmp_path: Path) -> None:
     path = write(tmp_path, *(f"2026-01-01T00:00:{i // 1000:02d}.{i % 1000:03d}Z,BTC/USDT,1,2,3,4"
                              for i in range(10 * BLOCK)))
-    market = MarketData.load(path)
+    market = MarketData.load(path, stream=False)
     series = market._series["BTC/USDT"]
     assert isinstance(series, ColumnQuotes)
     for index in range(0, 10 * BLOCK, 7):

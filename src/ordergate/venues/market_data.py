@@ -11,7 +11,7 @@ hold tens of megabytes rather than the half a kilobyte per quote the objects wou
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -38,14 +38,32 @@ def micros(ts: datetime) -> int:
 
 
 class QuoteSeries(Protocol):
-    """One symbol's quotes, oldest first, and their times in microseconds."""
-
-    @property
-    def times(self) -> Sequence[int]: ...
+    """One symbol's quotes, oldest first."""
 
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: int) -> Quote: ...
+
+    def last_at(self, us: int) -> int:
+        """Index of the last quote at or before `us` (microseconds), -1 if none."""
+        ...
+
+    def quote_in_force(self, us: int) -> Quote | None:
+        """The last quote at or before `us`, None if none."""
+        ...
+
+    def first_ts(self) -> datetime: ...
+
+    def last_ts(self) -> datetime: ...
+
+    def price_exponent(self) -> int:
+        """The smallest exponent of any bid or ask: the finest price step quoted."""
+        ...
+
+
+def price_exponent(quotes: Iterable[Quote]) -> int:
+    return min(min(int(q.bid.as_tuple().exponent), int(q.ask.as_tuple().exponent))
+               for q in quotes)
 
 
 class QuoteList:
@@ -64,6 +82,22 @@ class QuoteList:
     def __getitem__(self, index: int) -> Quote:
         return self._quotes[index]
 
+    def last_at(self, us: int) -> int:
+        return bisect_right(self.times, us) - 1
+
+    def quote_in_force(self, us: int) -> Quote | None:
+        index = bisect_right(self.times, us) - 1
+        return None if index < 0 else self._quotes[index]
+
+    def first_ts(self) -> datetime:
+        return self._quotes[0].ts
+
+    def last_ts(self) -> datetime:
+        return self._quotes[-1].ts
+
+    def price_exponent(self) -> int:
+        return price_exponent(self._quotes)
+
 
 class MarketData:
     def __init__(self, quotes: list[Quote]) -> None:
@@ -79,11 +113,19 @@ class MarketData:
         return market
 
     @classmethod
-    def load(cls, path: Path | str) -> MarketData:
+    def load(cls, path: Path | str, stream: bool = True) -> MarketData:
         """Quotes from a CSV or a Parquet file (by its suffix): columns
-        `ts,symbol,bid,ask,bid_size,ask_size`."""
+        `ts,symbol,bid,ask,bid_size,ask_size`. Every line is checked now. A file in time
+        order is then read a block at a time as the clock reaches it, and what the clock
+        has passed is let go (`quote_stream.py`); one out of order (or `stream=False`) is
+        read whole into columns and sorted (`quote_files.py`)."""
         from ordergate.venues.quote_files import load_quotes
-        return cls.of_series(load_quotes(Path(path)))
+        from ordergate.venues.quote_stream import QuoteStream, scan
+        path = Path(path)
+        facts = scan(path) if stream else None
+        if facts is None:
+            return cls.of_series(load_quotes(path))
+        return cls.of_series(dict(QuoteStream(path, facts).series))
 
     @property
     def symbols(self) -> list[str]:
@@ -100,18 +142,22 @@ class MarketData:
         found = self._series.get(symbol)
         if found is None:
             return -1
-        return bisect_right(found.times, micros(ts)) - 1
+        return found.last_at(micros(ts))
 
     def quote_at(self, symbol: str, ts: datetime) -> Quote | None:
-        index = self.index_at(symbol, ts)
-        return None if index < 0 else self._series[symbol][index]
+        found = self._series.get(symbol)
+        return None if found is None else found.quote_in_force(micros(ts))
+
+    def price_exponent(self, symbol: str) -> int:
+        """The smallest exponent of any bid or ask of `symbol`: its finest price step."""
+        return self._series[symbol].price_exponent()
 
     def first_ts(self) -> datetime | None:
-        firsts = [series[0].ts for series in self._series.values()]
+        firsts = [series.first_ts() for series in self._series.values()]
         return min(firsts) if firsts else None
 
     def last_ts(self) -> datetime | None:
-        lasts = [series[len(series) - 1].ts for series in self._series.values()]
+        lasts = [series.last_ts() for series in self._series.values()]
         return max(lasts) if lasts else None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 from array import array
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ordergate.venues.market_data import MarketDataError, Quote, QuoteSeries, micros
+from ordergate.venues.market_data import MarketDataError, Quote, QuoteSeries, micros, price_exponent
 
 COLUMNS = ("ts", "symbol", "bid", "ask", "bid_size", "ask_size")
 _AMOUNTS = ("bid", "ask", "bid_size", "ask_size")
@@ -124,6 +125,22 @@ class ColumnQuotes:
             block = self._build(number)
         return block[offset]
 
+    def last_at(self, us: int) -> int:
+        return bisect_right(self.times, us) - 1
+
+    def quote_in_force(self, us: int) -> Quote | None:
+        index = bisect_right(self.times, us) - 1
+        return None if index < 0 else self[index]
+
+    def first_ts(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.times[0])
+
+    def last_ts(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.times[-1])
+
+    def price_exponent(self) -> int:
+        return price_exponent(self[i] for i in range(len(self)))
+
     def _build(self, number: int) -> list[Quote]:
         start = number * BLOCK
         stop = min(start + BLOCK, len(self.times))
@@ -177,16 +194,21 @@ def _read_parquet(path: Path) -> pa.Table:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise MarketDataError(f"{path}: {exc}") from None
-    missing = set(COLUMNS) - set(table.column_names)
+    _parquet_checked(path, table.schema)
+    return table.select(list(COLUMNS))
+
+
+def _parquet_checked(path: Path, schema: pa.Schema) -> None:
+    """Every column there, and no amount a float."""
+    missing = set(COLUMNS) - set(schema.names)
     if missing:
         raise MarketDataError(f"{path}: missing column(s) {sorted(missing)}")
     for name in _AMOUNTS:
-        kind = table.schema.field(name).type
+        kind = schema.field(name).type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
                 or pa.types.is_decimal(kind) or pa.types.is_integer(kind)):
             raise MarketDataError(f"{path}: column {name} is {kind}: amounts must be decimal, "
                                   "integer or text, never float")
-    return table.select(list(COLUMNS))
 
 
 def _times(path: Path, table: pa.Table) -> pa.ChunkedArray:

@@ -142,8 +142,7 @@ class SimulatedVenue:
                           spec.min_notional, spec.min_price, spec.max_price)
 
     def _infer(self, symbol: str) -> Instrument:
-        exponent = min(min(int(q.bid.as_tuple().exponent), int(q.ask.as_tuple().exponent))
-                       for q in self.market.series(symbol))
+        exponent = self.market.price_exponent(symbol)
         tick = Decimal(1).scaleb(exponent)
         lot = self._s.inferred_lot_size
         return self._from_spec(InstrumentSpec(symbol=symbol, tick_size=tick, lot_size=lot,
