@@ -27,9 +27,9 @@ import pyarrow.csv as pa_csv
 from ordergate.venues.market_data import MarketDataError, Quote, QuoteSeries, micros, price_exponent
 
 COLUMNS = ("ts", "symbol", "bid", "ask", "bid_size", "ask_size")
-_AMOUNTS = ("bid", "ask", "bid_size", "ask_size")
+AMOUNTS = ("bid", "ask", "bid_size", "ask_size")
 _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # finite: no NaN, no Infinity
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TIME = pa.timestamp("us", tz="UTC")
 BLOCK = 1024
 """Quotes built together when a replay reaches them (a few blocks are kept)."""
@@ -50,11 +50,11 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
     if path.suffix.lower() == ".parquet":
         table = _read_parquet(path)
         columns: dict[str, Any] = {"symbol": pc.dictionary_encode(table["symbol"].cast(pa.string())),
-                                   "ts": _times(path, table)}
-        for name in _AMOUNTS:
-            columns[name] = _amounts(path, table, name)
+                                   "ts": times_column(path, table)}
+        for name in AMOUNTS:
+            columns[name] = amounts_column(path, table, name)
         del table
-        _give_back()
+        give_back()
     else:
         columns = _read_csv_columns(path)
     codes = columns.pop("symbol").unify_dictionaries().combine_chunks()
@@ -63,11 +63,11 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
     order = pc.sort_indices(keys, sort_keys=[("symbol", "ascending"), ("ts", "ascending")])
     sorted_times = keys["ts"].take(order)
     del keys
-    _give_back()
+    give_back()
     amounts = []
-    for name in _AMOUNTS:  # one column's chunks and its copy at a time, not all four
+    for name in AMOUNTS:  # one column's chunks and its copy at a time, not all four
         amounts.append(columns.pop(name).combine_chunks())
-        _give_back()
+        give_back()
     counts = pc.value_counts(codes.indices).to_pylist()
     size = {int(row["values"]): int(row["counts"]) for row in counts}
     names = codes.dictionary.to_pylist()
@@ -76,13 +76,13 @@ def load_quotes(path: Path) -> dict[str, QuoteSeries]:
     for code in range(len(names)):  # the sort put symbol codes in this order
         count = size.get(code, 0)
         series[str(names[code])] = ColumnQuotes(str(names[code]),
-                                                _int64s(sorted_times.slice(start, count)),
+                                                int64s(sorted_times.slice(start, count)),
                                                 order.slice(start, count), amounts)
         start += count
     return series
 
 
-def _give_back() -> None:
+def give_back() -> None:
     """Return the memory Arrow has freed to the system. Arrow's allocator (mimalloc) keeps
     freed pages for reuse, and a load frees as much as it keeps: each CSV block's text and
     each column's chunks once combined. Kept, they were most of a replay's memory: 648k
@@ -92,7 +92,7 @@ def _give_back() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _int64s(values: pa.Array | pa.ChunkedArray) -> array[int]:
+def int64s(values: pa.Array | pa.ChunkedArray) -> array[int]:
     """An int64 Arrow array as a Python `array` (one copy of its buffer, no int objects,
     no intermediate `bytes`)."""
     flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
@@ -133,10 +133,10 @@ class ColumnQuotes:
         return None if index < 0 else self[index]
 
     def first_ts(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self.times[0])
+        return EPOCH + timedelta(microseconds=self.times[0])
 
     def last_ts(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self.times[-1])
+        return EPOCH + timedelta(microseconds=self.times[-1])
 
     def price_exponent(self) -> int:
         return price_exponent(self[i] for i in range(len(self)))
@@ -146,7 +146,7 @@ class ColumnQuotes:
         stop = min(start + BLOCK, len(self.times))
         rows = self._rows.slice(start, stop - start)
         bids, asks, bid_sizes, ask_sizes = (column.take(rows).to_pylist() for column in self._columns)
-        symbol, epoch, step = self.symbol, _EPOCH, timedelta
+        symbol, epoch, step = self.symbol, EPOCH, timedelta
         block = [Quote(epoch + step(microseconds=t), symbol, Decimal(b), Decimal(a), Decimal(bs),
                        Decimal(az))
                  for t, b, a, bs, az in zip(self.times[start:stop], bids, asks, bid_sizes, ask_sizes)]
@@ -156,9 +156,9 @@ class ColumnQuotes:
         return block
 
 
-def _read_csv_columns(path: Path) -> dict[str, Any]:
-    """The CSV's columns, each block checked and made compact as it is read: `ts` as
-    times, `symbol` dictionary-encoded, the amounts as checked text."""
+def csv_options(path: Path) -> pa_csv.ConvertOptions:
+    """Arrow's options for a quotes CSV (every column as text, to be checked), once its
+    header is found to name every column."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
@@ -167,22 +167,28 @@ def _read_csv_columns(path: Path) -> dict[str, Any]:
     missing = set(COLUMNS) - set(header)
     if missing:
         raise MarketDataError(f"{path}: missing column(s) {sorted(missing)}")
-    options = pa_csv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS},
-                                    include_columns=list(COLUMNS), strings_can_be_null=False)
+    return pa_csv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS},
+                                 include_columns=list(COLUMNS), strings_can_be_null=False)
+
+
+def _read_csv_columns(path: Path) -> dict[str, Any]:
+    """The CSV's columns, each block checked and made compact as it is read: `ts` as
+    times, `symbol` dictionary-encoded, the amounts as checked text."""
+    options = csv_options(path)
     chunks: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     try:
         with pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=_CSV_BLOCK),
                              convert_options=options) as reader:
             for batch in reader:
                 block = pa.Table.from_batches([batch])
-                chunks["ts"].extend(_times(path, block).chunks)
+                chunks["ts"].extend(times_column(path, block).chunks)
                 chunks["symbol"].append(pc.dictionary_encode(block["symbol"]).combine_chunks())
-                for name in _AMOUNTS:
-                    chunks[name].extend(_amounts(path, block, name).chunks)
+                for name in AMOUNTS:
+                    chunks[name].extend(amounts_column(path, block, name).chunks)
                 del block, batch
-                _give_back()
+                give_back()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _first_bad_line(path) or MarketDataError(f"{path}: {exc}") from None
+        raise first_bad_line(path) or MarketDataError(f"{path}: {exc}") from None
     return {name: pa.chunked_array(parts, type=_TYPES[name] if not parts else None)
             for name, parts in chunks.items()}
 
@@ -194,16 +200,16 @@ def _read_parquet(path: Path) -> pa.Table:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise MarketDataError(f"{path}: {exc}") from None
-    _parquet_checked(path, table.schema)
+    parquet_checked(path, table.schema)
     return table.select(list(COLUMNS))
 
 
-def _parquet_checked(path: Path, schema: pa.Schema) -> None:
+def parquet_checked(path: Path, schema: pa.Schema) -> None:
     """Every column there, and no amount a float."""
     missing = set(COLUMNS) - set(schema.names)
     if missing:
         raise MarketDataError(f"{path}: missing column(s) {sorted(missing)}")
-    for name in _AMOUNTS:
+    for name in AMOUNTS:
         kind = schema.field(name).type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
                 or pa.types.is_decimal(kind) or pa.types.is_integer(kind)):
@@ -211,7 +217,7 @@ def _parquet_checked(path: Path, schema: pa.Schema) -> None:
                                   "integer or text, never float")
 
 
-def _times(path: Path, table: pa.Table) -> pa.ChunkedArray:
+def times_column(path: Path, table: pa.Table) -> pa.ChunkedArray:
     column = table["ts"]
     if pa.types.is_timestamp(column.type):
         if column.type.tz is None:
@@ -227,30 +233,30 @@ def _times(path: Path, table: pa.Table) -> pa.ChunkedArray:
         try:
             ts = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise _first_bad(path, table) from None
+            raise first_bad(path, table) from None
         if ts.tzinfo is None:
-            raise _first_bad(path, table)
+            raise first_bad(path, table)
         parsed.append(micros(ts))
     return pa.chunked_array([pa.array(parsed, pa.int64()).cast(_TIME)])
 
 
-def _amounts(path: Path, table: pa.Table, name: str) -> pa.ChunkedArray:
+def amounts_column(path: Path, table: pa.Table, name: str) -> pa.ChunkedArray:
     """The column as `Decimal`'s input: a decimal or integer column as it is (Arrow hands
     out `Decimal`s and ints, exact and finite by construction), text after checking every
     value is a finite number."""
     column = table[name]
     if pa.types.is_decimal(column.type) or pa.types.is_integer(column.type):
         if column.null_count:
-            raise _first_bad(path, table)
+            raise first_bad(path, table)
         return column
     text = column.cast(pa.string())
     if not pc.all(pc.match_substring_regex(text, _NUMBER)).as_py() and len(text):
-        raise _first_bad(path, table)
+        raise first_bad(path, table)
     return text
 
 
-def _first_bad(path: Path, table: pa.Table) -> MarketDataError:
-    found = _first_bad_line(path) if path.suffix.lower() != ".parquet" else None
+def first_bad(path: Path, table: pa.Table) -> MarketDataError:
+    found = first_bad_line(path) if path.suffix.lower() != ".parquet" else None
     if found is not None:
         return found
     for row, values in enumerate(table.select(list(COLUMNS)).to_pylist(), start=1):
@@ -260,7 +266,7 @@ def _first_bad(path: Path, table: pa.Table) -> MarketDataError:
     return MarketDataError(f"{path}: unreadable quotes")
 
 
-def _first_bad_line(path: Path) -> MarketDataError | None:
+def first_bad_line(path: Path) -> MarketDataError | None:
     """The first bad line of a CSV, read with the `csv` module to count lines exactly."""
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
@@ -276,7 +282,7 @@ def _problem(row: dict[str, str | None]) -> str | None:
         return "bad quote: missing field(s) " + ", ".join(n for n, v in zip(COLUMNS, values) if v is None)
     try:
         ts = datetime.fromisoformat(str(row["ts"]).replace("Z", "+00:00"))
-        amounts = {name: Decimal(str(row[name])) for name in _AMOUNTS}
+        amounts = {name: Decimal(str(row[name])) for name in AMOUNTS}
     except (ValueError, InvalidOperation) as exc:
         return f"bad quote: {exc}"
     if ts.tzinfo is None:

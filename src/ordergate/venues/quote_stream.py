@@ -31,7 +31,6 @@ an error naming the time, never a silently wrong quote.
 
 from __future__ import annotations
 
-import csv
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,8 +44,8 @@ import pyarrow.csv as pa_csv
 
 from ordergate.venues.market_data import MarketDataError, Quote
 from ordergate.venues.quote_files import (
-    _AMOUNTS, _EPOCH, COLUMNS, ColumnQuotes, _amounts, _first_bad, _first_bad_line,
-    _give_back, _int64s, _parquet_checked, _times,
+    AMOUNTS, COLUMNS, EPOCH, ColumnQuotes, amounts_column, csv_options, first_bad,
+    first_bad_line, give_back, int64s, parquet_checked, times_column,
 )
 
 RETAIN_S = 3600
@@ -102,7 +101,7 @@ def scan(path: Path) -> dict[str, SymbolFacts] | None:
                 seen.count += len(rows)
                 seen.last_us = times[rows[-1].as_py()].as_py()
         del block
-        _give_back()
+        give_back()
     return facts
 
 
@@ -151,23 +150,14 @@ def _blocks(path: Path, checked: bool = True) -> Iterator[_Block]:
 
 
 def _csv_blocks(path: Path, checked: bool) -> Iterator[_Block]:
+    options = csv_options(path)
+    reading = pa_csv.ReadOptions(block_size=_STREAM_BLOCK, use_threads=False)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MarketDataError(f"{path}: {exc}") from None
-    missing = set(COLUMNS) - set(header)
-    if missing:
-        raise MarketDataError(f"{path}: missing column(s) {sorted(missing)}")
-    options = pa_csv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS},
-                                    include_columns=list(COLUMNS), strings_can_be_null=False)
-    try:
-        with pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=_STREAM_BLOCK, use_threads=False),
-                             convert_options=options) as reader:
+        with pa_csv.open_csv(path, read_options=reading, convert_options=options) as reader:
             for batch in reader:
                 yield _block(path, pa.Table.from_batches([batch]), checked)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _first_bad_line(path) or MarketDataError(f"{path}: {exc}") from None
+        raise first_bad_line(path) or MarketDataError(f"{path}: {exc}") from None
 
 
 def _parquet_blocks(path: Path, checked: bool) -> Iterator[_Block]:
@@ -175,7 +165,7 @@ def _parquet_blocks(path: Path, checked: bool) -> Iterator[_Block]:
 
     try:
         parquet = pq.ParquetFile(path)
-        _parquet_checked(path, parquet.schema_arrow)
+        parquet_checked(path, parquet.schema_arrow)
         for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=list(COLUMNS)):
             yield _block(path, pa.Table.from_batches([batch]), checked)
     except (OSError, pa.ArrowInvalid) as exc:
@@ -184,12 +174,12 @@ def _parquet_blocks(path: Path, checked: bool) -> Iterator[_Block]:
 
 def _block(path: Path, table: pa.Table, checked: bool) -> _Block:
     try:
-        times = _times(path, table).cast(pa.int64()).combine_chunks()
+        times = times_column(path, table).cast(pa.int64()).combine_chunks()
         symbols = pc.dictionary_encode(table["symbol"].cast(pa.string())).combine_chunks()
-        amounts = [(_amounts(path, table, name) if checked else table[name]).combine_chunks()
-                   for name in _AMOUNTS]
+        amounts = [(amounts_column(path, table, name) if checked else table[name]).combine_chunks()
+                   for name in AMOUNTS]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise _first_bad(path, table) from None
+        raise first_bad(path, table) from None
     return _Block(times, symbols, amounts)
 
 
@@ -268,10 +258,10 @@ class QuoteStream:
         if times[0].as_py() < self.read_through_us:
             raise MarketDataError(f"{self._path}: no longer in time order since it was checked")
         for name, rows in _by_symbol(block):
-            self.series[name].append(ColumnQuotes(name, _int64s(times.take(rows)), rows,
+            self.series[name].append(ColumnQuotes(name, int64s(times.take(rows)), rows,
                                                   block.amounts))
         self.read_through_us = times[-1].as_py()
-        _give_back()
+        give_back()
 
 
 def _identity(path: Path) -> tuple[int, int]:
@@ -329,10 +319,10 @@ class StreamedQuotes:
         return at
 
     def first_ts(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self._facts.first_us)
+        return EPOCH + timedelta(microseconds=self._facts.first_us)
 
     def last_ts(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self._facts.last_us)
+        return EPOCH + timedelta(microseconds=self._facts.last_us)
 
     def price_exponent(self) -> int:
         return self._stream.price_exponent(self.symbol)
