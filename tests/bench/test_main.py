@@ -86,6 +86,8 @@ def test_quote_loading_counts_every_quote_from_csv_and_parquet(
     assert _positive(section["csv"]["quotes_per_second"])
     assert section["parquet"]["quotes"] == section["csv"]["quotes"]
     assert _positive(section["parquet"]["seconds_median"])
+    for whole in ("csv_whole", "parquet_whole"):  # the file sorted in memory, for comparison
+        assert section[whole]["quotes"] == 500 and _positive(section[whole]["seconds_median"])
 
 
 def test_the_live_path_sends_every_signal_and_its_instants_come_in_order(
