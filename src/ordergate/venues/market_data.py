@@ -1,11 +1,11 @@
 """Recorded quotes for the simulated venue: per symbol, in time order.
 
-A series is anything that reads as a sequence of `Quote`s with its timestamps as integer
-microseconds beside it, so "the quote in force at time t" is one bisect. Quotes given as
-objects (tests, scenarios) are kept as a list; quotes read from a file
-(`quote_files.load_quotes`: CSV or Parquet) stay in columns and become `Quote`s a block at
-a time as the replay reaches them, so a million quotes load in a fraction of a second and
-hold tens of megabytes rather than the half a kilobyte per quote the objects would take.
+A series (`QuoteSeries`) answers "the quote in force at time t" (timestamps as integer
+microseconds, one bisect) and reads as a sequence of `Quote`s. Quotes given as objects
+(tests, scenarios) are kept as a list. Quotes read from a file stay in columns and become
+`Quote`s a block at a time as the replay reaches them, rather than the half a kilobyte
+per quote the objects would take: a file in time order is streamed, only a window of it
+held (`quote_stream.py`); one out of order is read whole and sorted (`quote_files.py`).
 """
 
 from __future__ import annotations
