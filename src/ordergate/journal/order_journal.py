@@ -2,7 +2,8 @@
 
 Write-before-send: the executor inserts the order and calls the ledger's
 `commit_before_send()`, which, in durable mode, commits (`commit_for_sync`) and fsyncs
-the WAL, with the audit log, before the request leaves (`journal/barrier.py`).
+the WAL before the request leaves (`journal/barrier.py`); the decision's audit lines are
+in that commit (`audit_rows.py`), so one fsync makes both durable.
 
 Durable mode fsyncs at barriers, not at every commit (`synchronous=NORMAL`, and an fsync
 of the WAL file where a commit must survive a power loss): before a send, and under an
@@ -32,8 +33,9 @@ opening raises `JournalUnreadable`.
 Here: opening (the schema checked and migrated), the write side and its commits, which
 the per-order path calls (`insert_order`, `record_transition`, `record_fill`, `commit`).
 Mixed in from modules of their own, their names re-exported here: the read side
-(`JournalQueries`, `queries.py`), the parents (`JournalParents`, `parents.py`) and the
-HTTP API's idempotency keys (`IdempotencyKeys`, `idempotency_keys.py`).
+(`JournalQueries`, `queries.py`), the parents (`JournalParents`, `parents.py`), the
+HTTP API's idempotency keys (`IdempotencyKeys`, `idempotency_keys.py`) and the audit log's
+unsynced text (`JournalAuditRows`, `audit_rows.py`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from typing import Any
 
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderTransition
+from ordergate.journal.audit_rows import JournalAuditRows
 from ordergate.journal.checkpointer import Checkpointer
 from ordergate.journal.idempotency_keys import IdempotencyKeys, _sortable
 from ordergate.journal.parents import JournalParents
@@ -56,7 +59,7 @@ from ordergate.journal.queries import _FILL_COLUMNS, JournalQueries
 from ordergate.journal.schema import LOOKUP_INDEXES, MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
-    "IdempotencyKeys", "JournalParents", "JournalQueries", "JournalUnreadable",
+    "IdempotencyKeys", "JournalAuditRows", "JournalParents", "JournalQueries", "JournalUnreadable",
     "OrderJournal", "_FILL_COLUMNS", "_ORDER_PLACEHOLDERS", "_opt", "_opt_ts", "_sortable",
 ]
 
@@ -67,7 +70,7 @@ _ORDER_PLACEHOLDERS = ",".join("?" * 24)
 class JournalUnreadable(RuntimeError):
     pass
 
-class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys):
+class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAuditRows):
     def __init__(self, path: Path | str, *, durable: bool = True, batch_size: int = 2000,
                  deferred_indexes: bool = False) -> None:
         self.path = Path(path)
@@ -90,6 +93,7 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys):
         self._wal: tuple[int, int] | None = None  # (fd, inode) of the WAL file fsync'ed last
         self._iso_of: Any = None
         self._iso = ""
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # as the audit log's
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._check_readable()  # before any write: a file we refuse stays untouched

@@ -46,6 +46,12 @@ utc_hour` sets it) the equity the day began with (empty while not known yet) and
 day's children of blocks risked, so a restart keeps the day's drawdown and risk budget instead of starting afresh;
 and `account_pauses`: the accounts and groups an operator paused at run time (a row while
 paused), so a restart does not quietly resume them.
+
+v10 adds `audit_unsynced`: the audit log's text written since the audit file was last
+fsync'ed, as of each send, with the file's inode and the offset it ends at. Committed and
+fsync'ed with the order it explains, so a send waits for one fsync (the WAL) instead of
+two; a start after a power loss puts back what the audit file lost from it
+(`subscribers/audit_durability.py`). Its rows leave as the audit file is fsync'ed.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ LOOKUP_INDEXES: dict[str, str] = {
 }
 """v5's indexes, by name: what `OrderJournal(deferred_indexes=True)` builds at close."""
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -194,6 +200,14 @@ MIGRATIONS: dict[int, str] = {
         reason          TEXT NOT NULL,
         by_whom         TEXT NOT NULL,
         ts              TEXT NOT NULL
+    );
+    """,
+    10: """
+    CREATE TABLE audit_unsynced (
+        seq             INTEGER PRIMARY KEY,
+        inode           INTEGER NOT NULL,
+        end_offset      INTEGER NOT NULL,
+        text            TEXT NOT NULL
     );
     """,
 }
