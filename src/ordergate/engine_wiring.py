@@ -45,6 +45,7 @@ from ordergate.pipeline.validate import Validator
 from ordergate.reconciliation.cold_start import ColdStart
 from ordergate.reconciliation.drift_check import DriftCheck
 from ordergate.recovery import Recovery
+from ordergate.subscribers.audit_durability import restore_audit
 from ordergate.subscribers.audit_log import AuditLog
 from ordergate.subscribers.engine_gauges import EngineGauges
 from ordergate.subscribers.metrics import Metrics
@@ -74,16 +75,22 @@ class EngineWiring:
         self.summary = RunSummary(bus)
         j = config.journal
         durable = j.durable if durable is None else durable
+        self.journal = OrderJournal(journal_path or j.path, durable=durable,
+                                    batch_size=j.batch_size, deferred_indexes=deferred_indexes)
+        # What the audit file lost of the journal's rows (a power loss) goes back first.
+        if rows := self.journal.audit_rows():
+            restore_audit(audit_path or config.audit.path, rows)
+            self.journal.clear_audit()
         # Live, a decision's lines are written when it ends; a replay writes them in batches.
         self.audit = AuditLog(bus, config.audit, clock, audit_path,
                               batch_lines=1 if durable else 1024)
         self.supervisor = Supervisor(bus, clock, self._disable_venue)
         bus.subscribe(SystemError, self._on_system_error)
-        self.journal = OrderJournal(journal_path or j.path, durable=durable,
-                                    batch_size=j.batch_size, deferred_indexes=deferred_indexes)
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s,
                                   on_drift=self._drifted)
-        if self.journal.durable:  # live: what led to a send is on disk before it leaves
+        if self.journal.durable:  # live: what led to a send is on disk before it leaves,
+            # its audit lines in the journal's commit (one fsync), the file fsync'ed after
+            self.audit.keep_in(self.journal)
             self.ledger.before_send.append(self.audit.flush_for_sync)
         self.venues = venues if venues is not None else {
             name: guard_venue(

@@ -84,9 +84,10 @@ class OrderLedger:
         self._bus.publish(event)
 
     async def commit_before_send(self) -> None:
-        """The write-before-send barrier: the decision's audit lines written, the journal
-        committed, then both fsync'ed at once (`journal/barrier.py`; durable mode: a
-        replay's batch carries on, the insert still before the send in its transaction)."""
+        """The write-before-send barrier: the decision's audit lines written (live: into
+        the journal's transaction), the journal committed, then fsync'ed with any
+        descriptor a hook handed over (`journal/barrier.py`; durable mode: a replay's batch
+        carries on, the insert still before the send in its transaction)."""
         fds = [fd for flush in self.before_send if (fd := flush()) is not None]
         journal = self.journal
         if not journal.durable:

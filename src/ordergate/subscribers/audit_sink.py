@@ -1,8 +1,9 @@
 """`AuditSink`: where audit lines go. Each is encoded as it is made (`_write`), held,
 and handed to loguru's file sink (rotation, retention and compression as configured) one
 batch per call (`flush`, `end_of_decision`), then shown to the observers; a barrier
-fsyncs the file (`flush_for_sync`). `AuditLog` (`subscribers/audit_log.py`) is one, with a
-line for each event.
+makes them durable (`flush_for_sync`): kept in the journal's commit before a send
+(`keep_in`, live), or else fsync'ed. `AuditLog` (`subscribers/audit_log.py`) is one, with
+a line for each event.
 """
 
 from __future__ import annotations
@@ -11,15 +12,25 @@ import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loguru import logger
 
 from ordergate.clock import Clock
 from ordergate.config import AuditSettings
+from ordergate.subscribers.audit_durability import AuditSyncer
 from ordergate.subscribers.audit_encoding import encode_line
 
 _instances = itertools.count()
+
+
+class AuditRows(Protocol):
+    """Where the audit file's unsynced text is kept until it is on disk (the journal,
+    `journal/audit_rows.py`)."""
+
+    def hold_audit(self, inode: int, end_offset: int, text: str) -> None: ...
+
+    def drop_audit_through(self, inode: int, end_offset: int) -> None: ...
 
 
 class AuditSink:
@@ -49,10 +60,32 @@ class AuditSink:
         self._warned = False
         self._info = logger.bind(ordergate_audit=token).info
         self._warning = logger.bind(ordergate_audit=token).warning
+        # Kept in the journal (`keep_in`): the text written since the last barrier and not
+        # known to be on disk, as (offset the file ends at after it, text); the file's inode;
+        # the last point on disk told to the journal; whether a rotation is still to tell.
+        self._rows: AuditRows | None = None
+        self._syncer: AuditSyncer | None = None
+        self._written: list[tuple[int, str]] = []
+        self._inode: int | None = None
+        self._told: tuple[int, int] | None = None
+        self._rotated = False
+
+    def keep_in(self, rows: AuditRows, interval_s: float = 0.05) -> None:
+        """Make each barrier's lines durable in `rows`' commit (the journal's, fsync'ed
+        before the send) instead of by an fsync of this file, which a thread of its own
+        fsyncs at most every `interval_s` (`subscribers/audit_durability.py`)."""
+        self._rows = rows
+        self._syncer = AuditSyncer(self.path, interval_s)
+        self._inode = self._file_inode()
+        self._fd()  # held open on the file, for a rotation to fsync the file it leaves
 
     def close(self) -> None:
         self.flush()
         logger.remove(self._sink_id)
+        if self._syncer is not None:
+            self._syncer.stop()
+            if (fd := self._fd()) is not None:
+                os.fsync(fd)  # a clean stop leaves the file on disk whole
         if self._synced is not None:
             os.close(self._synced[0])
             self._synced = None
@@ -68,8 +101,18 @@ class AuditSink:
         and its fills that no audit line explains. loguru writes each batch through to
         the OS (line-buffered); fsync on a descriptor of our own covers the same file
         (fsync is per file, not per descriptor), reopened when rotation made a new one,
-        and open until the next call."""
+        and open until the next call.
+
+        Kept in the journal (`keep_in`), the text written since the last barrier goes into
+        the journal's commit instead, and None is returned: the WAL's fsync covers both."""
         self.flush()
+        if self._rows is not None:
+            self._keep_unsynced(self._rows)
+            return None
+        return self._fd()
+
+    def _fd(self) -> int | None:
+        """A descriptor of the file as it is now (reopened after a rotation)."""
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
@@ -106,7 +149,58 @@ class AuditSink:
         for the decision it belongs to; a batch that holds a warning goes out at WARNING."""
         if self._buffer:
             lines, self._buffer = self._buffer, []
-            (self._warning if self._warned else self._info)("\n".join(lines))
+            text = "\n".join(lines)
+            (self._warning if self._warned else self._info)(text)
             self._warned = False
+            if self._syncer is not None:
+                self._wrote(text + "\n", self._syncer)
             for observer in self.observers:
                 observer(lines)
+
+    # ------------------------------------------------------------------ kept in the journal
+
+    def _file_inode(self) -> int | None:
+        try:
+            return os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return None
+
+    def _wrote(self, text: str, syncer: AuditSyncer) -> None:
+        """`text` reached the file: note where it ends, for the next barrier's row.
+
+        A rotation (loguru moved the file aside before this write) is seen here: the file
+        left is fsync'ed at once (once a rotation), so none of its text needs a row."""
+        status = os.stat(self.path)
+        if status.st_ino != self._inode:
+            if self._inode is not None and (fd := self._fd_of(self._inode)) is not None:
+                os.fsync(fd)
+            self._inode, self._rotated = status.st_ino, True
+            self._written.clear()
+            self._fd()
+        self._written.append((status.st_size, text))
+        durable = syncer.durable
+        if durable is not None and durable[0] == self._inode:
+            self._written = [(end, kept) for end, kept in self._written if end > durable[1]]
+        syncer.written()
+
+    def _fd_of(self, inode: int) -> int | None:
+        """The descriptor this sink holds open on the file with `inode`, if any."""
+        return self._synced[0] if self._synced is not None and self._synced[1] == inode else None
+
+    def _keep_unsynced(self, rows: AuditRows) -> None:
+        """Into the journal's open transaction: what is on disk now (rows let go) and the
+        text written since the last barrier that is not (a row)."""
+        inode = self._inode
+        if inode is None:
+            return  # nothing written yet
+        durable = self._syncer.durable if self._syncer is not None else None
+        if self._rotated:
+            rows.drop_audit_through(inode, 0)  # the rows of the file left: it is on disk
+            self._rotated = False
+        if durable is not None and durable[0] == inode and durable != self._told:
+            rows.drop_audit_through(*durable)
+            self._told = durable
+            self._written = [(end, text) for end, text in self._written if end > durable[1]]
+        if self._written:
+            rows.hold_audit(inode, self._written[-1][0], "".join(t for _, t in self._written))
+            self._written = []

@@ -46,12 +46,13 @@ def make_signal(**overrides: Any) -> TradingSignalGenerated:
 class Scenario:
     def __init__(self, tmp: Path, quotes: Sequence[Quote] | None = None,
                  config: dict[str, Any] | None = None, venue: dict[str, Any] | None = None,
-                 start: datetime = T0) -> None:
+                 start: datetime = T0, audit_rotation: str | None = None) -> None:
         self.tmp = tmp
         self.clock = SimulatedClock(start)
         raw = config or {}
         self.config: EngineConfig = config_from_mapping(raw).model_copy(update={
-            "audit": AuditSettings(path=tmp / "audit.jsonl", rotation=None, retention=None)})
+            "audit": AuditSettings(path=tmp / "audit.jsonl", rotation=audit_rotation,
+                                   retention=None)})
         settings = {"name": "sim", "instruments": [BTC], "slippage_bps": Decimal(0),
                     "balances": {"main": {"USDT": Decimal("100000")}}, **(venue or {})}
         market = MarketData(list(quotes if quotes is not None else [quote(0, "42000", "42001", "5")]))
