@@ -12,7 +12,7 @@ from decimal import Decimal
 from ordergate.domain.order import Order
 from ordergate.domain.values import OrderType, Side, TimeInForce
 from ordergate.journal.checkpointer import Checkpointer
-from ordergate.journal.order_journal import OrderJournal
+from ordergate.journal.order_journal import WAL_AUTOCHECKPOINT_PAGES, OrderJournal
 
 T0 = datetime(2026, 1, 2, tzinfo=UTC)
 
@@ -76,6 +76,16 @@ def test_a_checkpoint_that_fails_is_told_and_the_journal_goes_on_committing(tmp_
     reopened.close()
 
 
+def test_a_live_journals_writer_checkpoints_ten_times_rarer_than_sqlites_default(tmp_path):
+    # its checkpoint inside a commit was the live path's p99: one commit in a hundred
+    live = OrderJournal(tmp_path / "live.sqlite")
+    replay = OrderJournal(tmp_path / "replay.sqlite", durable=False)
+    assert live._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
+    assert replay._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1_000
+    live.close()
+    replay.close()
+
+
 def test_a_replays_journal_has_no_checkpointer(tmp_path):
     journal = OrderJournal(tmp_path / "journal.sqlite", durable=False)
     assert journal._checkpointer is None
@@ -104,7 +114,8 @@ def test_the_wal_still_restarts_and_stays_bounded_and_every_commit_survives(tmp_
     for batch in range(6):
         _commit_orders(journal, batch * 1000, 1000)
     wal = os.path.getsize(f"{path}-wal")
-    assert wal < 12 * 1024 * 1024, wal  # 6,000 commits of several pages each, unbounded: ~100 MB
+    # 6,000 commits of several pages each, unbounded: ~100 MB; restarted past the mark
+    assert wal < (WAL_AUTOCHECKPOINT_PAGES + 1000) * 4096, wal
     journal.close()
     other = sqlite3.connect(path)
     assert other.execute("SELECT count(*) FROM orders").fetchone()[0] == 6000

@@ -65,6 +65,9 @@ __all__ = [
 
 
 _ORDER_PLACEHOLDERS = ",".join("?" * 24)
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+"""A live journal's WAL is checkpointed by its writer once past this many pages (SQLite's
+default: 1,000); the checkpointer thread copies pages ahead in between."""
 
 
 class JournalUnreadable(RuntimeError):
@@ -99,6 +102,8 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
             self._check_readable()  # before any write: a file we refuse stays untouched
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
+            if durable:  # the writer's own checkpoint ten times rarer (checkpointer.py)
+                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             self._migrate()
             if deferred_indexes:
                 for name in LOOKUP_INDEXES:
