@@ -147,7 +147,7 @@ def _file_with_inode(path: Path, inode: int) -> Path | None:
         if os.stat(path).st_ino == inode:
             return path
     except FileNotFoundError:
-        pass
+        pass  # no file at the path (moved away): the folder may still hold the one wanted
     for entry in os.scandir(path.parent):
         if entry.is_file() and entry.inode() == inode:
             return Path(entry.path)

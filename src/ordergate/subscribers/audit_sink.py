@@ -67,6 +67,7 @@ class AuditSink:
         self._syncer: AuditSyncer | None = None
         self._written: list[tuple[int, str]] = []
         self._inode: int | None = None
+        self._end = 0  # the file's size after the last write, as this sink knows it
         self._told: tuple[int, int] | None = None
         self._rotated = False
 
@@ -76,8 +77,9 @@ class AuditSink:
         fsyncs at most every `interval_s` (`subscribers/audit_durability.py`)."""
         self._rows = rows
         self._syncer = AuditSyncer(self.path, interval_s)
-        self._inode = self._file_inode()
-        self._fd()  # held open on the file, for a rotation to fsync the file it leaves
+        # held open on the file, for a rotation to fsync the file it leaves
+        if (fd := self._fd()) is not None and self._synced is not None:
+            self._inode, self._end = self._synced[1], os.fstat(fd).st_size
 
     def close(self) -> None:
         self.flush()
@@ -159,25 +161,26 @@ class AuditSink:
 
     # ------------------------------------------------------------------ kept in the journal
 
-    def _file_inode(self) -> int | None:
-        try:
-            return os.stat(self.path).st_ino
-        except FileNotFoundError:
-            return None
-
     def _wrote(self, text: str, syncer: AuditSyncer) -> None:
         """`text` reached the file: note where it ends, for the next barrier's row.
 
         A rotation (loguru moved the file aside before this write) is seen here: the file
-        left is fsync'ed at once (once a rotation), so none of its text needs a row."""
-        status = os.stat(self.path)
-        if status.st_ino != self._inode:
-            if self._inode is not None and (fd := self._fd_of(self._inode)) is not None:
-                os.fsync(fd)
-            self._inode, self._rotated = status.st_ino, True
-            self._written.clear()
-            self._fd()
-        self._written.append((status.st_size, text))
+        left is fsync'ed at once (once a rotation), so none of its text needs a row. The
+        file held open having grown by exactly the text says there was none (an `fstat`);
+        only otherwise is the path looked up."""
+        end = self._end + len(text.encode())
+        held = self._fd_of(self._inode) if self._inode is not None else None
+        if held is None or os.fstat(held).st_size != end:
+            status = os.stat(self.path)
+            if status.st_ino != self._inode:
+                if held is not None:
+                    os.fsync(held)
+                self._inode, self._rotated = status.st_ino, True
+                self._written.clear()
+                self._fd()
+            end = status.st_size
+        self._end = end
+        self._written.append((end, text))
         durable = syncer.durable
         if durable is not None and durable[0] == self._inode:
             self._written = [(end, kept) for end, kept in self._written if end > durable[1]]
