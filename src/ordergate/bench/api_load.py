@@ -80,10 +80,9 @@ def measure(n: int, concurrency: int, rate: float, paced_n: int,
             server.close()
     return {
         "measured": ("`ordergate serve` (FastAPI on uvicorn, one process; durable: the "
-                     "journal's commit and the audit log fsync'ed together before each "
-                     "send, and the answer's commit fsync'ed before it is sent) against the "
-                     "in-process "
-                     "simulated venue; the load from a separate process over HTTP/1.1 "
+                     "journal's commit, with the decision's audit lines in it, fsync'ed "
+                     "before each send, and the answer's commit fsync'ed before it is sent) "
+                     "against the in-process simulated venue; the load from a separate process over HTTP/1.1 "
                      "keep-alive connections, POST /v1/signals with ~5% of signal IDs posted "
                      "again; latency from request sent to answer read, in the client"),
         "throughput": throughput,

@@ -215,9 +215,9 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 def measure(n: int, durable: bool = True, venue: str = "sim",
             reference_max_age_s: float = 0.0) -> dict[str, Any]:
-    """`durable`: the journal commits and fsyncs each order, and the audit log its lines,
-    before the request leaves (the live default); False shows the engine's own cost, the
-    disk's two fsyncs left out (the journal then commits in batches). `venue`: "sim" or
+    """`durable`: the journal commits and fsyncs each order, the decision's audit lines in
+    the same commit, before the request leaves (the live default); False shows the
+    engine's own cost, the disk's fsync left out (the journal then commits in batches). `venue`: "sim" or
     "binance" (the module's docstring), whose `reference_max_age_s` is given."""
     logger.remove()  # as `ordergate run`: audit lines to their file, warnings to stderr
     logger.add(sys.stderr, level="WARNING", diagnose=False,
