@@ -79,7 +79,7 @@ def sync_file(path: Path) -> tuple[int, int] | None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return None
+        return None  # nothing written yet (or rotated this instant): nothing on disk to say
     try:
         status = os.fstat(fd)
         os.fsync(fd)
