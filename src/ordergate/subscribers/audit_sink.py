@@ -69,6 +69,7 @@ class AuditSink:
         self._inode: int | None = None
         self._end = 0  # the file's size after the last write, as this sink knows it
         self._told: tuple[int, int] | None = None
+        self._forgotten: tuple[int, int] | None = None  # the point `_written` was cut at
         self._rotated = False
 
     def keep_in(self, rows: AuditRows, interval_s: float = 0.05) -> None:
@@ -108,8 +109,8 @@ class AuditSink:
         Kept in the journal (`keep_in`), the text written since the last barrier goes into
         the journal's commit instead, and None is returned: the WAL's fsync covers both."""
         self.flush()
-        if self._rows is not None:
-            self._keep_unsynced(self._rows)
+        if self._rows is not None and self._syncer is not None:
+            self._keep_unsynced(self._rows, self._syncer)
             return None
         return self._fd()
 
@@ -181,29 +182,34 @@ class AuditSink:
             end = status.st_size
         self._end = end
         self._written.append((end, text))
-        durable = syncer.durable
-        if durable is not None and durable[0] == self._inode:
-            self._written = [(end, kept) for end, kept in self._written if end > durable[1]]
+        self._forget_on_disk(syncer.durable)
         syncer.written()
+
+    def _forget_on_disk(self, durable: tuple[int, int] | None) -> None:
+        """Let go of the written text the file has on disk (`durable`: the syncer's last
+        word), once each time it moves: no row needs it."""
+        if durable is not None and durable[0] == self._inode and durable != self._forgotten:
+            self._forgotten = durable
+            self._written = [(end, text) for end, text in self._written if end > durable[1]]
 
     def _fd_of(self, inode: int) -> int | None:
         """The descriptor this sink holds open on the file with `inode`, if any."""
         return self._synced[0] if self._synced is not None and self._synced[1] == inode else None
 
-    def _keep_unsynced(self, rows: AuditRows) -> None:
+    def _keep_unsynced(self, rows: AuditRows, syncer: AuditSyncer) -> None:
         """Into the journal's open transaction: what is on disk now (rows let go) and the
         text written since the last barrier that is not (a row)."""
         inode = self._inode
         if inode is None:
             return  # nothing written yet
-        durable = self._syncer.durable if self._syncer is not None else None
+        durable = syncer.durable
         if self._rotated:
             rows.drop_audit_through(inode, 0)  # the rows of the file left: it is on disk
             self._rotated = False
         if durable is not None and durable[0] == inode and durable != self._told:
             rows.drop_audit_through(*durable)
             self._told = durable
-            self._written = [(end, text) for end, text in self._written if end > durable[1]]
+        self._forget_on_disk(durable)
         if self._written:
             rows.hold_audit(inode, self._written[-1][0], "".join(t for _, t in self._written))
             self._written = []
