@@ -250,8 +250,8 @@ def test_durable_mode_commits_for_a_barrier_and_hands_over_the_wal_to_fsync(path
 def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkeypatch):
     """A commit is fsync'ed; the commit that ends a decision is not (the next barrier
     covers it; a power loss before that is recovered from the venue); a barrier's commit
-    hands the WAL to its caller (the ledger before a send, the HTTP API's stored answer),
-    which fsyncs it with the audit log off the loop."""
+    hands the WAL to its caller (the ledger before a send); the HTTP API's stored answer
+    is committed for its caller to wait for on disk (`wal_sync`)."""
     assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     synced: list[str] = []
@@ -264,8 +264,9 @@ def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkey
     journal.record_fill(_fill())
     journal.commit_if_durable()  # the end of a decision: not
     assert len(synced) == 1
-    wal = journal.store_idempotent_answer("orders", "bot", "k-1", "f", 201, "{}", T0)
-    assert wal is not None and _count(journal.path, "idempotency_keys") == 1  # the caller fsyncs
+    commit = journal.store_idempotent_answer("orders", "bot", "k-1", "f", 201, "{}", T0)
+    assert _count(journal.path, "idempotency_keys") == 1 and len(synced) == 1
+    assert commit == journal.wal_sync.committed > journal.wal_sync.synced  # the caller waits
 
 
 def test_batch_mode_has_nothing_to_fsync(path):

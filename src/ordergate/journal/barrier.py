@@ -13,9 +13,8 @@ in worker threads would free the event loop meanwhile, but each wake-up across t
 costs about 0.1 ms, and a lone live decision (`bench live_path`) paid that in full: its
 p50 grew from 1.05 ms to 1.22 ms, and the HTTP API's throughput did not move.
 
-`fsync_aside` is for a barrier outside the one-decision lock (the HTTP API's stored
-answer): its fsync runs in a worker thread while the loop goes on with the next decision,
-and only the waiting client waits for the disk.
+The HTTP API's stored answer has no barrier of its own: it waits for the WAL fsync that
+covers its commit, often the next send's (`journal/wal_sync.py`).
 
 A descriptor handed over must stay open until this returns: its owner only reopens one
 at its next barrier, which comes after this one ends (decisions are taken one at a time).
@@ -47,7 +46,3 @@ async def fsync_together(fds: Sequence[int]) -> None:
     if error is not None:
         raise error
 
-
-async def fsync_aside(fd: int) -> None:
-    """fsync `fd` in a worker thread, the event loop free meanwhile."""
-    await asyncio.get_running_loop().run_in_executor(None, os.fsync, fd)

@@ -1,7 +1,7 @@
 """`IdempotencyKeys`: the HTTP API's stored answers (schema v4), under a scope, an owner
-and a key: read back for a retry, kept and committed (for the caller to fsync) before the
-client reads the answer, purged once old. `_sortable` is the time they are stored and
-compared under.
+and a key: read back for a retry, kept and committed (for the caller to wait for on
+disk) before the client reads the answer, purged once old. `_sortable` is the time they
+are stored and compared under.
 
 A mixin: the connection, the held writes and the commits are `OrderJournal`'s.
 """
@@ -14,17 +14,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from ordergate.journal.wal_sync import WalSync
+
 
 class IdempotencyKeys:
     if TYPE_CHECKING:  # what it uses of `OrderJournal`, declared for mypy
         _db: sqlite3.Connection
         on_commit: Callable[[float], None] | None
+        durable: bool
+        wal_sync: WalSync
 
         def _write_held(self) -> None: ...
 
         def commit(self, *, sync: bool = True) -> None: ...
 
-        def commit_for_sync(self) -> int | None: ...
+        def _commit_unsynced(self) -> None: ...
 
     # ------------------------------------------------------------------ idempotency (v4)
 
@@ -39,17 +44,18 @@ class IdempotencyKeys:
 
     def store_idempotent_answer(self, scope: str, owner: str, key: str, fingerprint: str,
                                 status: int, body: str, ts: datetime) -> int | None:
-        """Keep an answer for replay and commit it, returning the WAL's descriptor
-        (`commit_for_sync`): the caller fsyncs it before the client reads the answer, or
-        a retry after a power loss would not find it. Replaces an expired one."""
+        """Keep an answer for replay and commit it, returning the commit's number for the
+        caller to wait for on disk (`wal_sync.on_disk`) before the client reads the answer,
+        or a retry after a power loss would not find it; None in batch mode (nothing to
+        wait for). Replaces an expired one."""
         began = time.perf_counter()
         self._write_held()
         self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
                          (scope, owner, key, fingerprint, status, body, _sortable(ts)))
-        wal = self.commit_for_sync()
+        self._commit_unsynced()
         if self.on_commit is not None:  # counted as a commit (its fsync is the caller's)
             self.on_commit(time.perf_counter() - began)
-        return wal
+        return self.wal_sync.committed if self.durable else None
 
     def purge_idempotency_keys(self, older_than: datetime) -> int:
         """Forget answers stored before `older_than`; returns how many."""

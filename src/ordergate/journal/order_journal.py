@@ -7,7 +7,8 @@ in that commit (`audit_rows.py`), so one fsync makes both durable.
 
 Durable mode fsyncs at barriers, not at every commit (`synchronous=NORMAL`, and an fsync
 of the WAL file where a commit must survive a power loss): before a send, and under an
-answer the HTTP API is about to give (`store_idempotent_answer`). The commit that ends a
+answer the HTTP API is about to give (`store_idempotent_answer`; the fsync that covers it
+is often the next send's, `journal/wal_sync.py`). The commit that ends a
 decision (the venue's answer, fills, transitions) is written to the WAL without an fsync:
 it survives the process being killed (the OS has it), is made durable by the next
 barrier (fsync is per file, and the WAL is appended to in order), and if a power loss
@@ -57,6 +58,7 @@ from ordergate.journal.idempotency_keys import IdempotencyKeys, _sortable
 from ordergate.journal.parents import JournalParents
 from ordergate.journal.queries import _FILL_COLUMNS, JournalQueries
 from ordergate.journal.schema import LOOKUP_INDEXES, MIGRATIONS, SCHEMA_VERSION
+from ordergate.journal.wal_sync import WalSync
 
 __all__ = [
     "IdempotencyKeys", "JournalAuditRows", "JournalParents", "JournalQueries", "JournalUnreadable",
@@ -94,6 +96,9 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         self._transitions: list[tuple[Any, ...]] = []
         self._fills: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         self._wal: tuple[int, int] | None = None  # (fd, inode) of the WAL file fsync'ed last
+        self.wal_sync = WalSync(self._fsync_wal)
+        """Commits counted, and which are on disk: a stored answer waits for the fsync that
+        covers its commit (`journal/wal_sync.py`)."""
         self._iso_of: Any = None
         self._iso = ""
         self.path.parent.mkdir(parents=True, exist_ok=True)  # as the audit log's
@@ -263,19 +268,16 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
     def commit(self, *, sync: bool = True) -> None:
         """Commit what is held; in durable mode also fsync the WAL, unless `sync` is False."""
         began = time.perf_counter()
-        if sync:
-            fd = self.commit_for_sync()
-            if fd is not None:
-                os.fsync(fd)
-        else:
-            self._commit_unsynced()
+        self._commit_unsynced()
+        if sync and self.durable:
+            self.wal_sync.sync_now()
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - began)
 
     def commit_for_sync(self) -> int | None:
         """Commit what is held, without an fsync, and return the WAL's descriptor for the
-        caller to fsync (with the audit log's, off the loop: `journal/barrier.py`) before
-        relying on it; None in batch mode, or with no WAL file (nothing waits in one)."""
+        caller to fsync (`journal/barrier.py`) before relying on it, and then to report to
+        `wal_sync`; None in batch mode, or with no WAL file (nothing waits in one)."""
         self._commit_unsynced()
         return self.wal_fd() if self.durable else None
 
@@ -283,9 +285,14 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         self._write_held()
         self._db.execute("COMMIT")
         self._db.execute("BEGIN")
+        self.wal_sync.committed += 1
         self._pending = 0
         if self._checkpointer is not None:
             self._checkpointer.committed()
+
+    def _fsync_wal(self) -> None:
+        if (fd := self.wal_fd()) is not None:
+            os.fsync(fd)
 
     def wal_fd(self) -> int | None:
         """A descriptor of the WAL file: fsync'ed, every commit written to it so far

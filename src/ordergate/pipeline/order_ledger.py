@@ -94,7 +94,10 @@ class OrderLedger:
             return
         began = time.perf_counter()
         wal = journal.commit_for_sync()
+        through = journal.wal_sync.committed  # read before the fsync: what it covers
         await fsync_together(fds if wal is None else [*fds, wal])
+        if wal is not None:  # a stored answer waiting for this fsync can be read now
+            journal.wal_sync.synced_through(through)
         if journal.on_commit is not None:
             journal.on_commit(time.perf_counter() - began)
 

@@ -7,7 +7,7 @@ derived from strategy, account and signal ID, whoever sends it). Then:
 
 - the first request with a key is processed, under the engine's one-decision lock, and
   its answer (status and body, an error included) is stored in the journal
-  (`idempotency_keys`, schema v4) and committed *before* it is sent: a client that
+  (`idempotency_keys`, schema v4) and on disk *before* it is sent: a client that
   retries after a crash or a restart gets that answer back, marked
   `Idempotent-Replayed: true`;
 - the same key with another payload (a different fingerprint: SHA-256 of the body's
@@ -36,7 +36,6 @@ from typing import Any
 import orjson
 
 from ordergate.clock import Clock
-from ordergate.journal.barrier import fsync_aside
 from ordergate.journal.order_journal import OrderJournal
 from ordergate.server.problems import Problem
 
@@ -100,7 +99,7 @@ class Idempotency:
             return self._replay(stored, print_, reused), True
         self._in_flight.add(name)
         try:
-            wal = None
+            commit = None
             async with self._turn:
                 # Stored while we waited for the lock? Not by another request (it would
                 # have been in flight), but an expired key may have been purged: fine.
@@ -110,14 +109,14 @@ class Idempotency:
                     answer = (problem.status, problem.body)
                 status, body = answer
                 if status < 500:
-                    wal = journal.store_idempotent_answer(scope, owner, key, print_, status,
-                                                          orjson.dumps(body).decode(),
-                                                          self._clock.now())
-            # The answer's fsync outside the lock: the next decision goes on meanwhile
-            # (its own barrier fsyncs the same WAL again, covering this answer too); only
-            # this client waits for the disk before it reads the answer.
-            if wal is not None:
-                await fsync_aside(wal)
+                    commit = journal.store_idempotent_answer(scope, owner, key, print_,
+                                                             status, orjson.dumps(body).decode(),
+                                                             self._clock.now())
+            # On disk outside the lock: the next decision goes on meanwhile, and its
+            # barrier's fsync, when it comes in the loop's next turn, covers this answer
+            # too (`journal/wal_sync.py`); only this client waits for the disk.
+            if commit is not None:
+                await journal.wal_sync.on_disk(commit)
             return answer, False
         finally:
             self._in_flight.discard(name)
