@@ -269,6 +269,21 @@ def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkey
     assert commit == journal.wal_sync.committed > journal.wal_sync.synced  # the caller waits
 
 
+def test_a_deferred_decision_end_is_committed_on_leaving_even_when_the_decision_raised(
+        path, journal):
+    """The HTTP API defers a decision's last commit to its stored answer's; an answer that
+    never comes (a 5xx, a decision that raised) must not leave the rows uncommitted."""
+    with pytest.raises(RuntimeError), journal.decision_commit_deferred():
+        journal.insert_order(_order())
+        journal.commit_if_durable()  # the decision's end: deferred
+        assert _count(path, "orders") == 0
+        raise RuntimeError("the decision failed")
+    assert _count(path, "orders") == 1
+    journal.insert_order(_order("c-2"))
+    journal.commit_if_durable()  # outside: at once again
+    assert _count(path, "orders") == 2
+
+
 def test_batch_mode_has_nothing_to_fsync(path):
     journal = OrderJournal(path, durable=False, batch_size=100)
     journal.insert_order(_order())

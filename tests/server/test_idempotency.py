@@ -4,6 +4,7 @@ with another payload, 409 while the first is in flight and exactly one order; ke
 in the journal across a restart, for `server.idempotency_retention_s`."""
 
 import asyncio
+import sqlite3
 import time
 
 import httpx
@@ -143,10 +144,10 @@ def test_get_is_never_blocked_by_a_key(served):
     assert httpx.get(f"{served.url}/v1/orders", headers=READ).status_code == 200
 
 
-def test_every_commit_of_a_decision_is_counted_the_stored_answers_too(served):
+def test_a_decisions_last_rows_are_committed_with_its_stored_answer(served):
     """`ordergate_journal_commit_seconds` counts each commit: for a filled order the one
-    before the send, the one that ends the decision and the stored answer's (whose fsync
-    follows, outside the lock)."""
+    before the send and the stored answer's, which carries the decision's end (its fill)
+    too, so a second connection sees the fill once the answer is read."""
     def commits():
         return served.engine.metrics.registry.get_sample_value(
             "ordergate_journal_commit_seconds_count")
@@ -154,4 +155,8 @@ def test_every_commit_of_a_decision_is_counted_the_stored_answers_too(served):
     before = commits()
     r = _post(served, "k-counted", order())
     assert r.status_code == 201 and r.json()["order"]["state"] == "FILLED"
-    assert commits() - before == 3
+    assert commits() - before == 2
+    with sqlite3.connect(served.engine.journal.path) as other:
+        fills = other.execute("SELECT COUNT(*) FROM fills WHERE client_order_id=?",
+                              (r.json()["client_order_id"],)).fetchone()[0]
+    assert fills == 1

@@ -100,18 +100,15 @@ class Idempotency:
         self._in_flight.add(name)
         try:
             commit = None
+            # The decision's last rows go into the answer's commit: one commit, not two.
             async with self._turn:
-                # Stored while we waited for the lock? Not by another request (it would
-                # have been in flight), but an expired key may have been purged: fine.
-                try:
-                    answer = await decide()
-                except Problem as problem:
-                    answer = (problem.status, problem.body)
-                status, body = answer
-                if status < 500:
-                    commit = journal.store_idempotent_answer(scope, owner, key, print_,
-                                                             status, orjson.dumps(body).decode(),
-                                                             self._clock.now())
+                with journal.decision_commit_deferred():
+                    answer = await self._decide(decide)
+                    status, body = answer
+                    if status < 500:
+                        commit = journal.store_idempotent_answer(
+                            scope, owner, key, print_, status, orjson.dumps(body).decode(),
+                            self._clock.now())
             # On disk outside the lock: the next decision goes on meanwhile, and its
             # barrier's fsync, when it comes in the loop's next turn, covers this answer
             # too (`journal/wal_sync.py`); only this client waits for the disk.
@@ -120,6 +117,16 @@ class Idempotency:
             return answer, False
         finally:
             self._in_flight.discard(name)
+
+    @staticmethod
+    async def _decide(decide: Callable[[], Awaitable[Answer]]) -> Answer:
+        """`decide`'s answer, a `Problem` it raised included. (Stored while we waited for
+        the lock? Not by another request, it would have been in flight; an expired key
+        may have been purged: fine.)"""
+        try:
+            return await decide()
+        except Problem as problem:
+            return problem.status, problem.body
 
     @staticmethod
     def _replay(stored: tuple[str, int, str], print_: str, reused: tuple[str, str]) -> Answer:
