@@ -12,6 +12,8 @@ connected, are its base `EngineWiring` (`engine_wiring.py`); the tick's steps ar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from ordergate.allocation.eligibility import AccountStatus
@@ -21,6 +23,7 @@ from ordergate.engine_ticks import EngineTicks
 from ordergate.engine_wiring import EngineWiring
 from ordergate.events import SignalInvalid, SignalRejected, TradingStateChanged
 from ordergate.events import AccountStatusChanged, ChildSignal
+from ordergate.journal.wal_sync import DeferredEnd
 from ordergate.pipeline.amend import AmendOutcome
 from ordergate.pipeline.chain import Outcome, SignalContext
 from ordergate.pipeline.reasons import ReasonCode
@@ -199,6 +202,25 @@ class Engine(EngineTicks):
         HTTP, a supervised crash in the server): its events delivered, audited, committed."""
         await self._settle()
 
+    @contextmanager
+    def decision_end_deferred(self) -> Iterator[DeferredEnd]:
+        """Within: the end of each decision (its last audit lines written, the journal
+        committed) waits, for the caller to hand it to the next barrier (`handed_over`: the
+        HTTP API's answer waits for that barrier, `journal/wal_sync.py`). Not handed over
+        (an answer not stored), or left by an exception, it comes on leaving."""
+        end = DeferredEnd()
+        self._end_deferred = True
+        try:
+            yield end
+        finally:
+            self._end_deferred = False
+            if not end.handed_over:
+                self._end_of_decision()
+
+    def _end_of_decision(self) -> None:
+        self.audit.end_of_decision()
+        self.journal.commit_if_durable()
+
     async def _settle(self) -> None:
         """The end of a decision: subscribers done, audit lines written, journal committed
         (durable mode). Audit first: a kill between the two repeats a line on the next
@@ -214,8 +236,8 @@ class Engine(EngineTicks):
                     except Exception as exc:  # noqa: BLE001 - supervised: audited, counted, by policy halts
                         self.supervisor.crashed(name, exc)
                     await self.bus.drain()
-        self.audit.end_of_decision()
-        self.journal.commit_if_durable()
+        if not self._end_deferred:
+            self._end_of_decision()
 
     def venue_orders_per_client_id(self) -> dict[str, int]:
         """Venue-side order counts per client order ID, where the venue can tell (simulated)."""

@@ -85,6 +85,7 @@ class EngineWiring:
         self.audit = AuditLog(bus, config.audit, clock, audit_path,
                               batch_lines=1 if durable else 1024)
         self.supervisor = Supervisor(bus, clock, self._disable_venue)
+        self._end_deferred = False  # `Engine.decision_end_deferred`
         bus.subscribe(SystemError, self._on_system_error)
         self.ledger = OrderLedger(self.journal, bus, clock, config.reconciler.finished_order_grace_s,
                                   on_drift=self._drifted)
@@ -92,6 +93,8 @@ class EngineWiring:
             # its audit lines in the journal's commit (one fsync), the file fsync'ed after
             self.audit.keep_in(self.journal)
             self.ledger.before_send.append(self.audit.flush_for_sync)
+            # an HTTP answer no send covered: the same barrier, audit lines first
+            self.journal.wal_sync.barrier = self.ledger.barrier_now
         self.venues = venues if venues is not None else {
             name: guard_venue(
                 build_venue(name, settings, clock, market=market, on_inferred=self._inferred,

@@ -251,7 +251,7 @@ def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkey
     """A commit is fsync'ed; the commit that ends a decision is not (the next barrier
     covers it; a power loss before that is recovered from the venue); a barrier's commit
     hands the WAL to its caller (the ledger before a send); the HTTP API's stored answer
-    is committed for its caller to wait for on disk (`wal_sync`)."""
+    is held for the next barrier, its caller waiting for that on disk (`wal_sync`)."""
     assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     synced: list[str] = []
@@ -265,23 +265,8 @@ def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkey
     journal.commit_if_durable()  # the end of a decision: not
     assert len(synced) == 1
     commit = journal.store_idempotent_answer("orders", "bot", "k-1", "f", 201, "{}", T0)
-    assert _count(journal.path, "idempotency_keys") == 1 and len(synced) == 1
-    assert commit == journal.wal_sync.committed > journal.wal_sync.synced  # the caller waits
-
-
-def test_a_deferred_decision_end_is_committed_on_leaving_even_when_the_decision_raised(
-        path, journal):
-    """The HTTP API defers a decision's last commit to its stored answer's; an answer that
-    never comes (a 5xx, a decision that raised) must not leave the rows uncommitted."""
-    with pytest.raises(RuntimeError), journal.decision_commit_deferred():
-        journal.insert_order(_order())
-        journal.commit_if_durable()  # the decision's end: deferred
-        assert _count(path, "orders") == 0
-        raise RuntimeError("the decision failed")
-    assert _count(path, "orders") == 1
-    journal.insert_order(_order("c-2"))
-    journal.commit_if_durable()  # outside: at once again
-    assert _count(path, "orders") == 2
+    assert commit == journal.wal_sync.committed + 1  # held for the next barrier, which
+    assert _count(journal.path, "idempotency_keys") == 0 and len(synced) == 1  # the caller waits for
 
 
 def test_batch_mode_has_nothing_to_fsync(path):

@@ -1,9 +1,11 @@
-"""Spec: a stored answer is read only once a WAL fsync that started after its commit has
-returned: the next send's barrier in the loop's next turn, or else one of its own on the
-loop's thread; never a second fsync where one covers it, never one that began before."""
+"""Spec: a stored answer is held for the next barrier and read only once that barrier's
+fsync has returned: the next send's, in the loop's next turn, or else a barrier of its
+own on the loop's thread; never a second fsync where one covers it, never one that began
+before its commit."""
 
 import asyncio
 import os
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,6 +53,11 @@ def wal_fsyncs(journal, monkeypatch):
     return seen
 
 
+def _count(path, table):
+    with sqlite3.connect(path) as other:  # what is committed, as another reader sees it
+        return other.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
 def _answer(journal, key):
     return journal.store_idempotent_answer("signals", "bot", key, "fp", 201, "{}", T0)
 
@@ -73,7 +80,7 @@ async def test_an_fsync_the_disk_refuses_reaches_every_waiter_it_leaves_uncovere
 
 
 def test_a_commit_made_while_an_fsync_is_under_way_is_not_taken_for_covered():
-    sync = WalSync(lambda: None)
+    sync = WalSync(lambda: None, lambda: None)
     sync.committed = 1
     through = sync.committed  # an fsync begins here...
     sync.committed = 2  # ...a commit lands in the WAL meanwhile...
@@ -117,7 +124,8 @@ async def test_an_answer_is_covered_by_the_next_sends_barrier_with_no_fsync_of_i
     await asyncio.sleep(0)  # the answer waits; the next decision's turn comes first
     await next_decision()
     await waiting
-    assert len(wal_fsyncs) == 1 and wal_fsyncs[0][0] > commit  # the barrier's, after it
+    assert [n for n, _ in wal_fsyncs] == [commit]  # the barrier's: its commit carried both
+    assert _count(journal.path, "idempotency_keys") == _count(journal.path, "orders") == 1
 
 
 async def test_a_commit_already_on_disk_is_not_waited_for(journal, wal_fsyncs):
@@ -128,10 +136,11 @@ async def test_a_commit_already_on_disk_is_not_waited_for(journal, wal_fsyncs):
     assert len(wal_fsyncs) == 1
 
 
-async def test_a_batch_journal_answers_with_nothing_to_wait_for(tmp_path):
+async def test_a_batch_journal_commits_an_answer_at_once_with_nothing_to_wait_for(tmp_path):
     journal = OrderJournal(tmp_path / "batch.sqlite", durable=False)
     try:
         assert _answer(journal, "k-1") is None
+        assert _count(journal.path, "idempotency_keys") == 1
     finally:
         journal.close()
 
@@ -142,8 +151,9 @@ async def test_a_batch_journal_answers_with_nothing_to_wait_for(tmp_path):
 async def test_back_to_back_requests_are_answered_after_the_disk_with_one_fsync_each(
         journal, wal_fsyncs, monkeypatch):
     """Three requests queued on the decision lock, each deciding with a send: every
-    answer is read only once its commit is on disk, and the three took four fsyncs (the
-    sends', each covering the answer before it, and the last answer's own), not six."""
+    answer is read only once its commit is on disk, and the three took four commits and
+    four fsyncs (the sends', each carrying the answer before it, and the last answer's
+    own barrier), not six of each."""
     ledger = OrderLedger(journal, EventBus(), SimulatedClock(T0), 60)
     idempotency = Idempotency(journal, SimulatedClock(T0), 3600, asyncio.Lock())
     commits: dict[str, int] = {}
@@ -169,4 +179,4 @@ async def test_back_to_back_requests_are_answered_after_the_disk_with_one_fsync_
 
     assert await asyncio.gather(*(request(n) for n in range(3))) == [0, 1, 2]
     assert sorted(commits) == ["k-0", "k-1", "k-2"]
-    assert len(wal_fsyncs) == 4
+    assert len(wal_fsyncs) == 4 and journal.wal_sync.committed == 4

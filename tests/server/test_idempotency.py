@@ -146,8 +146,9 @@ def test_get_is_never_blocked_by_a_key(served):
 
 def test_a_decisions_last_rows_are_committed_with_its_stored_answer(served):
     """`ordergate_journal_commit_seconds` counts each commit: for a filled order the one
-    before the send and the stored answer's, which carries the decision's end (its fill)
-    too, so a second connection sees the fill once the answer is read."""
+    before the send and the barrier under the stored answer, which carries the decision's
+    end too: once the answer is read, a second connection sees the fill and the audit
+    file has its line."""
     def commits():
         return served.engine.metrics.registry.get_sample_value(
             "ordergate_journal_commit_seconds_count")
@@ -156,7 +157,11 @@ def test_a_decisions_last_rows_are_committed_with_its_stored_answer(served):
     r = _post(served, "k-counted", order())
     assert r.status_code == 201 and r.json()["order"]["state"] == "FILLED"
     assert commits() - before == 2
+    cid = r.json()["client_order_id"]
     with sqlite3.connect(served.engine.journal.path) as other:
         fills = other.execute("SELECT COUNT(*) FROM fills WHERE client_order_id=?",
-                              (r.json()["client_order_id"],)).fetchone()[0]
+                              (cid,)).fetchone()[0]
     assert fills == 1
+    fill_lines = [line for line in served.engine.audit.path.read_text().splitlines()
+                  if '"event":"fill"' in line and cid in line]
+    assert len(fill_lines) == 1  # the lines that explain the answer are written before it

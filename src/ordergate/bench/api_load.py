@@ -81,7 +81,8 @@ def measure(n: int, concurrency: int, rate: float, paced_n: int,
     return {
         "measured": ("`ordergate serve` (FastAPI on uvicorn, one process; durable: the "
                      "journal's commit, with the decision's audit lines in it, fsync'ed "
-                     "before each send, and the answer's commit fsync'ed before it is sent) "
+                     "before each send, and the answer on disk before it is sent: held for "
+                     "the next send's barrier, or a barrier of its own a turn later) "
                      "against the in-process simulated venue; the load from a separate process over HTTP/1.1 "
                      "keep-alive connections, POST /v1/signals with ~5% of signal IDs posted "
                      "again; latency from request sent to answer read, in the client"),

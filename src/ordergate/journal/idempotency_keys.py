@@ -1,6 +1,6 @@
 """`IdempotencyKeys`: the HTTP API's stored answers (schema v4), under a scope, an owner
-and a key: read back for a retry, kept and committed (for the caller to wait for on
-disk) before the client reads the answer, purged once old. `_sortable` is the time they
+and a key: read back for a retry, kept (live: held for the next barrier, which the caller
+waits for) before the client reads the answer, purged once old. `_sortable` is the time they
 are stored and compared under.
 
 A mixin: the connection, the held writes and the commits are `OrderJournal`'s.
@@ -9,7 +9,6 @@ A mixin: the connection, the held writes and the commits are `OrderJournal`'s.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -24,12 +23,11 @@ class IdempotencyKeys:
         on_commit: Callable[[float], None] | None
         durable: bool
         wal_sync: WalSync
+        _pending: int
 
         def _write_held(self) -> None: ...
 
         def commit(self, *, sync: bool = True) -> None: ...
-
-        def _commit_unsynced(self) -> None: ...
 
     # ------------------------------------------------------------------ idempotency (v4)
 
@@ -44,18 +42,19 @@ class IdempotencyKeys:
 
     def store_idempotent_answer(self, scope: str, owner: str, key: str, fingerprint: str,
                                 status: int, body: str, ts: datetime) -> int | None:
-        """Keep an answer for replay and commit it, returning the commit's number for the
-        caller to wait for on disk (`wal_sync.on_disk`) before the client reads the answer,
-        or a retry after a power loss would not find it; None in batch mode (nothing to
-        wait for). Replaces an expired one."""
-        began = time.perf_counter()
+        """Keep an answer for replay (replacing an expired one). Durable: held in the open
+        transaction, and the number of the commit that will carry it is returned, for the
+        caller to wait for on disk (`wal_sync.on_disk`) before the client reads the
+        answer, or a retry after a power loss would not find it. In batch mode: committed
+        now, and None (nothing to wait for)."""
         self._write_held()
         self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?,?,?,?,?,?,?)",
                          (scope, owner, key, fingerprint, status, body, _sortable(ts)))
-        self._commit_unsynced()
-        if self.on_commit is not None:  # counted as a commit (its fsync is the caller's)
-            self.on_commit(time.perf_counter() - began)
-        return self.wal_sync.committed if self.durable else None
+        if self.durable:
+            self._pending += 1
+            return self.wal_sync.committed + 1
+        self.commit()
+        return None
 
     def purge_idempotency_keys(self, older_than: datetime) -> int:
         """Forget answers stored before `older_than`; returns how many."""

@@ -7,9 +7,9 @@ in that commit (`audit_rows.py`), so one fsync makes both durable.
 
 Durable mode fsyncs at barriers, not at every commit (`synchronous=NORMAL`, and an fsync
 of the WAL file where a commit must survive a power loss): before a send, and under an
-answer the HTTP API is about to give (`store_idempotent_answer`; the fsync that covers it
-is often the next send's, `journal/wal_sync.py`). The commit that ends a
-decision (the venue's answer, fills, transitions) is written to the WAL without an fsync:
+answer the HTTP API is about to give (held by `store_idempotent_answer` for the next
+barrier, often the next send's: `journal/wal_sync.py`). The commit that ends a decision
+(the venue's answer, fills, transitions) is written to the WAL without an fsync:
 it survives the process being killed (the OS has it), is made durable by the next
 barrier (fsync is per file, and the WAL is appended to in order), and if a power loss
 takes it first, restart recovery asks the venue about every order the journal still has
@@ -44,8 +44,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -90,7 +89,6 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         """Told each commit's wall-clock seconds (the engine's metrics)."""
         self._batch_size = batch_size
         self._pending = 0
-        self._end_deferred = False  # `decision_commit_deferred`
         # Held until the next write to SQLite (`_write_held`): by client order ID, so a
         # transition of an order not yet written changes its row in place.
         self._new_orders: dict[str, list[Any]] = {}
@@ -98,7 +96,7 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         self._transitions: list[tuple[Any, ...]] = []
         self._fills: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         self._wal: tuple[int, int] | None = None  # (fd, inode) of the WAL file fsync'ed last
-        self.wal_sync = WalSync(self._fsync_wal)
+        self.wal_sync = WalSync(self._fsync_wal, self.commit)
         """Commits counted, and which are on disk: a stored answer waits for the fsync that
         covers its commit (`journal/wal_sync.py`)."""
         self._iso_of: Any = None
@@ -263,24 +261,10 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
     def commit_if_durable(self) -> None:
         """After a decision: in durable mode every venue answer and fill is committed as it
         arrives (per decision), without an fsync (the next barrier makes it durable, see
-        the module's docstring); batch mode leaves it to the batch. Within
-        `decision_commit_deferred`, the caller's own commit that follows does it."""
-        if self.durable and self._pending and not self._end_deferred:
+        the module's docstring); batch mode leaves it to the batch. A decision whose end
+        is deferred (`Engine.decision_end_deferred`) is committed by the next barrier."""
+        if self.durable and self._pending:
             self.commit(sync=False)
-
-    @contextmanager
-    def decision_commit_deferred(self) -> Iterator[None]:
-        """Within: the commit that ends a decision waits for the caller's own, which follows
-        at once (the HTTP API's stored answer): one commit where there were two, about
-        80 µs of the event loop's time a request. Leaving commits whatever is still held,
-        so an answer that is not stored (a 5xx) or a decision that raised leaves nothing
-        uncommitted."""
-        self._end_deferred = True
-        try:
-            yield
-        finally:
-            self._end_deferred = False
-            self.commit_if_durable()
 
     def commit(self, *, sync: bool = True) -> None:
         """Commit what is held; in durable mode also fsync the WAL, unless `sync` is False."""

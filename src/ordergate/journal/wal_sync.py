@@ -13,8 +13,15 @@ the loop's thread (measured 2026-12-04).
 
 Now an answer waits for the first WAL fsync that starts after its commit: the next
 barrier's, when the next decision reaches its send in the loop's next turn (a queued
-request); otherwise one of its own on the loop's thread, one turn later (no request
+request); otherwise a barrier of its own on the loop's thread, one turn later (no request
 waiting, a refused signal, a decision that must ask the venue first).
+
+The answer is not even committed on its own: it is held in the journal's open
+transaction, with the end of the decision it answers (the audit lines written after the
+send, the venue's answer and fills: `DeferredEnd`), and the barrier that covers it writes
+those lines, commits and fsyncs them all, audit first as at every barrier. Under load one
+audit write, one commit and one fsync a request, where there were two, three and two;
+and a client that reads an answer finds the lines that explain it on disk too.
 
 The journal counts its commits (`committed`); whoever fsyncs the WAL reads that count
 before the fsync and reports it after (`synced_through`), so a commit made while an fsync
@@ -27,9 +34,24 @@ import asyncio
 from collections.abc import Callable
 
 
+class DeferredEnd:
+    """Handed to whoever defers the end of a decision (`Engine.decision_end_deferred`):
+    `handed_over` once something waits for the next barrier (`WalSync.on_disk`), which
+    then writes the decision's last audit lines and commits them; else the end comes on
+    leaving, as without the deferral."""
+
+    __slots__ = ("handed_over",)
+
+    def __init__(self) -> None:
+        self.handed_over = False
+
+
 class WalSync:
-    def __init__(self, fsync_wal: Callable[[], None]) -> None:
+    def __init__(self, fsync_wal: Callable[[], None], barrier: Callable[[], None]) -> None:
         self._fsync_wal = fsync_wal
+        self.barrier = barrier
+        """Commits what is held and fsyncs it, reporting `synced_through`: the journal's
+        own commit, or, live, the ledger's barrier (the audit lines first)."""
         self.committed = 0
         """Commits made so far (the journal counts each)."""
         self.synced = 0
@@ -57,9 +79,10 @@ class WalSync:
         self.synced_through(through)
 
     async def on_disk(self, commit: int) -> None:
-        """Return once commit number `commit` is on disk: covered by the next WAL fsync
-        made in the loop's next turn, or by one of its own right after it. An fsync the
-        disk refused is raised here, to every waiter it leaves uncovered."""
+        """Return once commit number `commit` (made, or the next one, for what is held) is
+        on disk: covered by the next barrier made in the loop's next turn, or by one of
+        its own right after it. A barrier that failed (an fsync the disk refused) is
+        raised here, to every waiter it leaves uncovered."""
         if commit <= self.synced:
             return
         loop = asyncio.get_running_loop()
@@ -69,12 +92,14 @@ class WalSync:
         await future
 
     def _sync_if_behind(self, commit: int) -> None:
-        """The loop's turn after `commit`'s wait began: fsync unless a barrier did."""
+        """The loop's turn after `commit`'s wait began: a barrier, unless one came."""
         if commit <= self.synced:
             return
         try:
-            self.sync_now()
-        except OSError as exc:  # the disk refused: no waiter may read its answer
+            self.barrier()
+        # Not raised here (a loop callback: it would only be logged and the waiters would
+        # hang): each waiter raises it, so no answer is read that is not on disk.
+        except Exception as exc:  # noqa: BLE001 - the disk refused, or SQLite did
             waiting, self._waiting = self._waiting, []
             for _, future in waiting:
                 if not future.done():

@@ -20,6 +20,7 @@ not grow with history.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -96,8 +97,23 @@ class OrderLedger:
         wal = journal.commit_for_sync()
         through = journal.wal_sync.committed  # read before the fsync: what it covers
         await fsync_together(fds if wal is None else [*fds, wal])
-        if wal is not None:  # a stored answer waiting for this fsync can be read now
-            journal.wal_sync.synced_through(through)
+        self._synced(through, began)
+
+    def barrier_now(self) -> None:
+        """The same barrier with no send after it, its fsyncs on this thread: for an
+        answer of the HTTP API's that no send's barrier covered (`journal/wal_sync.py`)."""
+        fds = [fd for flush in self.before_send if (fd := flush()) is not None]
+        began = time.perf_counter()
+        wal = self.journal.commit_for_sync()
+        through = self.journal.wal_sync.committed
+        for fd in fds if wal is None else [*fds, wal]:
+            os.fsync(fd)
+        self._synced(through, began)
+
+    def _synced(self, through: int, began: float) -> None:
+        """A barrier's fsyncs returned: its commits are on disk, for whoever waits."""
+        journal = self.journal
+        journal.wal_sync.synced_through(through)
         if journal.on_commit is not None:
             journal.on_commit(time.perf_counter() - began)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ import orjson
 
 from ordergate.clock import Clock
 from ordergate.journal.order_journal import OrderJournal
+from ordergate.journal.wal_sync import DeferredEnd
 from ordergate.server.problems import Problem
 
 Answer = tuple[int, dict[str, Any]]
@@ -73,8 +75,12 @@ def parse_key(header: str | None) -> str:
 
 class Idempotency:
     def __init__(self, journal: OrderJournal, clock: Clock, retention_s: float,
-                 turn: asyncio.Lock) -> None:
+                 turn: asyncio.Lock,
+                 defer_end: Callable[[], AbstractContextManager[DeferredEnd]] | None = None,
+                 ) -> None:
         self._journal = journal
+        self._defer_end = defer_end or (lambda: nullcontext(DeferredEnd()))
+        """`Engine.decision_end_deferred`: a decision's end rides in its answer's barrier."""
         self._clock = clock
         self._retention = timedelta(seconds=retention_s)
         self._turn = turn
@@ -100,18 +106,19 @@ class Idempotency:
         self._in_flight.add(name)
         try:
             commit = None
-            # The decision's last rows go into the answer's commit: one commit, not two.
             async with self._turn:
-                with journal.decision_commit_deferred():
+                with self._defer_end() as end:
                     answer = await self._decide(decide)
                     status, body = answer
                     if status < 500:
                         commit = journal.store_idempotent_answer(
                             scope, owner, key, print_, status, orjson.dumps(body).decode(),
                             self._clock.now())
+                        # the decision's last lines and rows go with the answer
+                        end.handed_over = commit is not None
             # On disk outside the lock: the next decision goes on meanwhile, and its
-            # barrier's fsync, when it comes in the loop's next turn, covers this answer
-            # too (`journal/wal_sync.py`); only this client waits for the disk.
+            # barrier, when it comes in the loop's next turn, writes, commits and fsyncs
+            # this answer too (`journal/wal_sync.py`); only this client waits for it.
             if commit is not None:
                 await journal.wal_sync.on_disk(commit)
             return answer, False

@@ -108,7 +108,7 @@ async def serve(config: EngineConfig, source: Path | None = None,
     _count_refusals(auth, engine, settings)
     turn = asyncio.Lock()  # one decision at a time (live.py)
     idempotency = Idempotency(engine.journal, engine.clock, settings.idempotency_retention_s,
-                              turn)
+                              turn, engine.decision_end_deferred)
     state = ServerState(engine, turn, auth, idempotency, settings)
     state.events = EventHub(engine, settings.events, stop)  # ends its streams on stop
     server = _Server(uvicorn.Config(
