@@ -19,6 +19,7 @@ from ordergate.testing.crash_check import (
     add_audit_line,
     classify_kill,
     figures,
+    note_uncommitted_fills,
     passed,
 )
 from ordergate.testing.crash_procs import JournalSnapshot, fill_key
@@ -213,6 +214,43 @@ def test_a_trade_audited_twice_was_applied_twice() -> None:
     audit.fill_lines[fill_key("BTC/USDT", "7")] = 2
     result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
     assert result["fills_applied_twice"] == 1 and not passed(result)
+
+
+def test_two_fill_lines_in_one_killed_life_are_a_double_count_even_uncommitted() -> None:
+    # A life that applied a trade twice, then died before committing it: one line of the
+    # two is explained by the kill, the other is not.
+    state, journal, audit = _one_filled_buy()
+    life = AuditRecord()
+    for _ in range(2):
+        add_audit_line(life, {"event": "fill", "trade_id": "7", "symbol": "BTC/USDT"})
+    note_uncommitted_fills(life, JournalSnapshot({}, {}), audit.uncommitted_fill_lines)
+    audit.fill_lines[fill_key("BTC/USDT", "7")] = 3  # those two, and the next life's
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["fills_applied_twice"] == 1 and not passed(result)
+    assert any("1 of them in a life killed before its commit" in p for p in problems)
+
+
+def test_a_fill_line_of_a_life_whose_journal_kept_the_fill_is_not_excused() -> None:
+    state, journal, audit = _one_filled_buy()
+    life = AuditRecord()
+    add_audit_line(life, {"event": "fill", "trade_id": "7", "symbol": "BTC/USDT"})
+    note_uncommitted_fills(life, journal, audit.uncommitted_fill_lines)  # journal holds trade 7
+    audit.fill_lines[fill_key("BTC/USDT", "7")] = 2
+    result, _ = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["fills_applied_twice"] == 1 and result["fill_lines_repeated_after_kill"] == 0
+
+
+def test_a_fill_line_written_again_after_a_kill_before_its_commit_is_not_a_double_count() -> None:
+    # Audit first: the line reached the file, the kill came before the journal's commit,
+    # and the next life found the trade missing and applied it, once in the journal.
+    state, journal, audit = _one_filled_buy()
+    life = AuditRecord()
+    add_audit_line(life, {"event": "fill", "trade_id": "7", "symbol": "BTC/USDT"})
+    note_uncommitted_fills(life, JournalSnapshot({}, {}), audit.uncommitted_fill_lines)
+    audit.fill_lines[fill_key("BTC/USDT", "7")] = 2
+    result, problems = figures({"s1": "c1"}, state, journal, audit, D("0.999"))
+    assert result["fills_applied_twice"] == 0 and result["fill_lines_repeated_after_kill"] == 1
+    assert passed(result), problems
 
 
 def test_drift_the_engine_reported_fails_the_run() -> None:

@@ -20,11 +20,14 @@ Figures (each must be 0 / "0"):
   those lines are written and fsync'ed before the order's request leaves, so no kill
   during a send may leave an order, or its fills, that no audit line explains;
 - `conflicting_outcomes`: orders audited with two different terminal statuses;
-- `fills_applied_twice`: venue trades audited as a fill more than once. Each audited fill
-  was journaled before its line was written, and the journal keys fills by (venue, symbol,
-  trade ID), so
-  a second line means the engine applied a trade it already had (double counted in the
-  order's filled quantity and in the position it held in memory);
+- `fills_applied_twice`: venue trades audited as a fill more than once, but for one line
+  of each life a kill cut short before the fill was committed. The journal keys fills by
+  (venue, symbol, trade ID), and a decision's audit lines are written before its commit
+  (audit first: a kill between the two repeats a line instead of losing it), so a kill
+  there leaves a line whose fill the next life finds missing and applies, the first time
+  the journal has it: `fill_lines_repeated_after_kill` counts those, and they fail
+  nothing. Any other second line means the engine applied a trade it already had (double
+  counted in the order's filled quantity and in the position it held in memory);
 - `order_mismatches`: orders whose journal status or filled quantity disagrees with the
   venue's (a FAILED order the venue holds, a FILLED one it calls cancelled, ...);
 - `orders_not_terminal` / `venue_open_orders`: anything still working at the end;
@@ -72,6 +75,9 @@ class AuditRecord:
     refused: dict[str, set[str]] = field(default_factory=dict)    # signal ID -> deny codes
     invalid: set[str] = field(default_factory=set)
     fill_lines: Counter[FillKey] = field(default_factory=Counter)  # trade -> `fill` lines
+    uncommitted_fill_lines: Counter[FillKey] = field(default_factory=Counter)
+    """Trade -> the killed lives that audited it but whose journal, after the kill, did not
+    hold it (`note_uncommitted_fills`): lines the next life rightly writes again."""
     drift: list[str] = field(default_factory=list)               # the engine's own drift reports
     decided: dict[str, set[str]] = field(default_factory=dict)  # signal ID -> what is audited
     submitted: set[str] = field(default_factory=set)             # client order IDs sent
@@ -118,6 +124,14 @@ def add_audit_line(record: AuditRecord, line: Mapping[str, Any]) -> None:
         record.signals_received += 1
         if record.first_signal_at is None:
             record.first_signal_at = datetime.fromisoformat(str(line["ts"])).timestamp()
+
+
+def note_uncommitted_fills(life: AuditRecord, journal: JournalSnapshot,
+                           into: Counter[FillKey]) -> None:
+    """After a kill: count in `into` each trade that this life audited as a fill (`life`:
+    its audit log alone) and the journal, as the kill left it, does not hold. Once per
+    life, however many lines it wrote: two lines in one life stay a double count."""
+    into.update(key for key in life.fill_lines if key not in journal.fills)
 
 
 def journal_position(journal: JournalSnapshot) -> Decimal:
@@ -236,9 +250,11 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
             undecided.append(cid)
             problems.append(f"order {cid} (signal {signal_id}) is in the journal, but the audit "
                             f"log lacks its decision: {', '.join(missing)}")
-    twice = sorted(key for key, n in audit.fill_lines.items() if n > 1)
+    repeated = audit.uncommitted_fill_lines
+    twice = sorted(key for key, n in audit.fill_lines.items() if n - repeated[key] > 1)
     problems += [f"fill applied twice: trade {key[0]} {key[1]} has {audit.fill_lines[key]} "
-                 "fill lines in the audit logs" for key in twice]
+                 f"fill lines in the audit logs ({repeated[key]} of them in a life killed "
+                 "before its commit)" for key in twice]
     conflicting = sorted(cid for cid, seen in audit.terminal.items() if len(seen) > 1)
     problems += [f"conflicting outcomes for {cid}: {sorted(audit.terminal[cid])}"
                  for cid in conflicting]
@@ -265,6 +281,8 @@ def figures(signals: Mapping[str, str], state: Mapping[str, Any], journal: Journ
         "engine_position_drift": None if engine_drift is None else decimal_text(engine_drift),
         "conflicting_outcomes": len(conflicting),
         "fills_applied_twice": len(twice),
+        "fill_lines_repeated_after_kill": sum(
+            min(n, audit.fill_lines[key] - 1) for key, n in repeated.items() if n > 0),
         "order_mismatches": len(mismatches),
         "orders_not_terminal": len(journal.open_orders()),
         "venue_open_orders": len(venue_open),

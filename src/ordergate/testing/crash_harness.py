@@ -13,6 +13,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ from ordergate.testing.crash_check import (
     InFlight,
     classify_kill,
     figures,
+    note_uncommitted_fills,
     kills_by_moment,
     passed,
     read_audit,
@@ -38,6 +40,7 @@ from ordergate.testing.crash_check import (
 from ordergate.testing.crash_procs import (
     EmulatorProcess,
     EngineProcess,
+    FillKey,
     JournalSnapshot,
     engine_env,
     journal_has_any,
@@ -91,6 +94,8 @@ class CrashTest:
         self.refused: set[str] = set()        # signals the engine refused (audited)
         self.moments: list[str] = []
         self.start_s: list[float] = []  # per life: from the process start to its first signal
+        # trade -> killed lives that audited it uncommitted (`crash_check.note_uncommitted_fills`)
+        self.uncommitted_fill_lines: Counter[FillKey] = Counter()
         self.late_until = 0.0  # a detached order request may execute until then
         self.exit_problems: list[str] = []    # exits over position, seen after any kill
         self.unprotected: list[str] = []      # filled entries without their stop, at the end
@@ -154,6 +159,7 @@ class CrashTest:
         state, journal = self.emu.state(), read_journal(self.journal_path)
         watch.update(state)
         audit = read_audit([self.dir / "audit" / f"life-{n:03d}.jsonl"])
+        note_uncommitted_fills(audit, journal, self.uncommitted_fill_lines)
         if audit.first_signal_at is not None:
             self.start_s.append(audit.first_signal_at - engine.started_wall)
         # Past start-up: it audited a signal, or journaled an order during this life (the
@@ -314,6 +320,7 @@ class CrashTest:
         code, summary = self.final_run()
         state, journal = self.emu.state(), read_journal(self.journal_path)
         audit = read_audit(sorted((self.dir / "audit").glob("*.jsonl")))
+        audit.uncommitted_fill_lines = self.uncommitted_fill_lines
         engine_position = None
         if summary is not None and code == 0:
             engine_position = Decimal(summary.get("positions", {}).get("BTC/USDT", "0"))
