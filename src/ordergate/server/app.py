@@ -39,6 +39,7 @@ from ordergate.server import (
     accounts, openapi, routes_accounts, routes_amend, routes_orders, views,
 )
 from ordergate.server.auth import Authenticator, Principal
+from ordergate.server.direct_routes import DirectRoutes
 from ordergate.server.event_hub import EventHub
 from ordergate.server.event_stream import event_routes
 from ordergate.server.health import health_view
@@ -173,6 +174,10 @@ def build_app(state: ServerState) -> FastAPI:
         async with turn:
             await engine.settle()
 
+    # Innermost: the order-entry routes, past FastAPI's per-request layers (why:
+    # `direct_routes.py`); still inside the crash guard and the body limit.
+    app.add_middleware(DirectRoutes, routes_of=app,
+                       direct=[("POST", "/v1/signals"), ("POST", "/v1/orders")])
     app.add_middleware(CrashGuard, on_crash=crashed)
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
     return app
