@@ -32,8 +32,8 @@ from ordergate.testing.crash_check import (
     InFlight,
     classify_kill,
     figures,
-    note_uncommitted_fills,
     kills_by_moment,
+    note_uncommitted_fills,
     passed,
     read_audit,
 )
