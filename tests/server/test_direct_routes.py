@@ -3,7 +3,6 @@ FastAPI's router, a crash still reaches the supervisor, and a route that would n
 FastAPI's request handling is refused when the app is built, not served wrongly."""
 
 import asyncio
-from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from ordergate.server.problems import Problem
 from ordergate.testing.served import READ, TRADE, signal
 
 
-def _app(**routes: Any) -> FastAPI:
+def _app() -> FastAPI:
     """A FastAPI app whose POST /direct is dispatched directly and whose other routes are
     FastAPI's; each answer says who answered it."""
     app = FastAPI()
