@@ -4,15 +4,17 @@ touches a file it cannot read."""
 import gc
 import os
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
-from ordergate.journal.order_journal import JournalUnreadable, OrderJournal
+from ordergate.journal.order_journal import JournalUnreadable, OrderJournal, _sortable
 from ordergate.journal.schema import SCHEMA_VERSION
 
 S = OrderStatus
@@ -606,6 +608,15 @@ def test_an_idempotent_answer_survives_a_reopen_until_it_is_older_than_asked(pat
         assert journal.idempotent_answer("order", "bot", "k-1", t0 - timedelta(days=1)) is None
     finally:
         journal.close()
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9998, 12, 31),
+                    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)),
+                                               timezone(timedelta(hours=-11))])))
+def test_a_stored_answers_time_is_written_as_journals_before_wrote_it(ts):
+    """Keys stored by an earlier ordergate are compared as text with the times written
+    now: the format must not move by a character (fixed width, UTC, `Z`)."""
+    assert _sortable(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_one_orders_transitions_fills_and_venue_id_lookup_use_an_index_not_a_scan(journal):

@@ -66,7 +66,9 @@ class IdempotencyKeys:
 
 
 def _sortable(ts: datetime) -> str:
-    """UTC with a fixed width, so that text order is time order (`isoformat` drops a zero
-    fraction and keeps the offset)."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC with a fixed width, so that text order is time order (a bare `isoformat` drops
+    a zero fraction and keeps the offset). Written as `strftime("%Y-%m-%dT%H:%M:%S.%fZ")`
+    would, for less: strftime goes through the C library and was 8 µs a call inside the
+    server (twice a request), `isoformat` 4.5 µs."""
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
