@@ -36,13 +36,15 @@ def hub_of(engine: Engine, **settings: int) -> EventHub:
     return EventHub(engine, EventStreamSettings(**settings), first_id=FIRST)
 
 
-def lines(n: int, **fields: object) -> list[str]:
-    return [orjson.dumps({"event": "venue_error", "n": i, **fields}).decode() for i in range(n)]
+def lines(n: int, **fields: object) -> tuple[list[str], list[dict[str, object]]]:
+    """A batch as the audit log hands it over: each line and the dict it was encoded from."""
+    records = [{"event": "venue_error", "n": i, **fields} for i in range(n)]
+    return [orjson.dumps(r).decode() for r in records], records
 
 
 def test_a_resume_within_retention_is_exact_and_ids_are_consecutive(engine):
     hub = hub_of(engine)
-    hub.publish(lines(10))
+    hub.publish(*lines(10))
     sub, gap = hub.open(Filter(), after=FIRST + 4)
     assert gap is None
     assert [e.id for e in hub.take(sub)] == list(range(FIRST + 5, FIRST + 10))
@@ -56,7 +58,7 @@ def test_a_resume_within_retention_is_exact_and_ids_are_consecutive(engine):
 ])
 def test_a_resume_not_retained_is_a_gap_then_the_oldest_line_kept(engine, after, missed):
     hub = hub_of(engine, retention=5)
-    hub.publish(lines(10))
+    hub.publish(*lines(10))
     sub, gap = hub.open(Filter(), after=after)
     assert gap == Gap(after, FIRST + 5, missed)
     assert [e.id for e in hub.take(sub)] == list(range(FIRST + 5, FIRST + 10))
@@ -65,12 +67,12 @@ def test_a_resume_not_retained_is_a_gap_then_the_oldest_line_kept(engine, after,
 def test_a_client_more_than_client_buffer_behind_is_ended_as_overflow(engine):
     hub = hub_of(engine, client_buffer=3)
     live, _ = hub.open(Filter(), after=None)
-    hub.publish(lines(3))
+    hub.publish(*lines(3))
     assert live.ended is None
-    hub.publish(lines(1))
+    hub.publish(*lines(1))
     assert live.ended == "overflow" and hub.take(live) == [] and live.position == FIRST - 1
     resuming, _ = hub.open(Filter(), after=FIRST - 1)  # four lines of backlog: allowed
-    hub.publish(lines(3))
+    hub.publish(*lines(3))
     assert resuming.ended is None
     assert len(hub.take(resuming)) == 7
 
@@ -78,7 +80,7 @@ def test_a_client_more_than_client_buffer_behind_is_ended_as_overflow(engine):
 def test_a_client_whose_next_line_left_the_ring_overflows(engine):
     hub = hub_of(engine, retention=5, client_buffer=100)
     sub, _ = hub.open(Filter(), after=None)
-    hub.publish(lines(6))
+    hub.publish(*lines(6))
     assert sub.ended == "overflow"
 
 
@@ -99,8 +101,8 @@ async def test_lines_are_tagged_with_their_signal_or_orders_account_and_symbol(t
     restarted = Engine(load_config(write_config(tmp_path)), WallClock())  # same journal
     try:
         later = hub_of(restarted)  # never saw the order placed: the journal knows it
-        later.publish([orjson.dumps({"event": "order_transition", "signal_id": "tag-1",
-                                     "client_order_id": order_id}).decode()])
+        record = {"event": "order_transition", "signal_id": "tag-1", "client_order_id": order_id}
+        later.publish([orjson.dumps(record).decode()], [record])
         sub, _ = later.open(Filter(symbols=frozenset({"ETH/USDT"})), after=FIRST - 1)
         assert [e.account for e in later.take(sub)] == ["main"]
     finally:
@@ -111,7 +113,7 @@ async def test_stop_ends_every_stream_as_shutdown_and_the_hub_stops_observing(en
     stop = asyncio.Event()
     hub = EventHub(engine, EventStreamSettings(), stop, first_id=FIRST)
     sub, _ = hub.open(Filter(), after=None)
-    hub.publish(lines(2))
+    hub.publish(*lines(2))
     stop.set()
     await asyncio.sleep(0)
     assert hub.closed and sub.ended == "shutdown"

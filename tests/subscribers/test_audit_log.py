@@ -101,7 +101,9 @@ def test_an_exception_logged_to_the_audit_sink_shows_no_variable_values(tmp_path
 def test_observers_get_each_batch_as_the_file_has_it_once_it_is_written(audit):
     bus, log = audit
     seen: list[tuple[list[str], bytes]] = []
-    log.observers.append(lambda lines: seen.append((list(lines), log.path.read_bytes())))
+    records: list[dict] = []
+    log.observers.append(lambda lines, rs: (seen.append((list(lines), log.path.read_bytes())),
+                                            records.extend(rs)))
     bus.publish(SignalInvalid(T0, "quantity", "Input should be greater than 0", "s-1", 3))
     bus.publish(SignalInvalid(T0, "side", "caf\u00e9", "s-2", 4))
     assert seen == []  # nothing is observed before it is written
@@ -110,6 +112,8 @@ def test_observers_get_each_batch_as_the_file_has_it_once_it_is_written(audit):
     [(lines, on_disk)] = seen
     assert "\n".join(lines).encode() + b"\n" == on_disk == log.path.read_bytes()
     assert [json.loads(line)["signal_id"] for line in lines] == ["s-1", "s-2"]
+    # with each line the dict it was encoded from: what the line decodes to
+    assert records == [json.loads(line) for line in lines]
 
 
 def test_every_event_name_the_log_writes_is_in_event_names():

@@ -38,7 +38,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from prometheus_client import Counter, Gauge
 
 from ordergate.config import EventStreamSettings
@@ -159,16 +158,16 @@ class EventHub:
         """The ID of the newest line (one below the first, before any line)."""
         return self._ring.next_id - 1
 
-    def publish(self, lines: list[str]) -> None:
-        """The audit log's observer: number and keep `lines`, then wake the streams (and
+    def publish(self, lines: list[str], records: list[dict[str, Any]]) -> None:
+        """The audit log's observer: number and keep `lines` (`records`: the dicts they
+        were encoded from, for the fields a filter looks at), then wake the streams (and
         end those that fell behind). Never waits, never raises for a client."""
         ring = self._ring
         if not self.closed and self._stop is not None and self._stop.is_set():
             self.close()  # stopping, and the closer has not run yet: the journal may be shut
         if self.closed:
             return
-        for line in lines:
-            record = orjson.loads(line)
+        for line, record in zip(lines, records, strict=True):
             account, symbol = record.get("account_id"), record.get("symbol")
             if account is None or symbol is None:
                 known_account, known_symbol = self._subject(record)
