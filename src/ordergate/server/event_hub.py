@@ -43,14 +43,17 @@ from prometheus_client import Counter, Gauge
 from ordergate.config import EventStreamSettings
 from ordergate.engine import Engine
 from ordergate.events import OrderPlaced, TradingSignalGenerated
+from ordergate.records import record
 
 _SUBJECTS_MIN = 4096
 """The subject index (signal or order -> account, symbol) keeps at least this many."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
-    """One audit line with its sequence number and what a filter looks at."""
+    """One audit line with its sequence number and what a filter looks at. A `record`,
+    not a frozen dataclass: nine are built a decision, and a frozen one's `__init__`
+    sets each field through `object.__setattr__` (1.9 µs an append in the server)."""
 
     id: int
     line: str
