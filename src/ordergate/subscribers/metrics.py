@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.registry import Collector
 
 from ordergate.bus import EventBus
 from ordergate.domain.order import OrderStatus
@@ -27,6 +29,7 @@ from ordergate.events import (
     VenueCallFailed, VenueCircuitChanged, VenueDisabled,
 )
 from ordergate.events import InstrumentRulesChanged, StopTriggered, VenueClockResynced
+from ordergate.subscribers.tallies import Tally, TallyHistogram
 from ordergate.venues.request_timing import RequestOutcome, VenueMethod
 
 
@@ -34,6 +37,14 @@ _FIELD_LABELS = SIGNAL_FIELDS | {"json", "signal"}
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _REQUEST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _FILL = (0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 3600.0)
+
+
+C = TypeVar("C", bound=Collector)
+
+
+def _registered(registry: CollectorRegistry, collector: C) -> C:
+    registry.register(collector)
+    return collector
 
 
 def invalid_field_label(field: str) -> str:
@@ -49,24 +60,27 @@ class Metrics:
     def __init__(self, bus: EventBus) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.signals = Counter("ordergate_signals", "Signals received", registry=r)
+        # Moved by every signal: tallies, not prometheus_client's locked counters
+        # (`subscribers/tallies.py`); the same families when scraped.
+        self.signals = _registered(r, Tally("ordergate_signals", "Signals received"))
         self.invalid = Counter("ordergate_signals_invalid", "Signals that failed to parse",
                                ["field"], registry=r)
         self.rejected = Counter("ordergate_signals_rejected", "Signals refused by a handler",
                                 ["handler", "code"], registry=r)
-        self.transitions = Counter("ordergate_order_transitions", "Order status changes",
-                                   ["status"], registry=r)
-        self.fills = Counter("ordergate_fills", "Fills applied", registry=r)
+        self.transitions = _registered(r, Tally("ordergate_order_transitions",
+                                                "Order status changes", ["status"]))
+        self.fills = _registered(r, Tally("ordergate_fills", "Fills applied"))
+        self._signal_count, self._fill_count = self.signals.cell(), self.fills.cell()
         self.unresolved = Counter("ordergate_orders_unresolved", "Sends with no answer", registry=r)
         self.slippage = Counter("ordergate_slippage_breaches", "Fills beyond slippage tolerance",
                                 registry=r)
         self.errors = Counter("ordergate_system_errors",
                               "Unexpected exceptions (subscribers, decisions, the control loop)",
                               ["source"], registry=r)
-        bus.subscribe(TradingSignalGenerated, lambda e: self.signals.inc())
+        bus.subscribe(TradingSignalGenerated, self._signal)
         bus.subscribe(SignalInvalid, lambda e: self.invalid.labels(invalid_field_label(e.field)).inc())
         bus.subscribe(SignalRejected, lambda e: self.rejected.labels(e.handler, e.code).inc())
-        self._by_status = {status: self.transitions.labels(status.value) for status in OrderStatus}
+        self._by_status = {status: self.transitions.cell(status.value) for status in OrderStatus}
         bus.subscribe(OrderTransitioned, self._transitioned)
         bus.subscribe(OrderPlaced, self._placed)
         bus.subscribe(OrderFilled, self._filled)
@@ -123,20 +137,21 @@ class Metrics:
         bus.subscribe(AllocationCompletion, lambda e: self.block_actions.labels(
             "completion", str(e.to_account is not None).lower()).inc())
 
-        self.signal_to_request = Histogram(
+        self.signal_to_request = _registered(r, TallyHistogram(
             "ordergate_signal_to_request_seconds",
             "From a signal entering the engine to its order's request leaving for the venue "
-            "(wall clock; venues behind guards)", ["venue"], buckets=_FAST, registry=r)
-        self.venue_requests = Histogram(
+            "(wall clock; venues behind guards)", ["venue"], buckets=_FAST))
+        self.venue_requests = _registered(r, TallyHistogram(
             "ordergate_venue_request_seconds", "Venue requests by method and outcome (wall clock)",
-            ["venue", "method", "outcome"], buckets=_REQUEST, registry=r)
-        self.fill_latency = Histogram(
+            ["venue", "method", "outcome"], buckets=_REQUEST))
+        self.fill_latency = _registered(r, TallyHistogram(
             "ordergate_fill_latency_seconds",
             "From an order's send to its first fill (the engine's clock)", ["venue"],
-            buckets=_FILL, registry=r)
-        self.journal_commits = Histogram(
+            buckets=_FILL))
+        self.journal_commits = _registered(r, TallyHistogram(
             "ordergate_journal_commit_seconds", "Journal commits (wall clock; durable mode: "
-            "one before every send, with its fsync)", buckets=_FAST, registry=r)
+            "one before every send, with its fsync)", buckets=_FAST))
+        self._commits = self.journal_commits.series()
         self._sent: dict[str, tuple[str, datetime]] = {}  # working orders awaiting a first fill
         self._signal_in: float | None = None
 
@@ -148,27 +163,30 @@ class Metrics:
 
     def request_leaving(self, venue: str, method: VenueMethod) -> None:
         if method is VenueMethod.PLACE_ORDER and self._signal_in is not None:
-            self.signal_to_request.labels(venue).observe(time.perf_counter() - self._signal_in)
+            self.signal_to_request.series(venue).observe(time.perf_counter() - self._signal_in)
             self._signal_in = None  # a resend of the same order is not a new signal's
 
     def request_answered(self, venue: str, method: VenueMethod, outcome: RequestOutcome,
                          seconds: float) -> None:
-        self.venue_requests.labels(venue, method.value, outcome.value).observe(seconds)
+        self.venue_requests.series(venue, method.value, outcome.value).observe(seconds)
 
     def journal_committed(self, seconds: float) -> None:
-        self.journal_commits.observe(seconds)
+        self._commits.observe(seconds)
 
     def _placed(self, e: OrderPlaced) -> None:
         self._sent[e.client_order_id] = (e.venue, e.ts)
 
+    def _signal(self, e: TradingSignalGenerated) -> None:
+        self._signal_count[0] += 1
+
     def _filled(self, e: OrderFilled) -> None:
-        self.fills.inc()
+        self._fill_count[0] += 1
         sent = self._sent.pop(e.fill.client_order_id, None)
         if sent is not None:
-            self.fill_latency.labels(sent[0]).observe(max(0.0, (e.ts - sent[1]).total_seconds()))
+            self.fill_latency.series(sent[0]).observe(max(0.0, (e.ts - sent[1]).total_seconds()))
 
     def _transitioned(self, e: OrderTransitioned) -> None:
-        self._by_status[e.to_status].inc()
+        self._by_status[e.to_status][0] += 1
         # Ended without a fill still to come: forgotten. FILLED is published just before
         # the fill that filled it (`OrderLedger.apply_trade`), which `_filled` takes.
         if e.to_status.is_terminal and e.to_status is not OrderStatus.FILLED:
