@@ -114,8 +114,16 @@ def test_the_wal_still_restarts_and_stays_bounded_and_every_commit_survives(tmp_
     for batch in range(6):
         _commit_orders(journal, batch * 1000, 1000)
     wal = os.path.getsize(f"{path}-wal")
-    # 6,000 commits of several pages each, unbounded: ~100 MB; restarted past the mark
-    assert wal < (WAL_AUTOCHECKPOINT_PAGES + 1000) * 4096, wal
+    # 6,000 commits of about four pages each, unbounded: ~100 MB. Restarted past the
+    # mark: each restart is counted in the WAL header (its checkpoint sequence number).
+    # The file keeps the furthest extent it ever reached, and the writer's checkpoint
+    # waits for a passive one the thread has under way, so on a loaded machine the WAL
+    # goes some way past the mark before it restarts (46 MB seen under CI): bounded at
+    # twice the mark, not at the mark.
+    with open(f"{path}-wal", "rb") as header:
+        restarts = int.from_bytes(header.read(16)[12:16], "big")
+    assert restarts >= 1, restarts
+    assert wal < 2 * WAL_AUTOCHECKPOINT_PAGES * 4096, wal
     journal.close()
     other = sqlite3.connect(path)
     assert other.execute("SELECT count(*) FROM orders").fetchone()[0] == 6000
