@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -28,27 +28,47 @@ Labels = tuple[str, ...]
 _go_float = cast(Callable[[float], str], utils.floatToGoString)  # how `le` is written
 
 
-class Tally(Collector):
-    def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
-        self._name, self._doc, self._labelnames = name, documentation, tuple(labelnames)
-        self._cells: dict[Labels, list[float]] = {}
-        self._created: dict[Labels, float] = {}
-        if not self._labelnames:
-            self.cell()  # an unlabelled counter is exposed from the start, at 0
+V = TypeVar("V")
 
-    def cell(self, *labels: str) -> list[float]:
-        """The series for these label values, created at 0 if new: add to `cell[0]`."""
-        if len(labels) != len(self._labelnames):
-            raise ValueError(f"{self._name}: labels {self._labelnames}, got {labels}")
-        found = self._cells.get(labels)
+
+class _Series(Collector, Generic[V]):
+    """Series by label values, each made by `_new` the first time its labels are seen and
+    dated then (the `_created` sample)."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        self._name, self._doc, self._labelnames = name, documentation, tuple(labelnames)
+        self._series: dict[Labels, V] = {}
+        self._created: dict[Labels, float] = {}
+
+    def _new(self) -> V:
+        raise NotImplementedError
+
+    def _get(self, labels: Labels) -> V:
+        found = self._series.get(labels)
         if found is None:
-            found = self._cells[labels] = [0.0]
+            if len(labels) != len(self._labelnames):
+                raise ValueError(f"{self._name}: labels {self._labelnames}, got {labels}")
+            found = self._series[labels] = self._new()
             self._created[labels] = time.time()
         return found
 
+
+class Tally(_Series[list[float]]):
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
+        super().__init__(name, documentation, labelnames)
+        if not self._labelnames:
+            self.cell()  # an unlabelled counter is exposed from the start, at 0
+
+    def _new(self) -> list[float]:
+        return [0.0]
+
+    def cell(self, *labels: str) -> list[float]:
+        """The series for these label values, created at 0 if new: add to `cell[0]`."""
+        return self._get(labels)
+
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(self._name, self._doc, labels=self._labelnames)
-        for labels, cell in list(self._cells.items()):
+        for labels, cell in list(self._series.items()):
             family.add_metric(labels, cell[0], created=self._created[labels])
         yield family
 
@@ -67,28 +87,23 @@ class _Observed:
         self.sum += value
 
 
-class TallyHistogram(Collector):
+class TallyHistogram(_Series[_Observed]):
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = (),
                  buckets: Sequence[float] = ()) -> None:
         bounds = tuple(float(b) for b in buckets if b != float("inf"))
         if not bounds or list(bounds) != sorted(bounds):
             raise ValueError(f"{name}: buckets must be given in increasing order")
-        self._name, self._doc, self._labelnames = name, documentation, tuple(labelnames)
+        super().__init__(name, documentation, labelnames)
         self._bounds = bounds
-        self._series: dict[Labels, _Observed] = {}
-        self._created: dict[Labels, float] = {}
         if not self._labelnames:
             self.series()
 
+    def _new(self) -> _Observed:
+        return _Observed(self._bounds)
+
     def series(self, *labels: str) -> _Observed:
         """The series for these label values, created empty if new: call its `observe`."""
-        if len(labels) != len(self._labelnames):
-            raise ValueError(f"{self._name}: labels {self._labelnames}, got {labels}")
-        found = self._series.get(labels)
-        if found is None:
-            found = self._series[labels] = _Observed(self._bounds)
-            self._created[labels] = time.time()
-        return found
+        return self._get(labels)
 
     def collect(self) -> Iterator[Metric]:
         family = HistogramMetricFamily(self._name, self._doc, labels=self._labelnames)
