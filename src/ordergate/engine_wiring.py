@@ -115,6 +115,7 @@ class EngineWiring:
             if isinstance(venue, GuardedVenue):
                 venue.observe = self.metrics
         self.journal.on_commit = self.metrics.journal_committed
+        self.journal.on_fsync = self.metrics.journal_fsynced
         self.metrics.registry.register(EngineGauges(
             self.ledger.live_orders, self.positions, lambda: self.risk.trading_state,
             lambda: self.venues))

@@ -102,6 +102,18 @@ def test_the_live_path_sends_every_signal_and_its_instants_come_in_order(
     assert 0 < section["without_fsync"]["to_venue_request_us"]["p50"]
 
 
+def test_the_live_path_tells_the_disks_fsync_from_the_engines_own_part(
+        report: dict[str, Any]) -> None:
+    """Durable, every send waited for an fsync, a part of its path; without the fsyncs
+    there is none and the engine's own part is the whole path."""
+    section, without = report["live_path"], report["live_path"]["without_fsync"]
+    fsync, own, sent = (section[k]["p50"] for k in (
+        "fsync_before_send_us", "to_venue_request_less_fsync_us", "to_venue_request_us"))
+    assert 0 < fsync < sent and 0 < own < sent
+    assert without["fsync_before_send_us"]["max"] == 0
+    assert without["to_venue_request_less_fsync_us"] == without["to_venue_request_us"]
+
+
 def test_the_live_path_through_ccxt_reaches_the_emulator_and_takes_the_wait_out(
         report: dict[str, Any]) -> None:
     """Through ccxt to the Binance emulator: every order filled there; the adapter is
@@ -144,6 +156,11 @@ def test_the_api_under_load_sends_one_order_per_signal_however_often_it_is_poste
         assert set(throughput["statuses"]) <= {"200", "201", "409"}
         assert 0 < throughput["latency_ms"]["p50"] <= throughput["latency_ms"]["p99"]
     assert section["durable"] is True and section["without_fsync"]["durable"] is False
+    # durable: about one fsync a request (the sends' barriers; answers ride on them)
+    assert 0.5 < section["throughput_fsyncs"]["per_request"] < 2
+    assert 0 < section["throughput_fsyncs"]["fsync_us"]["p50"]
+    assert section["without_fsync"]["throughput_fsyncs"] == {
+        "per_request": 0.0, "fsync_us": {"p50": None, "p99": None}}
     assert section["venue_orders"] == (section["throughput"]["distinct_signals"]
                                        + section["paced"]["distinct_signals"])
 

@@ -271,6 +271,30 @@ def test_durable_journal_uses_wal_and_fsyncs_it_at_barriers_only(journal, monkey
     assert _count(journal.path, "idempotency_keys") == 0 and len(synced) == 1  # the caller waits for
 
 
+def test_batch_mode_reports_no_fsync(path):
+    journal = OrderJournal(path, durable=False, batch_size=1)
+    timed: list[float] = []
+    journal.on_fsync = timed.append
+    journal.insert_order(_order())
+    journal.commit()
+    journal.close()
+    assert timed == []
+
+
+def test_each_fsync_of_a_commit_of_its_own_is_timed_and_an_unsynced_commit_is_not(journal):
+    """`on_fsync` (the metrics' `ordergate_journal_fsync_seconds`) is told the disk's part
+    alone: once for a commit that fsyncs, never for the commit that ends a decision."""
+    timed: list[float] = []
+    commits: list[float] = []
+    journal.on_fsync, journal.on_commit = timed.append, commits.append
+    journal.insert_order(_order())
+    journal.commit()
+    assert len(timed) == 1 and len(commits) == 1 and 0 < timed[0] <= commits[0]
+    journal.record_fill(_fill())
+    journal.commit_if_durable()
+    assert len(timed) == 1 and len(commits) == 2
+
+
 def test_batch_mode_has_nothing_to_fsync(path):
     journal = OrderJournal(path, durable=False, batch_size=100)
     journal.insert_order(_order())

@@ -23,9 +23,10 @@ from ordergate.testing.scenario import BTC, T0, Scenario, make_signal, quote
 QUOTES = [quote(0, "42000", "42001", "5"), quote(3, "41980", "41990", "5")]
 
 
-def _engine(tmp: Path, guarded: bool = True) -> tuple[Engine, SimulatedVenue, SimulatedClock]:
+def _engine(tmp: Path, guarded: bool = True,
+            durable: bool = True) -> tuple[Engine, SimulatedVenue, SimulatedClock]:
     clock = SimulatedClock(T0)
-    config = config_from_mapping({}).model_copy(update={
+    config = config_from_mapping({"journal": {"durable": durable}}).model_copy(update={
         "audit": AuditSettings(path=tmp / "audit.jsonl", rotation=None, retention=None)})
     venue = SimulatedVenue(SimulatedVenueSettings.model_validate({
         "name": "sim", "instruments": [BTC], "slippage_bps": Decimal(0),
@@ -137,6 +138,37 @@ async def test_a_replays_unguarded_venue_adds_no_request_series(tmp_path: Path) 
         assert _samples(s.engine, "ordergate_venue_request_seconds_count") == {}
         assert _samples(s.engine, "ordergate_venue_breaker_state") == {}
         assert _count(s.engine, "ordergate_fill_latency_seconds", venue="sim") == 1
+
+
+async def test_a_journal_in_batches_times_no_fsync(tmp_path: Path) -> None:
+    """A replay's journal (`durable = false`) commits in batches and never fsyncs."""
+    engine, _, clock = _engine(tmp_path, guarded=False, durable=False)
+    await engine.start()
+    try:
+        await _submit(engine, clock)
+        assert not engine.journal.durable
+        assert _count(engine, "ordergate_journal_fsync_seconds") == 0
+    finally:
+        await engine.close()
+
+
+async def test_a_sends_barrier_times_its_fsync_apart_from_its_commit(tmp_path: Path) -> None:
+    """A filled market order: one barrier before the send (commit and fsync), one commit
+    without an fsync at the decision's end; the fsync's seconds are a part of its
+    barrier's."""
+    engine, _, clock = _engine(tmp_path)
+    await engine.start()
+    try:
+        fsyncs, commits = (_count(engine, name) for name in (
+            "ordergate_journal_fsync_seconds", "ordergate_journal_commit_seconds"))
+        await _submit(engine, clock)
+        assert _count(engine, "ordergate_journal_fsync_seconds") - fsyncs == 1
+        assert _count(engine, "ordergate_journal_commit_seconds") - commits == 2
+        fsync_s = sum(_samples(engine, "ordergate_journal_fsync_seconds_sum").values())
+        commit_s = sum(_samples(engine, "ordergate_journal_commit_seconds_sum").values())
+        assert 0 < fsync_s < commit_s
+    finally:
+        await engine.close()
 
 
 async def test_durable_commits_are_timed(tmp_path: Path) -> None:

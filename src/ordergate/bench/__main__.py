@@ -112,7 +112,8 @@ def _durable_and_not(module: str, args: list[str], kept: tuple[str, ...]) -> dic
 def live_path(sizes: Sizes) -> dict[str, Any]:
     """On the simulated venue, and through ccxt to the Binance emulator (issue 12 asks for
     the latter), each durable and without the fsyncs."""
-    kept = ("to_engine_submit_us", "to_venue_request_us", "to_decision_end_us")
+    kept = ("to_engine_submit_us", "to_venue_request_us", "to_decision_end_us",
+            "fsync_before_send_us", "to_venue_request_less_fsync_us")
     result = _durable_and_not("ordergate.bench.live_path", ["--signals", str(sizes.live_n)],
                               kept)
     result["binance_emulator"] = _durable_and_not(
@@ -128,7 +129,7 @@ def api_load(sizes: Sizes) -> dict[str, Any]:
         "ordergate.bench.api_load",
         ["--n", str(sizes.api_n), "--paced-n", str(max(100, sizes.api_n // 2)),
          "--rate", str(sizes.api_rate)],
-        ("throughput", "paced", "every_client_id_once"))
+        ("throughput", "throughput_fsyncs", "paced", "every_client_id_once"))
 
 
 def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, Any]:

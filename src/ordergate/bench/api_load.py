@@ -22,6 +22,8 @@ from typing import Any
 
 from loguru import logger
 
+from ordergate.bench.processes import percentiles
+from ordergate.journal.order_journal import OrderJournal
 from ordergate.testing import served
 from ordergate.venues.guarded import unwrap
 from ordergate.venues.simulated import SimulatedVenue
@@ -60,6 +62,19 @@ def _client(url: str, n: int, concurrency: int, rate: float, prefix: str) -> dic
     return result
 
 
+def _timed_fsyncs(journal: OrderJournal) -> list[float]:
+    """Each fsync the journal makes from now on, in seconds (its metrics still told)."""
+    timed: list[float] = []
+    metrics = journal.on_fsync
+
+    def fsynced(seconds: float) -> None:
+        timed.append(seconds)
+        if metrics is not None:
+            metrics(seconds)
+    journal.on_fsync = fsynced
+    return timed
+
+
 def measure(n: int, concurrency: int, rate: float, paced_n: int,
             durable: bool = True) -> dict[str, Any]:
     logger.remove()  # as `ordergate serve`: audit lines to their file, warnings to stderr
@@ -70,8 +85,10 @@ def measure(n: int, concurrency: int, rate: float, paced_n: int,
         (root / "serve.toml").write_text(CONFIG.format(root=root, quotes=served.QUOTES,
                                                       durable=str(durable).lower()))
         server = served.start(root, root / "serve.toml", environ={"OG_BENCH_TOKEN": TOKEN})
+        fsyncs = _timed_fsyncs(server.engine.journal)
         try:
             throughput = _client(server.url, n, concurrency, 0.0, "max")
+            during = list(fsyncs)
             paced = _client(server.url, paced_n, concurrency, rate, "paced")
             venue = unwrap(server.engine.venues["sim"])
             assert isinstance(venue, SimulatedVenue)
@@ -85,8 +102,13 @@ def measure(n: int, concurrency: int, rate: float, paced_n: int,
                      "the next send's barrier, or a barrier of its own a turn later) "
                      "against the in-process simulated venue; the load from a separate process over HTTP/1.1 "
                      "keep-alive connections, POST /v1/signals with ~5% of signal IDs posted "
-                     "again; latency from request sent to answer read, in the client"),
+                     "again; latency from request sent to answer read, in the client; "
+                     "throughput_fsyncs: the journal's fsyncs during the throughput phase, "
+                     "per request and each one's time (the disk's part)"),
         "throughput": throughput,
+        "throughput_fsyncs": {
+            "per_request": round(len(during) / throughput["requests"], 3),
+            "fsync_us": percentiles([seconds * 1e6 for seconds in during])},
         "paced": paced,
         "venue_orders": len(counts),
         "orders_per_client_id_max": max(counts.values(), default=0),

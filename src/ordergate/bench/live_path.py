@@ -61,6 +61,7 @@ from ordergate.testing.binance_emulator import (
 )
 from ordergate.venues.base import OrderReport, OrderRequest
 from ordergate.venues.guarded import unwrap
+from ordergate.bench.processes import percentiles
 from ordergate.bench.workloads import market_hold_quotes, market_hold_signal
 
 LIVE_CONFIG = """\
@@ -111,8 +112,15 @@ class _Probe:
         self.sent_ns: int | None = None
         self.wire_ns: int | None = None
         self.awaited_ns = 0
+        self.fsync_ns = 0
         self.done_ns: int | None = None
         self.decided = threading.Event()
+
+    def fsynced(self, seconds: float) -> None:
+        """The journal made commits durable: the disk's part of the path, when it comes
+        between the signal's arrival and its order's send (the barrier before the send)."""
+        if self.taken_ns is not None and self.sent_ns is None:
+            self.fsync_ns += int(seconds * 1e9)
 
 
 def _timed_engine(probe: _Probe) -> type[Engine]:
@@ -121,6 +129,13 @@ def _timed_engine(probe: _Probe) -> type[Engine]:
 
         def __init__(self, config: EngineConfig, *args: Any, **kwargs: Any) -> None:
             super().__init__(config, *args, **kwargs)
+            metrics = self.journal.on_fsync
+
+            def fsynced(seconds: float) -> None:
+                probe.fsynced(seconds)
+                if metrics is not None:
+                    metrics(seconds)
+            self.journal.on_fsync = fsynced
             for venue in self.venues.values():
                 inner = unwrap(venue)
                 setattr(inner, "place_order", _noting(inner.place_order, probe))
@@ -179,9 +194,9 @@ def _noting(place: Callable[[OrderRequest], Awaitable[OrderReport]],
     return place_order
 
 
-Record = tuple[int, int | None, int | None, int | None, int | None, int]
+Record = tuple[int, int | None, int | None, int | None, int | None, int, int]
 """(written, taken, adapter called, on the wire, done; ns awaiting requests before the
-send), perf_counter_ns."""
+send, ns in fsyncs before the send), perf_counter_ns."""
 
 
 def _writer(fifo: Path, n: int, mid_at: Callable[[datetime], int], venue: str,
@@ -194,23 +209,16 @@ def _writer(fifo: Path, n: int, mid_at: Callable[[datetime], int], venue: str,
             line = (market_hold_signal(i, mid_at(now), now, prefix="live", venue=venue)
                     + "\n").encode()
             probe.taken_ns = probe.sent_ns = probe.wire_ns = probe.done_ns = None
-            probe.awaited_ns = 0
+            probe.awaited_ns = probe.fsync_ns = 0
             probe.decided.clear()
             began = time.perf_counter_ns()
             os.write(handle, line)
             if not probe.decided.wait(timeout=30):
                 break
             records.append((began, probe.taken_ns, probe.sent_ns, probe.wire_ns,
-                            probe.done_ns, probe.awaited_ns))
+                            probe.done_ns, probe.awaited_ns, probe.fsync_ns))
     finally:
         os.close(handle)  # end of input: run_live shuts down
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if len(values) < 2:
-        return {"p50": round(values[0], 1) if values else float("nan"), "p99": float("nan")}
-    cuts = statistics.quantiles(values, n=100)
-    return {"p50": round(cuts[49], 1), "p99": round(cuts[98], 1), "max": round(max(values), 1)}
 
 
 def measure(n: int, durable: bool = True, venue: str = "sim",
@@ -266,9 +274,9 @@ def measure(n: int, durable: bool = True, venue: str = "sim",
         "orders_submitted": summary.get("orders_submitted", 0),
         "orders_filled": summary.get("orders_filled", 0),
         "signals_rejected": summary.get("signals_rejected", 0),
-        "to_engine_submit_us": _percentiles(since_written(1)),
-        "to_venue_request_us": _percentiles(since_written(3 if emulator else 2)),
-        "to_decision_end_us": _percentiles(since_written(4)),
+        "to_engine_submit_us": percentiles(since_written(1)),
+        "to_venue_request_us": percentiles(since_written(3 if emulator else 2)),
+        "to_decision_end_us": percentiles(since_written(4)),
         "durable": durable,
         "reference_max_age_s": reference_max_age_s if emulator else None,
         "measured": (
@@ -284,17 +292,26 @@ def measure(n: int, durable: bool = True, venue: str = "sim",
                 "to_adapter_us: to the ccxt adapter's place_order being called; "
                 "awaiting_venue_before_send_us: the decision's requests before the send (the "
                 "ticker for the reference price), start to response headers; "
-                "to_venue_request_excluding_network_us: to_venue_request_us less that."
+                "to_venue_request_excluding_network_us: to_venue_request_us less that. "
                 if emulator else
                 "Venue: the in-process simulated one (no network); to_venue_request_us: to "
-                "its place_order being called.")),
+                "its place_order being called. ") + (
+                "fsync_before_send_us: the journal's fsyncs in the barrier before the send "
+                "(the disk's part; 0 with --no-fsync); "
+                "to_venue_request_less_fsync_us: to the request, less the network (binance) "
+                "and less those fsyncs: the engine's own part.")),
     }
     if emulator is not None:
-        result["to_adapter_us"] = _percentiles(since_written(2))
-        result["to_venue_request_excluding_network_us"] = _percentiles(
+        result["to_adapter_us"] = percentiles(since_written(2))
+        result["to_venue_request_excluding_network_us"] = percentiles(
             [(r[3] - r[0] - r[5]) / 1000 for r in records if r[3] is not None])
-        result["awaiting_venue_before_send_us"] = _percentiles(
+        result["awaiting_venue_before_send_us"] = percentiles(
             [r[5] / 1000 for r in records if r[3] is not None])
+    sent = 3 if emulator else 2
+    result["fsync_before_send_us"] = percentiles(
+        [r[6] / 1000 for r in records if r[sent] is not None])
+    result["to_venue_request_less_fsync_us"] = percentiles(
+        [(at - r[0] - r[5] - r[6]) / 1000 for r in records if (at := r[sent]) is not None])
     return result
 
 

@@ -83,3 +83,12 @@ def replay_command(signals: Path, quotes: Path, config: Path, out: Path) -> list
 
 def median(values: Sequence[float], places: int = 3) -> float:
     return round(statistics.median(values), places)
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float | None]:
+    """p50, p99 and the maximum, to 0.1; null for what too few values cannot tell (JSON
+    has no NaN)."""
+    if len(values) < 2:
+        return {"p50": round(values[0], 1) if values else None, "p99": None}
+    cuts = statistics.quantiles(values, n=100)
+    return {"p50": round(cuts[49], 1), "p99": round(cuts[98], 1), "max": round(max(values), 1)}

@@ -98,6 +98,9 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         # up by them; what reads the journal afterwards (the report, a restart) has them.
         self.on_commit: Callable[[float], None] | None = None
         """Told each commit's wall-clock seconds (the engine's metrics)."""
+        self.on_fsync: Callable[[float], None] | None = None
+        """Told the wall-clock seconds of each fsync that makes commits durable (the
+        engine's metrics): the disk's own part of a barrier, apart from the commit's."""
         self._batch_size = batch_size
         self._pending = 0
         # Held until the next write to SQLite (`_write_held`): by client order ID, so a
@@ -307,7 +310,10 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
 
     def _fsync_wal(self) -> None:
         if (fd := self.wal_fd()) is not None:
+            began = time.perf_counter()
             os.fsync(fd)
+            if self.on_fsync is not None:
+                self.on_fsync(time.perf_counter() - began)
 
     def wal_fd(self) -> int | None:
         """A descriptor of the WAL file: fsync'ed, every commit written to it so far

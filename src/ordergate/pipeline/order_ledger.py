@@ -96,8 +96,10 @@ class OrderLedger:
         began = time.perf_counter()
         wal = journal.commit_for_sync()
         through = journal.wal_sync.committed  # read before the fsync: what it covers
-        await fsync_together(fds if wal is None else [*fds, wal])
-        self._synced(through, began)
+        synced = fds if wal is None else [*fds, wal]
+        fsync_began = time.perf_counter()
+        await fsync_together(synced)
+        self._synced(through, began, fsync_began if synced else None)
 
     def barrier_now(self) -> None:
         """The same barrier with no send after it, its fsyncs on this thread: for an
@@ -106,16 +108,23 @@ class OrderLedger:
         began = time.perf_counter()
         wal = self.journal.commit_for_sync()
         through = self.journal.wal_sync.committed
-        for fd in fds if wal is None else [*fds, wal]:
+        synced = fds if wal is None else [*fds, wal]
+        fsync_began = time.perf_counter()
+        for fd in synced:
             os.fsync(fd)
-        self._synced(through, began)
+        self._synced(through, began, fsync_began if synced else None)
 
-    def _synced(self, through: int, began: float) -> None:
-        """A barrier's fsyncs returned: its commits are on disk, for whoever waits."""
+    def _synced(self, through: int, began: float, fsync_began: float | None) -> None:
+        """A barrier's fsyncs returned: its commits are on disk, for whoever waits. Timed
+        for the metrics: the whole barrier from its commit, and its fsyncs (if it had any
+        to make) apart."""
         journal = self.journal
         journal.wal_sync.synced_through(through)
+        now = time.perf_counter()
         if journal.on_commit is not None:
-            journal.on_commit(time.perf_counter() - began)
+            journal.on_commit(now - began)
+        if fsync_began is not None and journal.on_fsync is not None:
+            journal.on_fsync(now - fsync_began)
 
     def open(self, order: Order) -> bool:
         """Journal a new order intent. False: this client order ID already exists."""

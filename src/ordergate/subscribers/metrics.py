@@ -152,6 +152,12 @@ class Metrics:
             "ordergate_journal_commit_seconds", "Journal commits (wall clock; durable mode: "
             "one before every send, with its fsync)", buckets=_FAST))
         self._commits = self.journal_commits.series()
+        # etcd's wal_fsync_duration_seconds: the disk's part of a commit, which no code
+        # change makes shorter; when a send's barrier is slow, this says whether it is.
+        self.journal_fsyncs = _registered(r, TallyHistogram(
+            "ordergate_journal_fsync_seconds", "fsyncs that make the journal's commits "
+            "durable (wall clock; the disk's part of a commit before a send)", buckets=_FAST))
+        self._fsyncs = self.journal_fsyncs.series()
         self._sent: dict[str, tuple[str, datetime]] = {}  # working orders awaiting a first fill
         self._signal_in: float | None = None
 
@@ -172,6 +178,9 @@ class Metrics:
 
     def journal_committed(self, seconds: float) -> None:
         self._commits.observe(seconds)
+
+    def journal_fsynced(self, seconds: float) -> None:
+        self._fsyncs.observe(seconds)
 
     def _placed(self, e: OrderPlaced) -> None:
         self._sent[e.client_order_id] = (e.venue, e.ts)
