@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus
 from ordergate.domain.values import Liquidity, OrderType, Side, TimeInForce
-from ordergate.journal.order_journal import JournalUnreadable, OrderJournal, _sortable
+from ordergate.journal.order_journal import (
+    DURABLE_PAGE_SIZE,
+    JournalUnreadable,
+    OrderJournal,
+    _sortable,
+)
 from ordergate.journal.schema import SCHEMA_VERSION
 
 S = OrderStatus
@@ -347,6 +352,48 @@ def test_reopening_keeps_data_and_schema_version(path):
         assert reopened.insert_order(_order()) is False
     finally:
         reopened.close()
+
+
+def _page_size(path):
+    other = sqlite3.connect(path)
+    try:
+        return other.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        other.close()
+
+
+def test_a_journal_made_with_sqlites_pages_keeps_them_and_its_rows_when_opened_durable(path):
+    """A live journal from before smaller pages (or a replay's, reopened live): SQLite
+    fixes a file's page size when it is made, and the journal must neither fail on it nor
+    lose a row."""
+    made = OrderJournal(path, durable=False)
+    made.insert_order(_order())
+    made.record_fill(_fill())
+    made.close()
+    assert _page_size(path) == 4096
+
+    live = OrderJournal(path)
+    try:
+        assert live.order_status("c-1") == "PENDING"
+        assert live.record_fill(_fill()) is False
+        live.insert_order(_order("c-2"))
+        live.commit()
+    finally:
+        live.close()
+    assert _page_size(path) == 4096
+    assert _count(path, "orders") == 2
+
+
+def test_a_new_durable_journal_has_smaller_pages_and_a_replays_has_sqlites(tmp_path):
+    """Every page a commit changed goes to the WAL whole, and the barrier's fsync writes
+    them all: a live journal's pages are smaller; a replay's are SQLite's, since it never
+    fsyncs and bigger pages mean shallower trees."""
+    live, replay = tmp_path / "live.sqlite", tmp_path / "replay.sqlite"
+    OrderJournal(live).close()
+    OrderJournal(replay, durable=False).close()
+    assert DURABLE_PAGE_SIZE < 4096
+    assert _page_size(live) == DURABLE_PAGE_SIZE
+    assert _page_size(replay) == 4096
 
 
 def test_empty_existing_file_becomes_a_new_journal(path):

@@ -24,7 +24,8 @@ The writer's own checkpoint still came inside one commit in a hundred or so: tim
 live path's p99 to the send 2.0-2.4 ms. A live journal's writer checkpoints at 10,000 pages
 instead of SQLite's 1,000 (`WAL_AUTOCHECKPOINT_PAGES`): a commit's p99 200-204 µs, the
 path's p99 1.36-1.52 ms, its p50 unchanged; the WAL file grows to about 40 MB before it
-starts over, instead of 4 MB. Without the writer's checkpoint at all (`wal_autocheckpoint=0`)
+starts over, instead of 4 MB (about 10 MB since a live journal's pages are 1 KiB:
+`order_journal.DURABLE_PAGE_SIZE`). Without the writer's checkpoint at all (`wal_autocheckpoint=0`)
 the WAL never starts over and every fsync of it extends the file: the path's p50 rose by a
 fifth.
 
