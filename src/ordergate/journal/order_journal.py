@@ -87,16 +87,16 @@ default: 1,000); the checkpointer thread copies pages ahead in between."""
 DURABLE_PAGE_SIZE = 1024
 """The page size of a durable journal made new (SQLite's default, kept by a replay's, is
 4,096; a file keeps the size it was made with). Why: a commit writes each page it changed
-to the WAL whole, and a live decision's barrier commit changes about 19 pages, one or two
+to the WAL whole, and a live decision's barrier commit changes about 18 pages, one or two
 in each of the tables and indexes its order, transitions, fill, audit lines and stored
 answer go to (counted from the WAL's frame headers under `bench.api_load`): 74 KiB for the
 barrier's fsync to write at 4 KiB a page; at 1 KiB, 26 pages (deeper trees, answers past
-a page spilling onto a second), 27 KiB. Measured on the
-development machine, 4,096 / 2,048 / 1,024 alternated three times, medians: the fsync
-before a send (`bench.live_path`, 3,000 signals) p50 269 / 258 / 226 µs, p99 617 / 490 /
-451 µs; under `bench.api_load` p50 251 / 253 / 218 µs, p99 588 / 611 / 447 µs. The
-throughput moved less than it varies from run to run, and so did the processes' system
-CPU time (GNU time, five runs each). 512 was tried once and did no better than 1,024."""
+a page spilling onto a second), 27 KiB. Measured on the development machine, 4,096 /
+2,048 / 1,024 alternated three times, medians: the fsync before a send (`bench.live_path`,
+3,000 signals) p50 269 / 258 / 226 µs, p99 617 / 490 / 451 µs; under `bench.api_load`
+p50 251 / 253 / 218 µs, p99 588 / 611 / 447 µs. The throughput moved less than it varies
+from run to run, and so did the processes' system CPU time (GNU time, five runs each).
+512 was tried once and did no better than 1,024."""
 
 
 class JournalUnreadable(RuntimeError):
