@@ -24,7 +24,7 @@ from typing import Any
 from ordergate.bench.live_path import measure as live_measure
 from ordergate.bench.mixed import mixed_workload
 from ordergate.bench.nautilus import side_by_side
-from ordergate.bench.processes import PEAK_RSS_SOURCE, run_process
+from ordergate.bench.processes import PEAK_RSS_SOURCE, compile_bytecode, run_process
 from ordergate.bench.quotes import quote_loading
 from ordergate.bench.scaling import scaling
 
@@ -133,6 +133,7 @@ def api_load(sizes: Sizes) -> dict[str, Any]:
 
 
 def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, Any]:
+    compiled = compile_bytecode(Path(__file__).resolve().parent.parent)
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "nautilus_side_by_side": lambda: side_by_side(work, repo, sizes.nautilus_n,
                                                       sizes.repeat, sizes.nautilus_install),
@@ -148,6 +149,8 @@ def build(sizes: Sizes, work: Path, repo: Path, only: list[str]) -> dict[str, An
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform()},
         "peak_rss_source": PEAK_RSS_SOURCE,
+        "bytecode": ("ordergate's modules compiled before measuring, as an install leaves "
+                     "them" if compiled else "not all of ordergate's modules would compile"),
         "quick": sizes.quick,
         "repeat": sizes.repeat,
     }

@@ -19,7 +19,8 @@ With `--base TREE` (a checkout's `src/`, e.g. a `git worktree` of the commit bef
 figure is counted for both trees, two processes at a time, and the ratio given. Hash
 randomisation is off (`PYTHONHASHSEED=0`), so a replay's count repeats to within a few
 parts in ten thousand; the HTTP figures vary a little more (which requests meet one in
-flight depends on timing). About 4 minutes for everything, under valgrind's ~50x.
+flight depends on timing). Both trees' modules are compiled to bytecode first
+(`processes.compile_bytecode`). About 4 minutes for everything, under valgrind's ~50x.
 
     python -m ordergate.bench.instructions --base /work/wt/base/src   # JSON out
 """
@@ -38,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ordergate.bench.processes import compile_bytecode
 from ordergate.bench.workloads import write_market_hold
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
@@ -88,6 +90,8 @@ def measure(workloads: list[str], base: Path | None, replay_sizes: tuple[int, in
     out: dict[str, Any] = {"measured": "instructions counted by callgrind, per signal (replay) "
                            "or per request (api): (count at the larger size - count at the "
                            "smaller) / (difference in units)"}
+    for package in (Path(__file__).resolve().parents[1], *([base / "ordergate"] if base else [])):
+        compile_bytecode(package)  # each process starts as an installed one does
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=2) as pool:
         work = Path(tmp)
         for workload in workloads:
