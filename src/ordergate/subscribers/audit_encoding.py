@@ -35,7 +35,7 @@ _dumps = orjson.dumps
 
 def encode_line(record: dict[str, Any]) -> str:
     raw = _dumps(record, default=str)
-    if raw.isascii() and b"\x7f" not in raw:
+    if raw.isascii() and 0x7F not in raw:  # an int: `b"\x7f" in` tries it as one first
         return raw.decode("ascii")
     return _escaping(record).replace("\x7f", "\\u007f")
 
