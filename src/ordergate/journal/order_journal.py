@@ -62,6 +62,7 @@ from ordergate.journal.idempotency_keys import IdempotencyKeys, _sortable
 from ordergate.journal.parents import JournalParents
 from ordergate.journal.queries import _FILL_COLUMNS, JournalQueries
 from ordergate.journal.schema import LOOKUP_INDEXES, MIGRATIONS, SCHEMA_VERSION
+from ordergate.journal.sqlite_binding import bind_none_as_null
 from ordergate.journal.wal_sync import WalSync
 
 __all__ = [
@@ -132,6 +133,7 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         self._iso_of: Any = None
         self._iso = ""
         self.path.parent.mkdir(parents=True, exist_ok=True)  # as the audit log's
+        bind_none_as_null()  # a market order's row has four (`journal/sqlite_binding.py`)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._check_readable()  # before any write: a file we refuse stays untouched
