@@ -599,6 +599,28 @@ def test_a_v6_journal_migrates_to_v7_and_its_orders_have_no_trigger(path):
         reopened.close()
 
 
+# ---------------------------------------------------------------- open orders' index (v11)
+
+
+def test_a_v10_journal_migrates_to_v11_and_still_finds_its_open_orders_by_the_index(path):
+    from ordergate.journal.schema import NOT_TERMINAL
+
+    _old_journal_with_an_open_order(path, 10, 0, None, None, "primary", 0, 0)
+    journal = OrderJournal(path)
+    try:
+        assert journal.schema_version == SCHEMA_VERSION >= 11
+        (row,) = journal.open_orders()
+        assert row["client_order_id"] == "c-old" and row["status"] == "ACCEPTED"
+        (index_sql,) = journal._db.execute(
+            "SELECT sql FROM sqlite_master WHERE name='orders_open'").fetchone()
+        assert NOT_TERMINAL in index_sql and " IN " not in index_sql
+        journal.insert_order(_order("c-new"))
+        journal.commit()
+        assert {r["client_order_id"] for r in journal.open_orders()} == {"c-old", "c-new"}
+    finally:
+        journal.close()
+
+
 # ---------------------------------------------------------------- lineage and parents (v8)
 
 

@@ -38,3 +38,51 @@ def test_fill_key_is_venue_symbol_and_trade_id():
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", other_symbol)
     assert db.execute("SELECT count(*) FROM fills").fetchone()[0] == 3
+
+
+# ---------------------------------------------------------------- orders_open (v11)
+
+
+def test_the_terminal_statuses_the_index_leaves_out_are_the_orders_terminal_statuses():
+    from ordergate.domain.order import TERMINAL
+    from ordergate.journal.schema import TERMINAL_STATUSES
+
+    assert set(TERMINAL_STATUSES) == {status.value for status in TERMINAL}
+
+
+def test_writing_an_order_builds_no_temporary_table_for_the_open_orders_index():
+    """An IN list of more than two values in a partial index's condition is a b-tree
+    SQLite builds for every row written (OpenEphemeral); v11's condition has none."""
+    db = _apply_all()
+    for sql in ("INSERT INTO orders VALUES (" + ",".join("?" * 24) + ")",
+                "UPDATE orders SET status=?, venue_order_id=?, filled_quantity=?, updated_at=?"
+                " WHERE client_order_id=?"):
+        opcodes = [row[1] for row in db.execute("EXPLAIN " + sql, [None] * sql.count("?"))]
+        assert "OpenEphemeral" not in opcodes, sql
+
+
+def test_before_v11_the_open_orders_index_built_a_temporary_table_for_every_row():
+    """What v11 removes (so the test above can fail): v10's index on a v10 schema."""
+    db = sqlite3.connect(":memory:")
+    for step in range(1, 11):
+        db.executescript(MIGRATIONS[step])
+    sql = "INSERT INTO orders VALUES (" + ",".join("?" * 24) + ")"
+    assert "OpenEphemeral" in [row[1] for row in db.execute("EXPLAIN " + sql, [None] * 24)]
+
+
+def test_the_restart_recoverys_query_for_open_orders_still_uses_the_open_orders_index(tmp_path):
+    """The planner uses a partial index only for a query whose WHERE holds each of the
+    index's terms: the query the journal runs is planned here as SQLite plans it."""
+    from ordergate.journal.order_journal import OrderJournal
+
+    journal = OrderJournal(tmp_path / "journal.sqlite")
+    try:
+        ran: list[str] = []
+        journal._db.set_trace_callback(ran.append)
+        assert journal.open_orders() == []
+        journal._db.set_trace_callback(None)
+        (sql,) = [statement for statement in ran if statement.startswith("SELECT")]
+        plan = " ".join(str(row[3]) for row in journal._db.execute("EXPLAIN QUERY PLAN " + sql))
+    finally:
+        journal.close()
+    assert "USING INDEX orders_open" in plan, (sql, plan)

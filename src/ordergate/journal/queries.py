@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ordergate.journal.schema import NOT_TERMINAL
+
 _FILL_COLUMNS = frozenset({"venue", "trade_id", "client_order_id", "account_id", "symbol", "side",
                            "price", "quantity", "fee", "fee_currency", "liquidity", "ts"})
 
@@ -55,8 +57,7 @@ class JournalQueries:
     def open_orders(self) -> list[dict[str, Any]]:
         """Orders not yet terminal: the restart recovery's work list."""
         return self._rows(
-            "SELECT * FROM orders WHERE status NOT IN"
-            " ('FILLED','CANCELLED','REJECTED','EXPIRED','FAILED') ORDER BY created_at"
+            f"SELECT * FROM orders WHERE {NOT_TERMINAL} ORDER BY created_at"
         )
 
     def fills(self, client_order_id: str | None = None) -> list[dict[str, Any]]:
@@ -103,7 +104,7 @@ class JournalQueries:
         where: list[str] = []
         params: list[Any] = []
         if open_only:
-            where.append("status NOT IN ('FILLED','CANCELLED','REJECTED','EXPIRED','FAILED')")
+            where.append(NOT_TERMINAL)
         for column, value in (("status", status), ("symbol", symbol), ("account_id", account_id)):
             if value is not None:
                 where.append(f"{column}=?")

@@ -52,6 +52,15 @@ fsync'ed, as of each send, with the file's inode and the offset it ends at. Comm
 fsync'ed with the order it explains, so a send waits for one fsync (the WAL) instead of
 two; a start after a power loss puts back what the audit file lost from it
 (`subscribers/audit_durability.py`). Its rows leave as the audit file is fsync'ed.
+
+v11 rebuilds `orders_open` on `NOT_TERMINAL`, five `<>` terms, instead of `status NOT IN
+(five statuses)`: the same rows, but SQLite evaluates a partial index's condition on every
+row written to the table, and an `IN` list of more than two values is a temporary b-tree
+built for each evaluation (a table created, five keys inserted, one looked up): about
+9,000 instructions in `sqlite3BtreeCreateTable` alone for each order inserted, once a
+market order in a replay (callgrind, SQLite 3.40). The queries that read open orders say
+`NOT_TERMINAL` too, as the planner uses a partial index only for a query whose WHERE
+holds each of its terms.
 """
 
 from __future__ import annotations
@@ -63,7 +72,12 @@ LOOKUP_INDEXES: dict[str, str] = {
 }
 """v5's indexes, by name: what `OrderJournal(deferred_indexes=True)` builds at close."""
 
-SCHEMA_VERSION = 10
+TERMINAL_STATUSES = ("FILLED", "CANCELLED", "REJECTED", "EXPIRED", "FAILED")
+NOT_TERMINAL = " AND ".join(f"status<>'{status}'" for status in TERMINAL_STATUSES)
+"""An order not yet terminal, as SQL: `orders_open`'s condition since v11, and every
+query's that reads open orders (the planner then uses that index)."""
+
+SCHEMA_VERSION = 11
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -209,5 +223,9 @@ MIGRATIONS: dict[int, str] = {
         end_offset      INTEGER NOT NULL,
         text            TEXT NOT NULL
     );
+    """,
+    11: f"""
+    DROP INDEX orders_open;
+    CREATE INDEX orders_open ON orders (status) WHERE {NOT_TERMINAL};
     """,
 }
