@@ -98,3 +98,32 @@ def test_both_clocks_satisfy_the_clock_protocol(clock):
     checked: Clock = clock
     assert checked.now().tzinfo is not None
     assert inspect.iscoroutinefunction(type(clock).sleep)
+
+
+# ---------------------------------------------------------------- isoformat, remembered
+
+
+def test_the_same_instant_in_another_zone_is_written_in_that_zone():
+    from ordergate.clock import isoformat
+
+    at_utc = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    in_paris = at_utc.astimezone(timezone(timedelta(hours=1)))
+    assert in_paris == at_utc  # equal instants: a cache keyed on equality alone would mix them
+    assert isoformat(at_utc) == "2024-01-01T12:00:00+00:00"
+    assert isoformat(in_paris) == "2024-01-01T13:00:00+01:00"
+    assert isoformat(at_utc) == "2024-01-01T12:00:00+00:00"
+
+
+def test_a_naive_time_after_an_aware_one_is_written_without_a_zone():
+    from ordergate.clock import isoformat
+
+    assert isoformat(datetime(2024, 1, 1, tzinfo=UTC)) == "2024-01-01T00:00:00+00:00"
+    assert isoformat(datetime(2024, 1, 1)) == "2024-01-01T00:00:00"
+
+
+@given(st.lists(st.datetimes(timezones=st.sampled_from([UTC, None])), min_size=1, max_size=20))
+def test_isoformat_always_says_what_datetime_isoformat_says(times):
+    from ordergate.clock import isoformat
+
+    for ts in times + times[::-1]:
+        assert isoformat(ts) == ts.isoformat()

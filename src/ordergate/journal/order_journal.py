@@ -53,6 +53,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ordergate.clock import isoformat
 from ordergate.domain.fill import Fill
 from ordergate.domain.order import Order, OrderStatus, OrderTransition
 from ordergate.domain.values import Liquidity, OrderRole, OrderType, Side, TimeInForce
@@ -130,8 +131,6 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         self.wal_sync = WalSync(self._fsync_wal, self.commit)
         """Commits counted, and which are on disk: a stored answer waits for the fsync that
         covers its commit (`journal/wal_sync.py`)."""
-        self._iso_of: Any = None
-        self._iso = ""
         self.path.parent.mkdir(parents=True, exist_ok=True)  # as the audit log's
         bind_none_as_null()  # a market order's row has four (`journal/sqlite_binding.py`)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -206,7 +205,7 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         if cid in self._new_orders or self._db.execute(
                 "SELECT 1 FROM orders WHERE client_order_id=?", (cid,)).fetchone() is not None:
             return False
-        created = self._iso_at(order.created_at)
+        created = isoformat(order.created_at)
         self._new_orders[cid] = [
             cid, order.signal_id, order.strategy_id, order.account_id,
             order.venue, order.symbol, _TEXT[order.side], _TEXT[order.order_type],
@@ -221,7 +220,7 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         return True
 
     def record_transition(self, order: Order, step: OrderTransition) -> None:
-        cid, ts = order.client_order_id, self._iso_at(step.ts)
+        cid, ts = order.client_order_id, isoformat(step.ts)
         self._transitions.append((cid, _TEXT[step.from_status], _TEXT[step.to_status], ts,
                                   step.reason))
         state = (_TEXT[order.status], order.venue_order_id, str(order.filled_quantity), ts)
@@ -244,16 +243,10 @@ class OrderJournal(JournalQueries, JournalParents, IdempotencyKeys, JournalAudit
         self._fills[key] = (
             fill.venue, fill.trade_id, fill.client_order_id, fill.account_id, fill.symbol,
             _TEXT[fill.side], str(fill.price), str(fill.quantity), str(fill.fee),
-            fill.fee_currency, _TEXT[fill.liquidity], self._iso_at(fill.ts),
+            fill.fee_currency, _TEXT[fill.liquidity], isoformat(fill.ts),
         )
         self._wrote()
         return True
-
-    def _iso_at(self, ts: datetime) -> str:
-        """`ts.isoformat()`, once for the many rows of a decision that share a time."""
-        if ts != self._iso_of:
-            self._iso_of, self._iso = ts, ts.isoformat()
-        return self._iso
 
     def _write_held(self) -> None:
         """Hand SQLite what is held, one statement per table; before a commit or a read."""

@@ -20,6 +20,7 @@ from ordergate.events import OrderModifyRejected, OrderUpdated, StopTriggered
 from ordergate.events import AlgorithmFinished, AlgorithmStarted, AlgorithmWaiting, SliceSent
 from ordergate.events import AccountStatusChanged, AllocationCompletion, AllocationDecided
 from ordergate.events import AllocationFailover, ChildSignal
+from ordergate.clock import isoformat
 from ordergate.subscribers.audit_sink import AuditSink
 
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
@@ -33,7 +34,7 @@ class AuditLines(AuditSink):
             at += f" triggered at {e.trigger_price}"
         self._write(self._clock.now(), "signal_received", e.signal_id, None, None, "received",
                     f"{e.side} {size} {e.symbol}{at} {e.order_type} on {e.venue}",
-                    strategy_id=e.strategy_id, account_id=e.account_id, signal_ts=e.ts.isoformat())
+                    strategy_id=e.strategy_id, account_id=e.account_id, signal_ts=isoformat(e.ts))
 
     def _invalid(self, e: SignalInvalid) -> None:
         self._write(e.ts, "signal_invalid", e.signal_id, None, "boundary", "invalid",

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from loguru import logger
 
-from ordergate.clock import Clock
+from ordergate.clock import Clock, isoformat
 from ordergate.config import AuditSettings
 from ordergate.subscribers.audit_durability import AuditSyncer
 from ordergate.subscribers.audit_encoding import encode_line
@@ -58,8 +58,6 @@ class AuditSink:
         list. A batch whose write failed is not observed: what the stream shows is in the
         file."""
         self._synced: tuple[int, int] | None = None  # (fd, inode) of the file fsync'ed last
-        self._last_ts: Any = None
-        self._last_iso = ""
         self._warned = False
         self._info = logger.bind(ordergate_audit=token).info
         self._warning = logger.bind(ordergate_audit=token).warning
@@ -132,9 +130,7 @@ class AuditSink:
     def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
                handler: str | None, decision: str, reason: str, warn: bool = False,
                **details: Any) -> None:
-        if ts != self._last_ts:  # most lines of a decision share one timestamp
-            self._last_ts, self._last_iso = ts, ts.isoformat()
-        record = {"ts": self._last_iso, "event": event, "signal_id": signal_id,
+        record = {"ts": isoformat(ts), "event": event, "signal_id": signal_id,
                   "client_order_id": client_order_id, "handler": handler,
                   "decision": decision, "reason": reason}
         if details:
