@@ -119,5 +119,5 @@ def test_observers_get_each_batch_as_the_file_has_it_once_it_is_written(audit):
 def test_every_event_name_the_log_writes_is_in_event_names():
     source = inspect.getsource(audit_lines)  # the line builders (`AuditLines`)
     written = set(re.findall(r'self\._write\([^,]+, "([a-z_]+)"', source))
-    written |= set(re.findall(r'Position(?:Opened|Changed|Closed): "([a-z_]+)"', source))
+    written |= set(re.findall(r'Position(?:Opened|Changed|Closed): \("([a-z_]+)"', source))
     assert written == audit_log.EVENT_NAMES

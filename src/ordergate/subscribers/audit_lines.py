@@ -24,6 +24,10 @@ from ordergate.clock import isoformat
 from ordergate.subscribers.audit_sink import AuditSink
 
 DISPLAY = Decimal("0.00000001")  # derived money (averages, PnL) is shown to 8 places
+_POSITION_LINES: dict[type, tuple[str, str]] = {
+    PositionOpened: ("position_opened", "opened"), PositionChanged: ("position_changed", "changed"),
+    PositionClosed: ("position_closed", "closed")}
+"""A position event's line: its `event` and its `decision` (one a fill, so made once)."""
 
 
 class AuditLines(AuditSink):
@@ -79,9 +83,8 @@ class AuditLines(AuditSink):
 
     def _position(self, e: PositionEvent) -> None:
         entry = e.average_entry.quantize(DISPLAY)
-        name = {PositionOpened: "position_opened", PositionChanged: "position_changed",
-                PositionClosed: "position_closed"}[type(e)]
-        self._write(e.ts, name, None, e.client_order_id, None, name.split("_")[1],
+        name, decision = _POSITION_LINES[type(e)]
+        self._write(e.ts, name, None, e.client_order_id, None, decision,
                     f"{e.symbol} {e.quantity} @ {entry}", account_id=e.account_id,
                     venue=e.venue, symbol=e.symbol, quantity=e.quantity, average_entry=entry,
                     realized_pnl=e.realized_pnl.quantize(DISPLAY), trade_id=e.trade_id)
