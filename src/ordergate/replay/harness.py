@@ -29,6 +29,7 @@ from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings, EngineConfig
 from ordergate.domain.signal import MAX_SIGNAL_LINE_BYTES, SignalParseError, parse_signal_json
 from ordergate.engine import Engine
+from ordergate.replay.csv_rows import write_csv_rows
 from ordergate.venues.market_data import MarketData
 
 # A fee means nothing without its currency (a Binance buy pays in the base, a sell in the quote).
@@ -141,6 +142,5 @@ def _write_manifest(path: Path, signals: Path, market_path: Path) -> None:
 
 def _write_fills(engine: Engine, path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(FILL_COLUMNS)
-        writer.writerows(engine.journal.iter_fills(FILL_COLUMNS))
+        csv.writer(handle, lineterminator="\n").writerow(FILL_COLUMNS)
+        write_csv_rows(handle, engine.journal.iter_fills(FILL_COLUMNS), len(FILL_COLUMNS))
