@@ -59,6 +59,8 @@ class AuditSink:
         file."""
         self._synced: tuple[int, int] | None = None  # (fd, inode) of the file fsync'ed last
         self._warned = False
+        self._last_ts: Any = None
+        self._last_iso = ""
         self._info = logger.bind(ordergate_audit=token).info
         self._warning = logger.bind(ordergate_audit=token).warning
         # Kept in the journal (`keep_in`): the text written since the last barrier and not
@@ -130,7 +132,9 @@ class AuditSink:
     def _write(self, ts: Any, event: str, signal_id: str | None, client_order_id: str | None,
                handler: str | None, decision: str, reason: str, warn: bool = False,
                **details: Any) -> None:
-        record = {"ts": isoformat(ts), "event": event, "signal_id": signal_id,
+        if ts is not self._last_ts:  # a decision's lines mostly share one time object
+            self._last_ts, self._last_iso = ts, isoformat(ts)
+        record = {"ts": self._last_iso, "event": event, "signal_id": signal_id,
                   "client_order_id": client_order_id, "handler": handler,
                   "decision": decision, "reason": reason}
         if details:
