@@ -11,7 +11,8 @@ gh-106762: "the original method of looking up enum members, but it was quite slo
 
 ordergate's hot path names members of its vocabularies (`OrderStatus`, `OrderType`,
 `Side`, ...) about 86 times a market order in a replay (callgrind: 258,000 calls through
-the hook in 3,000 signals), about 7% of the instructions a signal costs. Removing the
+the hook in 3,000 signals); without the method a signal costs 4.6% fewer instructions
+(`bench.instructions`, side by side). Removing the
 method is what 3.12 did; it is removed for the whole process, since a metaclass cannot
 hide its base's method. What changes for an enum: a name that is not a member still
 raises AttributeError, with the message any class gives. Calling

@@ -78,10 +78,11 @@ def compile_bytecode(package: Path) -> bool:
     Why: an editable install (`pip install -e`, what `scripts/install` makes) leaves
     bytecode to the first import, and where `PYTHONDONTWRITEBYTECODE` is set (this
     development machine; many container images) that never writes it: every process
-    compiled the 136 modules of ordergate's that a replay imports again, about 0.75G instructions and 200 ms
-    a start on this machine (callgrind: `import ordergate.cli` 2.24G from source, 1.49G
-    from bytecode). A wheel's install compiles them, as NautilusTrader's did for the side
-    by side. Measured so, a benchmark counted a cost no installed engine pays."""
+    compiled the 136 modules of ordergate's that a replay imports again, about 0.75G
+    instructions and 200 ms a start on this machine (callgrind: `import ordergate.cli`
+    2.24G from source, 1.49G from bytecode). A wheel's install compiles them, as
+    NautilusTrader's did for the side by side. Measured so, a benchmark counted a cost no
+    installed engine pays."""
     return bool(compileall.compile_dir(str(package), quiet=2))
 
 
