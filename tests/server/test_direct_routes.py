@@ -8,6 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from ordergate.server import views
 from ordergate.server.direct_routes import DirectRoutes
@@ -18,6 +19,12 @@ from ordergate.testing.served import READ, TRADE, signal
 def _app() -> FastAPI:
     """A FastAPI app whose POST /direct is dispatched directly and whose other routes are
     FastAPI's; each answer says who answered it."""
+    app = _app_without_direct()
+    app.add_middleware(DirectRoutes, routes_of=app, direct=[("POST", "/direct")])
+    return app
+
+
+def _app_without_direct() -> FastAPI:
     app = FastAPI()
 
     @app.post("/direct")
@@ -25,17 +32,17 @@ def _app() -> FastAPI:
         if await request.body() == b"problem":
             raise Problem(409, "conflict", "as the endpoint said")
         return JSONResponse({"by": "endpoint", "route": request.scope["route"].path,
-                             "via": request.scope.get("router") is None})
+                             "via": request.scope.get("router") is None,
+                             "app": request.app is app})
 
     @app.get("/direct")
     async def read(request: Request) -> Response:
         return JSONResponse({"by": "get", "via": request.scope.get("router") is None})
 
-    app.add_middleware(DirectRoutes, routes_of=app, direct=[("POST", "/direct")])
     return app
 
 
-def _call(app: FastAPI, method: str, path: str, body: bytes = b"") -> httpx.Response:
+def _call(app: ASGIApp, method: str, path: str, body: bytes = b"") -> httpx.Response:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -65,11 +72,34 @@ def test_a_route_that_is_not_declared_is_refused_when_the_app_is_built():
 def test_only_the_exact_method_and_path_are_dispatched_directly():
     app = _app()
     assert _call(app, "POST", "/direct").json() == {"by": "endpoint", "route": "/direct",
-                                                   "via": True}
+                                                   "via": True, "app": True}
     assert _call(app, "GET", "/direct").json() == {"by": "get", "via": False}
     assert _call(app, "POST", "/direct/").status_code in (307, 404)  # FastAPI's answer
     assert _call(app, "PUT", "/direct").status_code == 405
     assert _call(app, "POST", "/elsewhere").status_code == 404
+
+
+def test_outermost_the_direct_routes_pass_the_guard_and_none_of_fastapis_layers():
+    app = _app_without_direct()
+    seen: list[str] = []
+
+    @app.middleware("http")
+    async def fastapi_layer(request, call_next):  # any layer of FastAPI's own stack
+        seen.append(f"fastapi {request.method} {request.url.path}")
+        return await call_next(request)
+
+    def guard(inner):
+        async def guarded(scope, receive, send):
+            seen.append(f"guard {scope['method']} {scope['path']}")
+            await inner(scope, receive, send)
+        return guarded
+
+    served = DirectRoutes(app, routes_of=app, direct=[("POST", "/direct")], guard=guard)
+    r = _call(served, "POST", "/direct")
+    assert r.json() == {"by": "endpoint", "route": "/direct", "via": True, "app": True}
+    assert _call(served, "GET", "/direct").json()["by"] == "get"
+    assert _call(served, "POST", "/direct", b"problem").status_code == 409
+    assert seen == ["guard POST /direct", "fastapi GET /direct", "guard POST /direct"]
 
 
 def test_a_problem_the_endpoint_raises_is_answered_as_problem_json():

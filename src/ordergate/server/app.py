@@ -71,7 +71,13 @@ class ServerState:
     events: EventHub | None = field(default=None)
 
 
-def build_app(state: ServerState) -> FastAPI:
+ORDER_ENTRY = (("POST", "/v1/signals"), ("POST", "/v1/orders"))
+
+
+def build_app(state: ServerState) -> ASGIApp:
+    """The application uvicorn serves: the order-entry routes dispatched before FastAPI
+    (`direct_routes.py`), everything else FastAPI's; each inside the body limit and the
+    crash guard."""
     engine, turn, auth = state.engine, state.turn, state.auth
     app = FastAPI(title="ordergate", version="1", docs_url=None, redoc_url=None,
                   description="An order execution engine's HTTP API. Money is a decimal "
@@ -174,13 +180,16 @@ def build_app(state: ServerState) -> FastAPI:
         async with turn:
             await engine.settle()
 
-    # Innermost: the order-entry routes, past FastAPI's per-request layers (why:
-    # `direct_routes.py`); still inside the crash guard and the body limit.
-    app.add_middleware(DirectRoutes, routes_of=app,
-                       direct=[("POST", "/v1/signals"), ("POST", "/v1/orders")])
+    max_bytes = state.settings.max_body_bytes
     app.add_middleware(CrashGuard, on_crash=crashed)
-    app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
-    return app
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)
+
+    def guarded(dispatch: ASGIApp) -> ASGIApp:
+        return BodyLimit(CrashGuard(dispatch, on_crash=crashed), max_bytes=max_bytes)
+
+    # Outermost: the order-entry routes, before FastAPI's per-request layers (why:
+    # `direct_routes.py`), inside the same crash guard and body limit as the rest.
+    return DirectRoutes(app, routes_of=app, direct=ORDER_ENTRY, guard=guarded)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

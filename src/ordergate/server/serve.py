@@ -111,9 +111,11 @@ async def serve(config: EngineConfig, source: Path | None = None,
                               turn, engine.decision_end_deferred)
     state = ServerState(engine, turn, auth, idempotency, settings)
     state.events = EventHub(engine, settings.events, stop)  # ends its streams on stop
+    # proxy_headers off: nothing here reads the client's address (limits are per token),
+    # and uvicorn's rewriting of it from X-Forwarded-For was a layer every request passed.
     server = _Server(uvicorn.Config(
-        build_app(state), log_level="warning", access_log=False, lifespan="off",
-        server_header=False, timeout_graceful_shutdown=int(_GRACE_S)))
+        build_app(state), proxy_headers=False, log_level="warning", access_log=False,
+        lifespan="off", server_header=False, timeout_graceful_shutdown=int(_GRACE_S)))
     fd: int | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
