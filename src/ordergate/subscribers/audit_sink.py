@@ -2,13 +2,16 @@
 and handed to loguru's file sink (rotation, retention and compression as configured) one
 batch per call (`flush`, `end_of_decision`), then shown to the observers; a barrier
 makes them durable (`flush_for_sync`): kept in the journal's commit before a send
-(`keep_in`, live), or else fsync'ed. `AuditLog` (`subscribers/audit_log.py`) is one, with
+(`keep_in`, live), or else fsync'ed. Live, a batch that leaves the file within its size
+is written by the sink itself, and loguru writes (and rotates) only the batch that would
+take it past (`audit_rotation.py`). `AuditLog` (`subscribers/audit_log.py`) is one, with
 a line for each event.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ from ordergate.clock import Clock, isoformat
 from ordergate.config import AuditSettings
 from ordergate.subscribers.audit_durability import AuditSyncer
 from ordergate.subscribers.audit_encoding import encode_line
+from ordergate.subscribers.audit_rotation import size_limit
 
 _instances = itertools.count()
 
@@ -42,9 +46,15 @@ class AuditSink:
         self.path = path or settings.path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         token = f"audit-{next(_instances)}"
+        limit = size_limit(settings.rotation)
+        rotation: str | int | None = settings.rotation
+        if limit is not None and not math.isinf(limit):
+            limit = rotation = int(limit)  # loguru and `_append` use the same number
+        self._limit = limit
+        """The size loguru rotates at, in bytes (infinite: never); None: by time."""
         self._sink_id = logger.add(
             self.path, format="{message}", level="INFO", catch=False, enqueue=False,
-            rotation=settings.rotation, retention=settings.retention,
+            rotation=rotation, retention=settings.retention,
             compression=settings.compression, encoding="utf-8", diagnose=False,
             filter=lambda record: record["extra"].get("ordergate_audit") == token,
         )
@@ -58,6 +68,7 @@ class AuditSink:
         list. A batch whose write failed is not observed: what the stream shows is in the
         file."""
         self._synced: tuple[int, int] | None = None  # (fd, inode) of the file fsync'ed last
+        self._appending: tuple[int, int] | None = None  # (fd, inode) `_append` writes to
         self._warned = False
         self._last_ts: Any = None
         self._last_iso = ""
@@ -88,6 +99,9 @@ class AuditSink:
     def close(self) -> None:
         self.flush()
         logger.remove(self._sink_id)
+        if self._appending is not None:
+            os.close(self._appending[0])
+            self._appending = None
         if self._syncer is not None:
             self._syncer.stop()
             if (fd := self._fd()) is not None:
@@ -158,12 +172,36 @@ class AuditSink:
             lines, self._buffer = self._buffer, []
             records, self._records = self._records, []
             text = "\n".join(lines)
-            (self._warning if self._warned else self._info)(text)
+            if self._warned or not self._append(text + "\n"):
+                (self._warning if self._warned else self._info)(text)
             self._warned = False
             if self._syncer is not None:
                 self._wrote(text + "\n", self._syncer)
             for observer in self.observers:
                 observer(lines, records)
+
+    def _append(self, text: str) -> bool:
+        """Write `text` to the file past loguru, if that is sure to be what loguru would do:
+        live (`keep_in`: the sink knows the file and its size), and the file stays within
+        the size loguru rotates at (loguru rotates when `size + len(text) > limit`). A batch
+        with a warning goes through loguru, at WARNING, as before."""
+        limit, inode = self._limit, self._inode
+        if self._syncer is None or limit is None or inode is None \
+                or self._end + len(text) > limit:
+            return False
+        if self._appending is None or self._appending[1] != inode:
+            if self._appending is not None:
+                os.close(self._appending[0])
+                self._appending = None
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            if os.fstat(fd).st_ino != inode:  # the path names another file: loguru's turn
+                os.close(fd)
+                return False
+            self._appending = (fd, inode)
+        data = memoryview(text.encode())
+        while data:  # a regular file takes it whole; a full disk raises, as in loguru
+            data = data[os.write(self._appending[0], data):]
+        return True
 
     # ------------------------------------------------------------------ kept in the journal
 
