@@ -32,6 +32,7 @@ from ordergate.config import EngineConfig
 from ordergate.domain.signal import MAX_SIGNAL_LINE_BYTES, SignalParseError, parse_signal_json
 from ordergate.engine import Engine
 from ordergate.events import OrderOpenAtShutdown
+from ordergate.gc_policy import freeze_start_up
 
 MAX_LINE_BYTES = MAX_SIGNAL_LINE_BYTES
 """A longer line is not a signal: it is refused (`signal_invalid`) without being kept."""
@@ -179,6 +180,7 @@ async def run_live(config: EngineConfig, source: Path | None, stop: asyncio.Even
     ticker: asyncio.Task[None] | None = None
     try:
         await engine.start()
+        freeze_start_up()
         ticker = asyncio.create_task(tick_loop(engine, stop, turn))
         ticker.add_done_callback(lambda _: stop.set())  # a dead control loop ends the run
         await feed_signals(engine, fd, stop, turn)

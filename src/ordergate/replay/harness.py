@@ -29,6 +29,7 @@ from ordergate.clock import SimulatedClock
 from ordergate.config import AuditSettings, EngineConfig
 from ordergate.domain.signal import MAX_SIGNAL_LINE_BYTES, SignalParseError, parse_signal_json
 from ordergate.engine import Engine
+from ordergate.gc_policy import freeze_start_up
 from ordergate.replay.csv_rows import write_csv_rows
 from ordergate.venues.market_data import MarketData
 
@@ -79,6 +80,7 @@ async def replay(signals: Path, market_path: Path, config: EngineConfig, out_dir
     began = time.perf_counter()
     try:
         await engine.start()
+        freeze_start_up()
         count = 0
         for number, line in read_lines(signals):
             count += 1

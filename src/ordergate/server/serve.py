@@ -34,6 +34,7 @@ from prometheus_client import Counter
 from ordergate.clock import WallClock
 from ordergate.config import EngineConfig, ServerSettings
 from ordergate.engine import Engine
+from ordergate.gc_policy import freeze_start_up
 from ordergate.live import feed_signals, report_unfinished, stop_on_signals, tick_loop
 from ordergate.server.app import ServerState, build_app
 from ordergate.server.auth import Authenticator, TokenSetupError, is_loopback
@@ -120,6 +121,7 @@ async def serve(config: EngineConfig, source: Path | None = None,
     tasks: list[asyncio.Task[None]] = []
     try:
         await engine.start()
+        freeze_start_up()
         idempotency.purge()
         ticker = asyncio.create_task(tick_loop(engine, stop, turn))
         ticker.add_done_callback(lambda _: stop.set())  # a dead control loop ends the run
