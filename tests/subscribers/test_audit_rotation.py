@@ -4,16 +4,23 @@ as loguru alone writes them, and loguru is asked for little but the rotations.""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from loguru import logger
 from loguru._string_parsers import parse_size
 
+from ordergate.clock import SimulatedClock
+from ordergate.config import AuditSettings
 from ordergate.subscribers.audit_rotation import size_limit
 from ordergate.subscribers.audit_sink import AuditSink
 from ordergate.testing.scenario import Scenario
+
+T0 = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("rotation", ["100 MB", "3 KB", "1 GiB", "800 B", "2.5 kB", "1e3 B",
@@ -63,3 +70,31 @@ async def test_the_files_are_as_loguru_alone_writes_them_and_it_writes_little_el
     assert files == alone
     assert all(len(f) <= 12_000 for f in files)
     assert every >= 30 and handed <= len(files) + 1  # loguru: each rotation, the first write
+
+
+class _Rows:
+    """Where a live sink keeps its unsynced text: here, nowhere."""
+
+    def hold_audit(self, inode: int, end_offset: int, text: str) -> None:
+        pass
+
+    def drop_audit_through(self, inode: int, end_offset: int) -> None:
+        pass
+
+
+def test_a_file_removed_from_under_the_sink_is_left_to_loguru_and_nothing_is_lost(tmp_path):
+    sink = AuditSink(AuditSettings(path=tmp_path / "audit.jsonl"), SimulatedClock(T0))
+    sink.keep_in(_Rows())
+    try:
+        sink._write(T0, "signal_received", "s-1", None, None, "received", "first")
+        sink.flush_for_sync()
+        kept = os.open(tmp_path / "audit.jsonl", os.O_RDONLY)  # the file, once unlinked
+        sink._appending = None  # as if never opened: it must be opened again, and cannot
+        (tmp_path / "audit.jsonl").unlink()
+        sink._write(T0, "signal_received", "s-2", None, None, "received", "second")
+        sink.flush_for_sync()
+        text = os.pread(kept, 10_000, 0).decode()
+        os.close(kept)
+        assert [json.loads(line)["signal_id"] for line in text.splitlines()] == ["s-1", "s-2"]
+    finally:
+        sink.close()

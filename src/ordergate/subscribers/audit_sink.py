@@ -193,7 +193,10 @@ class AuditSink:
             if self._appending is not None:
                 os.close(self._appending[0])
                 self._appending = None
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            except FileNotFoundError:
+                return False  # removed from under us: loguru writes where it has it open
             if os.fstat(fd).st_ino != inode:  # the path names another file: loguru's turn
                 os.close(fd)
                 return False
