@@ -5,8 +5,8 @@ as loguru alone writes them, and loguru is asked for little but the rotations.""
 from __future__ import annotations
 
 import json
-import math
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +26,7 @@ T0 = datetime(2026, 1, 2, tzinfo=UTC)
 @pytest.mark.parametrize("rotation", ["100 MB", "3 KB", "1 GiB", "800 B", "2.5 kB", "1e3 B",
                                       "12 Kib", "64 b", "7B", " 5 MB ", "1 TB"])
 def test_a_size_is_read_as_loguru_reads_it(rotation):
-    assert size_limit(rotation) == parse_size(rotation.strip())
+    assert size_limit(rotation) == int(parse_size(rotation.strip()))
 
 
 @pytest.mark.parametrize("rotation", ["00:00", "1 day", "12:30", "1 week", "sunday", "daily"])
@@ -34,8 +34,13 @@ def test_a_rotation_by_time_is_left_to_loguru(rotation):
     assert size_limit(rotation) is None
 
 
-def test_no_rotation_is_no_limit():
-    assert size_limit(None) == math.inf
+def test_no_rotation_is_no_limit(tmp_path):
+    sink = AuditSink(AuditSettings(path=tmp_path / "audit.jsonl", rotation=None),
+                     SimulatedClock(T0))
+    try:
+        assert sink._limit == sys.maxsize
+    finally:
+        sink.close()
 
 
 def _files(directory: Path) -> list[bytes]:

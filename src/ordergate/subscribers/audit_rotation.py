@@ -15,27 +15,25 @@ batch goes through loguru, as before.
 
 from __future__ import annotations
 
-import math
 import re
+from decimal import Decimal, InvalidOperation
 
 # loguru's own grammar for a size (loguru/_string_parsers.py, parse_size): a number, an
 # optional unit prefix, an optional `i` (powers of 1024), then `B` for bytes or `b` for bits.
 _SIZE = re.compile(r"([e\+\-\.\d]+)\s*([kmgtpezy])?(i)?(b)", flags=re.I)
 
 
-def size_limit(rotation: str | None) -> float | None:
-    """Bytes for a size ("100 MB", "1 GiB", "800 B"), infinity for no rotation, None for a
-    rotation by time or interval ("00:00", "1 day")."""
-    if rotation is None:
-        return math.inf
+def size_limit(rotation: str) -> int | None:
+    """Whole bytes for a size ("100 MB", "1 GiB", "800 B"); None for a rotation by time or
+    interval ("00:00", "1 day"). A fraction of a byte is dropped: loguru is handed this
+    number, so the two agree whatever it is."""
     found = _SIZE.fullmatch(rotation.strip())
     if found is None:
         return None
     number, unit, binary, bits = found.groups()
     try:
-        value = float(number)
-    except ValueError:
+        value = Decimal(number)
+    except InvalidOperation:
         return None  # loguru refuses it at load (`config/journal.py`)
     power = "kmgtpezy".index(unit.lower()) + 1 if unit else 0
-    scale: int = (1024 if binary else 1000) ** power
-    return value * scale / (8 if bits == "b" else 1)
+    return int(value * (1024 if binary else 1000) ** power / (8 if bits == "b" else 1))

@@ -11,8 +11,8 @@ a line for each event.
 from __future__ import annotations
 
 import itertools
-import math
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,12 +46,12 @@ class AuditSink:
         self.path = path or settings.path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         token = f"audit-{next(_instances)}"
-        limit = size_limit(settings.rotation)
-        rotation: str | int | None = settings.rotation
-        if limit is not None and not math.isinf(limit):
-            limit = rotation = int(limit)  # loguru and `_append` use the same number
-        self._limit = limit
-        """The size loguru rotates at, in bytes (infinite: never); None: by time."""
+        given = settings.rotation
+        self._limit = sys.maxsize if given is None else size_limit(given)
+        """The size loguru rotates at, in bytes (no rotation: the largest); None: by time."""
+        rotation: str | int | None = given
+        if given is not None and self._limit is not None:
+            rotation = self._limit  # loguru and `_append` use the same number
         self._sink_id = logger.add(
             self.path, format="{message}", level="INFO", catch=False, enqueue=False,
             rotation=rotation, retention=settings.retention,
